@@ -1,0 +1,1 @@
+"""Composition root: picks implementations and wires the contexts together."""

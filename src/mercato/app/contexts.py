@@ -1,0 +1,9 @@
+"""The bounded contexts this build runs, in migration order."""
+
+from __future__ import annotations
+
+from mercato.catalog import MIGRATIONS as CATALOG_MIGRATIONS
+from mercato.inventory import MIGRATIONS as INVENTORY_MIGRATIONS
+from mercato.platform.migrations import MigrationSource
+
+MIGRATIONS: list[MigrationSource] = [CATALOG_MIGRATIONS, INVENTORY_MIGRATIONS]

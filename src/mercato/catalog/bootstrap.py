@@ -1,0 +1,43 @@
+"""Wires the catalog: one place that picks its implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mercato.catalog.adapters import tables
+from mercato.catalog.entrypoints.consumers import subscriptions
+from mercato.catalog.service_layer.handlers import COMMAND_HANDLERS
+from mercato.catalog.service_layer.queries import CatalogQueries
+from mercato.catalog.service_layer.unit_of_work import CatalogUnitOfWork
+from mercato.platform.cache import Cache
+from mercato.platform.db import Database
+from mercato.platform.inbox import Subscription
+from mercato.platform.outbox import Outbox
+
+CONTEXT = "catalog"
+
+
+class CatalogService:
+    """The catalog's message bus: `handle(command)` runs the use case in a fresh unit of work."""
+
+    context = CONTEXT
+    schema = tables.SCHEMA
+
+    def __init__(
+        self, db: Database, cache: Cache, namespace: str, on_commit: Callable[[], None] | None = None
+    ) -> None:
+        self.db = db
+        self.outbox = Outbox(tables.outbox, namespace)
+        self.queries = CatalogQueries(db, cache)
+        self.on_commit = on_commit
+
+    def uow(self) -> CatalogUnitOfWork:
+        return CatalogUnitOfWork(self.db, self.outbox, self.on_commit)
+
+    async def handle(self, command: Any) -> Any:
+        handler = COMMAND_HANDLERS[type(command)]
+        return await handler(command, self.uow())
+
+    def subscriptions(self) -> list[Subscription]:
+        return subscriptions(self.queries)

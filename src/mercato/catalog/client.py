@@ -1,0 +1,69 @@
+"""How other contexts and the gateway talk to the catalog: one Protocol, an in-process implementation
+(a gRPC one joins it with the distributed topology)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mercato.catalog.service_layer.listing import ListingRequest
+from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, VariantView
+
+if TYPE_CHECKING:
+    from mercato.catalog.bootstrap import CatalogService
+
+
+class CatalogClient(Protocol):
+    async def list_products(self, request: ListingRequest) -> ProductPage: ...
+
+    async def product(
+        self, *, product_id: uuid.UUID | None = None, slug: str | None = None
+    ) -> ProductView | None: ...
+
+    async def products_by_ids(
+        self, ids: Sequence[uuid.UUID], *, include_unpublished: bool = False
+    ) -> list[ProductView]: ...
+
+    async def variant(self, variant_id: uuid.UUID) -> VariantView | None: ...
+
+    async def variants_by_skus(self, skus: Sequence[str]) -> dict[str, VariantView]: ...
+
+    async def categories(self) -> list[CategoryView]: ...
+
+    async def execute(self, command: Any) -> Any:
+        """Run a catalog command (see `mercato.catalog.domain.commands`)."""
+        ...
+
+
+class InProcessCatalogClient:
+    def __init__(self, service: CatalogService) -> None:
+        self._service = service
+
+    async def list_products(self, request: ListingRequest) -> ProductPage:
+        return await self._service.queries.list_products(request)
+
+    async def product(
+        self, *, product_id: uuid.UUID | None = None, slug: str | None = None
+    ) -> ProductView | None:
+        return await self._service.queries.product(product_id=product_id, slug=slug)
+
+    async def products_by_ids(
+        self, ids: Sequence[uuid.UUID], *, include_unpublished: bool = False
+    ) -> list[ProductView]:
+        found: list[ProductView] = await self._service.queries.products_by_ids(
+            ids, include_unpublished=include_unpublished
+        )
+        return found
+
+    async def variant(self, variant_id: uuid.UUID) -> VariantView | None:
+        return await self._service.queries.variant(variant_id)
+
+    async def variants_by_skus(self, skus: Sequence[str]) -> dict[str, VariantView]:
+        return await self._service.queries.variants_by_skus(skus)
+
+    async def categories(self) -> list[CategoryView]:
+        return await self._service.queries.categories()
+
+    async def execute(self, command: Any) -> Any:
+        return await self._service.handle(command)

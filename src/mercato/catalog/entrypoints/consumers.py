@@ -1,0 +1,64 @@
+"""Event consumers of the catalog: its own events drop cached pages; inventory's feed availability."""
+
+from __future__ import annotations
+
+from mercato.catalog.domain import commands
+from mercato.catalog.domain.events import (
+    CategoryCreated,
+    ProductCreated,
+    ProductDeleted,
+    ProductPublished,
+    ProductUpdated,
+    VariantCreated,
+    VariantPriceChanged,
+    VariantUpdated,
+)
+from mercato.catalog.service_layer.handlers import record_availability
+from mercato.catalog.service_layer.queries import CatalogQueries
+from mercato.catalog.service_layer.unit_of_work import CatalogUnitOfWork
+from mercato.platform.events import Envelope
+from mercato.platform.inbox import Handler, Subscription
+from mercato.platform.unit_of_work import UnitOfWork
+
+STOCK_LEVEL_CHANGED = "inventory.stock_level_changed"
+
+_CACHE_EVENTS = (
+    CategoryCreated,
+    ProductCreated,
+    ProductUpdated,
+    ProductPublished,
+    ProductDeleted,
+    VariantCreated,
+    VariantUpdated,
+    VariantPriceChanged,
+)
+
+
+def subscriptions(queries: CatalogQueries) -> list[Subscription]:
+    async def drop_cached_pages(envelope: Envelope, uow: UnitOfWork) -> None:
+        # The change is already committed (the event is published after commit), so it is safe to drop
+        # cached pages now.
+        await queries.invalidate()
+
+    async def availability_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(uow, CatalogUnitOfWork)
+        payload = envelope.payload
+        flipped = await record_availability(
+            commands.RecordAvailability(
+                sku=str(payload["sku"]), available=int(payload["available"]), version=int(payload["version"])
+            ),
+            uow,
+        )
+        if flipped:
+            # After commit: a reader refilling the cache in between must already see the new level.
+            uow.after_commit(queries.invalidate)
+
+    cache_handlers: dict[str, Handler] = {event.type_name(): drop_cached_pages for event in _CACHE_EVENTS}
+    return [
+        Subscription(name="cache", source_context="catalog", handlers=cache_handlers),
+        Subscription(
+            name="availability",
+            source_context="inventory",
+            handlers={STOCK_LEVEL_CHANGED: availability_changed},
+        ),
+    ]

@@ -1,0 +1,220 @@
+"""Catalog reads: plain SELECTs on the read tables, cached in Redis (cache-aside).
+
+Every cached entry lives under the generation counter `catalog:gen`; the catalog's event consumer
+bumps it when a product changes or a SKU flips between in and out of stock, which drops every
+listing and detail at once without scanning keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Text, and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import ColumnElement
+
+from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
+from mercato.catalog.service_layer import views
+from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductSort
+from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, VariantView
+from mercato.platform.cache import Cache
+from mercato.platform.db import Database
+
+GENERATION_KEY = "catalog:gen"
+
+_PRODUCT_COLUMNS = (
+    products.c.id,
+    products.c.slug,
+    products.c.name,
+    products.c.description,
+    products.c.category_id,
+    products.c.attributes,
+    products.c.media,
+    products.c.published,
+    products.c.min_price_amount,
+    products.c.currency,
+    products.c.created_at,
+    products.c.updated_at,
+)
+_SORT_COLUMNS = {
+    ProductSort.NAME: products.c.name,
+    ProductSort.PRICE: products.c.min_price_amount,
+    ProductSort.CREATED_AT: products.c.created_at,
+}
+
+
+class CatalogQueries:
+    def __init__(self, db: Database, cache: Cache) -> None:
+        self.db = db
+        self.cache = cache
+        self.generation_key = cache.key(GENERATION_KEY)
+
+    async def invalidate(self) -> None:
+        await self.cache.bump(self.generation_key)
+
+    async def list_products(self, request: ListingRequest) -> ProductPage:
+        cursor = request.validate()
+        return await self.cache.get_or_load_versioned(
+            self.generation_key,
+            self.cache.key("list", request.cache_key()),
+            lambda: self._list_products(request, cursor),
+            views.encode,
+            views.decode_page,
+        )
+
+    async def product(
+        self, *, product_id: uuid.UUID | None = None, slug: str | None = None
+    ) -> ProductView | None:
+        """A published product by id or slug (None when unknown or unpublished)."""
+        if product_id is not None:
+            key, condition = f"id:{product_id}", products.c.id == product_id
+        elif slug is not None and len(slug) <= 200:
+            key, condition = f"slug:{slug}", products.c.slug == slug
+        else:
+            return None
+
+        async def load() -> ProductView | None:
+            found = await self._load_products(condition & products.c.published)
+            return found[0] if found else None
+
+        return await self.cache.get_or_load_versioned(
+            self.generation_key, self.cache.key("product", key), load, views.encode, views.decode_product
+        )
+
+    async def products_by_ids(
+        self, ids: Sequence[uuid.UUID], *, include_unpublished: bool = False
+    ) -> list[ProductView]:
+        """Uncached lookup for staff screens and other contexts; order of `ids` is not kept."""
+        condition: ColumnElement[bool] = products.c.id.in_(list(ids))
+        if not include_unpublished:
+            condition = condition & products.c.published
+        return await self._load_products(condition)
+
+    async def categories(self) -> list[CategoryView]:
+        async def load() -> list[CategoryView]:
+            async with self.db.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(
+                            categories.c.id,
+                            categories.c.slug,
+                            categories.c.name,
+                            categories.c.parent_id,
+                            categories.c.position,
+                        ).order_by(categories.c.position, categories.c.name)
+                    )
+                ).all()
+            return [CategoryView(r.id, r.slug, r.name, r.parent_id, r.position) for r in rows]
+
+        return await self.cache.get_or_load_versioned(
+            self.generation_key, self.cache.key("categories"), load, views.encode, views.decode_categories
+        )
+
+    async def variant(self, variant_id: uuid.UUID) -> VariantView | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(select(variants).where(variants.c.id == variant_id))).first()
+        return _variant_view(row) if row is not None else None
+
+    async def variants_by_skus(self, skus: Sequence[str]) -> dict[str, VariantView]:
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select(variants).where(variants.c.sku.in_(list(skus))))).all()
+        return {r.sku: _variant_view(r) for r in rows}
+
+    async def _list_products(self, request: ListingRequest, cursor: Cursor | None) -> ProductPage:
+        sort_column = _SORT_COLUMNS[request.sort]
+        conditions = [products.c.published, *_filter_conditions(request)]
+        if cursor is not None:
+            keyset = tuple_(sort_column, products.c.id)
+            after = tuple_(cursor.value, cursor.product_id)
+            conditions.append(keyset < after if request.descending else keyset > after)
+        order = (
+            (sort_column.desc(), products.c.id.desc()) if request.descending else (sort_column, products.c.id)
+        )
+        query = select(*_PRODUCT_COLUMNS).where(and_(*conditions)).order_by(*order).limit(request.first + 1)
+        found = await self._load_products(query=query)
+        return ProductPage(items=tuple(found[: request.first]), has_next_page=len(found) > request.first)
+
+    async def _load_products(
+        self, condition: ColumnElement[bool] | None = None, *, query: Any = None
+    ) -> list[ProductView]:
+        """Products and their variants in two statements, whatever the number of products."""
+        if query is None:
+            assert condition is not None
+            query = select(*_PRODUCT_COLUMNS).where(condition)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                return []
+            variant_rows = (
+                await conn.execute(
+                    select(variants)
+                    .where(variants.c.product_id.in_([r.id for r in rows]))
+                    .order_by(variants.c.product_id, variants.c.position)
+                )
+            ).all()
+        by_product: dict[uuid.UUID, list[VariantView]] = {}
+        for v in variant_rows:
+            by_product.setdefault(v.product_id, []).append(_variant_view(v))
+        return [
+            ProductView(
+                id=r.id,
+                slug=r.slug,
+                name=r.name,
+                description=r.description,
+                category_id=r.category_id,
+                attributes=r.attributes,
+                media=r.media,
+                published=r.published,
+                min_price_amount=r.min_price_amount,
+                currency=r.currency,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                variants=tuple(by_product.get(r.id, ())),
+            )
+            for r in rows
+        ]
+
+
+def _variant_view(v: Any) -> VariantView:
+    return VariantView(
+        id=v.id,
+        product_id=v.product_id,
+        sku=v.sku,
+        attributes=v.attributes,
+        price_amount=v.price_amount,
+        currency=v.currency,
+    )
+
+
+def _filter_conditions(request: ListingRequest) -> list[ColumnElement[bool]]:
+    f = request.filter
+    conditions: list[ColumnElement[bool]] = []
+    if f.category_id is not None:
+        subtree_path = select(categories.c.path).where(categories.c.id == f.category_id).scalar_subquery()
+        subtree = select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
+        conditions.append(products.c.category_id.in_(subtree))
+    if f.search:
+        conditions.append(products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
+    if f.price_min is not None or f.price_max is not None:
+        in_range: ColumnElement[bool] = variants.c.product_id == products.c.id
+        if f.price_min is not None:
+            in_range = in_range & (variants.c.price_amount >= f.price_min)
+        if f.price_max is not None:
+            in_range = in_range & (variants.c.price_amount <= f.price_max)
+        conditions.append(exists().where(in_range))
+    if f.in_stock is not None:
+        sellable = exists().where(
+            variants.c.product_id == products.c.id,
+            sku_availability.c.sku == variants.c.sku,
+            sku_availability.c.available > 0,
+        )
+        conditions.append(sellable if f.in_stock else ~sellable)
+    for name, values in f.attributes:
+        on_product = products.c.attributes[name].op("?|")(literal(list(values), ARRAY(Text)))
+        on_variant = exists().where(
+            variants.c.product_id == products.c.id, variants.c.attributes[name].astext.in_(list(values))
+        )
+        conditions.append(or_(on_product, on_variant))
+    return conditions

@@ -1,0 +1,109 @@
+"""Read-side shapes of the catalog: what queries return and the cache stores."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class VariantView:
+    id: uuid.UUID
+    product_id: uuid.UUID
+    sku: str
+    attributes: dict[str, Any]
+    price_amount: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    id: uuid.UUID
+    slug: str
+    name: str
+    description: str
+    category_id: uuid.UUID | None
+    attributes: dict[str, Any]
+    media: list[str]
+    published: bool
+    min_price_amount: int
+    currency: str | None
+    created_at: datetime
+    updated_at: datetime
+    variants: tuple[VariantView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    id: uuid.UUID
+    slug: str
+    name: str
+    parent_id: uuid.UUID | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPage:
+    items: tuple[ProductView, ...]
+    has_next_page: bool
+
+
+def _variant(raw: dict[str, Any]) -> VariantView:
+    return VariantView(
+        id=uuid.UUID(raw["id"]),
+        product_id=uuid.UUID(raw["product_id"]),
+        sku=raw["sku"],
+        attributes=raw["attributes"],
+        price_amount=raw["price_amount"],
+        currency=raw["currency"],
+    )
+
+
+def _product(raw: dict[str, Any]) -> ProductView:
+    return ProductView(
+        id=uuid.UUID(raw["id"]),
+        slug=raw["slug"],
+        name=raw["name"],
+        description=raw["description"],
+        category_id=uuid.UUID(raw["category_id"]) if raw["category_id"] else None,
+        attributes=raw["attributes"],
+        media=raw["media"],
+        published=raw["published"],
+        min_price_amount=raw["min_price_amount"],
+        currency=raw["currency"],
+        created_at=datetime.fromisoformat(raw["created_at"]),
+        updated_at=datetime.fromisoformat(raw["updated_at"]),
+        variants=tuple(_variant(v) for v in raw["variants"]),
+    )
+
+
+def encode(value: object) -> bytes:
+    # asyncpg hands back its own UUID subclass, which orjson does not serialise natively.
+    return orjson.dumps(value, default=str)
+
+
+def decode_page(data: bytes) -> ProductPage:
+    raw = orjson.loads(data)
+    return ProductPage(items=tuple(_product(p) for p in raw["items"]), has_next_page=raw["has_next_page"])
+
+
+def decode_product(data: bytes) -> ProductView | None:
+    raw = orjson.loads(data)
+    return _product(raw) if raw is not None else None
+
+
+def decode_categories(data: bytes) -> list[CategoryView]:
+    return [
+        CategoryView(
+            id=uuid.UUID(c["id"]),
+            slug=c["slug"],
+            name=c["name"],
+            parent_id=uuid.UUID(c["parent_id"]) if c["parent_id"] else None,
+            position=c["position"],
+        )
+        for c in orjson.loads(data)
+    ]

@@ -1,0 +1,234 @@
+"""The `mercato` command: dev server, migrations, seeding, embedded engines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mercato.platform.config import Settings
+from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
+from mercato.platform.errors import MercatoError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mercato, a headless commerce backend.")
+engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, NATS and Redis.")
+app.add_typer(engines_app, name="engines")
+
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Expected failures end the command with one line, never a traceback."""
+    try:
+        yield
+    except MercatoError as exc:
+        _fail(exc.message)
+    except (OSError, ConnectionError) as exc:
+        _fail(f"{type(exc).__name__}: {exc}")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        _fail(f"invalid configuration: {exc}".splitlines()[0])
+        raise
+
+
+def _resolved(settings: Settings) -> tuple[Settings, EmbeddedEngines | None]:
+    urls, embedded = resolve_engines(settings)
+    resolved = settings.model_copy(
+        update={"database_url": urls.database, "nats_url": urls.nats, "redis_url": urls.redis}
+    )
+    return resolved, embedded
+
+
+@contextmanager
+def _engines(settings: Settings) -> Iterator[Settings]:
+    """Settings with engine URLs for a one-shot command; stops the engines it had to start."""
+    resolved, embedded = _resolved(settings)
+    try:
+        yield resolved
+    finally:
+        if embedded is not None:
+            embedded.stop_launched()
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def dev(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    seed_products: Annotated[int, typer.Option(help="Demo products to create on first run.")] = 60,
+) -> None:
+    """Start engines, migrate, seed demo data on first run, serve GraphQL (what `make run` runs)."""
+    import uvicorn
+
+    from mercato.app.runtime import Runtime
+    from mercato.gateway.app import create_app
+
+    settings = _settings(http_host=host, http_port=port)
+    _setup_logging(settings.log_level)
+    url = f"http://{settings.http_host}:{settings.http_port}/graphql"
+    with _one_line_errors():
+        lock = InstanceLock(settings.data_path)
+        lock.acquire(url)
+        embedded: EmbeddedEngines | None = None
+        try:
+            console.print("Starting engines…", highlight=False)
+            settings, embedded = _resolved(settings)
+            runtime = Runtime(settings)
+
+            async def serve() -> None:
+                from mercato.app.contexts import MIGRATIONS
+                from mercato.app.seed import catalog_is_empty, seed_demo
+                from mercato.platform.migrations import migrate
+
+                await migrate(runtime.db, MIGRATIONS)
+                await runtime.start()
+                try:
+                    if await catalog_is_empty(runtime.catalog):
+                        console.print(f"Seeding a demo catalog of {seed_products} products…", highlight=False)
+                        await seed_demo(runtime.catalog, runtime.inventory, products=seed_products)
+                    config = uvicorn.Config(
+                        create_app(settings, runtime),
+                        host=settings.http_host,
+                        port=settings.http_port,
+                        log_level="warning",
+                        lifespan="on",
+                    )
+                    console.print(
+                        f"[bold green]Mercato is up:[/] GraphiQL at {url}  (Ctrl-C stops it)", highlight=False
+                    )
+                    await uvicorn.Server(config).serve()
+                finally:
+                    await runtime.stop()
+
+            asyncio.run(serve())
+        finally:
+            if embedded is not None:
+                console.print("Stopping engines…", highlight=False)
+                embedded.stop()
+            lock.release()
+
+
+@app.command(name="migrate")
+def migrate_command() -> None:
+    """Bring every context's schema to the latest version (idempotent)."""
+    from mercato.app.contexts import MIGRATIONS
+    from mercato.platform.db import Database
+    from mercato.platform.migrations import migrate
+
+    settings = _settings()
+    with _one_line_errors(), _engines(settings) as resolved:
+
+        async def run() -> None:
+            db = Database(resolved.database_url or "")
+            try:
+                await migrate(db, MIGRATIONS)
+            finally:
+                await db.dispose()
+
+        asyncio.run(run())
+    console.print("Migrations are up to date.", highlight=False)
+
+
+@app.command()
+def seed(
+    products: Annotated[int, typer.Option(min=1, max=200_000, help="Demo products to generate.")] = 60,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="Load a catalog file (the Luma catalog.json format) instead."),
+    ] = None,
+) -> None:
+    """Fill the catalog and stock: the project's own demo data, or a catalog file."""
+    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.runtime import Runtime
+    from mercato.app.seed import seed_demo, seed_from_file
+    from mercato.platform.migrations import migrate
+
+    settings = _settings()
+    with _one_line_errors(), _engines(settings) as resolved:
+        runtime = Runtime(resolved)
+
+        async def run() -> Any:
+            await migrate(runtime.db, MIGRATIONS)
+            with Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
+                task = bar.add_task("Seeding", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                try:
+                    if from_file is not None:
+                        return await seed_from_file(
+                            runtime.catalog, runtime.inventory, from_file, progress=progress
+                        )
+                    return await seed_demo(
+                        runtime.catalog, runtime.inventory, products=products, progress=progress
+                    )
+                finally:
+                    await runtime.stop()
+
+        summary = asyncio.run(run())
+    console.print(f"Seeded: {summary}", highlight=False)
+
+
+@engines_app.command("status")
+def engines_status() -> None:
+    """Show the embedded engines of this data directory."""
+    settings = _settings()
+    table = Table("engine", "running", "pid", "url", "data")
+    for status in EmbeddedEngines(settings.data_path).status():
+        table.add_row(
+            status.name,
+            "yes" if status.running else "no",
+            str(status.pid or "-"),
+            status.url or "-",
+            str(status.data_dir),
+        )
+    Console().print(table)
+
+
+@engines_app.command("stop")
+def engines_stop() -> None:
+    """Stop the embedded engines of this data directory (data is kept)."""
+    settings = _settings()
+    with _one_line_errors():
+        EmbeddedEngines(settings.data_path).stop()
+    console.print("Embedded engines stopped.", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""What every resolver can reach: settings, the contexts' clients and this request's DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mercato.catalog.client import CatalogClient
+from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
+from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
+from mercato.inventory.client import InventoryClient
+from mercato.platform.config import Settings
+
+
+@dataclass
+class Clients:
+    catalog: CatalogClient
+    inventory: InventoryClient
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    clients: Clients
+    request: Any = None
+    response: Any = None
+    catalog_loaders: CatalogLoaders = field(init=False)
+    inventory_loaders: InventoryLoaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        # New loaders per request: batching and caching never leak between requests.
+        self.catalog_loaders = CatalogLoaders(self.clients.catalog)
+        self.inventory_loaders = InventoryLoaders(self.clients.inventory)

@@ -1,0 +1,105 @@
+"""Catalog queries of the storefront: products (Relay connection), product, categories."""
+
+from __future__ import annotations
+
+import strawberry
+
+from mercato.catalog.domain.errors import ProductListErrorCode
+from mercato.catalog.service_layer.listing import (
+    Cursor,
+    ListingRequest,
+    ProductFilter,
+    ProductSort,
+)
+from mercato.gateway.graphql.catalog.mutations import CatalogMutations
+from mercato.gateway.graphql.catalog.types import (
+    Category,
+    Product,
+    ProductConnection,
+    ProductEdge,
+    ProductFilterInput,
+    ProductSortInput,
+    SortDirection,
+)
+from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
+from mercato.gateway.graphql.core.types import PageInfo
+from mercato.platform.errors import ClientError
+from mercato.platform.types import Money, MoneyError
+
+__all__ = ["CatalogMutations", "CatalogQueries"]
+
+
+def _price(value: str | None, field: str, currency: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return Money.from_decimal_string(value, currency).amount
+    except MoneyError as exc:
+        raise ClientError(str(exc), code=ProductListErrorCode.INVALID, field=field) from None
+
+
+def _filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
+    if given is None:
+        return ProductFilter()
+    return ProductFilter(
+        category_id=parse_optional_id(given.category, "filter.category"),
+        search=given.search,
+        price_min=_price(given.price_min, "filter.priceMin", currency),
+        price_max=_price(given.price_max, "filter.priceMax", currency),
+        in_stock=given.in_stock,
+        attributes=tuple((a.name, tuple(a.values)) for a in given.attributes or ()),
+    )
+
+
+@strawberry.type
+class CatalogQueries:
+    @strawberry.field(description="Published products, a page at a time (at most 100 per page).")
+    async def products(
+        self,
+        info: strawberry.Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: ProductFilterInput | None = None,
+        sort_by: ProductSortInput | None = None,
+    ) -> ProductConnection:
+        sort = sort_by or ProductSortInput()
+        request = ListingRequest(
+            first=first,
+            after=after,
+            filter=_filter(filter, info.context.settings.default_currency),
+            sort=ProductSort(sort.field.value),
+            descending=sort.direction is SortDirection.DESC,
+        )
+        page = await info.context.clients.catalog.list_products(request)
+        edges = [
+            ProductEdge(
+                cursor=Cursor.after_product(p, request.sort, request.descending).encode(), node=Product.of(p)
+            )
+            for p in page.items
+        ]
+        return ProductConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="A published product by id or slug; null when there is none.")
+    async def product(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID | None = None,
+        slug: str | None = None,
+    ) -> Product | None:
+        if (id is None) == (slug is None):
+            raise ClientError("give exactly one of id and slug", field="id")
+        product_id = parse_id(id, "id") if id is not None else None
+        view = await info.context.clients.catalog.product(product_id=product_id, slug=slug)
+        return Product.of(view) if view is not None else None
+
+    @strawberry.field(description="Every category, parents before children in menu order.")
+    async def categories(self, info: strawberry.Info) -> list[Category]:
+        return [Category.of(c) for c in await info.context.clients.catalog.categories()]

@@ -1,0 +1,163 @@
+"""Catalog types of the GraphQL API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from mercato.catalog.service_layer.views import CategoryView, ProductView, VariantView
+from mercato.gateway.graphql.core.types import Money, PageInfo
+
+
+@strawberry.type
+class Category:
+    id: strawberry.ID
+    slug: str
+    name: str
+    position: int
+    parent_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, view: CategoryView) -> Category:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            slug=view.slug,
+            name=view.name,
+            position=view.position,
+            parent_id=strawberry.ID(str(view.parent_id)) if view.parent_id else None,
+        )
+
+
+@strawberry.type
+class Variant:
+    id: strawberry.ID
+    sku: str
+    attributes: JSON
+    price: Money
+
+    @strawberry.field(description="Units that can be ordered now, across warehouses.")
+    async def quantity_available(self, info: strawberry.Info) -> int:
+        available: int = await info.context.inventory_loaders.available_by_sku.load(self.sku)
+        return available
+
+    @strawberry.field
+    async def in_stock(self, info: strawberry.Info) -> bool:
+        available: int = await info.context.inventory_loaders.available_by_sku.load(self.sku)
+        return available > 0
+
+    @classmethod
+    def of(cls, view: VariantView) -> Variant:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            sku=view.sku,
+            attributes=cast(JSON, view.attributes),
+            price=Money.of(view.price_amount, view.currency),
+        )
+
+
+@strawberry.type
+class PriceRange:
+    start: Money
+    stop: Money
+
+
+@strawberry.type
+class Product:
+    id: strawberry.ID
+    slug: str
+    name: str
+    description: str
+    attributes: JSON
+    media: list[str]
+    published: bool
+    created_at: datetime
+    updated_at: datetime
+    variants: list[Variant]
+    view: strawberry.Private[ProductView]
+
+    @strawberry.field
+    async def category(self, info: strawberry.Info) -> Category | None:
+        if self.view.category_id is None:
+            return None
+        found: CategoryView | None = await info.context.catalog_loaders.category_by_id.load(
+            self.view.category_id
+        )
+        return Category.of(found) if found is not None else None
+
+    @strawberry.field
+    def price_range(self) -> PriceRange | None:
+        prices = [v.price_amount for v in self.view.variants]
+        if not prices or self.view.currency is None:
+            return None
+        return PriceRange(
+            start=Money.of(min(prices), self.view.currency), stop=Money.of(max(prices), self.view.currency)
+        )
+
+    @classmethod
+    def of(cls, view: ProductView) -> Product:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            slug=view.slug,
+            name=view.name,
+            description=view.description,
+            attributes=cast(JSON, view.attributes),
+            media=view.media,
+            published=view.published,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+            variants=[Variant.of(v) for v in view.variants],
+            view=view,
+        )
+
+
+@strawberry.type
+class ProductEdge:
+    cursor: str
+    node: Product
+
+
+@strawberry.type
+class ProductConnection:
+    edges: list[ProductEdge]
+    page_info: PageInfo
+
+
+@strawberry.enum
+class ProductSortField(Enum):
+    NAME = "NAME"
+    PRICE = "PRICE"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.input
+class ProductSortInput:
+    field: ProductSortField = ProductSortField.NAME
+    direction: SortDirection = SortDirection.ASC
+
+
+@strawberry.input(
+    description="Products having a value of `name` among `values` (on the product or a variant)."
+)
+class AttributeFilterInput:
+    name: str
+    values: list[str]
+
+
+@strawberry.input
+class ProductFilterInput:
+    category: strawberry.ID | None = None
+    search: str | None = None
+    price_min: str | None = strawberry.field(default=None, description="Decimal string in the shop currency.")
+    price_max: str | None = None
+    in_stock: bool | None = None
+    attributes: list[AttributeFilterInput] | None = None

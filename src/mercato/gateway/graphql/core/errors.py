@@ -1,0 +1,102 @@
+"""Turning Mercato errors into GraphQL: mutation payload errors, and formatted top-level errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from enum import Enum
+from typing import Any, TypeVar
+
+from graphql.error import GraphQLError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from strawberry.extensions import SchemaExtension
+
+from mercato.platform.errors import ClientError, MercatoError, PermissionDenied, Unavailable, field_errors
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+
+_UNAVAILABLE = (
+    Unavailable,
+    OperationalError,
+    InterfaceError,
+    RedisError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def payload_errors(exc: ClientError, error_type: Callable[..., E]) -> list[E]:
+    """The `errors` list of a mutation payload for a refused request."""
+    return [error_type(field=_camel(e.field), code=e.code, message=e.message) for e in field_errors(exc)]
+
+
+def _camel(field: str | None) -> str | None:
+    if field is None:
+        return None
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _code_of(original: BaseException | None) -> tuple[str, bool]:
+    """(extensions code, whether the message is safe to show)."""
+    if original is None:
+        return "GRAPHQL_VALIDATION_FAILED", True
+    if isinstance(original, MercatoError):
+        if isinstance(original.code, Enum):
+            return str(original.code.value), True
+        return original.graphql_code, True
+    if isinstance(original, DBAPIError) and original.connection_invalidated:
+        return "UNAVAILABLE", False
+    if isinstance(original, _UNAVAILABLE):
+        return "UNAVAILABLE", False
+    return "INTERNAL", False
+
+
+class ErrorFormatting(SchemaExtension):
+    """Gives every error an `extensions.code`; hides the text of anything unexpected (no stack traces)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        # Errors before execution (syntax, validation) may live only in `pre_execution_errors`;
+        # the response holds the same error objects, so they are formatted in place.
+        errors = [*(ctx.pre_execution_errors or ()), *((ctx.result.errors or ()) if ctx.result else ())]
+        for error in {id(e): e for e in errors}.values():
+            format_error(error)
+
+
+def format_error(error: GraphQLError) -> None:
+    """Give `error` an `extensions.code`, and hide the text of anything unexpected. Idempotent."""
+    if error.extensions and "code" in error.extensions:
+        return
+    original = error.original_error
+    if isinstance(original, GraphQLError):  # nested by the executor
+        original = original.original_error
+    code, safe = _code_of(original)
+    extensions: dict[str, Any] = dict(error.extensions or {})
+    extensions.setdefault("code", code)
+    if isinstance(original, MercatoError) and original.field:
+        extensions["field"] = original.field
+    message = error.message
+    if not safe:
+        if code == "INTERNAL":
+            log.error("unexpected error in GraphQL operation", exc_info=original)
+            message = "Internal error; it has been logged."
+        else:
+            log.warning("dependency unavailable: %r", original)
+            message = "A service this request needs is unavailable; try again shortly."
+    error.message = message
+    error.extensions = extensions
+    error.original_error = None
+
+
+def require_staff(enabled: bool) -> None:
+    if not enabled:
+        raise PermissionDenied(
+            "staff mutations are disabled until authentication lands; set MERCATO_STAFF_API_ENABLED=true "
+            "on a trusted network to enable them"
+        )

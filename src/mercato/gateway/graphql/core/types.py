@@ -1,0 +1,31 @@
+"""GraphQL types shared by every context's schema."""
+
+from __future__ import annotations
+
+import strawberry
+
+from mercato.platform.types import Money as MoneyValue
+
+
+@strawberry.type(description='An amount of money. `amount` is a decimal string in major units, e.g. "19.99".')
+class Money:
+    amount: str
+    currency: str
+
+    @classmethod
+    def of(cls, amount: int, currency: str) -> Money:
+        return cls(amount=MoneyValue(amount, currency).to_decimal_string(), currency=currency)
+
+
+@strawberry.input(description="An amount of money given as a decimal string in major units.")
+class MoneyInput:
+    amount: str
+    currency: str
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None

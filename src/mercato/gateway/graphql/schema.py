@@ -1,0 +1,39 @@
+"""The root schema: every context's Query and Mutation types merged, plus the protective extensions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.tools import merge_types
+
+from mercato.gateway.graphql.catalog.schema import CatalogMutations, CatalogQueries
+from mercato.gateway.graphql.core.cost import QueryCost
+from mercato.gateway.graphql.core.errors import ErrorFormatting
+from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
+from mercato.platform.config import Settings
+
+Query = merge_types("Query", (CatalogQueries, InventoryQueries))
+Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations))
+
+SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            lambda: ErrorFormatting(),
+            lambda: ParserCache(maxsize=1_000),
+            lambda: ValidationCache(maxsize=1_000),
+            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: QueryCost(max_cost=settings.graphql_max_cost),
+        ],
+    )
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as committed in `schema.graphql`."""
+    return strawberry.Schema(query=Query, mutation=Mutation).as_str() + "\n"

@@ -1,0 +1,82 @@
+"""Every row lock the inventory takes, in one place, so that the order is easy to check.
+
+Lock order, for every transaction:
+  1. reservation rows first: one by id (FOR UPDATE), a batch of expired ones (FOR UPDATE SKIP
+     LOCKED, so sweepers never wait on each other), or the one a reservation INSERTs;
+  2. then stock rows: ALL rows of every SKU involved, in ONE statement, ordered by (sku, warehouse_id).
+No transaction locks a reservation after a stock row, and stock rows are always taken in the same
+global order, so transactions can only wait on each other in one direction: no deadlock, whatever
+the order of lines in the requests. Taking all rows of a SKU (not only those changed) is also what
+makes the SKU's summed `version` grow strictly from one stock_level_changed event to the next.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.inventory.domain.model import Reservation, ReservationStatus
+from mercato.inventory.domain.stock import Allocation, StockLevel
+
+LOCK_STOCK = text(
+    "SELECT sku, warehouse_id, on_hand, reserved, version FROM inventory.stock "
+    "WHERE sku = ANY(CAST(:skus AS text[])) "
+    "ORDER BY sku, warehouse_id FOR UPDATE"
+)
+
+# A reservation with its allocations in one row, so loading one costs one statement.
+RESERVATION_COLUMNS = (
+    "SELECT r.id, r.reference, r.status, r.expires_at, r.release_reason, "
+    "(SELECT coalesce(json_agg(json_build_object('sku', a.sku, 'warehouse_id', a.warehouse_id, "
+    "'quantity', a.quantity) ORDER BY a.sku, a.warehouse_id), CAST('[]' AS json)) "
+    "FROM inventory.reservation_allocations a WHERE a.reservation_id = r.id) AS allocations "
+    "FROM inventory.reservations r "
+)
+
+LOCK_RESERVATION = text(RESERVATION_COLUMNS + "WHERE r.id = :id FOR UPDATE OF r")
+
+CLAIM_EXPIRED = text(
+    RESERVATION_COLUMNS + "WHERE r.status = 'ACTIVE' AND r.expires_at <= :now "
+    "ORDER BY r.expires_at, r.id LIMIT :limit FOR UPDATE OF r SKIP LOCKED"
+)
+
+
+def to_reservation(row: Any) -> Reservation:
+    raw = row.allocations
+    return Reservation(
+        id=row.id,
+        reference=row.reference,
+        status=ReservationStatus(row.status),
+        expires_at=row.expires_at,
+        release_reason=row.release_reason,
+        allocations=tuple(
+            Allocation(
+                sku=a["sku"], warehouse_id=uuid.UUID(str(a["warehouse_id"])), quantity=int(a["quantity"])
+            )
+            for a in raw
+        ),
+    )
+
+
+async def lock_stock(conn: AsyncConnection, skus: Sequence[str]) -> list[StockLevel]:
+    """Lock every stock row of `skus` (rows of other SKUs stay free)."""
+    if not skus:
+        return []
+    rows = (await conn.execute(LOCK_STOCK, {"skus": sorted(set(skus))})).all()
+    return [StockLevel(r.sku, r.warehouse_id, r.on_hand, r.reserved, r.version) for r in rows]
+
+
+async def lock_reservation(conn: AsyncConnection, reservation_id: uuid.UUID) -> Reservation | None:
+    row = (await conn.execute(LOCK_RESERVATION, {"id": reservation_id})).first()
+    return to_reservation(row) if row is not None else None
+
+
+async def claim_expired(conn: AsyncConnection, now: datetime, limit: int) -> list[Reservation]:
+    """Lock up to `limit` ACTIVE reservations expired at `now`, skipping any another sweeper holds."""
+    rows = (await conn.execute(CLAIM_EXPIRED, {"now": now, "limit": limit})).all()
+    return [to_reservation(r) for r in rows]

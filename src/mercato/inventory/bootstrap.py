@@ -1,0 +1,80 @@
+"""Wires the inventory together: the service facade that entrypoints and in-process clients use.
+
+This is the only module that knows the concrete store and the wall clock (read here, at the edge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, overload
+
+from mercato.inventory.adapters import tables
+from mercato.inventory.adapters.repository import InventoryRepository
+from mercato.inventory.domain import commands
+from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
+from mercato.inventory.service_layer.handlers import COMMAND_HANDLERS
+from mercato.inventory.service_layer.queries import InventoryQueries
+from mercato.inventory.service_layer.unit_of_work import Clock, InventoryUnitOfWork
+from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.platform.outbox import Outbox
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def inventory_outbox(namespace: str) -> Outbox:
+    return Outbox(tables.outbox, namespace)
+
+
+class InventoryService:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.on_commit = on_commit
+        self.clock = clock
+        self.queries = InventoryQueries(db)
+
+    def unit_of_work(self) -> InventoryUnitOfWork:
+        return InventoryUnitOfWork(
+            self.db, self.outbox, self.on_commit, store=InventoryRepository, clock=self.clock
+        )
+
+    @overload
+    async def handle(self, cmd: commands.CreateWarehouse) -> Warehouse: ...
+    @overload
+    async def handle(self, cmd: commands.AdjustStock) -> Adjustment: ...
+    @overload
+    async def handle(self, cmd: commands.ReserveStock) -> Reservation: ...
+    @overload
+    async def handle(self, cmd: commands.CommitReservation) -> Reservation: ...
+    @overload
+    async def handle(self, cmd: commands.ReleaseReservation) -> Reservation: ...
+    @overload
+    async def handle(self, cmd: commands.ExpireReservations) -> int: ...
+
+    async def handle(self, cmd: Any) -> Any:
+        """Run one command in a fresh unit of work (one transaction)."""
+        handler = COMMAND_HANDLERS.get(type(cmd))
+        if handler is None:
+            raise TypeError(f"inventory has no handler for {type(cmd).__name__}")
+        return await handler(cmd, self.unit_of_work())
+
+    async def expire_due(self, limit: int = 100) -> int:
+        """One sweep with the service's clock: what a periodic sweeper calls."""
+        return await self.handle(commands.ExpireReservations(now=self.clock(), limit=limit))
+
+
+def build_inventory(
+    db: Database, settings: Settings, on_commit: Callable[[], None] | None = None, *, clock: Clock = utc_now
+) -> InventoryService:
+    return InventoryService(db, inventory_outbox(settings.namespace), on_commit, clock=clock)

@@ -1,0 +1,91 @@
+"""Events the inventory publishes (subjects `<ns>.inventory.v1.<name>`).
+
+`StockLevelChanged` feeds the catalog's availability read model, which keeps the event with the
+highest `version`; its field names are therefore part of the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from mercato.platform.events import DomainEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class InventoryEvent(DomainEvent):
+    context: ClassVar[str] = "inventory"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarehouseCreated(InventoryEvent):
+    """aggregate_id: the warehouse id."""
+
+    name: ClassVar[str] = "warehouse_created"
+    code: str
+    warehouse_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockAdjusted(InventoryEvent):
+    """A staff adjustment (aggregate_id: the SKU)."""
+
+    name: ClassVar[str] = "stock_adjusted"
+    adjustment_id: str
+    sku: str
+    warehouse_id: str
+    delta: int
+    on_hand_after: int
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationCreated(InventoryEvent):
+    """aggregate_id: the reservation id. `lines` are per SKU, `allocations` per SKU and warehouse."""
+
+    name: ClassVar[str] = "reservation_created"
+    reservation_id: str
+    reference: str
+    lines: list[dict[str, object]]
+    allocations: list[dict[str, object]]
+    expires_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationCommitted(InventoryEvent):
+    name: ClassVar[str] = "reservation_committed"
+    reservation_id: str
+    reference: str
+    lines: list[dict[str, object]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationReleased(InventoryEvent):
+    """`status` is RELEASED (someone released it) or EXPIRED (the sweeper did, reason "EXPIRED")."""
+
+    name: ClassVar[str] = "reservation_released"
+    reservation_id: str
+    reference: str
+    reason: str
+    status: str
+    lines: list[dict[str, object]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockLevelChanged(InventoryEvent):
+    """Units of `sku` that can be sold now, over all warehouses (aggregate_id: the SKU).
+
+    Payload: {"sku", "available", "version"}. `version` is the sum of the SKU's stock-row versions:
+    it strictly increases from one event of a SKU to the next, because every change locks all rows
+    of the SKU and bumps at least one. The field is `stock_version` here because `version` is the
+    envelope's schema version on every event.
+    """
+
+    name: ClassVar[str] = "stock_level_changed"
+    sku: str
+    available: int
+    stock_version: int
+
+    def payload(self) -> dict[str, Any]:
+        return {"sku": self.sku, "available": self.available, "version": self.stock_version}

@@ -1,0 +1,142 @@
+"""Redis cache-aside with stampede protection.
+
+A miss is loaded once: concurrent misses in this process share one in-flight load, and across
+processes a short Redis lock (SET NX PX) lets one loader fill the key while the others wait for it
+briefly. Invalidation deletes keys or bumps a generation counter that is part of dependent keys.
+A Redis outage degrades to loading from the source of truth, never to an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_LOCK_MS = 5_000
+_WAIT_STEP = 0.01
+_WAIT_STEPS = 100
+
+# One round trip: read a generation counter and the value stored under that generation.
+_GET_VERSIONED = """
+local gen = redis.call('GET', KEYS[1]) or '0'
+return {gen, redis.call('GET', ARGV[1] .. ':g' .. gen)}
+"""
+
+
+class Cache:
+    def __init__(self, redis: Redis, namespace: str, *, ttl_seconds: int = 300, enabled: bool = True) -> None:
+        self.redis = redis
+        self.prefix = f"{namespace}:cache:"
+        self.ttl = ttl_seconds
+        self.enabled = enabled
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._get_versioned = redis.register_script(_GET_VERSIONED)
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    async def get_or_load(
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[T]],
+        encode: Callable[[T], bytes],
+        decode: Callable[[bytes], T],
+    ) -> T:
+        if not self.enabled:
+            return await loader()
+        try:
+            raw = await self.redis.get(key)
+        except RedisError as exc:
+            log.warning("cache read failed (%s); loading from source", exc)
+            return await loader()
+        if raw is not None:
+            return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
+        return await self._single_flight(key, lambda: self._fill(key, loader, encode, decode))
+
+    async def get_or_load_versioned(
+        self,
+        generation_key: str,
+        key: str,
+        loader: Callable[[], Awaitable[T]],
+        encode: Callable[[T], bytes],
+        decode: Callable[[bytes], T],
+    ) -> T:
+        """Like `get_or_load` for a key that lives under the current value of `generation_key`."""
+        if not self.enabled:
+            return await loader()
+        try:
+            generation, raw = await self._get_versioned(keys=[generation_key], args=[key])
+        except RedisError as exc:
+            log.warning("cache read failed (%s); loading from source", exc)
+            return await loader()
+        if raw is not None:
+            return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
+        gen = generation.decode() if isinstance(generation, bytes) else str(generation)
+        full_key = f"{key}:g{gen}"
+        return await self._single_flight(full_key, lambda: self._fill(full_key, loader, encode, decode))
+
+    async def _single_flight(self, key: str, fill: Callable[[], Awaitable[T]]) -> T:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            result: T = await asyncio.shield(pending)
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await fill()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _fill(
+        self,
+        key: str,
+        loader: Callable[[], Awaitable[T]],
+        encode: Callable[[T], bytes],
+        decode: Callable[[bytes], T],
+    ) -> T:
+        lock_key = key + ":lock"
+        try:
+            got_lock = await self.redis.set(lock_key, b"1", nx=True, px=_LOCK_MS)
+            if not got_lock:
+                for _ in range(_WAIT_STEPS):
+                    await asyncio.sleep(_WAIT_STEP)
+                    raw = await self.redis.get(key)
+                    if raw is not None:
+                        return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
+            value = await loader()
+            await self.redis.set(key, encode(value), ex=self.ttl)
+            if got_lock:
+                await self.redis.delete(lock_key)
+            return value
+        except RedisError as exc:
+            log.warning("cache fill failed (%s); serving from source", exc)
+            return await loader()
+
+    async def delete(self, *keys: str) -> None:
+        if not keys:
+            return
+        try:
+            await self.redis.delete(*keys)
+        except RedisError as exc:
+            log.warning("cache invalidation failed (%s); entries expire after %ss", exc, self.ttl)
+
+    async def bump(self, generation_key: str) -> None:
+        """Invalidate every key stored under `generation_key` at once."""
+        try:
+            await self.redis.incr(generation_key)
+        except RedisError as exc:
+            log.warning("cache invalidation failed (%s); entries expire after %ss", exc, self.ttl)

@@ -1,0 +1,73 @@
+"""Settings, read from the environment (prefix MERCATO_) and an optional `.env` file."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_NAMESPACE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MERCATO_", env_file=".env", extra="ignore")
+
+    # Engines. Unset -> Mercato starts an embedded engine under `data_dir`.
+    database_url: str | None = None
+    nats_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".mercato")
+
+    # Isolates NATS subjects/streams and Redis keys, so several installations (or test runs)
+    # can share one broker and one Redis without touching each other's data.
+    namespace: str = "mercato"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    # Currency of storefront price filters given as decimal strings.
+    default_currency: str = "USD"
+
+    # Until authentication lands, staff mutations are refused unless this is switched on.
+    staff_api_enabled: bool = False
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    consumer_batch_size: int = Field(default=100, ge=1, le=10_000)
+    consumer_max_deliveries: int = Field(default=10, ge=1)
+
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = Field(default=300, ge=1)
+
+    reservation_ttl_seconds: int = Field(default=900, ge=1)
+    reservation_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+
+    graphql_max_depth: int = Field(default=12, ge=1)
+    graphql_max_cost: int = Field(default=20_000, ge=1)
+    graphql_max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    graphiql: bool = True
+
+    log_level: str = "INFO"
+
+    @field_validator("namespace")
+    @classmethod
+    def _check_namespace(cls, value: str) -> str:
+        if not _NAMESPACE_RE.match(value):
+            raise ValueError("namespace must be lowercase letters, digits or _ and start with a letter")
+        return value
+
+    @cached_property
+    def data_path(self) -> Path:
+        return self.data_dir.resolve()
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and point SQLAlchemy at asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("MERCATO_DATABASE_URL must be a postgresql:// URL")

@@ -1,0 +1,95 @@
+"""Async SQLAlchemy engine on asyncpg, one per process, plus a statement counter for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from mercato.platform.config import to_asyncpg_url
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass
+class StatementCounter:
+    """Counts SQL statements and commits sent through one engine while active."""
+
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+_current_counter: ContextVar[StatementCounter | None] = ContextVar("mercato_statement_counter", default=None)
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, application_name: str = "mercato") -> None:
+        self.url = to_asyncpg_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=False,
+            json_serializer=_dumps,
+            json_deserializer=orjson.loads,
+            connect_args={"server_settings": {"application_name": application_name}},
+        )
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._on_statement)
+        event.listen(self.engine.sync_engine, "commit", self._on_commit)
+
+    def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        counter = _current_counter.get()
+        if counter is not None:
+            counter.statements.append(statement)
+
+    def _on_commit(self, _conn: Any) -> None:
+        counter = _current_counter.get()
+        if counter is not None:
+            counter.commits += 1
+
+    @contextmanager
+    def count_statements(self) -> Iterator[StatementCounter]:
+        """Count what this task (and tasks it starts) sends; background tasks started earlier are not
+        counted, so a test can measure one request while relays and consumers keep running."""
+        counter = StatementCounter()
+        token = _current_counter.set(counter)
+        try:
+            yield counter
+        finally:
+            _current_counter.reset(token)
+
+    def connect(self) -> AsyncConnection:
+        return self.engine.connect()
+
+    def begin(self) -> Any:
+        return self.engine.begin()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def violated_constraint(exc: BaseException) -> str | None:
+    """Name of the unique/check/foreign-key constraint behind an IntegrityError, if asyncpg says."""
+    current: BaseException | None = exc
+    while current is not None:
+        name = getattr(current, "constraint_name", None)
+        if name:
+            return str(name)
+        current = current.__cause__ or getattr(current, "orig", None)
+    return None

@@ -1,0 +1,184 @@
+"""Durable JetStream consumers with an inbox table: a redelivered message has no second effect.
+
+For every message the consumer opens the context's unit of work, inserts (consumer, event id) into
+`<schema>.inbox` and, only if that row is new, runs the handler in the same transaction. The
+message is acknowledged after the commit. A crash before the ack means redelivery, and the inbox
+row makes the second delivery a no-op. A handler that keeps failing is parked in
+`<schema>.dead_letters` after `max_deliveries` attempts rather than blocking the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, PrimaryKeyConstraint, Table, Text, func, text
+from sqlalchemy.dialects.postgresql import UUID
+
+from mercato.platform.db import Database
+from mercato.platform.events import Envelope, stream_name
+from mercato.platform.messaging import Broker
+from mercato.platform.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "inbox",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("event_id", UUID(as_uuid=True), nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+def dead_letter_table(metadata: MetaData) -> Table:
+    return Table(
+        "dead_letters",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("event_id", UUID(as_uuid=True), nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """`name` consumes events of `source_context` whose type is in `handlers`."""
+
+    name: str
+    source_context: str
+    handlers: dict[str, Handler]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        schema: str,
+        subscription: Subscription,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        batch_size: int = 100,
+        max_deliveries: int = 10,
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.schema = schema
+        self.subscription = subscription
+        self.uow_factory = uow_factory
+        self.batch_size = batch_size
+        self.max_deliveries = max_deliveries
+        self.durable = f"{broker.namespace}_{schema}_{subscription.name}"
+        self._psub: JetStreamContext.PullSubscription | None = None
+
+    async def start(self) -> None:
+        stream = await self.broker.ensure_stream(self.subscription.source_context)
+        subject = f"{self.broker.namespace}.{self.subscription.source_context}.>"
+        self._psub = await self.broker.js.pull_subscribe(
+            subject,
+            durable=self.durable,
+            stream=stream_name(self.broker.namespace, self.subscription.source_context),
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=30.0,
+                max_deliver=self.max_deliveries + 1,
+            ),
+        )
+        log.debug("consumer %s on %s started", self.durable, stream)
+
+    async def stop(self) -> None:
+        """Stop fetching; the durable consumer stays on the server and resumes where it left off."""
+        if self._psub is not None:
+            await self._psub.unsubscribe()
+            self._psub = None
+
+    async def run(self) -> None:
+        if self._psub is None:
+            await self.start()
+        while True:
+            try:
+                await self.poll(wait=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer %s failed; retrying", self.durable)
+                await asyncio.sleep(0.5)
+
+    async def poll(self, wait: float = 1.0) -> int:
+        """Fetch and handle one batch; returns the number of messages handled."""
+        if self._psub is None:
+            await self.start()
+        try:
+            assert self._psub is not None
+            messages: list[Msg] = await self._psub.fetch(self.batch_size, timeout=wait)
+        except (FetchTimeoutError, TimeoutError):
+            return 0
+        for msg in messages:
+            await self.handle(msg)
+        return len(messages)
+
+    async def handle(self, msg: Msg) -> None:
+        envelope = Envelope.from_json(msg.data)
+        handler = self.subscription.handlers.get(envelope.type)
+        if handler is None:
+            await msg.ack()  # not an event this consumer cares about
+            return
+        try:
+            async with self.uow_factory() as uow:
+                inserted = await uow.conn.execute(
+                    text(
+                        f"INSERT INTO {self.schema}.inbox (consumer, event_id) VALUES (:c, :e) "
+                        "ON CONFLICT DO NOTHING RETURNING 1"
+                    ),
+                    {"c": self.subscription.name, "e": envelope.id},
+                )
+                if inserted.first() is not None:
+                    await handler(envelope, uow)
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then parked
+            await self._failed(msg, envelope, exc)
+            return
+        await msg.ack()
+
+    async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception) -> None:
+        deliveries = msg.metadata.num_delivered or 1
+        if deliveries < self.max_deliveries:
+            log.warning("consumer %s: %s failed (try %d): %r", self.durable, envelope.type, deliveries, exc)
+            await msg.nak(delay=min(30.0, 0.1 * 2**deliveries))
+            return
+        log.error("consumer %s: parking %s after %d tries: %r", self.durable, envelope.id, deliveries, exc)
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    f"INSERT INTO {self.schema}.dead_letters (consumer, event_id, subject, body, error) "
+                    "VALUES (:c, :e, :s, :b, :err) ON CONFLICT DO NOTHING"
+                ),
+                {
+                    "c": self.subscription.name,
+                    "e": envelope.id,
+                    "s": msg.subject,
+                    "b": msg.data,
+                    "err": repr(exc)[:2000],
+                },
+            )
+        await msg.term()

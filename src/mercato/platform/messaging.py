@@ -1,0 +1,84 @@
+"""NATS JetStream connection: streams per context, publishing with broker-side dedup."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+from nats.js.errors import NotFoundError
+
+from mercato.platform.errors import Unavailable
+from mercato.platform.events import stream_name, stream_subjects
+
+log = logging.getLogger(__name__)
+
+
+class Broker:
+    """One NATS connection per process; every context's relay and consumers share it."""
+
+    def __init__(self, url: str, namespace: str) -> None:
+        self.url = url
+        self.namespace = namespace
+        self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+
+    async def connect(self) -> None:
+        try:
+            self._nc = await nats.connect(
+                self.url,
+                name=f"mercato-{self.namespace}",
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=5,
+                drain_timeout=5,
+            )
+        except Exception as exc:
+            raise Unavailable(f"cannot reach NATS at {self.url}: {exc}") from exc
+        self._js = self._nc.jetstream(timeout=5)
+
+    @property
+    def nc(self) -> NATS:
+        if self._nc is None:
+            raise Unavailable("broker is not connected")
+        return self._nc
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise Unavailable("broker is not connected")
+        return self._js
+
+    @property
+    def is_connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    async def ensure_stream(self, context: str) -> str:
+        """Create (or keep) the stream that holds one context's events; returns its name."""
+        name = stream_name(self.namespace, context)
+        config = StreamConfig(
+            name=name,
+            subjects=stream_subjects(self.namespace, context),
+            duplicate_window=600.0,  # seconds of Nats-Msg-Id dedup; the inbox covers the rest
+            max_age=7 * 24 * 3600.0,
+        )
+        try:
+            await self.js.stream_info(name)
+        except NotFoundError:
+            await self.js.add_stream(config)
+        return name
+
+    async def delete_streams(self) -> None:
+        """Delete every stream of this namespace (used by tests on their own namespace)."""
+        prefix = f"{self.namespace}_".upper()
+        for info in await self.js.streams_info():
+            if info.config.name and info.config.name.startswith(prefix):
+                await self.js.delete_stream(info.config.name)
+
+    async def close(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.drain()
+        self._nc = None
+        self._js = None

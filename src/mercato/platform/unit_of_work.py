@@ -1,0 +1,80 @@
+"""Unit of work: one PostgreSQL transaction that holds a change and the events it raised.
+
+`commit()` writes the events to the context's outbox in the same transaction, so a change is
+never committed without its events, nor an event published for a change that rolled back.
+Leaving the block without `commit()` rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.platform.db import Database
+from mercato.platform.events import DomainEvent
+from mercato.platform.outbox import Outbox
+
+
+class UnitOfWork:
+    def __init__(self, db: Database, outbox: Outbox, on_commit: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.outbox = outbox
+        self._on_commit = on_commit
+        self._conn: AsyncConnection | None = None
+        self._events: list[DomainEvent] = []
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self.committed_events: list[DomainEvent] = []
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self.db.engine.connect()
+        await self._conn.begin()
+        self._events = []
+        self._after_commit = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    def add_event(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    def add_events(self, events: list[DomainEvent]) -> None:
+        self._events.extend(events)
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` once the transaction has committed (cache invalidation and the like)."""
+        self._after_commit.append(action)
+
+    async def commit(self) -> None:
+        if self._events:
+            await self.outbox.write(self.conn, self._events)
+        await self.conn.commit()
+        self.committed_events, self._events = self._events, []
+        if self.committed_events and self._on_commit is not None:
+            self._on_commit()
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            await action()
+
+    async def rollback(self) -> None:
+        self._events = []
+        self._after_commit = []
+        await self.conn.rollback()

@@ -1,0 +1,129 @@
+"""Test engines: the servers named by MERCATO_*_URL when set, else embedded ones started here.
+
+Nothing is wiped that the suite did not create: tests run in a database of their own
+(created and dropped here), under a NATS/Redis namespace of their own (streams and keys removed
+at the end). In CI (CI=true) an engine that cannot be reached fails the run; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from redis.asyncio import Redis
+
+from mercato.app.contexts import MIGRATIONS
+from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.platform.engines import EmbeddedEngines, EngineUrls
+from mercato.platform.messaging import Broker
+from mercato.platform.migrations import migrate
+
+
+@pytest.fixture(scope="session")
+def engine_urls() -> Iterator[EngineUrls]:
+    env = {name: os.environ.get(f"MERCATO_{name.upper()}_URL") for name in ("database", "nats", "redis")}
+    missing = [name for name, url in env.items() if not url]
+    supervisor: EmbeddedEngines | None = None
+    if missing:
+        data_dir = Path(tempfile.mkdtemp(prefix="mercato-test-engines-"))
+        supervisor = EmbeddedEngines(data_dir)
+        names = {"database": "postgres", "nats": "nats", "redis": "redis"}
+        started = supervisor.start(names[m] for m in missing)
+        for m in missing:
+            env[m] = started[names[m]]
+    try:
+        yield EngineUrls(database=env["database"] or "", nats=env["nats"] or "", redis=env["redis"] or "")
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+            shutil.rmtree(supervisor.data_dir, ignore_errors=True)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def namespace() -> str:
+    return f"t{secrets.token_hex(4)}"
+
+
+@pytest.fixture(scope="session")
+async def database_url(engine_urls: EngineUrls, namespace: str) -> AsyncIterator[str]:
+    """A database created for this test session and dropped after it."""
+    name = f"mercato_test_{namespace}"
+    admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield _with_database(engine_urls.database, name)
+    finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings(engine_urls: EngineUrls, database_url: str, namespace: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        nats_url=engine_urls.nats,
+        redis_url=engine_urls.redis,
+        namespace=namespace,
+        staff_api_enabled=True,
+        outbox_poll_interval_seconds=0.05,
+        reservation_sweep_interval_seconds=0.2,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    assert settings.database_url is not None
+    database = Database(settings.database_url, pool_size=20)
+    await migrate(database, MIGRATIONS)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def broker(settings: Settings) -> AsyncIterator[Broker]:
+    assert settings.nats_url is not None
+    b = Broker(settings.nats_url, settings.namespace)
+    await b.connect()
+    yield b
+    await b.delete_streams()
+    await b.close()
+
+
+@pytest.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    assert settings.redis_url is not None
+    client = Redis.from_url(settings.redis_url)
+    yield client
+    keys = [key async for key in client.scan_iter(match=f"{settings.namespace}:*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+def ref(prefix: str = "x") -> str:
+    """A unique lowercase reference, so tests never collide on shared data."""
+    return f"{prefix}-{secrets.token_hex(5)}"
