@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,11 @@ def _engines(settings: Settings) -> Iterator[Settings]:
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -87,6 +93,9 @@ def dev(
 
     settings = _settings(http_host=host, http_port=port)
     _setup_logging(settings.log_level)
+    # uvicorn re-raises the signal that stopped it once it returns; SIGTERM's default action would then
+    # kill the process before the engines are stopped, so treat it like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{settings.http_host}:{settings.http_port}/graphql"
     with _one_line_errors():
         lock = InstanceLock(settings.data_path)
@@ -128,6 +137,30 @@ def dev(
                 console.print("Stopping engines…", highlight=False)
                 embedded.stop()
             lock.release()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+) -> None:
+    """Serve GraphQL against the engines named by MERCATO_*_URL (production; starts no engine)."""
+    import uvicorn
+
+    settings = _settings(http_host=host, http_port=port)
+    _setup_logging(settings.log_level)
+    if not (settings.database_url and settings.nats_url and settings.redis_url):
+        _fail("`mercato serve` needs MERCATO_DATABASE_URL, MERCATO_NATS_URL and MERCATO_REDIS_URL")
+    uvicorn.run(
+        "mercato.gateway.asgi:create",
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command(name="migrate")

@@ -1,0 +1,1 @@
+"""Load benchmarks of the storefront GraphQL API (`make bench`, see docs/benchmarks.md)."""

@@ -1,0 +1,30 @@
+"""ASGI entry point for production servers: `uvicorn --factory mercato.gateway.asgi:create`.
+
+Engines are never started here: MERCATO_DATABASE_URL, MERCATO_NATS_URL and MERCATO_REDIS_URL must be
+set (the process fails at start-up with one line if not). Each worker runs its own relays and
+consumers; the outbox claims rows with SKIP LOCKED and consumers share durable JetStream consumers,
+so any number of workers cooperate.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp
+
+from mercato.gateway.app import create_app
+from mercato.platform.config import Settings
+
+
+def create() -> ASGIApp:
+    settings = Settings()
+    missing = [
+        name
+        for name, url in (
+            ("MERCATO_DATABASE_URL", settings.database_url),
+            ("MERCATO_NATS_URL", settings.nats_url),
+            ("MERCATO_REDIS_URL", settings.redis_url),
+        )
+        if not url
+    ]
+    if missing:
+        raise SystemExit(f"mercato: set {', '.join(missing)} (or use `mercato dev`, which starts engines)")
+    return create_app(settings)
