@@ -199,7 +199,9 @@ async def _pending_work(engines: BenchEngines, db: Database, broker: Broker) -> 
     async with db.connect() as conn:
         pending = 0
         for schema in ("catalog", "inventory"):
-            found = await conn.scalar(text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"))
+            found = await conn.scalar(
+                text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")
+            )
             pending += int(found or 0)
     prefix = f"{engines.namespace}_".upper()
     for stream in await broker.js.streams_info():
@@ -210,7 +212,7 @@ async def _pending_work(engines: BenchEngines, db: Database, broker: Broker) -> 
     return pending
 
 
-async def wait_until_quiet(engines: BenchEngines, timeout: float) -> tuple[bool, float]:
+async def wait_until_quiet(engines: BenchEngines, limit: float) -> tuple[bool, float]:
     """Wait until the server's relays and consumers have worked off the events of seeding, so
     that no cache invalidation lands inside a measurement. Returns (quiet, seconds waited)."""
     started = time.perf_counter()
@@ -219,7 +221,7 @@ async def wait_until_quiet(engines: BenchEngines, timeout: float) -> tuple[bool,
     await broker.connect()
     try:
         calm = 0
-        while time.perf_counter() - started < timeout:
+        while time.perf_counter() - started < limit:
             calm = calm + 1 if await _pending_work(engines, db, broker) == 0 else 0
             if calm >= 3:
                 return True, time.perf_counter() - started

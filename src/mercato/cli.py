@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -46,8 +47,11 @@ def _one_line_errors() -> Iterator[None]:
 def _settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValueError as exc:
-        _fail(f"invalid configuration: {exc}".splitlines()[0])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MERCATO_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        _fail(f"invalid configuration: {problems}")
         raise
 
 
@@ -193,41 +197,39 @@ def seed(
     ] = None,
 ) -> None:
     """Fill the catalog and stock: the project's own demo data, or a catalog file."""
+    from mercato.app import demo_data, luma
     from mercato.app.contexts import MIGRATIONS
     from mercato.app.runtime import Runtime
-    from mercato.app.seed import seed_demo, seed_from_file
+    from mercato.app.seed import seed_plan
     from mercato.platform.migrations import migrate
 
     settings = _settings()
-    with _one_line_errors(), _engines(settings) as resolved:
-        runtime = Runtime(resolved)
+    with _one_line_errors():
+        # Read and check the whole input before touching engines or drawing a progress bar.
+        plan = luma.load(from_file) if from_file is not None else demo_data.generate(products)
+        with _engines(settings) as resolved:
+            runtime = Runtime(resolved)
 
-        async def run() -> Any:
-            await migrate(runtime.db, MIGRATIONS)
-            with Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-            ) as bar:
-                task = bar.add_task("Seeding", total=None)
-
-                def progress(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
-
+            async def run() -> Any:
                 try:
-                    if from_file is not None:
-                        return await seed_from_file(
-                            runtime.catalog, runtime.inventory, from_file, progress=progress
-                        )
-                    return await seed_demo(
-                        runtime.catalog, runtime.inventory, products=products, progress=progress
-                    )
+                    await migrate(runtime.db, MIGRATIONS)
+                    with Progress(
+                        TextColumn("[progress.description]{task.description}"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TimeElapsedColumn(),
+                        console=console,
+                    ) as bar:
+                        task = bar.add_task("Seeding products", total=len(plan.products))
+
+                        def progress(done: int, total: int) -> None:
+                            bar.update(task, completed=done, total=total)
+
+                        return await seed_plan(runtime.catalog, runtime.inventory, plan, progress=progress)
                 finally:
                     await runtime.stop()
 
-        summary = asyncio.run(run())
+            summary = asyncio.run(run())
     console.print(f"Seeded: {summary}", highlight=False)
 
 

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
@@ -36,7 +38,13 @@ class Runtime:
             raise ValueError("Runtime needs resolved engine URLs (see mercato.platform.engines)")
         self.settings = settings
         self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
-        self.redis = Redis.from_url(settings.redis_url)
+        # Short timeouts and one retry: a Redis outage must cost a request milliseconds, not seconds.
+        self.redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=0.5,
+            socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 1),
+        )
         self.broker = Broker(settings.nats_url, settings.namespace)
         self.cache = Cache(
             self.redis,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _LOCK_MS = 5_000
+BYPASS_SECONDS = 5.0
 _WAIT_STEP = 0.01
 _WAIT_STEPS = 100
 
@@ -37,10 +39,20 @@ class Cache:
         self.ttl = ttl_seconds
         self.enabled = enabled
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._bypass_until = 0.0
         self._get_versioned = redis.register_script(_GET_VERSIONED)
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
+
+    @property
+    def _usable(self) -> bool:
+        # After a Redis failure, skip the cache for a while instead of paying a timeout per request.
+        return self.enabled and time.monotonic() >= self._bypass_until
+
+    def _broken(self, exc: RedisError, doing: str) -> None:
+        self._bypass_until = time.monotonic() + BYPASS_SECONDS
+        log.warning("cache %s failed (%s); serving from the source for %ss", doing, exc, BYPASS_SECONDS)
 
     async def get_or_load(
         self,
@@ -49,12 +61,12 @@ class Cache:
         encode: Callable[[T], bytes],
         decode: Callable[[bytes], T],
     ) -> T:
-        if not self.enabled:
+        if not self._usable:
             return await loader()
         try:
             raw = await self.redis.get(key)
         except RedisError as exc:
-            log.warning("cache read failed (%s); loading from source", exc)
+            self._broken(exc, "read")
             return await loader()
         if raw is not None:
             return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
@@ -69,12 +81,12 @@ class Cache:
         decode: Callable[[bytes], T],
     ) -> T:
         """Like `get_or_load` for a key that lives under the current value of `generation_key`."""
-        if not self.enabled:
+        if not self._usable:
             return await loader()
         try:
             generation, raw = await self._get_versioned(keys=[generation_key], args=[key])
         except RedisError as exc:
-            log.warning("cache read failed (%s); loading from source", exc)
+            self._broken(exc, "read")
             return await loader()
         if raw is not None:
             return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
@@ -123,7 +135,7 @@ class Cache:
                 await self.redis.delete(lock_key)
             return value
         except RedisError as exc:
-            log.warning("cache fill failed (%s); serving from source", exc)
+            self._broken(exc, "fill")
             return await loader()
 
     async def delete(self, *keys: str) -> None:

@@ -1,0 +1,57 @@
+"""The `mercato` command answers bad input with one line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mercato.platform.config import Settings
+
+
+def run(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
+    environment.update(
+        {
+            "MERCATO_DATABASE_URL": settings.database_url or "",
+            "MERCATO_NATS_URL": settings.nats_url or "",
+            "MERCATO_REDIS_URL": settings.redis_url or "",
+            "MERCATO_NAMESPACE": settings.namespace,
+            **env,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "mercato.cli", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_migrate_is_idempotent(settings: Settings) -> None:
+    result = run(settings, "migrate")
+    assert (result.returncode, result.stderr.strip()) == (0, "Migrations are up to date.")
+
+
+def test_a_missing_catalog_file_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    result = run(settings, "seed", "--from", str(missing))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "nope.json" in lines[0], result.stderr
+
+
+def test_a_malformed_catalog_file_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    broken = tmp_path / "catalog.json"
+    broken.write_text('[{"sku": "X", "name": 3')
+    result = run(settings, "seed", "--from", str(broken))
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "catalog.json" in result.stderr, result.stderr
+
+
+def test_bad_configuration_is_one_line(settings: Settings) -> None:
+    result = run(settings, "migrate", MERCATO_NAMESPACE="Not valid!")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "namespace" in result.stderr, result.stderr
