@@ -65,7 +65,7 @@ class BenchEngines:
             nats_url=self.nats_url,
             redis_url=self.redis_url,
             namespace=self.namespace,
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
 
     def server_env(self) -> dict[str, str]:

@@ -26,8 +26,14 @@ class Hotspot:
 class Profile:
     samples: int
     self_time: list[Hotspot]
-    inclusive: list[Hotspot]
+    inclusive: list[Hotspot]  # of functions of the project and the GraphQL/engine libraries only
+    by_package: list[tuple[str, float]]  # self time by top-level package
     raw_path: Path
+
+
+# Inclusive time is shown for these only: the ASGI and asyncio wrappers around every request would
+# otherwise fill the list at ~100%.
+_INCLUSIVE_OF = ("mercato/", "strawberry/", "graphql/", "redis/", "sqlalchemy/", "asyncpg/", "json/")
 
 
 def py_spy() -> str | None:
@@ -37,18 +43,27 @@ def py_spy() -> str | None:
 
 def start(exe: str, pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
     """Record `pid` for `seconds` in collapsed-stack ("raw") format; the caller drives load meanwhile."""
-    argv = [exe, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200"]
+    # --gil: only samples of the thread running Python code, i.e. where the worker's CPU goes (the
+    # supervisor's pipe-reading thread would otherwise show up as busy).
+    argv = [exe, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200", "--gil"]
     argv += ["--format", "raw", "--output", str(out)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def _short(path: str) -> str:
-    for marker in ("site-packages/", "/src/", "/lib/python3"):
+    for marker in ("site-packages/", "/src/"):
         if marker in path:
-            return (
-                path.split(marker, 1)[1] if marker != "/lib/python3" else "stdlib:" + path.rsplit("/", 1)[1]
-            )
+            return path.split(marker, 1)[1]
+    if "/lib/python3" in path:  # the standard library: keep its package (asyncio/, json/) or module
+        return path.split("/lib/python3", 1)[1].split("/", 1)[-1]
     return path
+
+
+def _package(file: str) -> str:
+    if file.startswith("mercato/"):
+        return "/".join(file.split("/")[:2])  # mercato/gateway, mercato/catalog, ...
+    head = file.split("/", 1)[0]
+    return head.removesuffix(".py") if head else "?"
 
 
 def _name(frame: str) -> tuple[str, str]:
@@ -60,6 +75,7 @@ def _name(frame: str) -> tuple[str, str]:
 
 def summarise(raw: Path, top: int = 15) -> Profile:
     self_counts: Counter[tuple[str, str]] = Counter()
+    packages: Counter[str] = Counter()
     incl_counts: Counter[tuple[str, str]] = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
@@ -72,13 +88,16 @@ def summarise(raw: Path, top: int = 15) -> Profile:
             continue
         total += count
         self_counts[frames[-1]] += count
+        packages[_package(frames[-1][1])] += count
         for frame in set(frames):
-            incl_counts[frame] += count
+            if frame[1].startswith(_INCLUSIVE_OF):
+                incl_counts[frame] += count
 
     def ranked(counts: Counter[tuple[str, str]]) -> list[Hotspot]:
         return [Hotspot(f, p, 100.0 * n / total) for (f, p), n in counts.most_common(top)] if total else []
 
-    return Profile(total, ranked(self_counts), ranked(incl_counts), raw)
+    shares = [(name, 100.0 * n / total) for name, n in packages.most_common(top)] if total else []
+    return Profile(total, ranked(self_counts), ranked(incl_counts), shares, raw)
 
 
 def finish(proc: subprocess.Popen[bytes], raw: Path) -> Profile | None:

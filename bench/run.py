@@ -1,0 +1,239 @@
+"""`make bench`: the storefront listing through GraphQL under wrk, beside an HTTP-only ceiling.
+
+    .venv/bin/python -m bench.run [--products 200] [--sizes 200,2000] [--duration 10] [--warmup 3]
+        [--connections 16] [--threads 2] [--workers 2] [--scenario all] [--profile]
+
+See docs/benchmarks.md for what it measures and the results so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench import load, profile, report
+from bench.environment import (
+    URL_VARS,
+    BenchEngines,
+    cleanup,
+    configured_urls,
+    prepare,
+    seed,
+    start_embedded,
+    stop_embedded,
+    wait_until_quiet,
+)
+from bench.server import ROOT, Server, ceiling_server, mercato_server, running
+from bench.validate import LISTING, LISTING_AVAILABILITY, QUERIES, check_response
+
+SCENARIOS = ("all", "listing", "listing-availability", "ceiling")
+QUIET_LIMIT = 300.0
+PROFILE_SECONDS = 10
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=200, help="catalog size (default 200)")
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated catalog sizes to measure the listing at (e.g. 200,2000)",
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (mercato and ceiling)")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="all")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy one worker during an extra listing run"
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    raw_sizes = args.sizes.split(",") if args.sizes else [str(args.products)]
+    try:
+        args.sizes = sorted({int(s) for s in raw_sizes if s.strip()})
+    except ValueError:
+        parser.error("--sizes takes comma-separated integers")
+    if not args.sizes or min(args.sizes) < 1:
+        parser.error("catalog sizes must be >= 1")
+    if args.scenario == "ceiling":
+        args.sizes = args.sizes[:1]
+    return args
+
+
+def _engines_text(engines: BenchEngines) -> str:
+    versions = ", ".join(f"{name} {v}" for name, v in engines.versions.items())
+    if engines.embedded:
+        return f"embedded ({versions}), started in a throwaway directory"
+    where = ", ".join(urlsplit(u).netloc.rsplit("@", 1)[-1] for u in (engines.server_url, engines.nats_url))
+    where += ", " + urlsplit(engines.redis_url).netloc.rsplit("@", 1)[-1]
+    return f"external via MERCATO_*_URL ({versions}; at {where})"
+
+
+def _command(argv: list[str] | None) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    command = " ".join([".venv/bin/python -m bench.run", *map(shlex.quote, args)])
+    if configured_urls() is not None:
+        command = "MERCATO_DATABASE_URL=… MERCATO_NATS_URL=… MERCATO_REDIS_URL=… " + command
+    return command
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, engines: BenchEngines, info: report.RunInfo) -> None:
+        self.args = args
+        self.engines = engines
+        self.info = info
+        self.wrk = load.ensure_wrk()
+        if self.wrk is None:
+            info.notes.append("wrk was not available: numbers come from the Python fallback load generator")
+        self.ceiling_body: bytes | None = None
+
+    def _load(self, server: Server, body: bytes) -> load.LoadResult:
+        a = self.args
+        return load.run_load(
+            self.wrk,
+            server.base_url,
+            body,
+            connections=a.connections,
+            threads=a.threads,
+            warmup=a.warmup,
+            duration=a.duration,
+        )
+
+    def _measure(self, scenario: str, size: int, server: Server, request: bytes) -> None:
+        check_response(server.base_url, request, scenario)
+        print(
+            f"bench: {scenario} at {size:,} products: {self.args.warmup:g} s warm-up, "
+            f"{self.args.duration:g} s measured …",
+            flush=True,
+        )
+        result = self._load(server, request)
+        check_response(server.base_url, request, scenario)  # still correct after the load
+        row = report.Row(scenario, size, result)
+        self.info.rows.append(row)
+        print(report.table([row]).splitlines()[-1], flush=True)
+
+    def catalog(self, size: int) -> None:
+        print(f"bench: seeding the catalog up to {size:,} products …", flush=True)
+        summary, seconds = asyncio.run(seed(self.engines, size))
+        line = f"{size:,} products: {summary} in {seconds:.1f} s"
+        print(f"bench: {line}", flush=True)
+        self.info.seeding.append(line)
+        server = mercato_server(self.engines.server_env(), self.args.workers)
+        with running(server, "/readyz", timeout=90):
+            quiet, waited = asyncio.run(wait_until_quiet(self.engines, QUIET_LIMIT))
+            note = f"relays and consumers worked off seeding's events in {waited:.1f} s"
+            if not quiet:
+                note = (
+                    f"events of seeding still pending after {waited:.0f} s; "
+                    "cache invalidations may land inside the runs"
+                )
+                self.info.notes.append(note)
+            print(f"bench: {note}", flush=True)
+            wanted = [s for s in (LISTING, LISTING_AVAILABILITY) if self.args.scenario in ("all", s)]
+            for scenario in wanted:
+                self._measure(scenario, size, server, QUERIES[scenario])
+            if self.ceiling_body is None and self.args.scenario in ("all", "ceiling"):
+                self.ceiling_body = check_response(server.base_url, QUERIES[LISTING], LISTING)
+            if self.args.profile and size == self.args.sizes[-1]:
+                self._profile(server)
+
+    def _profile(self, server: Server) -> None:
+        exe = profile.py_spy()
+        workers = server.workers()
+        if exe is None or not workers:
+            print("bench: no py-spy or no worker to profile; skipping the profile")
+            return
+        raw = Path(tempfile.mkdtemp(prefix="bench-profile-")) / "listing.collapsed.txt"
+        pid = workers[0].pid
+        print(f"bench: profiling worker {pid} for {PROFILE_SECONDS} s under listing load → {raw}", flush=True)
+        recorder = profile.start(exe, pid, PROFILE_SECONDS, raw)
+        time.sleep(0.5)
+        a = self.args
+        load.run_load(
+            self.wrk,
+            server.base_url,
+            QUERIES[LISTING],
+            connections=a.connections,
+            threads=a.threads,
+            warmup=0,
+            duration=PROFILE_SECONDS + 1,
+        )
+        self.info.profile = profile.finish(recorder, raw)
+
+    def ceiling(self) -> None:
+        assert self.ceiling_body is not None
+        body_file = Path(tempfile.mkdtemp(prefix="bench-ceiling-")) / "listing.json"
+        body_file.write_bytes(self.ceiling_body)
+        server = ceiling_server(body_file, self.args.workers)
+        with running(server, "/readyz", timeout=30):
+            self._measure("ceiling", self.args.sizes[0], server, QUERIES[LISTING])
+
+    def run(self) -> None:
+        for size in self.args.sizes:
+            self.catalog(size)
+        if self.args.scenario in ("all", "ceiling"):
+            self.ceiling()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    urls = configured_urls()
+    embedded = None
+    if urls is None:
+        print("bench: MERCATO_*_URL unset; starting embedded engines in a throwaway directory …", flush=True)
+        embedded, engines = start_embedded()
+    else:
+        database, nats, redis = (urls[name] for name in URL_VARS)
+        engines = BenchEngines(database, nats, redis, embedded=False)
+    info = report.RunInfo(
+        started=started,
+        engines_label=engines.label,
+        engines_text="",
+        command=_command(argv),
+        workers=args.workers,
+        connections=args.connections,
+        threads=args.threads,
+        warmup=args.warmup,
+        duration=args.duration,
+    )
+    try:
+        try:
+            asyncio.run(prepare(engines))
+            print(f"bench: database {engines.database}, namespace {engines.namespace}", flush=True)
+            info.engines_text = _engines_text(engines)
+            Bench(args, engines, info).run()
+        finally:
+            try:
+                asyncio.run(cleanup(engines))
+            except Exception as exc:  # noqa: BLE001 - report, never mask the run's own error
+                print(f"bench: cleanup of {engines.database} / {engines.namespace} failed: {exc!r}")
+    finally:
+        if embedded is not None:
+            print("bench: stopping embedded engines …", flush=True)
+            stop_embedded(embedded)
+    print()
+    print(report.table(info.rows))
+    report.write(args.output, info)
+    print(f"\nbench: wrote {args.output}")
+    if info.profile is not None:
+        print(f"\nTop self time ({info.profile.samples:,} samples, {info.profile.raw_path}):")
+        for spot in info.profile.self_time:
+            print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")
+        print("Top inclusive time:")
+        for spot in info.profile.inclusive:
+            print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
