@@ -164,16 +164,19 @@ def _target_lines(rows: list[Row]) -> list[str]:
 
 
 def _profile_lines(profile: Profile) -> list[str]:
+    packages = ", ".join(f"{name} {share:.0f}%" for name, share in profile.by_package[:10])
     out = [
-        f"**Profile** of one worker during an extra listing run (py-spy, {profile.samples:,} samples, "
-        "idle excluded; not the measured run):",
+        f"**Profile** of one worker during an extra, unrecorded listing run (py-spy `--gil`, "
+        f"{profile.samples:,} samples of the thread running Python).",
         "",
-        "| self % | function | file | | inclusive % | function | file |",
-        "| ---: | --- | --- | --- | ---: | --- | --- |",
+        f"Self time by package: {packages}.",
+        "",
+        "| self % | function | file | inclusive % | function (project and GraphQL/engine libraries) | file |",
+        "| ---: | --- | --- | ---: | --- | --- |",
     ]
-    for own, incl in zip(profile.self_time[:12], profile.inclusive[:12], strict=False):
+    for own, incl in zip(profile.self_time[:15], profile.inclusive[:15], strict=False):
         out.append(
-            f"| {own.percent:.1f} | `{own.function}` | {own.file} | | "
+            f"| {own.percent:.1f} | `{own.function}` | {own.file} | "
             f"{incl.percent:.1f} | `{incl.function}` | {incl.file} |"
         )
     return out

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
+
 from bench import load, profile, report
 from bench.environment import (
     URL_VARS,
@@ -36,6 +38,7 @@ from bench.validate import LISTING, LISTING_AVAILABILITY, QUERIES, check_respons
 SCENARIOS = ("all", "listing", "listing-availability", "ceiling")
 QUIET_LIMIT = 300.0
 PROFILE_SECONDS = 10
+BUSY_PERCENT = 15.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -110,6 +113,11 @@ class Bench:
 
     def _measure(self, scenario: str, size: int, server: Server, request: bytes) -> None:
         check_response(server.base_url, request, scenario)
+        busy = psutil.cpu_percent(interval=1.0)  # the server idles now: this is someone else's load
+        if busy > BUSY_PERCENT:
+            note = f"the machine was {busy:.0f}% busy with other work just before the {scenario} run"
+            print(f"bench: warning: {note}", flush=True)
+            self.info.notes.append(note)
         print(
             f"bench: {scenario} at {size:,} products: {self.args.warmup:g} s warm-up, "
             f"{self.args.duration:g} s measured …",
@@ -226,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     report.write(args.output, info)
     print(f"\nbench: wrote {args.output}")
     if info.profile is not None:
-        print(f"\nTop self time ({info.profile.samples:,} samples, {info.profile.raw_path}):")
+        print(f"\nProfile: {info.profile.samples:,} samples of one worker, {info.profile.raw_path}")
+        print("Self time by package:", ", ".join(f"{n} {p:.1f}%" for n, p in info.profile.by_package))
+        print("Top self time:")
         for spot in info.profile.self_time:
             print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")
-        print("Top inclusive time:")
+        print("Top inclusive time (project and GraphQL/engine libraries):")
         for spot in info.profile.inclusive:
             print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")
     return 0

@@ -9,6 +9,7 @@ from mercato.catalog.client import CatalogClient
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
 from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
 from mercato.inventory.client import InventoryClient
+from mercato.platform.auth import Principal
 from mercato.platform.config import Settings
 
 
@@ -24,6 +25,7 @@ class GatewayContext:
     clients: Clients
     request: Any = None
     response: Any = None
+    principal: Principal | None = None  # set from the Authorization header once auth is wired
     catalog_loaders: CatalogLoaders = field(init=False)
     inventory_loaders: InventoryLoaders = field(init=False)
 

@@ -51,6 +51,23 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     graphiql: bool = True
 
+    # Authentication. The secret signs access tokens (HS256); `mercato dev` keeps a generated one under
+    # the data dir when unset, production must set it.
+    auth_secret: str | None = Field(default=None, min_length=32)
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=60)
+    login_attempts_per_account: int = Field(default=5, ge=1)
+    login_attempts_per_ip: int = Field(default=30, ge=1)
+    login_throttle_window_seconds: int = Field(default=300, ge=1)
+
+    # Carts live in Redis and expire when left alone this long.
+    cart_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
+    cart_max_lines: int = Field(default=100, ge=1)
+    cart_max_quantity: int = Field(default=99, ge=1)
+
+    # Payments: the built-in sandbox provider's simulated latency.
+    payments_sandbox_latency_ms: int = Field(default=0, ge=0)
+
     log_level: str = "INFO"
 
     @field_validator("namespace")
