@@ -19,6 +19,7 @@ from mercato.app.runtime import Runtime
 from mercato.gateway.context import Clients, GatewayContext
 from mercato.gateway.graphql.core.errors import format_error
 from mercato.gateway.graphql.schema import build_schema
+from mercato.gateway.response_cache import ResponseCache
 from mercato.platform.config import Settings
 
 
@@ -119,7 +120,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> ASGIApp:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                ResponseCache(graphql, rt.cache, rt.catalog.queries.generation_key),
+                methods=["GET", "POST"],
+            ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -79,8 +79,11 @@ class Cache:
         loader: Callable[[], Awaitable[T]],
         encode: Callable[[T], bytes],
         decode: Callable[[bytes], T],
+        *,
+        store_if: Callable[[T], bool] | None = None,
     ) -> T:
-        """Like `get_or_load` for a key that lives under the current value of `generation_key`."""
+        """Like `get_or_load` for a key that lives under the current value of `generation_key`.
+        With `store_if`, a loaded value is kept only when it says so (e.g. not error responses)."""
         if not self._usable:
             return await loader()
         try:
@@ -92,7 +95,9 @@ class Cache:
             return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
         gen = generation.decode() if isinstance(generation, bytes) else str(generation)
         full_key = f"{key}:g{gen}"
-        return await self._single_flight(full_key, lambda: self._fill(full_key, loader, encode, decode))
+        return await self._single_flight(
+            full_key, lambda: self._fill(full_key, loader, encode, decode, store_if)
+        )
 
     async def _single_flight(self, key: str, fill: Callable[[], Awaitable[T]]) -> T:
         pending = self._inflight.get(key)
@@ -119,18 +124,24 @@ class Cache:
         loader: Callable[[], Awaitable[T]],
         encode: Callable[[T], bytes],
         decode: Callable[[bytes], T],
+        store_if: Callable[[T], bool] | None = None,
     ) -> T:
         lock_key = key + ":lock"
         try:
             got_lock = await self.redis.set(lock_key, b"1", nx=True, px=_LOCK_MS)
             if not got_lock:
+                # Another process is loading: wait for its value, or stop waiting once its lock is gone
+                # without a value (it decided not to store one).
                 for _ in range(_WAIT_STEPS):
                     await asyncio.sleep(_WAIT_STEP)
-                    raw = await self.redis.get(key)
+                    raw, locked = await self.redis.mget(key, lock_key)
                     if raw is not None:
                         return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
+                    if locked is None:
+                        break
             value = await loader()
-            await self.redis.set(key, encode(value), ex=self.ttl)
+            if store_if is None or store_if(value):
+                await self.redis.set(key, encode(value), ex=self.ttl)
             if got_lock:
                 await self.redis.delete(lock_key)
             return value

@@ -1,0 +1,57 @@
+"""Anonymous catalog queries are answered from the response cache until the catalog changes."""
+
+from __future__ import annotations
+
+from mercato.app.runtime import Runtime
+from tests.e2e.api_client import GraphQLClient
+from tests.e2e.test_storefront import UPDATE_PRODUCT, create_category, create_product, eventually
+
+PRODUCT = "query($slug: String!) { product(slug: $slug) { name variants { sku price { amount } } } }"
+WITH_STOCK = "query($slug: String!) { product(slug: $slug) { name variants { quantityAvailable } } }"
+
+
+async def test_a_repeated_query_is_served_without_sql_and_refreshed_by_events(
+    api: GraphQLClient, runtime: Runtime
+) -> None:
+    category = await create_category(api)
+    created = await create_product(api, category, "Cached jacket", ["80.00"])
+    variables = {"slug": created["slug"]}
+
+    async def listed() -> bool:
+        return (await api.data(PRODUCT, variables))["product"] is not None
+
+    await eventually(listed)
+    warm = await api.raw(PRODUCT, variables)
+    with runtime.db.count_statements() as counter:
+        hit = await api.raw(PRODUCT, variables)
+    assert hit.headers["x-mercato-cache"] == "hit"
+    assert hit.content == warm.content
+    assert counter.count == 0
+
+    await api.mutate(
+        UPDATE_PRODUCT, {"id": created["id"], "input": {"name": "Renamed jacket"}}, "productUpdate"
+    )
+
+    async def renamed() -> bool:
+        return (await api.data(PRODUCT, variables))["product"]["name"] == "Renamed jacket"
+
+    await eventually(renamed)
+
+
+async def test_volatile_fields_mutations_and_errors_are_never_stored(
+    api: GraphQLClient, runtime: Runtime
+) -> None:
+    category = await create_category(api)
+    created = await create_product(api, category, "Stock shown", ["10.00"])
+    variables = {"slug": created["slug"]}
+    for _ in range(2):
+        response = await api.raw(WITH_STOCK, variables)
+        assert "x-mercato-cache" not in response.headers
+    for _ in range(2):
+        response = await api.raw('query { products(first: 1, after: "nonsense") { edges { cursor } } }')
+        assert "errors" in response.json()
+        assert response.headers.get("x-mercato-cache") != "hit"
+    authorized = await api.http.post(
+        "/graphql", json={"query": PRODUCT, "variables": variables}, headers={"Authorization": "Bearer x"}
+    )
+    assert "x-mercato-cache" not in authorized.headers
