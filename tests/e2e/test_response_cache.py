@@ -21,9 +21,14 @@ async def test_a_repeated_query_is_served_without_sql_and_refreshed_by_events(
         return (await api.data(PRODUCT, variables))["product"] is not None
 
     await eventually(listed)
-    warm = await api.raw(PRODUCT, variables)
-    with runtime.db.count_statements() as counter:
-        hit = await api.raw(PRODUCT, variables)
+    # Other tests' events keep bumping the shared catalog generation while this runs, so look for a
+    # quiet moment: two identical requests with no change in between.
+    for _ in range(50):
+        warm = await api.raw(PRODUCT, variables)
+        with runtime.db.count_statements() as counter:
+            hit = await api.raw(PRODUCT, variables)
+        if hit.headers.get("x-mercato-cache") == "hit":
+            break
     assert hit.headers["x-mercato-cache"] == "hit"
     assert hit.content == warm.content
     assert counter.count == 0

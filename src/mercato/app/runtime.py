@@ -17,6 +17,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from mercato.cart.bootstrap import CartService
+from mercato.cart.client import InProcessCartClient
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
 from mercato.inventory.bootstrap import InventoryService, inventory_outbox
@@ -59,6 +61,8 @@ class Runtime:
         )
         self.catalog_client = InProcessCatalogClient(self.catalog)
         self.inventory_client = InProcessInventoryClient(self.inventory)
+        self.cart = CartService(self.redis, self.catalog_client, settings)
+        self.cart_client = InProcessCartClient(self.cart)
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
 

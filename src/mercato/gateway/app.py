@@ -98,7 +98,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> ASGIApp:
     """The gateway app. Without `runtime`, it builds and starts one in its lifespan."""
     own_runtime = runtime is None
     rt = runtime or Runtime(settings)
-    graphql = MercatoGraphQL(settings, Clients(catalog=rt.catalog_client, inventory=rt.inventory_client))
+    graphql = MercatoGraphQL(
+        settings, Clients(catalog=rt.catalog_client, inventory=rt.inventory_client, cart=rt.cart_client)
+    )
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mercato.cart.client import CartClient
 from mercato.catalog.client import CatalogClient
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
 from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
@@ -17,6 +18,7 @@ from mercato.platform.config import Settings
 class Clients:
     catalog: CatalogClient
     inventory: InventoryClient
+    cart: CartClient
 
 
 @dataclass

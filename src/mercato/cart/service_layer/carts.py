@@ -1,0 +1,206 @@
+"""The cart's use cases. Each checks its input, checks the caller may reach the cart, asks the
+catalog what it needs in one batch, and writes through the store (whose script re-checks atomically).
+
+Errors leave here with the codes of the operation's own enum (`domain.errors`), re-coded by name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from enum import Enum
+
+from mercato.cart.domain.errors import (
+    CartCheckoutErrorCode,
+    CartCreateErrorCode,
+    CartLinesAddErrorCode,
+    CartLinesRemoveErrorCode,
+    CartLinesUpdateErrorCode,
+    CartMergeErrorCode,
+    CartProblem,
+    CartQueryErrorCode,
+)
+from mercato.cart.domain.model import (
+    Cart,
+    CartLimits,
+    CartNotFound,
+    LineChanges,
+    LineNotFound,
+    WriteRefused,
+    parse_lines,
+    parse_skus,
+    reject,
+)
+from mercato.cart.domain.pricing import CartSnapshot, CartView, CatalogEntry, price, snapshot
+from mercato.cart.service_layer.ports import CartStore, CatalogPort
+from mercato.platform.auth import Principal
+from mercato.platform.errors import ClientError, recode
+from mercato.platform.types import Money
+from mercato.platform.validation import Checks
+
+Clock = Callable[[], datetime]
+
+
+@contextmanager
+def coded(codes: type[Enum]) -> Iterator[None]:
+    """Give every refusal raised inside the codes of `codes` (the operation's enum)."""
+    try:
+        yield
+    except ClientError as exc:
+        raise recode(exc, codes) from None
+
+
+def _user(principal: Principal | None) -> uuid.UUID | None:
+    return principal.user_id if principal is not None else None
+
+
+def _at(refused: WriteRefused, changes: LineChanges) -> ClientError:
+    """A refusal of the store's atomic re-check, pointed at the request line it concerns."""
+    sku = refused.sku
+    if refused.problem is CartProblem.LINE_NOT_FOUND and sku is not None:
+        return LineNotFound(sku, changes.field(sku))
+    field = changes.field(sku, "quantity") if sku is not None and sku in changes.positions else "lines"
+    return ClientError(
+        "the cart changed meanwhile and this would exceed its limits", code=refused.problem, field=field
+    )
+
+
+class CartUseCases:
+    def __init__(
+        self,
+        store: CartStore,
+        catalog: CatalogPort,
+        limits: CartLimits,
+        default_currency: str,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.limits = limits
+        self.default_currency = default_currency
+        self.clock = clock
+
+    async def create(self, owner: Principal | None) -> Cart:
+        """A new cart; for a signed-in customer who has one already, that one (one cart each)."""
+        with coded(CartCreateErrorCode):
+            return await self.store.create(Cart.new(_user(owner), self.clock()))
+
+    async def get(self, cart_id: uuid.UUID, principal: Principal | None) -> CartView:
+        with coded(CartQueryErrorCode):
+            return await self._price(await self._reachable(cart_id, principal))
+
+    async def add_lines(
+        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
+    ) -> CartView:
+        with coded(CartLinesAddErrorCode):
+            changes = parse_lines(lines, self.limits, additive=True)
+            cart = await self._reachable(cart_id, principal)
+            # One batch for the SKUs already in the cart and the new ones: it both vets the new
+            # SKUs and prices the result, so the write costs no second catalog round.
+            entries = await self._entries([*cart.lines, *changes.quantities])
+            self._check_purchasable(cart, changes, entries)
+            cart.check_additions(changes, self.limits)
+            try:
+                updated = await self.store.add(
+                    cart_id, _user(principal), changes.quantities, self.limits, self.clock()
+                )
+            except WriteRefused as refused:
+                raise _at(refused, changes) from None
+            return await self._price(updated, entries)
+
+    async def update_lines(
+        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
+    ) -> CartView:
+        """Set the quantity of lines already in the cart (use `remove_lines` to drop one)."""
+        with coded(CartLinesUpdateErrorCode):
+            changes = parse_lines(lines, self.limits, additive=False)
+            try:
+                updated = await self.store.set_quantities(
+                    cart_id, _user(principal), changes.quantities, self.clock()
+                )
+            except WriteRefused as refused:
+                raise _at(refused, changes) from None
+            return await self._price(updated)
+
+    async def remove_lines(
+        self, cart_id: uuid.UUID, principal: Principal | None, skus: Sequence[str]
+    ) -> CartView:
+        with coded(CartLinesRemoveErrorCode):
+            wanted = parse_skus(skus, self.limits)
+            return await self._price(await self.store.remove(cart_id, _user(principal), wanted, self.clock()))
+
+    async def merge_on_login(self, anonymous_cart_id: uuid.UUID, principal: Principal) -> Cart:
+        """Fold the cart a shopper filled before signing in into their own: quantities summed and
+        capped at the maximum, lines beyond the maximum count dropped, the anonymous cart deleted.
+        With no cart of their own, the anonymous cart becomes theirs (same id)."""
+        with coded(CartMergeErrorCode):
+            return await self.store.merge(anonymous_cart_id, principal.user_id, self.limits, self.clock())
+
+    async def checkout_snapshot(self, cart_id: uuid.UUID, principal: Principal | None) -> CartSnapshot:
+        """The cart priced now, refused unless every line can be bought: the order saga's input."""
+        with coded(CartCheckoutErrorCode):
+            view = await self._price(await self._reachable(cart_id, principal))
+            return snapshot(view, self.clock())
+
+    async def clear(self, cart_id: uuid.UUID) -> None:
+        """Empty a cart once its order is placed. Internal (no caller check); idempotent."""
+        await self.store.clear(cart_id, self.clock())
+
+    async def _reachable(self, cart_id: uuid.UUID, principal: Principal | None) -> Cart:
+        cart = await self.store.load(cart_id)
+        if cart is None or not cart.reachable_by(_user(principal)):
+            raise CartNotFound()
+        return cart
+
+    async def _price(self, cart: Cart, known: dict[str, CatalogEntry] | None = None) -> CartView:
+        entries = dict(known or {})
+        # Only a line added concurrently since `known` was read needs another catalog round.
+        missing = [sku for sku in cart.lines if sku not in entries]
+        if missing:
+            entries.update(await self._entries(missing))
+        return price(cart, entries, self.default_currency)
+
+    async def _entries(self, skus: Collection[str]) -> dict[str, CatalogEntry]:
+        """Current catalog data of `skus`: one variants call and one products call, whatever their
+        number (never one call per line)."""
+        if not skus:
+            return {}
+        variants = await self.catalog.variants_by_skus(list(dict.fromkeys(skus)))
+        if not variants:
+            return {}
+        product_ids = list(dict.fromkeys(v.product_id for v in variants.values()))
+        names = {p.id: p.name for p in await self.catalog.products_by_ids(product_ids)}
+        return {
+            sku: CatalogEntry(
+                sku=sku,
+                variant_id=v.id,
+                product_id=v.product_id,
+                unit_price=Money(v.price_amount, v.currency),
+                published=v.product_id in names,
+                product_name=names.get(v.product_id),
+            )
+            for sku, v in variants.items()
+        }
+
+    def _check_purchasable(self, cart: Cart, changes: LineChanges, entries: dict[str, CatalogEntry]) -> None:
+        checks = Checks()
+        currency = next(
+            (entries[s].unit_price.currency for s in cart.lines if s in entries and entries[s].published),
+            None,
+        )
+        for sku in changes.quantities:
+            field = changes.field(sku)
+            entry = entries.get(sku)
+            if entry is None:
+                checks.add(field, CartProblem.UNKNOWN_SKU, f"there is no product with SKU {sku}")
+            elif not entry.published:
+                checks.add(field, CartProblem.NOT_PURCHASABLE, f"{sku} is not for sale")
+            elif currency is not None and entry.unit_price.currency != currency:
+                checks.add(
+                    field, CartProblem.CURRENCY_MISMATCH, f"{sku} is priced in another currency than the cart"
+                )
+            else:
+                currency = entry.unit_price.currency
+        reject(checks)

@@ -1,0 +1,85 @@
+"""What the cart's use cases need from the outside: a store for carts, and current prices.
+
+`CatalogPort` is the slice of the catalog's `CatalogClient` Protocol the cart uses, restated here so
+the cart depends on no catalog module (contexts stay independent); any `CatalogClient` satisfies it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from mercato.cart.domain.model import Cart, CartLimits
+
+
+class VariantInfo(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def product_id(self) -> uuid.UUID: ...
+    @property
+    def price_amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+
+
+class ProductInfo(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+
+
+class CatalogPort(Protocol):
+    async def variants_by_skus(self, skus: Sequence[str]) -> Mapping[str, VariantInfo]:
+        """Variants of the given SKUs (published or not) with their current price."""
+        ...
+
+    async def products_by_ids(self, ids: Sequence[uuid.UUID]) -> Sequence[ProductInfo]:
+        """The *published* products among `ids`: a missing one is not for sale."""
+        ...
+
+
+class CartStore(Protocol):
+    """Every write checks, atomically with the change, that the cart exists and that `caller` may
+    reach it (raising `CartNotFound` otherwise), and refreshes the cart's expiry."""
+
+    async def create(self, cart: Cart) -> Cart:
+        """Store a new cart. For an owned one, the owner's live cart if they have one already."""
+        ...
+
+    async def load(self, cart_id: uuid.UUID) -> Cart | None: ...
+
+    async def add(
+        self,
+        cart_id: uuid.UUID,
+        caller: uuid.UUID | None,
+        quantities: Mapping[str, int],
+        limits: CartLimits,
+        now: datetime,
+    ) -> Cart:
+        """Add to each line's quantity; `WriteRefused` when a line or the cart would exceed `limits`."""
+        ...
+
+    async def set_quantities(
+        self, cart_id: uuid.UUID, caller: uuid.UUID | None, quantities: Mapping[str, int], now: datetime
+    ) -> Cart:
+        """Set existing lines' quantities; `WriteRefused(LINE_NOT_FOUND)` if one is not in the cart."""
+        ...
+
+    async def remove(
+        self, cart_id: uuid.UUID, caller: uuid.UUID | None, skus: Sequence[str], now: datetime
+    ) -> Cart:
+        """Drop those lines; SKUs not in the cart are ignored (removing twice is harmless)."""
+        ...
+
+    async def merge(self, source_id: uuid.UUID, owner: uuid.UUID, limits: CartLimits, now: datetime) -> Cart:
+        """Move `source_id`'s lines into `owner`'s cart (summed, capped) and delete it, or make it
+        `owner`'s cart when they have none."""
+        ...
+
+    async def clear(self, cart_id: uuid.UUID, now: datetime) -> None:
+        """Empty the cart, keeping its id and owner; nothing happens if it does not exist."""
+        ...
