@@ -87,7 +87,7 @@ def settings(engine_urls: EngineUrls, database_url: str, namespace: str) -> Sett
         nats_url=engine_urls.nats,
         redis_url=engine_urls.redis,
         namespace=namespace,
-        staff_api_enabled=True,
+        auth_secret=secrets.token_urlsafe(48),
         outbox_poll_interval_seconds=0.05,
         reservation_sweep_interval_seconds=0.2,
         _env_file=None,  # type: ignore[call-arg]

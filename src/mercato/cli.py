@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import signal
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from mercato.platform.errors import MercatoError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mercato, a headless commerce backend.")
 engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, NATS and Redis.")
 app.add_typer(engines_app, name="engines")
+admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
+app.add_typer(admin_app, name="admin")
 
 console = Console(stderr=True)
 
@@ -61,6 +64,18 @@ def _resolved(settings: Settings) -> tuple[Settings, EmbeddedEngines | None]:
         update={"database_url": urls.database, "nats_url": urls.nats, "redis_url": urls.redis}
     )
     return resolved, embedded
+
+
+def _with_dev_secret(settings: Settings) -> Settings:
+    """`mercato dev` signs tokens with a secret generated once and kept in the data dir (mode 600)."""
+    if settings.auth_secret:
+        return settings
+    path = settings.data_path / "auth-secret"
+    if not path.exists():
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return settings.model_copy(update={"auth_secret": path.read_text().strip()})
 
 
 @contextmanager
@@ -108,6 +123,7 @@ def dev(
         try:
             console.print("Starting engines…", highlight=False)
             settings, embedded = _resolved(settings)
+            settings = _with_dev_secret(settings)
             runtime = Runtime(settings)
 
             async def serve() -> None:
@@ -154,8 +170,11 @@ def serve(
 
     settings = _settings(http_host=host, http_port=port)
     _setup_logging(settings.log_level)
-    if not (settings.database_url and settings.nats_url and settings.redis_url):
-        _fail("`mercato serve` needs MERCATO_DATABASE_URL, MERCATO_NATS_URL and MERCATO_REDIS_URL")
+    if not (settings.database_url and settings.nats_url and settings.redis_url and settings.auth_secret):
+        _fail(
+            "`mercato serve` needs MERCATO_DATABASE_URL, MERCATO_NATS_URL, MERCATO_REDIS_URL "
+            "and MERCATO_AUTH_SECRET (32+ characters)"
+        )
     uvicorn.run(
         "mercato.gateway.asgi:create",
         factory=True,
@@ -231,6 +250,36 @@ def seed(
 
             summary = asyncio.run(run())
     console.print(f"Seeded: {summary}", highlight=False)
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The administrator's email.")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="MERCATO_ADMIN_PASSWORD"),
+    ],
+) -> None:
+    """Create an administrator (the first one bootstraps staff management)."""
+    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.runtime import Runtime
+    from mercato.customers.bootstrap import create_admin
+    from mercato.platform.migrations import migrate
+
+    settings = _settings()
+    with _one_line_errors(), _engines(settings) as resolved:
+        runtime = Runtime(_with_dev_secret(resolved))
+
+        async def run() -> str:
+            try:
+                await migrate(runtime.db, MIGRATIONS)
+                account = await create_admin(runtime.customers, email, password)
+                return str(account.email)
+            finally:
+                await runtime.stop()
+
+        created = asyncio.run(run())
+    console.print(f"Administrator {created} created.", highlight=False)
 
 
 @engines_app.command("status")

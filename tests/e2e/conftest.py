@@ -1,15 +1,22 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
 from mercato.app.runtime import Runtime
+from mercato.customers.bootstrap import create_admin
 from mercato.gateway.app import create_app
+from mercato.platform.auth import Permission, Principal, Role
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
+from tests.conftest import ref
 from tests.e2e.api_client import GraphQLClient
+
+PASSWORD = "correct horse battery staple"
+SignIn = Callable[..., Awaitable[GraphQLClient]]
 
 
 @pytest.fixture(scope="package")
@@ -25,19 +32,60 @@ async def runtime(settings: Settings, db: Database) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture(scope="package")
-async def api(settings: Settings, runtime: Runtime) -> AsyncIterator[GraphQLClient]:
-    app = create_app(settings, runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mercato.test"
-    ) as http:
-        yield GraphQLClient(http)
+def app(settings: Settings, runtime: Runtime) -> ASGIApp:
+    return create_app(settings, runtime)
 
 
 @pytest.fixture(scope="package")
-async def locked_api(settings: Settings, runtime: Runtime) -> AsyncIterator[GraphQLClient]:
-    """The same API with the staff mutations switched off (the default)."""
-    app = create_app(settings.model_copy(update={"staff_api_enabled": False}), runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://mercato.test"
-    ) as http:
-        yield GraphQLClient(http)
+async def clients(app: ASGIApp) -> AsyncIterator[list[httpx.AsyncClient]]:
+    opened: list[httpx.AsyncClient] = []
+    yield opened
+    for http in opened:
+        await http.aclose()
+
+
+@pytest.fixture(scope="package")
+def sign_in(app: ASGIApp, runtime: Runtime, clients: list[httpx.AsyncClient]) -> SignIn:
+    """A GraphQL client signed in as a new account of `role` holding `permissions`."""
+
+    async def make(role: Role = Role.CUSTOMER, permissions: Iterable[Permission] = ()) -> GraphQLClient:
+        email = f"{ref('user')}@example.com"
+        if role is Role.ADMIN:
+            await create_admin(runtime.customers, email, PASSWORD)
+        else:
+            account = await runtime.customers_client.register(email, PASSWORD)
+            if role is Role.STAFF:
+                admin = await _admin_principal(runtime)
+                await runtime.customers_client.set_staff_permissions(
+                    admin, account.id, role, frozenset(permissions)
+                )
+        tokens = await runtime.customers_client.create_token(email, PASSWORD)
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://mercato.test",
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
+        clients.append(http)
+        return GraphQLClient(http)
+
+    return make
+
+
+async def _admin_principal(runtime: Runtime) -> Principal:
+    email = f"{ref('admin')}@example.com"
+    await create_admin(runtime.customers, email, PASSWORD)
+    tokens = await runtime.customers_client.create_token(email, PASSWORD)
+    return await runtime.customers_client.authenticate(tokens.access_token)
+
+
+@pytest.fixture(scope="package")
+async def api(sign_in: SignIn) -> GraphQLClient:
+    """Signed in as an administrator: every staff operation is allowed."""
+    return await sign_in(Role.ADMIN)
+
+
+@pytest.fixture(scope="package")
+async def anon_api(app: ASGIApp, clients: list[httpx.AsyncClient]) -> GraphQLClient:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mercato.test")
+    clients.append(http)
+    return GraphQLClient(http)

@@ -11,22 +11,22 @@ WITH_STOCK = "query($slug: String!) { product(slug: $slug) { name variants { qua
 
 
 async def test_a_repeated_query_is_served_without_sql_and_refreshed_by_events(
-    api: GraphQLClient, runtime: Runtime
+    api: GraphQLClient, anon_api: GraphQLClient, runtime: Runtime
 ) -> None:
     category = await create_category(api)
     created = await create_product(api, category, "Cached jacket", ["80.00"])
     variables = {"slug": created["slug"]}
 
     async def listed() -> bool:
-        return (await api.data(PRODUCT, variables))["product"] is not None
+        return (await anon_api.data(PRODUCT, variables))["product"] is not None
 
     await eventually(listed)
     # Other tests' events keep bumping the shared catalog generation while this runs, so look for a
     # quiet moment: two identical requests with no change in between.
     for _ in range(50):
-        warm = await api.raw(PRODUCT, variables)
+        warm = await anon_api.raw(PRODUCT, variables)
         with runtime.db.count_statements() as counter:
-            hit = await api.raw(PRODUCT, variables)
+            hit = await anon_api.raw(PRODUCT, variables)
         if hit.headers.get("x-mercato-cache") == "hit":
             break
     assert hit.headers["x-mercato-cache"] == "hit"
@@ -38,25 +38,25 @@ async def test_a_repeated_query_is_served_without_sql_and_refreshed_by_events(
     )
 
     async def renamed() -> bool:
-        return (await api.data(PRODUCT, variables))["product"]["name"] == "Renamed jacket"
+        return (await anon_api.data(PRODUCT, variables))["product"]["name"] == "Renamed jacket"
 
     await eventually(renamed)
 
 
 async def test_volatile_fields_mutations_and_errors_are_never_stored(
-    api: GraphQLClient, runtime: Runtime
+    api: GraphQLClient, anon_api: GraphQLClient
 ) -> None:
     category = await create_category(api)
     created = await create_product(api, category, "Stock shown", ["10.00"])
     variables = {"slug": created["slug"]}
     for _ in range(2):
-        response = await api.raw(WITH_STOCK, variables)
+        response = await anon_api.raw(WITH_STOCK, variables)
         assert "x-mercato-cache" not in response.headers
     for _ in range(2):
-        response = await api.raw('query { products(first: 1, after: "nonsense") { edges { cursor } } }')
+        response = await anon_api.raw('query { products(first: 1, after: "nonsense") { edges { cursor } } }')
         assert "errors" in response.json()
         assert response.headers.get("x-mercato-cache") != "hit"
-    authorized = await api.http.post(
+    authorized = await anon_api.http.post(
         "/graphql", json={"query": PRODUCT, "variables": variables}, headers={"Authorization": "Bearer x"}
     )
     assert "x-mercato-cache" not in authorized.headers

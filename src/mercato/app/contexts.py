@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from mercato.catalog import MIGRATIONS as CATALOG_MIGRATIONS
+from mercato.customers import MIGRATIONS as CUSTOMERS_MIGRATIONS
 from mercato.inventory import MIGRATIONS as INVENTORY_MIGRATIONS
+from mercato.payments import MIGRATIONS as PAYMENTS_MIGRATIONS
 from mercato.platform.migrations import MigrationSource
 
-MIGRATIONS: list[MigrationSource] = [CATALOG_MIGRATIONS, INVENTORY_MIGRATIONS]
+MIGRATIONS: list[MigrationSource] = [
+    CATALOG_MIGRATIONS,
+    INVENTORY_MIGRATIONS,
+    CUSTOMERS_MIGRATIONS,
+    PAYMENTS_MIGRATIONS,
+]

@@ -21,9 +21,13 @@ from mercato.cart.bootstrap import CartService
 from mercato.cart.client import InProcessCartClient
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
+from mercato.customers.bootstrap import build_customers
+from mercato.customers.client import InProcessCustomersClient
 from mercato.inventory.bootstrap import InventoryService, inventory_outbox
 from mercato.inventory.client import InProcessInventoryClient
 from mercato.inventory.domain.commands import ExpireReservations
+from mercato.payments.bootstrap import build_payments
+from mercato.payments.client import InProcessPaymentsClient
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
@@ -62,6 +66,10 @@ class Runtime:
         self.catalog_client = InProcessCatalogClient(self.catalog)
         self.inventory_client = InProcessInventoryClient(self.inventory)
         self.cart = CartService(self.redis, self.catalog_client, settings)
+        self.customers = build_customers(self.db, self.redis, settings, self._waker("customers"))
+        self.customers_client = InProcessCustomersClient(self.customers)
+        self.payments = build_payments(self.db, settings, self._waker("payments"))
+        self.payments_client = InProcessPaymentsClient(self.payments)
         self.cart_client = InProcessCartClient(self.cart)
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -79,7 +87,13 @@ class Runtime:
         relays, consumers and sweepers as tasks until `stop()`."""
         await self.broker.connect()
         s = self.settings
-        for context, outbox in (("catalog", self.catalog.outbox), ("inventory", self.inventory.outbox)):
+        outboxes = (
+            ("catalog", self.catalog.outbox),
+            ("inventory", self.inventory.outbox),
+            ("customers", self.customers.outbox),
+            ("payments", self.payments.outbox),
+        )
+        for context, outbox in outboxes:
             await self.broker.ensure_stream(context)
             self.relays[context] = OutboxRelay(
                 self.db,
@@ -108,6 +122,7 @@ class Runtime:
             for consumer in self.consumers:
                 self._spawn(consumer.run)
             self._spawn(self._sweep_reservations)
+            self._spawn(self._resolve_pending_payments)
 
     def _spawn(self, run: Callable[[], Awaitable[None]]) -> None:
         async def guarded() -> None:
@@ -123,6 +138,17 @@ class Runtime:
                 raise
             except Exception:
                 log.exception("reservation sweeper failed; retrying")
+            await asyncio.sleep(self.settings.reservation_sweep_interval_seconds)
+
+    async def _resolve_pending_payments(self) -> None:
+        """Finish provider calls whose outcome a crashed or timed-out attempt never recorded."""
+        while True:
+            try:
+                await self.payments.resolve_pending(100)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("payments resolver failed; retrying")
             await asyncio.sleep(self.settings.reservation_sweep_interval_seconds)
 
     async def ready(self) -> dict[str, bool]:

@@ -20,6 +20,7 @@ from mercato.gateway.context import Clients, GatewayContext
 from mercato.gateway.graphql.core.errors import format_error
 from mercato.gateway.graphql.schema import build_schema
 from mercato.gateway.response_cache import ResponseCache
+from mercato.platform.auth import Unauthenticated
 from mercato.platform.config import Settings
 
 
@@ -34,9 +35,21 @@ class MercatoGraphQL(GraphQL[GatewayContext, None]):
         self.clients = clients
 
     async def get_context(self, request: Any, response: Any) -> GatewayContext:
-        return GatewayContext(
+        context = GatewayContext(
             settings=self.settings, clients=self.clients, request=request, response=response
         )
+        header = request.headers.get("authorization") if request is not None else None
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                context.auth_error = "the Authorization header must be `Bearer <access token>`"
+            else:
+                try:
+                    context.principal = await self.clients.customers.authenticate(token.strip())
+                except Unauthenticated as exc:
+                    # Anonymous, but told why: a client can refresh its token and retry.
+                    context.auth_error = exc.message
+        return context
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Syntax errors can bypass the schema extensions; every error leaves here with a code.
@@ -98,9 +111,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> ASGIApp:
     """The gateway app. Without `runtime`, it builds and starts one in its lifespan."""
     own_runtime = runtime is None
     rt = runtime or Runtime(settings)
-    graphql = MercatoGraphQL(
-        settings, Clients(catalog=rt.catalog_client, inventory=rt.inventory_client, cart=rt.cart_client)
+    clients = Clients(
+        catalog=rt.catalog_client,
+        inventory=rt.inventory_client,
+        cart=rt.cart_client,
+        customers=rt.customers_client,
     )
+    graphql = MercatoGraphQL(settings, clients)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -7,6 +7,7 @@ from typing import Any
 
 from mercato.cart.client import CartClient
 from mercato.catalog.client import CatalogClient
+from mercato.customers.client import CustomersClient
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
 from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
 from mercato.inventory.client import InventoryClient
@@ -19,6 +20,7 @@ class Clients:
     catalog: CatalogClient
     inventory: InventoryClient
     cart: CartClient
+    customers: CustomersClient
 
 
 @dataclass
@@ -27,7 +29,8 @@ class GatewayContext:
     clients: Clients
     request: Any = None
     response: Any = None
-    principal: Principal | None = None  # set from the Authorization header once auth is wired
+    principal: Principal | None = None  # from the `Authorization: Bearer` access token
+    auth_error: str | None = None  # why a presented token was refused
     catalog_loaders: CatalogLoaders = field(init=False)
     inventory_loaders: InventoryLoaders = field(init=False)
 

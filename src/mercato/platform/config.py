@@ -31,9 +31,6 @@ class Settings(BaseSettings):
     # Currency of storefront price filters given as decimal strings.
     default_currency: str = "USD"
 
-    # Until authentication lands, staff mutations are refused unless this is switched on.
-    staff_api_enabled: bool = False
-
     db_pool_size: int = Field(default=10, ge=1, le=200)
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)

@@ -12,11 +12,12 @@ from mercato.gateway.graphql.cart.schema import CartMutations, CartQueries
 from mercato.gateway.graphql.catalog.schema import CatalogMutations, CatalogQueries
 from mercato.gateway.graphql.core.cost import QueryCost
 from mercato.gateway.graphql.core.errors import ErrorFormatting
+from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
 from mercato.platform.config import Settings
 
-Query = merge_types("Query", (CatalogQueries, InventoryQueries, CartQueries))
-Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations, CartMutations))
+Query = merge_types("Query", (CatalogQueries, InventoryQueries, CartQueries, CustomersQueries))
+Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations, CartMutations, CustomersMutations))
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 

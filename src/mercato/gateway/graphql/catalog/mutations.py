@@ -20,9 +20,11 @@ from mercato.catalog.domain.errors import (
     VariantUpdateErrorCode,
 )
 from mercato.gateway.graphql.catalog.types import Category, Product, Variant
-from mercato.gateway.graphql.core.errors import payload_errors, require_staff
+from mercato.gateway.graphql.core.auth import staff
+from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
 from mercato.gateway.graphql.core.types import MoneyInput
+from mercato.platform.auth import Permission
 from mercato.platform.errors import ClientError, Problem, recode
 from mercato.platform.types import Money, MoneyError
 
@@ -188,7 +190,7 @@ class CatalogMutations:
     async def category_create(
         self, info: strawberry.Info, input: CategoryCreateInput
     ) -> CategoryCreatePayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.CATALOG_WRITE)
         client = info.context.clients.catalog
         try:
             parent_id = parse_optional_id(input.parent_id, "parentId")
@@ -213,7 +215,7 @@ class CatalogMutations:
 
     @strawberry.mutation
     async def product_create(self, info: strawberry.Info, input: ProductCreateInput) -> ProductCreatePayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.CATALOG_WRITE)
         try:
             command = commands.CreateProduct(
                 slug=input.slug,
@@ -246,7 +248,7 @@ class CatalogMutations:
         id: strawberry.ID,
         input: ProductUpdateInput,
     ) -> ProductUpdatePayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.CATALOG_WRITE)
         try:
             product_id = parse_id(id, "id")
             changes: dict[str, Any] = {}
@@ -269,7 +271,7 @@ class CatalogMutations:
 
     @strawberry.mutation
     async def product_delete(self, info: strawberry.Info, id: strawberry.ID) -> ProductDeletePayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.CATALOG_WRITE)
         try:
             product_id = parse_id(id, "id")
             await info.context.clients.catalog.execute(commands.DeleteProduct(product_id=product_id))
@@ -286,7 +288,7 @@ class CatalogMutations:
         product_id: strawberry.ID,
         input: VariantInput,
     ) -> VariantCreatePayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.CATALOG_WRITE)
         try:
             pid = parse_id(product_id, "productId")
             variant_id = await info.context.clients.catalog.execute(
@@ -312,7 +314,7 @@ class CatalogMutations:
         id: strawberry.ID,
         input: VariantUpdateInput,
     ) -> VariantUpdatePayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.CATALOG_WRITE)
         try:
             variant_id = parse_id(id, "id")
             await info.context.clients.catalog.execute(

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import SchemaExtension
 
-from mercato.platform.errors import ClientError, MercatoError, PermissionDenied, Unavailable, field_errors
+from mercato.platform.errors import ClientError, MercatoError, Unavailable, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,3 @@ def format_error(error: GraphQLError) -> None:
     error.message = message
     error.extensions = extensions
     error.original_error = None
-
-
-def require_staff(enabled: bool) -> None:
-    if not enabled:
-        raise PermissionDenied(
-            "staff mutations are disabled until authentication lands; set MERCATO_STAFF_API_ENABLED=true "
-            "on a trusted network to enable them"
-        )

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import strawberry
 
-from mercato.gateway.graphql.core.errors import payload_errors, require_staff
+from mercato.gateway.graphql.core.auth import staff
+from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.inventory.types import StockAdjustment, StockLevel, Warehouse
 from mercato.inventory.domain.errors import StockAdjustErrorCode, WarehouseCreateErrorCode
 from mercato.inventory.domain.model import AdjustmentReason
+from mercato.platform.auth import Permission
 from mercato.platform.errors import ClientError, recode
 
 for _codes in (WarehouseCreateErrorCode, StockAdjustErrorCode):
     strawberry.enum(_codes)
-
-# Until authentication lands every staff call is made as this actor in the audit trail.
-STAFF_ACTOR = "staff-api"
 
 
 @strawberry.type
@@ -70,12 +69,12 @@ class StockAdjustInput:
 class InventoryQueries:
     @strawberry.field(description="Staff: every warehouse.")
     async def warehouses(self, info: strawberry.Info) -> list[Warehouse]:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.INVENTORY_READ)
         return [Warehouse.of(w) for w in await info.context.clients.inventory.warehouses()]
 
     @strawberry.field(description="Staff: stock of one SKU in each warehouse.")
     async def stock_levels(self, info: strawberry.Info, sku: str) -> list[StockLevel]:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.INVENTORY_READ)
         return [StockLevel.of(s) for s in await info.context.clients.inventory.stock(sku[:200])]
 
 
@@ -85,7 +84,7 @@ class InventoryMutations:
     async def warehouse_create(
         self, info: strawberry.Info, input: WarehouseCreateInput
     ) -> WarehouseCreatePayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        staff(info, Permission.INVENTORY_WRITE)
         try:
             created = await info.context.clients.inventory.create_warehouse(code=input.code, name=input.name)
         except ClientError as exc:
@@ -97,14 +96,14 @@ class InventoryMutations:
 
     @strawberry.mutation
     async def stock_adjust(self, info: strawberry.Info, input: StockAdjustInput) -> StockAdjustPayload:
-        require_staff(info.context.settings.staff_api_enabled)
+        actor = staff(info, Permission.INVENTORY_WRITE)
         client = info.context.clients.inventory
         try:
             adjustment = await client.adjust(
                 sku=input.sku,
                 warehouse_id=parse_id(input.warehouse_id, "warehouseId"),
                 reason=input.reason.value,
-                actor=STAFF_ACTOR,
+                actor=actor.email,
                 delta=input.delta,
                 set_on_hand=input.set_on_hand,
                 note=input.note,

@@ -1,0 +1,115 @@
+"""The inventory's side of the checkout saga: runs the orders' stock commands, replies with events.
+
+Consumes `orders.reserve_stock_requested`, `orders.commit_stock_requested` and
+`orders.release_stock_requested`. Success replies are the inventory's own events, written by the
+command's transaction (`reservation_created` / `_committed` / `_released`, all carrying
+`reference` = the order id). A refused reservation writes no event of its own (its transaction
+rolls back), so the refusal is replied here: `inventory.stock_reservation_rejected`, written in the
+consumer's unit of work, i.e. in the same transaction as the inbox row.
+
+Why running the command in its own transaction is safe: `InventoryService.handle` opens its own
+unit of work, so the command commits before, and apart from, the inbox row. If the process dies in
+between, the message is redelivered and the command runs again, and every one of them is
+idempotent: ReserveStock by `reference` returns the first reservation (no second hold, no second
+event: the first one is already in the outbox), CommitReservation and ReleaseReservation are
+no-ops once done. The effect happens once even though it is not in the inbox's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from mercato.inventory.domain.commands import (
+    DEFAULT_RESERVATION_TTL_SECONDS,
+    CommitReservation,
+    ReleaseReservation,
+    ReservationLine,
+    ReserveStock,
+)
+from mercato.inventory.domain.events import InventoryEvent
+from mercato.inventory.domain.rules import InsufficientStock, ReservationNotActive, ReservationNotFound
+from mercato.platform.errors import ClientError
+from mercato.platform.events import Envelope
+from mercato.platform.inbox import Subscription
+from mercato.platform.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+RESERVE_STOCK_REQUESTED = "orders.reserve_stock_requested"
+COMMIT_STOCK_REQUESTED = "orders.commit_stock_requested"
+RELEASE_STOCK_REQUESTED = "orders.release_stock_requested"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockReservationRejected(InventoryEvent):
+    """A reservation asked by the saga was refused (aggregate_id: the reference). `reason` is the
+    refusal's code (INSUFFICIENT_STOCK, or an input problem); `skus` those that fell short."""
+
+    name: ClassVar[str] = "stock_reservation_rejected"
+    reference: str
+    reason: str
+    skus: list[str]
+
+
+class InventoryCommands(Protocol):
+    """What the participant needs of the inventory: `InventoryService.handle` (bootstrap sits above
+    the entrypoints, so it is handed in rather than imported)."""
+
+    async def handle(self, cmd: Any) -> Any: ...
+
+
+def saga_subscription(inventory: InventoryCommands) -> Subscription:
+    async def reserve(envelope: Envelope, uow: UnitOfWork) -> None:
+        p = envelope.payload
+        reference = str(p["reference"])
+        lines = [ReservationLine(str(line["sku"]), int(line["quantity"])) for line in p["lines"]]
+        ttl = int(p.get("ttl_seconds") or DEFAULT_RESERVATION_TTL_SECONDS)
+        try:
+            await inventory.handle(ReserveStock(reference=reference, lines=lines, ttl_seconds=ttl))
+        except InsufficientStock as exc:
+            uow.add_event(_rejected(reference, exc.code_name, exc.skus))
+        except ClientError as exc:
+            # Input the inventory refuses (a malformed SKU...): retrying will not help either.
+            uow.add_event(_rejected(reference, exc.code_name, []))
+        # Anything else (the database unreachable...) propagates: the consumer retries it.
+
+    async def commit(envelope: Envelope, uow: UnitOfWork) -> None:
+        try:
+            await inventory.handle(CommitReservation(reservation_id=_reservation_id(envelope)))
+        except (ReservationNotActive, ReservationNotFound) as exc:
+            # Released or expired before the commit came: that `reservation_released` event is
+            # the saga's answer (it compensates); there is nothing more to say here.
+            log.info("commit of %s refused: %s", envelope.payload.get("reservation_id"), exc.message)
+
+    async def release(envelope: Envelope, uow: UnitOfWork) -> None:
+        reason = str(envelope.payload.get("reason") or "order rejected")[:200]
+        try:
+            await inventory.handle(
+                ReleaseReservation(reservation_id=_reservation_id(envelope), reason=reason)
+            )
+        except (ReservationNotActive, ReservationNotFound) as exc:
+            # Committed before the release came: `reservation_committed` is the saga's answer.
+            log.warning("release of %s refused: %s", envelope.payload.get("reservation_id"), exc.message)
+
+    return Subscription(
+        name="saga_commands",
+        source_context="orders",
+        handlers={
+            RESERVE_STOCK_REQUESTED: reserve,
+            COMMIT_STOCK_REQUESTED: commit,
+            RELEASE_STOCK_REQUESTED: release,
+        },
+    )
+
+
+def _reservation_id(envelope: Envelope) -> uuid.UUID:
+    return uuid.UUID(str(envelope.payload["reservation_id"]))
+
+
+def _rejected(reference: str, reason: str, skus: list[str]) -> StockReservationRejected:
+    return StockReservationRejected(
+        aggregate_id=reference, reference=reference, reason=reason, skus=list(skus)
+    )

@@ -1,0 +1,99 @@
+"""Wires the orders together: the service facade that entrypoints and in-process clients use.
+
+This is the only module that knows the concrete store, the wall clock and the id source (read
+here, at the edge; the saga itself is handed both).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, overload
+
+from mercato.orders.adapters import tables
+from mercato.orders.adapters.repository import OrdersRepository
+from mercato.orders.domain.commands import ExpireSagas, PlaceOrder
+from mercato.orders.domain.model import Order
+from mercato.orders.domain.saga_types import SagaPolicy
+from mercato.orders.entrypoints.saga import subscriptions
+from mercato.orders.service_layer import handlers
+from mercato.orders.service_layer.queries import OrdersQueries
+from mercato.orders.service_layer.unit_of_work import Clock, OrdersUnitOfWork
+from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.platform.inbox import Subscription
+from mercato.platform.outbox import Outbox
+
+CONTEXT = "orders"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def orders_outbox(namespace: str) -> Outbox:
+    return Outbox(tables.outbox, namespace)
+
+
+class OrdersService:
+    context = CONTEXT
+    schema = tables.SCHEMA
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        clock: Clock = utc_now,
+        policy: SagaPolicy | None = None,
+        new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.on_commit = on_commit
+        self.clock = clock
+        self.policy = policy or SagaPolicy()
+        self.new_id = new_id
+        self.queries = OrdersQueries(db)
+
+    def uow(self) -> OrdersUnitOfWork:
+        return OrdersUnitOfWork(self.db, self.outbox, self.on_commit, store=OrdersRepository)
+
+    @overload
+    async def handle(self, cmd: PlaceOrder) -> Order: ...
+    @overload
+    async def handle(self, cmd: ExpireSagas) -> int: ...
+
+    async def handle(self, cmd: Any) -> Any:
+        """Run one command in a fresh unit of work (one transaction)."""
+        if isinstance(cmd, PlaceOrder):
+            return await handlers.place_order(
+                cmd, self.uow(), now=self.clock(), new_id=self.new_id, policy=self.policy
+            )
+        if isinstance(cmd, ExpireSagas):
+            return await handlers.expire_sagas(cmd, self.uow(), policy=self.policy)
+        raise TypeError(f"orders has no handler for {type(cmd).__name__}")
+
+    def subscriptions(self) -> list[Subscription]:
+        """The saga's consumers (on the inventory and payments streams); run them with this
+        service's `uow` as the unit-of-work factory."""
+        return subscriptions(self.clock, self.policy)
+
+    async def expire_due(self, limit: int = 100) -> int:
+        """One sweep with the service's clock: what a periodic sweeper calls."""
+        return await self.handle(ExpireSagas(now=self.clock(), limit=limit))
+
+
+def build_orders(
+    db: Database,
+    settings: Settings,
+    on_commit: Callable[[], None] | None = None,
+    *,
+    clock: Clock = utc_now,
+    policy: SagaPolicy | None = None,
+) -> OrdersService:
+    """The orders with `policy`, by default the saga's timings with the reservation TTL of `settings`."""
+    chosen = policy or SagaPolicy(reservation_ttl_seconds=settings.reservation_ttl_seconds)
+    return OrdersService(db, orders_outbox(settings.namespace), on_commit, clock=clock, policy=chosen)

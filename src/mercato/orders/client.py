@@ -1,0 +1,99 @@
+"""How the gateway (and other contexts) call the orders: the `OrdersClient` Protocol, and its
+in-process form.
+
+`place_order` returns as soon as the order is PENDING (the saga runs in the background, driven by
+events); `wait_for_terminal` then polls the order's status for a short while, so a GraphQL
+mutation can answer CONFIRMED / REJECTED in the common case and PENDING when the saga is slow.
+Polling the database (not an in-process signal) keeps this right when the saga's consumers run in
+another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mercato.orders.domain.commands import PlaceOrder
+from mercato.orders.domain.model import Order
+from mercato.orders.service_layer.queries import OrderPage, OrderView
+from mercato.platform.types import Money
+
+if TYPE_CHECKING:
+    from mercato.orders.bootstrap import OrdersService
+
+
+class OrdersClient(Protocol):
+    async def place_order(
+        self,
+        *,
+        customer_id: uuid.UUID,
+        lines: Sequence[tuple[str, int, Money]],
+        total: Money,
+        shipping_address: Mapping[str, Any],
+        payment_token: str,
+        idempotency_key: str,
+        order_id: uuid.UUID | None = None,
+    ) -> Order: ...
+
+    async def order(self, order_id: uuid.UUID) -> OrderView | None: ...
+
+    async def orders_for_customer(
+        self, customer_id: uuid.UUID, *, first: int = 20, after: str | None = None
+    ) -> OrderPage: ...
+
+    # `timeout` is not a cancellation: when it runs out the order is returned as it stands.
+    async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None: ...  # noqa: ASYNC109
+
+
+class InProcessOrdersClient:
+    """`OrdersClient` calling an `OrdersService` in the same process."""
+
+    def __init__(self, service: OrdersService, *, poll_interval: float = 0.05) -> None:
+        self.service = service
+        self.poll_interval = poll_interval
+
+    async def place_order(
+        self,
+        *,
+        customer_id: uuid.UUID,
+        lines: Sequence[tuple[str, int, Money]],
+        total: Money,
+        shipping_address: Mapping[str, Any],
+        payment_token: str,
+        idempotency_key: str,
+        order_id: uuid.UUID | None = None,
+    ) -> Order:
+        return await self.service.handle(
+            PlaceOrder(
+                customer_id=customer_id,
+                lines=list(lines),
+                total=total,
+                shipping_address=shipping_address,
+                payment_token=payment_token,
+                idempotency_key=idempotency_key,
+                order_id=order_id,
+            )
+        )
+
+    async def order(self, order_id: uuid.UUID) -> OrderView | None:
+        return await self.service.queries.order(order_id)
+
+    async def orders_for_customer(
+        self, customer_id: uuid.UUID, *, first: int = 20, after: str | None = None
+    ) -> OrderPage:
+        return await self.service.queries.orders_for_customer(customer_id, first, after)
+
+    async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None:  # noqa: ASYNC109
+        """The order once CONFIRMED or REJECTED, or as it stands after `timeout` seconds (None if
+        there is no such order). Polls one cheap statement every `poll_interval` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            status = await self.service.queries.status(order_id)
+            if status is None:
+                return None
+            if status.is_terminal or loop.time() >= deadline:
+                return await self.service.queries.order(order_id)
+            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))

@@ -1,0 +1,156 @@
+"""The order aggregate: what a customer bought, for how much, where it goes, and how far it got.
+
+Pure Python, no I/O; ids and the current time are passed in, never made here.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from mercato.orders.domain.commands import PlaceOrder
+from mercato.orders.domain.errors import PlaceOrderErrorCode
+from mercato.platform.errors import Problem
+from mercato.platform.types import Money, MoneyError
+from mercato.platform.validation import Checks, check_json_object
+
+# Same shape as the catalog's and the inventory's SKUs.
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+SKU_MAX = 64
+LINES_MAX = 200  # the inventory reserves at most 200 lines at once
+QUANTITY_MAX = 10_000
+TEXT_MAX = 200  # idempotency key, payment token
+
+
+class OrderStatus(StrEnum):
+    """Where the checkout saga stands. CONFIRMED and REJECTED are terminal for the customer."""
+
+    PENDING = "PENDING"  # waiting for the stock reservation
+    STOCK_RESERVED = "STOCK_RESERVED"  # waiting for the payment authorization
+    PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"  # waiting for the capture
+    PAYMENT_CAPTURED = "PAYMENT_CAPTURED"  # waiting for the stock commit
+    COMPENSATING = "COMPENSATING"  # a step failed; undoing the steps that succeeded
+    CONFIRMED = "CONFIRMED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (OrderStatus.CONFIRMED, OrderStatus.REJECTED)
+
+
+class RejectReason(StrEnum):
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    PAYMENT_DECLINED = "PAYMENT_DECLINED"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    PAYMENT_ERROR = "PAYMENT_ERROR"
+    TIMEOUT = "TIMEOUT"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def subtotal(self) -> Money:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Order:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    status: OrderStatus
+    reason: RejectReason | None
+    lines: tuple[OrderLine, ...]
+    total: Money
+    shipping_address: Mapping[str, Any]
+    idempotency_key: str
+    created_at: datetime
+
+    @classmethod
+    def place(cls, cmd: PlaceOrder, *, order_id: uuid.UUID, now: datetime) -> Order:
+        """A new PENDING order, once every input is valid (all problems are reported at once)."""
+        check_order(cmd)
+        return cls(
+            id=order_id,
+            customer_id=cmd.customer_id,
+            status=OrderStatus.PENDING,
+            reason=None,
+            lines=tuple(OrderLine(sku, quantity, price) for sku, quantity, price in cmd.lines),
+            total=cmd.total,
+            shipping_address=dict(cmd.shipping_address),
+            idempotency_key=cmd.idempotency_key,
+            created_at=now,
+        )
+
+    def answers(self, cmd: PlaceOrder) -> bool:
+        """Whether `cmd`, carrying this order's idempotency key, asks for this very order (a retry)."""
+        lines = tuple(OrderLine(sku, quantity, price) for sku, quantity, price in cmd.lines)
+        return (
+            lines == self.lines
+            and cmd.total == self.total
+            and dict(cmd.shipping_address) == dict(self.shipping_address)
+            and (cmd.order_id is None or cmd.order_id == self.id)
+        )
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_lines(checks: Checks, lines: Sequence[tuple[str, int, Money]], total: Money) -> None:
+    if not lines:
+        checks.add("lines", Problem.REQUIRED, "an order needs at least one line")
+        return
+    if len(lines) > LINES_MAX:
+        checks.add("lines", Problem.TOO_LONG, f"an order holds at most {LINES_MAX} lines")
+        return
+    sum_ok = True
+    for i, (sku, quantity, price) in enumerate(lines):
+        checks.pattern(f"lines.{i}.sku", sku, SKU_RE, "letters, digits, '.', '_', '-' or '/'", SKU_MAX)
+        if not _is_whole(quantity):
+            checks.add(f"lines.{i}.quantity", Problem.INVALID, "quantity must be a whole number")
+            sum_ok = False
+        elif not 1 <= quantity <= QUANTITY_MAX:
+            checks.add(f"lines.{i}.quantity", Problem.OUT_OF_RANGE, f"quantity must be 1 to {QUANTITY_MAX}")
+            sum_ok = False
+        if price.currency != total.currency:
+            checks.add(
+                f"lines.{i}.unitPrice", PlaceOrderErrorCode.CURRENCY_MISMATCH, "one currency per order"
+            )
+            sum_ok = False
+        elif price.is_negative:
+            checks.add(f"lines.{i}.unitPrice", Problem.OUT_OF_RANGE, "a price cannot be negative")
+            sum_ok = False
+    if not sum_ok:
+        return
+    try:
+        computed = sum((price * quantity for _, quantity, price in lines), Money(0, total.currency))
+    except MoneyError:
+        checks.add("total", Problem.OUT_OF_RANGE, "the order total is out of range")
+        return
+    # The total is what the customer agreed to pay; it must be the sum the lines imply, so that a
+    # stale cart price can never be charged without the customer having seen it.
+    checks.that(
+        computed == total, "total", PlaceOrderErrorCode.TOTAL_MISMATCH, "total is not the sum of lines"
+    )
+
+
+def check_order(cmd: PlaceOrder) -> None:
+    """Input checks of `PlaceOrder`, raised with `PlaceOrderErrorCode`s."""
+    checks = Checks()
+    _check_lines(checks, cmd.lines, cmd.total)
+    checks.that(cmd.total.amount > 0, "total", Problem.OUT_OF_RANGE, "the total must be positive")
+    checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
+    checks.text("idempotencyKey", cmd.idempotency_key, max_length=TEXT_MAX)
+    check_json_object(checks, "shippingAddress", cmd.shipping_address)
+    if isinstance(cmd.shipping_address, dict) and not cmd.shipping_address:
+        checks.add("shippingAddress", Problem.REQUIRED, "shippingAddress is required")
+    checks.raise_as(PlaceOrderErrorCode)

@@ -1,0 +1,222 @@
+"""The vocabulary of the checkout saga: its state, the messages it reacts to, the commands it sends.
+
+All plain frozen dataclasses, so the orchestrator (`saga.decide`) stays a pure function and its
+state can be stored as one JSON document (`saga_codec`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from mercato.orders.domain.model import OrderStatus, RejectReason
+from mercato.platform.types import Money
+
+
+class Stock(StrEnum):
+    """What the saga knows of its stock reservation (REQUESTED/COMMITTING/RELEASING: a command is out)."""
+
+    NONE = "NONE"
+    REQUESTED = "REQUESTED"
+    REFUSED = "REFUSED"
+    HELD = "HELD"
+    COMMITTING = "COMMITTING"
+    COMMITTED = "COMMITTED"
+    RELEASING = "RELEASING"
+    RELEASED = "RELEASED"  # released by us, or expired by the inventory's sweeper
+
+
+class Payment(StrEnum):
+    """What the saga knows of its payment intent (…ING / REQUESTED: a command is out)."""
+
+    NONE = "NONE"
+    REQUESTED = "REQUESTED"
+    DECLINED = "DECLINED"
+    AUTHORIZED = "AUTHORIZED"
+    CAPTURING = "CAPTURING"
+    CAPTURED = "CAPTURED"
+    VOIDING = "VOIDING"
+    VOIDED = "VOIDED"
+    REFUNDING = "REFUNDING"
+    REFUNDED = "REFUNDED"
+
+
+@dataclass(frozen=True)
+class SagaPolicy:
+    """Timing of the saga. `max_retries` bounds re-sends of a forward step before it compensates."""
+
+    step_timeout: timedelta = timedelta(seconds=30)
+    max_retries: int = 2
+    # Longer than the whole forward path, so that in normal operation a reservation never expires
+    # before it is committed; if it does, the saga compensates (see `saga._learn`).
+    reservation_ttl_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class SagaState:
+    order_id: uuid.UUID
+    lines: tuple[tuple[str, int], ...]  # (sku, quantity) to reserve
+    amount: Money  # to authorize, capture and, if need be, refund
+    payment_token: str
+    status: OrderStatus = OrderStatus.PENDING
+    reason: RejectReason | None = None
+    stock: Stock = Stock.NONE
+    reservation_id: str | None = None
+    payment: Payment = Payment.NONE
+    intent_id: str | None = None
+    deadline: datetime | None = None  # when the sweeper feeds a Timeout; None: nothing awaited
+    attempts: int = 0  # re-sends of the step awaited now
+
+
+# Messages: facts reported by the participants (translated from their events), and the clock.
+
+
+@dataclass(frozen=True)
+class StockReserved:
+    reservation_id: str
+
+
+@dataclass(frozen=True)
+class StockRejected:
+    skus: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StockCommitted:
+    reservation_id: str
+
+
+@dataclass(frozen=True)
+class StockReleased:
+    reservation_id: str
+    expired: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentAuthorized:
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class PaymentDeclined:
+    """The provider refused (`code` e.g. INSUFFICIENT_FUNDS), or payments refused the request
+    (`error` True: a bad token, an unsupported currency...)."""
+
+    code: str
+    error: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentCaptured:
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class PaymentCaptureFailed:
+    """Payments refused the capture for good (the provider rejected it): the money is still only
+    authorized."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class PaymentVoided:
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class PaymentRefunded:
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Fed by the sweeper once `SagaState.deadline` has passed."""
+
+
+SagaMessage = (
+    StockReserved
+    | StockRejected
+    | StockCommitted
+    | StockReleased
+    | PaymentAuthorized
+    | PaymentDeclined
+    | PaymentCaptured
+    | PaymentCaptureFailed
+    | PaymentVoided
+    | PaymentRefunded
+    | Timeout
+)
+
+
+# Commands the saga sends (as events in the orders outbox). Payment keys are derived from the order
+# id and the step, so a re-sent command can never charge, void or refund twice.
+
+
+@dataclass(frozen=True)
+class ReserveStock:
+    order_id: uuid.UUID
+    lines: tuple[tuple[str, int], ...]
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class CommitStock:
+    order_id: uuid.UUID
+    reservation_id: str
+
+
+@dataclass(frozen=True)
+class ReleaseStock:
+    order_id: uuid.UUID
+    reservation_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AuthorizePayment:
+    order_id: uuid.UUID
+    amount: Money
+    payment_token: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class CapturePayment:
+    order_id: uuid.UUID
+    intent_id: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class VoidPayment:
+    order_id: uuid.UUID
+    intent_id: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RefundPayment:
+    order_id: uuid.UUID
+    intent_id: str
+    amount: Money
+    idempotency_key: str
+    reason: str
+
+
+SagaCommand = (
+    ReserveStock
+    | CommitStock
+    | ReleaseStock
+    | AuthorizePayment
+    | CapturePayment
+    | VoidPayment
+    | RefundPayment
+)
+
+
+def payment_key(order_id: uuid.UUID, step: str) -> str:
+    """The idempotency key of one payment step of one order: the same on every re-send."""
+    return f"order:{order_id}:{step}"

@@ -1,0 +1,67 @@
+"""The orders' unit of work: one transaction, its store, and the events written with it.
+
+The store (`adapters.repository.OrdersRepository`) is handed in as a factory, so this layer
+depends on the `OrdersStore` port only (the service layer sits below the adapters).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol, Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.orders.domain.model import Order
+from mercato.orders.domain.saga_types import SagaState
+from mercato.platform.db import Database
+from mercato.platform.outbox import Outbox
+from mercato.platform.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+class OrdersStore(Protocol):
+    async def add(self, order: Order, saga: SagaState) -> bool:
+        """Insert the order, its saga and first history entry; False if the id or the customer's
+        idempotency key is taken (nothing written)."""
+        ...
+
+    async def by_key(self, customer_id: uuid.UUID, idempotency_key: str) -> Order | None: ...
+
+    async def lock_saga(self, order_id: uuid.UUID) -> SagaState | None:
+        """The saga, locked until the end of the transaction."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[SagaState]:
+        """Lock up to `limit` sagas whose deadline is at or before `now`, skipping locked ones."""
+        ...
+
+    async def save_saga(self, before: SagaState, after: SagaState, now: datetime) -> uuid.UUID | None:
+        """Store `after`; when its status differs from `before`, also the order's status and a
+        history entry, and return the order's customer id."""
+        ...
+
+
+StoreFactory = Callable[[AsyncConnection], OrdersStore]
+
+
+class OrdersUnitOfWork(UnitOfWork):
+    orders: OrdersStore
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        store: StoreFactory,
+    ) -> None:
+        super().__init__(db, outbox, on_commit)
+        self._store_factory = store
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.orders = self._store_factory(self.conn)
+        return self

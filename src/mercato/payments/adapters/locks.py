@@ -1,0 +1,71 @@
+"""Every row lock payments take, in one place, so that the order is easy to check.
+
+Lock order, for every transaction:
+  1. the payment intent row (FOR UPDATE), when the transaction touches an existing intent;
+  2. then payment_operations rows (the row an INSERT claims, or a claim's UPDATE).
+The first transaction of a command locks the intent and then records its operation; the second
+(the outcome) locks the intent again before finishing the operation. Both go intent → operation,
+so a transaction waiting on an operation never holds it against one waiting on the intent.
+Claims of stale operations by the sweeper lock operation rows only, with SKIP LOCKED, and commit
+before anything else is done. The sandbox provider's rows are locked in its own transactions,
+never while one of ours is open (the provider is called between our transactions).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+INTENT_COLUMNS = (
+    "i.id, i.order_reference, i.amount, i.currency, i.status, i.provider, i.provider_reference, "
+    "i.captured_amount, i.refunded_amount, i.failure_code, i.created_at, i.updated_at, i.version"
+)
+
+# `leased` is evaluated by the database clock, the one clock all processes share.
+OPERATION_COLUMNS = (
+    "o.id, o.operation, o.idempotency_key, o.intent_id, o.order_reference, o.amount, o.currency, "
+    "o.payment_token, o.reason, o.status, o.outcome_code, o.decline_code, o.provider_reference, o.result, "
+    "o.attempts, o.lease_token, (o.lease_until > now()) AS leased"
+)
+
+LOCK_INTENT = text(f"SELECT {INTENT_COLUMNS} FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE")
+
+# The intent, and the status of one of its operations read under the intent's lock: every
+# transaction that finishes an operation holds that lock, so the status cannot change under us.
+LOCK_INTENT_WITH_OPERATION = text(
+    f"SELECT {INTENT_COLUMNS}, (SELECT o.status FROM payments.payment_operations o "
+    "WHERE o.id = :operation_id) AS operation_status "
+    "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
+)
+
+# Take over an operation whose lease ran out. Concurrent claimers queue on the row and re-check
+# the WHERE after the first commits, so exactly one of them wins.
+CLAIM = text(
+    "UPDATE payments.payment_operations o SET lease_until = now() + CAST(:lease AS interval), "
+    "lease_token = :token, attempts = o.attempts + 1, updated_at = now() "
+    "WHERE o.id = :id AND o.status = 'PENDING' AND o.lease_until <= now() "
+    f"RETURNING {OPERATION_COLUMNS}"
+)
+
+CLAIM_STALE = text(
+    "UPDATE payments.payment_operations o SET lease_until = now() + CAST(:lease AS interval), "
+    "lease_token = gen_random_uuid(), attempts = o.attempts + 1, updated_at = now() "
+    "WHERE o.id IN (SELECT s.id FROM payments.payment_operations s "
+    "WHERE s.status = 'PENDING' AND s.lease_until <= now() AND s.attempts < :max_attempts "
+    "ORDER BY s.lease_until LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    f"RETURNING {OPERATION_COLUMNS}"
+)
+
+
+async def lock_intent(conn: AsyncConnection, intent_id: uuid.UUID) -> Any:
+    return (await conn.execute(LOCK_INTENT, {"id": intent_id})).first()
+
+
+async def lock_intent_with_operation(
+    conn: AsyncConnection, intent_id: uuid.UUID, operation_id: uuid.UUID
+) -> Any:
+    params = {"id": intent_id, "operation_id": operation_id}
+    return (await conn.execute(LOCK_INTENT_WITH_OPERATION, params)).first()

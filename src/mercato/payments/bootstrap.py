@@ -1,0 +1,101 @@
+"""Wires payments together: the service facade that entrypoints and in-process clients use.
+
+This is the only module that knows the concrete store, the provider and the wall clock (read
+here, at the edge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, overload
+
+from mercato.payments.adapters import tables
+from mercato.payments.adapters.repository import PaymentsRepository
+from mercato.payments.adapters.sandbox import SandboxProvider
+from mercato.payments.domain import commands
+from mercato.payments.domain.model import PaymentIntent
+from mercato.payments.domain.operations import ResolveReport
+from mercato.payments.domain.provider import PaymentProvider
+from mercato.payments.service_layer.handlers import COMMAND_HANDLERS
+from mercato.payments.service_layer.operations import OperationRunner, RunnerSettings
+from mercato.payments.service_layer.queries import PaymentsQueries
+from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
+from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.platform.outbox import Outbox
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def payments_outbox(namespace: str) -> Outbox:
+    return Outbox(tables.outbox, namespace)
+
+
+class PaymentsService:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        provider: PaymentProvider,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        clock: Clock = utc_now,
+        runner_settings: RunnerSettings | None = None,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.provider = provider
+        self.on_commit = on_commit
+        self.clock = clock
+        self.runner = OperationRunner(self.unit_of_work, provider, runner_settings or RunnerSettings())
+        self.queries = PaymentsQueries(db, PaymentsRepository)
+
+    def unit_of_work(self) -> PaymentsUnitOfWork:
+        return PaymentsUnitOfWork(
+            self.db, self.outbox, self.on_commit, store=PaymentsRepository, clock=self.clock
+        )
+
+    @overload
+    async def handle(self, cmd: commands.AuthorizePayment) -> PaymentIntent: ...
+    @overload
+    async def handle(self, cmd: commands.CapturePayment) -> PaymentIntent: ...
+    @overload
+    async def handle(self, cmd: commands.VoidPayment) -> PaymentIntent: ...
+    @overload
+    async def handle(self, cmd: commands.RefundPayment) -> PaymentIntent: ...
+    @overload
+    async def handle(self, cmd: commands.ResolvePendingOperations) -> ResolveReport: ...
+
+    async def handle(self, cmd: Any) -> Any:
+        """Run one command: at most two short transactions, with the provider called between."""
+        handler = COMMAND_HANDLERS.get(type(cmd))
+        if handler is None:
+            raise TypeError(f"payments has no handler for {type(cmd).__name__}")
+        return await handler(cmd, self.runner)
+
+    async def resolve_pending(self, limit: int = 50) -> ResolveReport:
+        """One sweep: what a periodic sweeper calls."""
+        return await self.handle(commands.ResolvePendingOperations(limit=limit))
+
+
+def build_payments(
+    db: Database,
+    settings: Settings,
+    on_commit: Callable[[], None] | None = None,
+    *,
+    clock: Clock = utc_now,
+    runner_settings: RunnerSettings | None = None,
+) -> PaymentsService:
+    """The payments on the built-in sandbox provider (the only provider so far)."""
+    provider = SandboxProvider(db, latency_ms=settings.payments_sandbox_latency_ms)
+    return PaymentsService(
+        db,
+        payments_outbox(settings.namespace),
+        provider,
+        on_commit,
+        clock=clock,
+        runner_settings=runner_settings,
+    )

@@ -1,0 +1,88 @@
+"""How other contexts call payments: the `PaymentsClient` Protocol, and its in-process form.
+
+An order saga depends on the Protocol only. Every mutation is safe to retry with the same
+idempotency key after a failure at any point: the retry answers the first outcome, or finishes
+the operation the failed call left pending, and never moves money twice. Errors arrive as
+`platform.errors` classes with the codes of `domain.errors`: `Conflict` with
+`AuthorizePaymentErrorCode.PAYMENT_DECLINED` (final, the intent is FAILED), `Unavailable` with
+`PROVIDER_TIMEOUT` / `PROVIDER_ERROR` / `OPERATION_IN_PROGRESS` (retry with the same key).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Protocol
+
+from mercato.payments.domain import commands
+from mercato.payments.domain.model import PaymentIntent, Reconciliation
+from mercato.platform.types import Money
+
+if TYPE_CHECKING:
+    from mercato.payments.bootstrap import PaymentsService
+
+
+class PaymentsClient(Protocol):
+    async def authorize(
+        self, order_reference: str, amount: Money, payment_token: str, idempotency_key: str
+    ) -> PaymentIntent: ...
+
+    async def capture(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent: ...
+
+    async def void(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent: ...
+
+    async def refund(
+        self, intent_id: uuid.UUID, amount: Money, idempotency_key: str, reason: str
+    ) -> PaymentIntent: ...
+
+    async def intent(self, intent_id: uuid.UUID) -> PaymentIntent | None: ...
+
+    async def intents_for_order(self, order_reference: str) -> list[PaymentIntent]: ...
+
+    async def reconcile(self, order_reference: str) -> list[Reconciliation]: ...
+
+
+class InProcessPaymentsClient:
+    """`PaymentsClient` calling a `PaymentsService` in the same process."""
+
+    def __init__(self, service: PaymentsService) -> None:
+        self.service = service
+
+    async def authorize(
+        self, order_reference: str, amount: Money, payment_token: str, idempotency_key: str
+    ) -> PaymentIntent:
+        return await self.service.handle(
+            commands.AuthorizePayment(
+                order_reference=order_reference,
+                amount=amount,
+                payment_token=payment_token,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def capture(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent:
+        return await self.service.handle(
+            commands.CapturePayment(intent_id=intent_id, idempotency_key=idempotency_key)
+        )
+
+    async def void(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent:
+        return await self.service.handle(
+            commands.VoidPayment(intent_id=intent_id, idempotency_key=idempotency_key)
+        )
+
+    async def refund(
+        self, intent_id: uuid.UUID, amount: Money, idempotency_key: str, reason: str
+    ) -> PaymentIntent:
+        return await self.service.handle(
+            commands.RefundPayment(
+                intent_id=intent_id, amount=amount, idempotency_key=idempotency_key, reason=reason
+            )
+        )
+
+    async def intent(self, intent_id: uuid.UUID) -> PaymentIntent | None:
+        return await self.service.queries.intent(intent_id)
+
+    async def intents_for_order(self, order_reference: str) -> list[PaymentIntent]:
+        return await self.service.queries.intents_for_order(order_reference)
+
+    async def reconcile(self, order_reference: str) -> list[Reconciliation]:
+        return await self.service.queries.reconcile(order_reference)

@@ -1,0 +1,122 @@
+"""A payment operation: one idempotent request to the provider, recorded before and after the call.
+
+Its row in `payment_operations` is written PENDING (and committed) before the provider is called,
+then given its outcome in a second transaction. Whoever finds it PENDING with its lease run out
+(a timeout, a crash) may claim it and call the provider again with the same `reference`, so the
+provider answers the first call's outcome instead of charging twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mercato.payments.domain.model import OperationKind, PaymentIntent
+from mercato.payments.domain.provider import DeclineCode
+from mercato.payments.domain.rules import PaymentDeclined, ProviderRejected
+from mercato.platform.errors import ClientError
+from mercato.platform.types import Money
+
+
+class OperationStatus(StrEnum):
+    PENDING = "PENDING"  # recorded, outcome not known yet
+    SUCCEEDED = "SUCCEEDED"
+    DECLINED = "DECLINED"  # the provider refused; an outcome like any other, replayed as such
+
+
+@dataclass(frozen=True)
+class OperationRequest:
+    """What a command asks, in the terms a replay of its idempotency key is compared on."""
+
+    kind: OperationKind
+    idempotency_key: str
+    intent_id: uuid.UUID | None  # None for AUTHORIZE: the intent is created with the operation
+    order_reference: str
+    amount: Money
+    payment_token: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentOperation:
+    id: uuid.UUID
+    kind: OperationKind
+    idempotency_key: str
+    intent_id: uuid.UUID
+    order_reference: str
+    amount: Money
+    payment_token: str | None
+    reason: str | None
+    status: OperationStatus
+    attempts: int
+    # True while some request holds the lease (by the database clock) and is driving it.
+    leased: bool
+    # Set by whoever claimed the lease last; releasing it checks it, so a slow driver whose lease
+    # was taken over never frees the lease of the one that took over.
+    lease_token: uuid.UUID | None
+    outcome_code: str | None = None
+    decline_code: str | None = None
+    provider_reference: str | None = None
+    result: PaymentIntent | None = None  # the intent right after the outcome: what replays return
+
+    @classmethod
+    def start(cls, request: OperationRequest, intent_id: uuid.UUID) -> PaymentOperation:
+        return cls(
+            id=uuid.uuid4(),
+            kind=request.kind,
+            idempotency_key=request.idempotency_key,
+            intent_id=intent_id,
+            order_reference=request.order_reference,
+            amount=request.amount,
+            payment_token=request.payment_token,
+            reason=request.reason,
+            status=OperationStatus.PENDING,
+            attempts=1,
+            leased=True,
+            lease_token=uuid.uuid4(),
+        )
+
+    @property
+    def reference(self) -> str:
+        """The provider-side idempotency reference: the same on every attempt of this operation."""
+        return f"op_{self.id.hex}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not OperationStatus.PENDING
+
+    def answers(self, request: OperationRequest) -> bool:
+        """Whether `request` (carrying this operation's key) asks for exactly this operation."""
+        same = (request.kind, request.amount, request.payment_token, request.reason) == (
+            self.kind,
+            self.amount,
+            self.payment_token,
+            self.reason,
+        )
+        if request.intent_id is None:
+            return same and request.order_reference == self.order_reference
+        return same and request.intent_id == self.intent_id
+
+    def refusal(self) -> ClientError:
+        """The error a DECLINED operation raises, first time and on every replay."""
+        if self.kind is OperationKind.AUTHORIZE:
+            return PaymentDeclined(self.outcome_code or "PAYMENT_DECLINED", self.intent_id)
+        return ProviderRejected(self.decline_code or DeclineCode.DECLINED.value)
+
+
+def outcome_code(kind: OperationKind, decline: DeclineCode | None) -> str:
+    """The mutation's error code for a provider's decline."""
+    if kind is not OperationKind.AUTHORIZE:
+        return "PROVIDER_REJECTED"
+    return "INSUFFICIENT_FUNDS" if decline is DeclineCode.INSUFFICIENT_FUNDS else "PAYMENT_DECLINED"
+
+
+@dataclass(frozen=True)
+class ResolveReport:
+    """What one `ResolvePendingOperations` sweep did: `claimed` stale operations, of which
+    `resolved` now have an outcome and `still_pending` met an unavailable provider again."""
+
+    claimed: int
+    resolved: int
+    still_pending: int

@@ -1,0 +1,84 @@
+"""Business-rule violations of payments, raised by the model and re-coded per mutation."""
+
+from __future__ import annotations
+
+import uuid
+
+from mercato.platform.errors import ClientError, Conflict, NotFound, Unavailable
+
+
+class IntentNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("payment intent not found", code="INTENT_NOT_FOUND", field="intentId")
+
+
+class InvalidState(Conflict):
+    """The operation is not allowed from the intent's current status (e.g. capture after void)."""
+
+    def __init__(self, operation: str, status: str) -> None:
+        self.operation = operation
+        self.status = status
+        super().__init__(f"cannot {operation.lower()} a payment that is {status}", code="INVALID_STATE")
+
+
+class RefundExceedsCaptured(Conflict):
+    def __init__(self, asked: int, refundable: int) -> None:
+        self.asked = asked
+        self.refundable = refundable
+        super().__init__(
+            f"refund of {asked} exceeds the {refundable} still refundable",
+            code="REFUND_EXCEEDS_CAPTURED",
+            field="amount",
+        )
+
+
+class CurrencyMismatch(Conflict):
+    def __init__(self, asked: str, intent: str) -> None:
+        super().__init__(
+            f"amount is in {asked}, the payment in {intent}", code="CURRENCY_MISMATCH", field="amount"
+        )
+
+
+class PartialCaptureNotSupported(ClientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "only a capture of the full authorized amount is supported",
+            code="PARTIAL_CAPTURE_NOT_SUPPORTED",
+            field="amount",
+        )
+
+
+class IdempotencyKeyReused(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "this idempotency key was already used for a different request",
+            code="IDEMPOTENCY_KEY_REUSED",
+            field="idempotencyKey",
+        )
+
+
+class PaymentDeclined(Conflict):
+    """The provider refused the authorization; the intent is FAILED (its id is `intent_id`).
+
+    `code` is PAYMENT_DECLINED or INSUFFICIENT_FUNDS."""
+
+    def __init__(self, code: str, intent_id: uuid.UUID) -> None:
+        self.intent_id = intent_id
+        message = "insufficient funds" if code == "INSUFFICIENT_FUNDS" else "the payment was declined"
+        super().__init__(message, code=code, field="paymentToken")
+
+
+class ProviderRejected(Conflict):
+    """The provider refused a capture, void or refund (its state differs from ours)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the payment provider refused: {detail}", code="PROVIDER_REJECTED")
+
+
+class OperationInProgress(Unavailable):
+    """Another request is driving this operation (or one on the same intent); retry shortly."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "another operation on this payment is in progress; retry shortly", code="OPERATION_IN_PROGRESS"
+        )

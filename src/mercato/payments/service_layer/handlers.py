@@ -1,0 +1,231 @@
+"""Payment use cases. Each checks its input, runs its operation through the `OperationRunner`
+and answers the intent after it, or raises a typed error with a code of its mutation's enum."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+from mercato.payments.domain import checks, commands
+from mercato.payments.domain.errors import (
+    AuthorizePaymentErrorCode,
+    CapturePaymentErrorCode,
+    RefundPaymentErrorCode,
+    VoidPaymentErrorCode,
+)
+from mercato.payments.domain.model import OperationKind, PaymentIntent
+from mercato.payments.domain.operations import (
+    OperationRequest,
+    OperationStatus,
+    PaymentOperation,
+    ResolveReport,
+)
+from mercato.payments.domain.provider import ProviderUnavailable
+from mercato.payments.domain.rules import IdempotencyKeyReused, IntentNotFound
+from mercato.payments.service_layer.operations import Begin, Done, Drive, OperationRunner, Step, Wait
+from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
+from mercato.platform.errors import ClientError, Unavailable, recode
+from mercato.platform.types import Money
+
+T = TypeVar("T")
+
+
+async def _guarded(codes: type[Enum], action: Callable[[], Awaitable[T]]) -> T:
+    """Run a use case; re-code its errors (input, rules, provider) into the mutation's `codes`."""
+    try:
+        return await action()
+    except ClientError as exc:
+        raise recode(exc, codes) from None
+    except Unavailable as exc:
+        name = exc.code.name if isinstance(exc.code, Enum) else str(exc.code)
+        exc.code = codes[name] if name in codes.__members__ else codes["PROVIDER_ERROR"]
+        raise
+
+
+def _outcome(operation: PaymentOperation) -> PaymentIntent:
+    """The first outcome of an operation, as its command answers it every time it is asked."""
+    if operation.status is OperationStatus.DECLINED:
+        raise operation.refusal()
+    if operation.result is None:  # pragma: no cover - a finished operation always has its result
+        raise RuntimeError(f"payment operation {operation.id} has no result")
+    return operation.result
+
+
+async def _existing(
+    uow: PaymentsUnitOfWork,
+    found: PaymentOperation,
+    request: OperationRequest,
+    lease_seconds: float,
+) -> Step:
+    """The next step for an operation already recorded under the request's key."""
+    if not found.answers(request):
+        raise IdempotencyKeyReused()
+    if found.finished:
+        return Done(found)
+    if found.leased:
+        return Wait(found.id)
+    claimed = await uow.store.claim(found.id, lease_seconds)
+    if claimed is None:
+        return Wait(found.id)
+    # A plain read: the intent is locked again when the outcome is recorded.
+    intent = (await uow.store.intents([found.intent_id]))[found.intent_id]
+    return Drive(claimed, intent)
+
+
+def _begin_authorize(cmd: commands.AuthorizePayment, provider: str, lease_seconds: float) -> Begin:
+    request = OperationRequest(
+        kind=OperationKind.AUTHORIZE,
+        idempotency_key=cmd.idempotency_key,
+        intent_id=None,
+        order_reference=cmd.order_reference,
+        amount=cmd.amount,
+        payment_token=cmd.payment_token,
+    )
+
+    async def begin(uow: PaymentsUnitOfWork) -> Step:
+        intent = PaymentIntent.open(
+            order_reference=cmd.order_reference, amount=cmd.amount, provider=provider, now=uow.clock()
+        )
+        operation = PaymentOperation.start(request, intent.id)
+        # The operation row claims the key first (a concurrent same key queues on it), then the
+        # intent is written; the foreign key between them is checked at commit.
+        if await uow.store.insert_operation(operation, lease_seconds):
+            await uow.store.add_intent(intent)
+            return Drive(operation, intent)
+        found = await uow.store.operation_by_key(OperationKind.AUTHORIZE, cmd.idempotency_key)
+        if found is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise RuntimeError("idempotency key conflicted but is not there")
+        return await _existing(uow, found, request, lease_seconds)
+
+    return begin
+
+
+def _begin_on_intent(
+    kind: OperationKind,
+    intent_id: uuid.UUID,
+    key: str,
+    request_for: Callable[[PaymentIntent], OperationRequest],
+    lease_seconds: float,
+) -> Begin:
+    async def begin(uow: PaymentsUnitOfWork) -> Step:
+        intent = await uow.store.lock_intent(intent_id)
+        if intent is None:
+            raise IntentNotFound()
+        request = request_for(intent)
+        recorded = await uow.store.operations_for(kind, key, intent.id)
+        same_key = [o for o in recorded if o.kind is kind and o.idempotency_key == key]
+        if same_key:
+            return await _existing(uow, same_key[0], request, lease_seconds)
+        in_flight = [o for o in recorded if o.status is OperationStatus.PENDING]
+        if in_flight:
+            other = in_flight[0]
+            claimed = None if other.leased else await uow.store.claim(other.id, lease_seconds)
+            return Drive(claimed, intent, own=False) if claimed is not None else Wait(other.id)
+        intent.check(kind, request.amount)  # an illegal transition is refused, nothing written
+        operation = PaymentOperation.start(request, intent.id)
+        if not await uow.store.insert_operation(operation, lease_seconds):
+            # Keys are unique per kind, not per intent: this one was just used for another intent.
+            raise IdempotencyKeyReused()
+        return Drive(operation, intent)
+
+    return begin
+
+
+def _request(
+    kind: OperationKind, key: str, amount: Callable[[PaymentIntent], Money], reason: str | None = None
+) -> Callable[[PaymentIntent], OperationRequest]:
+    def request_for(intent: PaymentIntent) -> OperationRequest:
+        return OperationRequest(
+            kind=kind,
+            idempotency_key=key,
+            intent_id=intent.id,
+            order_reference=intent.order_reference,
+            amount=amount(intent),
+            reason=reason,
+        )
+
+    return request_for
+
+
+async def authorize_payment(cmd: commands.AuthorizePayment, runner: OperationRunner) -> PaymentIntent:
+    async def run() -> PaymentIntent:
+        checks.check_authorize(cmd)
+        begin = _begin_authorize(cmd, runner.provider.name, runner.settings.lease_seconds)
+        return _outcome(await runner.run(begin))
+
+    return await _guarded(AuthorizePaymentErrorCode, run)
+
+
+async def capture_payment(cmd: commands.CapturePayment, runner: OperationRunner) -> PaymentIntent:
+    """Full capture only: no amount means the authorized amount; another amount is refused."""
+
+    async def run() -> PaymentIntent:
+        checks.check_capture(cmd)
+        kind = OperationKind.CAPTURE
+        request_for = _request(
+            kind, cmd.idempotency_key, lambda intent: cmd.amount if cmd.amount is not None else intent.amount
+        )
+        begin = _begin_on_intent(
+            kind, cmd.intent_id, cmd.idempotency_key, request_for, runner.settings.lease_seconds
+        )
+        return _outcome(await runner.run(begin))
+
+    return await _guarded(CapturePaymentErrorCode, run)
+
+
+async def void_payment(cmd: commands.VoidPayment, runner: OperationRunner) -> PaymentIntent:
+    async def run() -> PaymentIntent:
+        checks.check_void(cmd)
+        kind = OperationKind.VOID
+        request_for = _request(kind, cmd.idempotency_key, lambda intent: intent.amount)
+        begin = _begin_on_intent(
+            kind, cmd.intent_id, cmd.idempotency_key, request_for, runner.settings.lease_seconds
+        )
+        return _outcome(await runner.run(begin))
+
+    return await _guarded(VoidPaymentErrorCode, run)
+
+
+async def refund_payment(cmd: commands.RefundPayment, runner: OperationRunner) -> PaymentIntent:
+    async def run() -> PaymentIntent:
+        checks.check_refund(cmd)
+        kind = OperationKind.REFUND
+        request_for = _request(kind, cmd.idempotency_key, lambda _: cmd.amount, cmd.reason)
+        begin = _begin_on_intent(
+            kind, cmd.intent_id, cmd.idempotency_key, request_for, runner.settings.lease_seconds
+        )
+        return _outcome(await runner.run(begin))
+
+    return await _guarded(RefundPaymentErrorCode, run)
+
+
+async def resolve_pending_operations(
+    cmd: commands.ResolvePendingOperations, runner: OperationRunner
+) -> ResolveReport:
+    """Claim stale PENDING operations (SKIP LOCKED: sweepers may run side by side) and re-drive
+    them one after the other; a decline is an outcome like a success here, nothing is raised."""
+    async with runner.unit_of_work() as uow:
+        claimed = await uow.store.claim_stale(
+            max(1, min(cmd.limit, 500)), runner.settings.lease_seconds, max(1, cmd.max_attempts)
+        )
+        intents = await uow.store.intents([o.intent_id for o in claimed]) if claimed else {}
+        await uow.commit()
+    resolved = 0
+    for operation in claimed:
+        try:
+            await runner.drive(operation, intents[operation.intent_id])
+        except ProviderUnavailable:
+            continue
+        resolved += 1
+    return ResolveReport(claimed=len(claimed), resolved=resolved, still_pending=len(claimed) - resolved)
+
+
+COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
+    commands.AuthorizePayment: authorize_payment,
+    commands.CapturePayment: capture_payment,
+    commands.VoidPayment: void_payment,
+    commands.RefundPayment: refund_payment,
+    commands.ResolvePendingOperations: resolve_pending_operations,
+}

@@ -1,0 +1,215 @@
+"""Running one payment operation: record it, call the provider, record the outcome.
+
+    tx 1   lock the intent, check the transition, INSERT the operation PENDING with a lease; commit
+    ---    call the provider, no transaction open, with `operation.reference` and a timeout
+    tx 2   lock the intent, mark the operation SUCCEEDED/DECLINED (only if still PENDING), update
+           the intent, write the ledger entry and the event; commit
+
+A crash or a timeout between the two leaves the operation PENDING. Whoever comes next with the
+same idempotency key (or the `ResolvePendingOperations` sweeper) claims it once its lease has run
+out and calls the provider again with the same reference; the provider answers the first call's
+outcome, so the customer is charged once and the ledger gets one row (`operation_id` is UNIQUE).
+Requests that find the operation leased by someone else (a concurrent retry, another operation
+on the same intent) wait for it, polling, up to the lease; only one operation per intent is ever
+in flight (a partial UNIQUE index), so operations on one payment are serialized.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from mercato.payments.domain.model import OperationKind, PaymentIntent
+from mercato.payments.domain.operations import OperationStatus, PaymentOperation, outcome_code
+from mercato.payments.domain.provider import (
+    PaymentProvider,
+    ProviderError,
+    ProviderResult,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from mercato.payments.domain.rules import OperationInProgress
+from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Drive:
+    """This request holds the lease of `operation`: call the provider and record the outcome.
+    `own` is False when it is another operation on the intent, left stale, that must end first."""
+
+    operation: PaymentOperation
+    intent: PaymentIntent
+    own: bool = True
+
+
+@dataclass(frozen=True)
+class Done:
+    """The operation already has its outcome: replay it."""
+
+    operation: PaymentOperation
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Someone else holds the lease of this operation: wait until it ends or the lease runs out."""
+
+    operation_id: uuid.UUID
+
+
+Step = Drive | Done | Wait
+Begin = Callable[[PaymentsUnitOfWork], Awaitable[Step]]
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    provider_timeout_seconds: float = 10.0
+    # Longer than the provider timeout plus the second transaction, so a live driver never loses
+    # its lease; after a crash, retries of the same key wait at most this long.
+    lease_seconds: float = 30.0
+    poll_interval_seconds: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 < self.provider_timeout_seconds < self.lease_seconds:
+            raise ValueError("the lease must outlast the provider timeout")
+
+
+class OperationRunner:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], PaymentsUnitOfWork],
+        provider: PaymentProvider,
+        settings: RunnerSettings,
+    ) -> None:
+        self.unit_of_work = unit_of_work
+        self.provider = provider
+        self.settings = settings
+
+    async def run(self, begin: Begin) -> PaymentOperation:
+        """Run `begin` (transaction 1) and take the operation to a recorded outcome, SUCCEEDED or
+        DECLINED. Raises `ProviderUnavailable` when the outcome stays unknown."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.lease_seconds + self.settings.provider_timeout_seconds
+        while True:
+            async with self.unit_of_work() as uow:
+                step = await begin(uow)
+                if isinstance(step, Drive):
+                    await uow.commit()  # the operation (or our claim of it) is recorded
+            if isinstance(step, Done):
+                return step.operation
+            if isinstance(step, Drive):
+                done = await self.drive(step.operation, step.intent)
+                if step.own:
+                    return done
+                continue  # the stale operation ended; start ours
+            await self._wait(step.operation_id, deadline)
+
+    async def drive(self, operation: PaymentOperation, intent: PaymentIntent) -> PaymentOperation:
+        """Call the provider for a PENDING operation whose lease we hold, then record the outcome."""
+        try:
+            async with asyncio.timeout(self.settings.provider_timeout_seconds):
+                result = await self._call(operation, intent)
+        except TimeoutError:
+            await self._release(operation, "provider timeout")
+            raise ProviderTimeout() from None
+        except ProviderUnavailable as exc:
+            await self._release(operation, exc.message)
+            raise
+        except Exception as exc:  # whatever broke in the adapter, the outcome is unknown
+            await self._release(operation, repr(exc))
+            raise ProviderError() from exc
+        return await self._record(operation, result)
+
+    async def _call(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
+        reference = operation.reference
+        if operation.kind is OperationKind.AUTHORIZE:
+            return await self.provider.authorize(operation.payment_token or "", operation.amount, reference)
+        charge = intent.provider_reference
+        if charge is None:  # pragma: no cover - only AUTHORIZED intents get further operations
+            raise RuntimeError(f"payment intent {intent.id} has no provider reference")
+        if operation.kind is OperationKind.CAPTURE:
+            return await self.provider.capture(charge, operation.amount, reference)
+        if operation.kind is OperationKind.VOID:
+            return await self.provider.void(charge, reference)
+        return await self.provider.refund(charge, operation.amount, reference)
+
+    async def _record(self, operation: PaymentOperation, result: ProviderResult) -> PaymentOperation:
+        """Transaction 2: the outcome, the intent, its ledger entry and event, all or nothing."""
+        async with self.unit_of_work() as uow:
+            intent, status = await uow.store.lock_intent_with_operation(operation.intent_id, operation.id)
+            if status is not OperationStatus.PENDING:
+                # Someone who took the operation over recorded it first; theirs is the outcome.
+                recorded = await uow.store.operation(operation.id)
+                assert recorded is not None
+                return recorded
+            now = uow.clock()
+            code: str | None = None
+            if result.approved:
+                status = OperationStatus.SUCCEEDED
+                transition = intent.succeeded(
+                    operation.kind,
+                    operation.amount,
+                    operation_id=operation.id,
+                    provider_reference=result.provider_reference,
+                    now=now,
+                    reason=operation.reason or "",
+                )
+            else:
+                status = OperationStatus.DECLINED
+                code = outcome_code(operation.kind, result.decline_code)
+                transition = intent.declined(operation.kind, code, now=now)
+            decline = result.decline_code.value if result.decline_code is not None else None
+            finished = await uow.store.finish(
+                operation,
+                status,
+                result=transition.intent,
+                provider_reference=result.provider_reference,
+                outcome_code=code,
+                decline_code=decline,
+            )
+            if not finished:  # pragma: no cover - we hold the intent lock every finisher takes
+                raise RuntimeError(f"payment operation {operation.id} finished twice")
+            if transition.intent is not intent:
+                await uow.store.save_intent(transition.intent, intent.version)
+            if transition.ledger is not None:
+                await uow.store.add_ledger_entry(transition.ledger)
+            if transition.event is not None:
+                uow.add_event(transition.event)
+            await uow.commit()
+        return replace(
+            operation,
+            status=status,
+            leased=False,
+            lease_token=None,
+            outcome_code=code,
+            decline_code=decline,
+            provider_reference=result.provider_reference or None,
+            result=transition.intent,
+        )
+
+    async def _release(self, operation: PaymentOperation, error: str) -> None:
+        """Free the lease at once, so a retry with the same key need not wait for it to run out."""
+        try:
+            async with self.unit_of_work() as uow:
+                await uow.store.release(operation.id, operation.lease_token, error)
+                await uow.commit()
+        except (SQLAlchemyError, OSError):
+            # The lease then runs out by itself; the operation stays PENDING either way.
+            log.warning("could not release the lease of payment operation %s", operation.id, exc_info=True)
+
+    async def _wait(self, operation_id: uuid.UUID, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if loop.time() >= deadline:
+                raise OperationInProgress()
+            await asyncio.sleep(self.settings.poll_interval_seconds)
+            async with self.unit_of_work() as uow:
+                current = await uow.store.operation(operation_id)
+            if current is None or current.finished or not current.leased:
+                return

@@ -1,0 +1,106 @@
+"""A model of the saga's participants, with the semantics of the real inventory and payments:
+every command idempotent, a repeat writes no second event, a refused command replies nothing
+(its "other" outcome already has an event) except a refused reservation or capture."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from mercato.orders.domain.saga_types import (
+    AuthorizePayment,
+    CapturePayment,
+    CommitStock,
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentCaptureFailed,
+    PaymentDeclined,
+    PaymentRefunded,
+    PaymentVoided,
+    RefundPayment,
+    ReleaseStock,
+    ReserveStock,
+    SagaCommand,
+    SagaMessage,
+    StockCommitted,
+    StockRejected,
+    StockReleased,
+    StockReserved,
+    VoidPayment,
+)
+
+RID = "res-1"
+IID = "pi-1"
+ORDER = uuid.UUID(int=7)
+
+
+@dataclass
+class World:
+    """`reservation`: None, ACTIVE, COMMITTED, RELEASED, EXPIRED. `intent`: None, AUTHORIZED,
+    CAPTURED, VOIDED, REFUNDED, FAILED. Outcomes the provider or the stock give are chosen by the test."""
+
+    stock_available: bool = True
+    authorize_outcome: str = "ok"  # ok | DECLINED | INSUFFICIENT_FUNDS | ERROR
+    capture_rejected: bool = False
+    reservation: str | None = None
+    intent: str | None = None
+    holds: int = 0  # reservations ever made
+    authorizations: int = 0
+    captures: int = 0
+    replies: list[SagaMessage] = field(default_factory=list)
+
+    def run(self, cmd: SagaCommand) -> None:
+        reply = self._effect(cmd)
+        if reply is not None:
+            self.replies.append(reply)
+
+    def expire(self) -> None:
+        if self.reservation == "ACTIVE":
+            self.reservation = "EXPIRED"
+            self.replies.append(StockReleased(RID, expired=True))
+
+    def _effect(self, cmd: SagaCommand) -> SagaMessage | None:  # noqa: C901 - one branch per command
+        if isinstance(cmd, ReserveStock):
+            if self.reservation is not None:
+                return None  # same reference: the first reservation, no second event
+            if not self.stock_available:
+                return StockRejected(("SKU-1",))
+            self.reservation, self.holds = "ACTIVE", self.holds + 1
+            return StockReserved(RID)
+        if isinstance(cmd, CommitStock):
+            if self.reservation == "ACTIVE":
+                self.reservation = "COMMITTED"
+                return StockCommitted(RID)
+            return None
+        if isinstance(cmd, ReleaseStock):
+            if self.reservation == "ACTIVE":
+                self.reservation = "RELEASED"
+                return StockReleased(RID)
+            return None
+        if isinstance(cmd, AuthorizePayment):
+            if self.intent is not None:
+                return None  # same idempotency key: the first outcome, no second event
+            if self.authorize_outcome == "ok":
+                self.intent, self.authorizations = "AUTHORIZED", self.authorizations + 1
+                return PaymentAuthorized(IID)
+            if self.authorize_outcome == "ERROR":
+                return PaymentDeclined("INVALID", error=True)
+            self.intent = "FAILED"
+            return PaymentDeclined(self.authorize_outcome)
+        if isinstance(cmd, CapturePayment):
+            if self.intent != "AUTHORIZED":
+                return None
+            if self.capture_rejected:
+                return PaymentCaptureFailed("PROVIDER_REJECTED")
+            self.intent, self.captures = "CAPTURED", self.captures + 1
+            return PaymentCaptured(IID)
+        if isinstance(cmd, VoidPayment):
+            if self.intent == "AUTHORIZED":
+                self.intent = "VOIDED"
+                return PaymentVoided(IID)
+            return None
+        assert isinstance(cmd, RefundPayment)
+        if self.intent == "CAPTURED":
+            self.intent = "REFUNDED"
+            return PaymentRefunded(IID)
+        return None

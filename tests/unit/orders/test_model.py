@@ -1,0 +1,85 @@
+"""Input checks of PlaceOrder and what counts as a retry of the same order."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from enum import Enum
+
+import pytest
+
+from mercato.orders import OrderStatus, PlaceOrder, PlaceOrderErrorCode
+from mercato.orders.domain.model import Order
+from mercato.platform.errors import InputRejected
+from mercato.platform.types import Money
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+CUSTOMER = uuid.UUID(int=3)
+ADDRESS = {"name": "Ann", "line1": "1 Main St", "city": "Lyon", "country": "FR"}
+
+
+def place(**changes: object) -> PlaceOrder:
+    cmd = PlaceOrder(
+        customer_id=CUSTOMER,
+        lines=[("SKU-1", 2, Money(1000, "EUR")), ("SKU-2", 1, Money(500, "EUR"))],
+        total=Money(2500, "EUR"),
+        shipping_address=ADDRESS,
+        payment_token="tok_ok",
+        idempotency_key="k-1",
+    )
+    return replace(cmd, **changes)  # type: ignore[arg-type]
+
+
+def problems(cmd: PlaceOrder) -> list[tuple[str | None, Enum]]:
+    with pytest.raises(InputRejected) as caught:
+        Order.place(cmd, order_id=uuid.UUID(int=1), now=NOW)
+    return [(e.field, e.code) for e in caught.value.errors]
+
+
+def test_a_valid_order_is_pending_with_its_lines() -> None:
+    order = Order.place(place(), order_id=uuid.UUID(int=1), now=NOW)
+    assert order.status is OrderStatus.PENDING
+    assert [(line.sku, line.quantity, line.subtotal) for line in order.lines] == [
+        ("SKU-1", 2, Money(2000, "EUR")),
+        ("SKU-2", 1, Money(500, "EUR")),
+    ]
+    assert (order.total, order.created_at, order.reason) == (Money(2500, "EUR"), NOW, None)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"lines": []}, [("lines", PlaceOrderErrorCode.REQUIRED)]),
+        ({"total": Money(2400, "EUR")}, [("total", PlaceOrderErrorCode.TOTAL_MISMATCH)]),
+        (
+            {"lines": [("SKU-1", 2, Money(1000, "USD")), ("SKU-2", 1, Money(500, "EUR"))]},
+            [("lines.0.unitPrice", PlaceOrderErrorCode.CURRENCY_MISMATCH)],
+        ),
+        (
+            {"lines": [("bad sku", 0, Money(1000, "EUR"))], "total": Money(0, "EUR")},
+            [
+                ("lines.0.sku", PlaceOrderErrorCode.INVALID),
+                ("lines.0.quantity", PlaceOrderErrorCode.OUT_OF_RANGE),
+                ("total", PlaceOrderErrorCode.OUT_OF_RANGE),
+            ],
+        ),
+        ({"payment_token": " "}, [("paymentToken", PlaceOrderErrorCode.REQUIRED)]),
+        ({"idempotency_key": "k" * 201}, [("idempotencyKey", PlaceOrderErrorCode.TOO_LONG)]),
+        ({"shipping_address": {}}, [("shippingAddress", PlaceOrderErrorCode.REQUIRED)]),
+        ({"shipping_address": {"a": {"nested": 1}}}, [("shippingAddress", PlaceOrderErrorCode.INVALID)]),
+    ],
+)
+def test_input_problems_are_all_reported_with_the_mutation_codes(
+    changes: dict[str, object], expected: list[tuple[str, PlaceOrderErrorCode]]
+) -> None:
+    assert problems(place(**changes)) == expected
+
+
+def test_a_retry_is_the_same_content_under_the_same_key() -> None:
+    order = Order.place(place(), order_id=uuid.UUID(int=1), now=NOW)
+    assert order.answers(place())
+    assert order.answers(place(order_id=uuid.UUID(int=1)))
+    assert not order.answers(place(order_id=uuid.UUID(int=2)))
+    assert not order.answers(place(total=Money(2000, "EUR"), lines=[("SKU-1", 2, Money(1000, "EUR"))]))
+    assert not order.answers(place(shipping_address={**ADDRESS, "city": "Paris"}))

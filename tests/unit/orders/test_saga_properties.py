@@ -1,0 +1,95 @@
+"""Random schedules of the saga against model participants: replies reordered, duplicated, late;
+commands delivered twice; timeouts and reservation expiry at any moment; every outcome of the
+stock and the provider. Whatever happens, once everything in flight has been delivered:
+
+    CONFIRMED  -> the reservation is committed and the payment captured, each exactly once;
+    REJECTED   -> no active reservation and no authorization left uncaptured (voided, refunded,
+                  declined or never made), with a reason code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mercato.orders.domain.model import OrderStatus
+from mercato.orders.domain.saga import begin, decide
+from mercato.orders.domain.saga_types import SagaCommand, SagaState, Timeout
+from mercato.platform.types import Money
+from tests.unit.orders.saga_world import ORDER, World
+from tests.unit.orders.test_saga_table import POLICY, T0
+
+ACTIONS = ("command", "command_twice", "reply", "reply_twice", "timeout", "expire")
+
+
+def feed(state: SagaState, world: World, message: object, now: object, out: list[SagaCommand]) -> SagaState:
+    after, commands = decide(state, message, now, POLICY)  # type: ignore[arg-type]
+    out.extend(commands)
+    # No state is ever CONFIRMED ahead of the facts.
+    if after.status is OrderStatus.CONFIRMED:
+        assert world.reservation == "COMMITTED"
+        assert world.intent in ("CAPTURED", "REFUNDED")
+    return after
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.data(),
+    stock_available=st.booleans(),
+    authorize_outcome=st.sampled_from(["ok", "ok", "ok", "DECLINED", "INSUFFICIENT_FUNDS", "ERROR"]),
+    capture_rejected=st.sampled_from([False, False, False, True]),
+)
+def test_any_schedule_ends_confirmed_with_both_or_rejected_with_neither(
+    data: st.DataObject, stock_available: bool, authorize_outcome: str, capture_rejected: bool
+) -> None:
+    world = World(stock_available, authorize_outcome, capture_rejected)
+    state, commands = begin(ORDER, (("SKU-1", 2),), Money(5000, "EUR"), "tok", T0, POLICY)
+    now = T0
+    for _ in range(data.draw(st.integers(0, 40), label="chaos steps")):
+        action = data.draw(st.sampled_from(ACTIONS))
+        if action.startswith("command") and commands:
+            i = data.draw(st.integers(0, len(commands) - 1))
+            cmd = commands[i] if action == "command_twice" else commands.pop(i)
+            world.run(cmd)
+        elif action.startswith("reply") and world.replies:
+            i = data.draw(st.integers(0, len(world.replies) - 1))
+            reply = world.replies[i] if action == "reply_twice" else world.replies.pop(i)
+            state = feed(state, world, reply, now, commands)
+        elif action == "timeout" and state.deadline is not None:
+            now = state.deadline
+            state = feed(state, world, Timeout(), now, commands)
+        elif action == "expire":
+            world.expire()
+        # Participants change their minds over time: stock comes back, a retry may succeed.
+        if data.draw(st.integers(0, 9)) == 0:
+            world.stock_available = not world.stock_available
+
+    # Drain: deliver everything still in flight, in order, firing due timeouts when idle.
+    for _ in range(500):
+        if world.replies:
+            state = feed(state, world, world.replies.pop(0), now, commands)
+        elif commands:
+            world.run(commands.pop(0))
+        elif state.deadline is not None:
+            now = state.deadline + timedelta(seconds=1)
+            state = feed(state, world, Timeout(), now, commands)
+        else:
+            break
+    else:
+        raise AssertionError(f"the saga never settled: {state}")
+
+    assert state.status in (OrderStatus.CONFIRMED, OrderStatus.REJECTED)
+    assert state.deadline is None
+    if state.status is OrderStatus.CONFIRMED:
+        assert (world.reservation, world.intent) == ("COMMITTED", "CAPTURED")
+        assert state.reason is None
+    else:
+        assert world.reservation in (None, "RELEASED", "EXPIRED")
+        assert world.intent in (None, "FAILED", "VOIDED", "REFUNDED")
+        assert state.reason is not None
+    # Nothing doubled: one reservation, one authorization, one capture at most.
+    assert world.holds <= 1
+    assert world.authorizations <= 1
+    assert world.captures <= 1

@@ -1,0 +1,163 @@
+"""The saga's rules one at a time: first command, reasons, bounded retries, the pivot, keys, codec."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from mercato.orders.domain import events
+from mercato.orders.domain.model import OrderStatus, RejectReason
+from mercato.orders.domain.saga import begin, decide
+from mercato.orders.domain.saga_codec import from_document, to_document
+from mercato.orders.domain.saga_types import (
+    AuthorizePayment,
+    CapturePayment,
+    CommitStock,
+    Payment,
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentDeclined,
+    RefundPayment,
+    ReleaseStock,
+    ReserveStock,
+    SagaState,
+    Stock,
+    StockCommitted,
+    StockReserved,
+    Timeout,
+    VoidPayment,
+)
+from mercato.platform.events import Envelope
+from mercato.platform.types import Money
+from tests.unit.orders.saga_world import IID, ORDER, RID
+from tests.unit.orders.test_saga_table import DUE, POLICY, STATES, T0
+
+
+def started() -> SagaState:
+    state, _ = begin(ORDER, (("SKU-1", 2),), Money(5000, "EUR"), "tok_ok", T0, POLICY)
+    return state
+
+
+def test_a_new_saga_reserves_the_stock_first_with_a_deadline() -> None:
+    state, commands = begin(ORDER, (("SKU-1", 2), ("SKU-2", 1)), Money(5000, "EUR"), "tok_ok", T0, POLICY)
+    assert commands == [ReserveStock(ORDER, (("SKU-1", 2), ("SKU-2", 1)), POLICY.reservation_ttl_seconds)]
+    assert (state.status, state.stock, state.payment) == (OrderStatus.PENDING, Stock.REQUESTED, Payment.NONE)
+    assert state.deadline == T0 + POLICY.step_timeout
+    assert state.attempts == 0
+
+
+def test_the_happy_path_sends_each_command_once_and_confirms() -> None:
+    state = started()
+    sent: list[object] = []
+    for message in (StockReserved(RID), PaymentAuthorized(IID), PaymentCaptured(IID)):
+        state, commands = decide(state, message, T0, POLICY)
+        sent.extend(commands)
+    state, commands = decide(state, StockCommitted(RID), T0, POLICY)
+    assert sent == [
+        AuthorizePayment(ORDER, Money(5000, "EUR"), "tok_ok", f"order:{ORDER}:authorize"),
+        CapturePayment(ORDER, IID, f"order:{ORDER}:capture"),
+        CommitStock(ORDER, RID),
+    ]
+    assert commands == []
+    assert (state.status, state.reason, state.deadline) == (OrderStatus.CONFIRMED, None, None)
+
+
+@pytest.mark.parametrize(
+    ("code", "error", "reason"),
+    [
+        ("INSUFFICIENT_FUNDS", False, RejectReason.INSUFFICIENT_FUNDS),
+        ("PAYMENT_DECLINED", False, RejectReason.PAYMENT_DECLINED),
+        ("DECLINED", False, RejectReason.PAYMENT_DECLINED),
+        ("INVALID", True, RejectReason.PAYMENT_ERROR),
+    ],
+)
+def test_a_decline_releases_the_stock_with_its_reason(code: str, error: bool, reason: RejectReason) -> None:
+    state, commands = decide(STATES["reserved"], PaymentDeclined(code, error=error), T0, POLICY)
+    assert commands == [ReleaseStock(ORDER, RID, f"order {reason.value}")]
+    assert (state.status, state.reason) == (OrderStatus.COMPENSATING, reason)
+
+
+def test_a_forward_step_is_resent_max_retries_times_then_compensated_as_timeout() -> None:
+    state = STATES["reserved"]
+    now = DUE
+    for attempt in range(1, POLICY.max_retries + 1):
+        state, commands = decide(state, Timeout(), now, POLICY)
+        assert commands == [AuthorizePayment(ORDER, Money(5000, "EUR"), "tok_ok", f"order:{ORDER}:authorize")]
+        assert state.attempts == attempt
+        assert state.deadline == now + POLICY.step_timeout
+        now = state.deadline
+    state, commands = decide(state, Timeout(), now, POLICY)
+    assert commands == [ReleaseStock(ORDER, RID, "order TIMEOUT")]
+    assert (state.status, state.reason, state.attempts) == (OrderStatus.COMPENSATING, RejectReason.TIMEOUT, 0)
+
+
+def test_a_timeout_before_the_deadline_changes_nothing() -> None:
+    state = STATES["reserved"]
+    assert decide(state, Timeout(), DUE - timedelta(microseconds=1), POLICY) == (state, [])
+
+
+def test_the_commit_is_the_pivot_and_is_resent_whatever_the_attempts() -> None:
+    state = replace(STATES["captured"], attempts=50)
+    after, commands = decide(state, Timeout(), DUE, POLICY)
+    assert commands == [CommitStock(ORDER, RID)]
+    assert (after.status, after.attempts) == (OrderStatus.PAYMENT_CAPTURED, 51)
+
+
+def test_compensations_are_resent_until_acknowledged() -> None:
+    state = replace(STATES["expired"], attempts=50)
+    after, commands = decide(state, Timeout(), DUE, POLICY)
+    assert commands == [VoidPayment(ORDER, IID, f"order:{ORDER}:void")]
+    assert after.attempts == 51
+
+
+def test_a_late_authorization_after_a_timeout_is_voided_once() -> None:
+    state, commands = decide(STATES["timed_out"], PaymentAuthorized(IID), T0, POLICY)
+    assert commands == [VoidPayment(ORDER, IID, f"order:{ORDER}:void")]
+    again, twice = decide(state, PaymentAuthorized(IID), T0, POLICY)
+    assert (again, twice) == (state, [])
+    assert state.status is OrderStatus.REJECTED
+
+
+def test_a_capture_that_beat_the_void_is_refunded() -> None:
+    _, commands = decide(STATES["expired"], PaymentCaptured(IID), T0, POLICY)
+    assert commands == [
+        RefundPayment(ORDER, IID, Money(5000, "EUR"), f"order:{ORDER}:refund", "order TIMEOUT")
+    ]
+
+
+def test_the_state_survives_its_json_document() -> None:
+    for state in STATES.values():
+        assert from_document(to_document(state)) == state
+    with pytest.raises(ValueError, match="version"):
+        from_document({**to_document(started()), "v": 99})
+
+
+def test_commands_travel_as_orders_events_with_the_order_as_reference() -> None:
+    reserve = Envelope.of(events.command_event(ReserveStock(ORDER, (("SKU-1", 2),), 900)))
+    assert reserve.type == "orders.reserve_stock_requested"
+    assert reserve.aggregate_id == str(ORDER)
+    assert reserve.payload == {
+        "order_id": str(ORDER),
+        "reference": str(ORDER),
+        "lines": [{"sku": "SKU-1", "quantity": 2}],
+        "ttl_seconds": 900,
+    }
+    authorize = Envelope.of(
+        events.command_event(AuthorizePayment(ORDER, Money(5000, "EUR"), "tok_ok", "order:x:authorize"))
+    )
+    assert authorize.type == "orders.authorize_payment_requested"
+    assert authorize.payload == {
+        "order_id": str(ORDER),
+        "amount": 5000,
+        "currency": "EUR",
+        "payment_token": "tok_ok",
+        "idempotency_key": "order:x:authorize",
+    }
+    refund = Envelope.of(
+        events.command_event(RefundPayment(ORDER, IID, Money(5000, "EUR"), "order:x:refund", "order TIMEOUT"))
+    )
+    assert refund.type == "orders.refund_payment_requested"
+    assert refund.payload["intent_id"] == IID
+    assert refund.payload["amount"] == 5000
