@@ -5,6 +5,7 @@ from __future__ import annotations
 from mercato.catalog import MIGRATIONS as CATALOG_MIGRATIONS
 from mercato.customers import MIGRATIONS as CUSTOMERS_MIGRATIONS
 from mercato.inventory import MIGRATIONS as INVENTORY_MIGRATIONS
+from mercato.orders import MIGRATIONS as ORDERS_MIGRATIONS
 from mercato.payments import MIGRATIONS as PAYMENTS_MIGRATIONS
 from mercato.platform.migrations import MigrationSource
 
@@ -13,4 +14,5 @@ MIGRATIONS: list[MigrationSource] = [
     INVENTORY_MIGRATIONS,
     CUSTOMERS_MIGRATIONS,
     PAYMENTS_MIGRATIONS,
+    ORDERS_MIGRATIONS,
 ]

@@ -26,14 +26,19 @@ from mercato.customers.client import InProcessCustomersClient
 from mercato.inventory.bootstrap import InventoryService, inventory_outbox
 from mercato.inventory.client import InProcessInventoryClient
 from mercato.inventory.domain.commands import ExpireReservations
+from mercato.inventory.entrypoints.saga_commands import saga_subscription as inventory_saga
+from mercato.orders.bootstrap import build_orders
+from mercato.orders.client import InProcessOrdersClient
 from mercato.payments.bootstrap import build_payments
 from mercato.payments.client import InProcessPaymentsClient
+from mercato.payments.entrypoints.saga_commands import saga_subscription as payments_saga
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
-from mercato.platform.inbox import EventConsumer
+from mercato.platform.inbox import EventConsumer, Subscription
 from mercato.platform.messaging import Broker
 from mercato.platform.outbox import OutboxRelay
+from mercato.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class Runtime:
         self.customers_client = InProcessCustomersClient(self.customers)
         self.payments = build_payments(self.db, settings, self._waker("payments"))
         self.payments_client = InProcessPaymentsClient(self.payments)
+        self.orders = build_orders(self.db, settings, self._waker("orders"))
+        self.orders_client = InProcessOrdersClient(self.orders)
         self.cart_client = InProcessCartClient(self.cart)
         self.consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -92,6 +99,7 @@ class Runtime:
             ("inventory", self.inventory.outbox),
             ("customers", self.customers.outbox),
             ("payments", self.payments.outbox),
+            ("orders", self.orders.outbox),
         )
         for context, outbox in outboxes:
             await self.broker.ensure_stream(context)
@@ -102,14 +110,21 @@ class Runtime:
                 batch_size=s.outbox_batch_size,
                 poll_interval=s.outbox_poll_interval_seconds,
             )
-        for subscription in self.catalog.subscriptions():
+        # (schema holding the inbox, subscription, unit of work the handler runs in)
+        wiring: list[tuple[str, Subscription, Callable[[], UnitOfWork]]] = [
+            *((self.catalog.schema, sub, self.catalog.uow) for sub in self.catalog.subscriptions()),
+            *(("orders", sub, self.orders.uow) for sub in self.orders.subscriptions()),
+            ("inventory", inventory_saga(self.inventory), self.inventory.unit_of_work),
+            ("payments", payments_saga(self.payments), self.payments.unit_of_work),
+        ]
+        for schema, subscription, uow in wiring:
             self.consumers.append(
                 EventConsumer(
                     self.db,
                     self.broker,
-                    self.catalog.schema,
+                    schema,
                     subscription,
-                    self.catalog.uow,
+                    uow,
                     batch_size=s.consumer_batch_size,
                     max_deliveries=s.consumer_max_deliveries,
                 )
@@ -123,6 +138,7 @@ class Runtime:
                 self._spawn(consumer.run)
             self._spawn(self._sweep_reservations)
             self._spawn(self._resolve_pending_payments)
+            self._spawn(self._expire_sagas)
 
     def _spawn(self, run: Callable[[], Awaitable[None]]) -> None:
         async def guarded() -> None:
@@ -149,6 +165,17 @@ class Runtime:
                 raise
             except Exception:
                 log.exception("payments resolver failed; retrying")
+            await asyncio.sleep(self.settings.reservation_sweep_interval_seconds)
+
+    async def _expire_sagas(self) -> None:
+        """Time out saga steps that got no reply: retry them, then compensate."""
+        while True:
+            try:
+                await self.orders.expire_due(100)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("saga sweeper failed; retrying")
             await asyncio.sleep(self.settings.reservation_sweep_interval_seconds)
 
     async def ready(self) -> dict[str, bool]:

@@ -116,6 +116,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> ASGIApp:
         inventory=rt.inventory_client,
         cart=rt.cart_client,
         customers=rt.customers_client,
+        orders=rt.orders_client,
     )
     graphql = MercatoGraphQL(settings, clients)
 

@@ -11,6 +11,7 @@ from mercato.customers.client import CustomersClient
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
 from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
 from mercato.inventory.client import InventoryClient
+from mercato.orders.client import OrdersClient
 from mercato.platform.auth import Principal
 from mercato.platform.config import Settings
 
@@ -21,6 +22,7 @@ class Clients:
     inventory: InventoryClient
     cart: CartClient
     customers: CustomersClient
+    orders: OrdersClient
 
 
 @dataclass

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     cart_max_lines: int = Field(default=100, ge=1)
     cart_max_quantity: int = Field(default=99, ge=1)
 
+    # How long `checkoutComplete` waits for the saga to confirm or reject before answering PENDING.
+    checkout_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+
     # Payments: the built-in sandbox provider's simulated latency.
     payments_sandbox_latency_ms: int = Field(default=0, ge=0)
 

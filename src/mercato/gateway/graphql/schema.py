@@ -14,10 +14,13 @@ from mercato.gateway.graphql.core.cost import QueryCost
 from mercato.gateway.graphql.core.errors import ErrorFormatting
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
+from mercato.gateway.graphql.orders.schema import OrdersMutations, OrdersQueries
 from mercato.platform.config import Settings
 
-Query = merge_types("Query", (CatalogQueries, InventoryQueries, CartQueries, CustomersQueries))
-Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations, CartMutations, CustomersMutations))
+Query = merge_types("Query", (CatalogQueries, InventoryQueries, CartQueries, CustomersQueries, OrdersQueries))
+Mutation = merge_types(
+    "Mutation", (CatalogMutations, InventoryMutations, CartMutations, CustomersMutations, OrdersMutations)
+)
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 

@@ -27,3 +27,20 @@ class OrderQueryErrorCode(Enum):
     TOO_LONG = "TOO_LONG"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     INVALID_CURSOR = "INVALID_CURSOR"
+
+
+class CheckoutCompleteErrorCode(Enum):
+    """`checkoutComplete`: turning a cart into an order (cart checks, then the order's own)."""
+
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    CART_NOT_FOUND = "CART_NOT_FOUND"
+    CART_EMPTY = "CART_EMPTY"
+    UNKNOWN_SKU = "UNKNOWN_SKU"
+    NOT_PURCHASABLE = "NOT_PURCHASABLE"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    TOTAL_MISMATCH = "TOTAL_MISMATCH"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"

@@ -1,0 +1,69 @@
+"""Order types of the GraphQL API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from mercato.gateway.graphql.core.types import Money
+from mercato.orders.domain.model import OrderStatus, RejectReason
+from mercato.orders.service_layer.queries import OrderView
+
+strawberry.enum(OrderStatus)
+strawberry.enum(RejectReason)
+
+
+@strawberry.type
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: Money
+
+
+@strawberry.type
+class OrderStatusChange:
+    status: OrderStatus
+    reason: RejectReason | None
+    at: datetime
+
+
+@strawberry.type
+class Order:
+    id: strawberry.ID
+    status: OrderStatus
+    reason: RejectReason | None = strawberry.field(description="Why the order was rejected, when it was.")
+    total: Money
+    lines: list[OrderLine]
+    shipping_address: JSON
+    created_at: datetime
+    history: list[OrderStatusChange] = strawberry.field(description="Every status the order went through.")
+
+    @classmethod
+    def of(cls, view: OrderView) -> Order:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            status=view.status,
+            reason=view.reason,
+            total=Money.of(view.total.amount, view.total.currency),
+            lines=[
+                OrderLine(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=Money.of(line.unit_price.amount, line.unit_price.currency),
+                )
+                for line in view.lines
+            ],
+            shipping_address=cast(JSON, dict(view.shipping_address)),
+            created_at=view.created_at,
+            history=[OrderStatusChange(status=h.status, reason=h.reason, at=h.at) for h in view.history],
+        )
+
+
+@strawberry.type
+class OrderConnection:
+    nodes: list[Order]
+    end_cursor: str | None
+    has_next_page: bool

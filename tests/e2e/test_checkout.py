@@ -1,0 +1,181 @@
+"""A storefront client using only the public GraphQL API: register, sign in, fill a cart, check out."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp
+
+from mercato.app.runtime import Runtime
+from tests.conftest import ref
+from tests.e2e.api_client import GraphQLClient
+from tests.e2e.test_stock import ADJUST, create_warehouse
+from tests.e2e.test_storefront import create_category, create_product
+
+ADDRESS = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "line1": "1 Analytical Way",
+    "city": "London",
+    "country": "GB",
+}
+CHECKOUT = """
+mutation($cart: ID!, $token: String!, $address: AddressInput!, $key: String!) {
+  checkoutComplete(cartId: $cart, paymentToken: $token, shippingAddress: $address, idempotencyKey: $key) {
+    order { id status reason total { amount currency } lines { sku quantity } history { status } }
+    errors { field code message }
+  }
+}"""
+STOCK = "query($sku: String!) { stockLevels(sku: $sku) { onHand reserved available } }"
+
+
+async def shopper(app: ASGIApp, clients: list[httpx.AsyncClient]) -> GraphQLClient:
+    """Registers and signs in through the API, like a storefront would."""
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mercato.test")
+    clients.append(http)
+    anonymous = GraphQLClient(http)
+    email, password = f"{ref('shopper')}@example.com", "a long enough password"
+    credentials = {"input": {"email": email, "password": password}}
+    await anonymous.mutate(
+        "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) { errors { code } } }",
+        credentials,
+        "accountRegister",
+    )
+    tokens = await anonymous.mutate(
+        "mutation($input: TokenCreateInput!) { tokenCreate(input: $input) { accessToken errors { code } } }",
+        credentials,
+        "tokenCreate",
+    )
+    http.headers["Authorization"] = f"Bearer {tokens['accessToken']}"
+    return anonymous
+
+
+async def stocked_sku(api: GraphQLClient, units: int, price: str = "25.00") -> str:
+    category = await create_category(api)
+    product = await create_product(api, category, "Checkout tee", [price])
+    sku: str = product["variants"][0]["sku"]
+    warehouse = await create_warehouse(api)
+    adjust = {"sku": sku, "warehouseId": warehouse["id"], "reason": "RECEIVED", "delta": units}
+    await api.mutate(ADJUST, {"input": adjust}, "stockAdjust")
+    return sku
+
+
+async def cart_with(client: GraphQLClient, sku: str, quantity: int) -> str:
+    cart = (await client.mutate("mutation { cartCreate { cart { id } errors { code } } }", {}, "cartCreate"))[
+        "cart"
+    ]
+    add = (
+        "mutation($id: ID!, $lines: [CartLineInput!]!) "
+        "{ cartLinesAdd(cartId: $id, lines: $lines) { errors { code } } }"
+    )
+    await client.mutate(
+        add, {"id": cart["id"], "lines": [{"sku": sku, "quantity": quantity}]}, "cartLinesAdd"
+    )
+    cart_id: str = cart["id"]
+    return cart_id
+
+
+async def checkout(client: GraphQLClient, cart_id: str, token: str, key: str) -> dict[str, Any]:
+    variables = {"cart": cart_id, "token": token, "address": ADDRESS, "key": key}
+    payload: dict[str, Any] = (await client.data(CHECKOUT, variables))["checkoutComplete"]
+    return payload
+
+
+async def test_a_customer_checks_out_and_the_stock_is_sold(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    sku = await stocked_sku(api, units=5)
+    customer = await shopper(app, clients)
+    cart_id = await cart_with(customer, sku, 2)
+    key = ref("checkout")
+    result = await checkout(customer, cart_id, "tok_success", key)
+    assert result["errors"] == []
+    order = result["order"]
+    assert (order["status"], order["reason"]) == ("CONFIRMED", None)
+    assert order["total"] == {"amount": "50.00", "currency": "USD"}
+    assert order["lines"] == [{"sku": sku, "quantity": 2}]
+    assert order["history"][0]["status"] == "PENDING" and order["history"][-1]["status"] == "CONFIRMED"
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 3, "reserved": 0, "available": 3}]
+    }
+
+    again = await checkout(customer, cart_id, "tok_success", key)  # a retry: same order, no second charge
+    assert again["order"]["id"] == order["id"]
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 3, "reserved": 0, "available": 3}]
+    }
+    mine = await customer.data("query { myOrders(first: 5) { nodes { id status } } }")
+    assert mine["myOrders"]["nodes"] == [{"id": order["id"], "status": "CONFIRMED"}]
+    cart = await customer.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": cart_id})
+    assert cart == {"cart": {"itemCount": 0}}  # a confirmed order empties the cart
+
+
+async def test_a_declined_payment_rejects_the_order_and_restores_stock(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    sku = await stocked_sku(api, units=4)
+    customer = await shopper(app, clients)
+    cart_id = await cart_with(customer, sku, 3)
+    result = await checkout(customer, cart_id, "tok_decline", ref("checkout"))
+    assert (result["order"]["status"], result["order"]["reason"]) == ("REJECTED", "PAYMENT_DECLINED")
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 4, "reserved": 0, "available": 4}]
+    }
+
+
+async def test_checkout_refusals_are_typed(
+    api: GraphQLClient, anon_api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    sku = await stocked_sku(api, units=1)
+    customer = await shopper(app, clients)
+    cart_id = await cart_with(customer, sku, 1)
+    anonymous = await checkout(anon_api, cart_id, "tok_success", ref("k"))
+    assert [e["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
+    stranger = await shopper(app, clients)
+    assert [e["code"] for e in (await checkout(stranger, cart_id, "tok_success", ref("k")))["errors"]] == [
+        "CART_NOT_FOUND"
+    ]
+    bad_address = {
+        "cart": cart_id,
+        "token": "tok_success",
+        "address": {**ADDRESS, "country": "Britain"},
+        "key": "k",
+    }
+    errors = (await customer.data(CHECKOUT, bad_address))["checkoutComplete"]["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("shippingAddress.country", "INVALID")]
+    other = await stranger.data(
+        "query($id: ID!) { order(id: $id) { id } }", {"id": "5b1e3c9a-0d7e-4f21-8c3b-6a5d4e3f2a1b"}
+    )
+    assert other == {"order": None}
+
+
+async def test_200_concurrent_checkouts_for_20_units_sell_exactly_20(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient], runtime: Runtime
+) -> None:
+    sku = await stocked_sku(api, units=20, price="10.00")
+    customers = [await shopper(app, clients) for _ in range(10)]
+    carts = [await cart_with(customer, sku, 1) for customer in customers]
+    attempts = [(customers[i % 10], carts[i % 10], ref("order")) for i in range(200)]
+    results = await asyncio.gather(*(checkout(c, cart, "tok_success", key) for c, cart, key in attempts))
+    assert all(r["errors"] == [] for r in results)
+    order_ids = [r["order"]["id"] for r in results]
+
+    async def settled() -> list[dict[str, Any]]:
+        views = [await runtime.orders_client.order(uuid.UUID(i)) for i in order_ids]
+        return [{"status": str(v.status), "reason": str(v.reason)} for v in views if v is not None]
+
+    deadline = asyncio.get_running_loop().time() + 60
+    while any(o["status"] not in ("CONFIRMED", "REJECTED") for o in await settled()):
+        assert asyncio.get_running_loop().time() < deadline, "orders did not settle"
+        await asyncio.sleep(0.2)
+    outcomes = Counter((o["status"], o["reason"]) for o in await settled())
+    assert outcomes == {("CONFIRMED", "None"): 20, ("REJECTED", "OUT_OF_STOCK"): 180}
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 0, "reserved": 0, "available": 0}]
+    }
+    intents = [i for order_id in order_ids for i in await runtime.payments_client.intents_for_order(order_id)]
+    assert Counter(str(i.status) for i in intents) == {"CAPTURED": 20}  # no authorization left open
