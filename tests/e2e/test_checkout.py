@@ -179,3 +179,25 @@ async def test_200_concurrent_checkouts_for_20_units_sell_exactly_20(
     }
     intents = [i for order_id in order_ids for i in await runtime.payments_client.intents_for_order(order_id)]
     assert Counter(str(i.status) for i in intents) == {"CAPTURED": 20}  # no authorization left open
+
+
+async def test_an_anonymous_cart_is_merged_into_the_customers_on_sign_in(
+    api: GraphQLClient, anon_api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    sku = await stocked_sku(api, units=5)
+    customer = await shopper(app, clients)
+    own_cart = await cart_with(customer, sku, 1)
+    anonymous_cart = await cart_with(anon_api, sku, 2)
+    me = await customer.data("query { me { email } }")
+    sign_in = {
+        "input": {"email": me["me"]["email"], "password": "a long enough password", "cartId": anonymous_cart}
+    }
+    await anon_api.mutate(
+        "mutation($input: TokenCreateInput!) { tokenCreate(input: $input) { accessToken errors { code } } }",
+        sign_in,
+        "tokenCreate",
+    )
+    merged = await customer.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": own_cart})
+    assert merged == {"cart": {"itemCount": 3}}
+    gone = await anon_api.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": anonymous_cart})
+    assert gone == {"cart": None}

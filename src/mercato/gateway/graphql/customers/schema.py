@@ -7,6 +7,8 @@ Every refusal is a payload error with the mutation's own enum, anonymous callers
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
@@ -180,6 +182,18 @@ def _client_ip(info: strawberry.Info) -> str | None:
     return host if isinstance(host, str) and host else None
 
 
+async def _merge_cart(info: strawberry.Info, cart_id: str, access_token: str) -> None:
+    """Fold the anonymous cart into the customer's; a cart that expired or is not reachable is ignored,
+    since signing in must not fail because of it."""
+    try:
+        anonymous_cart = uuid.UUID(cart_id)
+    except ValueError:
+        return
+    principal = await info.context.clients.customers.authenticate(access_token)
+    with contextlib.suppress(ClientError):
+        await info.context.clients.cart.merge_on_login(anonymous_cart, principal)
+
+
 @strawberry.type
 class CustomersQueries:
     @strawberry.field(description="The signed-in account; null when anonymous.")
@@ -213,6 +227,8 @@ class CustomersMutations:
             )
         except ClientError as exc:
             return TokenCreatePayload(errors=_refused(exc, TokenCreateErrorCode, TokenCreateError))
+        if input.cart_id is not None:
+            await _merge_cart(info, input.cart_id, pair.access_token)
         return TokenCreatePayload(
             access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
         )

@@ -128,3 +128,6 @@ class AccountRegisterInput:
 class TokenCreateInput:
     email: str
     password: str
+    cart_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An anonymous cart to merge into the customer's cart on sign-in."
+    )
