@@ -55,3 +55,17 @@ def test_bad_configuration_is_one_line(settings: Settings) -> None:
     result = run(settings, "migrate", MERCATO_NAMESPACE="Not valid!")
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "namespace" in result.stderr, result.stderr
+
+
+def test_admin_create_then_again_is_one_line(settings: Settings) -> None:
+    email = f"admin-{os.getpid()}-{id(settings)}@example.com"
+    env = {
+        "MERCATO_ADMIN_PASSWORD": "a very long admin password",
+        "MERCATO_AUTH_SECRET": settings.auth_secret or "",
+    }
+    created = run(settings, "admin", "create", "--email", email, **env)
+    assert (created.returncode, created.stderr.strip()) == (0, f"Administrator {email} created.")
+    again = run(settings, "admin", "create", "--email", email, **env)
+    assert again.returncode == 1
+    lines = again.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), again.stderr
