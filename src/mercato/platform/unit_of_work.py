@@ -8,14 +8,17 @@ Leaving the block without `commit()` rolls back.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent
 from mercato.platform.outbox import Outbox
+
+StoreT = TypeVar("StoreT")
 
 
 class UnitOfWork:
@@ -78,3 +81,28 @@ class UnitOfWork:
         self._events = []
         self._after_commit = []
         await self.conn.rollback()
+
+
+class StoreUnitOfWork(UnitOfWork, Generic[StoreT]):
+    """A unit of work whose repository ("store") is built on its connection by an injected factory,
+    so the service layer depends on a store Protocol and only bootstrap knows the SQL adapter."""
+
+    store: StoreT
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        store: Callable[[AsyncConnection], StoreT],
+        clock: Callable[[], datetime],
+    ) -> None:
+        super().__init__(db, outbox, on_commit)
+        self._store_factory = store
+        self.clock = clock
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.store = self._store_factory(self.conn)
+        return self

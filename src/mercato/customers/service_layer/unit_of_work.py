@@ -9,16 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.customers.domain.addresses import Address, AddressFields
 from mercato.customers.domain.model import Account
 from mercato.customers.domain.tokens import IssuedRefreshToken, StoredRefreshToken
-from mercato.platform.db import Database
-from mercato.platform.outbox import Outbox
-from mercato.platform.unit_of_work import UnitOfWork
+from mercato.platform.unit_of_work import StoreUnitOfWork
 
 Clock = Callable[[], datetime]
 
@@ -50,23 +48,5 @@ class CustomersStore(Protocol):
 StoreFactory = Callable[[AsyncConnection], CustomersStore]
 
 
-class CustomersUnitOfWork(UnitOfWork):
-    store: CustomersStore
-
-    def __init__(
-        self,
-        db: Database,
-        outbox: Outbox,
-        on_commit: Callable[[], None] | None = None,
-        *,
-        store: StoreFactory,
-        clock: Clock,
-    ) -> None:
-        super().__init__(db, outbox, on_commit)
-        self._store_factory = store
-        self.clock = clock
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        self.store = self._store_factory(self.conn)
-        return self
+class CustomersUnitOfWork(StoreUnitOfWork[CustomersStore]):
+    """One transaction; the store is built on its connection."""

@@ -11,16 +11,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.inventory.domain.events import StockLevelChanged
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
 from mercato.inventory.domain.stock import StockBook
-from mercato.platform.db import Database
-from mercato.platform.outbox import Outbox
-from mercato.platform.unit_of_work import UnitOfWork
+from mercato.platform.unit_of_work import StoreUnitOfWork
 
 Clock = Callable[[], datetime]
 
@@ -49,27 +47,7 @@ class InventoryStore(Protocol):
 StoreFactory = Callable[[AsyncConnection], InventoryStore]
 
 
-class InventoryUnitOfWork(UnitOfWork):
-    store: InventoryStore
-
-    def __init__(
-        self,
-        db: Database,
-        outbox: Outbox,
-        on_commit: Callable[[], None] | None = None,
-        *,
-        store: StoreFactory,
-        clock: Clock,
-    ) -> None:
-        super().__init__(db, outbox, on_commit)
-        self._store_factory = store
-        self.clock = clock
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        self.store = self._store_factory(self.conn)
-        return self
-
+class InventoryUnitOfWork(StoreUnitOfWork[InventoryStore]):
     async def commit(self) -> None:
         changed: set[str] = set()
         for book in self.store.books:

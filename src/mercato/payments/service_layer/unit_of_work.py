@@ -10,15 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.payments.domain.model import LedgerEntry, OperationKind, PaymentIntent
 from mercato.payments.domain.operations import OperationStatus, PaymentOperation
-from mercato.platform.db import Database
-from mercato.platform.outbox import Outbox
-from mercato.platform.unit_of_work import UnitOfWork
+from mercato.platform.unit_of_work import StoreUnitOfWork
 
 Clock = Callable[[], datetime]
 
@@ -60,23 +58,5 @@ class PaymentsStore(Protocol):
 StoreFactory = Callable[[AsyncConnection], PaymentsStore]
 
 
-class PaymentsUnitOfWork(UnitOfWork):
-    store: PaymentsStore
-
-    def __init__(
-        self,
-        db: Database,
-        outbox: Outbox,
-        on_commit: Callable[[], None] | None = None,
-        *,
-        store: StoreFactory,
-        clock: Clock,
-    ) -> None:
-        super().__init__(db, outbox, on_commit)
-        self._store_factory = store
-        self.clock = clock
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        self.store = self._store_factory(self.conn)
-        return self
+class PaymentsUnitOfWork(StoreUnitOfWork[PaymentsStore]):
+    """One transaction; the store is built on its connection."""
