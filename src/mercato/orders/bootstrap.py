@@ -13,11 +13,11 @@ from typing import Any, overload
 
 from mercato.orders.adapters import tables
 from mercato.orders.adapters.repository import OrdersRepository
-from mercato.orders.domain.commands import ExpireSagas, PlaceOrder
+from mercato.orders.domain.commands import CancelOrder, ExpireSagas, FulfillOrder, PlaceOrder, RefundOrder
 from mercato.orders.domain.model import Order
 from mercato.orders.domain.saga_types import SagaPolicy
 from mercato.orders.entrypoints.saga import subscriptions
-from mercato.orders.service_layer import handlers
+from mercato.orders.service_layer import after_purchase, handlers
 from mercato.orders.service_layer.queries import OrdersQueries
 from mercato.orders.service_layer.unit_of_work import Clock, OrdersUnitOfWork
 from mercato.platform.config import Settings
@@ -65,6 +65,10 @@ class OrdersService:
     async def handle(self, cmd: PlaceOrder) -> Order: ...
     @overload
     async def handle(self, cmd: ExpireSagas) -> int: ...
+    @overload
+    async def handle(self, cmd: CancelOrder | FulfillOrder) -> None: ...
+    @overload
+    async def handle(self, cmd: RefundOrder) -> bool: ...
 
     async def handle(self, cmd: Any) -> Any:
         """Run one command in a fresh unit of work (one transaction)."""
@@ -74,6 +78,12 @@ class OrdersService:
             )
         if isinstance(cmd, ExpireSagas):
             return await handlers.expire_sagas(cmd, self.uow(), policy=self.policy)
+        if isinstance(cmd, CancelOrder):
+            return await after_purchase.cancel_order(cmd, self.uow(), now=self.clock(), policy=self.policy)
+        if isinstance(cmd, FulfillOrder):
+            return await after_purchase.fulfill_order(cmd, self.uow(), now=self.clock())
+        if isinstance(cmd, RefundOrder):
+            return await after_purchase.refund_order(cmd, self.uow(), now=self.clock(), policy=self.policy)
         raise TypeError(f"orders has no handler for {type(cmd).__name__}")
 
     def subscriptions(self) -> list[Subscription]:

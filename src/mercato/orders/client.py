@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mercato.orders.domain.commands import PlaceOrder
+from mercato.orders.domain.commands import CancelOrder, FulfillOrder, PlaceOrder, RefundOrder
 from mercato.orders.domain.model import Order
 from mercato.orders.service_layer.queries import OrderPage, OrderView
 from mercato.platform.types import Money
@@ -45,6 +45,25 @@ class OrdersClient(Protocol):
 
     # `timeout` is not a cancellation: when it runs out the order is returned as it stands.
     async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None: ...  # noqa: ASYNC109
+
+    async def wait_until(
+        self,
+        order_id: uuid.UUID,
+        done: Callable[[OrderView], bool],
+        timeout: float,  # noqa: ASYNC109
+    ) -> OrderView | None: ...
+
+    # After the purchase: each returns once the request is recorded (and its commands sent).
+    async def cancel_order(
+        self, order_id: uuid.UUID, *, actor: str, reason: str, customer_id: uuid.UUID | None
+    ) -> None: ...
+
+    async def fulfill_order(self, order_id: uuid.UUID, *, tracking_number: str, actor: str) -> None: ...
+
+    # True when a refund was sent; False for a retry of one.
+    async def refund_order(
+        self, order_id: uuid.UUID, *, amount: Money, idempotency_key: str, actor: str
+    ) -> bool: ...
 
 
 class InProcessOrdersClient:
@@ -84,6 +103,41 @@ class InProcessOrdersClient:
         self, customer_id: uuid.UUID, *, first: int = 20, after: str | None = None
     ) -> OrderPage:
         return await self.service.queries.orders_for_customer(customer_id, first, after)
+
+    async def cancel_order(
+        self, order_id: uuid.UUID, *, actor: str, reason: str, customer_id: uuid.UUID | None
+    ) -> None:
+        await self.service.handle(
+            CancelOrder(order_id=order_id, actor=actor, reason=reason, customer_id=customer_id)
+        )
+
+    async def fulfill_order(self, order_id: uuid.UUID, *, tracking_number: str, actor: str) -> None:
+        await self.service.handle(
+            FulfillOrder(order_id=order_id, tracking_number=tracking_number, actor=actor)
+        )
+
+    async def refund_order(
+        self, order_id: uuid.UUID, *, amount: Money, idempotency_key: str, actor: str
+    ) -> bool:
+        return await self.service.handle(
+            RefundOrder(order_id=order_id, amount=amount, idempotency_key=idempotency_key, actor=actor)
+        )
+
+    async def wait_until(
+        self,
+        order_id: uuid.UUID,
+        done: Callable[[OrderView], bool],
+        timeout: float,  # noqa: ASYNC109
+    ) -> OrderView | None:
+        """The order once `done(order)`, or as it stands after `timeout` seconds (None if there is
+        no such order). Reads the whole order each poll: after-purchase waits are rare."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            view = await self.service.queries.order(order_id)
+            if view is None or done(view) or loop.time() >= deadline:
+                return view
+            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))
 
     async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None:  # noqa: ASYNC109
         """The order once CONFIRMED or REJECTED, or as it stands after `timeout` seconds (None if

@@ -20,18 +20,21 @@ from mercato.orders.domain.saga_types import (
     RefundPayment,
     ReleaseStock,
     ReserveStock,
+    RestockStock,
     SagaCommand,
     SagaMessage,
     StockCommitted,
     StockRejected,
     StockReleased,
     StockReserved,
+    StockRestocked,
     VoidPayment,
 )
 
 RID = "res-1"
 IID = "pi-1"
 ORDER = uuid.UUID(int=7)
+AMOUNT = 5000  # the order's total, in minor units
 
 
 @dataclass
@@ -47,7 +50,10 @@ class World:
     holds: int = 0  # reservations ever made
     authorizations: int = 0
     captures: int = 0
+    captured: int = 0  # minor units
+    refunded: int = 0
     replies: list[SagaMessage] = field(default_factory=list)
+    refund_keys: set[str] = field(default_factory=set)
 
     def run(self, cmd: SagaCommand) -> None:
         reply = self._effect(cmd)
@@ -72,6 +78,11 @@ class World:
                 self.reservation = "COMMITTED"
                 return StockCommitted(RID)
             return None
+        if isinstance(cmd, RestockStock):
+            if self.reservation == "COMMITTED":
+                self.reservation = "RESTOCKED"
+                return StockRestocked(RID)
+            return None
         if isinstance(cmd, ReleaseStock):
             if self.reservation == "ACTIVE":
                 self.reservation = "RELEASED"
@@ -92,7 +103,7 @@ class World:
                 return None
             if self.capture_rejected:
                 return PaymentCaptureFailed("PROVIDER_REJECTED")
-            self.intent, self.captures = "CAPTURED", self.captures + 1
+            self.intent, self.captures, self.captured = "CAPTURED", self.captures + 1, AMOUNT
             return PaymentCaptured(IID)
         if isinstance(cmd, VoidPayment):
             if self.intent == "AUTHORIZED":
@@ -100,7 +111,12 @@ class World:
                 return PaymentVoided(IID)
             return None
         assert isinstance(cmd, RefundPayment)
-        if self.intent == "CAPTURED":
-            self.intent = "REFUNDED"
-            return PaymentRefunded(IID)
+        if cmd.idempotency_key in self.refund_keys:
+            return None  # same key: the first outcome, no second event
+        if self.intent == "CAPTURED" and cmd.amount.amount <= self.captured - self.refunded:
+            self.refund_keys.add(cmd.idempotency_key)
+            self.refunded += cmd.amount.amount
+            if self.refunded == self.captured:
+                self.intent = "REFUNDED"
+            return PaymentRefunded(IID, refunded_total=self.refunded)
         return None

@@ -14,7 +14,10 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mercato.orders.domain import after_purchase
+from mercato.orders.domain.commands import CancelOrder
 from mercato.orders.domain.model import OrderStatus
+from mercato.orders.domain.rules import InvalidOrderState
 from mercato.orders.domain.saga import begin, decide
 from mercato.orders.domain.saga_types import SagaCommand, SagaState, Timeout
 from mercato.platform.types import Money
@@ -93,3 +96,57 @@ def test_any_schedule_ends_confirmed_with_both_or_rejected_with_neither(
     assert world.holds <= 1
     assert world.authorizations <= 1
     assert world.captures <= 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), capture_rejected=st.sampled_from([False, False, True]))
+def test_a_cancel_at_any_point_leaves_no_stock_held_and_no_money_kept(
+    data: st.DataObject, capture_rejected: bool
+) -> None:
+    """Cancel at a random moment of a chaotic checkout (or after it): once everything in flight is
+    delivered the order is CANCELLED with no active or sold reservation, no open authorization, and
+    captured - refunded = 0; or the cancel was refused because the order was already rejected."""
+    world = World(True, "ok", capture_rejected)
+    state, commands = begin(ORDER, (("SKU-1", 2),), Money(5000, "EUR"), "tok", T0, POLICY)
+    now = T0
+    cancel_at = data.draw(st.integers(0, 30), label="cancel after step")
+    refused = False
+    for step in range(data.draw(st.integers(cancel_at, 40), label="chaos steps") + 1):
+        if step == cancel_at:
+            try:
+                state, sent = after_purchase.cancel(state, CancelOrder(ORDER, "u", ""), now, POLICY)
+                commands.extend(sent)
+            except InvalidOrderState:
+                refused = True
+        action = data.draw(st.sampled_from(ACTIONS))
+        if action.startswith("command") and commands:
+            i = data.draw(st.integers(0, len(commands) - 1))
+            world.run(commands[i] if action == "command_twice" else commands.pop(i))
+        elif action.startswith("reply") and world.replies:
+            i = data.draw(st.integers(0, len(world.replies) - 1))
+            reply = world.replies[i] if action == "reply_twice" else world.replies.pop(i)
+            state = feed(state, world, reply, now, commands)
+        elif action == "timeout" and state.deadline is not None:
+            now = state.deadline
+            state = feed(state, world, Timeout(), now, commands)
+        elif action == "expire":
+            world.expire()
+
+    for _ in range(500):
+        if world.replies:
+            state = feed(state, world, world.replies.pop(0), now, commands)
+        elif commands:
+            world.run(commands.pop(0))
+        elif state.deadline is not None:
+            now = state.deadline + timedelta(seconds=1)
+            state = feed(state, world, Timeout(), now, commands)
+        else:
+            break
+    else:
+        raise AssertionError(f"the saga never settled: {state}")
+
+    assert state.deadline is None
+    assert world.reservation in (None, "RELEASED", "EXPIRED", "RESTOCKED")
+    assert world.intent in (None, "FAILED", "VOIDED", "REFUNDED")
+    assert world.captured - world.refunded == 0
+    assert state.status is (OrderStatus.REJECTED if refused else OrderStatus.CANCELLED)

@@ -67,3 +67,12 @@ class ExpireReservations:
 
     now: datetime
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class RestockReservation:
+    """A committed reservation's order was cancelled: its units go back on the shelves, in the
+    warehouses they left. Idempotent: a second restock of the same reservation changes nothing."""
+
+    reservation_id: uuid.UUID
+    reason: str

@@ -73,6 +73,18 @@ class ReservationReleased(InventoryEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReservationRestocked(InventoryEvent):
+    """A committed reservation's units are back on hand (its order was cancelled); aggregate_id:
+    the reservation id. Each allocation is recorded as a RETURNED adjustment."""
+
+    name: ClassVar[str] = "reservation_restocked"
+    reservation_id: str
+    reference: str
+    reason: str
+    lines: list[dict[str, object]]
+
+
+@dataclass(frozen=True, kw_only=True)
 class StockLevelChanged(InventoryEvent):
     """Units of `sku` that can be sold now, over all warehouses (aggregate_id: the SKU).
 

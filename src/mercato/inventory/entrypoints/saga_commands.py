@@ -1,8 +1,9 @@
 """The inventory's side of the checkout saga: runs the orders' stock commands, replies with events.
 
-Consumes `orders.reserve_stock_requested`, `orders.commit_stock_requested` and
-`orders.release_stock_requested`. Success replies are the inventory's own events, written by the
-command's transaction (`reservation_created` / `_committed` / `_released`, all carrying
+Consumes `orders.reserve_stock_requested`, `orders.commit_stock_requested`,
+`orders.release_stock_requested` and `orders.restock_stock_requested` (a cancelled order). Success
+replies are the inventory's own events, written by the command's transaction
+(`reservation_created` / `_committed` / `_released` / `_restocked`, all carrying
 `reference` = the order id). A refused reservation writes no event of its own (its transaction
 rolls back), so the refusal is replied here: `inventory.stock_reservation_rejected`, written in the
 consumer's unit of work, i.e. in the same transaction as the inbox row.
@@ -28,6 +29,7 @@ from mercato.inventory.domain.commands import (
     ReleaseReservation,
     ReservationLine,
     ReserveStock,
+    RestockReservation,
 )
 from mercato.inventory.domain.events import InventoryEvent
 from mercato.inventory.domain.rules import InsufficientStock, ReservationNotActive, ReservationNotFound
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 RESERVE_STOCK_REQUESTED = "orders.reserve_stock_requested"
 COMMIT_STOCK_REQUESTED = "orders.commit_stock_requested"
 RELEASE_STOCK_REQUESTED = "orders.release_stock_requested"
+RESTOCK_STOCK_REQUESTED = "orders.restock_stock_requested"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +97,16 @@ def saga_subscription(inventory: InventoryCommands) -> Subscription:
             # Committed before the release came: `reservation_committed` is the saga's answer.
             log.warning("release of %s refused: %s", envelope.payload.get("reservation_id"), exc.message)
 
+    async def restock(envelope: Envelope, uow: UnitOfWork) -> None:
+        reason = str(envelope.payload.get("reason") or "order cancelled")[:200]
+        try:
+            await inventory.handle(
+                RestockReservation(reservation_id=_reservation_id(envelope), reason=reason)
+            )
+        except (ReservationNotActive, ReservationNotFound) as exc:
+            # The saga asks only once it knows the commit landed; a person must look.
+            log.error("restock of %s refused: %s", envelope.payload.get("reservation_id"), exc.message)
+
     return Subscription(
         name="saga_commands",
         source_context="orders",
@@ -101,6 +114,7 @@ def saga_subscription(inventory: InventoryCommands) -> Subscription:
             RESERVE_STOCK_REQUESTED: reserve,
             COMMIT_STOCK_REQUESTED: commit,
             RELEASE_STOCK_REQUESTED: release,
+            RESTOCK_STOCK_REQUESTED: restock,
         },
     )
 

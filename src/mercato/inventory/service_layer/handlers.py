@@ -29,6 +29,7 @@ from mercato.inventory.domain.rules import (
     ReservationNotFound,
     WarehouseNotFound,
 )
+from mercato.inventory.service_layer.restock import restock_reservation
 from mercato.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 from mercato.platform.db import violated_constraint
 from mercato.platform.errors import ClientError, recode
@@ -192,4 +193,5 @@ COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
     commands.CommitReservation: commit_reservation,
     commands.ReleaseReservation: release_reservation,
     commands.ExpireReservations: expire_reservations,
+    commands.RestockReservation: restock_reservation,
 }

@@ -49,10 +49,19 @@ _SAVE = text(
 _SAVE_AND_MOVE = text(
     "WITH s AS (UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
     " version = version + 1, updated_at = :now WHERE order_id = :id),"
-    " h AS (INSERT INTO orders.status_history (order_id, status, reason, at)"
-    " VALUES (:id, :status, :reason, :now))"
-    " UPDATE orders.orders SET status = :status, reason = :reason, updated_at = :now WHERE id = :id"
+    " h AS (INSERT INTO orders.status_history (order_id, status, reason, actor, note, at)"
+    " VALUES (:id, :status, :reason, :actor, :note, :now))"
+    " UPDATE orders.orders SET status = :status, reason = :reason, refunded_amount = :refunded,"
+    " tracking_number = :tracking, updated_at = :now WHERE id = :id"
     " RETURNING customer_id"
+).bindparams(bindparam("state", type_=JSONB))
+
+# The order's refunded total moved (a second partial refund) while its status did not.
+_SAVE_AND_TOUCH = text(
+    "WITH s AS (UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
+    " version = version + 1, updated_at = :now WHERE order_id = :id)"
+    " UPDATE orders.orders SET refunded_amount = :refunded, tracking_number = :tracking,"
+    " updated_at = :now WHERE id = :id RETURNING customer_id"
 ).bindparams(bindparam("state", type_=JSONB))
 
 
@@ -117,17 +126,35 @@ class OrdersRepository:
         rows = (await self.conn.execute(locks.CLAIM_DUE, {"now": now, "limit": limit})).all()
         return [from_document(row.state) for row in rows]
 
-    async def save_saga(self, before: SagaState, after: SagaState, now: datetime) -> uuid.UUID | None:
-        params = {
+    async def lock_order(self, order_id: uuid.UUID) -> tuple[SagaState, uuid.UUID] | None:
+        row = (await self.conn.execute(locks.LOCK_ORDER, {"id": order_id})).first()
+        return (from_document(row.state), row.customer_id) if row is not None else None
+
+    async def save_saga(
+        self,
+        before: SagaState,
+        after: SagaState,
+        now: datetime,
+        *,
+        actor: str | None = None,
+        note: str | None = None,
+    ) -> uuid.UUID | None:
+        params: dict[str, Any] = {
             "id": after.order_id,
             "status": after.status.value,
             "state": to_document(after),
             "deadline": after.deadline,
             "now": now,
+            "refunded": after.refunded,
+            "tracking": after.tracking_number,
         }
         if after.status is before.status:
-            await self.conn.execute(_SAVE, params)
-            return None
-        params["reason"] = after.reason.value if after.reason else None
-        row = (await self.conn.execute(_SAVE_AND_MOVE, params)).first()
+            if (after.refunded, after.tracking_number) == (before.refunded, before.tracking_number):
+                await self.conn.execute(_SAVE, params)
+                return None
+            statement = _SAVE_AND_TOUCH
+        else:
+            statement = _SAVE_AND_MOVE
+            params.update(reason=after.reason.value if after.reason else None, actor=actor, note=note)
+        row = (await self.conn.execute(statement, params)).first()
         return row.customer_id if row is not None else None

@@ -25,6 +25,8 @@ orders = Table(
     Column("shipping_address", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("refunded_amount", BigInteger, nullable=False),
+    Column("tracking_number", Text),
 )
 
 status_history = Table(
@@ -35,6 +37,8 @@ status_history = Table(
     Column("status", Text, nullable=False),
     Column("reason", Text),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text),
+    Column("note", Text),
 )
 
 sagas = Table(

@@ -31,3 +31,34 @@ class ExpireSagas:
 
     now: datetime
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    """Cancel an order not shipped yet; its stock and money go back (see `after_purchase`).
+    `customer_id`: only that customer's order may be cancelled (None: staff, any order)."""
+
+    order_id: uuid.UUID
+    actor: str
+    reason: str
+    customer_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class FulfillOrder:
+    """A confirmed order was shipped. The same tracking number again is a no-op."""
+
+    order_id: uuid.UUID
+    tracking_number: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class RefundOrder:
+    """Refund part or all of a paid order. `idempotency_key` is per order: the same key and amount
+    again is a no-op."""
+
+    order_id: uuid.UUID
+    amount: Money
+    idempotency_key: str
+    actor: str

@@ -1,7 +1,8 @@
 """Events the orders publish (subjects `<ns>.orders.v1.<name>`), aggregate id: the order id.
 
 Two kinds: the saga's commands to its participants (`*_requested`, consumed by the inventory and
-payments), and the order's own lifecycle (`order_placed`, `order_confirmed`, `order_rejected`).
+payments), and the order's own lifecycle (`order_placed`, `order_confirmed`, `order_rejected`,
+`order_cancelled`, `order_fulfilled`, `order_refunded`).
 A command's `reference` / `order_id` is how the participant's reply finds the saga again.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from mercato.orders.domain.model import OrderStatus
 from mercato.orders.domain.saga_types import (
     AuthorizePayment,
     CapturePayment,
@@ -17,7 +19,9 @@ from mercato.orders.domain.saga_types import (
     RefundPayment,
     ReleaseStock,
     ReserveStock,
+    RestockStock,
     SagaCommand,
+    SagaState,
     VoidPayment,
 )
 from mercato.platform.events import DomainEvent
@@ -47,6 +51,14 @@ class CommitStockRequested(OrdersEvent):
 @dataclass(frozen=True, kw_only=True)
 class ReleaseStockRequested(OrdersEvent):
     name: ClassVar[str] = "release_stock_requested"
+    reference: str
+    reservation_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestockStockRequested(OrdersEvent):
+    name: ClassVar[str] = "restock_stock_requested"
     reference: str
     reservation_id: str
     reason: str
@@ -106,6 +118,83 @@ class OrderRejected(OrdersEvent):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class OrderCancelled(OrdersEvent):
+    """Every undo acknowledged: stock back, money back (`refunded_total`, minor units)."""
+
+    name: ClassVar[str] = "order_cancelled"
+    customer_id: str
+    actor: str
+    reason: str
+    refunded_total: int
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderFulfilled(OrdersEvent):
+    name: ClassVar[str] = "order_fulfilled"
+    customer_id: str
+    tracking_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRefunded(OrdersEvent):
+    """Payments confirmed a refund: `amount` what it moved, `refunded_total` the order's total so
+    far, `status` the order's status after it (PARTIALLY_REFUNDED, REFUNDED, or CANCELLING /
+    CANCELLED for a cancellation's refund)."""
+
+    name: ClassVar[str] = "order_refunded"
+    customer_id: str
+    amount: int
+    refunded_total: int
+    currency: str
+    status: str
+
+
+def lifecycle(before: SagaState, after: SagaState, customer_id: str) -> list[OrdersEvent]:
+    """The order's lifecycle events implied by one saga step."""
+    oid, cid = str(after.order_id), customer_id
+    out: list[OrdersEvent] = []
+    if after.refunded > before.refunded:
+        out.append(
+            OrderRefunded(
+                aggregate_id=oid,
+                order_id=oid,
+                customer_id=cid,
+                amount=after.refunded - before.refunded,
+                refunded_total=after.refunded,
+                currency=after.amount.currency,
+                status=after.status.value,
+            )
+        )
+    if after.status is before.status:
+        return out
+    if after.status is OrderStatus.CONFIRMED:
+        out.append(OrderConfirmed(aggregate_id=oid, order_id=oid, customer_id=cid))
+    elif after.status is OrderStatus.REJECTED:
+        reason = after.reason.value if after.reason else ""
+        out.append(OrderRejected(aggregate_id=oid, order_id=oid, customer_id=cid, reason=reason))
+    elif after.status is OrderStatus.CANCELLED:
+        out.append(
+            OrderCancelled(
+                aggregate_id=oid,
+                order_id=oid,
+                customer_id=cid,
+                actor=after.cancelled_by or "",
+                reason=after.cancel_reason or "",
+                refunded_total=after.refunded,
+                currency=after.amount.currency,
+            )
+        )
+    elif after.status is OrderStatus.FULFILLED and after.tracking_number is not None:
+        out.append(
+            OrderFulfilled(
+                aggregate_id=oid, order_id=oid, customer_id=cid, tracking_number=after.tracking_number
+            )
+        )
+    return out
+
+
 def command_event(cmd: SagaCommand) -> OrdersEvent:
     """The event that carries one saga command to its participant."""
     oid = str(cmd.order_id)
@@ -120,6 +209,14 @@ def command_event(cmd: SagaCommand) -> OrdersEvent:
         )
     if isinstance(cmd, ReleaseStock):
         return ReleaseStockRequested(
+            aggregate_id=oid,
+            order_id=oid,
+            reference=oid,
+            reservation_id=cmd.reservation_id,
+            reason=cmd.reason,
+        )
+    if isinstance(cmd, RestockStock):
+        return RestockStockRequested(
             aggregate_id=oid,
             order_id=oid,
             reference=oid,

@@ -28,7 +28,10 @@ TEXT_MAX = 200  # idempotency key, payment token
 
 
 class OrderStatus(StrEnum):
-    """Where the checkout saga stands. CONFIRMED and REJECTED are terminal for the customer."""
+    """Where the order stands. The checkout ends CONFIRMED or REJECTED; after the purchase a
+    confirmed order may be cancelled (CANCELLING while its stock and money go back), fulfilled
+    (shipped) or refunded. Every status but PENDING…PAYMENT_CAPTURED, COMPENSATING and CANCELLING
+    is settled: nothing is in flight that would move it on its own."""
 
     PENDING = "PENDING"  # waiting for the stock reservation
     STOCK_RESERVED = "STOCK_RESERVED"  # waiting for the payment authorization
@@ -37,10 +40,26 @@ class OrderStatus(StrEnum):
     COMPENSATING = "COMPENSATING"  # a step failed; undoing the steps that succeeded
     CONFIRMED = "CONFIRMED"
     REJECTED = "REJECTED"
+    CANCELLING = "CANCELLING"  # cancelled; the stock and money still going back
+    CANCELLED = "CANCELLED"
+    FULFILLED = "FULFILLED"  # shipped, with a tracking number
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
 
     @property
     def is_terminal(self) -> bool:
-        return self in (OrderStatus.CONFIRMED, OrderStatus.REJECTED)
+        return self in _SETTLED
+
+    @property
+    def is_after_purchase(self) -> bool:
+        """Paid and delivered to the customer's account: fulfilment and refunds apply."""
+        return self in _AFTER_PURCHASE
+
+
+_AFTER_PURCHASE = frozenset(
+    {OrderStatus.CONFIRMED, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
+)
+_SETTLED = _AFTER_PURCHASE | {OrderStatus.REJECTED, OrderStatus.CANCELLED}
 
 
 class RejectReason(StrEnum):

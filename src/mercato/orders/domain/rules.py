@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mercato.orders.domain.errors import PlaceOrderErrorCode
-from mercato.platform.errors import Conflict
+from mercato.platform.errors import Conflict, NotFound
 
 
 class IdempotencyKeyReused(Conflict):
@@ -19,4 +19,45 @@ class OrderIdTaken(Conflict):
     def __init__(self) -> None:
         super().__init__(
             "another order already has this id", code=PlaceOrderErrorCode.ORDER_ID_TAKEN, field="orderId"
+        )
+
+
+# After the purchase. Raised with string codes: each use case re-codes them into its mutation's enum.
+
+
+class OrderNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("order not found", code="NOT_FOUND", field="id")
+
+
+class InvalidOrderState(Conflict):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="INVALID_STATE", field="id")
+
+
+class AlreadyFulfilled(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "the order was fulfilled with another tracking number",
+            code="ALREADY_FULFILLED",
+            field="trackingNumber",
+        )
+
+
+class RefundExceedsCaptured(Conflict):
+    def __init__(self, refundable: int) -> None:
+        self.refundable = refundable
+        super().__init__(
+            f"at most {refundable} minor units can still be refunded",
+            code="AMOUNT_EXCEEDS_CAPTURED",
+            field="amount",
+        )
+
+
+class RefundKeyReused(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "this idempotency key was already used for a refund of another amount",
+            code="IDEMPOTENCY_KEY_REUSED",
+            field="idempotencyKey",
         )

@@ -45,6 +45,7 @@ from mercato.orders.domain.saga_types import (
     RefundPayment,
     ReleaseStock,
     ReserveStock,
+    RestockStock,
     SagaCommand,
     SagaMessage,
     SagaPolicy,
@@ -54,9 +55,11 @@ from mercato.orders.domain.saga_types import (
     StockRejected,
     StockReleased,
     StockReserved,
+    StockRestocked,
     Timeout,
     VoidPayment,
     payment_key,
+    staff_refunds,
 )
 from mercato.platform.types import Money
 
@@ -97,6 +100,8 @@ def _iid(s: SagaState) -> str:
 
 
 def _reason(s: SagaState) -> str:
+    if s.cancelled:
+        return "order CANCELLED"
     return f"order {s.reason.value if s.reason else 'REJECTED'}"
 
 
@@ -153,6 +158,8 @@ VOID = Action(
     done=frozenset({Payment.VOIDED}),
     build=lambda s, p: VoidPayment(s.order_id, _iid(s), payment_key(s.order_id, "void")),
 )
+# What staff refunded already is not refunded again (a cancelled, partly refunded order). The
+# amount cannot change between re-sends: no staff refund is accepted once the order is cancelled.
 REFUND = Action(
     name="refund_payment",
     on_stock=False,
@@ -160,8 +167,21 @@ REFUND = Action(
     in_flight=Payment.REFUNDING,
     done=frozenset({Payment.REFUNDED}),
     build=lambda s, p: RefundPayment(
-        s.order_id, _iid(s), s.amount, payment_key(s.order_id, "refund"), _reason(s)
+        s.order_id,
+        _iid(s),
+        Money(s.amount.amount - s.refunded, s.amount.currency),
+        payment_key(s.order_id, "refund"),
+        _reason(s),
     ),
+)
+# Only a cancellation undoes the pivot: the committed units go back on the shelves.
+RESTOCK = Action(
+    name="restock_stock",
+    on_stock=True,
+    sends_from=frozenset({Stock.COMMITTED}),
+    in_flight=Stock.RESTOCKING,
+    done=frozenset({Stock.RESTOCKED}),
+    build=lambda s, p: RestockStock(s.order_id, _rid(s), _reason(s)),
 )
 
 
@@ -184,6 +204,7 @@ STEPS: tuple[Step, ...] = (
 # Undo in reverse order of the steps. The undos touch different participants and do not depend on
 # each other, so they all go out at once rather than one after the other.
 COMPENSATIONS: tuple[Action, ...] = tuple(a for step in reversed(STEPS) for a in step.compensations)
+CANCEL_COMPENSATIONS: tuple[Action, ...] = (RESTOCK, *COMPENSATIONS)
 _STEP_BY_STATUS = {step.waits_in: step for step in STEPS}
 
 
@@ -209,13 +230,17 @@ def decide(
     learned, failure = _learn(state, message)
     if learned == state:
         return state, []  # a duplicate or a stale reply: nothing new is known
-    if (
-        failure is not None
-        and not learned.status.is_terminal
-        and learned.status is not OrderStatus.COMPENSATING
-    ):
+    if failure is not None and learned.status in _STEP_BY_STATUS:  # still going forward
         learned = replace(learned, status=OrderStatus.COMPENSATING, reason=failure)
     return _drive(state, learned, now, policy)
+
+
+def drive(
+    before: SagaState, changed: SagaState, now: datetime, policy: SagaPolicy = DEFAULT_POLICY
+) -> tuple[SagaState, list[SagaCommand]]:
+    """`changed` (a request applied to `before`, see `after_purchase`) carried on: its status
+    settled, the commands it implies, its deadline."""
+    return _drive(before, changed, now, policy)
 
 
 @dataclass(frozen=True)
@@ -232,14 +257,14 @@ class Fact:
 _ALL_STOCK = frozenset(Stock)
 _ALL_PAYMENT = frozenset(Payment)
 _PAYMENT_ENDED = frozenset({Payment.CAPTURED, Payment.VOIDED, Payment.REFUNDING, Payment.REFUNDED})
+_STOCK_SOLD = frozenset({Stock.COMMITTED, Stock.RELEASED, Stock.RESTOCKING, Stock.RESTOCKED})
 FACTS: dict[type[SagaMessage], Fact] = {
     StockReserved: Fact(True, frozenset({Stock.NONE, Stock.REQUESTED, Stock.REFUSED}), Stock.HELD, None),
     StockRejected: Fact(True, frozenset({Stock.REQUESTED}), Stock.REFUSED, RejectReason.OUT_OF_STOCK),
-    StockCommitted: Fact(True, _ALL_STOCK - {Stock.COMMITTED, Stock.RELEASED}, Stock.COMMITTED, None),
+    StockCommitted: Fact(True, _ALL_STOCK - _STOCK_SOLD, Stock.COMMITTED, None),
     # Released before the order was paid: it expired (or staff released it); the order cannot go on.
-    StockReleased: Fact(
-        True, _ALL_STOCK - {Stock.COMMITTED, Stock.RELEASED}, Stock.RELEASED, RejectReason.TIMEOUT
-    ),
+    StockReleased: Fact(True, _ALL_STOCK - _STOCK_SOLD, Stock.RELEASED, RejectReason.TIMEOUT),
+    StockRestocked: Fact(True, frozenset({Stock.COMMITTED, Stock.RESTOCKING}), Stock.RESTOCKED, None),
     PaymentAuthorized: Fact(
         False, frozenset({Payment.NONE, Payment.REQUESTED, Payment.DECLINED}), Payment.AUTHORIZED, None
     ),
@@ -262,6 +287,8 @@ FACTS: dict[type[SagaMessage], Fact] = {
 
 def _learn(s: SagaState, m: SagaMessage) -> tuple[SagaState, RejectReason | None]:
     """Fold one fact into the state; a failure reason when the fact means the order cannot go on."""
+    if isinstance(m, PaymentRefunded) and m.refunded_total is not None:
+        return _learn_refund(s, m, m.refunded_total)
     fact = FACTS[type(m)]
     if fact.on_stock:
         if s.stock not in fact.moves_from:
@@ -276,6 +303,18 @@ def _learn(s: SagaState, m: SagaMessage) -> tuple[SagaState, RejectReason | None
     if isinstance(m, PaymentDeclined):
         return learned, _decline_reason(m)
     return learned, fact.failure
+
+
+def _learn_refund(s: SagaState, m: PaymentRefunded, total: int) -> tuple[SagaState, RejectReason | None]:
+    """Refunds may be partial (staff): the running total grows; the payment is REFUNDED once all
+    of it is. A refund nobody here asked for stops an order still going forward."""
+    if total <= s.refunded:
+        return s, None  # a stale or duplicate report
+    full = total >= s.amount.amount
+    payment = Payment.REFUNDED if full else s.payment
+    learned = replace(s, refunded=max(s.refunded, total), payment=payment, intent_id=m.intent_id)
+    asked = s.payment is Payment.REFUNDING or total <= s.refund_requested
+    return learned, None if asked else RejectReason.PAYMENT_ERROR
 
 
 def _decline_reason(m: PaymentDeclined) -> RejectReason:
@@ -315,12 +354,27 @@ def _drive(
             break
         else:
             s = replace(s, status=OrderStatus.CONFIRMED)
+    elif s.status.is_after_purchase:
+        s = replace(s, status=_after_purchase_status(s))  # nothing to undo: refunds move the status
     else:
-        # COMPENSATING, or terminal with a late reply: undo whatever is held.
-        s, commands = _send(s, COMPENSATIONS, policy)
-        if s.status is OrderStatus.COMPENSATING and not _in_flight(s, COMPENSATIONS):
-            s = replace(s, status=OrderStatus.REJECTED)
+        # COMPENSATING / CANCELLING, or ended with a late reply: undo whatever is held.
+        undo = CANCEL_COMPENSATIONS if s.cancelled else COMPENSATIONS
+        s, commands = _send(s, undo, policy)
+        if not _in_flight(s, undo):
+            ended = {
+                OrderStatus.COMPENSATING: OrderStatus.REJECTED,
+                OrderStatus.CANCELLING: OrderStatus.CANCELLED,
+            }
+            s = replace(s, status=ended.get(s.status, s.status))
     return _reschedule(before, s, commands, now, policy), commands
+
+
+def _after_purchase_status(s: SagaState) -> OrderStatus:
+    if s.refunded >= s.amount.amount:
+        return OrderStatus.REFUNDED
+    if s.refunded > 0:
+        return OrderStatus.PARTIALLY_REFUNDED
+    return OrderStatus.FULFILLED if s.tracking_number is not None else OrderStatus.CONFIRMED
 
 
 def _awaited(s: SagaState) -> tuple[Action, ...]:
@@ -330,13 +384,17 @@ def _awaited(s: SagaState) -> tuple[Action, ...]:
         return _in_flight(s, step.actions)
     # Forward commands still out after a failure are abandoned: if they land late, the reply makes
     # the resource "held" and the saga undoes it then.
-    return _in_flight(s, COMPENSATIONS)
+    return _in_flight(s, CANCEL_COMPENSATIONS if s.cancelled else COMPENSATIONS)
+
+
+def _waiting(s: SagaState) -> bool:
+    return bool(_awaited(s)) or (s.status.is_after_purchase and s.refunds_pending)
 
 
 def _reschedule(
     before: SagaState, s: SagaState, commands: list[SagaCommand], now: datetime, policy: SagaPolicy
 ) -> SagaState:
-    if not _awaited(s):
+    if not _waiting(s):
         return replace(s, deadline=None, attempts=0)
     if commands or s.status is not before.status:
         return replace(s, deadline=now + policy.step_timeout, attempts=0)
@@ -347,8 +405,10 @@ def _on_timeout(s: SagaState, now: datetime, policy: SagaPolicy) -> tuple[SagaSt
     if s.deadline is None or now < s.deadline:
         return s, []  # another sweeper or a reply got there first
     awaited = _awaited(s)
-    if not awaited:
+    if not _waiting(s):
         return replace(s, deadline=None, attempts=0), []
+    if not awaited:  # staff refunds unconfirmed: re-send them all, payments answers by key
+        return replace(s, deadline=now + policy.step_timeout, attempts=s.attempts + 1), [*staff_refunds(s)]
     step = _STEP_BY_STATUS.get(s.status)
     if step is not None and step.bounded and s.attempts >= policy.max_retries:
         failed = replace(s, status=OrderStatus.COMPENSATING, reason=RejectReason.TIMEOUT)

@@ -13,7 +13,7 @@ from mercato.orders.domain.model import OrderStatus, RejectReason
 from mercato.orders.domain.saga_types import Payment, SagaState, Stock
 from mercato.platform.types import Money
 
-VERSION = 1
+VERSION = 2  # 2: after-purchase fields (cancellation, refunds, tracking number)
 
 
 def to_document(s: SagaState) -> dict[str, Any]:
@@ -32,11 +32,16 @@ def to_document(s: SagaState) -> dict[str, Any]:
         "intent_id": s.intent_id,
         "deadline": s.deadline.isoformat() if s.deadline else None,
         "attempts": s.attempts,
+        "cancelled_by": s.cancelled_by,
+        "cancel_reason": s.cancel_reason,
+        "refunded": s.refunded,
+        "refunds": [[key, amount] for key, amount in s.refunds],
+        "tracking_number": s.tracking_number,
     }
 
 
 def from_document(doc: dict[str, Any]) -> SagaState:
-    if doc.get("v") != VERSION:
+    if doc.get("v") not in (1, VERSION):  # a version 1 document has no after-purchase fields
         raise ValueError(f"unknown saga document version {doc.get('v')!r}")
     return SagaState(
         order_id=uuid.UUID(doc["order_id"]),
@@ -51,4 +56,9 @@ def from_document(doc: dict[str, Any]) -> SagaState:
         intent_id=doc["intent_id"],
         deadline=datetime.fromisoformat(doc["deadline"]) if doc["deadline"] else None,
         attempts=int(doc["attempts"]),
+        cancelled_by=doc.get("cancelled_by"),
+        cancel_reason=doc.get("cancel_reason"),
+        refunded=int(doc.get("refunded", 0)),
+        refunds=tuple((str(key), int(amount)) for key, amount in doc.get("refunds", ())),
+        tracking_number=doc.get("tracking_number"),
     )

@@ -26,6 +26,8 @@ class Stock(StrEnum):
     COMMITTED = "COMMITTED"
     RELEASING = "RELEASING"
     RELEASED = "RELEASED"  # released by us, or expired by the inventory's sweeper
+    RESTOCKING = "RESTOCKING"  # a cancelled order's sold units going back on the shelves
+    RESTOCKED = "RESTOCKED"
 
 
 class Payment(StrEnum):
@@ -68,6 +70,27 @@ class SagaState:
     intent_id: str | None = None
     deadline: datetime | None = None  # when the sweeper feeds a Timeout; None: nothing awaited
     attempts: int = 0  # re-sends of the step awaited now
+    # After the purchase (`after_purchase`). Who cancelled and why; None: not cancelled.
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+    refunded: int = 0  # minor units payments confirmed refunded (its running total)
+    # Refunds asked by staff, in order: (their idempotency key, minor units). The n-th one's payment
+    # key is `refund-<n>`, so a re-send can never refund twice.
+    refunds: tuple[tuple[str, int], ...] = ()
+    tracking_number: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_by is not None
+
+    @property
+    def refund_requested(self) -> int:
+        return sum(amount for _, amount in self.refunds)
+
+    @property
+    def refunds_pending(self) -> bool:
+        """Staff refunds sent and not all confirmed yet (payments reports its running total)."""
+        return self.refunded < self.refund_requested
 
 
 # Messages: facts reported by the participants (translated from their events), and the clock.
@@ -128,7 +151,15 @@ class PaymentVoided:
 
 @dataclass(frozen=True)
 class PaymentRefunded:
+    """`refunded_total`: the intent's refunded total after this refund; None: all of it."""
+
     intent_id: str
+    refunded_total: int | None = None
+
+
+@dataclass(frozen=True)
+class StockRestocked:
+    reservation_id: str
 
 
 @dataclass(frozen=True)
@@ -147,6 +178,7 @@ SagaMessage = (
     | PaymentCaptureFailed
     | PaymentVoided
     | PaymentRefunded
+    | StockRestocked
     | Timeout
 )
 
@@ -170,6 +202,15 @@ class CommitStock:
 
 @dataclass(frozen=True)
 class ReleaseStock:
+    order_id: uuid.UUID
+    reservation_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RestockStock:
+    """Put a committed reservation's units back (a cancelled order's)."""
+
     order_id: uuid.UUID
     reservation_id: str
     reason: str
@@ -210,6 +251,7 @@ SagaCommand = (
     ReserveStock
     | CommitStock
     | ReleaseStock
+    | RestockStock
     | AuthorizePayment
     | CapturePayment
     | VoidPayment
@@ -220,3 +262,19 @@ SagaCommand = (
 def payment_key(order_id: uuid.UUID, step: str) -> str:
     """The idempotency key of one payment step of one order: the same on every re-send."""
     return f"order:{order_id}:{step}"
+
+
+def staff_refunds(s: SagaState) -> list[RefundPayment]:
+    """The refund command of every staff refund of the saga (sent once each; all re-sent on a
+    timeout while some are unconfirmed: payments answers a done one by its key, moving nothing)."""
+    assert s.intent_id is not None, "only a captured payment is refunded"
+    return [
+        RefundPayment(
+            s.order_id,
+            s.intent_id,
+            Money(amount, s.amount.currency),
+            payment_key(s.order_id, f"refund-{n}"),
+            "refund by staff",
+        )
+        for n, (_, amount) in enumerate(s.refunds, start=1)
+    ]

@@ -28,6 +28,7 @@ from mercato.orders.domain.saga_types import (
     StockRejected,
     StockReleased,
     StockReserved,
+    StockRestocked,
 )
 from mercato.orders.service_layer.handlers import advance_saga
 from mercato.orders.service_layer.unit_of_work import Clock, OrdersUnitOfWork
@@ -61,6 +62,7 @@ INVENTORY_REPLIES: dict[str, tuple[str, Translate]] = {
         "reference",
         lambda p: StockReleased(str(p["reservation_id"]), expired=p.get("status") == "EXPIRED"),
     ),
+    "inventory.reservation_restocked": ("reference", lambda p: StockRestocked(str(p["reservation_id"]))),
 }
 PAYMENT_REPLIES: dict[str, tuple[str, Translate]] = {
     "payments.payment_authorized": ("order_reference", lambda p: PaymentAuthorized(str(p["intent_id"]))),
@@ -70,7 +72,10 @@ PAYMENT_REPLIES: dict[str, tuple[str, Translate]] = {
     ),
     "payments.payment_captured": ("order_reference", lambda p: PaymentCaptured(str(p["intent_id"]))),
     "payments.payment_voided": ("order_reference", lambda p: PaymentVoided(str(p["intent_id"]))),
-    "payments.payment_refunded": ("order_reference", lambda p: PaymentRefunded(str(p["intent_id"]))),
+    "payments.payment_refunded": (
+        "order_reference",
+        lambda p: PaymentRefunded(str(p["intent_id"]), refunded_total=int(p["refunded_total"])),
+    ),
     "payments.payment_operation_failed": ("order_reference", _payment_failed),
 }
 

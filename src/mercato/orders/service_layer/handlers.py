@@ -17,7 +17,7 @@ from mercato.orders.domain.commands import ExpireSagas, PlaceOrder
 from mercato.orders.domain.errors import PlaceOrderErrorCode
 from mercato.orders.domain.model import Order, OrderStatus
 from mercato.orders.domain.rules import IdempotencyKeyReused, OrderIdTaken
-from mercato.orders.domain.saga_types import SagaMessage, SagaPolicy, SagaState, Timeout
+from mercato.orders.domain.saga_types import SagaCommand, SagaMessage, SagaPolicy, SagaState, Timeout
 from mercato.orders.service_layer.unit_of_work import OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.events import DomainEvent
@@ -82,24 +82,31 @@ async def _step(
     uow: OrdersUnitOfWork, state: SagaState, message: SagaMessage, now: datetime, policy: SagaPolicy
 ) -> SagaState:
     after, commands = saga.decide(state, message, now, policy)
-    if after == state:
-        return state  # a duplicate or stale reply: nothing to write
-    customer_id = await uow.orders.save_saga(state, after, now)
-    out: list[DomainEvent] = [events.command_event(c) for c in commands]
-    if customer_id is not None and after.status is not state.status:
-        out.extend(_lifecycle(after, customer_id))
-    uow.add_events(out)
+    await save_step(uow, state, after, commands, now)
     return after
 
 
-def _lifecycle(after: SagaState, customer_id: uuid.UUID) -> list[DomainEvent]:
-    oid, cid = str(after.order_id), str(customer_id)
-    if after.status is OrderStatus.CONFIRMED:
-        return [events.OrderConfirmed(aggregate_id=oid, order_id=oid, customer_id=cid)]
-    if after.status is OrderStatus.REJECTED:
-        reason = after.reason.value if after.reason else ""
-        return [events.OrderRejected(aggregate_id=oid, order_id=oid, customer_id=cid, reason=reason)]
-    return []
+async def save_step(
+    uow: OrdersUnitOfWork,
+    before: SagaState,
+    after: SagaState,
+    commands: list[SagaCommand],
+    now: datetime,
+    *,
+    actor: str | None = None,
+) -> None:
+    """Store one step of a saga with its commands and the lifecycle events it implies. A
+    cancellation's history entries carry who cancelled and why."""
+    if after == before:
+        return  # a duplicate or stale reply, or a repeated request: nothing to write
+    note = None
+    if after.status in (OrderStatus.CANCELLING, OrderStatus.CANCELLED):
+        actor, note = after.cancelled_by, after.cancel_reason
+    customer_id = await uow.orders.save_saga(before, after, now, actor=actor, note=note)
+    out: list[DomainEvent] = [events.command_event(c) for c in commands]
+    if customer_id is not None:
+        out.extend(events.lifecycle(before, after, str(customer_id)))
+    uow.add_events(out)
 
 
 async def expire_sagas(cmd: ExpireSagas, uow: OrdersUnitOfWork, *, policy: SagaPolicy) -> int:

@@ -36,6 +36,8 @@ class StatusChange:
     status: OrderStatus
     reason: RejectReason | None
     at: datetime
+    actor: str | None = None  # who moved it by hand (a user id); None: the saga
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class OrderView:
     shipping_address: Mapping[str, Any]
     created_at: datetime
     history: tuple[StatusChange, ...]  # oldest first
+    refunded: Money | None = None  # None: nothing refunded
+    tracking_number: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -64,8 +68,9 @@ class OrderPage:
 
 _COLUMNS = (
     "SELECT o.id, o.customer_id, o.status, o.reason, o.lines, o.total_amount, o.currency, "
-    "o.shipping_address, o.created_at, "
-    "(SELECT coalesce(json_agg(json_build_object('status', h.status, 'reason', h.reason, 'at', h.at) "
+    "o.shipping_address, o.created_at, o.refunded_amount, o.tracking_number, "
+    "(SELECT coalesce(json_agg(json_build_object('status', h.status, 'reason', h.reason, 'at', h.at, "
+    "'actor', h.actor, 'note', h.note) "
     "ORDER BY h.seq), CAST('[]' AS json)) FROM orders.status_history h WHERE h.order_id = o.id) AS history "
     "FROM orders.orders o "
 )
@@ -100,9 +105,13 @@ def _to_view(row: Any) -> OrderView:
                 OrderStatus(h["status"]),
                 RejectReason(h["reason"]) if h["reason"] else None,
                 datetime.fromisoformat(h["at"]),
+                h.get("actor"),
+                h.get("note"),
             )
             for h in row.history
         ),
+        refunded=Money(int(row.refunded_amount), currency) if row.refunded_amount else None,
+        tracking_number=row.tracking_number,
     )
 
 

@@ -38,9 +38,21 @@ class OrdersStore(Protocol):
         """Lock up to `limit` sagas whose deadline is at or before `now`, skipping locked ones."""
         ...
 
-    async def save_saga(self, before: SagaState, after: SagaState, now: datetime) -> uuid.UUID | None:
+    async def lock_order(self, order_id: uuid.UUID) -> tuple[SagaState, uuid.UUID] | None:
+        """The saga, locked until the end of the transaction, and the order's customer id."""
+        ...
+
+    async def save_saga(
+        self,
+        before: SagaState,
+        after: SagaState,
+        now: datetime,
+        *,
+        actor: str | None = None,
+        note: str | None = None,
+    ) -> uuid.UUID | None:
         """Store `after`; when its status differs from `before`, also the order's status and a
-        history entry, and return the order's customer id."""
+        history entry (with `actor` and `note`), and when the order changed return its customer id."""
         ...
 
 

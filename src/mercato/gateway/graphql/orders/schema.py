@@ -15,6 +15,7 @@ import strawberry
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.customers.types import AddressInput
+from mercato.gateway.graphql.orders import after_purchase
 from mercato.gateway.graphql.orders.types import Order, OrderConnection
 from mercato.orders.domain.errors import CheckoutCompleteErrorCode
 from mercato.orders.domain.model import OrderStatus
@@ -123,6 +124,20 @@ class OrdersQueries:
 
 @strawberry.type
 class OrdersMutations:
+    order_cancel = strawberry.mutation(
+        resolver=after_purchase.order_cancel,
+        description="Cancel an order not shipped yet (yours, or any with orders:manage): its stock "
+        "and payment go back.",
+    )
+    order_fulfill = strawberry.mutation(
+        resolver=after_purchase.order_fulfill,
+        description="Mark a confirmed order shipped, with its tracking number (orders:manage).",
+    )
+    order_refund = strawberry.mutation(
+        resolver=after_purchase.order_refund,
+        description="Refund part or all of a paid order (payments:refund); idempotent by key.",
+    )
+
     @strawberry.mutation(description="Place an order for the cart's contents and pay with `paymentToken`.")
     async def checkout_complete(
         self,

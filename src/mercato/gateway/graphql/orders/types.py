@@ -28,6 +28,8 @@ class OrderStatusChange:
     status: OrderStatus
     reason: RejectReason | None
     at: datetime
+    actor: str | None = strawberry.field(description="Who made the change by hand; null: the system.")
+    note: str | None = strawberry.field(description="Why, when they said.")
 
 
 @strawberry.type
@@ -40,6 +42,8 @@ class Order:
     shipping_address: JSON
     created_at: datetime
     history: list[OrderStatusChange] = strawberry.field(description="Every status the order went through.")
+    refunded: Money | None = strawberry.field(description="What was refunded so far; null: nothing.")
+    tracking_number: str | None = strawberry.field(description="The shipment's, once fulfilled.")
 
     @classmethod
     def of(cls, view: OrderView) -> Order:
@@ -58,7 +62,12 @@ class Order:
             ],
             shipping_address=cast(JSON, dict(view.shipping_address)),
             created_at=view.created_at,
-            history=[OrderStatusChange(status=h.status, reason=h.reason, at=h.at) for h in view.history],
+            history=[
+                OrderStatusChange(status=h.status, reason=h.reason, at=h.at, actor=h.actor, note=h.note)
+                for h in view.history
+            ],
+            refunded=Money.of(view.refunded.amount, view.refunded.currency) if view.refunded else None,
+            tracking_number=view.tracking_number,
         )
 
 

@@ -1,0 +1,74 @@
+"""After-purchase use cases: cancel, fulfil and refund an order.
+
+Each locks the order's saga, applies the request (`domain.after_purchase`) and stores the new state
+with the commands it sends, in one transaction: the compensation then runs over NATS like any
+saga step, driven by the participants' replies. Returns at once; callers wait for the order to
+settle through the read side (`OrdersClient.wait_until`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from mercato.orders.domain import after_purchase
+from mercato.orders.domain.commands import CancelOrder, FulfillOrder, RefundOrder
+from mercato.orders.domain.errors import OrderCancelErrorCode, OrderFulfillErrorCode, OrderRefundErrorCode
+from mercato.orders.domain.rules import OrderNotFound
+from mercato.orders.domain.saga_types import SagaPolicy, SagaState
+from mercato.orders.service_layer.handlers import save_step
+from mercato.orders.service_layer.unit_of_work import OrdersUnitOfWork
+from mercato.platform.errors import ClientError, recode
+
+
+async def cancel_order(cmd: CancelOrder, uow: OrdersUnitOfWork, *, now: datetime, policy: SagaPolicy) -> None:
+    try:
+        after_purchase.check_cancel(cmd)
+        async with uow:
+            state = await _locked(uow, cmd)
+            after, commands = after_purchase.cancel(state, cmd, now, policy)
+            await save_step(uow, state, after, commands, now, actor=cmd.actor)
+            await uow.commit()
+    except ClientError as exc:
+        raise _recoded(exc, OrderCancelErrorCode) from None
+
+
+async def fulfill_order(cmd: FulfillOrder, uow: OrdersUnitOfWork, *, now: datetime) -> None:
+    try:
+        after_purchase.check_fulfil(cmd)
+        async with uow:
+            state = await _locked(uow, cmd)
+            after, commands = after_purchase.fulfil(state, cmd)
+            await save_step(uow, state, after, commands, now, actor=cmd.actor)
+            await uow.commit()
+    except ClientError as exc:
+        raise _recoded(exc, OrderFulfillErrorCode) from None
+
+
+async def refund_order(cmd: RefundOrder, uow: OrdersUnitOfWork, *, now: datetime, policy: SagaPolicy) -> bool:
+    """True when a refund was sent; False for a retry of one (same key and amount)."""
+    try:
+        after_purchase.check_refund(cmd)
+        async with uow:
+            state = await _locked(uow, cmd)
+            after, commands = after_purchase.refund(state, cmd, now, policy)
+            await save_step(uow, state, after, commands, now, actor=cmd.actor)
+            await uow.commit()
+            return after != state
+    except ClientError as exc:
+        raise _recoded(exc, OrderRefundErrorCode) from None
+
+
+async def _locked(uow: OrdersUnitOfWork, cmd: CancelOrder | FulfillOrder | RefundOrder) -> SagaState:
+    found = await uow.orders.lock_order(cmd.order_id)
+    if found is None:
+        raise OrderNotFound()
+    state, customer_id = found
+    # Someone else's order looks exactly like a missing one.
+    if isinstance(cmd, CancelOrder) and cmd.customer_id is not None and cmd.customer_id != customer_id:
+        raise OrderNotFound()
+    return state
+
+
+def _recoded(exc: ClientError, codes: type[Enum]) -> ClientError:
+    return recode(exc, codes)
