@@ -127,6 +127,7 @@ class Runtime:
                     uow,
                     batch_size=s.consumer_batch_size,
                     max_deliveries=s.consumer_max_deliveries,
+                    ack_wait=s.consumer_ack_wait_seconds,
                 )
             )
         for consumer in self.consumers:

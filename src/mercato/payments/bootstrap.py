@@ -91,6 +91,11 @@ def build_payments(
 ) -> PaymentsService:
     """The payments on the built-in sandbox provider (the only provider so far)."""
     provider = SandboxProvider(db, latency_ms=settings.payments_sandbox_latency_ms)
+    if runner_settings is None:
+        runner_settings = RunnerSettings(
+            provider_timeout_seconds=settings.payments_provider_timeout_seconds,
+            lease_seconds=settings.payments_lease_seconds,
+        )
     return PaymentsService(
         db,
         payments_outbox(settings.namespace),

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
 
     # Payments: the built-in sandbox provider's simulated latency.
     payments_sandbox_latency_ms: int = Field(default=0, ge=0)
+    # A provider call gives up after the timeout; its lease (always longer) is how long a crashed
+    # attempt blocks a retry before another worker takes it over.
+    payments_provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    payments_lease_seconds: float = Field(default=30.0, gt=0)
+    # How long JetStream waits for an ack before redelivering a message a crashed worker held.
+    consumer_ack_wait_seconds: float = Field(default=10.0, gt=0)
 
     log_level: str = "INFO"
 

@@ -77,6 +77,7 @@ class EventConsumer:
         *,
         batch_size: int = 100,
         max_deliveries: int = 10,
+        ack_wait: float = 10.0,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -85,6 +86,7 @@ class EventConsumer:
         self.uow_factory = uow_factory
         self.batch_size = batch_size
         self.max_deliveries = max_deliveries
+        self.ack_wait = ack_wait
         self.durable = f"{broker.namespace}_{schema}_{subscription.name}"
         self._psub: JetStreamContext.PullSubscription | None = None
 
@@ -98,7 +100,7 @@ class EventConsumer:
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
-                ack_wait=30.0,
+                ack_wait=self.ack_wait,
                 max_deliver=self.max_deliveries + 1,
             ),
         )
