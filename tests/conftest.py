@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from mercato.app.contexts import MIGRATIONS
 from mercato.platform.config import Settings
@@ -100,7 +101,38 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
     database = Database(settings.database_url, pool_size=20)
     await migrate(database, MIGRATIONS)
     yield database
-    await database.dispose()
+    try:
+        await assert_money_reconciles(database)
+    finally:
+        await database.dispose()
+
+
+# Orders whose money must have settled: captured minus refunded equals what the customer still owes.
+_SETTLED = {
+    "CONFIRMED": "o.total_amount - o.refunded_amount",
+    "FULFILLED": "o.total_amount - o.refunded_amount",
+    "PARTIALLY_REFUNDED": "o.total_amount - o.refunded_amount",
+    "REFUNDED": "0",
+    "REJECTED": "0",
+    "CANCELLED": "0",
+}
+
+
+async def assert_money_reconciles(database: Database) -> None:
+    """After the whole run: for every settled order, the payments ledger nets to what the order
+    says is owed (no charge lost, doubled or left uncaptured). Orders still in flight are skipped."""
+    owed = " ".join(f"WHEN '{status}' THEN {expr}" for status, expr in _SETTLED.items())
+    query = text(
+        "SELECT o.id, o.status, CASE o.status " + owed + " END AS owed, "
+        "coalesce(sum(CASE l.kind WHEN 'CAPTURE' THEN l.amount WHEN 'REFUND' THEN -l.amount ELSE 0 END), 0) "
+        "AS net FROM orders.orders o "
+        "LEFT JOIN payments.ledger_entries l ON l.order_reference = o.id::text "
+        "WHERE o.status = ANY(:settled) GROUP BY o.id, o.status, o.total_amount, o.refunded_amount"
+    )
+    async with database.connect() as conn:
+        rows = (await conn.execute(query, {"settled": list(_SETTLED)})).all()
+    mismatched = [(str(r.id), r.status, r.owed, r.net) for r in rows if r.owed != r.net]
+    assert not mismatched, f"orders whose payments do not reconcile: {mismatched[:5]}"
 
 
 @pytest.fixture(scope="session")
