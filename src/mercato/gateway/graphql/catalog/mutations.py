@@ -19,7 +19,7 @@ from mercato.catalog.domain.errors import (
     VariantCreateErrorCode,
     VariantUpdateErrorCode,
 )
-from mercato.gateway.graphql.catalog.types import Category, Product, Variant
+from mercato.gateway.graphql.catalog.types import Category, Product, Variant, sku_levels, stock_levels
 from mercato.gateway.graphql.core.auth import staff
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
@@ -176,7 +176,7 @@ def _attributes(value: Any) -> dict[str, Any]:
 
 async def _staff_product(info: strawberry.Info, product_id: uuid.UUID) -> Product | None:
     found = await info.context.clients.catalog.products_by_ids([product_id], include_unpublished=True)
-    return Product.of(found[0]) if found else None
+    return Product.of(found[0], await stock_levels(info, found)) if found else None
 
 
 def _refused(exc: ClientError, codes: type[Enum]) -> ClientError:
@@ -333,4 +333,6 @@ class CatalogMutations:
 
 async def _variant_by_id(info: strawberry.Info, variant_id: uuid.UUID) -> Variant | None:
     view = await info.context.clients.catalog.variant(variant_id)
-    return Variant.of(view) if view is not None else None
+    if view is None:
+        return None
+    return Variant.of(view, await sku_levels(info, [view.sku]))

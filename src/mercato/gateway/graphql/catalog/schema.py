@@ -20,6 +20,7 @@ from mercato.gateway.graphql.catalog.types import (
     ProductFilterInput,
     ProductSortInput,
     SortDirection,
+    stock_levels,
 )
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
 from mercato.gateway.graphql.core.types import PageInfo
@@ -71,9 +72,11 @@ class CatalogQueries:
             descending=sort.direction is SortDirection.DESC,
         )
         page = await info.context.clients.catalog.list_products(request)
+        levels = await stock_levels(info, page.items)
         edges = [
             ProductEdge(
-                cursor=Cursor.after_product(p, request.sort, request.descending).encode(), node=Product.of(p)
+                cursor=Cursor.after_product(p, request.sort, request.descending).encode(),
+                node=Product.of(p, levels),
             )
             for p in page.items
         ]
@@ -98,7 +101,7 @@ class CatalogQueries:
             raise ClientError("give exactly one of id and slug", field="id")
         product_id = parse_id(id, "id") if id is not None else None
         view = await info.context.clients.catalog.product(product_id=product_id, slug=slug)
-        return Product.of(view) if view is not None else None
+        return Product.of(view, await stock_levels(info, [view])) if view is not None else None
 
     @strawberry.field(description="Every category, parents before children in menu order.")
     async def categories(self, info: strawberry.Info) -> list[Category]:

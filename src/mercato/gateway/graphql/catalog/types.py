@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -39,23 +40,23 @@ class Variant:
     attributes: JSON
     price: Money
 
-    @strawberry.field(description="Units that can be ordered now, across warehouses.")
-    async def quantity_available(self, info: strawberry.Info) -> int:
-        available: int = await info.context.inventory_loaders.available_by_sku.load(self.sku)
-        return available
-
-    @strawberry.field
-    async def in_stock(self, info: strawberry.Info) -> bool:
-        available: int = await info.context.inventory_loaders.available_by_sku.load(self.sku)
-        return available > 0
+    # Plain values, filled for a whole page at once (see `stock_levels`): a resolver per variant would
+    # cost more than the query itself.
+    quantity_available: int = strawberry.field(
+        description="Units that can be ordered now, across warehouses."
+    )
+    in_stock: bool
 
     @classmethod
-    def of(cls, view: VariantView) -> Variant:
+    def of(cls, view: VariantView, levels: Mapping[str, int]) -> Variant:
+        available = levels.get(view.sku, 0)
         return cls(
             id=strawberry.ID(str(view.id)),
             sku=view.sku,
             attributes=cast(JSON, view.attributes),
             price=Money.of(view.price_amount, view.currency),
+            quantity_available=available,
+            in_stock=available > 0,
         )
 
 
@@ -98,7 +99,7 @@ class Product:
         )
 
     @classmethod
-    def of(cls, view: ProductView) -> Product:
+    def of(cls, view: ProductView, levels: Mapping[str, int]) -> Product:
         return cls(
             id=strawberry.ID(str(view.id)),
             slug=view.slug,
@@ -109,7 +110,7 @@ class Product:
             published=view.published,
             created_at=view.created_at,
             updated_at=view.updated_at,
-            variants=[Variant.of(v) for v in view.variants],
+            variants=[Variant.of(v, levels) for v in view.variants],
             view=view,
         )
 
@@ -161,3 +162,22 @@ class ProductFilterInput:
     price_max: str | None = None
     in_stock: bool | None = None
     attributes: list[AttributeFilterInput] | None = None
+
+
+_STOCK_FIELDS = frozenset({"quantityAvailable", "inStock"})
+
+
+def _asks_for_stock(fields: Iterable[Any]) -> bool:
+    return any(f.name in _STOCK_FIELDS or _asks_for_stock(getattr(f, "selections", ())) for f in fields)
+
+
+async def stock_levels(info: strawberry.Info, products: Iterable[ProductView]) -> Mapping[str, int]:
+    """Availability of every variant of `products` in one batched call, when the query asks for it."""
+    return await sku_levels(info, [v.sku for p in products for v in p.variants])
+
+
+async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:
+    if not skus or not _asks_for_stock(info.selected_fields):
+        return {}
+    levels: list[int] = await info.context.inventory_loaders.available_by_sku.load_many(skus)
+    return dict(zip(skus, levels, strict=True))
