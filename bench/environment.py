@@ -45,6 +45,8 @@ class BenchEngines:
     redis_url: str
     embedded: bool
     namespace: str = field(default_factory=lambda: f"bench{secrets.token_hex(4)}")
+    # The server refuses to start without a token-signing secret; a throwaway one per run.
+    auth_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     versions: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -65,6 +67,7 @@ class BenchEngines:
             nats_url=self.nats_url,
             redis_url=self.redis_url,
             namespace=self.namespace,
+            auth_secret=self.auth_secret,
             _env_file=None,
         )
 
@@ -77,6 +80,7 @@ class BenchEngines:
             MERCATO_NATS_URL=self.nats_url,
             MERCATO_REDIS_URL=self.redis_url,
             MERCATO_NAMESPACE=self.namespace,
+            MERCATO_AUTH_SECRET=self.auth_secret,
         )
         return env
 

@@ -32,6 +32,10 @@ end
 """
 
 
+class LoadError(RuntimeError):
+    """The load generator failed."""
+
+
 @dataclass(frozen=True)
 class LoadResult:
     tool: str
@@ -70,9 +74,7 @@ def _wrk_once(wrk: str, url: str, script: Path, connections: int, threads: int, 
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_RESULT ")), None)
     if done.returncode != 0 or line is None:
-        raise RuntimeError(
-            f"wrk failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
-        )
+        raise LoadError(f"wrk failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     r = json.loads(line.removeprefix("BENCH_RESULT "))
     errors = sum(int(r[k]) for k in ("connect", "read", "write", "status", "timeout"))
     return LoadResult(

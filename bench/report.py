@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.load import LoadResult
 from bench.profile import Profile
+from bench.server import ROOT
 
 TARGET_RPS = 2_000
 TARGET_P99_MS = 20.0
@@ -22,24 +23,39 @@ MARKER = re.compile(r"^<!-- bench-run: (?P<key>[^>]*?) -->$", re.MULTILINE)
 INTRO = """# Benchmarks
 
 `make bench` (that is, `.venv/bin/python -m bench.run`) measures the storefront listing through
-GraphQL: it seeds a demo catalog, runs the real server (`mercato serve --workers 2`) as a subprocess,
-drives it with `wrk` (16 connections, 2 threads, 3 s warm-up, 10 s measured) on the same machine, and
-measures a **ceiling** beside it: the same uvicorn, same worker count, answering `POST /graphql` with
-the same JSON bytes from memory (`bench/ceiling.py`). The gap between the two is GraphQL, the services
-and the engines; the ceiling is what the HTTP stack alone allows.
+GraphQL. It seeds a demo catalog (`mercato.app.seed.seed_demo`), runs the real server
+(`mercato serve --workers 2`) as a subprocess, waits until the events of seeding are worked off (so no
+cache invalidation lands inside a run), and drives it with `wrk` (16 connections, 2 threads, 3 s
+warm-up, 10 s measured) from the same machine. Beside it, it measures a **ceiling**: the same uvicorn
+with the same worker count answering `POST /graphql` with the same JSON bytes from memory
+(`bench/ceiling.py`). The gap between the two is GraphQL, the services and the engines; the ceiling
+is what the HTTP stack alone allows. Every response is checked (HTTP 200, a page of products, no
+GraphQL errors) before and after each run, and wrk counts non-2xx answers and socket errors.
 
 With `MERCATO_DATABASE_URL`, `MERCATO_NATS_URL` and `MERCATO_REDIS_URL` set it uses those engines, in a
-database (`mercato_bench<hex>`) and namespace (`bench<hex>`) of its own that it removes afterwards;
-otherwise it starts embedded engines in a throwaway directory. Options: `--products N` (default 200),
-`--sizes 200,2000` (measure the listing at several catalog sizes; seeding takes roughly 50 ms per
-product), `--duration S`, `--warmup S`, `--connections N`, `--threads N`, `--workers N`,
-`--scenario all|listing|listing-availability|ceiling`, `--profile` (py-spy on one worker during an extra,
-unrecorded listing run), `--output PATH`. Each run writes a dated section below; a re-run on the same
-day with the same kind of engines replaces that day's section, older ones are kept.
+database (`mercato_bench<hex>`) and a namespace (`bench<hex>`) of its own that it removes afterwards;
+otherwise it starts embedded engines in a throwaway directory. Options:
+
+- `--products N` (default 200), or `--sizes 200,2000` to measure the listing at several catalog sizes
+  (the catalog is grown in place; seeding takes about 50 ms per product);
+- `--duration S` (10), `--warmup S` (3), `--connections N` (16), `--threads N` (2), `--workers N` (2);
+- `--scenario all|listing|listing-availability|ceiling`;
+- `--idle-wait S` (20): before each run, wait up to S seconds for the machine to be idle;
+- `--retries N` (1): re-measure a run during which other processes used over 10% of a CPU, keep
+  the least disturbed;
+- `--profile`: py-spy on one worker during an extra, unrecorded run of each listing scenario;
+- `--output PATH` (this file).
 
 Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug variants { sku price
 { amount currency } } } } } }`; **listing-availability** adds `quantityAvailable` on each variant
 (inventory, through a DataLoader); **ceiling** is described above.
+
+The `x-mercato-cache` column is that header on a response right after the run: `hit` means the
+server answered from its whole-response cache (no GraphQL execution), `absent` that it executed the
+query. Each run writes a dated section below, newest first. A re-run on the same UTC day with the same kind of
+engines replaces that day's section; older sections are kept. The machine may be shared with other
+work (test suites of other sessions): a run notes when it was busy just before a measurement, and such
+numbers understate what the server can do.
 """
 
 
@@ -48,6 +64,7 @@ class Row:
     scenario: str
     products: int
     result: LoadResult
+    cache: str = "-"  # x-mercato-cache of a response after the run
 
 
 @dataclass
@@ -61,10 +78,11 @@ class RunInfo:
     threads: int
     warmup: float
     duration: float
+    code: str = ""
     seeding: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
-    profile: Profile | None = None
+    profiles: dict[str, Profile] = field(default_factory=dict)
 
 
 def machine() -> str:
@@ -86,6 +104,22 @@ def machine() -> str:
     return (
         f"{cpus} CPUs (nproc), {model}, {ram}, Linux {platform.release()}, Python {platform.python_version()}"
     )
+
+
+def code_version() -> str:
+    """The commit measured, and whether src/ differed from it (read-only git calls)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    changed = [line for line in git("status", "--porcelain", "--", "src").splitlines() if line]
+    if changed:
+        return f"{commit} plus uncommitted changes to {len(changed)} path(s) under src/ (work in progress)"
+    return f"{commit}, src/ unmodified"
 
 
 def _version(dist: str) -> str:
@@ -118,55 +152,74 @@ def verdict(row: Row) -> str:
 def table(rows: list[Row]) -> str:
     header = (
         f"{'scenario':<22} {'products':>8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>7}"
+        f"{'errors':>7}  cache"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
         r = row.result
         lines.append(
             f"{row.scenario:<22} {row.products:>8,} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p90_ms:>8.2f} "
-            f"{r.p99_ms:>8.2f} {r.errors:>7,}"
+            f"{r.p99_ms:>8.2f} {r.errors:>7,}  {row.cache}"
         )
     return "\n".join(lines)
 
 
 def _results_markdown(rows: list[Row]) -> list[str]:
     out = [
-        "| scenario | products | req/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | load tool |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| scenario | products | req/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | "
+        "x-mercato-cache | load tool |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for row in rows:
         r = row.result
         out.append(
             f"| {row.scenario} | {row.products:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | "
-            f"{r.p99_ms:.2f} | {r.max_ms:.1f} | {r.requests:,} | {r.errors:,} | {r.tool} |"
+            f"{r.p99_ms:.2f} | {r.max_ms:.1f} | {r.requests:,} | {r.errors:,} | {row.cache} | {r.tool} |"
         )
     return out
 
 
 def _target_lines(rows: list[Row]) -> list[str]:
     out = [
-        f"**Target** for `products(first: 20)` with variants at 16 connections: ≥ {TARGET_RPS:,} req/s "
-        f"and p99 < {TARGET_P99_MS:.0f} ms (Saleor measured 15-26 req/s on such a machine)."
+        f"**Target** for `products(first: 20)` with variants (the listing scenario) at 16 connections: "
+        f"≥ {TARGET_RPS:,} req/s and p99 < {TARGET_P99_MS:.0f} ms, and flat as the catalog grows "
+        "(Saleor measured 15-26 req/s on such a machine).",
     ]
     ceiling = next((r for r in rows if r.scenario == "ceiling"), None)
     for row in rows:
         if row.scenario == "ceiling":
             continue
+        what = "the target" if row.scenario == "listing" else "the listing's target, for comparison,"
         line = (
-            f"- {row.scenario} at {row.products:,} products: {verdict(row)} the target "
+            f"- {row.scenario} at {row.products:,} products: {verdict(row)} {what} "
             f"({row.result.rps:,.0f} req/s, p99 {row.result.p99_ms:.1f} ms)"
         )
+        if row.cache == "hit":
+            line += "; answered from the whole-response cache"
         if ceiling is not None and ceiling.result.rps:
-            line += f"; {100 * row.result.rps / ceiling.result.rps:.0f}% of the ceiling's req/s"
+            share = 100 * row.result.rps / ceiling.result.rps
+            line += (
+                f"; {share:.1f}% of the ceiling's req/s"
+                if share < 10
+                else f"; {share:.0f}% of the ceiling's req/s"
+            )
         out.append(line)
+    for scenario in dict.fromkeys(r.scenario for r in rows if r.scenario != "ceiling"):
+        sized = sorted((r for r in rows if r.scenario == scenario), key=lambda r: r.products)
+        small, large = sized[0], sized[-1]
+        if large.products > small.products and small.result.rps:
+            out.append(
+                f"- {scenario}, {large.products:,} vs {small.products:,} products: "
+                f"{100 * large.result.rps / small.result.rps:.0f}% of the req/s, "
+                f"p99 {large.result.p99_ms:.1f} vs {small.result.p99_ms:.1f} ms"
+            )
     return out
 
 
-def _profile_lines(profile: Profile) -> list[str]:
+def _profile_lines(scenario: str, profile: Profile) -> list[str]:
     packages = ", ".join(f"{name} {share:.0f}%" for name, share in profile.by_package[:10])
     out = [
-        f"**Profile** of one worker during an extra, unrecorded listing run (py-spy `--gil`, "
+        f"**Profile under {scenario}**: one worker during an extra, unrecorded run (py-spy `--gil`, "
         f"{profile.samples:,} samples of the thread running Python).",
         "",
         f"Self time by package: {packages}.",
@@ -191,7 +244,7 @@ def section(info: RunInfo) -> tuple[str, str]:
         "",
         f"- Machine: {machine()}",
         f"- Engines: {info.engines_text}",
-        f"- Server: `mercato serve --workers {info.workers}` ({stack()})",
+        f"- Server: `mercato serve --workers {info.workers}` ({stack()}); code: {info.code}",
         f"- Load: {info.connections} connections, {info.threads} threads, {info.warmup:g} s warm-up, "
         f"{info.duration:g} s measured, on the same machine",
         f"- Command: `{info.command}`",
@@ -202,8 +255,9 @@ def section(info: RunInfo) -> tuple[str, str]:
         "",
         *_target_lines(info.rows),
     ]
-    if info.profile is not None and info.profile.samples:
-        lines += ["", *_profile_lines(info.profile)]
+    for scenario, profile in info.profiles.items():
+        if profile.samples:
+            lines += ["", *_profile_lines(scenario, profile)]
     return key, "\n".join(lines) + "\n"
 
 

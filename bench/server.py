@@ -39,6 +39,7 @@ class Server:
         self.port = port
         self.log_path = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
+        self.failed = False  # keep the log of a server that failed, for its stderr
 
     @property
     def base_url(self) -> str:
@@ -70,6 +71,7 @@ class Server:
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
+                    self.failed = True
                     raise ServerError(
                         f"{self.name} exited with code {self.proc.returncode} before it was ready; "
                         f"its output ({self.log_path}):\n{self.log_tail()}"
@@ -81,6 +83,7 @@ class Server:
                 if ok >= 10:
                     return
                 time.sleep(0.05 if ok else 0.2)
+        self.failed = True
         raise ServerError(
             f"{self.name} did not answer 200 on {path} within {timeout:.0f}s; "
             f"its output ({self.log_path}):\n{self.log_tail()}"
@@ -118,6 +121,8 @@ class Server:
             os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(5)
+        if not self.failed:
+            self.log_path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -46,9 +47,14 @@ def _check_page(payload: Any, scenario: str) -> None:
             raise BadResponse(f"{scenario}: a variant has no integer quantityAvailable")
 
 
-def check_response(base_url: str, request: bytes, scenario: str) -> bytes:
-    """POST `request`; raise BadResponse unless it is 200 with a non-empty page and no errors.
-    Returns the response body as sent."""
+@dataclass(frozen=True)
+class Checked:
+    body: bytes
+    cache: str  # the server's x-mercato-cache header: "hit", "miss", or "absent" (query executed)
+
+
+def check_response(base_url: str, request: bytes, scenario: str) -> Checked:
+    """POST `request`; raise BadResponse unless it is 200 with a non-empty page and no errors."""
     response = httpx.post(
         base_url + "/graphql",
         content=request,
@@ -62,4 +68,4 @@ def check_response(base_url: str, request: bytes, scenario: str) -> bytes:
     except ValueError as exc:
         raise BadResponse(f"{scenario}: the body is not JSON: {response.text[:300]}") from exc
     _check_page(payload, scenario if scenario != "ceiling" else LISTING)
-    return response.content
+    return Checked(response.content, response.headers.get("x-mercato-cache", "absent"))
