@@ -110,6 +110,8 @@ async def test_a_customer_checks_out_and_the_stock_is_sold(
     }
     mine = await customer.data("query { myOrders(first: 5) { nodes { id status } } }")
     assert mine["myOrders"]["nodes"] == [{"id": order["id"], "status": "CONFIRMED"}]
+    via_me = await customer.data("query { me { orders(first: 5) { nodes { id } hasNextPage } } }")
+    assert via_me == {"me": {"orders": {"nodes": [{"id": order["id"]}], "hasNextPage": False}}}
     cart = await customer.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": cart_id})
     assert cart == {"cart": {"itemCount": 0}}  # a confirmed order empties the cart
 

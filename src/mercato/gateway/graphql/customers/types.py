@@ -11,6 +11,7 @@ import strawberry
 
 from mercato.customers.domain.addresses import AddressFields
 from mercato.customers.service_layer.queries import AccountView, AddressView
+from mercato.gateway.graphql.orders.types import OrderConnection, customer_orders
 from mercato.platform.auth import Permission, Principal, Role
 
 
@@ -92,6 +93,12 @@ class MyAccount:
     @strawberry.field(description="Oldest first; at most 20.")
     async def addresses(self, info: strawberry.Info) -> list[Address]:
         return [Address.of(a) for a in await info.context.clients.customers.addresses(self.principal)]
+
+    @strawberry.field(description="Your orders, newest first, a page at a time (at most 100).")
+    async def orders(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> OrderConnection:
+        return await customer_orders(info, self.principal.user_id, first, after)
 
 
 @strawberry.input

@@ -16,7 +16,7 @@ from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.customers.types import AddressInput
 from mercato.gateway.graphql.orders import after_purchase
-from mercato.gateway.graphql.orders.types import Order, OrderConnection
+from mercato.gateway.graphql.orders.types import Order, OrderConnection, customer_orders
 from mercato.orders.domain.errors import CheckoutCompleteErrorCode
 from mercato.orders.domain.model import OrderStatus
 from mercato.platform.auth import Permission, Principal, Unauthenticated
@@ -110,16 +110,7 @@ class OrdersQueries:
         principal: Principal | None = info.context.principal
         if principal is None:
             raise Unauthenticated(info.context.auth_error or "sign in to see your orders")
-        if not 1 <= first <= 100:
-            raise ClientError("first must be 1-100", field="first")
-        page = await info.context.clients.orders.orders_for_customer(
-            principal.user_id, first=first, after=after
-        )
-        return OrderConnection(
-            nodes=[Order.of(o) for o in page.items],
-            end_cursor=page.end_cursor,
-            has_next_page=page.has_next_page,
-        )
+        return await customer_orders(info, principal.user_id, first, after)
 
 
 @strawberry.type

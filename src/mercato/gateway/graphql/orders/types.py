@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import cast
 
@@ -11,6 +12,7 @@ from strawberry.scalars import JSON
 from mercato.gateway.graphql.core.types import Money
 from mercato.orders.domain.model import OrderStatus, RejectReason
 from mercato.orders.service_layer.queries import OrderView
+from mercato.platform.errors import ClientError
 
 strawberry.enum(OrderStatus)
 strawberry.enum(RejectReason)
@@ -76,3 +78,15 @@ class OrderConnection:
     nodes: list[Order]
     end_cursor: str | None
     has_next_page: bool
+
+
+async def customer_orders(
+    info: strawberry.Info, customer_id: uuid.UUID, first: int, after: str | None
+) -> OrderConnection:
+    """One page of a customer's orders, newest first."""
+    if not 1 <= first <= 100:
+        raise ClientError("first must be 1-100", field="first")
+    page = await info.context.clients.orders.orders_for_customer(customer_id, first=first, after=after)
+    return OrderConnection(
+        nodes=[Order.of(o) for o in page.items], end_cursor=page.end_cursor, has_next_page=page.has_next_page
+    )
