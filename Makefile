@@ -47,3 +47,21 @@ schema: $(STAMP)
 
 clean-engines: $(STAMP)
 	@$(BIN)/mercato engines stop
+
+.PHONY: proto
+# Contracts: regenerate src/mercato/_gen from proto/ (never edit the output by hand) and lint the protos.
+proto: $(STAMP)
+	@$(BIN)/python proto/generate.py
+	@$(BIN)/buf lint proto
+
+# Render the Helm chart for every values file (helm-python-sdk, no helm binary) and validate it offline:
+# strict Kubernetes schemas (kubernetes-validate) plus the policies of tests/deploy/chartcheck.py.
+.PHONY: chart image
+chart: $(STAMP)
+	@$(BIN)/python -m tests.deploy.chartcheck
+
+# Build the container image (needs a Docker engine; CI builds and pushes with docker/build-push-action).
+IMAGE   ?= mercato
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
