@@ -112,3 +112,14 @@ def finish(proc: subprocess.Popen[bytes], raw: Path) -> Profile | None:
         print(f"bench: py-spy failed (exit {proc.returncode}): {err.decode(errors='replace').strip()[-500:]}")
         return None
     return summarise(raw)
+
+
+def print_summary(scenario: str, found: Profile) -> None:
+    print(f"\nProfile under {scenario}: {found.samples:,} samples of one worker, {found.raw_path}")
+    print("Self time by package:", ", ".join(f"{n} {p:.1f}%" for n, p in found.by_package))
+    print("Top self time:")
+    for spot in found.self_time:
+        print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")
+    print("Top inclusive time (project and GraphQL/engine libraries):")
+    for spot in found.inclusive:
+        print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")

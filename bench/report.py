@@ -12,6 +12,8 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench import checkout_report
+from bench.checkout_run import CheckoutResults
 from bench.load import LoadResult
 from bench.profile import Profile
 from bench.server import ROOT
@@ -39,12 +41,25 @@ otherwise it starts embedded engines in a throwaway directory. Options:
 - `--products N` (default 200), or `--sizes 200,2000` to measure the listing at several catalog sizes
   (the catalog is grown in place; seeding takes about 50 ms per product);
 - `--duration S` (10), `--warmup S` (3), `--connections N` (16), `--threads N` (2), `--workers N` (2);
-- `--scenario all|listing|listing-availability|ceiling`;
+- `--scenario all|listing|listing-availability|ceiling|checkout`;
 - `--idle-wait S` (20): before each run, wait up to S seconds for the machine to be idle;
 - `--retries N` (1): re-measure a run during which other processes used over 10% of a CPU, keep
   the least disturbed;
 - `--profile`: py-spy on one worker during an extra, unrecorded run of each listing scenario;
 - `--output PATH` (this file).
+
+**checkout** (`--scenario checkout`, part of `all`) measures orders confirmed end to end through
+the saga: a pool of customers (registered and signed in through the API before any window, one cart
+each with 1 unit of its own SKU, stock set to 1,000,000 units so every order confirms) checks out in
+a closed asyncio/httpx loop at `--shoppers 1,8,32` concurrent shoppers against a fresh
+`mercato serve --workers 2` with `MERCATO_CHECKOUT_WAIT_SECONDS=10` (the mutation answers with
+CONFIRMED/REJECTED; `order(id)` is polled otherwise) and 0 ms sandbox payments; it reports confirmed
+orders/s, submit → terminal p50/p99 and the orders not confirmed (`bench/checkout.py`). Beside it:
+PostgreSQL's **commit ceiling** (pgbench, single-row INSERT per transaction, same concurrency;
+`--ceiling-seconds 5`) and the **cost per order** (`--cost-orders 32` sequential orders by distinct
+shoppers against a second server whose database connections go through a counting proxy,
+`bench/pgwire.py`, beside `pg_stat_database.xact_commit`; an idle window of the same length is the
+baseline, raw and net figures are both shown).
 
 Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug variants { sku price
 { amount currency } } } } } }`; **listing-availability** adds `quantityAvailable` on each variant
@@ -83,6 +98,7 @@ class RunInfo:
     notes: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     profiles: dict[str, Profile] = field(default_factory=dict)
+    checkout: CheckoutResults | None = None
 
 
 def machine() -> str:
@@ -251,10 +267,13 @@ def section(info: RunInfo) -> tuple[str, str]:
         *(f"- Catalog: {line}" for line in info.seeding),
         *(f"- Note: {line}" for line in info.notes),
         "",
-        *_results_markdown(info.rows),
-        "",
-        *_target_lines(info.rows),
     ]
+    if info.rows:
+        lines += [*_results_markdown(info.rows), "", *_target_lines(info.rows)]
+    if info.checkout is not None:
+        lines += ["", *checkout_report.markdown(info.checkout)]
+        if info.checkout.profile is not None and info.checkout.profile.samples:
+            info.profiles["checkout"] = info.checkout.profile
     for scenario, profile in info.profiles.items():
         if profile.samples:
             lines += ["", *_profile_lines(scenario, profile)]

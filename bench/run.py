@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run [--products 200] [--sizes 200,2000] [--duration 10] [--warmup 3]
         [--connections 16] [--threads 2] [--workers 2] [--scenario all] [--idle-wait 20] [--retries 1]
-        [--profile]
+        [--profile] [--shoppers 1,8,32] [--cost-orders 32] [--ceiling-seconds 5]
 
 See docs/benchmarks.md for what it measures and the results so far.
 """
@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench import load, machine, profile, report
+from bench import checkout_report, load, machine, profile, report
+from bench.checkout_run import CheckoutBench
 from bench.environment import (
     URL_VARS,
     BenchEngines,
@@ -34,7 +35,7 @@ from bench.environment import (
 from bench.server import ROOT, Server, ServerError, ceiling_server, mercato_server, running
 from bench.validate import LISTING, LISTING_AVAILABILITY, QUERIES, BadResponse, check_response
 
-SCENARIOS = ("all", "listing", "listing-availability", "ceiling")
+SCENARIOS = ("all", "listing", "listing-availability", "ceiling", "checkout")
 QUIET_LIMIT = 300.0
 PROFILE_SECONDS = 10
 BUSY_PERCENT = 15.0
@@ -72,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="py-spy one worker during an extra run of each listing scenario",
     )
+    parser.add_argument("--shoppers", default="1,8,32", help="checkout concurrency levels (default 1,8,32)")
+    parser.add_argument("--cost-orders", type=int, default=32, help="sequential orders counted for the cost")
+    parser.add_argument("--ceiling-seconds", type=float, default=5.0, help="pgbench seconds per level")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
     raw_sizes = args.sizes.split(",") if args.sizes else [str(args.products)]
@@ -81,8 +85,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--sizes takes comma-separated integers")
     if not args.sizes or min(args.sizes) < 1:
         parser.error("catalog sizes must be >= 1")
-    if args.scenario == "ceiling":
+    if args.scenario in ("ceiling", "checkout"):
         args.sizes = args.sizes[:1]
+    try:
+        args.shoppers = sorted({int(s) for s in args.shoppers.split(",") if s.strip()})
+    except ValueError:
+        parser.error("--shoppers takes comma-separated integers")
+    if not args.shoppers or min(args.shoppers) < 1 or max(args.shoppers) > 100 or args.cost_orders > 100:
+        parser.error("--shoppers levels and --cost-orders must be 1-100")
     return args
 
 
@@ -230,9 +240,24 @@ class Bench:
             with running(server, "/readyz", timeout=30):
                 self._measure("ceiling", self.args.sizes[0], server, QUERIES[LISTING])
 
+    def checkout(self) -> None:
+        a = self.args
+        if a.scenario == "checkout":  # no listing run: just the catalog
+            print(f"bench: seeding the catalog up to {a.sizes[0]:,} products …", flush=True)
+            summary, seconds = asyncio.run(seed(self.engines, a.sizes[0]))
+            self.info.seeding.append(f"{a.sizes[0]:,} products: {summary} in {seconds:.1f} s")
+        bench = CheckoutBench(self.engines, a.workers, a.shoppers, a.cost_orders)
+        self.info.checkout = bench.results
+        bench.setup_and_cost()
+        bench.throughput(a.duration, a.warmup, a.idle_wait, PROFILE_SECONDS if a.profile else 0)
+        bench.ceiling(a.ceiling_seconds)
+
     def run(self) -> None:
-        for size in self.args.sizes:
-            self.catalog(size)
+        if self.args.scenario != "checkout":
+            for size in self.args.sizes:
+                self.catalog(size)
+        if self.args.scenario in ("all", "checkout"):
+            self.checkout()
         if self.args.scenario in ("all", "ceiling"):
             self.ceiling()
 
@@ -280,25 +305,16 @@ def main(argv: list[str] | None = None) -> int:
             stop_embedded(embedded)
     print()
     print(report.table(info.rows))
+    if info.checkout is not None:
+        print(checkout_report.table(info.checkout))
     if failure is not None:
         print(f"\nbench: FAILED, {args.output} left as it was:\n{failure}")
         return 1
     report.write(args.output, info)
     print(f"\nbench: wrote {args.output}")
     for scenario, found in info.profiles.items():
-        print_profile(scenario, found)
+        profile.print_summary(scenario, found)
     return 0
-
-
-def print_profile(scenario: str, found: profile.Profile) -> None:
-    print(f"\nProfile under {scenario}: {found.samples:,} samples of one worker, {found.raw_path}")
-    print("Self time by package:", ", ".join(f"{n} {p:.1f}%" for n, p in found.by_package))
-    print("Top self time:")
-    for spot in found.self_time:
-        print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")
-    print("Top inclusive time (project and GraphQL/engine libraries):")
-    for spot in found.inclusive:
-        print(f"  {spot.percent:5.1f}%  {spot.function}  ({spot.file})")
 
 
 if __name__ == "__main__":

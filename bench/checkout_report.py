@@ -1,0 +1,129 @@
+"""The checkout scenario's part of the results: a terminal table and markdown for docs/benchmarks.md."""
+
+from __future__ import annotations
+
+from bench.checkout_run import CheckoutResults, Cost
+from bench.load import _percentile
+
+TARGET_ORDERS = 300.0
+TARGET_STATEMENTS = 40.0
+TARGET_COMMITS = 10.0
+
+
+def table(results: CheckoutResults) -> str:
+    header = f"{'shoppers':>8} {'orders/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'confirmed':>9} {'not conf.':>9}"
+    lines = [header, "-" * len(header)]
+    for r in results.levels:
+        lines.append(
+            f"{r.concurrency:>8} {r.orders_per_s:>9,.1f} {r.ms(50):>8.1f} {r.ms(99):>8.1f} "
+            f"{r.confirmed:>9,} {r.not_confirmed:>9,}"
+        )
+    for row in results.ceiling:
+        lines.append(
+            f"commit ceiling at {row.concurrency} connections: {row.commits_per_s:,.0f}/s ({row.tool})"
+        )
+    if results.cost is not None:
+        lines += [f"cost per order: {text}" for text in _cost_summary(results.cost)]
+    return "\n".join(lines)
+
+
+def _per(value: int, orders: int) -> float:
+    return value / orders if orders else 0.0
+
+
+def _cost_summary(cost: Cost) -> list[str]:
+    k = cost.confirmed or cost.orders
+    w, i = cost.wire, cost.wire_idle
+    pairs = [
+        ("SQL statements", w.statements, i.statements),
+        ("COMMITs", w.commits, i.commits),
+        ("xact_commit", cost.xact[0], cost.xact_idle[0]),
+    ]
+    return [f"{n} {_per(raw, k):.1f} raw, {_per(raw - idle, k):.1f} net of idle" for n, raw, idle in pairs]
+
+
+def _cost_lines(cost: Cost) -> list[str]:
+    k = cost.confirmed or cost.orders
+    w, i = cost.wire, cost.wire_idle
+    ordered = sorted(cost.latencies_ms)
+
+    def row(name: str, raw: int, idle: int, note: str) -> str:
+        return f"| {name} | {raw:,} | {idle:,} | {_per(raw, k):.1f} | {_per(raw - idle, k):.1f} | {note} |"
+
+    return [
+        f"**Cost per order**: {cost.orders} orders placed one after the other ({cost.confirmed} confirmed, "
+        f"{cost.batch_seconds:.1f} s, submit → terminal p50 {_percentile(ordered, 50):.0f} ms), each by "
+        f"another shopper whose cart was already filled, so the window holds checkouts only; the window "
+        f"runs on {cost.window_seconds - cost.batch_seconds:.0f} s after the last order (PostgreSQL "
+        f"backends report to `pg_stat_database` up to 10 s late) and lasts {cost.window_seconds:.1f} s. "
+        "An idle window of the same length right after it (relay polling, consumer and sweeper "
+        "housekeeping) is the "
+        "baseline. Counted server-side for all services of both workers: on the wire by a proxy between "
+        "the server and PostgreSQL (`bench/pgwire.py`; statements = Execute messages + simple queries "
+        "other than BEGIN/COMMIT/ROLLBACK), and by PostgreSQL (`pg_stat_database.xact_commit`: every "
+        "committed transaction, read-only ones included). Includes the server-side polling of "
+        "`checkoutComplete` while it waits for the terminal state (one status query per 50 ms).",
+        "",
+        "| counter | window with orders | idle window | per order, raw | per order, net of idle | what |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        row("SQL statements", w.statements, i.statements, "Execute + other simple queries"),
+        row("BEGIN", w.begins, i.begins, "transactions opened"),
+        row("COMMIT", w.commits, i.commits, "explicit commits on the wire"),
+        row("ROLLBACK", w.rollbacks, i.rollbacks, "read-only work ended by rollback"),
+        row("xact_commit", cost.xact[0], cost.xact_idle[0], "pg_stat_database, the run's database"),
+        row("xact_rollback", cost.xact[1], cost.xact_idle[1], "pg_stat_database"),
+        "",
+        f"Against the target (≤ {TARGET_STATEMENTS:.0f} statements, ≤ {TARGET_COMMITS:.0f} commits per "
+        f"order, net of idle): statements {_per(w.statements - i.statements, k):.1f} → "
+        f"{'meets' if _per(w.statements - i.statements, k) <= TARGET_STATEMENTS else 'misses'}; COMMITs "
+        f"{_per(w.commits - i.commits, k):.1f} → "
+        f"{'meets' if _per(w.commits - i.commits, k) <= TARGET_COMMITS else 'misses'}.",
+    ]
+
+
+def markdown(results: CheckoutResults) -> list[str]:
+    out = [
+        "### Checkout",
+        "",
+        f"{results.shoppers} customers registered and signed in through the API before any window, one "
+        f"cart each holding 1 unit of its own SKU ({results.skus} distinct SKUs, each with a stock row "
+        "set to 1,000,000 units, so every order can confirm and no two shoppers lock the same stock "
+        "row). Server: `MERCATO_CHECKOUT_WAIT_SECONDS=10` (checkoutComplete answers with the terminal "
+        "state; `order(id)` is polled if it ever answers PENDING), sandbox payments with 0 ms latency, "
+        "`tok_success`. Closed loop per shopper (asyncio + httpx): checkout → terminal, then one "
+        "`cartLinesAdd` to refill a cart a confirmed order emptied (inside the window, outside the "
+        "latency). Orders/s = confirmed orders submitted in the measured window / its length.",
+        f"Settings of the PostgreSQL server: {results.pg_settings}.",
+        *(f"- Note: {n}" for n in results.notes),
+        "",
+        "| shoppers | confirmed orders/s | p50 ms | p90 ms | p99 ms | max ms | confirmed | not confirmed "
+        "| answered PENDING | commit ceiling /s (same concurrency) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ceiling = {row.concurrency: row for row in results.ceiling}
+    for r in results.levels:
+        c = ceiling.get(r.concurrency)
+        c_text = f"{c.commits_per_s:,.0f} ({c.tool})" if c else "-"
+        out.append(
+            f"| {r.concurrency} | {r.orders_per_s:,.1f} | {r.ms(50):.1f} | {r.ms(90):.1f} | {r.ms(99):.1f} | "
+            f"{r.ms(100):.1f} | {r.confirmed:,} | {r.not_confirmed:,} | {r.pending_answers:,} | {c_text} |"
+        )
+    others = sorted({k for r in results.levels for k in r.outcomes if k != "CONFIRMED"})
+    if others:
+        out += [
+            "",
+            "Not confirmed: "
+            + "; ".join(f"{k}: {sum(r.outcomes[k] for r in results.levels)}" for k in others),
+        ]
+    best = max((r.orders_per_s for r in results.levels), default=0.0)
+    out += [
+        "",
+        "Commit ceiling: pgbench (or an asyncpg loop without it), one `INSERT` of one row per "
+        "transaction into a table of the run's database, same concurrency, with the server stopped.",
+        "",
+        f"**Target** ≥ {TARGET_ORDERS:.0f} confirmed orders/s: best measured {best:,.1f}/s → "
+        f"{'meets' if best >= TARGET_ORDERS else 'misses'}.",
+    ]
+    if results.cost is not None:
+        out += ["", *_cost_lines(results.cost)]
+    return out
