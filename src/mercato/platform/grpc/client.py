@@ -1,0 +1,116 @@
+"""Calling a Mercato service over gRPC: channels, deadlines, safe retries and error mapping.
+
+Every call has a deadline (2 s unless configured) that covers all its attempts. Only calls that are
+safe to repeat are retried — reads, and writes the server deduplicates by an idempotency key — and
+only on UNAVAILABLE (nothing or not all of it reached the server), with exponential backoff and full
+jitter. Any other write is tried once: repeating it could apply it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+import grpc
+
+from mercato.platform.auth import Unauthenticated
+from mercato.platform.errors import MercatoError, Unavailable
+from mercato.platform.grpc.auth import outgoing_metadata
+from mercato.platform.grpc.errors import from_status
+
+R = TypeVar("R")
+
+DEFAULT_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    # Attempts for a call that may be retried (the first one included).
+    max_attempts: int = 4
+    backoff_initial: float = 0.05
+    backoff_max: float = 1.0
+
+    def backoff(self, retry: int) -> float:
+        # Full jitter: spreads the retries of many callers that failed together.
+        return random.uniform(0, min(self.backoff_max, self.backoff_initial * 2**retry))
+
+
+def create_channel(
+    target: str,
+    *,
+    credentials: grpc.ChannelCredentials | None = None,
+    options: Sequence[tuple[str, Any]] = (),
+) -> Any:
+    """A `grpc.aio` channel; plaintext only when no credentials are given (loopback, tests)."""
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, options=list(options))
+    return grpc.aio.secure_channel(target, credentials, options=list(options))
+
+
+class ServiceCaller:
+    """Runs one RPC of a generated stub with the policy, the service token and the error mapping."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        target_name: str,
+        secret: str | None,
+        policy: CallPolicy | None = None,
+        known_errors: Iterable[type[MercatoError]] = (),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not secret:
+            raise Unauthenticated("MERCATO_AUTH_SECRET is not set: service calls cannot be signed")
+        self.service = service
+        self.target_name = target_name
+        self._secret = secret
+        self.policy = policy or CallPolicy()
+        self._known: Mapping[str, type[MercatoError]] = {c.__name__: c for c in known_errors}
+        self._sleep = sleep
+
+    async def call(
+        self,
+        method: Callable[..., Awaitable[R]],
+        request: Any,
+        *,
+        retryable: bool,
+        codes: type[Enum] | None = None,
+    ) -> R:
+        """`retryable`: the call is a read or carries an idempotency key the server honours."""
+        policy = self.policy
+        deadline = time.monotonic() + policy.timeout
+        attempts = policy.max_attempts if retryable else 1
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Unavailable(f"{self.target_name} did not answer in time")
+            try:
+                return await method(
+                    request, timeout=remaining, metadata=outgoing_metadata(self.service, self._secret)
+                )
+            except grpc.aio.AioRpcError as exc:
+                code = exc.code()
+                if code is grpc.StatusCode.UNAVAILABLE and attempt < attempts:
+                    pause = policy.backoff(attempt - 1)
+                    if time.monotonic() + pause < deadline:
+                        await self._sleep(pause)
+                        continue
+                raise self._error(exc, codes) from None
+
+    def _error(self, exc: grpc.aio.AioRpcError, codes: type[Enum] | None) -> MercatoError:
+        code = exc.code()
+        trailers = exc.trailing_metadata()
+        error = from_status(code, exc.details() or "", trailers, codes=codes, known=self._known)
+        if code is grpc.StatusCode.UNAVAILABLE and not trailers:
+            # No Mercato trailer: the transport failed (connection refused, reset), not the service.
+            return Unavailable(f"{self.target_name} is unavailable")
+        return error
