@@ -8,6 +8,9 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
+from mercato._gen.mercato.common.v1 import principal_pb2
+from mercato.platform.auth import Permission, Principal, Role
+
 
 def _restore_ints(value: Any) -> Any:
     # Struct stores every number as a double; JSON attributes written as 3 must read back as 3.
@@ -49,3 +52,23 @@ def opt_uuid(value: str | None) -> uuid.UUID | None:
 
 def opt_str(value: uuid.UUID | None) -> str | None:
     return str(value) if value is not None else None
+
+
+def role_value(role: Role) -> str:
+    # Enum fields accept the value's name; names map 1:1 to the Python members (see principal.proto).
+    return f"ROLE_{role.name}"
+
+
+def permission_value(permission: Permission) -> str:
+    return f"PERMISSION_{permission.name}"
+
+
+def principal_message(principal: Principal) -> principal_pb2.Principal:
+    """The wire form of a principal (informational in request bodies: servicers trust only the signed
+    `x-mercato-principal` metadata)."""
+    return principal_pb2.Principal(
+        user_id=str(principal.user_id),
+        email=principal.email,
+        role=role_value(principal.role),
+        permissions=sorted(permission_value(p) for p in principal.permissions),
+    )

@@ -1,0 +1,195 @@
+"""The orders over gRPC (`mercato.orders.v1.OrdersService`): request -> command or query -> response.
+Authentication and error mapping are the platform server's; typed errors just propagate.
+
+`PlaceOrder` answers as soon as the order is PENDING; waiting for the saga is the caller's (it polls
+`GetOrderStatus`), so no call here holds a connection open for the saga."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from mercato._gen.mercato.common.v1 import money_pb2
+from mercato._gen.mercato.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
+from mercato.orders.domain import commands
+from mercato.orders.domain.model import Order, OrderStatus, RejectReason
+from mercato.orders.service_layer.queries import OrdersQueries, OrderView, StatusChange
+from mercato.platform.errors import ClientError
+from mercato.platform.grpc.convert import from_struct, to_struct, to_timestamp
+from mercato.platform.grpc.server import ServiceRegistration
+from mercato.platform.types import Money, MoneyError
+
+SERVICE_NAME = "mercato.orders.v1.OrdersService"
+
+
+class OrdersService(Protocol):
+    """What the servicer uses of `bootstrap.OrdersService` (entrypoints sit below bootstrap)."""
+
+    queries: OrdersQueries
+
+    async def handle(self, cmd: Any) -> Any: ...
+
+
+def money_message(value: Money) -> money_pb2.Money:
+    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
+
+
+def status_value(status: OrderStatus | None) -> Any:
+    return order_pb2.OrderStatus.Value(
+        f"ORDER_STATUS_{status.value}" if status else "ORDER_STATUS_UNSPECIFIED"
+    )
+
+
+def reason_value(reason: RejectReason | None) -> Any:
+    return order_pb2.RejectReason.Value(
+        f"REJECT_REASON_{reason.value}" if reason else "REJECT_REASON_UNSPECIFIED"
+    )
+
+
+def change_message(change: StatusChange) -> order_pb2.StatusChange:
+    return order_pb2.StatusChange(
+        status=status_value(change.status),
+        reason=reason_value(change.reason),
+        at=to_timestamp(change.at),
+        actor=change.actor,
+        note=change.note,
+    )
+
+
+def view_message(view: OrderView) -> order_pb2.Order:
+    return order_pb2.Order(
+        id=str(view.id),
+        customer_id=str(view.customer_id),
+        status=status_value(view.status),
+        reason=reason_value(view.reason),
+        lines=[
+            order_pb2.OrderLine(
+                sku=line.sku, quantity=line.quantity, unit_price=money_message(line.unit_price)
+            )
+            for line in view.lines
+        ],
+        total=money_message(view.total),
+        shipping_address=to_struct(dict(view.shipping_address)),
+        created_at=to_timestamp(view.created_at),
+        history=[change_message(c) for c in view.history],
+        refunded=money_message(view.refunded) if view.refunded is not None else None,
+        tracking_number=view.tracking_number,
+    )
+
+
+def order_message(order: Order) -> order_pb2.Order:
+    """A placed order: no history, refund or tracking number yet (the saga has not moved it)."""
+    return order_pb2.Order(
+        id=str(order.id),
+        customer_id=str(order.customer_id),
+        status=status_value(order.status),
+        reason=reason_value(order.reason),
+        lines=[
+            order_pb2.OrderLine(
+                sku=line.sku, quantity=line.quantity, unit_price=money_message(line.unit_price)
+            )
+            for line in order.lines
+        ],
+        total=money_message(order.total),
+        shipping_address=to_struct(dict(order.shipping_address)),
+        created_at=to_timestamp(order.created_at),
+    )
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    # In-process callers pass UUID objects, so a malformed id can only come from the wire.
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
+
+
+def _money(message: money_pb2.Money, field: str) -> Money:
+    # Likewise, an impossible amount cannot be built in process: only the wire can carry one.
+    try:
+        return Money(message.amount_minor, message.currency_code)
+    except MoneyError as exc:
+        raise ClientError(str(exc), code="INVALID", field=field) from None
+
+
+class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
+    def __init__(self, service: OrdersService) -> None:
+        self.service = service
+
+    async def PlaceOrder(self, request: Any, context: Any) -> orders_service_pb2.PlaceOrderResponse:
+        command = commands.PlaceOrder(
+            customer_id=_uuid(request.customer_id, "customerId"),
+            lines=[
+                (line.sku, line.quantity, _money(line.unit_price, f"lines.{i}.unitPrice"))
+                for i, line in enumerate(request.lines)
+            ],
+            total=_money(request.total, "total"),
+            shipping_address=from_struct(request.shipping_address),
+            payment_token=request.payment_token,
+            idempotency_key=request.idempotency_key,
+            order_id=_uuid(request.order_id, "orderId") if request.HasField("order_id") else None,
+        )
+        order = await self.service.handle(command)
+        return orders_service_pb2.PlaceOrderResponse(order=order_message(order))
+
+    async def GetOrder(self, request: Any, context: Any) -> orders_service_pb2.GetOrderResponse:
+        view = await self.service.queries.order(_uuid(request.order_id, "id"))
+        if view is None:
+            return orders_service_pb2.GetOrderResponse()
+        return orders_service_pb2.GetOrderResponse(order=view_message(view))
+
+    async def GetOrderStatus(self, request: Any, context: Any) -> orders_service_pb2.GetOrderStatusResponse:
+        status = await self.service.queries.status(_uuid(request.order_id, "id"))
+        return orders_service_pb2.GetOrderStatusResponse(status=status_value(status))
+
+    async def ListOrdersForCustomer(
+        self, request: Any, context: Any
+    ) -> orders_service_pb2.ListOrdersForCustomerResponse:
+        page = await self.service.queries.orders_for_customer(
+            _uuid(request.customer_id, "customerId"),
+            request.first,
+            request.after if request.HasField("after") else None,
+        )
+        return orders_service_pb2.ListOrdersForCustomerResponse(
+            items=[view_message(v) for v in page.items],
+            end_cursor=page.end_cursor,
+            has_next_page=page.has_next_page,
+        )
+
+    async def CancelOrder(self, request: Any, context: Any) -> orders_service_pb2.CancelOrderResponse:
+        command = commands.CancelOrder(
+            order_id=_uuid(request.order_id, "id"),
+            actor=request.actor,
+            reason=request.reason,
+            customer_id=_uuid(request.customer_id, "customerId") if request.HasField("customer_id") else None,
+        )
+        await self.service.handle(command)
+        return orders_service_pb2.CancelOrderResponse()
+
+    async def FulfillOrder(self, request: Any, context: Any) -> orders_service_pb2.FulfillOrderResponse:
+        command = commands.FulfillOrder(
+            order_id=_uuid(request.order_id, "id"),
+            tracking_number=request.tracking_number,
+            actor=request.actor,
+        )
+        await self.service.handle(command)
+        return orders_service_pb2.FulfillOrderResponse()
+
+    async def RefundOrder(self, request: Any, context: Any) -> orders_service_pb2.RefundOrderResponse:
+        command = commands.RefundOrder(
+            order_id=_uuid(request.order_id, "id"),
+            amount=_money(request.amount, "amount"),
+            idempotency_key=request.idempotency_key,
+            actor=request.actor,
+        )
+        sent = await self.service.handle(command)
+        return orders_service_pb2.RefundOrderResponse(refund_sent=sent)
+
+
+def registration(service: OrdersService) -> ServiceRegistration:
+    """What `platform.grpc.server.GrpcServer` needs to serve the orders."""
+    return ServiceRegistration(
+        name=SERVICE_NAME,
+        servicer=OrdersServicer(service),
+        add_to_server=orders_service_pb2_grpc.add_OrdersServiceServicer_to_server,
+    )

@@ -1,0 +1,246 @@
+"""`OrdersClient` over gRPC: the same Protocol, return types and typed errors as in process.
+
+Retries (see `platform.grpc.client`) are allowed where the orders deduplicate: reads, `place_order`
+and `refund_order` (both carry an idempotency key). `cancel_order` and `fulfill_order` run once.
+`wait_for_terminal` / `wait_until` poll on this side, one short call at a time, as the in-process
+client polls the database: no call stays open while the saga runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mercato._gen.mercato.common.v1 import money_pb2
+from mercato._gen.mercato.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
+from mercato.orders.domain import rules
+from mercato.orders.domain.errors import (
+    OrderCancelErrorCode,
+    OrderFulfillErrorCode,
+    OrderQueryErrorCode,
+    OrderRefundErrorCode,
+    PlaceOrderErrorCode,
+)
+from mercato.orders.domain.model import Order, OrderLine, OrderStatus, RejectReason
+from mercato.orders.service_layer.queries import OrderLineView, OrderPage, OrderView, StatusChange
+from mercato.platform.errors import MercatoError
+from mercato.platform.grpc.client import CallPolicy, ServiceCaller
+from mercato.platform.grpc.convert import from_struct, from_timestamp, to_struct
+from mercato.platform.types import Money
+
+TARGET = "orders"
+# Domain classes the orders raise, so the client re-raises the very class (IdempotencyKeyReused, ...).
+KNOWN_ERRORS: tuple[type[MercatoError], ...] = (
+    rules.IdempotencyKeyReused,
+    rules.OrderIdTaken,
+    rules.OrderNotFound,
+    rules.InvalidOrderState,
+    rules.AlreadyFulfilled,
+    rules.RefundExceedsCaptured,
+    rules.RefundKeyReused,
+)
+DEFAULT_POLL_INTERVAL = 0.05
+
+
+def money_message(value: Money) -> money_pb2.Money:
+    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
+
+
+def money(message: money_pb2.Money) -> Money:
+    return Money(message.amount_minor, message.currency_code)
+
+
+def status(value: int) -> OrderStatus | None:
+    name = order_pb2.OrderStatus.Name(value).removeprefix("ORDER_STATUS_")
+    return None if name == "UNSPECIFIED" else OrderStatus(name)
+
+
+def reason(value: int) -> RejectReason | None:
+    name = order_pb2.RejectReason.Name(value).removeprefix("REJECT_REASON_")
+    return None if name == "UNSPECIFIED" else RejectReason(name)
+
+
+def _status(value: int) -> OrderStatus:
+    found = status(value)
+    if found is None:  # pragma: no cover - the server always sends an order's status
+        raise ValueError("an order without a status")
+    return found
+
+
+def order_view(message: order_pb2.Order) -> OrderView:
+    return OrderView(
+        id=uuid.UUID(message.id),
+        customer_id=uuid.UUID(message.customer_id),
+        status=_status(message.status),
+        reason=reason(message.reason),
+        lines=tuple(OrderLineView(line.sku, line.quantity, money(line.unit_price)) for line in message.lines),
+        total=money(message.total),
+        shipping_address=from_struct(message.shipping_address),
+        created_at=from_timestamp(message.created_at),
+        history=tuple(
+            StatusChange(
+                _status(c.status),
+                reason(c.reason),
+                from_timestamp(c.at),
+                c.actor if c.HasField("actor") else None,
+                c.note if c.HasField("note") else None,
+            )
+            for c in message.history
+        ),
+        refunded=money(message.refunded) if message.HasField("refunded") else None,
+        tracking_number=message.tracking_number if message.HasField("tracking_number") else None,
+    )
+
+
+def placed_order(message: order_pb2.Order, idempotency_key: str) -> Order:
+    # The key is not part of the message: it is the caller's own, and the order answers it.
+    return Order(
+        id=uuid.UUID(message.id),
+        customer_id=uuid.UUID(message.customer_id),
+        status=_status(message.status),
+        reason=reason(message.reason),
+        lines=tuple(OrderLine(line.sku, line.quantity, money(line.unit_price)) for line in message.lines),
+        total=money(message.total),
+        shipping_address=from_struct(message.shipping_address),
+        idempotency_key=idempotency_key,
+        created_at=from_timestamp(message.created_at),
+    )
+
+
+class GrpcOrdersClient:
+    """`OrdersClient` calling an orders service through `channel`."""
+
+    def __init__(
+        self,
+        channel: Any,
+        *,
+        service: str,
+        secret: str | None,
+        policy: CallPolicy | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        # The generated stub is untyped; its methods are wrapped by ServiceCaller.call, which is typed.
+        self._stub = orders_service_pb2_grpc.OrdersServiceStub(channel)  # type: ignore[no-untyped-call]
+        self._caller = ServiceCaller(
+            service=service, target_name=TARGET, secret=secret, policy=policy, known_errors=KNOWN_ERRORS
+        )
+        self.poll_interval = poll_interval
+
+    async def place_order(
+        self,
+        *,
+        customer_id: uuid.UUID,
+        lines: Sequence[tuple[str, int, Money]],
+        total: Money,
+        shipping_address: Mapping[str, Any],
+        payment_token: str,
+        idempotency_key: str,
+        order_id: uuid.UUID | None = None,
+    ) -> Order:
+        request = orders_service_pb2.PlaceOrderRequest(
+            customer_id=str(customer_id),
+            lines=[
+                order_pb2.OrderLine(sku=sku, quantity=quantity, unit_price=money_message(price))
+                for sku, quantity, price in lines
+            ],
+            total=money_message(total),
+            shipping_address=to_struct(dict(shipping_address)),
+            payment_token=payment_token,
+            idempotency_key=idempotency_key,
+            order_id=str(order_id) if order_id is not None else None,
+        )
+        reply = await self._caller.call(
+            self._stub.PlaceOrder, request, retryable=True, codes=PlaceOrderErrorCode
+        )
+        return placed_order(reply.order, idempotency_key)
+
+    async def order(self, order_id: uuid.UUID) -> OrderView | None:
+        request = orders_service_pb2.GetOrderRequest(order_id=str(order_id))
+        reply = await self._caller.call(
+            self._stub.GetOrder, request, retryable=True, codes=OrderQueryErrorCode
+        )
+        return order_view(reply.order) if reply.HasField("order") else None
+
+    async def status(self, order_id: uuid.UUID) -> OrderStatus | None:
+        """The order's status alone (None: no such order); what the waits poll."""
+        request = orders_service_pb2.GetOrderStatusRequest(order_id=str(order_id))
+        reply = await self._caller.call(
+            self._stub.GetOrderStatus, request, retryable=True, codes=OrderQueryErrorCode
+        )
+        return status(reply.status)
+
+    async def orders_for_customer(
+        self, customer_id: uuid.UUID, *, first: int = 20, after: str | None = None
+    ) -> OrderPage:
+        request = orders_service_pb2.ListOrdersForCustomerRequest(
+            customer_id=str(customer_id), first=first, after=after
+        )
+        reply = await self._caller.call(
+            self._stub.ListOrdersForCustomer, request, retryable=True, codes=OrderQueryErrorCode
+        )
+        return OrderPage(
+            items=tuple(order_view(o) for o in reply.items),
+            end_cursor=reply.end_cursor if reply.HasField("end_cursor") else None,
+            has_next_page=reply.has_next_page,
+        )
+
+    async def cancel_order(
+        self, order_id: uuid.UUID, *, actor: str, reason: str, customer_id: uuid.UUID | None
+    ) -> None:
+        request = orders_service_pb2.CancelOrderRequest(
+            order_id=str(order_id),
+            actor=actor,
+            reason=reason,
+            customer_id=str(customer_id) if customer_id is not None else None,
+        )
+        await self._caller.call(self._stub.CancelOrder, request, retryable=False, codes=OrderCancelErrorCode)
+
+    async def fulfill_order(self, order_id: uuid.UUID, *, tracking_number: str, actor: str) -> None:
+        request = orders_service_pb2.FulfillOrderRequest(
+            order_id=str(order_id), tracking_number=tracking_number, actor=actor
+        )
+        await self._caller.call(
+            self._stub.FulfillOrder, request, retryable=False, codes=OrderFulfillErrorCode
+        )
+
+    async def refund_order(
+        self, order_id: uuid.UUID, *, amount: Money, idempotency_key: str, actor: str
+    ) -> bool:
+        request = orders_service_pb2.RefundOrderRequest(
+            order_id=str(order_id), amount=money_message(amount), idempotency_key=idempotency_key, actor=actor
+        )
+        reply = await self._caller.call(
+            self._stub.RefundOrder, request, retryable=True, codes=OrderRefundErrorCode
+        )
+        return bool(reply.refund_sent)
+
+    async def wait_until(
+        self,
+        order_id: uuid.UUID,
+        done: Callable[[OrderView], bool],
+        timeout: float,  # noqa: ASYNC109
+    ) -> OrderView | None:
+        """The order once `done(order)`, or as it stands after `timeout` seconds (None if there is
+        no such order). Reads the whole order each poll: after-purchase waits are rare."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            view = await self.order(order_id)
+            if view is None or done(view) or loop.time() >= deadline:
+                return view
+            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))
+
+    async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None:  # noqa: ASYNC109
+        """The order once CONFIRMED or REJECTED, or as it stands after `timeout` seconds (None if
+        there is no such order). Polls `GetOrderStatus` every `poll_interval` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            found = await self.status(order_id)
+            if found is None:
+                return None
+            if found.is_terminal or loop.time() >= deadline:
+                return await self.order(order_id)
+            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))
