@@ -7,6 +7,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from mercato.app.runtime import Runtime
+from mercato.app.topology import GrpcTopology
 from mercato.customers.bootstrap import create_admin
 from mercato.gateway.app import create_app
 from mercato.platform.auth import Permission, Principal, Role
@@ -25,15 +26,28 @@ async def runtime(settings: Settings, db: Database) -> AsyncIterator[Runtime]:
 
     Package-scoped: its reservation sweeper must not outlive these tests, since service tests drive
     reservations with a fake clock."""
-    rt = Runtime(settings)
+    # Every shopper here signs in from 127.0.0.1: lift the per-IP sign-in throttle (tested on its own in
+    # tests/service/customers) so that it does not depend on how many tests ran before.
+    rt = Runtime(settings.model_copy(update={"login_attempts_per_ip": 1_000_000}))
     await rt.start()
     yield rt
     await rt.stop()
 
 
-@pytest.fixture(scope="package")
-def app(settings: Settings, runtime: Runtime) -> ASGIApp:
-    return create_app(settings, runtime)
+TOPOLOGIES = ["in-process", "grpc"]
+
+
+@pytest.fixture(scope="package", params=TOPOLOGIES)
+async def app(request: pytest.FixtureRequest, settings: Settings, runtime: Runtime) -> AsyncIterator[ASGIApp]:
+    """The GraphQL gateway, once on in-process clients and once with every call going over gRPC:
+    every test that uses it runs against both topologies."""
+    if request.param == "in-process":
+        yield create_app(settings, runtime)
+        return
+    topology = GrpcTopology(runtime)
+    clients = await topology.start()
+    yield create_app(settings, runtime, clients)
+    await topology.stop()
 
 
 @pytest.fixture(scope="package")
@@ -87,5 +101,23 @@ async def api(sign_in: SignIn) -> GraphQLClient:
 @pytest.fixture(scope="package")
 async def anon_api(app: ASGIApp, clients: list[httpx.AsyncClient]) -> GraphQLClient:
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mercato.test")
+    clients.append(http)
+    return GraphQLClient(http)
+
+
+@pytest.fixture(scope="package")
+async def inprocess_api(
+    settings: Settings, runtime: Runtime, clients: list[httpx.AsyncClient]
+) -> GraphQLClient:
+    """An administrator on the in-process topology only: for measurements that follow the asyncio task
+    (statement counts), which gRPC handlers, running in tasks of their own, would escape."""
+    email = f"{ref('admin')}@example.com"
+    await create_admin(runtime.customers, email, PASSWORD)
+    tokens = await runtime.customers_client.create_token(email, PASSWORD)
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings, runtime)),
+        base_url="http://mercato.test",
+        headers={"Authorization": f"Bearer {tokens.access_token}"},
+    )
     clients.append(http)
     return GraphQLClient(http)

@@ -75,7 +75,7 @@ def _operations() -> list[Operation]:
 
 
 OPERATIONS = _operations()
-_signed_in: dict[tuple[Role, frozenset[Permission]], GraphQLClient] = {}
+_signed_in: dict[tuple[int, Role, frozenset[Permission]], GraphQLClient] = {}
 CALLERS = [
     # (_case, role, permissions granted, expected top-level error code or None when allowed)
     ("anonymous", None, (), "UNAUTHENTICATED"),
@@ -102,7 +102,7 @@ async def test_staff_operation_by_caller(
     else:
         others = [p for p in Permission if p is not operation.permission and p is not Permission.STAFF_MANAGE]
         permissions = {"same": [operation.permission], "other": others}.get(grant[0], []) if grant else []
-        key = (role, frozenset(permissions))
+        key = (id(sign_in), role, frozenset(permissions))  # one set of callers per topology
         if key not in _signed_in:  # one account per kind of caller keeps the matrix fast
             _signed_in[key] = await sign_in(role, permissions)
         caller = _signed_in[key]

@@ -132,8 +132,9 @@ async def test_an_update_reaches_cached_pages_through_events(api: GraphQLClient)
 
 
 async def test_a_listing_page_costs_the_same_sql_for_1_or_20_products(
-    api: GraphQLClient, runtime: Runtime
+    inprocess_api: GraphQLClient, runtime: Runtime
 ) -> None:
+    api = inprocess_api
     category = await create_category(api)
     for i in range(22):
         await create_product(api, category, f"Item {i:02d}", ["1.00", "2.00", "3.00"])

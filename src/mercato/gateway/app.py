@@ -107,11 +107,12 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> ASGIApp:
-    """The gateway app. Without `runtime`, it builds and starts one in its lifespan."""
+def create_app(settings: Settings, runtime: Runtime | None = None, clients: Clients | None = None) -> ASGIApp:
+    """The gateway app. Without `runtime`, it builds and starts one in its lifespan. Without `clients`,
+    it calls the runtime's contexts in process."""
     own_runtime = runtime is None
     rt = runtime or Runtime(settings)
-    clients = Clients(
+    clients = clients or Clients(
         catalog=rt.catalog_client,
         inventory=rt.inventory_client,
         cart=rt.cart_client,

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # attempt blocks a retry before another worker takes it over.
     payments_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     payments_lease_seconds: float = Field(default=30.0, gt=0)
+    # Deadline of one gRPC call (all its retries included) made by the gateway or another service.
+    grpc_deadline_seconds: float = Field(default=5.0, gt=0)
     # How long JetStream waits for an ack before redelivering a message a crashed worker held.
     consumer_ack_wait_seconds: float = Field(default=10.0, gt=0)
 
