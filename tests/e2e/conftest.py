@@ -28,7 +28,11 @@ async def runtime(settings: Settings, db: Database) -> AsyncIterator[Runtime]:
     reservations with a fake clock."""
     # Every shopper here signs in from 127.0.0.1: lift the per-IP sign-in throttle (tested on its own in
     # tests/service/customers) so that it does not depend on how many tests ran before.
-    rt = Runtime(settings.model_copy(update={"login_attempts_per_ip": 1_000_000}))
+    # The gRPC deadline is raised too: 200 concurrent checkouts on a loaded 2-core CI machine must be slow,
+    # not refused (the deadline itself is tested in tests/integration/test_grpc_platform.py).
+    rt = Runtime(
+        settings.model_copy(update={"login_attempts_per_ip": 1_000_000, "grpc_deadline_seconds": 60.0})
+    )
     await rt.start()
     yield rt
     await rt.stop()
