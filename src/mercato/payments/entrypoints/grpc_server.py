@@ -10,7 +10,6 @@ from mercato._gen.mercato.common.v1 import money_pb2
 from mercato._gen.mercato.payments.v1 import payments_pb2, payments_service_pb2, payments_service_pb2_grpc
 from mercato.payments.domain import commands
 from mercato.payments.domain.model import PaymentIntent, Reconciliation
-from mercato.payments.domain.rules import PaymentDeclined
 from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.platform.errors import ClientError
 from mercato.platform.grpc.convert import to_timestamp
@@ -89,12 +88,7 @@ class PaymentsServicer(payments_service_pb2_grpc.PaymentsServiceServicer):
             payment_token=request.payment_token,
             idempotency_key=request.idempotency_key,
         )
-        try:
-            intent = await self.service.handle(command)
-        except PaymentDeclined as exc:
-            # The failed intent's id must reach the caller, and error attributes travel as JSON.
-            setattr(exc, "intent_id", str(exc.intent_id))  # noqa: B010
-            raise
+        intent = await self.service.handle(command)
         return payments_service_pb2.AuthorizePaymentResponse(intent=intent_message(intent))
 
     async def CapturePayment(self, request: Any, context: Any) -> payments_service_pb2.CapturePaymentResponse:

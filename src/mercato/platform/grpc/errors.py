@@ -10,6 +10,7 @@ the very class the domain raised when it knows it.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
@@ -82,12 +83,17 @@ def error_details(exc: MercatoError) -> errors_pb2.ErrorDetails:
     )
 
 
+def _unserialisable(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not plain data")
+
+
 def _extra_attrs(exc: MercatoError) -> str | None:
     extra = {k: v for k, v in vars(exc).items() if k not in _BASE_ATTRS and not k.startswith("_")}
     if not extra:
         return None
     try:
-        return json.dumps(extra)
+        # Ids travel as text; a client that expects a UUID attribute turns it back.
+        return json.dumps(extra, default=lambda v: str(v) if isinstance(v, uuid.UUID) else _unserialisable(v))
     except (TypeError, ValueError):
         return None  # not plain data: the class and codes still arrive, only these extras do not
 
