@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mercato._gen.mercato.catalog.v1 import catalog_pb2, catalog_service_pb2, catalog_service_pb2_grpc
-from mercato._gen.mercato.common.v1 import money_pb2
 from mercato.catalog.domain import commands, rules
 from mercato.catalog.domain.errors import (
     CategoryCreateErrorCode,
@@ -22,8 +21,14 @@ from mercato.catalog.service_layer.listing import ListingRequest
 from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, VariantView
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc.client import CallPolicy, ServiceCaller
-from mercato.platform.grpc.convert import from_struct, from_timestamp, opt_str, opt_uuid, to_struct
-from mercato.platform.types import Money
+from mercato.platform.grpc.convert import (
+    from_struct,
+    from_timestamp,
+    money_message,
+    opt_str,
+    opt_uuid,
+    to_struct,
+)
 
 TARGET = "catalog"
 # Domain classes the catalog raises, so the client re-raises the very class (DuplicateSlug, ...).
@@ -71,10 +76,6 @@ def category_view(message: catalog_pb2.Category) -> CategoryView:
         parent_id=opt_uuid(message.parent_id) if message.HasField("parent_id") else None,
         position=message.position,
     )
-
-
-def _money(value: Money) -> money_pb2.Money:
-    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
 
 
 def listing_message(request: ListingRequest) -> catalog_service_pb2.ListProductsRequest:
@@ -187,7 +188,7 @@ class GrpcCatalogClient:
                 request = catalog_service_pb2.CreateVariantRequest(
                     product_id=str(command.product_id),
                     sku=command.sku,
-                    price=_money(command.price),
+                    price=money_message(command.price),
                     attributes=to_struct(command.attributes),
                 )
                 reply = await call(stub.CreateVariant, request, retryable=False, codes=VariantCreateErrorCode)
@@ -195,7 +196,7 @@ class GrpcCatalogClient:
             case commands.UpdateVariant():
                 request = catalog_service_pb2.UpdateVariantRequest(
                     variant_id=str(command.variant_id),
-                    price=_money(command.price) if command.price is not None else None,
+                    price=money_message(command.price) if command.price is not None else None,
                     attributes=to_struct(command.attributes) if command.attributes is not None else None,
                 )
                 reply = await call(stub.UpdateVariant, request, retryable=False, codes=VariantUpdateErrorCode)
@@ -217,7 +218,7 @@ class GrpcCatalogClient:
 
 def _create_product(command: commands.CreateProduct) -> catalog_service_pb2.CreateProductRequest:
     variants: Iterable[catalog_pb2.NewVariant] = (
-        catalog_pb2.NewVariant(sku=v.sku, price=_money(v.price), attributes=to_struct(v.attributes))
+        catalog_pb2.NewVariant(sku=v.sku, price=money_message(v.price), attributes=to_struct(v.attributes))
         for v in command.variants
     )
     return catalog_service_pb2.CreateProductRequest(

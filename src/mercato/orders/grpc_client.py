@@ -27,7 +27,7 @@ from mercato.orders.domain.model import Order, OrderLine, OrderStatus, RejectRea
 from mercato.orders.service_layer.queries import OrderLineView, OrderPage, OrderView, StatusChange
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc.client import CallPolicy, ServiceCaller
-from mercato.platform.grpc.convert import from_struct, from_timestamp, to_struct
+from mercato.platform.grpc.convert import from_struct, from_timestamp, money_message, to_struct
 from mercato.platform.types import Money
 
 TARGET = "orders"
@@ -42,10 +42,6 @@ KNOWN_ERRORS: tuple[type[MercatoError], ...] = (
     rules.RefundKeyReused,
 )
 DEFAULT_POLL_INTERVAL = 0.05
-
-
-def money_message(value: Money) -> money_pb2.Money:
-    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
 
 
 def money(message: money_pb2.Money) -> Money:

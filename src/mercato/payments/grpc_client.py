@@ -22,7 +22,7 @@ from mercato.payments.domain.model import IntentStatus, PaymentIntent, Reconcili
 from mercato.payments.domain.provider import ProviderError, ProviderTimeout
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc.client import CallPolicy, ServiceCaller
-from mercato.platform.grpc.convert import from_timestamp
+from mercato.platform.grpc.convert import from_timestamp, money_message
 from mercato.platform.types import Money
 
 TARGET = "payments"
@@ -40,10 +40,6 @@ KNOWN_ERRORS: tuple[type[MercatoError], ...] = (
     ProviderError,
     ProviderTimeout,
 )
-
-
-def money_message(value: Money) -> money_pb2.Money:
-    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
 
 
 def money(message: money_pb2.Money) -> Money:

@@ -20,9 +20,8 @@ from mercato._gen.mercato.common.v1 import money_pb2
 from mercato.cart.domain.model import Cart
 from mercato.cart.domain.pricing import CartLineView, CartSnapshot, CartView
 from mercato.platform.auth import Principal, require_principal
-from mercato.platform.errors import ClientError
 from mercato.platform.grpc.auth import current_principal
-from mercato.platform.grpc.convert import opt_str, to_timestamp
+from mercato.platform.grpc.convert import money_message, opt_str, parse_uuid, to_timestamp
 from mercato.platform.grpc.server import ServiceRegistration
 from mercato.platform.types import Money
 
@@ -55,10 +54,8 @@ class CartService(Protocol):
     async def clear(self, cart_id: uuid.UUID) -> None: ...
 
 
-def money_message(value: Money | None) -> money_pb2.Money | None:
-    if value is None:
-        return None
-    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
+def optional_money(value: Money | None) -> money_pb2.Money | None:
+    return money_message(value) if value is not None else None
 
 
 def cart_message(cart: Cart) -> cart_pb2.Cart:
@@ -75,8 +72,8 @@ def line_message(line: CartLineView) -> cart_pb2.CartLineView:
     return cart_pb2.CartLineView(
         sku=line.sku,
         quantity=line.quantity,
-        unit_price=money_message(line.unit_price),
-        total=money_message(line.total),
+        unit_price=optional_money(line.unit_price),
+        total=optional_money(line.total),
         variant_id=opt_str(line.variant_id),
         product_id=opt_str(line.product_id),
         product_name=line.product_name,
@@ -89,7 +86,7 @@ def view_message(view: CartView) -> cart_pb2.CartView:
         id=str(view.id),
         owner_id=opt_str(view.owner_id),
         lines=[line_message(line) for line in view.lines],
-        total=money_message(view.total),
+        total=optional_money(view.total),
         item_count=view.item_count,
         created_at=to_timestamp(view.created_at),
         updated_at=to_timestamp(view.updated_at),
@@ -107,23 +104,15 @@ def snapshot_message(snapshot: CartSnapshot) -> cart_pb2.CartSnapshot:
                 product_id=str(line.product_id),
                 product_name=line.product_name,
                 quantity=line.quantity,
-                unit_price=money_message(line.unit_price),
-                total=money_message(line.total),
+                unit_price=optional_money(line.unit_price),
+                total=optional_money(line.total),
             )
             for line in snapshot.lines
         ],
-        total=money_message(snapshot.total),
+        total=optional_money(snapshot.total),
         currency=snapshot.currency,
         taken_at=to_timestamp(snapshot.taken_at),
     )
-
-
-def _uuid(value: str, field: str) -> uuid.UUID:
-    # In-process callers pass UUID objects, so a malformed id can only come from the wire.
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
 
 
 def _lines(request: Any) -> list[tuple[str, int]]:
@@ -144,39 +133,43 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
         return cart_service_pb2.CreateCartResponse(cart=cart_message(cart))
 
     async def GetCart(self, request: Any, context: Any) -> cart_service_pb2.GetCartResponse:
-        view = await self.service.get(_uuid(request.cart_id, "cart_id"), _caller())
+        view = await self.service.get(parse_uuid(request.cart_id, "cart_id"), _caller())
         return cart_service_pb2.GetCartResponse(cart=view_message(view))
 
     async def AddCartLines(self, request: Any, context: Any) -> cart_service_pb2.AddCartLinesResponse:
-        view = await self.service.add_lines(_uuid(request.cart_id, "cart_id"), _caller(), _lines(request))
+        view = await self.service.add_lines(
+            parse_uuid(request.cart_id, "cart_id"), _caller(), _lines(request)
+        )
         return cart_service_pb2.AddCartLinesResponse(cart=view_message(view))
 
     async def UpdateCartLines(self, request: Any, context: Any) -> cart_service_pb2.UpdateCartLinesResponse:
-        view = await self.service.update_lines(_uuid(request.cart_id, "cart_id"), _caller(), _lines(request))
+        view = await self.service.update_lines(
+            parse_uuid(request.cart_id, "cart_id"), _caller(), _lines(request)
+        )
         return cart_service_pb2.UpdateCartLinesResponse(cart=view_message(view))
 
     async def RemoveCartLines(self, request: Any, context: Any) -> cart_service_pb2.RemoveCartLinesResponse:
         view = await self.service.remove_lines(
-            _uuid(request.cart_id, "cart_id"), _caller(), list(request.skus)
+            parse_uuid(request.cart_id, "cart_id"), _caller(), list(request.skus)
         )
         return cart_service_pb2.RemoveCartLinesResponse(cart=view_message(view))
 
     async def MergeCartOnLogin(self, request: Any, context: Any) -> cart_service_pb2.MergeCartOnLoginResponse:
         principal = require_principal(_caller())
         cart = await self.service.merge_on_login(
-            _uuid(request.anonymous_cart_id, "anonymous_cart_id"), principal
+            parse_uuid(request.anonymous_cart_id, "anonymous_cart_id"), principal
         )
         return cart_service_pb2.MergeCartOnLoginResponse(cart=cart_message(cart))
 
     async def GetCheckoutSnapshot(
         self, request: Any, context: Any
     ) -> cart_service_pb2.GetCheckoutSnapshotResponse:
-        snapshot = await self.service.checkout_snapshot(_uuid(request.cart_id, "cart_id"), _caller())
+        snapshot = await self.service.checkout_snapshot(parse_uuid(request.cart_id, "cart_id"), _caller())
         return cart_service_pb2.GetCheckoutSnapshotResponse(snapshot=snapshot_message(snapshot))
 
     async def ClearCart(self, request: Any, context: Any) -> cart_service_pb2.ClearCartResponse:
         # Internal (the order saga, after an order is placed): no caller check, as in process.
-        await self.service.clear(_uuid(request.cart_id, "cart_id"))
+        await self.service.clear(parse_uuid(request.cart_id, "cart_id"))
         return cart_service_pb2.ClearCartResponse()
 
 

@@ -10,15 +10,19 @@ import uuid
 from typing import Any, Protocol
 
 from mercato._gen.mercato.catalog.v1 import catalog_pb2, catalog_service_pb2, catalog_service_pb2_grpc
-from mercato._gen.mercato.common.v1 import money_pb2
 from mercato.catalog.domain import commands
 from mercato.catalog.service_layer.listing import ListingRequest, ProductFilter, ProductSort
 from mercato.catalog.service_layer.queries import CatalogQueries
 from mercato.catalog.service_layer.views import CategoryView, ProductView, VariantView
-from mercato.platform.errors import ClientError
-from mercato.platform.grpc.convert import from_struct, opt_uuid, to_struct, to_timestamp
+from mercato.platform.grpc.convert import (
+    from_struct,
+    opt_uuid,
+    parse_money,
+    parse_uuid,
+    to_struct,
+    to_timestamp,
+)
 from mercato.platform.grpc.server import ServiceRegistration
-from mercato.platform.types import Money, MoneyError
 
 
 class CatalogService(Protocol):
@@ -71,23 +75,8 @@ def category_message(view: CategoryView) -> catalog_pb2.Category:
     )
 
 
-def _uuid(value: str, field: str) -> uuid.UUID:
-    # In-process callers pass UUID objects, so a malformed id can only come from the wire.
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
-
-
 def _uuids(values: Any, field: str) -> list[uuid.UUID]:
-    return [_uuid(v, field) for v in values]
-
-
-def _money(message: money_pb2.Money, field: str) -> Money:
-    try:
-        return Money(message.amount_minor, message.currency_code)
-    except MoneyError as exc:
-        raise ClientError(str(exc), code="INVALID", field=field) from None
+    return [parse_uuid(v, field) for v in values]
 
 
 def listing_request(message: catalog_service_pb2.ListProductsRequest) -> ListingRequest:
@@ -97,7 +86,7 @@ def listing_request(message: catalog_service_pb2.ListProductsRequest) -> Listing
         first=message.first,
         after=message.after if message.HasField("after") else None,
         filter=ProductFilter(
-            category_id=_uuid(f.category_id, "filter.categoryId") if f.HasField("category_id") else None,
+            category_id=parse_uuid(f.category_id, "filter.categoryId") if f.HasField("category_id") else None,
             search=f.search if f.HasField("search") else None,
             price_min=f.price_min if f.HasField("price_min") else None,
             price_max=f.price_max if f.HasField("price_max") else None,
@@ -113,7 +102,7 @@ def _changes(struct: Any) -> dict[str, Any]:
     changes = from_struct(struct)
     if "category_id" in changes:
         raw = changes["category_id"]
-        changes["category_id"] = _uuid(raw, "categoryId") if isinstance(raw, str) and raw else None
+        changes["category_id"] = parse_uuid(raw, "categoryId") if isinstance(raw, str) and raw else None
     return changes
 
 
@@ -130,7 +119,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
     async def GetProduct(self, request: Any, context: Any) -> catalog_service_pb2.GetProductResponse:
         lookup = request.WhichOneof("lookup")
         view = await self.service.queries.product(
-            product_id=_uuid(request.product_id, "id") if lookup == "product_id" else None,
+            product_id=parse_uuid(request.product_id, "id") if lookup == "product_id" else None,
             slug=request.slug if lookup == "slug" else None,
         )
         return catalog_service_pb2.GetProductResponse(product=product_message(view) if view else None)
@@ -144,7 +133,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         return catalog_service_pb2.GetProductsByIdsResponse(products=[product_message(p) for p in found])
 
     async def GetVariant(self, request: Any, context: Any) -> catalog_service_pb2.GetVariantResponse:
-        view = await self.service.queries.variant(_uuid(request.variant_id, "variantId"))
+        view = await self.service.queries.variant(parse_uuid(request.variant_id, "variantId"))
         return catalog_service_pb2.GetVariantResponse(variant=variant_message(view) if view else None)
 
     async def GetVariantsBySkus(
@@ -172,7 +161,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
                 variants=[
                     commands.NewVariant(
                         sku=v.sku,
-                        price=_money(v.price, f"variants.{i}.price"),
+                        price=parse_money(v.price, f"variants.{i}.price"),
                         attributes=from_struct(v.attributes),
                     )
                     for i, v in enumerate(request.variants)
@@ -184,23 +173,23 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
     async def UpdateProduct(self, request: Any, context: Any) -> catalog_service_pb2.UpdateProductResponse:
         product_id = await self.service.handle(
             commands.UpdateProduct(
-                product_id=_uuid(request.product_id, "id"), changes=_changes(request.changes)
+                product_id=parse_uuid(request.product_id, "id"), changes=_changes(request.changes)
             )
         )
         return catalog_service_pb2.UpdateProductResponse(product_id=str(product_id))
 
     async def DeleteProduct(self, request: Any, context: Any) -> catalog_service_pb2.DeleteProductResponse:
         product_id = await self.service.handle(
-            commands.DeleteProduct(product_id=_uuid(request.product_id, "id"))
+            commands.DeleteProduct(product_id=parse_uuid(request.product_id, "id"))
         )
         return catalog_service_pb2.DeleteProductResponse(product_id=str(product_id))
 
     async def CreateVariant(self, request: Any, context: Any) -> catalog_service_pb2.CreateVariantResponse:
         variant_id = await self.service.handle(
             commands.CreateVariant(
-                product_id=_uuid(request.product_id, "productId"),
+                product_id=parse_uuid(request.product_id, "productId"),
                 sku=request.sku,
-                price=_money(request.price, "price"),
+                price=parse_money(request.price, "price"),
                 attributes=from_struct(request.attributes),
             )
         )
@@ -209,8 +198,8 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
     async def UpdateVariant(self, request: Any, context: Any) -> catalog_service_pb2.UpdateVariantResponse:
         variant_id = await self.service.handle(
             commands.UpdateVariant(
-                variant_id=_uuid(request.variant_id, "id"),
-                price=_money(request.price, "price") if request.HasField("price") else None,
+                variant_id=parse_uuid(request.variant_id, "id"),
+                price=parse_money(request.price, "price") if request.HasField("price") else None,
                 attributes=from_struct(request.attributes) if request.HasField("attributes") else None,
             )
         )
@@ -221,7 +210,9 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
             commands.CreateCategory(
                 slug=request.slug,
                 name=request.name,
-                parent_id=_uuid(request.parent_id, "parentId") if request.HasField("parent_id") else None,
+                parent_id=parse_uuid(request.parent_id, "parentId")
+                if request.HasField("parent_id")
+                else None,
                 position=request.position,
             )
         )

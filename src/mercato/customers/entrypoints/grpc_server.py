@@ -10,7 +10,6 @@ UNAUTHENTICATED when there is none. So no caller can act as another user by edit
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Protocol
 
 from mercato._gen.mercato.common.v1 import principal_pb2
@@ -26,7 +25,13 @@ from mercato.customers.service_layer.sessions import TokenPair
 from mercato.platform.auth import Permission, Principal, Role, require_principal
 from mercato.platform.errors import ClientError
 from mercato.platform.grpc.auth import current_principal
-from mercato.platform.grpc.convert import permission_value, principal_message, role_value, to_timestamp
+from mercato.platform.grpc.convert import (
+    parse_uuid,
+    permission_value,
+    principal_message,
+    role_value,
+    to_timestamp,
+)
 from mercato.platform.grpc.server import ServiceRegistration
 
 SERVICE_NAME = "mercato.customers.v1.CustomersService"
@@ -89,14 +94,6 @@ def address_fields(message: customers_pb2.AddressFields) -> AddressFields:
         postal_code=message.postal_code,
         phone=message.phone,
     )
-
-
-def _uuid(value: str, field: str) -> uuid.UUID:
-    # In-process callers pass UUID objects, so a malformed id can only come from the wire.
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
 
 
 def _enum_name(value: int, enum: Any, prefix: str) -> str:
@@ -179,7 +176,7 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
         address = await self.service.handle(
             commands.UpdateAddress(
                 owner_id=owner_id,
-                address_id=_uuid(request.address_id, "id"),
+                address_id=parse_uuid(request.address_id, "id"),
                 fields=address_fields(request.fields),
             )
         )
@@ -188,7 +185,7 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
     async def DeleteAddress(self, request: Any, context: Any) -> customers_service_pb2.DeleteAddressResponse:
         owner_id = _acting().user_id
         await self.service.handle(
-            commands.DeleteAddress(owner_id=owner_id, address_id=_uuid(request.address_id, "id"))
+            commands.DeleteAddress(owner_id=owner_id, address_id=parse_uuid(request.address_id, "id"))
         )
         return customers_service_pb2.DeleteAddressResponse()
 
@@ -200,7 +197,7 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
         account = await self.service.handle(
             commands.SetStaffPermissions.of(
                 actor,
-                _uuid(request.user_id, "user_id"),
+                parse_uuid(request.user_id, "user_id"),
                 _role(request.role),
                 _permissions(request.permissions),
             )

@@ -3,15 +3,13 @@ response. Authentication and error mapping are the platform server's; typed erro
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Protocol
 
 from mercato._gen.mercato.inventory.v1 import inventory_pb2, inventory_service_pb2, inventory_service_pb2_grpc
 from mercato.inventory.domain import commands
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
 from mercato.inventory.service_layer.queries import InventoryQueries, StockView, WarehouseView
-from mercato.platform.errors import ClientError
-from mercato.platform.grpc.convert import to_timestamp
+from mercato.platform.grpc.convert import parse_uuid, to_timestamp
 from mercato.platform.grpc.server import ServiceRegistration
 
 SERVICE_NAME = "mercato.inventory.v1.InventoryService"
@@ -76,14 +74,6 @@ def stock_message(view: StockView) -> inventory_pb2.StockLevel:
     )
 
 
-def _uuid(value: str, field: str) -> uuid.UUID:
-    # In-process callers pass UUID objects, so a malformed id can only come from the wire.
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
-
-
 def _reason(value: int) -> str:
     # UNSPECIFIED becomes "", which the model refuses as an unknown reason, as it would in process.
     name = inventory_pb2.AdjustmentReason.Name(value).removeprefix("ADJUSTMENT_REASON_")
@@ -110,7 +100,9 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
     async def CommitReservation(
         self, request: Any, context: Any
     ) -> inventory_service_pb2.CommitReservationResponse:
-        command = commands.CommitReservation(reservation_id=_uuid(request.reservation_id, "reservationId"))
+        command = commands.CommitReservation(
+            reservation_id=parse_uuid(request.reservation_id, "reservationId")
+        )
         reservation = await self.service.handle(command)
         return inventory_service_pb2.CommitReservationResponse(reservation=reservation_message(reservation))
 
@@ -118,7 +110,7 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
         self, request: Any, context: Any
     ) -> inventory_service_pb2.ReleaseReservationResponse:
         command = commands.ReleaseReservation(
-            reservation_id=_uuid(request.reservation_id, "reservationId"), reason=request.reason
+            reservation_id=parse_uuid(request.reservation_id, "reservationId"), reason=request.reason
         )
         reservation = await self.service.handle(command)
         return inventory_service_pb2.ReleaseReservationResponse(reservation=reservation_message(reservation))
@@ -127,7 +119,7 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
         self, request: Any, context: Any
     ) -> inventory_service_pb2.RestockReservationResponse:
         command = commands.RestockReservation(
-            reservation_id=_uuid(request.reservation_id, "reservationId"), reason=request.reason
+            reservation_id=parse_uuid(request.reservation_id, "reservationId"), reason=request.reason
         )
         reservation = await self.service.handle(command)
         return inventory_service_pb2.RestockReservationResponse(reservation=reservation_message(reservation))
@@ -135,7 +127,7 @@ class InventoryServicer(inventory_service_pb2_grpc.InventoryServiceServicer):
     async def AdjustStock(self, request: Any, context: Any) -> inventory_service_pb2.AdjustStockResponse:
         command = commands.AdjustStock(
             sku=request.sku,
-            warehouse_id=_uuid(request.warehouse_id, "warehouseId"),
+            warehouse_id=parse_uuid(request.warehouse_id, "warehouseId"),
             reason=_reason(request.reason),
             actor=request.actor,
             delta=request.delta if request.HasField("delta") else None,

@@ -6,18 +6,21 @@ Authentication and error mapping are the platform server's; typed errors just pr
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Protocol
 
-from mercato._gen.mercato.common.v1 import money_pb2
 from mercato._gen.mercato.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
 from mercato.orders.domain import commands
 from mercato.orders.domain.model import Order, OrderStatus, RejectReason
 from mercato.orders.service_layer.queries import OrdersQueries, OrderView, StatusChange
-from mercato.platform.errors import ClientError
-from mercato.platform.grpc.convert import from_struct, to_struct, to_timestamp
+from mercato.platform.grpc.convert import (
+    from_struct,
+    money_message,
+    parse_money,
+    parse_uuid,
+    to_struct,
+    to_timestamp,
+)
 from mercato.platform.grpc.server import ServiceRegistration
-from mercato.platform.types import Money, MoneyError
 
 SERVICE_NAME = "mercato.orders.v1.OrdersService"
 
@@ -28,10 +31,6 @@ class OrdersService(Protocol):
     queries: OrdersQueries
 
     async def handle(self, cmd: Any) -> Any: ...
-
-
-def money_message(value: Money) -> money_pb2.Money:
-    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
 
 
 def status_value(status: OrderStatus | None) -> Any:
@@ -96,57 +95,41 @@ def order_message(order: Order) -> order_pb2.Order:
     )
 
 
-def _uuid(value: str, field: str) -> uuid.UUID:
-    # In-process callers pass UUID objects, so a malformed id can only come from the wire.
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
-
-
-def _money(message: money_pb2.Money, field: str) -> Money:
-    # Likewise, an impossible amount cannot be built in process: only the wire can carry one.
-    try:
-        return Money(message.amount_minor, message.currency_code)
-    except MoneyError as exc:
-        raise ClientError(str(exc), code="INVALID", field=field) from None
-
-
 class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
     def __init__(self, service: OrdersService) -> None:
         self.service = service
 
     async def PlaceOrder(self, request: Any, context: Any) -> orders_service_pb2.PlaceOrderResponse:
         command = commands.PlaceOrder(
-            customer_id=_uuid(request.customer_id, "customerId"),
+            customer_id=parse_uuid(request.customer_id, "customerId"),
             lines=[
-                (line.sku, line.quantity, _money(line.unit_price, f"lines.{i}.unitPrice"))
+                (line.sku, line.quantity, parse_money(line.unit_price, f"lines.{i}.unitPrice"))
                 for i, line in enumerate(request.lines)
             ],
-            total=_money(request.total, "total"),
+            total=parse_money(request.total, "total"),
             shipping_address=from_struct(request.shipping_address),
             payment_token=request.payment_token,
             idempotency_key=request.idempotency_key,
-            order_id=_uuid(request.order_id, "orderId") if request.HasField("order_id") else None,
+            order_id=parse_uuid(request.order_id, "orderId") if request.HasField("order_id") else None,
         )
         order = await self.service.handle(command)
         return orders_service_pb2.PlaceOrderResponse(order=order_message(order))
 
     async def GetOrder(self, request: Any, context: Any) -> orders_service_pb2.GetOrderResponse:
-        view = await self.service.queries.order(_uuid(request.order_id, "id"))
+        view = await self.service.queries.order(parse_uuid(request.order_id, "id"))
         if view is None:
             return orders_service_pb2.GetOrderResponse()
         return orders_service_pb2.GetOrderResponse(order=view_message(view))
 
     async def GetOrderStatus(self, request: Any, context: Any) -> orders_service_pb2.GetOrderStatusResponse:
-        status = await self.service.queries.status(_uuid(request.order_id, "id"))
+        status = await self.service.queries.status(parse_uuid(request.order_id, "id"))
         return orders_service_pb2.GetOrderStatusResponse(status=status_value(status))
 
     async def ListOrdersForCustomer(
         self, request: Any, context: Any
     ) -> orders_service_pb2.ListOrdersForCustomerResponse:
         page = await self.service.queries.orders_for_customer(
-            _uuid(request.customer_id, "customerId"),
+            parse_uuid(request.customer_id, "customerId"),
             request.first,
             request.after if request.HasField("after") else None,
         )
@@ -158,17 +141,19 @@ class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
 
     async def CancelOrder(self, request: Any, context: Any) -> orders_service_pb2.CancelOrderResponse:
         command = commands.CancelOrder(
-            order_id=_uuid(request.order_id, "id"),
+            order_id=parse_uuid(request.order_id, "id"),
             actor=request.actor,
             reason=request.reason,
-            customer_id=_uuid(request.customer_id, "customerId") if request.HasField("customer_id") else None,
+            customer_id=parse_uuid(request.customer_id, "customerId")
+            if request.HasField("customer_id")
+            else None,
         )
         await self.service.handle(command)
         return orders_service_pb2.CancelOrderResponse()
 
     async def FulfillOrder(self, request: Any, context: Any) -> orders_service_pb2.FulfillOrderResponse:
         command = commands.FulfillOrder(
-            order_id=_uuid(request.order_id, "id"),
+            order_id=parse_uuid(request.order_id, "id"),
             tracking_number=request.tracking_number,
             actor=request.actor,
         )
@@ -177,8 +162,8 @@ class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
 
     async def RefundOrder(self, request: Any, context: Any) -> orders_service_pb2.RefundOrderResponse:
         command = commands.RefundOrder(
-            order_id=_uuid(request.order_id, "id"),
-            amount=_money(request.amount, "amount"),
+            order_id=parse_uuid(request.order_id, "id"),
+            amount=parse_money(request.amount, "amount"),
             idempotency_key=request.idempotency_key,
             actor=request.actor,
         )

@@ -3,18 +3,14 @@ response. Authentication and error mapping are the platform server's; typed erro
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Protocol
 
-from mercato._gen.mercato.common.v1 import money_pb2
 from mercato._gen.mercato.payments.v1 import payments_pb2, payments_service_pb2, payments_service_pb2_grpc
 from mercato.payments.domain import commands
 from mercato.payments.domain.model import PaymentIntent, Reconciliation
 from mercato.payments.service_layer.queries import PaymentsQueries
-from mercato.platform.errors import ClientError
-from mercato.platform.grpc.convert import to_timestamp
+from mercato.platform.grpc.convert import money_message, parse_money, parse_uuid, to_timestamp
 from mercato.platform.grpc.server import ServiceRegistration
-from mercato.platform.types import Money, MoneyError
 
 SERVICE_NAME = "mercato.payments.v1.PaymentsService"
 
@@ -25,10 +21,6 @@ class PaymentsService(Protocol):
     queries: PaymentsQueries
 
     async def handle(self, cmd: Any) -> Any: ...
-
-
-def money_message(value: Money) -> money_pb2.Money:
-    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
 
 
 def intent_message(intent: PaymentIntent) -> payments_pb2.PaymentIntent:
@@ -59,22 +51,6 @@ def reconciliation_message(value: Reconciliation) -> payments_pb2.Reconciliation
     )
 
 
-def _uuid(value: str, field: str) -> uuid.UUID:
-    # In-process callers pass UUID objects, so a malformed id can only come from the wire.
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
-
-
-def _money(message: money_pb2.Money, field: str) -> Money:
-    # Likewise, an impossible amount cannot be built in process: only the wire can carry one.
-    try:
-        return Money(message.amount_minor, message.currency_code)
-    except MoneyError as exc:
-        raise ClientError(str(exc), code="INVALID", field=field) from None
-
-
 class PaymentsServicer(payments_service_pb2_grpc.PaymentsServiceServicer):
     def __init__(self, service: PaymentsService) -> None:
         self.service = service
@@ -84,7 +60,7 @@ class PaymentsServicer(payments_service_pb2_grpc.PaymentsServiceServicer):
     ) -> payments_service_pb2.AuthorizePaymentResponse:
         command = commands.AuthorizePayment(
             order_reference=request.order_reference,
-            amount=_money(request.amount, "amount"),
+            amount=parse_money(request.amount, "amount"),
             payment_token=request.payment_token,
             idempotency_key=request.idempotency_key,
         )
@@ -93,22 +69,22 @@ class PaymentsServicer(payments_service_pb2_grpc.PaymentsServiceServicer):
 
     async def CapturePayment(self, request: Any, context: Any) -> payments_service_pb2.CapturePaymentResponse:
         command = commands.CapturePayment(
-            intent_id=_uuid(request.intent_id, "intentId"), idempotency_key=request.idempotency_key
+            intent_id=parse_uuid(request.intent_id, "intentId"), idempotency_key=request.idempotency_key
         )
         intent = await self.service.handle(command)
         return payments_service_pb2.CapturePaymentResponse(intent=intent_message(intent))
 
     async def VoidPayment(self, request: Any, context: Any) -> payments_service_pb2.VoidPaymentResponse:
         command = commands.VoidPayment(
-            intent_id=_uuid(request.intent_id, "intentId"), idempotency_key=request.idempotency_key
+            intent_id=parse_uuid(request.intent_id, "intentId"), idempotency_key=request.idempotency_key
         )
         intent = await self.service.handle(command)
         return payments_service_pb2.VoidPaymentResponse(intent=intent_message(intent))
 
     async def RefundPayment(self, request: Any, context: Any) -> payments_service_pb2.RefundPaymentResponse:
         command = commands.RefundPayment(
-            intent_id=_uuid(request.intent_id, "intentId"),
-            amount=_money(request.amount, "amount"),
+            intent_id=parse_uuid(request.intent_id, "intentId"),
+            amount=parse_money(request.amount, "amount"),
             idempotency_key=request.idempotency_key,
             reason=request.reason,
         )
@@ -116,7 +92,7 @@ class PaymentsServicer(payments_service_pb2_grpc.PaymentsServiceServicer):
         return payments_service_pb2.RefundPaymentResponse(intent=intent_message(intent))
 
     async def GetIntent(self, request: Any, context: Any) -> payments_service_pb2.GetIntentResponse:
-        intent = await self.service.queries.intent(_uuid(request.intent_id, "intentId"))
+        intent = await self.service.queries.intent(parse_uuid(request.intent_id, "intentId"))
         if intent is None:
             return payments_service_pb2.GetIntentResponse()
         return payments_service_pb2.GetIntentResponse(intent=intent_message(intent))

@@ -8,8 +8,10 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
-from mercato._gen.mercato.common.v1 import principal_pb2
+from mercato._gen.mercato.common.v1 import money_pb2, principal_pb2
 from mercato.platform.auth import Permission, Principal, Role
+from mercato.platform.errors import ClientError
+from mercato.platform.types import Money, MoneyError
 
 
 def _restore_ints(value: Any) -> Any:
@@ -72,3 +74,24 @@ def principal_message(principal: Principal) -> principal_pb2.Principal:
         role=role_value(principal.role),
         permissions=sorted(permission_value(p) for p in principal.permissions),
     )
+
+
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    """An id from a request; in-process callers pass UUID objects, so a malformed id only comes off the
+    wire, and is refused as the domain would refuse bad input."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ClientError(f"{field} is not a valid id", code="INVALID", field=field) from None
+
+
+def parse_money(message: money_pb2.Money, field: str) -> Money:
+    """Likewise for an amount: an impossible one cannot be built in process, only received."""
+    try:
+        return Money(message.amount_minor, message.currency_code)
+    except MoneyError as exc:
+        raise ClientError(str(exc), code="INVALID", field=field) from None
+
+
+def money_message(value: Money) -> money_pb2.Money:
+    return money_pb2.Money(amount_minor=value.amount, currency_code=value.currency)
