@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import signal
@@ -160,30 +161,202 @@ def dev(
 
 
 @app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+def up(
+    port: Annotated[
+        int | None, typer.Option(help="The gateway's HTTP port; contexts take the next ones.")
+    ] = None,
+    grpc_port: Annotated[
+        int, typer.Option(help="gRPC port of the first context; the others follow.")
+    ] = 50051,
+    seed_products: Annotated[int, typer.Option(help="Demo products to create on first run.")] = 60,
 ) -> None:
-    """Serve GraphQL against the engines named by MERCATO_*_URL (production; starts no engine)."""
+    """The distributed topology on this machine: engines, one process per context, the gateway."""
+    from mercato.app.launcher import Launcher, default_ports
+
+    settings = _settings(http_port=port)
+    _setup_logging(settings.log_level)
+    url = f"http://{settings.http_host}:{settings.http_port}/graphql"
+    with _one_line_errors():
+        lock = InstanceLock(settings.data_path)
+        lock.acquire(url)
+        embedded: EmbeddedEngines | None = None
+        try:
+            console.print("Starting engines…", highlight=False)
+            settings, embedded = _resolved(settings)
+            settings = _with_dev_secret(settings)
+            asyncio.run(_prepare(settings, seed_products))
+            launcher = Launcher(
+                settings,
+                default_ports(settings.http_port, grpc_port),
+                log_dir=settings.data_path / "logs",
+                host=settings.http_host,
+            )
+            asyncio.run(_run_topology(launcher, url))
+        finally:
+            if embedded is not None:
+                console.print("Stopping engines…", highlight=False)
+                embedded.stop()
+            lock.release()
+
+
+async def _prepare(settings: Settings, seed_products: int) -> None:
+    """Migrate every schema and seed the demo catalog on first run."""
+    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.runtime import Runtime
+    from mercato.app.seed import catalog_is_empty, seed_demo
+    from mercato.platform.migrations import migrate
+
+    runtime = Runtime(settings)
+    try:
+        await migrate(runtime.db, MIGRATIONS)
+        if await catalog_is_empty(runtime.catalog):
+            console.print(f"Seeding a demo catalog of {seed_products} products…", highlight=False)
+            # The catalog's and inventory's own processes publish the events this writes to their outboxes.
+            await seed_demo(runtime.catalog, runtime.inventory, products=seed_products)
+    finally:
+        await runtime.stop()
+
+
+async def _run_topology(launcher: Any, url: str) -> None:
+    """Run the processes with a live status table until Ctrl-C or SIGTERM; then stop them all."""
+    from rich.live import Live
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    launcher.start()
+    announced = False
+    try:
+        with Live(_status_table(await launcher.status()), console=console, auto_refresh=False) as live:
+            while not stopping.is_set():
+                launcher.supervise()
+                statuses = await launcher.status()
+                live.update(_status_table(statuses), refresh=True)
+                if not announced and all(s.state == "serving" for s in statuses):
+                    announced = True
+                    live.console.print(
+                        f"[bold green]Mercato is up:[/] GraphiQL at {url}  (Ctrl-C stops it; logs in "
+                        f"{launcher.log_dir})",
+                        highlight=False,
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=1.0)
+    finally:
+        console.print("Stopping services…", highlight=False)
+        await launcher.stop()
+
+
+def _status_table(statuses: list[Any]) -> Table:
+    colours = {"serving": "green", "starting": "yellow"}
+    table = Table("service", "state", "pid", "restarts", "address", title="mercato up")
+    for s in statuses:
+        colour = colours.get(s.state, "red")
+        table.add_row(s.name, f"[{colour}]{s.state}[/]", str(s.pid or "-"), str(s.restarts), s.address)
+    return table
+
+
+SERVE_TARGETS = ("all", "gateway", "catalog", "inventory", "cart", "customers", "payments", "orders")
+
+
+@app.command()
+def serve(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="all: every context and GraphQL in one process; gateway: GraphQL over gRPC; or one context "
+            "(catalog, inventory, cart, customers, payments, orders): its gRPC service, relay and consumers.",
+            show_default=True,
+        ),
+    ] = "all",
+    host: Annotated[str | None, typer.Option(help="Address the HTTP port listens on.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (GraphQL; a context's health).")] = None,
+    grpc_port: Annotated[int | None, typer.Option(help="gRPC port of a context.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (all, gateway).")] = 1,
+) -> None:
+    """Serve against the engines named by MERCATO_*_URL (production; starts no engine)."""
+    if target not in SERVE_TARGETS:
+        _fail(f"unknown target {target!r}: one of {', '.join(SERVE_TARGETS)}")
+    settings = _settings(http_host=host, http_port=port, grpc_port=grpc_port)
+    _setup_logging(settings.log_level)
+    if target in ("all", "gateway"):
+        _serve_graphql(settings, target, workers)
+    elif workers != 1:
+        _fail(f"`mercato serve {target}` runs one process: scale it with more replicas, not --workers")
+    else:
+        _serve_context(settings, target)
+
+
+def _serve_graphql(settings: Settings, target: str, workers: int) -> None:
     import uvicorn
 
-    settings = _settings(http_host=host, http_port=port)
-    _setup_logging(settings.log_level)
-    if not (settings.database_url and settings.nats_url and settings.redis_url and settings.auth_secret):
-        _fail(
-            "`mercato serve` needs MERCATO_DATABASE_URL, MERCATO_NATS_URL, MERCATO_REDIS_URL "
-            "and MERCATO_AUTH_SECRET (32+ characters)"
-        )
+    if target == "all":
+        needed = {
+            "MERCATO_DATABASE_URL": settings.database_url,
+            "MERCATO_NATS_URL": settings.nats_url,
+            "MERCATO_REDIS_URL": settings.redis_url,
+        }
+        missing = [name for name, value in needed.items() if not value]
+        factory = "mercato.gateway.asgi:create"
+    else:
+        from mercato.app.topology import missing_addresses
+
+        missing = missing_addresses(settings) + ([] if settings.redis_url else ["MERCATO_REDIS_URL"])
+        factory = "mercato.gateway.asgi:create_remote"
+    if not settings.auth_secret:
+        missing.append("MERCATO_AUTH_SECRET (32+ characters)")
+    if missing:
+        _fail(f"`mercato serve {target}` needs {', '.join(missing)}")
     uvicorn.run(
-        "mercato.gateway.asgi:create",
+        factory,
         factory=True,
         host=settings.http_host,
         port=settings.http_port,
         workers=workers,
+        # gRPC's asyncio integration is built and tested on the standard event loop.
+        loop="asyncio" if target == "gateway" else "auto",
         log_level="warning",
         access_log=False,
     )
+
+
+def _serve_context(settings: Settings, context: str) -> None:
+    import uvicorn
+
+    from mercato.app.service_process import ServiceProcess, missing_configuration
+
+    missing = missing_configuration(settings, context)
+    if missing:
+        _fail(f"`mercato serve {context}` needs {', '.join(missing)}")
+    # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C so stop() runs.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    async def run() -> None:
+        process = ServiceProcess(settings, context)
+        await process.start()
+        try:
+            console.print(
+                f"{context}: gRPC on {settings.grpc_host}:{process.grpc_port}, "
+                f"health on http://{settings.http_host}:{settings.http_port}/readyz",
+                highlight=False,
+            )
+            config = uvicorn.Config(
+                process.http_app(),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
+            await uvicorn.Server(config).serve()
+        finally:
+            await process.stop()
+
+    with _one_line_errors():
+        try:
+            asyncio.run(run())
+        except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
+            _fail(f"{context}: {exc}")
 
 
 @app.command(name="migrate")

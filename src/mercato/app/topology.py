@@ -1,48 +1,58 @@
-"""The gRPC topology: every context served over gRPC, and the gateway's clients going through it.
+"""The gRPC topology: the gateway's clients over gRPC, to one test server or to one process per context.
 
-`GrpcTopology` hosts the contexts' gRPC services on a loopback port and builds the gateway's clients on
-a channel to it, so the same GraphQL code runs either on the in-process clients or entirely over gRPC
+`GrpcTopology` hosts every context's gRPC service on one loopback port and builds the gateway's clients
+on a channel to it, so the same GraphQL code runs either on the in-process clients or entirely over gRPC
 (signed service tokens, the caller's principal as signed metadata, status details for errors).
-One process per context (`mercato serve <context>`) reuses these same servicers and clients.
+`RemoteContexts` is what `mercato serve gateway` runs on: a channel to each context's own process.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from typing import Any
 
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from mercato.app.components import redis_client
 from mercato.app.runtime import Runtime
-from mercato.cart.entrypoints.grpc_server import registration as cart_service
 from mercato.cart.grpc_client import GrpcCartClient
-from mercato.catalog.entrypoints.grpc_server import registration as catalog_service
+from mercato.catalog.client import CATALOG_GENERATION_KEY
 from mercato.catalog.grpc_client import GrpcCatalogClient
-from mercato.customers.entrypoints.grpc_server import registration as customers_service
 from mercato.customers.grpc_client import GrpcCustomersClient
 from mercato.gateway.context import Clients
-from mercato.inventory.entrypoints.grpc_server import registration as inventory_service
 from mercato.inventory.grpc_client import GrpcInventoryClient
-from mercato.orders.entrypoints.grpc_server import registration as orders_service
 from mercato.orders.grpc_client import GrpcOrdersClient
-from mercato.payments.entrypoints.grpc_server import registration as payments_service
+from mercato.platform.cache import Cache
+from mercato.platform.config import Settings
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
+from mercato.platform.metrics import Metrics
 
 GATEWAY = "gateway"
+# The contexts the gateway calls (payments is reached through the order saga's events only).
+GATEWAY_UPSTREAMS = ("catalog", "inventory", "cart", "customers", "orders")
+
+
+def gateway_clients(channels: Mapping[str, Any], *, secret: str | None, policy: CallPolicy) -> Clients:
+    """The gateway's clients, each on the channel to its context's service."""
+    kw: dict[str, Any] = {"service": GATEWAY, "secret": secret, "policy": policy}
+    return Clients(
+        catalog=GrpcCatalogClient(channels["catalog"], **kw),
+        inventory=GrpcInventoryClient(channels["inventory"], **kw),
+        cart=GrpcCartClient(channels["cart"], **kw),
+        customers=GrpcCustomersClient(channels["customers"], **kw),
+        orders=GrpcOrdersClient(channels["orders"], **kw),
+    )
 
 
 class GrpcTopology:
+    """Every context of `runtime` served by one gRPC server; the gateway's clients go through it."""
+
     def __init__(self, runtime: Runtime, address: str = "127.0.0.1:0") -> None:
         secret = runtime.settings.auth_secret
         self.server = GrpcServer(
-            [
-                catalog_service(runtime.catalog),
-                inventory_service(runtime.inventory),
-                cart_service(runtime.cart),
-                customers_service(runtime.customers),
-                orders_service(runtime.orders),
-                payments_service(runtime.payments),
-            ],
-            secret=secret,
-            address=address,
+            [component.registration for component in runtime.components], secret=secret, address=address
         )
         self._secret = secret
         self._policy = CallPolicy(timeout=runtime.settings.grpc_deadline_seconds)
@@ -51,16 +61,68 @@ class GrpcTopology:
     async def start(self) -> Clients:
         await self.server.start()
         self._channel = create_channel(f"127.0.0.1:{self.server.port}")
-        channel, secret, policy = self._channel, self._secret, self._policy
-        return Clients(
-            catalog=GrpcCatalogClient(channel, service=GATEWAY, secret=secret, policy=policy),
-            inventory=GrpcInventoryClient(channel, service=GATEWAY, secret=secret, policy=policy),
-            cart=GrpcCartClient(channel, service=GATEWAY, secret=secret, policy=policy),
-            customers=GrpcCustomersClient(channel, service=GATEWAY, secret=secret, policy=policy),
-            orders=GrpcOrdersClient(channel, service=GATEWAY, secret=secret, policy=policy),
-        )
+        channels = dict.fromkeys(GATEWAY_UPSTREAMS, self._channel)
+        return gateway_clients(channels, secret=self._secret, policy=self._policy)
 
     async def stop(self) -> None:
         if self._channel is not None:
             await self._channel.close()
         await self.server.stop()
+
+
+def missing_addresses(settings: Settings, contexts: tuple[str, ...] = GATEWAY_UPSTREAMS) -> list[str]:
+    """The MERCATO_<CONTEXT>_ADDRESS variables `contexts` need and `settings` lack."""
+    return [f"MERCATO_{c.upper()}_ADDRESS" for c in contexts if not getattr(settings, f"{c}_address")]
+
+
+class RemoteContexts:
+    """The gateway's backend in the distributed topology: a gRPC channel to each context's process and
+    Redis for the response cache. Build it inside the running event loop (gRPC channels bind to it)."""
+
+    def __init__(self, settings: Settings) -> None:
+        missing = missing_addresses(settings)
+        if missing or not settings.redis_url:
+            raise ValueError(f"the gateway needs {', '.join([*missing, 'MERCATO_REDIS_URL'])}")
+        self.settings = settings
+        self.redis = redis_client(settings.redis_url)
+        self.cache = Cache(
+            self.redis,
+            settings.namespace,
+            ttl_seconds=settings.cache_ttl_seconds,
+            enabled=settings.cache_enabled,
+        )
+        self.generation_key = self.cache.key(CATALOG_GENERATION_KEY)
+        self.channels = {c: create_channel(str(getattr(settings, f"{c}_address"))) for c in GATEWAY_UPSTREAMS}
+        policy = CallPolicy(timeout=settings.grpc_deadline_seconds)
+        self.clients = gateway_clients(self.channels, secret=settings.auth_secret, policy=policy)
+
+    async def start(self) -> None:
+        return None  # channels connect on first use and reconnect by themselves
+
+    async def ready(self) -> dict[str, bool]:
+        # Nothing gates it: the response cache bypasses Redis when it fails, and each context's
+        # outage is answered with typed UNAVAILABLE errors for what needs it.
+        return {"serving": True}
+
+    async def upstreams(self) -> dict[str, str]:
+        names = list(self.channels)
+        states = await asyncio.gather(*(health_status(self.channels[name]) for name in names))
+        return dict(zip(names, states, strict=True))
+
+    def instrument(self, metrics: Metrics) -> None:
+        return None  # the contexts' processes report their own consumers and outboxes
+
+    async def stop(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+        await self.redis.aclose()
+
+
+async def health_status(channel: Any, service: str = "", *, wait_seconds: float = 1.0) -> str:
+    """`SERVING`, `NOT_SERVING`, ... from grpc.health.v1 on `channel`, or `UNREACHABLE`."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    try:
+        reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=wait_seconds)
+    except Exception:  # noqa: BLE001 - any failure to answer is "unreachable" to the caller
+        return "UNREACHABLE"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

@@ -1,5 +1,5 @@
 """How other contexts and the gateway talk to the catalog: one Protocol, an in-process implementation
-(a gRPC one joins it with the distributed topology)."""
+(`grpc_client.GrpcCatalogClient` is the other)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mercato.catalog.service_layer.listing import ListingRequest
+from mercato.catalog.service_layer.queries import GENERATION_KEY
 from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, VariantView
 
 if TYPE_CHECKING:
     from mercato.catalog.bootstrap import CatalogService
+
+# The cache key (under the namespace's cache prefix) the catalog bumps on every change: whatever caches
+# catalog data elsewhere (the gateway's response cache) keys it under this generation.
+CATALOG_GENERATION_KEY = GENERATION_KEY
 
 
 class CatalogClient(Protocol):

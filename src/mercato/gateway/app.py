@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +21,9 @@ from mercato.gateway.graphql.core.errors import format_error
 from mercato.gateway.graphql.schema import build_schema
 from mercato.gateway.response_cache import ResponseCache
 from mercato.platform.auth import Unauthenticated
+from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
+from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 
 
 class MercatoGraphQL(GraphQL[GatewayContext, None]):
@@ -107,48 +109,109 @@ class _TooLarge(Exception):
     pass
 
 
+class Backend(Protocol):
+    """What the gateway runs on: the contexts' clients, the cache of whole responses and health."""
+
+    clients: Clients
+    cache: Cache
+    generation_key: str  # the catalog's cache generation; cached responses live under it
+
+    async def start(self) -> None: ...
+
+    async def ready(self) -> dict[str, bool]:
+        """The checks that decide readiness (all must hold)."""
+        ...
+
+    async def upstreams(self) -> dict[str, str]:
+        """The contexts it calls and whether they answer: reported, never gating readiness (one
+        context down must not take the whole storefront out of the load balancer)."""
+        ...
+
+    def instrument(self, metrics: Metrics) -> None:
+        """Report what the backend runs (consumer lag, outbox backlog) on `metrics`; after `start`."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class InProcessBackend:
+    """Every context in this process (`Runtime`); `clients` may replace its in-process clients."""
+
+    def __init__(self, runtime: Runtime, clients: Clients | None = None) -> None:
+        self.runtime = runtime
+        self.clients = clients or Clients(
+            catalog=runtime.catalog_client,
+            inventory=runtime.inventory_client,
+            cart=runtime.cart_client,
+            customers=runtime.customers_client,
+            orders=runtime.orders_client,
+        )
+        self.cache = runtime.cache
+        self.generation_key = runtime.catalog.queries.generation_key
+
+    async def start(self) -> None:
+        await self.runtime.start()
+
+    async def ready(self) -> dict[str, bool]:
+        return await self.runtime.ready()
+
+    async def upstreams(self) -> dict[str, str]:
+        return {}
+
+    def instrument(self, metrics: Metrics) -> None:
+        self.runtime.host.instrument(metrics)
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None, clients: Clients | None = None) -> ASGIApp:
-    """The gateway app. Without `runtime`, it builds and starts one in its lifespan. Without `clients`,
-    it calls the runtime's contexts in process."""
+    """The gateway on the in-process topology. Without `runtime`, it builds and starts one in its
+    lifespan. Without `clients`, it calls the runtime's contexts in process."""
     own_runtime = runtime is None
-    rt = runtime or Runtime(settings)
-    clients = clients or Clients(
-        catalog=rt.catalog_client,
-        inventory=rt.inventory_client,
-        cart=rt.cart_client,
-        customers=rt.customers_client,
-        orders=rt.orders_client,
-    )
-    graphql = MercatoGraphQL(settings, clients)
+    backend = InProcessBackend(runtime or Runtime(settings), clients)
+    return gateway_app(settings, backend, owns_backend=own_runtime)
+
+
+def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> ASGIApp:
+    """The gateway app on `backend`; it starts and stops the backend in its lifespan if it owns it."""
+    graphql = MercatoGraphQL(settings, backend.clients)
+    metrics = Metrics()
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        checks = await rt.ready()
+        checks = await backend.ready()
         ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        body: dict[str, Any] = {"ready": ready, "checks": checks}
+        upstreams = await backend.upstreams()
+        if upstreams:
+            body["upstreams"] = upstreams
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        if own_runtime:
-            await rt.start()
+        if owns_backend:
+            await backend.start()
+        backend.instrument(metrics)
         try:
             yield
         finally:
-            if own_runtime:
-                await rt.stop()
+            if owns_backend:
+                await backend.stop()
 
     app = Starlette(
         routes=[
             Route(
                 "/graphql",
-                ResponseCache(graphql, rt.cache, rt.catalog.queries.generation_key),
+                ResponseCache(graphql, backend.cache, backend.generation_key),
                 methods=["GET", "POST"],
             ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(metrics)),
         ],
         lifespan=lifespan,
     )
-    return BodyLimit(app, settings.graphql_max_body_bytes)
+    return HttpMetricsMiddleware(BodyLimit(app, settings.graphql_max_body_bytes), metrics)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
-from mercato.gateway.app import create_app
+from mercato.gateway.app import create_app, gateway_app
 from mercato.platform.config import Settings
 
 
@@ -28,3 +28,15 @@ def create() -> ASGIApp:
     if missing:
         raise SystemExit(f"mercato: set {', '.join(missing)} (or use `mercato dev`, which starts engines)")
     return create_app(settings)
+
+
+def create_remote() -> ASGIApp:
+    """`mercato serve gateway`: GraphQL over gRPC to each context's own process (MERCATO_*_ADDRESS)."""
+    from mercato.app.topology import RemoteContexts
+
+    settings = Settings()
+    try:
+        backend = RemoteContexts(settings)
+    except ValueError as exc:
+        raise SystemExit(f"mercato: {exc}") from None
+    return gateway_app(settings, backend, owns_backend=True)

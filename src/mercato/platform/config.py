@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     # attempt blocks a retry before another worker takes it over.
     payments_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     payments_lease_seconds: float = Field(default=30.0, gt=0)
+    # `mercato serve <context>`: where its gRPC server listens (loopback unless told otherwise).
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = Field(default=50051, ge=1, le=65535)
+    # Distributed topology: where each context's gRPC server is (`host:port`), for its callers.
+    catalog_address: str | None = None
+    inventory_address: str | None = None
+    cart_address: str | None = None
+    customers_address: str | None = None
+    orders_address: str | None = None
+    payments_address: str | None = None
     # Deadline of one gRPC call (all its retries included) made by the gateway or another service.
     grpc_deadline_seconds: float = Field(default=5.0, gt=0)
     # How long JetStream waits for an ack before redelivering a message a crashed worker held.

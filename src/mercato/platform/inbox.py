@@ -88,6 +88,7 @@ class EventConsumer:
         self.max_deliveries = max_deliveries
         self.ack_wait = ack_wait
         self.durable = f"{broker.namespace}_{schema}_{subscription.name}"
+        self.stream = stream_name(broker.namespace, subscription.source_context)
         self._psub: JetStreamContext.PullSubscription | None = None
 
     async def start(self) -> None:
@@ -96,7 +97,7 @@ class EventConsumer:
         self._psub = await self.broker.js.pull_subscribe(
             subject,
             durable=self.durable,
-            stream=stream_name(self.broker.namespace, self.subscription.source_context),
+            stream=self.stream,
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
@@ -111,6 +112,13 @@ class EventConsumer:
         if self._psub is not None:
             await self._psub.unsubscribe()
             self._psub = None
+
+    async def pending(self) -> int:
+        """This consumer's lag: messages of its stream not delivered yet plus delivered and not acked.
+
+        Read from the durable consumer on the server, so every replica reports the same number."""
+        info = await self.broker.js.consumer_info(self.stream, self.durable)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
     async def run(self) -> None:
         if self._psub is None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from mercato.gateway.graphql.cart.schema import CartMutations, CartQueries
 from mercato.gateway.graphql.catalog.schema import CatalogMutations, CatalogQueries
@@ -16,6 +19,9 @@ from mercato.gateway.graphql.customers.schema import CustomersMutations, Custome
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
 from mercato.gateway.graphql.orders.schema import OrdersMutations, OrdersQueries
 from mercato.platform.config import Settings
+from mercato.platform.errors import ClientError, MercatoError
+
+log = logging.getLogger(__name__)
 
 Query = merge_types("Query", (CatalogQueries, InventoryQueries, CartQueries, CustomersQueries, OrdersQueries))
 Mutation = merge_types(
@@ -25,8 +31,24 @@ Mutation = merge_types(
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+class MercatoSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected failures (bad input, a context that is down) are one log line each; only what nobody
+        anticipated keeps its traceback."""
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, ClientError):
+                log.info("%s: %s", type(original).__name__, original.message)
+            elif isinstance(original, MercatoError):
+                log.warning("%s at %s: %s", type(original).__name__, error.path, original.message)
+            else:
+                super().process_errors([error], execution_context)
+
+
+def build_schema(settings: Settings) -> MercatoSchema:
+    return MercatoSchema(
         query=Query,
         mutation=Mutation,
         extensions=[

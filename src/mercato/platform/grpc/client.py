@@ -27,6 +27,14 @@ R = TypeVar("R")
 
 DEFAULT_TIMEOUT_SECONDS = 2.0
 
+# gRPC's default reconnect backoff grows to two minutes: a service that restarts after a crash would
+# stay unreachable for its callers long after it is back. Cap it at two seconds.
+RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+)
+
 
 @dataclass(frozen=True)
 class CallPolicy:
@@ -48,9 +56,10 @@ def create_channel(
     options: Sequence[tuple[str, Any]] = (),
 ) -> Any:
     """A `grpc.aio` channel; plaintext only when no credentials are given (loopback, tests)."""
+    chosen = [*RECONNECT_OPTIONS, *options]
     if credentials is None:
-        return grpc.aio.insecure_channel(target, options=list(options))
-    return grpc.aio.secure_channel(target, credentials, options=list(options))
+        return grpc.aio.insecure_channel(target, options=chosen)
+    return grpc.aio.secure_channel(target, credentials, options=chosen)
 
 
 class ServiceCaller:

@@ -16,6 +16,7 @@ from mercato.platform.auth import Unauthenticated
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc import auth
 from mercato.platform.grpc.errors import to_status
+from mercato.platform.metrics import GrpcMetricsInterceptor, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +103,17 @@ class GrpcServer:
         address: str = "127.0.0.1:0",
         credentials: grpc.ServerCredentials | None = None,
         interceptors: Sequence[Any] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         if not secret:
             # No fallback key: tokens signed with a guessable key would be forgeable by anyone.
             raise Unauthenticated("MERCATO_AUTH_SECRET is not set: service calls cannot be verified")
         self._services = list(services)
-        self.server = grpc.aio.server(interceptors=[AuthAndErrorsInterceptor(secret), *interceptors])
+        chain: list[Any] = [AuthAndErrorsInterceptor(secret), *interceptors]
+        if metrics is not None:
+            # First means outermost: it sees the status after the errors were mapped (and refusals).
+            chain.insert(0, GrpcMetricsInterceptor(metrics))
+        self.server = grpc.aio.server(interceptors=chain)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         for service in self._services:

@@ -1,0 +1,217 @@
+"""Each bounded context as a deployable component, and the engine connections a process shares.
+
+A `Component` is what one context brings to whichever process hosts it: its service, its gRPC
+servicer, its outbox, the event subscriptions it consumes and the sweepers it runs. The same builders
+wire the single process (`Runtime`, every context) and `mercato serve <context>` (one context), so the
+two topologies cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from mercato.cart.bootstrap import CartService
+from mercato.cart.entrypoints.grpc_server import registration as cart_service
+from mercato.catalog.bootstrap import CatalogService
+from mercato.catalog.client import CatalogClient
+from mercato.catalog.entrypoints.grpc_server import registration as catalog_service
+from mercato.customers.bootstrap import CustomersService, build_customers
+from mercato.customers.entrypoints.grpc_server import registration as customers_service
+from mercato.inventory.bootstrap import InventoryService, inventory_outbox
+from mercato.inventory.entrypoints.grpc_server import registration as inventory_service
+from mercato.inventory.entrypoints.saga_commands import saga_subscription as inventory_saga
+from mercato.orders.bootstrap import OrdersService, build_orders
+from mercato.orders.entrypoints.grpc_server import registration as orders_service
+from mercato.payments.bootstrap import PaymentsService, build_payments
+from mercato.payments.entrypoints.grpc_server import registration as payments_service
+from mercato.payments.entrypoints.saga_commands import saga_subscription as payments_saga
+from mercato.platform.cache import Cache
+from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.platform.grpc.server import ServiceRegistration
+from mercato.platform.inbox import Subscription
+from mercato.platform.messaging import Broker
+from mercato.platform.outbox import Outbox, OutboxRelay
+from mercato.platform.unit_of_work import UnitOfWork
+
+S = TypeVar("S")
+
+# In the order a single process builds them (cart prices lines with the catalog).
+CONTEXTS = ("catalog", "inventory", "cart", "customers", "payments", "orders")
+POSTGRES, NATS, REDIS = "postgres", "nats", "redis"
+# The engines each context uses (a process checks them before it starts and for readiness).
+ENGINES_OF: dict[str, frozenset[str]] = {
+    "catalog": frozenset({POSTGRES, NATS, REDIS}),
+    "inventory": frozenset({POSTGRES, NATS}),
+    "cart": frozenset({REDIS}),
+    "customers": frozenset({POSTGRES, NATS, REDIS}),
+    "payments": frozenset({POSTGRES, NATS}),
+    "orders": frozenset({POSTGRES, NATS}),
+}
+
+
+@dataclass(frozen=True)
+class ConsumerWiring:
+    """One event subscription: the schema holding its inbox and the unit of work its handler runs in."""
+
+    schema: str
+    subscription: Subscription
+    unit_of_work: Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class Sweeper:
+    """Periodic work (expiring reservations, timing out saga steps, ...), run every sweep interval."""
+
+    name: str
+    run_once: Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Component(Generic[S]):
+    name: str
+    service: S
+    registration: ServiceRegistration
+    engines: frozenset[str]
+    outbox: Outbox | None = None
+    consumers: list[ConsumerWiring] = field(default_factory=list)
+    sweepers: list[Sweeper] = field(default_factory=list)
+
+
+def redis_client(url: str) -> Redis:
+    # Short timeouts and one retry: a Redis outage must cost a request milliseconds, not seconds.
+    return Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 1))
+
+
+class Engines:
+    """One process's connections to PostgreSQL, Redis and NATS, shared by the components it hosts.
+
+    Nothing connects here: the database pool and Redis connect on first use, the broker on `connect`,
+    so a process that hosts only the cart never opens a database connection.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url or "", pool_size=settings.db_pool_size)
+        self.redis = redis_client(settings.redis_url or "redis://unset")
+        self.broker = Broker(settings.nats_url or "", settings.namespace)
+        self.cache = Cache(
+            self.redis,
+            settings.namespace,
+            ttl_seconds=settings.cache_ttl_seconds,
+            enabled=settings.cache_enabled,
+        )
+        self.relays: dict[str, OutboxRelay] = {}
+
+    def waker(self, context: str) -> Callable[[], None]:
+        """Called after a commit that wrote events: the context's relay publishes them right away."""
+
+        def wake() -> None:
+            relay = self.relays.get(context)
+            if relay is not None:
+                relay.wake()
+
+        return wake
+
+    async def ready(self, needed: frozenset[str]) -> dict[str, bool]:
+        """Which of the `needed` engines answer right now (for /readyz and the health service)."""
+        checks: dict[str, bool] = {}
+        if POSTGRES in needed:
+            checks[POSTGRES] = await _answers(self.db.ping())
+        if REDIS in needed:
+            checks[REDIS] = await _answers(self.redis.ping())
+        if NATS in needed:
+            checks[NATS] = self.broker.is_connected
+        return checks
+
+    async def close(self) -> None:
+        await self.broker.close()
+        await self.redis.aclose()
+        await self.db.dispose()
+
+
+async def _answers(probe: Awaitable[Any]) -> bool:
+    try:
+        await asyncio.wait_for(probe, timeout=2)
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+    return True
+
+
+def catalog_component(engines: Engines) -> Component[CatalogService]:
+    service = CatalogService(engines.db, engines.cache, engines.settings.namespace, engines.waker("catalog"))
+    return Component(
+        "catalog",
+        service,
+        catalog_service(service),
+        ENGINES_OF["catalog"],
+        outbox=service.outbox,
+        consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
+    )
+
+
+def inventory_component(engines: Engines) -> Component[InventoryService]:
+    service = InventoryService(
+        engines.db, inventory_outbox(engines.settings.namespace), engines.waker("inventory")
+    )
+    return Component(
+        "inventory",
+        service,
+        inventory_service(service),
+        ENGINES_OF["inventory"],
+        outbox=service.outbox,
+        consumers=[ConsumerWiring("inventory", inventory_saga(service), service.unit_of_work)],
+        sweepers=[Sweeper("reservation expiry", lambda: service.expire_due(500))],
+    )
+
+
+def cart_component(engines: Engines, catalog: CatalogClient) -> Component[CartService]:
+    """The cart prices its lines with `catalog`: in process, or a gRPC client to the catalog service."""
+    service = CartService(engines.redis, catalog, engines.settings)
+    return Component("cart", service, cart_service(service), ENGINES_OF["cart"])
+
+
+def customers_component(engines: Engines) -> Component[CustomersService]:
+    service = build_customers(engines.db, engines.redis, engines.settings, engines.waker("customers"))
+    return Component(
+        "customers",
+        service,
+        customers_service(service),
+        ENGINES_OF["customers"],
+        outbox=service.outbox,
+    )
+
+
+def payments_component(engines: Engines) -> Component[PaymentsService]:
+    service = build_payments(engines.db, engines.settings, engines.waker("payments"))
+    return Component(
+        "payments",
+        service,
+        payments_service(service),
+        ENGINES_OF["payments"],
+        outbox=service.outbox,
+        consumers=[ConsumerWiring("payments", payments_saga(service), service.unit_of_work)],
+        # Finish provider calls whose outcome a crashed or timed-out attempt never recorded.
+        sweepers=[Sweeper("pending payments", lambda: service.resolve_pending(100))],
+    )
+
+
+def orders_component(engines: Engines) -> Component[OrdersService]:
+    service = build_orders(engines.db, engines.settings, engines.waker("orders"))
+    return Component(
+        "orders",
+        service,
+        orders_service(service),
+        ENGINES_OF["orders"],
+        outbox=service.outbox,
+        consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
+        # Time out saga steps that got no reply: retry them, then compensate.
+        sweepers=[Sweeper("saga expiry", lambda: service.expire_due(100))],
+    )

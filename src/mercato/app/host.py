@@ -1,0 +1,113 @@
+"""Runs the components one process hosts: their outbox relays, event consumers and sweepers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from mercato.app.components import Component, Engines, Sweeper
+from mercato.platform.inbox import EventConsumer
+from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_pending_source
+from mercato.platform.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+class Host:
+    """`start()` once, `stop()` on shutdown. Any number of processes may host the same component:
+    relays claim outbox rows with SKIP LOCKED and consumers share durable JetStream consumers."""
+
+    def __init__(self, engines: Engines, components: Sequence[Component[Any]]) -> None:
+        self.engines = engines
+        self.components = list(components)
+        self.needs = frozenset().union(*(c.engines for c in self.components))
+        self.consumers: list[EventConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, *, background: bool = True) -> None:
+        """Connect to the broker, create streams and durable consumers; with `background`, run relays,
+        consumers and sweepers as tasks until `stop()`."""
+        if not any(c.outbox is not None or c.consumers for c in self.components):
+            return  # nothing to publish or consume (the cart): no broker connection
+        engines, s = self.engines, self.engines.settings
+        await engines.broker.connect()
+        for component in self.components:
+            if component.outbox is None:
+                continue
+            await engines.broker.ensure_stream(component.name)
+            engines.relays[component.name] = OutboxRelay(
+                engines.db,
+                component.outbox,
+                engines.broker,
+                batch_size=s.outbox_batch_size,
+                poll_interval=s.outbox_poll_interval_seconds,
+            )
+        for component in self.components:
+            for wiring in component.consumers:
+                self.consumers.append(
+                    EventConsumer(
+                        engines.db,
+                        engines.broker,
+                        wiring.schema,
+                        wiring.subscription,
+                        wiring.unit_of_work,
+                        batch_size=s.consumer_batch_size,
+                        max_deliveries=s.consumer_max_deliveries,
+                        ack_wait=s.consumer_ack_wait_seconds,
+                    )
+                )
+        for consumer in self.consumers:
+            await consumer.start()
+        if background:
+            for relay in engines.relays.values():
+                self._spawn(relay.run)
+            for consumer in self.consumers:
+                self._spawn(consumer.run)
+            for component in self.components:
+                for sweeper in component.sweepers:
+                    self._spawn(self._sweeping(sweeper))
+
+    def _spawn(self, run: Callable[[], Awaitable[None]]) -> None:
+        async def guarded() -> None:
+            await run()
+
+        self._tasks.append(asyncio.create_task(guarded()))
+
+    def _sweeping(self, sweeper: Sweeper) -> Callable[[], Awaitable[None]]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await sweeper.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s sweeper failed; retrying", sweeper.name)
+                await asyncio.sleep(self.engines.settings.reservation_sweep_interval_seconds)
+
+        return loop
+
+    def instrument(self, metrics: Metrics) -> None:
+        """Report consumer lag and unpublished outbox events on `metrics` (call after `start`)."""
+        if self.consumers:
+            metrics.add_consumer_lag_source(consumer_lag_source(self.consumers))
+        outboxes = [c.outbox for c in self.components if c.outbox is not None]
+        if outboxes:
+            metrics.add_outbox_source(outbox_pending_source(self.engines.db, outboxes))
+
+    async def ready(self) -> dict[str, bool]:
+        """Which of the engines this process needs answer right now."""
+        return await self.engines.ready(self.needs)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for consumer in self.consumers:
+            await consumer.stop()
+        self.consumers.clear()

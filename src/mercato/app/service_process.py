@@ -1,0 +1,172 @@
+"""`mercato serve <context>`: one bounded context in a process of its own.
+
+It serves the context's gRPC API (with grpc.health.v1 and reflection), runs the context's outbox
+relay, event consumers and sweepers, and answers /healthz and /readyz on a small HTTP port. Its health
+status follows its engines: NOT_SERVING while one it needs does not answer, so balancers and kubelet
+probes route around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from grpc_health.v1 import health_pb2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from mercato.app.components import (
+    CONTEXTS,
+    ENGINES_OF,
+    NATS,
+    POSTGRES,
+    REDIS,
+    Component,
+    Engines,
+    cart_component,
+    catalog_component,
+    customers_component,
+    inventory_component,
+    orders_component,
+    payments_component,
+)
+from mercato.app.host import Host
+from mercato.catalog.grpc_client import GrpcCatalogClient
+from mercato.platform.config import Settings
+from mercato.platform.grpc.client import CallPolicy, create_channel
+from mercato.platform.grpc.server import GrpcServer
+from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
+
+log = logging.getLogger(__name__)
+
+HEALTH_INTERVAL_SECONDS = 2.0
+ENGINE_VARIABLES = {POSTGRES: "MERCATO_DATABASE_URL", NATS: "MERCATO_NATS_URL", REDIS: "MERCATO_REDIS_URL"}
+# What each context's process needs besides its engines: the services it calls.
+CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",)}
+
+
+def missing_configuration(settings: Settings, context: str) -> list[str]:
+    """The settings `mercato serve <context>` needs and lacks (environment variable names)."""
+    urls = {POSTGRES: settings.database_url, NATS: settings.nats_url, REDIS: settings.redis_url}
+    missing = [ENGINE_VARIABLES[e] for e in sorted(ENGINES_OF[context]) if not urls[e]]
+    missing += [
+        f"MERCATO_{peer.upper()}_ADDRESS" for peer in CALLS.get(context, ()) if not _address(settings, peer)
+    ]
+    if not settings.auth_secret:
+        missing.append("MERCATO_AUTH_SECRET")
+    return missing
+
+
+def _address(settings: Settings, context: str) -> str | None:
+    value = getattr(settings, f"{context}_address")
+    return str(value) if value else None
+
+
+class ServiceProcess:
+    """Build inside the running event loop (gRPC channels bind to it); `start()`, then `stop()`."""
+
+    def __init__(self, settings: Settings, context: str) -> None:
+        if context not in CONTEXTS:
+            raise ValueError(f"unknown context {context!r}: one of {', '.join(CONTEXTS)}")
+        missing = missing_configuration(settings, context)
+        if missing:
+            raise ValueError(f"`mercato serve {context}` needs {', '.join(missing)}")
+        self.context = context
+        self.settings = settings
+        self.engines = Engines(settings)
+        self._channels: list[Any] = []
+        self.component: Component[Any] = self._build(context)
+        self.host = Host(self.engines, [self.component])
+        self.metrics = Metrics()
+        self.grpc = GrpcServer(
+            [self.component.registration],
+            secret=settings.auth_secret,
+            address=f"{settings.grpc_host}:{settings.grpc_port}",
+            metrics=self.metrics,
+        )
+        self._watch: asyncio.Task[None] | None = None
+        self.serving = False
+
+    def _build(self, context: str) -> Component[Any]:
+        builders: dict[str, Callable[[], Component[Any]]] = {
+            "catalog": lambda: catalog_component(self.engines),
+            "inventory": lambda: inventory_component(self.engines),
+            "cart": lambda: cart_component(self.engines, self._catalog_client()),
+            "customers": lambda: customers_component(self.engines),
+            "payments": lambda: payments_component(self.engines),
+            "orders": lambda: orders_component(self.engines),
+        }
+        return builders[context]()
+
+    def _catalog_client(self) -> GrpcCatalogClient:
+        channel = create_channel(str(_address(self.settings, "catalog")))
+        self._channels.append(channel)
+        policy = CallPolicy(timeout=self.settings.grpc_deadline_seconds)
+        return GrpcCatalogClient(
+            channel, service=self.context, secret=self.settings.auth_secret, policy=policy
+        )
+
+    @property
+    def grpc_port(self) -> int:
+        return self.grpc.port
+
+    async def start(self) -> None:
+        await self.host.start()
+        self.host.instrument(self.metrics)
+        await self.grpc.start()
+        self.serving = True
+        self._watch = asyncio.create_task(self._follow_engines())
+
+    async def _follow_engines(self) -> None:
+        """Report NOT_SERVING while an engine this context needs does not answer, SERVING once it does."""
+        names = ["", self.component.registration.name]
+        status = health_pb2.HealthCheckResponse
+        while True:
+            await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
+            try:
+                serving = all((await self.host.ready()).values())
+            except Exception:  # noqa: BLE001 - a failed check is a failed check
+                serving = False
+            if serving != self.serving:
+                self.serving = serving
+                log.warning("%s is %s", self.context, "serving again" if serving else "not serving")
+                for name in names:
+                    await self.grpc.health.set(name, status.SERVING if serving else status.NOT_SERVING)
+
+    def http_app(self) -> ASGIApp:
+        """/healthz (the process is alive), /readyz (its engines answer) and /metrics (Prometheus)."""
+
+        async def healthz(_: Request) -> Response:
+            return JSONResponse({"status": "ok", "context": self.context})
+
+        async def readyz(_: Request) -> Response:
+            checks = await self.host.ready()
+            ready = all(checks.values())
+            return JSONResponse(
+                {"ready": ready, "context": self.context, "checks": checks}, status_code=200 if ready else 503
+            )
+
+        routes = [
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(self.metrics)),
+        ]
+        return HttpMetricsMiddleware(Starlette(routes=routes), self.metrics)
+
+    async def stop(self) -> None:
+        """Drain gRPC first (health goes NOT_SERVING, in-flight calls finish), then the background work."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self.grpc.stop()
+        await self.host.stop()
+        for channel in self._channels:
+            await channel.close()
+        await self.engines.close()

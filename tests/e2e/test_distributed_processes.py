@@ -1,0 +1,245 @@
+"""The distributed topology for real: one operating-system process per context plus the gateway.
+
+The launcher behind `mercato up` starts `mercato serve <context>` six times and `mercato serve gateway`,
+in an installation of their own (database, NATS and Redis namespace) so no other test's consumers or
+relays can do their work. The storefront runs through the gateway's HTTP port and gRPC between the
+processes; then contexts are killed with SIGKILL: what needs them fails with a typed UNAVAILABLE error,
+the rest keeps serving, and a restarted process picks up the events that waited for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from mercato.app.components import Engines, customers_component
+from mercato.app.contexts import MIGRATIONS
+from mercato.app.launcher import CONTEXTS, GATEWAY, Launcher, Ports
+from mercato.customers.bootstrap import create_admin
+from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.platform.engines import EngineUrls
+from mercato.platform.messaging import Broker
+from mercato.platform.migrations import migrate
+from tests.conftest import _asyncpg_dsn, _with_database, assert_money_reconciles, ref
+from tests.e2e.api_client import GraphQLClient
+from tests.e2e.test_checkout import ADDRESS, CHECKOUT, STOCK, cart_with, stocked_sku
+
+PASSWORD = "correct horse battery staple"
+PRODUCTS = "{ products(first: 3) { edges { node { name } } } }"
+ORDER = "query($id: ID!) { order(id: $id) { status total { amount currency } } }"
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.fixture(scope="module")
+async def installation(engine_urls: EngineUrls) -> AsyncIterator[Settings]:
+    """A database and namespace of their own, migrated; all of it removed afterwards."""
+    namespace = f"up{secrets.token_hex(4)}"
+    name = f"mercato_test_{namespace}"
+    admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    settings = Settings(
+        database_url=_with_database(engine_urls.database, name),
+        nats_url=engine_urls.nats,
+        redis_url=engine_urls.redis,
+        namespace=namespace,
+        auth_secret=secrets.token_urlsafe(48),
+        checkout_wait_seconds=2.0,
+        login_attempts_per_ip=1_000_000,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    db = Database(settings.database_url or "")
+    await migrate(db, MIGRATIONS)
+    try:
+        yield settings
+        await assert_money_reconciles(db)
+    finally:
+        await db.dispose()
+        broker = Broker(engine_urls.nats, namespace)
+        await broker.connect()
+        await broker.delete_streams()
+        await broker.close()
+        redis = Redis.from_url(engine_urls.redis)
+        keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+        admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def launcher(
+    installation: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Launcher]:
+    ports = free_ports(2 * len(CONTEXTS) + 1)
+    layout = {name: Ports(ports[2 * i], ports[2 * i + 1]) for i, name in enumerate(CONTEXTS)}
+    layout[GATEWAY] = Ports(ports[-1])
+    log_dir: Path = tmp_path_factory.mktemp("up-logs")
+    topology = Launcher(installation, layout, log_dir=log_dir, restart=False)
+    topology.start()
+    try:
+        await topology.wait_serving(within=120)
+        yield topology
+    finally:
+        await topology.stop()
+        print_logs(log_dir)  # shown by pytest when a test failed
+
+
+def print_logs(log_dir: Path) -> None:
+    for log in sorted(log_dir.glob("*.log")):
+        print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+async def http(launcher: Launcher) -> AsyncIterator[httpx.AsyncClient]:
+    port = launcher.ports[GATEWAY].http
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client
+
+
+async def signed_in(http: httpx.AsyncClient, email: str) -> GraphQLClient:
+    tokens = await GraphQLClient(http).mutate(
+        "mutation($input: TokenCreateInput!) { tokenCreate(input: $input) { accessToken errors { code } } }",
+        {"input": {"email": email, "password": PASSWORD}},
+        "tokenCreate",
+    )
+    client = httpx.AsyncClient(
+        base_url=str(http.base_url), timeout=30, headers={"Authorization": f"Bearer {tokens['accessToken']}"}
+    )
+    return GraphQLClient(client)
+
+
+@pytest.fixture(scope="module")
+async def staff(installation: Settings, http: httpx.AsyncClient) -> AsyncIterator[GraphQLClient]:
+    """An administrator (created directly, as `mercato admin create` does), signed in over HTTP."""
+    engines = Engines(installation)
+    email = f"{ref('admin')}@example.com"
+    try:
+        await create_admin(customers_component(engines).service, email, PASSWORD)
+    finally:
+        await engines.close()
+    client = await signed_in(http, email)
+    yield client
+    await client.http.aclose()
+
+
+@pytest.fixture(scope="module")
+async def shopper(http: httpx.AsyncClient) -> AsyncIterator[GraphQLClient]:
+    email = f"{ref('shopper')}@example.com"
+    await GraphQLClient(http).mutate(
+        "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) { errors { code } } }",
+        {"input": {"email": email, "password": PASSWORD}},
+        "accountRegister",
+    )
+    client = await signed_in(http, email)
+    yield client
+    await client.http.aclose()
+
+
+async def checkout(shopper: GraphQLClient, sku: str, quantity: int) -> dict[str, Any]:
+    cart = await cart_with(shopper, sku, quantity)
+    variables = {"cart": cart, "token": "tok_success", "address": ADDRESS, "key": str(uuid.uuid4())}
+    result = await shopper.mutate(CHECKOUT, variables, "checkoutComplete")
+    order: dict[str, Any] = result["order"]
+    return order
+
+
+async def order_status(shopper: GraphQLClient, order_id: str, wanted: str, within: float = 30.0) -> str:
+    status = ""
+    for _ in range(int(within / 0.2)):
+        status = (await shopper.data(ORDER, {"id": order_id}))["order"]["status"]
+        if status == wanted:
+            break
+        await asyncio.sleep(0.2)
+    return status
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def test_the_storefront_runs_through_one_process_per_context(
+    launcher: Launcher, staff: GraphQLClient, shopper: GraphQLClient
+) -> None:
+    assert all(launcher.pid(name) for name in (*CONTEXTS, GATEWAY))
+    assert len({launcher.pid(name) for name in (*CONTEXTS, GATEWAY)}) == len(CONTEXTS) + 1
+
+    sku = await stocked_sku(staff, units=5, price="12.50")
+    order = await checkout(shopper, sku, 2)
+
+    assert order["status"] == "CONFIRMED", order
+    assert order["total"] == {"amount": "25.00", "currency": "USD"}
+    [stock] = (await staff.data(STOCK, {"sku": sku}))["stockLevels"]
+    assert stock == {"onHand": 3, "reserved": 0, "available": 3}
+
+
+async def test_every_process_exports_its_metrics(launcher: Launcher, http: httpx.AsyncClient) -> None:
+    await http.post("/graphql", json={"query": PRODUCTS})
+    gateway = (await http.get("/metrics")).text
+    assert "mercato_http_requests_in_flight 0.0" in gateway
+    assert 'mercato_http_requests_total{method="POST",path="/graphql",status="200"}' in gateway
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{launcher.ports['catalog'].http}") as catalog:
+        exported = (await catalog.get("/metrics")).text
+    assert 'service="mercato.catalog.v1.CatalogService"' in exported
+    assert 'code="OK"' in exported
+    assert "mercato_grpc_requests_in_flight 0.0" in exported
+    assert 'mercato_consumer_pending_messages{consumer="' in exported
+    assert 'mercato_outbox_pending_events{context="catalog"}' in exported
+
+
+async def test_a_killed_context_is_a_typed_unavailable_error_and_its_restart_loses_nothing(
+    launcher: Launcher, http: httpx.AsyncClient, staff: GraphQLClient, shopper: GraphQLClient
+) -> None:
+    # The catalog goes down: listing products fails with UNAVAILABLE; the customers context still answers.
+    # (Signed in: anonymous listings may be answered from the gateway's response cache, which is the point
+    # of it, but not what is tested here.)
+    launcher.kill("catalog")
+    listing = await staff.execute(PRODUCTS)
+    assert error_codes(listing) == ["UNAVAILABLE"], listing
+    me = await shopper.data("{ me { email } }")
+    assert me["me"]["email"].startswith("shopper-")
+    ready = (await http.get("/readyz")).json()
+    assert ready["ready"] is True and ready["upstreams"]["catalog"] == "UNREACHABLE", ready
+
+    launcher.spawn("catalog")
+    await launcher.wait_serving(["catalog"], within=60)
+    listing = await staff.execute(PRODUCTS)
+    assert "errors" not in listing, listing
+
+    # Payments goes down mid-checkout: the order waits (PENDING, stock reserved), nothing is charged.
+    sku = await stocked_sku(staff, units=4, price="10.00")
+    launcher.kill("payments")
+    order = await checkout(shopper, sku, 3)
+    assert order["status"] == "STOCK_RESERVED", order  # waiting for the payment step
+    [stock] = (await staff.data(STOCK, {"sku": sku}))["stockLevels"]
+    assert stock == {"onHand": 4, "reserved": 3, "available": 1}
+
+    # Restarted, payments consumes the command that waited in JetStream and the saga completes.
+    launcher.spawn("payments")
+    assert await order_status(shopper, order["id"], "CONFIRMED") == "CONFIRMED"
+    [stock] = (await staff.data(STOCK, {"sku": sku}))["stockLevels"]
+    assert stock == {"onHand": 1, "reserved": 0, "available": 1}

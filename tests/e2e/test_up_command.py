@@ -1,0 +1,79 @@
+"""`mercato up` as a person runs it: embedded engines, one process per context and the gateway, a status
+table, the storefront through gRPC, and Ctrl-C/SIGTERM stopping every process it started."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.e2e.test_dev_command import QUERY, data_dir, dev_env, engine_processes, stop, wait_until_up
+
+__all__ = ["data_dir"]  # the fixture, shared with test_dev_command
+
+SERVICES = ("catalog", "inventory", "cart", "customers", "payments", "orders", "gateway")
+
+
+def free_port_run(length: int) -> int:
+    """A port such that it and the `length - 1` after it are free now."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first: int = s.getsockname()[1]
+        if first + length < 65_000 and all(_free(first + i) for i in range(length)):
+            return first
+    raise AssertionError("no run of free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def served_processes(up: psutil.Process) -> dict[str, psutil.Process]:
+    found = {}
+    for child in up.children(recursive=True):
+        try:
+            cmdline = child.cmdline()
+        except psutil.Error:
+            continue
+        if "serve" in cmdline:
+            found[cmdline[-1]] = child
+    return found
+
+
+def test_up_runs_a_process_per_context_and_stops_them_all(data_dir: Path) -> None:
+    port, grpc_port = free_port_run(len(SERVICES)), free_port_run(len(SERVICES) - 1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mercato.cli", "up", "--seed-products", "8", "--grpc-port", str(grpc_port)],
+        env=dev_env(data_dir, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_up(proc, port, timeout=150)
+        body = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=10).json()
+        assert len(body["data"]["products"]["edges"]) == 5
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+        assert set(ready["upstreams"]) == {"catalog", "inventory", "cart", "customers", "orders"}
+
+        services = served_processes(psutil.Process(proc.pid))
+        assert sorted(services) == sorted(SERVICES)
+    finally:
+        output = stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0, output
+    assert "Stopping services" in output and "Stopping engines" in output
+    assert "Traceback" not in output
+    assert not [p for p in services.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert engine_processes(data_dir) == []
+    assert (data_dir / "logs" / "gateway.log").exists()
