@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1.7
-# Mercato image: `mercato serve` (GraphQL gateway + every context in one process today).
+# Mercato image, one for every process: `mercato serve` (GraphQL and every context in one process, the
+# default CMD), `mercato serve gateway` (GraphQL over gRPC), `mercato serve <context>` (one context:
+# gRPC on MERCATO_GRPC_PORT, health and /metrics on MERCATO_HTTP_PORT) and `mercato migrate`.
 # Build:  make image        (docker build -t mercato:$(version) .)
 # Run:    docker run -p 8000:8000 -e MERCATO_DATABASE_URL=... -e MERCATO_NATS_URL=... \
 #           -e MERCATO_REDIS_URL=... -e MERCATO_AUTH_SECRET=... --read-only --tmpfs /tmp mercato:0.1.0
@@ -51,6 +53,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
+# A context's gRPC port (`mercato serve <context>`; set MERCATO_GRPC_HOST=0.0.0.0 to reach it).
+EXPOSE 50051
 
 # slim has no curl: probe /healthz with the standard library.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

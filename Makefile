@@ -65,3 +65,51 @@ IMAGE   ?= mercato
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 image:
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
+
+# ---- CI/CD (.github/workflows/ci.yml runs these; each works on a developer machine too) ------------
+
+# buf breaking: do the contracts in proto/ break a generated client of PROTO_BASE (a branch, tag or
+# commit)? CI passes the pull request's base commit, or the previous main commit on a push.
+PROTO_BASE    ?= main
+PROTO_AGAINST ?= .git\#ref=$(PROTO_BASE),subdir=proto
+.PHONY: proto-breaking
+proto-breaking: $(STAMP)
+	@$(BIN)/buf breaking proto --against '$(PROTO_AGAINST)'
+	@echo "buf breaking: proto/ keeps every contract of $(PROTO_AGAINST)"
+
+# NATS with JetStream for the test job (a GitHub service container cannot be given `-js`).
+NATS_IMAGE ?= nats:2.10.22-alpine
+.PHONY: ci-nats
+ci-nats:
+	docker run -d --name mercato-ci-nats -p 4222:4222 -p 8222:8222 $(NATS_IMAGE) -js -m 8222
+	@for _ in $$(seq 1 30); do \
+		curl -fsS 'http://127.0.0.1:8222/healthz?js-enabled-only=true' >/dev/null && exit 0; sleep 1; \
+	done; docker logs mercato-ci-nats; exit 1
+
+# The image's version and an immutable per-commit tag, as `key=value` lines (CI appends them to
+# $GITHUB_OUTPUT; docker/build-push-action builds and pushes, and reports the digest).
+.PHONY: image-meta
+image-meta:
+	@echo "version=$(VERSION)"
+	@echo "tag=$(VERSION)-$$(git rev-parse --short=12 HEAD)"
+
+# Deploy the chart with helm to the cluster of the current kubeconfig, by image digest (never a tag).
+HELM           ?= helm
+RELEASE        ?= mercato
+KUBE_NAMESPACE ?= mercato-staging
+DEPLOY_VALUES  ?= deploy/helm/mercato/values-staging.yaml
+IMAGE_DIGEST   ?=
+DEPLOY_ARGS    ?=
+.PHONY: deploy smoke
+deploy:
+	@test -n "$(IMAGE_DIGEST)" || { echo "deploy: set IMAGE_DIGEST=sha256:... (the pushed image)"; exit 1; }
+	$(HELM) upgrade --install $(RELEASE) deploy/helm/mercato \
+		--namespace $(KUBE_NAMESPACE) --create-namespace -f $(DEPLOY_VALUES) \
+		--set image.repository=$(IMAGE) --set image.digest=$(IMAGE_DIGEST) \
+		$(DEPLOY_ARGS) --atomic --wait --timeout 10m
+
+# Smoke test through the gateway: /readyz with every gRPC upstream SERVING, a products query, a cart.
+# SMOKE_URL=http://127.0.0.1:8000 tests a running gateway; otherwise it port-forwards to the release's.
+SMOKE_URL ?=
+smoke:
+	@$(PYTHON) deploy/scripts/smoke.py $(if $(SMOKE_URL),--url $(SMOKE_URL),--namespace $(KUBE_NAMESPACE) --service $(RELEASE)-gateway)

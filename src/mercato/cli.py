@@ -355,7 +355,7 @@ def _serve_context(settings: Settings, context: str) -> None:
     with _one_line_errors():
         try:
             asyncio.run(run())
-        except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
+        except (RuntimeError, ValueError) as exc:  # a port that is taken, say
             _fail(f"{context}: {exc}")
 
 

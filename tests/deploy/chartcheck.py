@@ -2,7 +2,10 @@
 
 Shared by `tests/deploy/test_chart.py` and `make chart` (`python -m tests.deploy.chartcheck`).
 Rendering uses helm-python-sdk, which bundles Helm's Go SDK as a native library: no `helm` binary, no
-cluster, no network. Validation uses kubernetes-validate with the JSON schemas shipped in the package.
+cluster, no network. Validation uses kubernetes-validate with the JSON schemas shipped in the package;
+custom resources it has no schema for (the optional ServiceMonitor) get a structural check here.
+The checks against the code's topology (commands, environment, addresses, who may call whom) are in
+`tests/deploy/topologycheck.py`.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import kubernetes_validate
 import yaml
 from kubernetes_validate.utils import latest_version
 
+from tests.deploy import topologycheck
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "mercato"
-VALUES_FILES = ("values.yaml", "values-dev.yaml", "values-prod.yaml")
+VALUES_FILES = ("values.yaml", "values-dev.yaml", "values-staging.yaml", "values-prod.yaml")
 RELEASE = "mercato"
 NAMESPACE = "shop"
 # The chart's kubeVersion floor and the newest schemas kubernetes-validate ships.
@@ -28,12 +33,11 @@ KUBE_VERSIONS = ("1.29.0", latest_version())
 CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
-# Not a values file of the chart: the distributed topology switched on over production, so the
-# prepared per-context templates and the custom HPA metric are rendered and checked too.
-DISTRIBUTED_OVERLAY: dict[str, Any] = {
-    "contexts": {name: {"enabled": True} for name in CONTEXTS},
-    "gateway": {"autoscaling": {"inFlightRequests": {"enabled": True}}},
-}
+# Not values files of the chart: the one-process topology, and the optional ServiceMonitor.
+SINGLE_OVERLAY: dict[str, Any] = {"topology": "single"}
+SERVICE_MONITOR_OVERLAY: dict[str, Any] = {"metrics": {"serviceMonitor": {"enabled": True}}}
+# Custom resources kubernetes-validate has no schema for: checked by `crd_problems` instead.
+CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def render(values: dict[str, Any], *, upgrade: bool = False) -> list[Manifest]:
 def schema_problems(manifests: Iterable[Manifest], kube_version: str) -> list[str]:
     problems = []
     for m in manifests:
+        if (m.body.get("apiVersion"), m.kind) in CRD_KINDS:
+            continue
         try:
             kubernetes_validate.validate(m.body, kube_version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -185,17 +191,20 @@ def _availability_problems(by_kind: dict[str, list[Manifest]]) -> list[str]:
     deployments = {component(m): m for m in by_kind.get("Deployment", [])}
     if "gateway" not in deployments:
         problems.append("no gateway Deployment")
-    pdbs = {component(p) for p in by_kind.get("PodDisruptionBudget", [])}
-    hpa_targets = {
-        h.body["spec"]["scaleTargetRef"]["name"] for h in by_kind.get("HorizontalPodAutoscaler", [])
-    }
+    pdbs = {component(p): p for p in by_kind.get("PodDisruptionBudget", [])}
+    hpas = {h.body["spec"]["scaleTargetRef"]["name"]: h for h in by_kind.get("HorizontalPodAutoscaler", [])}
     for name, dep in deployments.items():
         if dep.body["spec"].get("replicas") == 1:
             continue  # a single-replica dev install: a PDB would block node drains, nothing to scale
         if name not in pdbs:
             problems.append(f"{dep}: no PodDisruptionBudget")
-        if dep.name not in hpa_targets:
+        if dep.name not in hpas:
             problems.append(f"{dep}: no HorizontalPodAutoscaler")
+            continue
+        floor = hpas[dep.name].body["spec"].get("minReplicas", 1)
+        budget = pdbs[name].body["spec"].get("minAvailable") if name in pdbs else None
+        if isinstance(budget, int) and budget >= floor:
+            problems.append(f"{dep}: PDB minAvailable {budget} >= minReplicas {floor} blocks node drains")
     return problems
 
 
@@ -226,9 +235,38 @@ def _migration_problems(by_kind: dict[str, list[Manifest]]) -> list[str]:
     ]
 
 
-def topology_problems(manifests: list[Manifest]) -> list[str]:
+def crd_problems(manifests: list[Manifest]) -> list[str]:
+    """The ServiceMonitor: it must select the release's Services on a port every one of them has."""
+    problems: list[str] = []
+    services = [m for m in manifests if m.kind == "Service"]
+    for m in manifests:
+        if m.kind != "ServiceMonitor":
+            continue
+        spec = m.body.get("spec") or {}
+        selector = (spec.get("selector") or {}).get("matchLabels") or {}
+        selected = [
+            s for s in services if selector.items() <= (s.body["metadata"].get("labels") or {}).items()
+        ]
+        if len(selected) != len(services) or not selected:
+            problems.append(f"{m}: does not select every Service of the release")
+        for endpoint in spec.get("endpoints") or [{}]:
+            if endpoint.get("path") != "/metrics":
+                problems.append(f"{m}: endpoint path is not /metrics")
+            for svc in selected:
+                if endpoint.get("port") not in {p.get("name") for p in svc.body["spec"]["ports"]}:
+                    problems.append(f"{m}: {svc} has no port named {endpoint.get('port')!r}")
+    return problems
+
+
+def topology_problems(manifests: list[Manifest], *, single: bool = False) -> list[str]:
     by_kind = _group(manifests)
-    return _availability_problems(by_kind) + _network_problems(by_kind) + _migration_problems(by_kind)
+    return (
+        _availability_problems(by_kind)
+        + _network_problems(by_kind)
+        + _migration_problems(by_kind)
+        + crd_problems(manifests)
+        + topologycheck.check(manifests, single=single)
+    )
 
 
 def check(label: str, values: dict[str, Any]) -> Report:
@@ -238,15 +276,21 @@ def check(label: str, values: dict[str, Any]) -> Report:
     for m in report.manifests:
         if m.kind in WORKLOADS:
             report.problems += container_problems(m)
-    report.problems += topology_problems(report.manifests)
+    report.problems += topology_problems(report.manifests, single=values.get("topology") == "single")
     return report
 
 
 def cases() -> list[tuple[str, dict[str, Any]]]:
     out = [(name, load_values(name)) for name in VALUES_FILES]
-    out.append(
-        ("values-prod.yaml + all contexts", load_values("values-prod.yaml", overlay=DISTRIBUTED_OVERLAY))
-    )
+    out += [
+        ("values.yaml + topology=single", load_values("values.yaml", overlay=SINGLE_OVERLAY)),
+        ("values-dev.yaml + topology=single", load_values("values-dev.yaml", overlay=SINGLE_OVERLAY)),
+        ("values-prod.yaml + topology=single", load_values("values-prod.yaml", overlay=SINGLE_OVERLAY)),
+        (
+            "values-prod.yaml + ServiceMonitor",
+            load_values("values-prod.yaml", overlay=SERVICE_MONITOR_OVERLAY),
+        ),
+    ]
     return out
 
 

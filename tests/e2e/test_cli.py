@@ -69,3 +69,46 @@ def test_admin_create_then_again_is_one_line(settings: Settings) -> None:
     assert again.returncode == 1
     lines = again.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), again.stderr
+
+
+def test_serve_names_what_a_target_lacks_in_one_line(settings: Settings) -> None:
+    secret = {"MERCATO_AUTH_SECRET": "s" * 40}
+    cases = [
+        (("serve", "warehouse"), {}, "unknown target 'warehouse'"),
+        (("serve", "cart"), secret, "`mercato serve cart` needs MERCATO_CATALOG_ADDRESS"),
+        (("serve", "orders"), {}, "`mercato serve orders` needs MERCATO_AUTH_SECRET"),
+        (("serve", "orders", "--workers", "2"), secret, "scale it with more replicas"),
+        (
+            ("serve", "gateway"),
+            {**secret, "MERCATO_CATALOG_ADDRESS": "127.0.0.1:1"},
+            "needs MERCATO_INVENTORY_ADDRESS, MERCATO_CART_ADDRESS, MERCATO_CUSTOMERS_ADDRESS, "
+            "MERCATO_ORDERS_ADDRESS",
+        ),
+    ]
+    for args, env, expected in cases:
+        result = run(settings, *args, **env)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1, (args, result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (args, lines)
+
+
+def test_a_context_whose_grpc_port_is_taken_says_so_in_one_line(settings: Settings) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            settings,
+            "serve",
+            "payments",
+            "--grpc-port",
+            str(port),
+            "--port",
+            "0",
+            MERCATO_AUTH_SECRET="s" * 40,
+        )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: payments:"), lines

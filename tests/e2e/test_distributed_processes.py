@@ -25,10 +25,13 @@ from redis.asyncio import Redis
 from mercato.app.components import Engines, customers_component
 from mercato.app.contexts import MIGRATIONS
 from mercato.app.launcher import CONTEXTS, GATEWAY, Launcher, Ports
+from mercato.app.service_process import LIVENESS
+from mercato.app.topology import health_status
 from mercato.customers.bootstrap import create_admin
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.engines import EngineUrls
+from mercato.platform.grpc.client import create_channel
 from mercato.platform.messaging import Broker
 from mercato.platform.migrations import migrate
 from tests.conftest import _asyncpg_dsn, _with_database, assert_money_reconciles, ref
@@ -186,6 +189,12 @@ async def test_the_storefront_runs_through_one_process_per_context(
 ) -> None:
     assert all(launcher.pid(name) for name in (*CONTEXTS, GATEWAY))
     assert len({launcher.pid(name) for name in (*CONTEXTS, GATEWAY)}) == len(CONTEXTS) + 1
+    channel = create_channel(launcher.address("orders"))
+    try:  # what the kubelet's probes ask
+        for service in ("", "mercato.orders.v1.OrdersService", LIVENESS):
+            assert await health_status(channel, service) == "SERVING", service
+    finally:
+        await channel.close()
 
     sku = await stocked_sku(staff, units=5, price="12.50")
     order = await checkout(shopper, sku, 2)

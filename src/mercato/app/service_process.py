@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,9 @@ from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_end
 log = logging.getLogger(__name__)
 
 HEALTH_INTERVAL_SECONDS = 2.0
+# A grpc.health.v1 name that is SERVING while the process serves at all, whatever its engines do: what a
+# liveness probe asks (restarting a process because its database is down would not bring it back).
+LIVENESS = "liveness"
 ENGINE_VARIABLES = {POSTGRES: "MERCATO_DATABASE_URL", NATS: "MERCATO_NATS_URL", REDIS: "MERCATO_REDIS_URL"}
 # What each context's process needs besides its engines: the services it calls.
 CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",)}
@@ -61,6 +65,18 @@ def missing_configuration(settings: Settings, context: str) -> list[str]:
     if not settings.auth_secret:
         missing.append("MERCATO_AUTH_SECRET")
     return missing
+
+
+def _check_free(host: str, port: int) -> None:
+    """Fail with one clear line when the gRPC port is taken (gRPC itself logs a C++ error and says less)."""
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ValueError(f"cannot listen on {host}:{port} for gRPC: {exc.strerror}") from None
 
 
 def _address(settings: Settings, context: str) -> str | None:
@@ -84,6 +100,7 @@ class ServiceProcess:
         self.component: Component[Any] = self._build(context)
         self.host = Host(self.engines, [self.component])
         self.metrics = Metrics()
+        _check_free(settings.grpc_host, settings.grpc_port)
         self.grpc = GrpcServer(
             [self.component.registration],
             secret=settings.auth_secret,
@@ -120,6 +137,7 @@ class ServiceProcess:
         await self.host.start()
         self.host.instrument(self.metrics)
         await self.grpc.start()
+        await self.grpc.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         self.serving = True
         self._watch = asyncio.create_task(self._follow_engines())
 

@@ -55,15 +55,85 @@ app.kubernetes.io/part-of: mercato
 {{- end -}}
 {{- end -}}
 
+{{/* "distributed" or "single"; anything else fails the render. */}}
+{{- define "mercato.topology" -}}
+{{- $t := .Values.topology | default "distributed" -}}
+{{- if not (has $t (list "distributed" "single")) -}}
+{{- fail (printf "topology must be distributed or single, not %q" $t) -}}
+{{- end -}}
+{{- $t -}}
+{{- end -}}
+
 {{/*
-Components: the gateway (always) and every enabled context, each merged over contextDefaults.
-Returns YAML: {name: {component values...}}; callers `fromYaml` it.
+Deep merge of two maps, `over` winning; returns YAML (callers `fromYaml` it). Unlike sprig's
+mergeOverwrite, a false, 0 or [] in `over` does win (e.g. contexts.payments.callers: [] over a default).
+*/}}
+{{- define "mercato.merge" -}}
+{{- $out := deepCopy .base -}}
+{{- range $k, $v := .over -}}
+{{- $cur := get $out $k -}}
+{{- if and (kindIs "map" $v) (kindIs "map" $cur) -}}
+{{- $_ := set $out $k (fromYaml (include "mercato.merge" (dict "base" $cur "over" $v))) -}}
+{{- else -}}
+{{- $_ := set $out $k $v -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Components: the gateway (always) and, in the distributed topology, every enabled context merged over
+contextDefaults. Returns YAML {name: {component values..., role: gateway|context}}; callers `fromYaml` it.
 */}}
 {{- define "mercato.components" -}}
-{{- $out := dict "gateway" (deepCopy .Values.gateway) -}}
+{{- $single := eq (include "mercato.topology" .) "single" -}}
+{{- $gateway := deepCopy .Values.gateway -}}
+{{- if $single -}}
+{{- $gateway = fromYaml (include "mercato.merge" (dict "base" $gateway "over" (.Values.single | default dict))) -}}
+{{- end -}}
+{{- $_ := set $gateway "role" "gateway" -}}
+{{- $out := dict "gateway" $gateway -}}
+{{- if not $single -}}
 {{- range $name, $ctx := .Values.contexts -}}
 {{- if $ctx.enabled -}}
-{{- $_ := set $out $name (mergeOverwrite (deepCopy $.Values.contextDefaults) (deepCopy $ctx)) -}}
+{{- $c := fromYaml (include "mercato.merge" (dict "base" $.Values.contextDefaults "over" $ctx)) -}}
+{{- $_ := set $c "role" "context" -}}
+{{- $_ := set $out $name $c -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+MERCATO_<CONTEXT>_ADDRESS for every context (distributed topology): `address` when set, else its
+Service. A disabled context that somebody calls must say where it runs.
+*/}}
+{{- define "mercato.addresses" -}}
+{{- $out := dict -}}
+{{- if eq (include "mercato.topology" .) "distributed" -}}
+{{- range $name, $ctx := .Values.contexts -}}
+{{- $port := $ctx.grpcPort | default $.Values.contextDefaults.grpcPort -}}
+{{- if $ctx.address -}}
+{{- $_ := set $out (printf "MERCATO_%s_ADDRESS" (upper $name)) $ctx.address -}}
+{{- else if $ctx.enabled -}}
+{{- $_ := set $out (printf "MERCATO_%s_ADDRESS" (upper $name)) (printf "%s-%s:%v" (include "mercato.fullname" $) $name $port) -}}
+{{- else if $ctx.callers -}}
+{{- fail (printf "contexts.%s is disabled but called by %s: set contexts.%s.address (host:port) to where it runs" $name (join ", " $ctx.callers) $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* Names of the contexts `caller` calls: those listing it among their callers (enabled or not). */}}
+{{- define "mercato.callees" -}}
+{{- $out := list -}}
+{{- if eq (include "mercato.topology" .root) "distributed" -}}
+{{- range $name, $ctx := .root.Values.contexts -}}
+{{- if has $.caller ($ctx.callers | default list) -}}
+{{- $out = append $out $name -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $out -}}
@@ -92,15 +162,24 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Environment: non-secret settings from the ConfigMap, the four secret ones from the Secret. */}}
+{{/*
+The secret settings a component gets: MERCATO_AUTH_SECRET (and any other key), plus the URL of each
+engine in `engines` only — a pod never holds credentials for an engine it does not use.
+Call with (dict "root" $ "engines" (list ...)).
+*/}}
 {{- define "mercato.secretEnv" -}}
-{{- $secret := include "mercato.secretName" . -}}
-{{- range $env, $key := .Values.secrets.keys }}
+{{- $secret := include "mercato.secretName" .root -}}
+{{- $engineOf := dict "MERCATO_DATABASE_URL" "postgresql" "MERCATO_NATS_URL" "nats" "MERCATO_REDIS_URL" "redis" -}}
+{{- $engines := .engines -}}
+{{- range $env, $key := .root.Values.secrets.keys }}
+{{- $engine := get $engineOf $env }}
+{{- if or (not $engine) (has $engine $engines) }}
 - name: {{ $env }}
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $key }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -109,5 +188,20 @@ seccompProfile:
 {{- range $k, $v := .Values.config }}
 - name: {{ $k }}
   value: {{ $v | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Egress rules to the engines in `engines` (keys of networkPolicy.egress), one per engine. */}}
+{{- define "mercato.engineEgress" -}}
+{{- $np := .np -}}
+{{- range $engine := .engines }}
+{{- $e := required (printf "networkPolicy.egress.%s is not defined" $engine) (index $np.egress $engine) }}
+# {{ $engine }}
+- ports:
+    - {port: {{ $e.port }}, protocol: TCP}
+  {{- with $e.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end }}
 {{- end -}}
