@@ -131,7 +131,9 @@ def dev(
                 from mercato.app.contexts import MIGRATIONS
                 from mercato.app.seed import catalog_is_empty, seed_demo
                 from mercato.platform.migrations import migrate
+                from mercato.platform.telemetry import configure_tracing
 
+                configure_tracing("mercato")
                 await migrate(runtime.db, MIGRATIONS)
                 await runtime.start()
                 try:
@@ -324,6 +326,7 @@ def _serve_context(settings: Settings, context: str) -> None:
     import uvicorn
 
     from mercato.app.service_process import ServiceProcess, missing_configuration
+    from mercato.platform.telemetry import configure_tracing, shutdown_tracing
 
     missing = missing_configuration(settings, context)
     if missing:
@@ -332,6 +335,7 @@ def _serve_context(settings: Settings, context: str) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
     async def run() -> None:
+        configure_tracing(f"mercato-{context}")
         process = ServiceProcess(settings, context)
         await process.start()
         try:
@@ -351,6 +355,7 @@ def _serve_context(settings: Settings, context: str) -> None:
             await uvicorn.Server(config).serve()
         finally:
             await process.stop()
+            shutdown_tracing()
 
     with _one_line_errors():
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from dataclasses import dataclass, field
 
 import pytest
@@ -75,7 +76,11 @@ def _operations() -> list[Operation]:
 
 
 OPERATIONS = _operations()
-_signed_in: dict[tuple[int, Role, frozenset[Permission]], GraphQLClient] = {}
+# One set of callers per topology, keyed by its `sign_in` fixture itself: an `id()` could be reused by
+# the next topology's fixture once this one is collected, handing it clients that were closed.
+_signed_in: weakref.WeakKeyDictionary[SignIn, dict[tuple[Role, frozenset[Permission]], GraphQLClient]] = (
+    weakref.WeakKeyDictionary()
+)
 CALLERS = [
     # (_case, role, permissions granted, expected top-level error code or None when allowed)
     ("anonymous", None, (), "UNAUTHENTICATED"),
@@ -102,10 +107,11 @@ async def test_staff_operation_by_caller(
     else:
         others = [p for p in Permission if p is not operation.permission and p is not Permission.STAFF_MANAGE]
         permissions = {"same": [operation.permission], "other": others}.get(grant[0], []) if grant else []
-        key = (id(sign_in), role, frozenset(permissions))  # one set of callers per topology
-        if key not in _signed_in:  # one account per kind of caller keeps the matrix fast
-            _signed_in[key] = await sign_in(role, permissions)
-        caller = _signed_in[key]
+        callers = _signed_in.setdefault(sign_in, {})
+        key = (role, frozenset(permissions))
+        if key not in callers:  # one account per kind of caller keeps the matrix fast
+            callers[key] = await sign_in(role, permissions)
+        caller = callers[key]
     body = await caller.execute(operation.query, operation.variables)
     codes = [e["extensions"]["code"] for e in body.get("errors", [])]
     assert codes == ([expected] if expected else [])

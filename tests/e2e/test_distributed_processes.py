@@ -180,6 +180,16 @@ async def order_status(shopper: GraphQLClient, order_id: str, wanted: str, withi
     return status
 
 
+async def gateway_sees(http: httpx.AsyncClient, context: str, within: float = 30.0) -> None:
+    """Wait until the gateway's own channel reaches `context` again (it reconnects with a backoff of up
+    to two seconds, and calls made before that fail fast with UNAVAILABLE)."""
+    for _ in range(int(within / 0.2)):
+        if (await http.get("/readyz")).json()["upstreams"][context] == "SERVING":
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the gateway does not reach {context} again")
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
 
@@ -236,6 +246,7 @@ async def test_a_killed_context_is_a_typed_unavailable_error_and_its_restart_los
 
     launcher.spawn("catalog")
     await launcher.wait_serving(["catalog"], within=60)
+    await gateway_sees(http, "catalog")
     listing = await staff.execute(PRODUCTS)
     assert "errors" not in listing, listing
 

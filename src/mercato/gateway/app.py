@@ -24,6 +24,7 @@ from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
+from mercato.platform.telemetry import TracingMiddleware, shutdown_tracing
 
 
 class MercatoGraphQL(GraphQL[GatewayContext, None]):
@@ -200,6 +201,7 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
         finally:
             if owns_backend:
                 await backend.stop()
+            shutdown_tracing()
 
     app = Starlette(
         routes=[
@@ -214,4 +216,4 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
         ],
         lifespan=lifespan,
     )
-    return HttpMetricsMiddleware(BodyLimit(app, settings.graphql_max_body_bytes), metrics)
+    return TracingMiddleware(HttpMetricsMiddleware(BodyLimit(app, settings.graphql_max_body_bytes), metrics))

@@ -12,9 +12,11 @@ from starlette.types import ASGIApp
 
 from mercato.gateway.app import create_app, gateway_app
 from mercato.platform.config import Settings
+from mercato.platform.telemetry import configure_tracing
 
 
 def create() -> ASGIApp:
+    configure_tracing("mercato")  # here, in each worker: an exporter's thread does not survive a fork
     settings = Settings()
     missing = [
         name
@@ -34,6 +36,7 @@ def create_remote() -> ASGIApp:
     """`mercato serve gateway`: GraphQL over gRPC to each context's own process (MERCATO_*_ADDRESS)."""
     from mercato.app.topology import RemoteContexts
 
+    configure_tracing("mercato-gateway")
     settings = Settings()
     try:
         backend = RemoteContexts(settings)

@@ -5,6 +5,10 @@ For every message the consumer opens the context's unit of work, inserts (consum
 message is acknowledged after the commit. A crash before the ack means redelivery, and the inbox
 row makes the second delivery a no-op. A handler that keeps failing is parked in
 `<schema>.dead_letters` after `max_deliveries` attempts rather than blocking the stream.
+
+Handling a message is a CONSUMER span, a child of the trace context the event was written in (the
+message's `traceparent` header, else the envelope's `trace`), so the events a handler raises continue
+the trace of the request that started it all.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import Column, DateTime, LargeBinary, MetaData, PrimaryKeyConstraint, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import UUID
 
+from mercato.platform import telemetry
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
 from mercato.platform.messaging import Broker
@@ -151,24 +157,42 @@ class EventConsumer:
         if handler is None:
             await msg.ack()  # not an event this consumer cares about
             return
-        try:
-            async with self.uow_factory() as uow:
-                inserted = await uow.conn.execute(
-                    text(
-                        f"INSERT INTO {self.schema}.inbox (consumer, event_id) VALUES (:c, :e) "
-                        "ON CONFLICT DO NOTHING RETURNING 1"
-                    ),
-                    {"c": self.subscription.name, "e": envelope.id},
-                )
-                if inserted.first() is not None:
-                    await handler(envelope, uow)
-                await uow.commit()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then parked
-            await self._failed(msg, envelope, exc)
-            return
-        await msg.ack()
+        with telemetry.tracer(__name__).start_as_current_span(
+            f"process {envelope.type}",
+            context=telemetry.extract(_trace_of(msg, envelope)),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.durable,
+                "messaging.message.id": str(envelope.id),
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                async with self.uow_factory() as uow:
+                    inserted = await uow.conn.execute(
+                        text(
+                            f"INSERT INTO {self.schema}.inbox (consumer, event_id) VALUES (:c, :e) "
+                            "ON CONFLICT DO NOTHING RETURNING 1"
+                        ),
+                        {"c": self.subscription.name, "e": envelope.id},
+                    )
+                    duplicate = inserted.first() is None
+                    span.set_attribute("mercato.inbox.duplicate", duplicate)
+                    if not duplicate:
+                        await handler(envelope, uow)
+                    await uow.commit()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then parked
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                await self._failed(msg, envelope, exc)
+                return
+            await msg.ack()
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception) -> None:
         deliveries = msg.metadata.num_delivered or 1
@@ -192,3 +216,11 @@ class EventConsumer:
                 },
             )
         await msg.term()
+
+
+def _trace_of(msg: Msg, envelope: Envelope) -> dict[str, str]:
+    """The W3C entries the event was published with: headers first (what the relay set), else the body."""
+    headers = msg.headers or {}
+    if telemetry.TRACEPARENT in headers:
+        return {k: headers[k] for k in telemetry.TRACE_KEYS if k in headers}
+    return envelope.trace

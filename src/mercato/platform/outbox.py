@@ -6,6 +6,10 @@ may run side by side), publishes each with `Nats-Msg-Id` = event id, and marks t
 the same claim transaction. A relay that dies after publishing but before marking leaves the rows
 unpublished; the next relay publishes them again and JetStream drops the duplicates inside its
 dedup window, while consumers' inboxes drop any that arrive later.
+
+The trace context of the transaction that wrote an event (`telemetry.trace_carrier()`) is kept in the
+envelope's `trace` field, since the relay publishes later and elsewhere; the relay copies it into the
+message's `traceparent`/`tracestate` headers, where consumers pick it up.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -34,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mercato.platform import telemetry
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent, Envelope
 from mercato.platform.messaging import Broker
@@ -72,13 +78,27 @@ class Outbox:
 
     async def write(self, conn: AsyncConnection, events: Sequence[DomainEvent]) -> None:
         rows = []
+        # Every event of one transaction continues the same trace: the request or message handling it.
+        trace = telemetry.trace_carrier()
         for event in events:
-            envelope = Envelope.of(event)
+            envelope = Envelope.of(event, trace)
             rows.append(
                 {"id": envelope.id, "subject": envelope.subject(self.namespace), "body": envelope.to_json()}
             )
         # One multi-row INSERT whatever the number of events.
         await conn.execute(insert(self.table).values(rows))
+
+
+def _headers(event_id: uuid.UUID, body: bytes) -> dict[str, str]:
+    headers = {"Nats-Msg-Id": str(event_id)}
+    # An event written outside any trace has `"trace":{}` and costs no second parse.
+    if b'"traceparent"' in body:
+        trace = orjson.loads(body).get("trace")
+        if isinstance(trace, dict):
+            headers.update(
+                (k, v) for k, v in trace.items() if k in telemetry.TRACE_KEYS and isinstance(v, str)
+            )
+    return headers
 
 
 # A hook between publishing and marking rows published; tests use it to simulate a crash there.
@@ -142,7 +162,7 @@ class OutboxRelay:
                 return 0
             js = self.broker.js
             outcomes = await asyncio.gather(
-                *(js.publish(row.subject, row.body, headers={"Nats-Msg-Id": str(row.id)}) for row in rows),
+                *(js.publish(row.subject, row.body, headers=_headers(row.id, row.body)) for row in rows),
                 return_exceptions=True,
             )
             done = [

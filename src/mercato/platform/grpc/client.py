@@ -3,7 +3,8 @@
 Every call has a deadline (2 s unless configured) that covers all its attempts. Only calls that are
 safe to repeat are retried — reads, and writes the server deduplicates by an idempotency key — and
 only on UNAVAILABLE (nothing or not all of it reached the server), with exponential backoff and full
-jitter. Any other write is tried once: repeating it could apply it twice.
+jitter. Any other write is tried once: repeating it could apply it twice. Each call is a CLIENT span
+whose W3C trace context travels in the metadata beside the service token.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import grpc
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from mercato.platform import telemetry
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.errors import MercatoError, Unavailable
 from mercato.platform.grpc.auth import outgoing_metadata
@@ -92,7 +95,32 @@ class ServiceCaller:
         retryable: bool,
         codes: type[Enum] | None = None,
     ) -> R:
-        """`retryable`: the call is a read or carries an idempotency key the server honours."""
+        """`retryable`: the call is a read or carries an idempotency key the server honours.
+
+        The call (all its attempts) is one CLIENT span; its context goes out as `traceparent`
+        metadata, so the server's span is a child of it."""
+        name = rpc_name(method, self.target_name)
+        service, _, rpc = name.rpartition("/")
+        attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc}
+        with telemetry.tracer(__name__).start_as_current_span(
+            name,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            trace_metadata = tuple(telemetry.trace_carrier().items())
+            return await self._attempts(method, request, retryable, codes, span, trace_metadata)
+
+    async def _attempts(
+        self,
+        method: Callable[..., Awaitable[R]],
+        request: Any,
+        retryable: bool,
+        codes: type[Enum] | None,
+        span: Span,
+        trace_metadata: tuple[tuple[str, str], ...],
+    ) -> R:
         policy = self.policy
         deadline = time.monotonic() + policy.timeout
         attempts = policy.max_attempts if retryable else 1
@@ -101,19 +129,24 @@ class ServiceCaller:
             attempt += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                _record_code(span, grpc.StatusCode.DEADLINE_EXCEEDED)
                 raise Unavailable(f"{self.target_name} did not answer in time")
             try:
-                return await method(
-                    request, timeout=remaining, metadata=outgoing_metadata(self.service, self._secret)
-                )
+                # A fresh service token per attempt; the trace context is the call's, the same for all.
+                metadata = (*outgoing_metadata(self.service, self._secret), *trace_metadata)
+                reply = await method(request, timeout=remaining, metadata=metadata)
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
                 if code is grpc.StatusCode.UNAVAILABLE and attempt < attempts:
                     pause = policy.backoff(attempt - 1)
                     if time.monotonic() + pause < deadline:
+                        span.add_event("retry", {"rpc.grpc.status_code": code.value[0], "attempt": attempt})
                         await self._sleep(pause)
                         continue
+                _record_code(span, code)
                 raise self._error(exc, codes) from None
+            _record_code(span, grpc.StatusCode.OK)
+            return reply
 
     def _error(self, exc: grpc.aio.AioRpcError, codes: type[Enum] | None) -> MercatoError:
         code = exc.code()
@@ -123,3 +156,20 @@ class ServiceCaller:
             # No Mercato trailer: the transport failed (connection refused, reset), not the service.
             return Unavailable(f"{self.target_name} is unavailable")
         return error
+
+
+def rpc_name(method: Callable[..., Any], target_name: str) -> str:
+    """`package.Service/Method` of a generated stub's method (what grpc sends as the path)."""
+    path = getattr(method, "_method", None)  # grpc's multicallables keep the path they were made for
+    if isinstance(path, bytes):
+        return path.decode().lstrip("/")
+    if isinstance(path, str):
+        return path.lstrip("/")
+    return f"{target_name}/{getattr(method, '__name__', 'call')}"
+
+
+def _record_code(span: Span, code: grpc.StatusCode) -> None:
+    span.set_attribute("rpc.grpc.status_code", code.value[0])
+    if code is not grpc.StatusCode.OK:
+        # For the caller every code but OK is a failed call (OpenTelemetry's RPC conventions).
+        span.set_status(Status(StatusCode.ERROR, code.name))

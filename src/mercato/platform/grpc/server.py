@@ -1,8 +1,10 @@
 """A `grpc.aio` server with what every Mercato service needs: the standard health service
-(`grpc.health.v1`), reflection, service-token authentication, error mapping and a graceful stop."""
+(`grpc.health.v1`), reflection, service-token authentication, error mapping, a SERVER span per call
+(child of the caller's, from its `traceparent` metadata) and a graceful stop."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -11,7 +13,10 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from mercato.platform import telemetry
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc import auth
@@ -23,6 +28,18 @@ log = logging.getLogger(__name__)
 # Probes and tooling call these without a service token (a kubelet has none); they expose no data.
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 DEFAULT_GRACE_SECONDS = 5.0
+# The codes that mean the server failed (OpenTelemetry's RPC conventions): the others are the caller's
+# doing (NOT_FOUND, INVALID_ARGUMENT, ...) and leave the server span unset.
+_SERVER_FAULTS = frozenset(
+    {
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
 
@@ -46,13 +63,74 @@ def _map_errors(behavior: Behavior, method: str) -> Behavior:
             code, message, trailers = to_status(exc)
             context.set_trailing_metadata(trailers)
             await context.abort(code, message)
-        except Exception:
-            # The caller gets a bare INTERNAL; the details (SQL, paths, ...) stay in our log.
+        except Exception as exc:
+            # The caller gets a bare INTERNAL; the details (SQL, paths, ...) stay in our log and trace.
             log.exception("unhandled error in %s", method)
+            trace.get_current_span().record_exception(exc)
             code, message, _ = to_status(RuntimeError())
             await context.abort(code, message)
 
     return run
+
+
+def _deadline_passed(context: Any) -> bool:
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0
+
+
+class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Runs each unary call in a SERVER span, a child of the caller's `traceparent` (if it sent one).
+
+    Install it before `AuthAndErrorsInterceptor` (outer) so the span holds the refusal or the mapped
+    error and its status code; health checks and reflection are not traced."""
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
+        handler = await continuation(details)
+        method: str = details.method
+        if handler is None or method.startswith(_OPEN_PREFIXES) or handler.unary_unary is None:
+            return handler
+        carrier = {
+            k: v
+            for k, v in details.invocation_metadata or ()
+            if k in telemetry.TRACE_KEYS and isinstance(v, str)
+        }
+        name = method.lstrip("/")
+        service, _, rpc = name.rpartition("/")
+        attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc}
+        inner: Behavior = handler.unary_unary
+
+        async def traced(request: Any, context: Any) -> Any:
+            code = grpc.StatusCode.UNKNOWN  # what grpc answers for an exception nobody mapped
+            with telemetry.tracer(__name__).start_as_current_span(
+                name,
+                context=telemetry.extract(carrier),
+                kind=SpanKind.SERVER,
+                attributes=attributes,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span:
+                try:
+                    response = await inner(request, context)
+                    code = context.code() or grpc.StatusCode.OK
+                    return response
+                except grpc.aio.AbortError:
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                except asyncio.CancelledError:
+                    # The caller went away or its deadline passed.
+                    passed = _deadline_passed(context)
+                    code = grpc.StatusCode.DEADLINE_EXCEEDED if passed else grpc.StatusCode.CANCELLED
+                    raise
+                finally:
+                    span.set_attribute("rpc.grpc.status_code", code.value[0])
+                    if code in _SERVER_FAULTS:
+                        span.set_status(Status(StatusCode.ERROR, code.name))
+
+        return grpc.unary_unary_rpc_method_handler(
+            traced,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
 
 class AuthAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -109,7 +187,7 @@ class GrpcServer:
             # No fallback key: tokens signed with a guessable key would be forgeable by anyone.
             raise Unauthenticated("MERCATO_AUTH_SECRET is not set: service calls cannot be verified")
         self._services = list(services)
-        chain: list[Any] = [AuthAndErrorsInterceptor(secret), *interceptors]
+        chain: list[Any] = [TracingInterceptor(), AuthAndErrorsInterceptor(secret), *interceptors]
         if metrics is not None:
             # First means outermost: it sees the status after the errors were mapped (and refusals).
             chain.insert(0, GrpcMetricsInterceptor(metrics))
