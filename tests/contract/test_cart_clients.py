@@ -242,7 +242,9 @@ async def test_the_servicer_acts_for_the_signed_principal_not_the_request_body(
     for acting in (None, mallory):  # anonymous, then signed as someone else; the body names the victim
         token = current_principal.set(acting)
         try:
-            metadata = outgoing_metadata("gateway", settings.auth_secret)
+            metadata = outgoing_metadata(
+                "gateway", settings.auth_secret, audience="mercato.cart.v1.CartService"
+            )
         finally:
             current_principal.reset(token)
         with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -242,7 +242,9 @@ async def test_the_servicer_acts_for_the_signed_principal_not_the_request_body(
     forged = customers_service_pb2.ListAddressesRequest(principal=principal_message(victim))
 
     # A service token but no signed principal: the body alone is not enough.
-    metadata = outgoing_metadata("gateway", settings.auth_secret)
+    metadata = outgoing_metadata(
+        "gateway", settings.auth_secret, audience="mercato.customers.v1.CustomersService"
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.ListAddresses(forged, metadata=metadata, timeout=2)
     assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
@@ -250,7 +252,9 @@ async def test_the_servicer_acts_for_the_signed_principal_not_the_request_body(
     # Signed as mallory, body naming the victim: mallory's own (empty) book, never the victim's.
     token = current_principal.set(mallory)
     try:
-        metadata = outgoing_metadata("gateway", settings.auth_secret)
+        metadata = outgoing_metadata(
+            "gateway", settings.auth_secret, audience="mercato.customers.v1.CustomersService"
+        )
     finally:
         current_principal.reset(token)
     reply = await stub.ListAddresses(forged, metadata=metadata, timeout=2)

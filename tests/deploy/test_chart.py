@@ -134,7 +134,9 @@ def test_the_config_map_points_every_caller_at_each_context_service() -> None:
     services = of(manifests, "Service")
 
     addresses = {k: v for k, v in config.body["data"].items() if k.endswith("_ADDRESS")}
-    assert addresses == {f"MERCATO_{name.upper()}_ADDRESS": f"mercato-{name}:50051" for name in CONTEXTS}
+    assert addresses == {
+        f"MERCATO_{name.upper()}_ADDRESS": f"dns:///mercato-{name}:50051" for name in CONTEXTS
+    }
     for name in CONTEXTS:
         ports = {p["name"]: (p["port"], p["targetPort"]) for p in services[name].body["spec"]["ports"]}
         assert ports == {"grpc": (50051, "grpc"), "http": (8000, "http")}
@@ -473,3 +475,13 @@ def test_helm_renders_without_a_helm_binary() -> None:
     """helm-python-sdk bundles Helm's Go SDK; nothing is downloaded or executed from PATH."""
     assert helm.helm_sdk_version().startswith("v")
     assert Path(helm.__file__).parent.joinpath("lib").is_dir()
+
+
+@pytest.mark.parametrize("name", CONTEXTS)
+def test_a_context_service_is_headless_so_callers_balance_over_its_pods(name: str) -> None:
+    [service] = [
+        m for m in rendered("values-prod.yaml") if m.kind == "Service" and m.name == f"mercato-{name}"
+    ]
+    assert service.body["spec"]["clusterIP"] == "None"
+    grpc_port = next(p for p in service.body["spec"]["ports"] if p["name"] == "grpc")
+    assert grpc_port["port"] == 50051  # a headless Service maps no port: callers dial the pod's own

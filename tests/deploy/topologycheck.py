@@ -142,7 +142,8 @@ def address_problems(
         if not (name.startswith("MERCATO_") and name.endswith("_ADDRESS")):
             continue
         context = name.removeprefix("MERCATO_").removesuffix("_ADDRESS").lower()
-        host, _, port = value.rpartition(":")
+        # gRPC target syntax: `dns:///host:port` (every address the name resolves to) or `host:port`.
+        host, _, port = value.removeprefix("dns:///").rpartition(":")
         service = services.get(host.split(".")[0])
         if service is None or not port.isdigit():
             problems.append(f"{w.component}: {name}={value} names no Service of the release")

@@ -54,7 +54,7 @@ class Served:
     channel: grpc.aio.Channel
 
     async def list_categories(self, *, signed: bool = True, deadline: float = 5) -> grpc.StatusCode:
-        metadata = auth.outgoing_metadata("probe", SECRET) if signed else ()
+        metadata = auth.outgoing_metadata("probe", SECRET, audience=SERVICE_NAME) if signed else ()
         request = catalog_service_pb2.ListCategoriesRequest()
         try:
             await self.stub.ListCategories(request, metadata=metadata, timeout=deadline)
@@ -128,10 +128,37 @@ async def test_a_server_without_metrics_still_serves() -> None:
         stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
         reply = await stub.ListCategories(
             catalog_service_pb2.ListCategoriesRequest(),
-            metadata=auth.outgoing_metadata("probe", SECRET),
+            metadata=auth.outgoing_metadata("probe", SECRET, audience=SERVICE_NAME),
             timeout=5,
         )
     finally:
         await channel.close()
         await server.stop(grace=None)
     assert [c.slug for c in reply.categories] == ["slug"]
+
+
+async def test_a_channel_spreads_calls_over_every_address_of_its_target() -> None:
+    """What a headless Service gives the callers (`dns:///` lists every replica): round-robin, not one
+    pinned connection."""
+    replicas = [Metrics(process_collectors=False) for _ in range(2)]
+    servers = [GrpcServer([registration(Catalog())], secret=SECRET, metrics=m) for m in replicas]
+    for server in servers:
+        await server.start()
+    channel = create_channel("ipv4:" + ",".join(f"127.0.0.1:{s.port}" for s in servers))
+    try:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        for _ in range(10):
+            await stub.ListCategories(
+                catalog_service_pb2.ListCategoriesRequest(),
+                metadata=auth.outgoing_metadata("probe", SECRET, audience=SERVICE_NAME),
+                timeout=5,
+            )
+    finally:
+        await channel.close()
+        for server in servers:
+            await server.stop(grace=None)
+    labels = {"service": SERVICE_NAME, "method": METHOD, "code": "OK"}
+    served = [m.registry.get_sample_value("mercato_grpc_requests_total", labels) for m in replicas]
+    # pick_first (gRPC's default) would send all ten to one; round_robin alternates once both are connected.
+    assert all(count is not None and count >= 3 for count in served), served
+    assert sum(c or 0 for c in served) == 10

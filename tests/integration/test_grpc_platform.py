@@ -16,7 +16,7 @@ from grpc_status.rpc_status import aio as rpc_status_aio
 
 from mercato._gen.mercato.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from mercato._gen.mercato.common.v1 import errors_pb2
-from mercato.catalog.entrypoints.grpc_server import registration
+from mercato.catalog.entrypoints.grpc_server import SERVICE_NAME, registration
 from mercato.catalog.grpc_client import GrpcCatalogClient
 from mercato.catalog.service_layer.views import CategoryView
 from mercato.platform.auth import Permission, Principal, Role, Unauthenticated
@@ -132,20 +132,46 @@ def test_a_transport_failure_and_a_missed_deadline_are_unavailable() -> None:
 
 def test_service_and_principal_tokens_cannot_stand_in_for_each_other() -> None:
     principal = Principal(uuid.uuid4(), "a@example.com", Role.STAFF, frozenset({Permission.CATALOG_WRITE}))
-    service_token = auth.issue_service_token("gateway", SECRET)
-    principal_token = auth.issue_principal_token(principal, SECRET)
-    assert auth.verify_service_token(service_token, SECRET) == "gateway"
-    assert auth.verify_principal_token(principal_token, SECRET) == principal
+    aud = {"audience": SERVICE_NAME}
+    service_token = auth.issue_service_token("gateway", SECRET, **aud)
+    principal_token = auth.issue_principal_token(principal, SECRET, **aud)
+    assert auth.verify_service_token(service_token, SECRET, **aud) == "gateway"
+    assert auth.verify_principal_token(principal_token, SECRET, **aud) == principal
     for verify, token in (
         (auth.verify_service_token, principal_token),
         (auth.verify_principal_token, service_token),
     ):
         with pytest.raises(Unauthenticated):
-            verify(token, SECRET)
+            verify(token, SECRET, **aud)
     with pytest.raises(Unauthenticated):
-        auth.verify_service_token(service_token, "t" * 48)
+        auth.verify_service_token(service_token, "t" * 48, **aud)
     with pytest.raises(Unauthenticated):
-        auth.verify_service_token(auth.issue_service_token("gateway", SECRET, ttl_seconds=-1), SECRET)
+        expired = auth.issue_service_token("gateway", SECRET, ttl_seconds=-1, **aud)
+        auth.verify_service_token(expired, SECRET, **aud)
+
+
+def test_tokens_made_for_one_service_are_refused_by_another() -> None:
+    principal = Principal(uuid.uuid4(), "a@example.com", Role.ADMIN, frozenset(Permission))
+    elsewhere = "mercato.payments.v1.PaymentsService"
+    with pytest.raises(Unauthenticated):
+        auth.verify_service_token(
+            auth.issue_service_token("gateway", SECRET, audience=SERVICE_NAME), SECRET, audience=elsewhere
+        )
+    with pytest.raises(Unauthenticated):
+        token = auth.issue_principal_token(principal, SECRET, audience=SERVICE_NAME)
+        auth.verify_principal_token(token, SECRET, audience=elsewhere)
+    assert auth.audience_of("/mercato.catalog.v1.CatalogService/ListProducts") == SERVICE_NAME
+
+
+async def test_a_server_refuses_a_token_minted_for_another_service(fake: Fake) -> None:
+    stub = catalog_service_pb2_grpc.CatalogServiceStub(fake.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListCategories(
+            catalog_service_pb2.ListCategoriesRequest(),
+            metadata=auth.outgoing_metadata("gateway", SECRET, audience="mercato.orders.v1.OrdersService"),
+            timeout=2,
+        )
+    assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
 
 
 # --- retries and deadlines --------------------------------------------------------------------
@@ -287,7 +313,7 @@ async def test_a_standard_client_reads_the_rich_status(fake: Fake) -> None:
     stub = catalog_service_pb2_grpc.CatalogServiceStub(fake.channel)
     call = stub.ListCategories(
         catalog_service_pb2.ListCategoriesRequest(),
-        metadata=auth.outgoing_metadata("probe", SECRET),
+        metadata=auth.outgoing_metadata("probe", SECRET, audience=SERVICE_NAME),
         timeout=2,
     )
     with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -107,7 +107,7 @@ contextDefaults. Returns YAML {name: {component values..., role: gateway|context
 
 {{/*
 MERCATO_<CONTEXT>_ADDRESS for every context (distributed topology): `address` when set, else its
-Service. A disabled context that somebody calls must say where it runs.
+headless Service as a `dns:///` target, so gRPC clients resolve every pod and balance calls round-robin. A disabled context that somebody calls must say where it runs.
 */}}
 {{- define "mercato.addresses" -}}
 {{- $out := dict -}}
@@ -117,7 +117,7 @@ Service. A disabled context that somebody calls must say where it runs.
 {{- if $ctx.address -}}
 {{- $_ := set $out (printf "MERCATO_%s_ADDRESS" (upper $name)) $ctx.address -}}
 {{- else if $ctx.enabled -}}
-{{- $_ := set $out (printf "MERCATO_%s_ADDRESS" (upper $name)) (printf "%s-%s:%v" (include "mercato.fullname" $) $name $port) -}}
+{{- $_ := set $out (printf "MERCATO_%s_ADDRESS" (upper $name)) (printf "dns:///%s-%s:%v" (include "mercato.fullname" $) $name $port) -}}
 {{- else if $ctx.callers -}}
 {{- fail (printf "contexts.%s is disabled but called by %s: set contexts.%s.address (host:port) to where it runs" $name (join ", " $ctx.callers) $name) -}}
 {{- end -}}

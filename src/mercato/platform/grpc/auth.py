@@ -1,9 +1,11 @@
 """Service-to-service identity over gRPC metadata.
 
 Every call carries `authorization: Bearer <service token>`: an HS256 JWT signed with the shared
-`auth_secret`, `typ="service"`, `sub` = the calling service, valid for a minute. The end user the
-call is made for (if any) travels beside it as `x-mercato-principal`, signed the same way but with
-`typ="principal"`, so neither token can stand in for the other nor for a customer access token.
+`auth_secret`, `typ="service"`, `sub` = the calling service, `aud` = the gRPC service called (e.g.
+`mercato.catalog.v1.CatalogService`), valid for a minute. The end user the call is made for (if any)
+travels beside it as `x-mercato-principal`, signed the same way but with `typ="principal"`, so neither
+token can stand in for the other nor for a customer access token, and neither can be replayed against
+another service than the one it was made for.
 The server verifies both and exposes the principal through `current_principal`; a server that calls
 another service passes the same principal on without doing anything.
 """
@@ -44,7 +46,7 @@ def _sign(claims: dict[str, Any], secret: str, ttl_seconds: int) -> str:
     )
 
 
-def _verify(token: str, secret: str, typ: str) -> dict[str, Any]:
+def _verify(token: str, secret: str, typ: str, audience: str) -> dict[str, Any]:
     if not token or len(token) > _TOKEN_MAX:
         raise Unauthenticated(f"invalid {typ} token")
     try:
@@ -53,7 +55,8 @@ def _verify(token: str, secret: str, typ: str) -> dict[str, Any]:
             secret,
             # Pinning the algorithm is what stops `alg: none` and algorithm-confusion forgeries.
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "iat", "typ"]},
+            audience=audience,
+            options={"require": ["sub", "exp", "iat", "typ", "aud"]},
         )
     except jwt.PyJWTError:
         raise Unauthenticated(f"invalid {typ} token") from None
@@ -62,20 +65,23 @@ def _verify(token: str, secret: str, typ: str) -> dict[str, Any]:
     return claims
 
 
-def issue_service_token(service: str, secret: str, *, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
-    return _sign({"sub": service, "typ": SERVICE}, secret, ttl_seconds)
+def issue_service_token(
+    service: str, secret: str, *, audience: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> str:
+    return _sign({"sub": service, "typ": SERVICE, "aud": audience}, secret, ttl_seconds)
 
 
-def verify_service_token(token: str, secret: str) -> str:
-    """The calling service's name, or `Unauthenticated`."""
-    sub = _verify(token, secret, SERVICE)["sub"]
+def verify_service_token(token: str, secret: str, *, audience: str) -> str:
+    """The calling service's name, or `Unauthenticated` (also when the token was made for another
+    service than `audience`)."""
+    sub = _verify(token, secret, SERVICE, audience)["sub"]
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("invalid service token")
     return sub
 
 
 def issue_principal_token(
-    principal: Principal, secret: str, *, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    principal: Principal, secret: str, *, audience: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
 ) -> str:
     return _sign(
         {
@@ -84,14 +90,15 @@ def issue_principal_token(
             "role": principal.role.value,
             "perms": sorted(p.value for p in principal.permissions),
             "typ": PRINCIPAL,
+            "aud": audience,
         },
         secret,
         ttl_seconds,
     )
 
 
-def verify_principal_token(token: str, secret: str) -> Principal:
-    claims = _verify(token, secret, PRINCIPAL)
+def verify_principal_token(token: str, secret: str, *, audience: str) -> Principal:
+    claims = _verify(token, secret, PRINCIPAL, audience)
     try:
         return Principal(
             user_id=uuid.UUID(claims["sub"]),
@@ -109,10 +116,16 @@ def bearer(metadata: dict[str, str]) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def outgoing_metadata(service: str, secret: str) -> tuple[tuple[str, str], ...]:
-    """Metadata for one outgoing call: a fresh service token, and the current principal if any."""
-    metadata = [(AUTHORIZATION_KEY, f"Bearer {issue_service_token(service, secret)}")]
+def audience_of(method_path: str) -> str:
+    """The gRPC service a call path (`/package.Service/Method`) is for: the tokens' audience."""
+    return method_path.lstrip("/").rpartition("/")[0]
+
+
+def outgoing_metadata(service: str, secret: str, *, audience: str) -> tuple[tuple[str, str], ...]:
+    """Metadata for one outgoing call to the gRPC service `audience`: a fresh service token, and the
+    current principal if any."""
+    metadata = [(AUTHORIZATION_KEY, f"Bearer {issue_service_token(service, secret, audience=audience)}")]
     principal = current_principal.get()
     if principal is not None:
-        metadata.append((PRINCIPAL_KEY, issue_principal_token(principal, secret)))
+        metadata.append((PRINCIPAL_KEY, issue_principal_token(principal, secret, audience=audience)))
     return tuple(metadata)

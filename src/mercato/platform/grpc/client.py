@@ -32,10 +32,13 @@ DEFAULT_TIMEOUT_SECONDS = 2.0
 
 # gRPC's default reconnect backoff grows to two minutes: a service that restarts after a crash would
 # stay unreachable for its callers long after it is back. Cap it at two seconds.
-RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
+RECONNECT_OPTIONS: tuple[tuple[str, int | str], ...] = (
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2_000),
+    # Spread calls over every address the target resolves to (`dns:///<headless service>:port` lists
+    # each replica), instead of sending them all down the first connection.
+    ("grpc.lb_policy_name", "round_robin"),
 )
 
 
@@ -110,7 +113,7 @@ class ServiceCaller:
             set_status_on_exception=False,
         ) as span:
             trace_metadata = tuple(telemetry.trace_carrier().items())
-            return await self._attempts(method, request, retryable, codes, span, trace_metadata)
+            return await self._attempts(method, request, retryable, codes, span, trace_metadata, service)
 
     async def _attempts(
         self,
@@ -120,6 +123,7 @@ class ServiceCaller:
         codes: type[Enum] | None,
         span: Span,
         trace_metadata: tuple[tuple[str, str], ...],
+        audience: str,
     ) -> R:
         policy = self.policy
         deadline = time.monotonic() + policy.timeout
@@ -133,7 +137,10 @@ class ServiceCaller:
                 raise Unavailable(f"{self.target_name} did not answer in time")
             try:
                 # A fresh service token per attempt; the trace context is the call's, the same for all.
-                metadata = (*outgoing_metadata(self.service, self._secret), *trace_metadata)
+                metadata = (
+                    *outgoing_metadata(self.service, self._secret, audience=audience),
+                    *trace_metadata,
+                )
                 reply = await method(request, timeout=remaining, metadata=metadata)
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # Probes and tooling call these without a service token (a kubelet has none); they expose no data.
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 DEFAULT_GRACE_SECONDS = 5.0
+# Callers keep one connection per server for as long as it lives; closing it after five minutes (calls in
+# flight get 30 s to finish) makes them resolve the name again and find replicas added since.
+SERVER_OPTIONS = (("grpc.max_connection_age_ms", 300_000), ("grpc.max_connection_age_grace_ms", 30_000))
 # The codes that mean the server failed (OpenTelemetry's RPC conventions): the others are the caller's
 # doing (NOT_FOUND, INVALID_ARGUMENT, ...) and leave the server span unset.
 _SERVER_FAULTS = frozenset(
@@ -151,10 +154,12 @@ class AuthAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         secret = self._secret
         inner: Behavior = handler.unary_unary
 
+        audience = auth.audience_of(method)
+
         async def authenticated(request: Any, context: Any) -> Any:
-            caller = auth.verify_service_token(auth.bearer(metadata), secret)
+            caller = auth.verify_service_token(auth.bearer(metadata), secret, audience=audience)
             token = metadata.get(auth.PRINCIPAL_KEY)
-            principal = auth.verify_principal_token(token, secret) if token else None
+            principal = auth.verify_principal_token(token, secret, audience=audience) if token else None
             caller_token = auth.current_caller.set(caller)
             principal_token = auth.current_principal.set(principal)
             try:
@@ -191,7 +196,7 @@ class GrpcServer:
         if metrics is not None:
             # First means outermost: it sees the status after the errors were mapped (and refusals).
             chain.insert(0, GrpcMetricsInterceptor(metrics))
-        self.server = grpc.aio.server(interceptors=chain)
+        self.server = grpc.aio.server(interceptors=chain, options=SERVER_OPTIONS)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         for service in self._services:
