@@ -280,6 +280,10 @@ def check(label: str, values: dict[str, Any]) -> Report:
     return report
 
 
+# Mutual TLS between components, from a cert-manager style Secret.
+GRPC_TLS_OVERLAY: dict[str, Any] = {"grpcTls": {"enabled": True, "secretName": "mercato-grpc-tls"}}
+
+
 def cases() -> list[tuple[str, dict[str, Any]]]:
     out = [(name, load_values(name)) for name in VALUES_FILES]
     out += [
@@ -290,6 +294,7 @@ def cases() -> list[tuple[str, dict[str, Any]]]:
             "values-prod.yaml + ServiceMonitor",
             load_values("values-prod.yaml", overlay=SERVICE_MONITOR_OVERLAY),
         ),
+        ("values-prod.yaml + gRPC TLS", load_values("values-prod.yaml", overlay=GRPC_TLS_OVERLAY)),
     ]
     return out
 

@@ -16,6 +16,7 @@ import yaml
 from mercato.app.service_process import LIVENESS
 from tests.deploy import topologycheck
 from tests.deploy.chartcheck import (
+    GRPC_TLS_OVERLAY,
     ROOT,
     SINGLE_OVERLAY,
     Manifest,
@@ -485,3 +486,20 @@ def test_a_context_service_is_headless_so_callers_balance_over_its_pods(name: st
     assert service.body["spec"]["clusterIP"] == "None"
     grpc_port = next(p for p in service.body["spec"]["ports"] if p["name"] == "grpc")
     assert grpc_port["port"] == 50051  # a headless Service maps no port: callers dial the pod's own
+
+
+@pytest.mark.parametrize("name", ["gateway", *CONTEXTS])
+def test_grpc_tls_mounts_the_certificates_and_probes_contexts_over_http(name: str) -> None:
+    deployment = of(rendered("values-prod.yaml", GRPC_TLS_OVERLAY), "Deployment")[name]
+    c = container(deployment)
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["MERCATO_GRPC_TLS_CERT_FILE"] == "/etc/mercato/tls/tls.crt"
+    assert env["MERCATO_GRPC_TLS_KEY_FILE"] == "/etc/mercato/tls/tls.key"
+    assert env["MERCATO_GRPC_TLS_CA_FILE"] == "/etc/mercato/tls/ca.crt"
+    assert {"name": "grpc-tls", "mountPath": "/etc/mercato/tls", "readOnly": True} in c["volumeMounts"]
+    volumes = deployment.body["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "grpc-tls", "secret": {"secretName": "mercato-grpc-tls", "defaultMode": 0o440}} in volumes
+    # The kubelet's gRPC probe has no TLS: with TLS on, every probe is HTTP.
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert all("grpc" not in c[p] for p in ("startupProbe", "readinessProbe", "livenessProbe"))

@@ -114,9 +114,13 @@ def command_problems(w: Workload, *, single: bool) -> list[str]:
         problems.append(f"{w.component}: MERCATO_GRPC_PORT is not the container's grpc port")
     if w.env.get("MERCATO_HTTP_PORT") != str(w.port("http")):
         problems.append(f"{w.component}: MERCATO_HTTP_PORT is not the container's http port")
+    tls = "MERCATO_GRPC_TLS_CERT_FILE" in w.env
     for kind in ("readinessProbe", "livenessProbe"):
-        probe_port = ((w.container.get(kind) or {}).get("grpc") or {}).get("port")
-        if grpc is None or probe_port != grpc:
+        probe = w.container.get(kind) or {}
+        if tls:  # the kubelet's gRPC probe has no TLS: a TLS-only server is probed on its HTTP port
+            if (probe.get("httpGet") or {}).get("port") != "http":
+                problems.append(f"{w.component}: {kind} is not an HTTP probe (gRPC is TLS-only)")
+        elif grpc is None or (probe.get("grpc") or {}).get("port") != grpc:
             problems.append(f"{w.component}: {kind} is not a gRPC probe on its grpc port")
     return problems
 

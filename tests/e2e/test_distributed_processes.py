@@ -37,6 +37,7 @@ from mercato.platform.migrations import migrate
 from tests.conftest import _asyncpg_dsn, _with_database, assert_money_reconciles, ref
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.test_checkout import ADDRESS, CHECKOUT, STOCK, cart_with, stocked_sku
+from tests.pki import make_pki
 
 PASSWORD = "correct horse battery staple"
 PRODUCTS = "{ products(first: 3) { edges { node { name } } } }"
@@ -93,15 +94,19 @@ async def installation(engine_urls: EngineUrls) -> AsyncIterator[Settings]:
         await admin.close()
 
 
+def port_layout() -> dict[str, Ports]:
+    ports = free_ports(2 * len(CONTEXTS) + 1)
+    layout = {name: Ports(ports[2 * i], ports[2 * i + 1]) for i, name in enumerate(CONTEXTS)}
+    layout[GATEWAY] = Ports(ports[-1])
+    return layout
+
+
 @pytest.fixture(scope="module")
 async def launcher(
     installation: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Launcher]:
-    ports = free_ports(2 * len(CONTEXTS) + 1)
-    layout = {name: Ports(ports[2 * i], ports[2 * i + 1]) for i, name in enumerate(CONTEXTS)}
-    layout[GATEWAY] = Ports(ports[-1])
     log_dir: Path = tmp_path_factory.mktemp("up-logs")
-    topology = Launcher(installation, layout, log_dir=log_dir, restart=False)
+    topology = Launcher(installation, port_layout(), log_dir=log_dir, restart=False)
     topology.start()
     try:
         await topology.wait_serving(within=120)
@@ -263,3 +268,40 @@ async def test_a_killed_context_is_a_typed_unavailable_error_and_its_restart_los
     assert await order_status(shopper, order["id"], "CONFIRMED") == "CONFIRMED"
     [stock] = (await staff.data(STOCK, {"sku": sku}))["stockLevels"]
     assert stock == {"onHand": 1, "reserved": 0, "available": 1}
+
+
+async def test_the_processes_talk_over_mutual_tls_when_given_certificates(
+    installation: Settings, staff: GraphQLClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A second set of processes on the same installation (replicas, as far as the events go), with
+    MERCATO_GRPC_TLS_*: the gateway and the cart reach their upstreams over mutual TLS; plaintext is
+    refused."""
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    cert, key = pki.server
+    settings = installation.model_copy(
+        update={"grpc_tls_cert_file": cert, "grpc_tls_key_file": key, "grpc_tls_ca_file": pki.ca}
+    )
+    log_dir: Path = tmp_path_factory.mktemp("tls-logs")
+    topology = Launcher(settings, port_layout(), log_dir=log_dir, restart=False)
+    topology.start()
+    try:
+        await topology.wait_serving(within=120)
+        sku = await stocked_sku(staff, units=2, price="7.00")
+        gateway = f"http://127.0.0.1:{topology.ports[GATEWAY].http}"
+        async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+            shopper = GraphQLClient(http)
+            cart = await cart_with(shopper, sku, 2)  # gateway -> cart -> catalog, each hop over TLS
+            body = await shopper.data(
+                "query($id: ID!) { cart(id: $id) { lines { sku quantity } total { amount } } }",
+                {"id": cart},
+            )
+        assert body["cart"]["lines"] == [{"sku": sku, "quantity": 2}]
+        assert body["cart"]["total"]["amount"] == "14.00"
+        plaintext = create_channel(topology.address("catalog"))
+        try:
+            assert await health_status(plaintext) == "UNREACHABLE"
+        finally:
+            await plaintext.close()
+    finally:
+        await topology.stop()
+        print_logs(log_dir)

@@ -23,6 +23,7 @@ from mercato.app.components import CONTEXTS
 from mercato.app.topology import health_status
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import create_channel
+from mercato.platform.grpc.tls import channel_tls
 
 GATEWAY = "gateway"
 SERVICES = (*CONTEXTS, GATEWAY)
@@ -182,7 +183,9 @@ class Launcher:
             state = "serving" if await _http_ok(self.host, managed.ports.http, "/healthz") else "starting"
         else:
             if managed.channel is None:
-                managed.channel = create_channel(self.address(managed.name))
+                managed.channel = create_channel(
+                    self.address(managed.name), credentials=channel_tls(self.settings)
+                )
             health = await health_status(managed.channel, wait_seconds=0.5)
             state = {"SERVING": "serving", "NOT_SERVING": "not serving"}.get(health, "starting")
         pid = process.pid if process is not None and process.poll() is None else None

@@ -42,6 +42,7 @@ from mercato.catalog.grpc_client import GrpcCatalogClient
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
+from mercato.platform.grpc.tls import channel_tls, server_tls
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class ServiceProcess:
             [self.component.registration],
             secret=settings.auth_secret,
             address=f"{settings.grpc_host}:{settings.grpc_port}",
+            credentials=server_tls(settings),
             metrics=self.metrics,
         )
         self._watch: asyncio.Task[None] | None = None
@@ -122,7 +124,9 @@ class ServiceProcess:
         return builders[context]()
 
     def _catalog_client(self) -> GrpcCatalogClient:
-        channel = create_channel(str(_address(self.settings, "catalog")))
+        channel = create_channel(
+            str(_address(self.settings, "catalog")), credentials=channel_tls(self.settings)
+        )
         self._channels.append(channel)
         policy = CallPolicy(timeout=self.settings.grpc_deadline_seconds)
         return GrpcCatalogClient(

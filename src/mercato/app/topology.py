@@ -27,6 +27,7 @@ from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
+from mercato.platform.grpc.tls import channel_tls
 from mercato.platform.metrics import Metrics
 
 GATEWAY = "gateway"
@@ -92,7 +93,11 @@ class RemoteContexts:
             enabled=settings.cache_enabled,
         )
         self.generation_key = self.cache.key(CATALOG_GENERATION_KEY)
-        self.channels = {c: create_channel(str(getattr(settings, f"{c}_address"))) for c in GATEWAY_UPSTREAMS}
+        tls = channel_tls(settings)
+        self.channels = {
+            c: create_channel(str(getattr(settings, f"{c}_address")), credentials=tls)
+            for c in GATEWAY_UPSTREAMS
+        }
         policy = CallPolicy(timeout=settings.grpc_deadline_seconds)
         self.clients = gateway_clients(self.channels, secret=settings.auth_secret, policy=policy)
 

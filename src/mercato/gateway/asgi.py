@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 
 from mercato.gateway.app import create_app, gateway_app
 from mercato.platform.config import Settings
+from mercato.platform.errors import MercatoError
 from mercato.platform.telemetry import configure_tracing
 
 
@@ -40,6 +41,6 @@ def create_remote() -> ASGIApp:
     settings = Settings()
     try:
         backend = RemoteContexts(settings)
-    except ValueError as exc:
+    except (ValueError, MercatoError) as exc:
         raise SystemExit(f"mercato: {exc}") from None
     return gateway_app(settings, backend, owns_backend=True)

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     customers_address: str | None = None
     orders_address: str | None = None
     payments_address: str | None = None
+    # TLS between services (PEM files): certificate + key -> the gRPC server speaks TLS; a CA as well ->
+    # it requires callers' certificates (mutual TLS), and clients verify servers against it.
+    grpc_tls_cert_file: Path | None = None
+    grpc_tls_key_file: Path | None = None
+    grpc_tls_ca_file: Path | None = None
     # Deadline of one gRPC call (all its retries included) made by the gateway or another service.
     grpc_deadline_seconds: float = Field(default=5.0, gt=0)
     # How long JetStream waits for an ack before redelivering a message a crashed worker held.
