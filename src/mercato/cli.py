@@ -90,6 +90,24 @@ def _engines(settings: Settings) -> Iterator[Settings]:
             embedded.stop_launched()
 
 
+@contextmanager
+def _local_instance(settings: Settings, url: str) -> Iterator[Settings]:
+    """One running instance per data dir (`dev`, `up`): its lock, the engines it had to start (stopped on
+    the way out) and the dev signing secret; yields the settings with engine URLs."""
+    lock = InstanceLock(settings.data_path)
+    lock.acquire(url)
+    embedded: EmbeddedEngines | None = None
+    try:
+        console.print("Starting engines…", highlight=False)
+        resolved, embedded = _resolved(settings)
+        yield _with_dev_secret(resolved)
+    finally:
+        if embedded is not None:
+            console.print("Stopping engines…", highlight=False)
+            embedded.stop()
+        lock.release()
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -117,49 +135,37 @@ def dev(
     # kill the process before the engines are stopped, so treat it like Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{settings.http_host}:{settings.http_port}/graphql"
-    with _one_line_errors():
-        lock = InstanceLock(settings.data_path)
-        lock.acquire(url)
-        embedded: EmbeddedEngines | None = None
-        try:
-            console.print("Starting engines…", highlight=False)
-            settings, embedded = _resolved(settings)
-            settings = _with_dev_secret(settings)
-            runtime = Runtime(settings)
+    with _one_line_errors(), _local_instance(settings, url) as settings:
+        runtime = Runtime(settings)
 
-            async def serve() -> None:
-                from mercato.app.contexts import MIGRATIONS
-                from mercato.app.seed import catalog_is_empty, seed_demo
-                from mercato.platform.migrations import migrate
-                from mercato.platform.telemetry import configure_tracing
+        async def serve() -> None:
+            from mercato.app.contexts import MIGRATIONS
+            from mercato.app.seed import catalog_is_empty, seed_demo
+            from mercato.platform.migrations import migrate
+            from mercato.platform.telemetry import configure_tracing
 
-                configure_tracing("mercato")
-                await migrate(runtime.db, MIGRATIONS)
-                await runtime.start()
-                try:
-                    if await catalog_is_empty(runtime.catalog):
-                        console.print(f"Seeding a demo catalog of {seed_products} products…", highlight=False)
-                        await seed_demo(runtime.catalog, runtime.inventory, products=seed_products)
-                    config = uvicorn.Config(
-                        create_app(settings, runtime),
-                        host=settings.http_host,
-                        port=settings.http_port,
-                        log_level="warning",
-                        lifespan="on",
-                    )
-                    console.print(
-                        f"[bold green]Mercato is up:[/] GraphiQL at {url}  (Ctrl-C stops it)", highlight=False
-                    )
-                    await uvicorn.Server(config).serve()
-                finally:
-                    await runtime.stop()
+            configure_tracing("mercato")
+            await migrate(runtime.db, MIGRATIONS)
+            await runtime.start()
+            try:
+                if await catalog_is_empty(runtime.catalog):
+                    console.print(f"Seeding a demo catalog of {seed_products} products…", highlight=False)
+                    await seed_demo(runtime.catalog, runtime.inventory, products=seed_products)
+                config = uvicorn.Config(
+                    create_app(settings, runtime),
+                    host=settings.http_host,
+                    port=settings.http_port,
+                    log_level="warning",
+                    lifespan="on",
+                )
+                console.print(
+                    f"[bold green]Mercato is up:[/] GraphiQL at {url}  (Ctrl-C stops it)", highlight=False
+                )
+                await uvicorn.Server(config).serve()
+            finally:
+                await runtime.stop()
 
-            asyncio.run(serve())
-        finally:
-            if embedded is not None:
-                console.print("Stopping engines…", highlight=False)
-                embedded.stop()
-            lock.release()
+        asyncio.run(serve())
 
 
 @app.command()
@@ -178,27 +184,15 @@ def up(
     settings = _settings(http_port=port)
     _setup_logging(settings.log_level)
     url = f"http://{settings.http_host}:{settings.http_port}/graphql"
-    with _one_line_errors():
-        lock = InstanceLock(settings.data_path)
-        lock.acquire(url)
-        embedded: EmbeddedEngines | None = None
-        try:
-            console.print("Starting engines…", highlight=False)
-            settings, embedded = _resolved(settings)
-            settings = _with_dev_secret(settings)
-            asyncio.run(_prepare(settings, seed_products))
-            launcher = Launcher(
-                settings,
-                default_ports(settings.http_port, grpc_port),
-                log_dir=settings.data_path / "logs",
-                host=settings.http_host,
-            )
-            asyncio.run(_run_topology(launcher, url))
-        finally:
-            if embedded is not None:
-                console.print("Stopping engines…", highlight=False)
-                embedded.stop()
-            lock.release()
+    with _one_line_errors(), _local_instance(settings, url) as settings:
+        asyncio.run(_prepare(settings, seed_products))
+        launcher = Launcher(
+            settings,
+            default_ports(settings.http_port, grpc_port),
+            log_dir=settings.data_path / "logs",
+            host=settings.http_host,
+        )
+        asyncio.run(_run_topology(launcher, url))
 
 
 async def _prepare(settings: Settings, seed_products: int) -> None:
