@@ -1,6 +1,7 @@
 """The checkout scenario end to end: shoppers and stock set up outside the measured windows, the cost
 per order counted through a proxy (bench/pgwire.py), throughput and latency at several concurrency
-levels against a server talking to PostgreSQL directly, then PostgreSQL's commit ceiling."""
+levels against a server talking to PostgreSQL directly, then PostgreSQL's commit ceiling. The cost and
+the throughput are measured for each topology (bench/server.py): the same shoppers, carts and stock."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import asyncpg
 from bench import checkout, commits, machine, profile
 from bench.environment import BenchEngines, _asyncpg_dsn, wait_until_quiet
 from bench.pgwire import CountingProxy, WireCounts
-from bench.server import Server, mercato_server, running
+from bench.server import SINGLE, Server, running, topology_server
 from bench.validate import BadResponse
 
 STOCK = 1_000_000  # units per SKU: every order can confirm
 STATS_SETTLE = 11.0  # PostgreSQL backends flush pg_stat_database at least every 10 s when idle
+READY_TIMEOUT = 150.0  # `mercato up` starts seven processes on a shared 2-CPU machine
 SERVER_ENV = {
     "MERCATO_CHECKOUT_WAIT_SECONDS": "10",  # checkoutComplete answers with the terminal state
     "MERCATO_PAYMENTS_SANDBOX_LATENCY_MS": "0",
@@ -45,8 +47,8 @@ class Cost:
 class CheckoutResults:
     shoppers: int
     skus: int
-    levels: list[checkout.LevelResult] = field(default_factory=list)
-    cost: Cost | None = None
+    levels: list[tuple[str, checkout.LevelResult]] = field(default_factory=list)  # (topology, level)
+    costs: dict[str, Cost] = field(default_factory=dict)  # by topology
     ceiling: list[commits.CeilingRow] = field(default_factory=list)
     pg_settings: str = ""
     notes: list[str] = field(default_factory=list)
@@ -92,11 +94,19 @@ async def _top_up(engines: BenchEngines, skus: list[str]) -> None:
 
 
 class CheckoutBench:
-    def __init__(self, engines: BenchEngines, workers: int, levels: list[int], cost_orders: int) -> None:
+    def __init__(
+        self,
+        engines: BenchEngines,
+        workers: int,
+        levels: list[int],
+        cost_orders: int,
+        topologies: list[str],
+    ) -> None:
         self.engines = engines
         self.workers = workers
         self.levels = levels
         self.cost_orders = cost_orders
+        self.topologies = topologies
         self.shoppers: list[checkout.Shopper] = []
         self.results = CheckoutResults(shoppers=max(max(levels), cost_orders), skus=0)
 
@@ -116,30 +126,40 @@ class CheckoutBench:
         return proxy.snapshot(), asyncio.run(commits.xact_commits(dsn, self.engines.database))
 
     def setup_and_cost(self) -> None:
-        """Server A talks to PostgreSQL through the counting proxy: shoppers and stock are set up,
-        then K sequential orders (one per shopper, carts already filled) and an idle window."""
+        """For each topology, a server talking to PostgreSQL through the counting proxy: shoppers and
+        stock are set up (by the first), then K sequential orders (one per shopper, carts already
+        filled) and an idle window."""
         parts = urlsplit(self.engines.server_url)
         proxy = CountingProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
         proxy.start()
         try:
-            server = mercato_server(self._env(_via(self.engines.database_url, proxy.port)), self.workers)
-            with running(server, "/readyz", timeout=90):
-                count = self.results.shoppers
-                skus = asyncio.run(checkout.listed_skus(server.base_url, count))
-                asyncio.run(_top_up(self.engines, skus))
-                started = time.perf_counter()
-                self.shoppers = asyncio.run(checkout.make_shoppers(server.base_url, skus))
-                self.results.skus = len(skus)
-                print(
-                    f"bench: {len(self.shoppers)} shoppers registered, signed in, one cart each "
-                    f"({time.perf_counter() - started:.1f} s); {len(skus)} SKUs at {STOCK:,} units",
-                    flush=True,
-                )
-                self._quiet()
-                time.sleep(STATS_SETTLE)
-                self.results.cost = self._cost(server, proxy)
+            for topology in self.topologies:
+                env = self._env(_via(self.engines.database_url, proxy.port))
+                server = topology_server(topology, env, self.workers)
+                print(f"bench: checkout cost, {topology} topology: starting it …", flush=True)
+                with running(server, "/readyz", timeout=READY_TIMEOUT):
+                    if self.shoppers:  # the previous topology's cost run emptied those carts
+                        asyncio.run(checkout.refill(server.base_url, self.shoppers))
+                    else:
+                        self._setup(server)
+                    self._quiet()
+                    time.sleep(STATS_SETTLE)
+                    self.results.costs[topology] = self._cost(server, proxy)
         finally:
             proxy.stop()
+
+    def _setup(self, server: Server) -> None:
+        count = self.results.shoppers
+        skus = asyncio.run(checkout.listed_skus(server.base_url, count))
+        asyncio.run(_top_up(self.engines, skus))
+        started = time.perf_counter()
+        self.shoppers = asyncio.run(checkout.make_shoppers(server.base_url, skus))
+        self.results.skus = len(skus)
+        print(
+            f"bench: {len(self.shoppers)} shoppers registered, signed in, one cart each "
+            f"({time.perf_counter() - started:.1f} s); {len(skus)} SKUs at {STOCK:,} units",
+            flush=True,
+        )
 
     def _cost(self, server: Server, proxy: CountingProxy) -> Cost:
         batch = self.shoppers[: self.cost_orders]
@@ -165,35 +185,42 @@ class CheckoutBench:
         )
 
     def throughput(self, seconds: float, warmup: float, idle_wait: float, profile_seconds: int) -> None:
-        """Server B talks to PostgreSQL directly: each concurrency level in a closed loop."""
-        server = mercato_server(self._env(), self.workers)
-        with running(server, "/readyz", timeout=90):
-            asyncio.run(checkout.refill(server.base_url, self.shoppers))
-            self._quiet()
-            for level in self.levels:
-                _wait_idle(idle_wait)
-                print(
-                    f"bench: checkout at {level} shoppers: {warmup:g} s warm-up, {seconds:g} s …", flush=True
-                )
-                others = machine.OtherLoad()
-                others.start()
-                result = asyncio.run(
-                    checkout.drive(server.base_url, self.shoppers[:level], warmup, seconds, max_orders=50_000)
-                )
-                share, top = others.stop()
-                if share > 10:
-                    self.results.notes.append(
-                        f"other processes used {share:.0f}% of a CPU during the {level}-shopper run ({top})"
-                    )
-                self.results.levels.append(result)
-                print(
-                    f"bench: {level} shoppers: {result.orders_per_s:,.1f} confirmed orders/s, "
-                    f"p50 {result.ms(50):.1f} ms, p99 {result.ms(99):.1f} ms, "
-                    f"not confirmed {result.not_confirmed}",
-                    flush=True,
-                )
-            if profile_seconds:
-                self._profile(server, max(self.levels), profile_seconds)
+        """For each topology, a fresh server talking to PostgreSQL directly: each concurrency level
+        in a closed loop (the profile, if asked for, of the single topology only)."""
+        for topology in self.topologies:
+            server = topology_server(topology, self._env(), self.workers)
+            print(f"bench: checkout throughput, {topology} topology: starting it …", flush=True)
+            with running(server, "/readyz", timeout=READY_TIMEOUT):
+                asyncio.run(checkout.refill(server.base_url, self.shoppers))
+                self._quiet()
+                for level in self.levels:
+                    self._level(server, topology, level, seconds, warmup, idle_wait)
+                if profile_seconds and topology == SINGLE:
+                    self._profile(server, max(self.levels), profile_seconds)
+
+    def _level(
+        self, server: Server, topology: str, level: int, seconds: float, warmup: float, idle_wait: float
+    ) -> None:
+        _wait_idle(idle_wait)
+        print(
+            f"bench: checkout ({topology}) at {level} shoppers: {warmup:g} s warm-up, {seconds:g} s …",
+            flush=True,
+        )
+        others = machine.OtherLoad()
+        others.start()
+        result = asyncio.run(
+            checkout.drive(server.base_url, self.shoppers[:level], warmup, seconds, max_orders=50_000)
+        )
+        share, top = others.stop()
+        if share > 10:
+            run = f"{level}-shopper {topology} run"
+            self.results.notes.append(f"other processes used {share:.0f}% of a CPU during the {run} ({top})")
+        self.results.levels.append((topology, result))
+        print(
+            f"bench: {level} shoppers ({topology}): {result.orders_per_s:,.1f} confirmed orders/s, "
+            f"p50 {result.ms(50):.1f} ms, p99 {result.ms(99):.1f} ms, not confirmed {result.not_confirmed}",
+            flush=True,
+        )
 
     def _profile(self, server: Server, level: int, seconds: int) -> None:
         exe, workers = profile.py_spy(), server.workers()

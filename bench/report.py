@@ -12,7 +12,7 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import checkout_report
+from bench import checkout_report, hop
 from bench.checkout_run import CheckoutResults
 from bench.load import LoadResult
 from bench.profile import Profile
@@ -25,14 +25,14 @@ MARKER = re.compile(r"^<!-- bench-run: (?P<key>[^>]*?) -->$", re.MULTILINE)
 INTRO = """# Benchmarks
 
 `make bench` (that is, `.venv/bin/python -m bench.run`) measures the storefront listing through
-GraphQL. It seeds a demo catalog (`mercato.app.seed.seed_demo`), runs the real server
-(`mercato serve --workers 2`) as a subprocess, waits until the events of seeding are worked off (so no
-cache invalidation lands inside a run), and drives it with `wrk` (16 connections, 2 threads, 3 s
-warm-up, 10 s measured) from the same machine. Beside it, it measures a **ceiling**: the same uvicorn
-with the same worker count answering `POST /graphql` with the same JSON bytes from memory
-(`bench/ceiling.py`). The gap between the two is GraphQL, the services and the engines; the ceiling
-is what the HTTP stack alone allows. Every response is checked (HTTP 200, a page of products, no
-GraphQL errors) before and after each run, and wrk counts non-2xx answers and socket errors.
+GraphQL. It seeds a demo catalog (`mercato.app.seed.seed_demo`), runs the real server as a subprocess
+in each topology, waits until the events of seeding are worked off (so no cache invalidation lands
+inside a run), and drives it with `wrk` (16 connections, 2 threads, 3 s warm-up, 10 s measured) from
+the same machine. Beside it, it measures a **ceiling**: the same uvicorn with the same worker count
+answering `POST /graphql` with the same JSON bytes from memory (`bench/ceiling.py`). The gap between
+the two is GraphQL, the services and the engines; the ceiling is what the HTTP stack alone allows.
+Every response is checked (HTTP 200, a page of products, no GraphQL errors) before and after each run,
+and wrk counts non-2xx answers and socket errors.
 
 With `MERCATO_DATABASE_URL`, `MERCATO_NATS_URL` and `MERCATO_REDIS_URL` set it uses those engines, in a
 database (`mercato_bench<hex>`) and a namespace (`bench<hex>`) of its own that it removes afterwards;
@@ -45,21 +45,40 @@ otherwise it starts embedded engines in a throwaway directory. Options:
 - `--idle-wait S` (20): before each run, wait up to S seconds for the machine to be idle;
 - `--retries N` (1): re-measure a run during which other processes used over 10% of a CPU, keep
   the least disturbed;
-- `--profile`: py-spy on one worker during an extra, unrecorded run of each listing scenario;
+- `--topology single,distributed` (both by default): which topologies the listing and checkout
+  scenarios run in (the ceiling runs once);
+- `--profile`: py-spy on one worker of the single topology during an extra, unrecorded run of each
+  listing scenario (and of checkout);
 - `--output PATH` (this file).
+
+**Topologies.** *single* is `mercato serve --workers 2`: two uvicorn workers (uvloop), each with
+every context in-process, so a GraphQL resolver calls a context's service directly. *distributed* is
+`mercato up` (on free ports, with a data dir of its own): one OS process per context (`mercato serve
+catalog|inventory|cart|customers|payments|orders`, each with its gRPC server, relay and consumers)
+plus `mercato serve gateway`, a single process (asyncio's loop, as gRPC wants) running GraphQL over
+gRPC clients; the bench counts it ready when the gateway's `/readyz` reports every upstream `SERVING`
+and the launcher says all seven serve. Both use the same engines, database, namespace and data, one
+after the other, never at the same time. The anonymous **listing** is answered from the gateway's
+whole-response cache in Redis in both topologies (`x-mercato-cache: hit`): no context is called, so
+its single/distributed gap is not the gRPC hop but the gateway's shape (one process vs two workers)
+and the six idle context processes beside it. The hop shows in **listing-availability** (not cached:
+each page asks inventory, over gRPC in the distributed topology) and in **checkout** (cart, customers
+and orders called over gRPC; the saga between orders, inventory and payments goes through NATS in
+both topologies). The section's "gRPC hop" paragraph compares the two, run by run.
 
 **checkout** (`--scenario checkout`, part of `all`) measures orders confirmed end to end through
 the saga: a pool of customers (registered and signed in through the API before any window, one cart
 each with 1 unit of its own SKU, stock set to 1,000,000 units so every order confirms) checks out in
-a closed asyncio/httpx loop at `--shoppers 1,8,32` concurrent shoppers against a fresh
-`mercato serve --workers 2` with `MERCATO_CHECKOUT_WAIT_SECONDS=10` (the mutation answers with
+a closed asyncio/httpx loop at `--shoppers 1,8,32` concurrent shoppers against a fresh server of
+each topology with `MERCATO_CHECKOUT_WAIT_SECONDS=10` (the mutation answers with
 CONFIRMED/REJECTED; `order(id)` is polled otherwise) and 0 ms sandbox payments; it reports confirmed
 orders/s, submit → terminal p50/p99 and the orders not confirmed (`bench/checkout.py`). Beside it:
 PostgreSQL's **commit ceiling** (pgbench, single-row INSERT per transaction, same concurrency;
 `--ceiling-seconds 5`) and the **cost per order** (`--cost-orders 32` sequential orders by distinct
 shoppers against a second server whose database connections go through a counting proxy,
 `bench/pgwire.py`, beside `pg_stat_database.xact_commit`; an idle window of the same length is the
-baseline, raw and net figures are both shown).
+baseline, raw and net figures are both shown). The throughput and the cost per order are measured in
+each topology, with the same shoppers, carts and stock.
 
 Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug variants { sku price
 { amount currency } } } } } }`; **listing-availability** adds `quantityAvailable` on each variant
@@ -67,10 +86,11 @@ Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug vari
 
 The `x-mercato-cache` column is that header on a response right after the run: `hit` means the
 server answered from its whole-response cache (no GraphQL execution), `absent` that it executed the
-query. Each run writes a dated section below, newest first. A re-run on the same UTC day with the same kind of
-engines replaces that day's section; older sections are kept. The machine may be shared with other
-work (test suites of other sessions): a run notes when it was busy just before a measurement, and such
-numbers understate what the server can do.
+query. Each run writes a dated section below, newest first. A re-run on the same UTC day with the
+same kind of engines and the same topologies replaces that day's section; older sections are kept
+(sections without topologies in their heading measured the single topology only). The machine may
+be shared with other work (test suites of other sessions): a run notes when it was busy just before
+a measurement, and such numbers understate what the server can do.
 """
 
 
@@ -80,6 +100,7 @@ class Row:
     products: int
     result: LoadResult
     cache: str = "-"  # x-mercato-cache of a response after the run
+    topology: str = "-"  # single, distributed; "-" for the ceiling
 
 
 @dataclass
@@ -94,6 +115,7 @@ class RunInfo:
     warmup: float
     duration: float
     code: str = ""
+    topologies: list[str] = field(default_factory=lambda: ["single"])
     seeding: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
@@ -167,30 +189,37 @@ def verdict(row: Row) -> str:
 
 def table(rows: list[Row]) -> str:
     header = (
-        f"{'scenario':<22} {'products':>8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>7}  cache"
+        f"{'scenario':<22} {'topology':<12} {'products':>8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>7}  cache"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
         r = row.result
         lines.append(
-            f"{row.scenario:<22} {row.products:>8,} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p90_ms:>8.2f} "
-            f"{r.p99_ms:>8.2f} {r.errors:>7,}  {row.cache}"
+            f"{row.scenario:<22} {row.topology:<12} {row.products:>8,} {r.rps:>9,.0f} {r.p50_ms:>8.2f} "
+            f"{r.p90_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>7,}  {row.cache}"
         )
     return "\n".join(lines)
 
 
+def _side_by_side(rows: list[Row]) -> list[Row]:
+    """Rows of a scenario and catalog size next to each other (topologies in run order)."""
+    order = {key: i for i, key in enumerate(dict.fromkeys((r.scenario, r.products) for r in rows))}
+    return sorted(rows, key=lambda r: order[(r.scenario, r.products)])
+
+
 def _results_markdown(rows: list[Row]) -> list[str]:
     out = [
-        "| scenario | products | req/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | "
+        "| scenario | topology | products | req/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | "
         "x-mercato-cache | load tool |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    for row in rows:
+    for row in _side_by_side(rows):
         r = row.result
         out.append(
-            f"| {row.scenario} | {row.products:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | "
-            f"{r.p99_ms:.2f} | {r.max_ms:.1f} | {r.requests:,} | {r.errors:,} | {row.cache} | {r.tool} |"
+            f"| {row.scenario} | {row.topology} | {row.products:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | "
+            f"{r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.1f} | {r.requests:,} | {r.errors:,} | {row.cache} "
+            f"| {r.tool} |"
         )
     return out
 
@@ -202,12 +231,12 @@ def _target_lines(rows: list[Row]) -> list[str]:
         "(Saleor measured 15-26 req/s on such a machine).",
     ]
     ceiling = next((r for r in rows if r.scenario == "ceiling"), None)
-    for row in rows:
+    for row in _side_by_side(rows):
         if row.scenario == "ceiling":
             continue
         what = "the target" if row.scenario == "listing" else "the listing's target, for comparison,"
         line = (
-            f"- {row.scenario} at {row.products:,} products: {verdict(row)} {what} "
+            f"- {row.scenario} ({row.topology}) at {row.products:,} products: {verdict(row)} {what} "
             f"({row.result.rps:,.0f} req/s, p99 {row.result.p99_ms:.1f} ms)"
         )
         if row.cache == "hit":
@@ -220,12 +249,16 @@ def _target_lines(rows: list[Row]) -> list[str]:
                 else f"; {share:.0f}% of the ceiling's req/s"
             )
         out.append(line)
-    for scenario in dict.fromkeys(r.scenario for r in rows if r.scenario != "ceiling"):
-        sized = sorted((r for r in rows if r.scenario == scenario), key=lambda r: r.products)
+    for scenario, topology in dict.fromkeys(
+        (r.scenario, r.topology) for r in rows if r.scenario != "ceiling"
+    ):
+        sized = sorted(
+            (r for r in rows if (r.scenario, r.topology) == (scenario, topology)), key=lambda r: r.products
+        )
         small, large = sized[0], sized[-1]
         if large.products > small.products and small.result.rps:
             out.append(
-                f"- {scenario}, {large.products:,} vs {small.products:,} products: "
+                f"- {scenario} ({topology}), {large.products:,} vs {small.products:,} products: "
                 f"{100 * large.result.rps / small.result.rps:.0f}% of the req/s, "
                 f"p99 {large.result.p99_ms:.1f} vs {small.result.p99_ms:.1f} ms"
             )
@@ -251,16 +284,27 @@ def _profile_lines(scenario: str, profile: Profile) -> list[str]:
     return out
 
 
+def _servers(info: RunInfo) -> str:
+    described = {
+        "single": f"single: `mercato serve --workers {info.workers}`",
+        "distributed": "distributed: `mercato up` (six context processes and one `mercato serve gateway`)",
+    }
+    return "; ".join(described.get(t, t) for t in info.topologies)
+
+
 def section(info: RunInfo) -> tuple[str, str]:
-    """(key, markdown) of this run's section; the key is the UTC date and the kind of engines."""
-    key = f"{info.started:%Y-%m-%d} {info.engines_label}"
+    """(key, markdown) of this run's section; the key is the UTC date, the kind of engines and the
+    topologies (none for the single topology alone, as sections were keyed before there were two)."""
+    topologies = "" if info.topologies == ["single"] else " " + "+".join(info.topologies)
+    key = f"{info.started:%Y-%m-%d} {info.engines_label}{topologies}"
+    heading = f"{info.engines_label} engines" + (f", {' and '.join(info.topologies)}" if topologies else "")
     lines = [
         f"<!-- bench-run: {key} -->",
-        f"## {info.started:%Y-%m-%d %H:%M} UTC, {info.engines_label} engines",
+        f"## {info.started:%Y-%m-%d %H:%M} UTC, {heading}",
         "",
         f"- Machine: {machine()}",
         f"- Engines: {info.engines_text}",
-        f"- Server: `mercato serve --workers {info.workers}` ({stack()}); code: {info.code}",
+        f"- Servers: {_servers(info)} ({stack()}); code: {info.code}",
         f"- Load: {info.connections} connections, {info.threads} threads, {info.warmup:g} s warm-up, "
         f"{info.duration:g} s measured, on the same machine",
         f"- Command: `{info.command}`",
@@ -274,6 +318,10 @@ def section(info: RunInfo) -> tuple[str, str]:
         lines += ["", *checkout_report.markdown(info.checkout)]
         if info.checkout.profile is not None and info.checkout.profile.samples:
             info.profiles["checkout"] = info.checkout.profile
+    disturbed = bool(info.notes or (info.checkout is not None and info.checkout.notes))
+    hop_text = hop.paragraph(info.rows, info.checkout, disturbed)
+    if hop_text:
+        lines += ["", "### The gRPC hop", "", hop_text]
     for scenario, profile in info.profiles.items():
         if profile.samples:
             lines += ["", *_profile_lines(scenario, profile)]

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.run [--products 200] [--sizes 200,2000] [--duration 10] [--warmup 3]
         [--connections 16] [--threads 2] [--workers 2] [--scenario all] [--idle-wait 20] [--retries 1]
         [--profile] [--shoppers 1,8,32] [--cost-orders 32] [--ceiling-seconds 5]
+        [--topology single,distributed]
 
 See docs/benchmarks.md for what it measures and the results so far.
 """
@@ -32,7 +33,17 @@ from bench.environment import (
     stop_embedded,
     wait_until_quiet,
 )
-from bench.server import ROOT, Server, ServerError, ceiling_server, mercato_server, running
+from bench.server import (
+    DISTRIBUTED,
+    ROOT,
+    SINGLE,
+    TOPOLOGIES,
+    Server,
+    ServerError,
+    ceiling_server,
+    running,
+    topology_server,
+)
 from bench.validate import LISTING, LISTING_AVAILABILITY, QUERIES, BadResponse, check_response
 
 SCENARIOS = ("all", "listing", "listing-availability", "ceiling", "checkout")
@@ -40,6 +51,7 @@ QUIET_LIMIT = 300.0
 PROFILE_SECONDS = 10
 BUSY_PERCENT = 15.0
 OTHERS_PERCENT = 10.0  # of one CPU, on average over a run
+READY_TIMEOUT = {SINGLE: 90.0, DISTRIBUTED: 150.0}  # seven processes start on a shared 2-CPU machine
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -76,6 +88,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--shoppers", default="1,8,32", help="checkout concurrency levels (default 1,8,32)")
     parser.add_argument("--cost-orders", type=int, default=32, help="sequential orders counted for the cost")
     parser.add_argument("--ceiling-seconds", type=float, default=5.0, help="pgbench seconds per level")
+    parser.add_argument(
+        "--topology",
+        default=",".join(TOPOLOGIES),
+        help="comma-separated: single (`mercato serve`), distributed (`mercato up`); default both",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
     raw_sizes = args.sizes.split(",") if args.sizes else [str(args.products)]
@@ -93,6 +110,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--shoppers takes comma-separated integers")
     if not args.shoppers or min(args.shoppers) < 1 or max(args.shoppers) > 100 or args.cost_orders > 100:
         parser.error("--shoppers levels and --cost-orders must be 1-100")
+    chosen = {t.strip() for t in args.topology.split(",") if t.strip()}
+    if not chosen or chosen - set(TOPOLOGIES):
+        parser.error(f"--topology takes a comma-separated subset of {', '.join(TOPOLOGIES)}")
+    args.topologies = [t for t in TOPOLOGIES if t in chosen]
+    if args.profile and SINGLE not in args.topologies:
+        parser.error("--profile profiles the single topology: include it in --topology")
     return args
 
 
@@ -146,15 +169,16 @@ class Bench:
         if busy > BUSY_PERCENT:
             print(f"bench: warning: the machine is {busy:.0f}% busy before the {scenario} run ({top})")
 
-    def _measure(self, scenario: str, size: int, server: Server, request: bytes) -> None:
+    def _measure(self, scenario: str, size: int, server: Server, request: bytes, topology: str = "-") -> None:
         """One row: the least disturbed of up to 1 + --retries runs (retrying only while other
         processes took more than OTHERS_PERCENT of a CPU during the run)."""
         check_response(server.base_url, request, scenario)
+        label = scenario if topology == "-" else f"{scenario} ({topology})"
         best: tuple[float, str, load.LoadResult] | None = None
         for attempt in range(1 + self.args.retries):
-            self._wait_idle(scenario)
+            self._wait_idle(label)
             print(
-                f"bench: {scenario} at {size:,} products: {self.args.warmup:g} s warm-up, "
+                f"bench: {label} at {size:,} products: {self.args.warmup:g} s warm-up, "
                 f"{self.args.duration:g} s measured{f' (retry {attempt})' if attempt else ''} …",
                 flush=True,
             )
@@ -170,11 +194,11 @@ class Bench:
         assert best is not None
         share, top, result = best
         if share > OTHERS_PERCENT:
-            note = f"other processes used {share:.0f}% of a CPU during the {scenario} run ({top})"
+            note = f"other processes used {share:.0f}% of a CPU during the {label} run ({top})"
             print(f"bench: warning: {note}", flush=True)
             self.info.notes.append(note)
         after = check_response(server.base_url, request, scenario)  # still correct after the load
-        row = report.Row(scenario, size, result, after.cache if server.name == "mercato" else "-")
+        row = report.Row(scenario, size, result, after.cache if server.name != "ceiling" else "-", topology)
         self.info.rows.append(row)
         print(report.table([row]).splitlines()[-1], flush=True)
 
@@ -184,23 +208,32 @@ class Bench:
         line = f"{size:,} products: {summary} in {seconds:.1f} s"
         print(f"bench: {line}", flush=True)
         self.info.seeding.append(line)
-        server = mercato_server(self.engines.server_env(), self.args.workers)
-        with running(server, "/readyz", timeout=90):
+        # The ceiling alone needs one server's listing body, not a run of each topology.
+        topologies = self.args.topologies[:1] if self.args.scenario == "ceiling" else self.args.topologies
+        for topology in topologies:
+            self._listing(size, topology)
+
+    def _listing(self, size: int, topology: str) -> None:
+        print(f"bench: starting the {topology} topology …", flush=True)
+        server = topology_server(topology, self.engines.server_env(), self.args.workers)
+        with running(server, "/readyz", timeout=READY_TIMEOUT[topology]):
             quiet, waited = asyncio.run(wait_until_quiet(self.engines, QUIET_LIMIT))
             note = f"relays and consumers worked off seeding's events in {waited:.1f} s"
             if not quiet:
                 note = (
-                    f"events of seeding still pending after {waited:.0f} s; "
+                    f"events of seeding still pending after {waited:.0f} s ({topology}); "
                     "cache invalidations may land inside the runs"
                 )
                 self.info.notes.append(note)
             print(f"bench: {note}", flush=True)
             wanted = [s for s in (LISTING, LISTING_AVAILABILITY) if self.args.scenario in ("all", s)]
             for scenario in wanted:
-                self._measure(scenario, size, server, QUERIES[scenario])
+                self._measure(scenario, size, server, QUERIES[scenario], topology)
             if self.ceiling_body is None and self.args.scenario in ("all", "ceiling"):
                 self.ceiling_body = check_response(server.base_url, QUERIES[LISTING], LISTING).body
-            if self.args.profile and size == self.args.sizes[-1]:
+            # One worker of `mercato serve` is the whole application; in the distributed topology
+            # one process would show one context only, so profiles stay single-topology.
+            if self.args.profile and size == self.args.sizes[-1] and topology == SINGLE:
                 for scenario in wanted:
                     self._profile(server, scenario)
 
@@ -246,7 +279,7 @@ class Bench:
             print(f"bench: seeding the catalog up to {a.sizes[0]:,} products …", flush=True)
             summary, seconds = asyncio.run(seed(self.engines, a.sizes[0]))
             self.info.seeding.append(f"{a.sizes[0]:,} products: {summary} in {seconds:.1f} s")
-        bench = CheckoutBench(self.engines, a.workers, a.shoppers, a.cost_orders)
+        bench = CheckoutBench(self.engines, a.workers, a.shoppers, a.cost_orders, a.topologies)
         self.info.checkout = bench.results
         bench.setup_and_cost()
         bench.throughput(a.duration, a.warmup, a.idle_wait, PROFILE_SECONDS if a.profile else 0)
@@ -284,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup,
         duration=args.duration,
         code=report.code_version(),
+        topologies=args.topologies,
     )
     failure: str | None = None
     try:
