@@ -8,10 +8,11 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
@@ -20,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mercato.platform.config import Settings
-from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
+from mercato.platform.engines import ENGINE_NAMES, EmbeddedEngines, InstanceLock, resolve_engines
 from mercato.platform.errors import MercatoError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mercato, a headless commerce backend.")
@@ -28,6 +29,9 @@ engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, N
 app.add_typer(engines_app, name="engines")
 admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
 app.add_typer(admin_app, name="admin")
+
+if TYPE_CHECKING:
+    from mercato.app.launcher import ServiceStatus
 
 console = Console(stderr=True)
 
@@ -184,6 +188,9 @@ def up(
     settings = _settings(http_port=port)
     _setup_logging(settings.log_level)
     url = f"http://{settings.http_host}:{settings.http_port}/graphql"
+    external = {
+        name for name, given in zip(ENGINE_NAMES, _engine_urls(settings), strict=True) if given is not None
+    }
     with _one_line_errors(), _local_instance(settings, url) as settings:
         asyncio.run(_prepare(settings, seed_products))
         launcher = Launcher(
@@ -192,7 +199,29 @@ def up(
             log_dir=settings.data_path / "logs",
             host=settings.http_host,
         )
-        asyncio.run(_run_topology(launcher, url))
+        asyncio.run(_run_topology(launcher, url, lambda: _engine_rows(settings, external)))
+
+
+def _engine_urls(settings: Settings) -> tuple[str | None, str | None, str | None]:
+    return settings.database_url, settings.nats_url, settings.redis_url
+
+
+def _engine_rows(settings: Settings, external: set[str]) -> list[ServiceStatus]:
+    """The engines as rows of the status table: embedded ones with their pid, the others as given."""
+    from mercato.app.launcher import ServiceStatus
+
+    embedded = {s.name: s for s in EmbeddedEngines(settings.data_path).status()}
+    rows = []
+    for name, url in zip(ENGINE_NAMES, _engine_urls(settings), strict=True):
+        where = urlsplit(url or "").netloc.rsplit("@", 1)[-1]  # never show credentials
+        if name in external:
+            rows.append(ServiceStatus(name, "external", None, 0, where))
+        else:
+            status = embedded.get(name)
+            running = status is not None and status.running
+            pid = status.pid if status is not None else None
+            rows.append(ServiceStatus(name, "serving" if running else "down", pid, 0, where))
+    return rows
 
 
 async def _prepare(settings: Settings, seed_products: int) -> None:
@@ -213,7 +242,7 @@ async def _prepare(settings: Settings, seed_products: int) -> None:
         await runtime.stop()
 
 
-async def _run_topology(launcher: Any, url: str) -> None:
+async def _run_topology(launcher: Any, url: str, engines: Callable[[], list[ServiceStatus]]) -> None:
     """Run the processes with a live status table until Ctrl-C or SIGTERM; then stop them all."""
     from rich.live import Live
 
@@ -224,11 +253,11 @@ async def _run_topology(launcher: Any, url: str) -> None:
     launcher.start()
     announced = False
     try:
-        with Live(_status_table(await launcher.status()), console=console, auto_refresh=False) as live:
+        with Live(_status_table(await launcher.status(), []), console=console, auto_refresh=False) as live:
             while not stopping.is_set():
                 launcher.supervise()
                 statuses = await launcher.status()
-                live.update(_status_table(statuses), refresh=True)
+                live.update(_status_table(statuses, engines()), refresh=True)
                 if not announced and all(s.state == "serving" for s in statuses):
                     announced = True
                     live.console.print(
@@ -238,15 +267,19 @@ async def _run_topology(launcher: Any, url: str) -> None:
                     )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), timeout=1.0)
+            # The state the stop found, not the one of up to a second before.
+            live.update(_status_table(await launcher.status(), engines()), refresh=True)
     finally:
+        if not console.is_terminal:
+            console.print()  # a Live display leaves no line break behind when it is not on a terminal
         console.print("Stopping services…", highlight=False)
         await launcher.stop()
 
 
-def _status_table(statuses: list[Any]) -> Table:
-    colours = {"serving": "green", "starting": "yellow"}
+def _status_table(statuses: list[ServiceStatus], engines: list[ServiceStatus]) -> Table:
+    colours = {"serving": "green", "external": "green", "starting": "yellow"}
     table = Table("service", "state", "pid", "restarts", "address", title="mercato up")
-    for s in statuses:
+    for s in [*engines, *statuses]:
         colour = colours.get(s.state, "red")
         table.add_row(s.name, f"[{colour}]{s.state}[/]", str(s.pid or "-"), str(s.restarts), s.address)
     return table

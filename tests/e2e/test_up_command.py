@@ -3,6 +3,8 @@ table, the storefront through gRPC, and Ctrl-C/SIGTERM stopping every process it
 
 from __future__ import annotations
 
+import asyncio
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +14,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from mercato.app.topology import health_status
+from mercato.platform.grpc.client import create_channel
 from tests.e2e.test_dev_command import QUERY, data_dir, dev_env, engine_processes, stop, wait_until_up
 
 __all__ = ["data_dir"]  # the fixture, shared with test_dev_command
@@ -51,6 +55,19 @@ def served_processes(up: psutil.Process) -> dict[str, psutil.Process]:
     return found
 
 
+async def wait_all_serving(grpc_port: int) -> None:
+    """Every context answers its gRPC health check (payments too, which the gateway never calls)."""
+    for offset in range(len(SERVICES) - 1):
+        channel = create_channel(f"127.0.0.1:{grpc_port + offset}")
+        try:
+            for _ in range(300):
+                if await health_status(channel) == "SERVING":
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await channel.close()
+
+
 def test_up_runs_a_process_per_context_and_stops_them_all(data_dir: Path) -> None:
     port, grpc_port = free_port_run(len(SERVICES)), free_port_run(len(SERVICES) - 1)
     proc = subprocess.Popen(
@@ -69,10 +86,14 @@ def test_up_runs_a_process_per_context_and_stops_them_all(data_dir: Path) -> Non
 
         services = served_processes(psutil.Process(proc.pid))
         assert sorted(services) == sorted(SERVICES)
+        asyncio.run(wait_all_serving(grpc_port))
     finally:
         output = stop(proc, signal.SIGTERM)
     assert proc.returncode == 0, output
     assert "Stopping services" in output and "Stopping engines" in output
+    # The status table (its last state is printed when the output is not a terminal): engines and services.
+    for name in ("postgres", "nats", "redis", *SERVICES):
+        assert re.search(rf"│ {name}\s+│ serving\s+│ \d+", output), (name, output[-3000:])
     assert "Traceback" not in output
     assert not [p for p in services.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert engine_processes(data_dir) == []
