@@ -38,6 +38,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mercato.platform.grpc.outcome import run_recording_code
+
 if TYPE_CHECKING:
     from mercato.platform.db import Database
     from mercato.platform.outbox import Outbox
@@ -215,11 +217,6 @@ def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response
 # --- gRPC ---------------------------------------------------------------------------------------
 
 
-def _deadline_passed(context: Any) -> bool:
-    remaining = context.time_remaining()
-    return remaining is not None and remaining <= 0
-
-
 class GrpcMetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Counts unary-unary calls with the status code the caller gets.
 
@@ -239,28 +236,15 @@ class GrpcMetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         m = self._metrics
 
         async def observed(request: Any, context: Any) -> Any:
-            code = grpc.StatusCode.UNKNOWN  # what grpc answers for an exception nobody mapped
             m.grpc_in_flight.inc()
             start = time.perf_counter()
-            try:
-                response = await inner(request, context)
-                code = context.code() or grpc.StatusCode.OK
-                return response
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except asyncio.CancelledError:
-                # grpc cancels the handler when the caller goes away or its deadline passes.
-                code = (
-                    grpc.StatusCode.DEADLINE_EXCEEDED
-                    if _deadline_passed(context)
-                    else grpc.StatusCode.CANCELLED
-                )
-                raise
-            finally:
+
+            def record(code: grpc.StatusCode) -> None:
                 m.grpc_in_flight.dec()
                 m.grpc_duration.labels(service, method).observe(time.perf_counter() - start)
                 m.grpc_requests.labels(service, method, code.name).inc()
+
+            return await run_recording_code(inner, request, context, record)
 
         return grpc.unary_unary_rpc_method_handler(
             observed,

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from mercato.platform.auth import Unauthenticated
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc import auth
 from mercato.platform.grpc.errors import to_status
+from mercato.platform.grpc.outcome import run_recording_code
 from mercato.platform.metrics import GrpcMetricsInterceptor, Metrics
 
 log = logging.getLogger(__name__)
@@ -76,11 +76,6 @@ def _map_errors(behavior: Behavior, method: str) -> Behavior:
     return run
 
 
-def _deadline_passed(context: Any) -> bool:
-    remaining = context.time_remaining()
-    return remaining is not None and remaining <= 0
-
-
 class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Runs each unary call in a SERVER span, a child of the caller's `traceparent` (if it sent one).
 
@@ -103,7 +98,6 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner: Behavior = handler.unary_unary
 
         async def traced(request: Any, context: Any) -> Any:
-            code = grpc.StatusCode.UNKNOWN  # what grpc answers for an exception nobody mapped
             with telemetry.tracer(__name__).start_as_current_span(
                 name,
                 context=telemetry.extract(carrier),
@@ -112,22 +106,13 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 record_exception=False,
                 set_status_on_exception=False,
             ) as span:
-                try:
-                    response = await inner(request, context)
-                    code = context.code() or grpc.StatusCode.OK
-                    return response
-                except grpc.aio.AbortError:
-                    code = context.code() or grpc.StatusCode.UNKNOWN
-                    raise
-                except asyncio.CancelledError:
-                    # The caller went away or its deadline passed.
-                    passed = _deadline_passed(context)
-                    code = grpc.StatusCode.DEADLINE_EXCEEDED if passed else grpc.StatusCode.CANCELLED
-                    raise
-                finally:
+
+                def record(code: grpc.StatusCode) -> None:
                     span.set_attribute("rpc.grpc.status_code", code.value[0])
                     if code in _SERVER_FAULTS:
                         span.set_status(Status(StatusCode.ERROR, code.name))
+
+                return await run_recording_code(inner, request, context, record)
 
         return grpc.unary_unary_rpc_method_handler(
             traced,
