@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -21,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mercato.platform.config import Settings
-from mercato.platform.engines import ENGINE_NAMES, EmbeddedEngines, InstanceLock, resolve_engines
+from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
 from mercato.platform.errors import MercatoError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mercato, a headless commerce backend.")
@@ -29,9 +27,6 @@ engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, N
 app.add_typer(engines_app, name="engines")
 admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
 app.add_typer(admin_app, name="admin")
-
-if TYPE_CHECKING:
-    from mercato.app.launcher import ServiceStatus
 
 console = Console(stderr=True)
 
@@ -184,105 +179,21 @@ def up(
 ) -> None:
     """The distributed topology on this machine: engines, one process per context, the gateway."""
     from mercato.app.launcher import Launcher, default_ports
+    from mercato.app.up import external_engines, prepare, run_topology
 
     settings = _settings(http_port=port)
     _setup_logging(settings.log_level)
     url = f"http://{settings.http_host}:{settings.http_port}/graphql"
-    external = {
-        name for name, given in zip(ENGINE_NAMES, _engine_urls(settings), strict=True) if given is not None
-    }
+    external = external_engines(settings)  # before the embedded ones fill in the URLs
     with _one_line_errors(), _local_instance(settings, url) as settings:
-        asyncio.run(_prepare(settings, seed_products))
+        asyncio.run(prepare(settings, seed_products, console))
         launcher = Launcher(
             settings,
             default_ports(settings.http_port, grpc_port),
             log_dir=settings.data_path / "logs",
             host=settings.http_host,
         )
-        asyncio.run(_run_topology(launcher, url, lambda: _engine_rows(settings, external)))
-
-
-def _engine_urls(settings: Settings) -> tuple[str | None, str | None, str | None]:
-    return settings.database_url, settings.nats_url, settings.redis_url
-
-
-def _engine_rows(settings: Settings, external: set[str]) -> list[ServiceStatus]:
-    """The engines as rows of the status table: embedded ones with their pid, the others as given."""
-    from mercato.app.launcher import ServiceStatus
-
-    embedded = {s.name: s for s in EmbeddedEngines(settings.data_path).status()}
-    rows = []
-    for name, url in zip(ENGINE_NAMES, _engine_urls(settings), strict=True):
-        where = urlsplit(url or "").netloc.rsplit("@", 1)[-1]  # never show credentials
-        if name in external:
-            rows.append(ServiceStatus(name, "external", None, 0, where))
-        else:
-            status = embedded.get(name)
-            running = status is not None and status.running
-            pid = status.pid if status is not None else None
-            rows.append(ServiceStatus(name, "serving" if running else "down", pid, 0, where))
-    return rows
-
-
-async def _prepare(settings: Settings, seed_products: int) -> None:
-    """Migrate every schema and seed the demo catalog on first run."""
-    from mercato.app.contexts import MIGRATIONS
-    from mercato.app.runtime import Runtime
-    from mercato.app.seed import catalog_is_empty, seed_demo
-    from mercato.platform.migrations import migrate
-
-    runtime = Runtime(settings)
-    try:
-        await migrate(runtime.db, MIGRATIONS)
-        if await catalog_is_empty(runtime.catalog):
-            console.print(f"Seeding a demo catalog of {seed_products} products…", highlight=False)
-            # The catalog's and inventory's own processes publish the events this writes to their outboxes.
-            await seed_demo(runtime.catalog, runtime.inventory, products=seed_products)
-    finally:
-        await runtime.stop()
-
-
-async def _run_topology(launcher: Any, url: str, engines: Callable[[], list[ServiceStatus]]) -> None:
-    """Run the processes with a live status table until Ctrl-C or SIGTERM; then stop them all."""
-    from rich.live import Live
-
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopping.set)
-    launcher.start()
-    announced = False
-    try:
-        with Live(_status_table(await launcher.status(), []), console=console, auto_refresh=False) as live:
-            while not stopping.is_set():
-                launcher.supervise()
-                statuses = await launcher.status()
-                live.update(_status_table(statuses, engines()), refresh=True)
-                if not announced and all(s.state == "serving" for s in statuses):
-                    announced = True
-                    live.console.print(
-                        f"[bold green]Mercato is up:[/] GraphiQL at {url}  (Ctrl-C stops it; logs in "
-                        f"{launcher.log_dir})",
-                        highlight=False,
-                    )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), timeout=1.0)
-            # The state the stop found, not the one of up to a second before.
-            live.update(_status_table(await launcher.status(), engines()), refresh=True)
-    finally:
-        if not console.is_terminal:
-            console.print()  # a Live display leaves no line break behind when it is not on a terminal
-        console.print("Stopping services…", highlight=False)
-        await launcher.stop()
-
-
-def _status_table(statuses: list[ServiceStatus], engines: list[ServiceStatus]) -> Table:
-    colours = {"serving": "green", "external": "green", "starting": "yellow"}
-    table = Table("service", "state", "pid", "restarts", "address", title="mercato up")
-    for s in [*engines, *statuses]:
-        colour = colours.get(s.state, "red")
-        table.add_row(s.name, f"[{colour}]{s.state}[/]", str(s.pid or "-"), str(s.restarts), s.address)
-    return table
+        asyncio.run(run_topology(launcher, url, console, external))
 
 
 SERVE_TARGETS = ("all", "gateway", "catalog", "inventory", "cart", "customers", "payments", "orders")
