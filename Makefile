@@ -113,3 +113,8 @@ deploy:
 SMOKE_URL ?=
 smoke:
 	@$(PYTHON) deploy/scripts/smoke.py $(if $(SMOKE_URL),--url $(SMOKE_URL),--namespace $(KUBE_NAMESPACE) --service $(RELEASE)-gateway)
+
+# Where the checkout's SQL statements and transactions come from, per order and code path.
+.PHONY: bench-breakdown
+bench-breakdown: $(STAMP)
+	@$(BIN)/python -m bench.breakdown

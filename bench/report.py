@@ -78,7 +78,8 @@ PostgreSQL's **commit ceiling** (pgbench, single-row INSERT per transaction, sam
 shoppers against a second server whose database connections go through a counting proxy,
 `bench/pgwire.py`, beside `pg_stat_database.xact_commit`; an idle window of the same length is the
 baseline, raw and net figures are both shown). The throughput and the cost per order are measured in
-each topology, with the same shoppers, carts and stock.
+each topology, with the same shoppers, carts and stock. Which code path issues each of those statements and
+transactions, and what could cut them: `make bench-breakdown` and `docs/checkout-cost.md`.
 
 Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug variants { sku price
 { amount currency } } } } } }`; **listing-availability** adds `quantityAvailable` on each variant
