@@ -4,8 +4,13 @@ program that exits at once, so no engine is needed)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+import psutil
 
 from mercato.app.launcher import CONTEXTS, GATEWAY, SERVICES, Launcher, Ports, default_ports
 from mercato.platform.config import Settings
@@ -80,3 +85,45 @@ def _wait_all_exited(topology: Launcher) -> None:
     while any(topology.pid(name) for name in SERVICES) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(topology.pid(name) for name in SERVICES)
+
+
+LAUNCH_AND_WAIT = """
+import json, sys, time
+from pathlib import Path
+from mercato.app.launcher import Launcher, default_ports, SERVICES
+from tests.unit.test_launcher import SETTINGS
+topology = Launcher(SETTINGS, default_ports(9000, 7000), log_dir=Path(sys.argv[1]), python=sys.argv[2])
+topology.start()
+print(json.dumps([topology.pid(name) for name in SERVICES]), flush=True)
+time.sleep(60)
+"""
+
+
+def test_services_do_not_outlive_a_launcher_killed_with_sigkill(tmp_path: Path) -> None:
+    sleeper = tmp_path / "fake-python"
+    sleeper.write_text("#!/bin/sh\nexec sleep 60\n")
+    sleeper.chmod(0o755)
+    launcher_process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH_AND_WAIT, str(tmp_path), str(sleeper)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert launcher_process.stdout is not None
+        pids = json.loads(launcher_process.stdout.readline())
+        assert len(pids) == len(SERVICES) and all(pids)
+    finally:
+        launcher_process.kill()
+        launcher_process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

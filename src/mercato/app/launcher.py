@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from mercato.platform.grpc.tls import channel_tls
 GATEWAY = "gateway"
 SERVICES = (*CONTEXTS, GATEWAY)
 STOP_GRACE_SECONDS = 10.0
+PR_SET_PDEATHSIG = 1  # prctl(2)
 MAX_RESTART_DELAY_SECONDS = 30.0
 
 
@@ -133,6 +135,7 @@ class Launcher:
             stdout=managed.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal reaches the launcher only; it stops them
+            preexec_fn=_terminate_with_parent,
         )
         managed.exit_code, managed.restart_at = None, None
 
@@ -226,6 +229,15 @@ class Launcher:
                 managed.log.close()
                 managed.log = None
             managed.restart_at = None
+
+
+def _terminate_with_parent() -> None:
+    """In the child, before it runs: SIGTERM it when the launcher dies, even by SIGKILL, so no service
+    outlives a `mercato up` that could not stop it (Linux; elsewhere nothing is set)."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def _exited(process: subprocess.Popen[bytes], deadline: float) -> None:
