@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -217,6 +218,11 @@ def serve(
     """Serve against the engines named by MERCATO_*_URL (production; starts no engine)."""
     if target not in SERVE_TARGETS:
         _fail(f"unknown target {target!r}: one of {', '.join(SERVE_TARGETS)}")
+    launcher_pid = os.environ.get("MERCATO_LAUNCHER_PID", "")
+    if launcher_pid.isdigit():  # started by `mercato up`: do not outlive it
+        from mercato.app.launcher import stop_with_parent
+
+        stop_with_parent(int(launcher_pid))
     settings = _settings(http_host=host, http_port=port, grpc_port=grpc_port)
     _setup_logging(settings.log_level)
     if target in ("all", "gateway"):

@@ -64,6 +64,8 @@ async def wait_all_serving(grpc_port: int) -> None:
                 if await health_status(channel) == "SERVING":
                     break
                 await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"the context on gRPC port {grpc_port + offset} never served")
         finally:
             await channel.close()
 

@@ -100,8 +100,14 @@ time.sleep(60)
 
 
 def test_services_do_not_outlive_a_launcher_killed_with_sigkill(tmp_path: Path) -> None:
+    # Stands in for `python -m mercato.cli serve <name>`: does at start what `mercato serve` does, then waits.
     sleeper = tmp_path / "fake-python"
-    sleeper.write_text("#!/bin/sh\nexec sleep 60\n")
+    sleeper.write_text(
+        f"#!/bin/sh\nexec {sys.executable} -c "
+        "'import os, time; from mercato.app.launcher import stop_with_parent; "
+        'stop_with_parent(int(os.environ["MERCATO_LAUNCHER_PID"])); print("ready", flush=True); '
+        "time.sleep(60)'\n"
+    )
     sleeper.chmod(0o755)
     launcher_process = subprocess.Popen(
         [sys.executable, "-c", LAUNCH_AND_WAIT, str(tmp_path), str(sleeper)],
@@ -113,6 +119,13 @@ def test_services_do_not_outlive_a_launcher_killed_with_sigkill(tmp_path: Path) 
         assert launcher_process.stdout is not None
         pids = json.loads(launcher_process.stdout.readline())
         assert len(pids) == len(SERVICES) and all(pids)
+        # Kill the launcher only once every service has set itself up to follow it (a launcher that
+        # dies sooner is covered too: the service then stops at once, but that is not what is tested).
+        deadline = time.monotonic() + 30
+        logs = [tmp_path / f"{name}.log" for name in SERVICES]
+        while not all("ready" in log.read_text() for log in logs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all("ready" in log.read_text() for log in logs)
     finally:
         launcher_process.kill()
         launcher_process.wait()

@@ -30,6 +30,10 @@ GATEWAY = "gateway"
 SERVICES = (*CONTEXTS, GATEWAY)
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
+# Tells a launched `mercato serve` which process launched it (see `stop_with_parent`).
+PARENT_VARIABLE = "MERCATO_LAUNCHER_PID"
+HEALTH_WAIT_SECONDS = 1.0
+MISSES_BEFORE_SILENT = 3
 MAX_RESTART_DELAY_SECONDS = 30.0
 
 
@@ -75,6 +79,8 @@ class _Managed:
     restart_at: float | None = None
     exit_code: int | None = None
     channel: Any = None
+    state: str = "starting"  # the last one seen
+    misses: int = 0  # health checks in a row that got no answer
 
 
 @dataclass
@@ -103,6 +109,7 @@ class Launcher:
         """What one process is started with: this launcher's settings, its ports, the others' addresses."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
         env.update(settings_environment(self.settings))
+        env[PARENT_VARIABLE] = str(os.getpid())
         env["MERCATO_HTTP_HOST"] = self.host
         env["MERCATO_HTTP_PORT"] = str(self.ports[name].http)
         grpc = self.ports[name].grpc
@@ -135,9 +142,9 @@ class Launcher:
             stdout=managed.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal reaches the launcher only; it stops them
-            preexec_fn=_terminate_with_parent,
         )
         managed.exit_code, managed.restart_at = None, None
+        managed.state, managed.misses = "starting", 0
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to one service's process (what an operator or a crash would do)."""
@@ -182,17 +189,39 @@ class Launcher:
             state = f"exited ({process.returncode})"
             if managed.restart_at is not None:
                 state += ", restarting"
-        elif managed.ports.grpc is None:
-            state = "serving" if await _http_ok(self.host, managed.ports.http, "/healthz") else "starting"
         else:
-            if managed.channel is None:
-                managed.channel = create_channel(
-                    self.address(managed.name), credentials=channel_tls(self.settings)
-                )
-            health = await health_status(managed.channel, wait_seconds=0.5)
-            state = {"SERVING": "serving", "NOT_SERVING": "not serving"}.get(health, "starting")
+            state = self._seen(managed, await self._health(managed))
         pid = process.pid if process is not None and process.poll() is None else None
         return ServiceStatus(managed.name, state, pid, managed.restarts, self.address(managed.name))
+
+    async def _health(self, managed: _Managed) -> str | None:
+        """`serving`, `not serving`, or None when the process did not answer in time."""
+        if managed.ports.grpc is None:
+            return "serving" if await _http_ok(self.host, managed.ports.http, "/healthz") else None
+        if managed.channel is None:
+            managed.channel = create_channel(
+                self.address(managed.name), credentials=channel_tls(self.settings)
+            )
+        health = await health_status(managed.channel, wait_seconds=HEALTH_WAIT_SECONDS)
+        answer = {"SERVING": "serving", "NOT_SERVING": "not serving"}.get(health)
+        if answer is None and managed.state == "starting":
+            # A channel that met a closed port waits out a reconnect backoff; a starting service is
+            # better asked on a fresh one each time, so it shows as serving as soon as it is.
+            await managed.channel.close()
+            managed.channel = None
+        return answer
+
+    @staticmethod
+    def _seen(managed: _Managed, answer: str | None) -> str:
+        """A busy machine can delay one health answer: keep the last state until a few in a row are
+        missing, then say so (a process that never answered yet is `starting`)."""
+        if answer is not None:
+            managed.state, managed.misses = answer, 0
+        else:
+            managed.misses += 1
+            if managed.state != "starting" and managed.misses >= MISSES_BEFORE_SILENT:
+                managed.state = "not answering"
+        return managed.state
 
     async def wait_serving(self, names: Sequence[str] = SERVICES, *, within: float = 60.0) -> None:
         """Return once every one of `names` is serving; raise TimeoutError naming those that are not."""
@@ -231,13 +260,18 @@ class Launcher:
             managed.restart_at = None
 
 
-def _terminate_with_parent() -> None:
-    """In the child, before it runs: SIGTERM it when the launcher dies, even by SIGKILL, so no service
-    outlives a `mercato up` that could not stop it (Linux; elsewhere nothing is set)."""
+def stop_with_parent(parent_pid: int) -> None:
+    """Called by a launched service at start: SIGTERM it when the launcher dies, even by SIGKILL, so no
+    service outlives a `mercato up` that could not stop it (Linux; elsewhere nothing is set).
+
+    Set in the child itself rather than in a `preexec_fn`: that would make subprocess fork without
+    vfork, and gRPC's fork handlers then crash the child (its poller meets the closed epoll fd)."""
     if sys.platform != "linux":
         return
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the launcher died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def _exited(process: subprocess.Popen[bytes], deadline: float) -> None:
