@@ -177,6 +177,7 @@ def up(
         int, typer.Option(help="gRPC port of the first context; the others follow.")
     ] = 50051,
     seed_products: Annotated[int, typer.Option(help="Demo products to create on first run.")] = 60,
+    gateway_workers: Annotated[int, typer.Option(min=1, max=64, help="The gateway's server processes.")] = 1,
 ) -> None:
     """The distributed topology on this machine: engines, one process per context, the gateway."""
     from mercato.app.launcher import Launcher, default_ports
@@ -193,6 +194,7 @@ def up(
             default_ports(settings.http_port, grpc_port),
             log_dir=settings.data_path / "logs",
             host=settings.http_host,
+            gateway_workers=gateway_workers,
         )
         asyncio.run(run_topology(launcher, url, console, external))
 

@@ -34,7 +34,7 @@ from mercato.platform.auth import Principal, Role, Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
-from mercato.platform.errors import InputRejected, MercatoError, NotFound, field_errors
+from mercato.platform.errors import InputRejected, MercatoError, NotFound, PermissionDenied, field_errors
 from mercato.platform.grpc.auth import current_principal, outgoing_metadata
 from mercato.platform.grpc.client import create_channel
 from mercato.platform.grpc.server import GrpcServer
@@ -267,3 +267,24 @@ async def test_the_health_service_answers_serving(cart_channel: grpc.aio.Channel
     for service in ("", "mercato.cart.v1.CartService"):
         reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_only_the_gateway_may_clear_a_cart(
+    local: InProcessCartClient,
+    cart_channel: grpc.aio.Channel,
+    settings: Settings,
+    cart_catalog: CatalogService,
+) -> None:
+    owner = customer()
+    [sku] = await skus(cart_catalog, 100)
+    cart = await local.create(owner)
+    await local.add_lines(cart.id, owner, [(sku, 1)])
+    assert settings.auth_secret is not None
+    other_service = GrpcCartClient(cart_channel, service="orders", secret=settings.auth_secret)
+    with pytest.raises(PermissionDenied):
+        await other_service.clear(cart.id)
+    assert [line.sku for line in (await local.get(cart.id, owner)).lines] == [sku]
+
+    gateway = GrpcCartClient(cart_channel, service="gateway", secret=settings.auth_secret)
+    await gateway.clear(cart.id)
+    assert list((await local.get(cart.id, owner)).lines) == []

@@ -140,3 +140,24 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_the_gateway_runs_as_many_workers_as_asked(tmp_path: Path) -> None:
+    echo = tmp_path / "fake-python"
+    echo.write_text('#!/bin/sh\necho "$@"\n')
+    echo.chmod(0o755)
+    topology = Launcher(
+        SETTINGS,
+        default_ports(9000, 7000),
+        log_dir=tmp_path,
+        python=str(echo),
+        restart=False,
+        gateway_workers=3,
+    )
+    topology.start()
+    try:
+        _wait_all_exited(topology)
+    finally:
+        asyncio.run(topology.stop())
+    assert (tmp_path / "gateway.log").read_text() == "-m mercato.cli serve gateway --workers 3\n"
+    assert (tmp_path / "catalog.log").read_text() == "-m mercato.cli serve catalog\n"

@@ -97,6 +97,7 @@ class Launcher:
     restart: bool = True
     host: str = "127.0.0.1"
     python: str = sys.executable
+    gateway_workers: int = 1
     _services: dict[str, _Managed] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -135,8 +136,11 @@ class Launcher:
             return
         if managed.log is None:
             managed.log = (self.log_dir / f"{name}.log").open("ab")
+        workers = (
+            ["--workers", str(self.gateway_workers)] if name == GATEWAY and self.gateway_workers > 1 else []
+        )
         managed.process = subprocess.Popen(
-            [self.python, "-m", "mercato.cli", "serve", name],
+            [self.python, "-m", "mercato.cli", "serve", name, *workers],
             env=self.environment(name),
             stdin=subprocess.DEVNULL,
             stdout=managed.log,

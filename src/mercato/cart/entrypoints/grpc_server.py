@@ -20,12 +20,16 @@ from mercato._gen.mercato.common.v1 import money_pb2
 from mercato.cart.domain.model import Cart
 from mercato.cart.domain.pricing import CartLineView, CartSnapshot, CartView
 from mercato.platform.auth import Principal, require_principal
-from mercato.platform.grpc.auth import current_principal
+from mercato.platform.errors import PermissionDenied
+from mercato.platform.grpc.auth import current_caller, current_principal
 from mercato.platform.grpc.convert import money_message, opt_str, parse_uuid, to_timestamp
 from mercato.platform.grpc.server import ServiceRegistration
 from mercato.platform.types import Money
 
 SERVICE_NAME = "mercato.cart.v1.CartService"
+
+# The services that may empty a cart (ClearCart): whoever places orders.
+CLEARING_CALLERS = frozenset({"gateway"})
 
 
 class CartService(Protocol):
@@ -168,7 +172,11 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
         return cart_service_pb2.GetCheckoutSnapshotResponse(snapshot=snapshot_message(snapshot))
 
     async def ClearCart(self, request: Any, context: Any) -> cart_service_pb2.ClearCartResponse:
-        # Internal (the order saga, after an order is placed): no caller check, as in process.
+        # Internal: no end user is checked, so only the services that place orders may call it (the
+        # gateway, once checkoutComplete placed one); any other service, however authenticated, is refused.
+        caller = current_caller.get()
+        if caller not in CLEARING_CALLERS:
+            raise PermissionDenied(f"service {caller!r} may not clear carts")
         await self.service.clear(parse_uuid(request.cart_id, "cart_id"))
         return cart_service_pb2.ClearCartResponse()
 
