@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,41 +13,19 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mercato._gen.mercato.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from mercato.catalog.entrypoints.grpc_server import SERVICE_NAME, registration
-from mercato.catalog.service_layer.views import CategoryView
-from mercato.platform.errors import Conflict
 from mercato.platform.grpc import auth
 from mercato.platform.grpc.client import create_channel
 from mercato.platform.grpc.server import GrpcServer
 from mercato.platform.metrics import Metrics
+from tests.integration.fake_catalog import FakeCatalog
 
 SECRET = "m" * 48
 METHOD = "ListCategories"
 
 
-class Queries:
-    mode = "ok"
-
-    async def categories(self) -> list[CategoryView]:
-        if self.mode == "hang":
-            await asyncio.Event().wait()
-        if self.mode == "conflict":
-            raise Conflict("already there", code="TAKEN", field="slug")
-        if self.mode == "boom":
-            raise RuntimeError("SELECT secret FROM catalog.products")
-        return [CategoryView(uuid.UUID(int=0), "slug", "name", None, 0)]
-
-
-class Catalog:
-    def __init__(self) -> None:
-        self.queries = Queries()
-
-    async def handle(self, command: Any) -> Any:
-        raise NotImplementedError
-
-
 @dataclass
 class Served:
-    catalog: Catalog
+    catalog: FakeCatalog
     metrics: Metrics
     stub: Any
     channel: grpc.aio.Channel
@@ -74,7 +51,7 @@ class Served:
 
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
-    catalog = Catalog()
+    catalog = FakeCatalog()
     metrics = Metrics(process_collectors=False)
     server = GrpcServer([registration(catalog)], secret=SECRET, metrics=metrics)
     await server.start()
@@ -121,7 +98,7 @@ async def test_health_checks_are_not_traffic(served: Served) -> None:
 
 
 async def test_a_server_without_metrics_still_serves() -> None:
-    server = GrpcServer([registration(Catalog())], secret=SECRET)
+    server = GrpcServer([registration(FakeCatalog())], secret=SECRET)
     await server.start()
     channel = create_channel(f"127.0.0.1:{server.port}")
     try:
@@ -141,7 +118,7 @@ async def test_a_channel_spreads_calls_over_every_address_of_its_target() -> Non
     """What a headless Service gives the callers (`dns:///` lists every replica): round-robin, not one
     pinned connection."""
     replicas = [Metrics(process_collectors=False) for _ in range(2)]
-    servers = [GrpcServer([registration(Catalog())], secret=SECRET, metrics=m) for m in replicas]
+    servers = [GrpcServer([registration(FakeCatalog())], secret=SECRET, metrics=m) for m in replicas]
     for server in servers:
         await server.start()
     channel = create_channel("ipv4:" + ",".join(f"127.0.0.1:{s.port}" for s in servers))

@@ -3,7 +3,6 @@ principal travelling with a call."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from mercato._gen.mercato.catalog.v1 import catalog_service_pb2, catalog_service
 from mercato._gen.mercato.common.v1 import errors_pb2
 from mercato.catalog.entrypoints.grpc_server import SERVICE_NAME, registration
 from mercato.catalog.grpc_client import GrpcCatalogClient
-from mercato.catalog.service_layer.views import CategoryView
 from mercato.platform.auth import Permission, Principal, Role, Unauthenticated
 from mercato.platform.errors import (
     ClientError,
@@ -34,6 +32,7 @@ from mercato.platform.grpc import auth
 from mercato.platform.grpc.client import CallPolicy, ServiceCaller, create_channel
 from mercato.platform.grpc.errors import INTERNAL_MESSAGE, from_status, to_status
 from mercato.platform.grpc.server import GrpcServer
+from tests.integration.fake_catalog import FakeCatalog
 
 SECRET = "s" * 48
 
@@ -238,31 +237,6 @@ def test_a_caller_needs_a_secret() -> None:
 # --- against a real server --------------------------------------------------------------------
 
 
-class FakeQueries:
-    """A catalog read side that hangs, fails, or answers with the principal it was called for."""
-
-    mode = "principal"
-
-    async def categories(self) -> list[CategoryView]:
-        if self.mode == "hang":
-            await asyncio.sleep(5)
-        if self.mode == "boom":
-            raise RuntimeError("SELECT secret FROM catalog.products")
-        if self.mode == "conflict":
-            raise Conflict("already there", code="TAKEN", field="slug")
-        principal = auth.current_principal.get()
-        name = f"{auth.current_caller.get()}:{principal.email if principal else '-'}"
-        return [CategoryView(uuid.UUID(int=0), "slug", name, None, 0)]
-
-
-class FakeCatalog:
-    def __init__(self) -> None:
-        self.queries = FakeQueries()
-
-    async def handle(self, command: Any) -> Any:
-        raise NotImplementedError
-
-
 @dataclass
 class Fake:
     catalog: FakeCatalog
@@ -272,7 +246,7 @@ class Fake:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[Fake]:
-    catalog = FakeCatalog()
+    catalog = FakeCatalog(mode="principal")
     server = GrpcServer([registration(catalog)], secret=SECRET)
     await server.start()
     channel = create_channel(f"127.0.0.1:{server.port}")

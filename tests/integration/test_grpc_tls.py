@@ -3,36 +3,22 @@ clear one-line error for an incomplete or unreadable configuration."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
 
 from mercato._gen.mercato.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from mercato.catalog.entrypoints.grpc_server import SERVICE_NAME, registration
-from mercato.catalog.service_layer.views import CategoryView
 from mercato.platform.grpc import auth
 from mercato.platform.grpc.client import create_channel
 from mercato.platform.grpc.server import GrpcServer
 from mercato.platform.grpc.tls import TlsConfigurationError, channel_credentials, server_credentials
+from tests.integration.fake_catalog import FakeCatalog
 from tests.pki import Pki, make_pki
 
 SECRET = "t" * 48
-
-
-class Queries:
-    async def categories(self) -> list[CategoryView]:
-        return [CategoryView(uuid.UUID(int=1), "tls", "TLS", None, 0)]
-
-
-class Catalog:
-    queries = Queries()
-
-    async def handle(self, command: Any) -> Any:
-        raise NotImplementedError
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +30,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 async def server(pki: Pki) -> AsyncIterator[GrpcServer]:
     credentials = server_credentials(*pki.server, pki.ca)
     assert credentials is not None
-    served = GrpcServer([registration(Catalog())], secret=SECRET, credentials=credentials)
+    served = GrpcServer([registration(FakeCatalog())], secret=SECRET, credentials=credentials)
     await served.start()
     yield served
     await served.stop(grace=None)
@@ -64,7 +50,7 @@ async def list_categories(port: int, credentials: grpc.ChannelCredentials | None
         return code
     finally:
         await channel.close()
-    assert [c.slug for c in reply.categories] == ["tls"]
+    assert [c.slug for c in reply.categories] == ["slug"]
     return grpc.StatusCode.OK
 
 

@@ -27,7 +27,6 @@ from mercato._gen.mercato.catalog.v1 import catalog_service_pb2, catalog_service
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.entrypoints.grpc_server import SERVICE_NAME, registration
 from mercato.catalog.grpc_client import GrpcCatalogClient
-from mercato.catalog.service_layer.views import CategoryView
 from mercato.platform import telemetry
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
@@ -40,6 +39,7 @@ from mercato.platform.messaging import Broker
 from mercato.platform.outbox import OutboxRelay
 from mercato.platform.unit_of_work import UnitOfWork
 from tests.conftest import ref
+from tests.integration.fake_catalog import FakeCatalog
 from tests.service.catalog.builders import a_product
 
 SECRET = "t" * 48
@@ -85,40 +85,16 @@ def attribute(span: ReadableSpan, name: str) -> Any:
 # --- gRPC -------------------------------------------------------------------------------------
 
 
-class Queries:
-    """A catalog read side that answers, refuses or breaks, noting the span it ran in."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.seen: list[SpanContext] = []
-
-    async def categories(self) -> list[CategoryView]:
-        self.seen.append(trace.get_current_span().get_span_context())
-        if self.mode == "conflict":
-            raise Conflict("already there", code="TAKEN", field="slug")
-        if self.mode == "boom":
-            raise RuntimeError("SELECT secret FROM catalog.products")
-        return [CategoryView(uuid.UUID(int=0), "slug", "name", None, 0)]
-
-
-class Catalog:
-    def __init__(self) -> None:
-        self.queries = Queries()
-
-    async def handle(self, command: Any) -> Any:
-        raise NotImplementedError
-
-
 @dataclass
 class Served:
-    catalog: Catalog
+    catalog: FakeCatalog
     client: GrpcCatalogClient
     channel: grpc.aio.Channel
 
 
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
-    catalog = Catalog()
+    catalog = FakeCatalog()
     server = GrpcServer([registration(catalog)], secret=SECRET)
     await server.start()
     channel = create_channel(f"127.0.0.1:{server.port}")
