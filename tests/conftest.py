@@ -7,6 +7,7 @@ at the end). In CI (CI=true) an engine that cannot be reached fails the run; it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -62,23 +63,38 @@ def namespace() -> str:
     return f"t{secrets.token_hex(4)}"
 
 
-@pytest.fixture(scope="session")
-async def database_url(engine_urls: EngineUrls, namespace: str) -> AsyncIterator[str]:
-    """A database created for this test session and dropped after it."""
-    name = f"mercato_test_{namespace}"
+async def _admin(engine_urls: EngineUrls, statement: str) -> None:
     admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(statement)
     finally:
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def own_database(engine_urls: EngineUrls, namespace: str) -> AsyncIterator[str]:
+    """The URL of a database created for `namespace`, dropped on the way out."""
+    name = f"mercato_test_{namespace}"
+    await _admin(engine_urls, f'CREATE DATABASE "{name}"')
     try:
         yield _with_database(engine_urls.database, name)
     finally:
-        admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await _admin(engine_urls, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def remove_namespace(broker: Broker, redis: Redis, namespace: str) -> None:
+    """Delete what `namespace` holds in NATS (its streams) and Redis (its keys), and nothing else."""
+    await broker.delete_streams()
+    keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+async def database_url(engine_urls: EngineUrls, namespace: str) -> AsyncIterator[str]:
+    """A database created for this test session and dropped after it."""
+    async with own_database(engine_urls, namespace) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
@@ -34,7 +33,7 @@ from mercato.platform.engines import EngineUrls
 from mercato.platform.grpc.client import create_channel
 from mercato.platform.messaging import Broker
 from mercato.platform.migrations import migrate
-from tests.conftest import _asyncpg_dsn, _with_database, assert_money_reconciles, ref
+from tests.conftest import assert_money_reconciles, own_database, ref, remove_namespace
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.test_checkout import ADDRESS, CHECKOUT, STOCK, cart_with, stocked_sku
 from tests.pki import make_pki
@@ -59,39 +58,29 @@ def free_ports(count: int) -> list[int]:
 async def installation(engine_urls: EngineUrls) -> AsyncIterator[Settings]:
     """A database and namespace of their own, migrated; all of it removed afterwards."""
     namespace = f"up{secrets.token_hex(4)}"
-    name = f"mercato_test_{namespace}"
-    admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    settings = Settings(
-        database_url=_with_database(engine_urls.database, name),
-        nats_url=engine_urls.nats,
-        redis_url=engine_urls.redis,
-        namespace=namespace,
-        auth_secret=secrets.token_urlsafe(48),
-        checkout_wait_seconds=2.0,
-        login_attempts_per_ip=1_000_000,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    db = Database(settings.database_url or "")
-    await migrate(db, MIGRATIONS)
-    try:
-        yield settings
-        await assert_money_reconciles(db)
-    finally:
-        await db.dispose()
-        broker = Broker(engine_urls.nats, namespace)
+    async with own_database(engine_urls, namespace) as database_url:
+        settings = Settings(
+            database_url=database_url,
+            nats_url=engine_urls.nats,
+            redis_url=engine_urls.redis,
+            namespace=namespace,
+            auth_secret=secrets.token_urlsafe(48),
+            checkout_wait_seconds=2.0,
+            login_attempts_per_ip=1_000_000,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        db = Database(database_url)
+        broker, redis = Broker(engine_urls.nats, namespace), Redis.from_url(engine_urls.redis)
+        await migrate(db, MIGRATIONS)
         await broker.connect()
-        await broker.delete_streams()
-        await broker.close()
-        redis = Redis.from_url(engine_urls.redis)
-        keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
-        admin = await asyncpg.connect(_asyncpg_dsn(engine_urls.database))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        try:
+            yield settings
+            await assert_money_reconciles(db)
+        finally:
+            await db.dispose()
+            await remove_namespace(broker, redis, namespace)
+            await broker.close()
+            await redis.aclose()
 
 
 def port_layout() -> dict[str, Ports]:

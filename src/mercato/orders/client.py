@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mercato.orders.domain.commands import CancelOrder, FulfillOrder, PlaceOrder, RefundOrder
 from mercato.orders.domain.model import Order
 from mercato.orders.service_layer.queries import OrderPage, OrderView
 from mercato.platform.types import Money
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from mercato.orders.bootstrap import OrdersService
@@ -64,6 +66,23 @@ class OrdersClient(Protocol):
     async def refund_order(
         self, order_id: uuid.UUID, *, amount: Money, idempotency_key: str, actor: str
     ) -> bool: ...
+
+
+async def poll_until(
+    read: Callable[[], Awaitable[T | None]],
+    done: Callable[[T], bool],
+    timeout: float,  # noqa: ASYNC109
+    interval: float,
+) -> T | None:
+    """`read()` every `interval` seconds until it is None or `done`, or `timeout` seconds have passed;
+    the last value read. Both clients' waits are this loop over their own reads."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(0.0, timeout)
+    while True:
+        value = await read()
+        if value is None or done(value) or loop.time() >= deadline:
+            return value
+        await asyncio.sleep(min(interval, max(0.0, deadline - loop.time())))
 
 
 class InProcessOrdersClient:
@@ -131,23 +150,17 @@ class InProcessOrdersClient:
     ) -> OrderView | None:
         """The order once `done(order)`, or as it stands after `timeout` seconds (None if there is
         no such order). Reads the whole order each poll: after-purchase waits are rare."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        while True:
-            view = await self.service.queries.order(order_id)
-            if view is None or done(view) or loop.time() >= deadline:
-                return view
-            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))
+        return await poll_until(
+            lambda: self.service.queries.order(order_id), done, timeout, self.poll_interval
+        )
 
     async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None:  # noqa: ASYNC109
         """The order once CONFIRMED or REJECTED, or as it stands after `timeout` seconds (None if
         there is no such order). Polls one cheap statement every `poll_interval` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        while True:
-            status = await self.service.queries.status(order_id)
-            if status is None:
-                return None
-            if status.is_terminal or loop.time() >= deadline:
-                return await self.service.queries.order(order_id)
-            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))
+        status = await poll_until(
+            lambda: self.service.queries.status(order_id),
+            lambda s: s.is_terminal,
+            timeout,
+            self.poll_interval,
+        )
+        return None if status is None else await self.service.queries.order(order_id)

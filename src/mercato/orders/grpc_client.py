@@ -8,13 +8,13 @@ client polls the database: no call stays open while the saga runs.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mercato._gen.mercato.common.v1 import money_pb2
 from mercato._gen.mercato.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
+from mercato.orders.client import poll_until
 from mercato.orders.domain import rules
 from mercato.orders.domain.errors import (
     OrderCancelErrorCode,
@@ -220,23 +220,12 @@ class GrpcOrdersClient:
     ) -> OrderView | None:
         """The order once `done(order)`, or as it stands after `timeout` seconds (None if there is
         no such order). Reads the whole order each poll: after-purchase waits are rare."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        while True:
-            view = await self.order(order_id)
-            if view is None or done(view) or loop.time() >= deadline:
-                return view
-            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))
+        return await poll_until(lambda: self.order(order_id), done, timeout, self.poll_interval)
 
     async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None:  # noqa: ASYNC109
         """The order once CONFIRMED or REJECTED, or as it stands after `timeout` seconds (None if
         there is no such order). Polls `GetOrderStatus` every `poll_interval` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        while True:
-            found = await self.status(order_id)
-            if found is None:
-                return None
-            if found.is_terminal or loop.time() >= deadline:
-                return await self.order(order_id)
-            await asyncio.sleep(min(self.poll_interval, max(0.0, deadline - loop.time())))
+        status = await poll_until(
+            lambda: self.status(order_id), lambda s: s.is_terminal, timeout, self.poll_interval
+        )
+        return None if status is None else await self.order(order_id)
