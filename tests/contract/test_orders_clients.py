@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from enum import Enum
 from typing import Any
 
@@ -19,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mercato._gen.mercato.orders.v1 import orders_service_pb2, orders_service_pb2_grpc
 from mercato.orders.bootstrap import OrdersService, build_orders
 from mercato.orders.client import InProcessOrdersClient, OrdersClient
+from mercato.orders.domain.commands import PlaceOrder
 from mercato.orders.domain.errors import (
     OrderCancelErrorCode,
     OrderFulfillErrorCode,
@@ -26,20 +28,25 @@ from mercato.orders.domain.errors import (
     OrderRefundErrorCode,
     PlaceOrderErrorCode,
 )
-from mercato.orders.domain.model import Order, OrderStatus
+from mercato.orders.domain.model import OrderStatus
 from mercato.orders.domain.rules import IdempotencyKeyReused
 from mercato.orders.entrypoints.grpc_server import registration
 from mercato.orders.grpc_client import GrpcOrdersClient
+from mercato.orders.service_layer.queries import OrderView
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError, Conflict, MercatoError, Unavailable, field_errors
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
+from mercato.platform.postal import PostalAddress
 from mercato.platform.types import Money
 from tests.conftest import ref
 
-ADDRESS: dict[str, Any] = {"name": "Ada", "line1": "1 Main St", "city": "Springfield", "zip": "12345"}
+ADDRESS = PostalAddress(
+    first_name="Ada", last_name="Lovelace", line1="1 Main St", city="Springfield", country="US"
+)
+CART = uuid.UUID(int=7)
 
 
 @pytest.fixture(scope="session")
@@ -80,16 +87,29 @@ def usd(amount: int) -> Money:
     return Money(amount, "USD")
 
 
+def a_place_order(**changes: Any) -> PlaceOrder:
+    arguments: dict[str, Any] = {
+        "customer_id": uuid.uuid4(),
+        "cart_id": CART,
+        "lines": [("SKU-A", 1, usd(100))],
+        "total": usd(100),
+        "shipping_address": ADDRESS,
+        "payment_token": "tok_success",
+        "idempotency_key": ref("key"),
+    }
+    return PlaceOrder(**(arguments | changes))
+
+
 async def placed(
     client: OrdersClient, customer_id: uuid.UUID | None = None, *, key: str | None = None, units: int = 2
-) -> Order:
+) -> OrderView:
     return await client.place_order(
-        customer_id=customer_id or uuid.uuid4(),
-        lines=[("SKU-A", units, usd(1_500)), ("SKU-B", 1, usd(499))],
-        total=usd(units * 1_500 + 499),
-        shipping_address=ADDRESS,
-        payment_token="tok_success",
-        idempotency_key=key or ref("key"),
+        a_place_order(
+            customer_id=customer_id or uuid.uuid4(),
+            lines=[("SKU-A", units, usd(1_500)), ("SKU-B", 1, usd(499))],
+            total=usd(units * 1_500 + 499),
+            idempotency_key=key or ref("key"),
+        )
     )
 
 
@@ -135,7 +155,7 @@ async def test_a_placed_order_is_pending_and_readable(client: OrdersClient) -> N
         ("SKU-A", 2, usd(1_500)),
         ("SKU-B", 1, usd(499)),
     ]
-    assert dict(order.shipping_address) == ADDRESS
+    assert dict(order.shipping_address) == ADDRESS.to_document()
     view = await client.order(order.id)
     assert view is not None
     assert (view.id, view.status, view.total, view.created_at) == (
@@ -144,7 +164,7 @@ async def test_a_placed_order_is_pending_and_readable(client: OrdersClient) -> N
         order.total,
         order.created_at,
     )
-    assert dict(view.shipping_address) == ADDRESS
+    assert dict(view.shipping_address) == ADDRESS.to_document()
     page = await client.orders_for_customer(customer)
     assert [o.id for o in page.items] == [order.id]
     assert not page.has_next_page
@@ -162,16 +182,17 @@ async def test_place_order_is_idempotent_by_customer_and_key(client: OrdersClien
 
 async def test_a_caller_chosen_order_id_is_kept(client: OrdersClient) -> None:
     order_id = uuid.uuid4()
-    order = await client.place_order(
-        customer_id=uuid.uuid4(),
-        lines=[("SKU-A", 1, usd(100))],
-        total=usd(100),
-        shipping_address=ADDRESS,
-        payment_token="tok_success",
-        idempotency_key=ref("key"),
-        order_id=order_id,
-    )
+    order = await client.place_order(a_place_order(order_id=order_id))
     assert order.id == order_id
+
+
+async def test_a_retry_from_the_emptied_cart_returns_the_first_order(client: OrdersClient) -> None:
+    customer, key = uuid.uuid4(), ref("key")
+    first = await placed(client, customer, key=key)
+    again = await client.place_order(
+        a_place_order(customer_id=customer, idempotency_key=key, lines=[], total=usd(0)), wait_seconds=0.1
+    )
+    assert again == first
 
 
 async def test_an_unknown_order_reads_as_none(client: OrdersClient) -> None:
@@ -191,21 +212,17 @@ async def test_typed_errors_arrive_identical_on_both_clients(
     missing = uuid.uuid4()
 
     def place(**changes: Any) -> Callable[[OrdersClient], Awaitable[object]]:
-        arguments: dict[str, Any] = {
-            "customer_id": uuid.uuid4(),
-            "lines": [("SKU-A", 1, usd(100))],
-            "total": usd(100),
-            "shipping_address": ADDRESS,
-            "payment_token": "tok_success",
-            "idempotency_key": ref("key"),
-        }
-        arguments |= changes
-        return lambda c: c.place_order(**arguments)
+        cmd = a_place_order(**changes)
+        return lambda c: c.place_order(cmd)
 
     calls: list[tuple[Callable[[OrdersClient], Awaitable[object]], Enum]] = [
         (place(total=usd(99)), PlaceOrderErrorCode.TOTAL_MISMATCH),
-        (place(lines=[], total=usd(0)), PlaceOrderErrorCode.REQUIRED),
-        (place(shipping_address={}), PlaceOrderErrorCode.REQUIRED),
+        (place(lines=[], total=usd(0)), PlaceOrderErrorCode.CART_EMPTY),
+        (place(shipping_address=replace(ADDRESS, city="")), PlaceOrderErrorCode.REQUIRED),
+        (
+            place(customer_id=customer, idempotency_key=key, cart_id=uuid.uuid4()),
+            PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED,
+        ),
         (place(customer_id=customer, idempotency_key=key), PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED),
         (place(order_id=pending.id), PlaceOrderErrorCode.ORDER_ID_TAKEN),
         (lambda c: c.orders_for_customer(customer, first=0), OrderQueryErrorCode.OUT_OF_RANGE),

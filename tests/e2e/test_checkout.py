@@ -11,6 +11,9 @@ import httpx
 from starlette.types import ASGIApp
 
 from mercato.app.runtime import Runtime
+from mercato.orders import OrderStatus, PlaceOrder
+from mercato.platform.auth import Principal, Role
+from mercato.platform.postal import PostalAddress
 from tests.conftest import ref
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.test_stock import ADJUST, create_warehouse
@@ -79,6 +82,19 @@ async def cart_with(client: GraphQLClient, sku: str, quantity: int) -> str:
     return cart_id
 
 
+async def items_once_settled(client: GraphQLClient, cart_id: str, within: float = 15.0) -> int:
+    """The cart's item count once it stops holding anything, or as it stands after `within` seconds:
+    the cart context empties a cart when the order's confirmation event reaches it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        cart = await client.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": cart_id})
+        count: int = cart["cart"]["itemCount"]
+        if count == 0 or loop.time() >= deadline:
+            return count
+        await asyncio.sleep(0.1)
+
+
 async def checkout(client: GraphQLClient, cart_id: str, token: str, key: str) -> dict[str, Any]:
     variables = {"cart": cart_id, "token": token, "address": ADDRESS, "key": key}
     payload: dict[str, Any] = (await client.data(CHECKOUT, variables))["checkoutComplete"]
@@ -112,8 +128,7 @@ async def test_a_customer_checks_out_and_the_stock_is_sold(
     assert mine["myOrders"]["nodes"] == [{"id": order["id"], "status": "CONFIRMED"}]
     via_me = await customer.data("query { me { orders(first: 5) { nodes { id } hasNextPage } } }")
     assert via_me == {"me": {"orders": {"nodes": [{"id": order["id"]}], "hasNextPage": False}}}
-    cart = await customer.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": cart_id})
-    assert cart == {"cart": {"itemCount": 0}}  # a confirmed order empties the cart
+    assert await items_once_settled(customer, cart_id) == 0  # a confirmed order empties the cart
 
 
 async def test_a_declined_payment_rejects_the_order_and_restores_stock(
@@ -181,6 +196,95 @@ async def test_200_concurrent_checkouts_for_20_units_sell_exactly_20(
     }
     intents = [i for order_id in order_ids for i in await runtime.payments_client.intents_for_order(order_id)]
     assert Counter(str(i.status) for i in intents) == {"CAPTURED": 20}  # no authorization left open
+    bought_from = {
+        cart for (_, cart, _), o in zip(attempts, await settled(), strict=True) if o["status"] == "CONFIRMED"
+    }
+    for customer, cart in zip(customers, carts, strict=True):
+        if cart in bought_from:
+            assert await items_once_settled(customer, cart) == 0
+
+
+async def test_the_cart_is_emptied_by_a_confirmation_the_request_did_not_wait_for(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient], runtime: Runtime
+) -> None:
+    sku = await stocked_sku(api, units=3)
+    customer = await shopper(app, clients)
+    cart_id = await cart_with(customer, sku, 2)
+    me = (await customer.data("query { me { id email } }"))["me"]
+    principal = Principal(user_id=uuid.UUID(me["id"]), email=me["email"], role=Role.CUSTOMER)
+    snapshot = await runtime.cart_client.checkout_snapshot(uuid.UUID(cart_id), principal)
+    placed = await runtime.orders_client.place_order(
+        PlaceOrder(
+            customer_id=principal.user_id,
+            idempotency_key=ref("checkout"),
+            cart_id=uuid.UUID(cart_id),
+            lines=[(line.sku, line.quantity, line.unit_price) for line in snapshot.lines],
+            total=snapshot.total,
+            shipping_address=PostalAddress(
+                first_name="Ada", last_name="Lovelace", line1="1 Way", city="London", country="GB"
+            ),
+            payment_token="tok_success",
+        ),
+        wait_seconds=0,
+    )
+    assert placed.status is OrderStatus.PENDING  # answered before the saga settled
+
+    assert await items_once_settled(customer, cart_id) == 0
+    settled = await runtime.orders_client.wait_for_terminal(placed.id, 15)
+    assert settled is not None and settled.status is OrderStatus.CONFIRMED
+
+
+async def test_a_retried_checkout_returns_the_same_order_and_leaves_the_cart_empty(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    sku, other_sku = await stocked_sku(api, units=5), await stocked_sku(api, units=5)
+    customer = await shopper(app, clients)
+    cart_id = await cart_with(customer, sku, 1)
+    key = ref("checkout")
+    first = await checkout(customer, cart_id, "tok_success", key)
+    assert first["order"]["status"] == "CONFIRMED"
+    assert await items_once_settled(customer, cart_id) == 0
+
+    again = await checkout(customer, cart_id, "tok_success", key)
+
+    assert (again["errors"], again["order"]["id"], again["order"]["status"]) == (
+        [],
+        first["order"]["id"],
+        "CONFIRMED",
+    )
+    assert await items_once_settled(customer, cart_id) == 0
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 4, "reserved": 0, "available": 4}]
+    }
+    # The same key for what is now another purchase is refused, not answered with the old order.
+    await cart_with(customer, other_sku, 1)
+    reused = await checkout(customer, cart_id, "tok_success", key)
+    assert (reused["order"], [(e["field"], e["code"]) for e in reused["errors"]]) == (
+        None,
+        [("idempotencyKey", "IDEMPOTENCY_KEY_REUSED")],
+    )
+
+
+async def test_a_key_reused_for_another_cart_is_refused(
+    api: GraphQLClient, anon_api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    sku = await stocked_sku(api, units=5)
+    customer = await shopper(app, clients)
+    own_cart = await cart_with(customer, sku, 1)
+    key = ref("checkout")
+    assert (await checkout(customer, own_cart, "tok_success", key))["order"]["status"] == "CONFIRMED"
+    anonymous_cart = await cart_with(anon_api, sku, 1)  # reachable by whoever holds its id
+
+    reused = await checkout(customer, anonymous_cart, "tok_success", key)
+
+    assert (reused["order"], [(e["field"], e["code"]) for e in reused["errors"]]) == (
+        None,
+        [("idempotencyKey", "IDEMPOTENCY_KEY_REUSED")],
+    )
+    assert await items_once_settled(anon_api, anonymous_cart, within=0) == 1
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 4, "reserved": 0, "available": 4}]
+    }
 
 
 async def test_an_anonymous_cart_is_merged_into_the_customers_on_sign_in(

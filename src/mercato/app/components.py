@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from mercato.cart.bootstrap import CartService
+from mercato.cart.entrypoints.consumers import order_events
 from mercato.cart.entrypoints.grpc_server import registration as cart_service
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import CatalogClient
@@ -37,6 +38,7 @@ from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.grpc.server import ServiceRegistration
 from mercato.platform.inbox import Subscription
+from mercato.platform.listener import EventListener, Listener
 from mercato.platform.messaging import Broker
 from mercato.platform.outbox import Outbox, OutboxRelay
 from mercato.platform.unit_of_work import UnitOfWork
@@ -50,7 +52,7 @@ POSTGRES, NATS, REDIS = "postgres", "nats", "redis"
 ENGINES_OF: dict[str, frozenset[str]] = {
     "catalog": frozenset({POSTGRES, NATS, REDIS}),
     "inventory": frozenset({POSTGRES, NATS}),
-    "cart": frozenset({REDIS}),
+    "cart": frozenset({REDIS, NATS}),
     "customers": frozenset({POSTGRES, NATS, REDIS}),
     "payments": frozenset({POSTGRES, NATS}),
     "orders": frozenset({POSTGRES, NATS}),
@@ -83,11 +85,27 @@ class Component(Generic[S]):
     outbox: Outbox | None = None
     consumers: list[ConsumerWiring] = field(default_factory=list)
     sweepers: list[Sweeper] = field(default_factory=list)
+    # What else runs on the broker: consumers without an inbox, subscriptions that wake waiters.
+    listeners: list[Listener] = field(default_factory=list)
+
+
+# Connections one process opens to Redis at most. Past that, callers queue for a connection (for up
+# to the pool timeout) instead of failing: a burst of checkouts must wait, not answer UNAVAILABLE.
+REDIS_MAX_CONNECTIONS = 64
+REDIS_POOL_TIMEOUT_SECONDS = 10.0
 
 
 def redis_client(url: str) -> Redis:
     # Short timeouts and one retry: a Redis outage must cost a request milliseconds, not seconds.
-    return Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 1))
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_POOL_TIMEOUT_SECONDS,
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+        retry=Retry(NoBackoff(), 1),
+    )
+    return Redis(connection_pool=pool)
 
 
 class Engines:
@@ -175,7 +193,14 @@ def inventory_component(engines: Engines) -> Component[InventoryService]:
 def cart_component(engines: Engines, catalog: CatalogClient) -> Component[CartService]:
     """The cart prices its lines with `catalog`: in process, or a gRPC client to the catalog service."""
     service = CartService(engines.redis, catalog, engines.settings)
-    return Component("cart", service, cart_service(service), ENGINES_OF["cart"])
+    s = engines.settings
+    listener = EventListener(
+        order_events(service),
+        batch_size=s.consumer_batch_size,
+        max_deliveries=s.consumer_max_deliveries,
+        ack_wait=s.consumer_ack_wait_seconds,
+    )
+    return Component("cart", service, cart_service(service), ENGINES_OF["cart"], listeners=[listener])
 
 
 def customers_component(engines: Engines) -> Component[CustomersService]:
@@ -212,6 +237,8 @@ def orders_component(engines: Engines) -> Component[OrdersService]:
         ENGINES_OF["orders"],
         outbox=service.outbox,
         consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
+        # Wakes checkouts waiting for their order to settle.
+        listeners=[service.watch],
         # Time out saga steps that got no reply: retry them, then compensate.
         sweepers=[Sweeper("saga expiry", lambda: service.expire_due(100))],
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from mercato.app.components import Component, Engines, Sweeper
 from mercato.platform.inbox import EventConsumer
+from mercato.platform.listener import Listener
 from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_pending_source
 from mercato.platform.outbox import OutboxRelay
 
@@ -25,13 +26,14 @@ class Host:
         self.components = list(components)
         self.needs = frozenset().union(*(c.engines for c in self.components))
         self.consumers: list[EventConsumer] = []
+        self.listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, *, background: bool = True) -> None:
         """Connect to the broker, create streams and durable consumers; with `background`, run relays,
         consumers and sweepers as tasks until `stop()`."""
-        if not any(c.outbox is not None or c.consumers for c in self.components):
-            return  # nothing to publish or consume (the cart): no broker connection
+        if not any(c.outbox is not None or c.consumers or c.listeners for c in self.components):
+            return  # nothing to publish or consume: no broker connection
         engines, s = self.engines, self.engines.settings
         await engines.broker.connect()
         for component in self.components:
@@ -61,6 +63,7 @@ class Host:
                 )
         for consumer in self.consumers:
             await consumer.start()
+        await self._start_listeners(background=background)
         if background:
             for relay in engines.relays.values():
                 self._spawn(relay.run)
@@ -69,6 +72,13 @@ class Host:
             for component in self.components:
                 for sweeper in component.sweepers:
                     self._spawn(self._sweeping(sweeper))
+
+    async def _start_listeners(self, *, background: bool) -> None:
+        self.listeners = [listener for c in self.components for listener in c.listeners]
+        for listener in self.listeners:
+            await listener.start(self.engines.broker)
+            if background:
+                self._spawn(listener.run)
 
     def _spawn(self, run: Callable[[], Awaitable[None]]) -> None:
         async def guarded() -> None:
@@ -111,3 +121,6 @@ class Host:
         for consumer in self.consumers:
             await consumer.stop()
         self.consumers.clear()
+        for listener in self.listeners:
+            await listener.stop()
+        self.listeners.clear()

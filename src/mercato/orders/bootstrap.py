@@ -6,19 +6,21 @@ here, at the edge; the saga itself is handed both).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, overload
 
 from mercato.orders.adapters import tables
+from mercato.orders.adapters.order_watch import OrderWatch
 from mercato.orders.adapters.repository import OrdersRepository
 from mercato.orders.domain.commands import CancelOrder, ExpireSagas, FulfillOrder, PlaceOrder, RefundOrder
-from mercato.orders.domain.model import Order
+from mercato.orders.domain.model import Order, order_id_for_command
 from mercato.orders.domain.saga_types import SagaPolicy
 from mercato.orders.entrypoints.saga import subscriptions
 from mercato.orders.service_layer import after_purchase, handlers
-from mercato.orders.service_layer.queries import OrdersQueries
+from mercato.orders.service_layer.queries import OrdersQueries, OrderView
 from mercato.orders.service_layer.unit_of_work import Clock, OrdersUnitOfWork
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
@@ -48,15 +50,18 @@ class OrdersService:
         *,
         clock: Clock = utc_now,
         policy: SagaPolicy | None = None,
-        new_id: Callable[[], uuid.UUID] = uuid.uuid4,
     ) -> None:
         self.db = db
         self.outbox = outbox
         self.on_commit = on_commit
         self.clock = clock
         self.policy = policy or SagaPolicy()
-        self.new_id = new_id
         self.queries = OrdersQueries(db)
+        self.watch = OrderWatch()
+        # How often a wait reads the order: often while no lifecycle events wake it (a process
+        # without the broker, as in service tests), rarely as the fallback of a running watch.
+        self.poll_interval = 0.05
+        self.fallback_poll_interval = 1.0
 
     def uow(self) -> OrdersUnitOfWork:
         return OrdersUnitOfWork(self.db, self.outbox, self.on_commit, store=OrdersRepository)
@@ -73,9 +78,7 @@ class OrdersService:
     async def handle(self, cmd: Any) -> Any:
         """Run one command in a fresh unit of work (one transaction)."""
         if isinstance(cmd, PlaceOrder):
-            return await handlers.place_order(
-                cmd, self.uow(), now=self.clock(), new_id=self.new_id, policy=self.policy
-            )
+            return await handlers.place_order(cmd, self.uow(), now=self.clock(), policy=self.policy)
         if isinstance(cmd, ExpireSagas):
             return await handlers.expire_sagas(cmd, self.uow(), policy=self.policy)
         if isinstance(cmd, CancelOrder):
@@ -85,6 +88,43 @@ class OrdersService:
         if isinstance(cmd, RefundOrder):
             return await after_purchase.refund_order(cmd, self.uow(), now=self.clock(), policy=self.policy)
         raise TypeError(f"orders has no handler for {type(cmd).__name__}")
+
+    async def place_order(self, cmd: PlaceOrder, wait_seconds: float = 0.0) -> OrderView:
+        """Place the order (or find it again, for a retry of its key) and wait up to `wait_seconds`
+        for it to settle; the order as it stands then. What `checkoutComplete` calls."""
+        with self.watch.waiting(order_id_for_command(cmd)) as settled:
+            order = await self.handle(cmd)
+            if wait_seconds > 0 and not order.status.is_terminal:
+                await self._settled(order.id, settled, wait_seconds)
+        view = await self.queries.order(order.id)
+        assert view is not None, "the order was committed above"
+        return view
+
+    async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None:  # noqa: ASYNC109
+        """The order once CONFIRMED or REJECTED, or as it stands after `timeout` seconds (None if
+        there is no such order)."""
+        with self.watch.waiting(order_id) as settled:
+            status = await self.queries.status(order_id)
+            if status is None:
+                return None
+            if not status.is_terminal:
+                await self._settled(order_id, settled, timeout)
+        return await self.queries.order(order_id)
+
+    async def _settled(self, order_id: uuid.UUID, settled: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+        """Until the watch says the order settled, a read finds it settled, or `timeout` runs out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        interval = self.fallback_poll_interval if self.watch.running else self.poll_interval
+        while (left := deadline - loop.time()) > 0:
+            try:
+                await asyncio.wait_for(settled.wait(), timeout=min(interval, left))
+            except TimeoutError:
+                status = await self.queries.status(order_id)
+                if status is None or status.is_terminal:
+                    return
+            else:
+                return
 
     def subscriptions(self) -> list[Subscription]:
         """The saga's consumers (on the inventory and payments streams); run them with this

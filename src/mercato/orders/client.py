@@ -1,22 +1,20 @@
 """How the gateway (and other contexts) call the orders: the `OrdersClient` Protocol, and its
 in-process form.
 
-`place_order` returns as soon as the order is PENDING (the saga runs in the background, driven by
-events); `wait_for_terminal` then polls the order's status for a short while, so a GraphQL
-mutation can answer CONFIRMED / REJECTED in the common case and PENDING when the saga is slow.
-Polling the database (not an in-process signal) keeps this right when the saga's consumers run in
-another process.
+`place_order` places the order and waits in the orders service, up to a few seconds, for the saga
+(running in the background, driven by events) to settle it, so a GraphQL mutation can answer
+CONFIRMED / REJECTED in the common case and PENDING when the saga is slow. The wait is woken by the
+order's lifecycle event (`adapters/order_watch.py`), whichever process ran the saga's last step.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from mercato.orders.domain.commands import CancelOrder, FulfillOrder, PlaceOrder, RefundOrder
-from mercato.orders.domain.model import Order
 from mercato.orders.service_layer.queries import OrderPage, OrderView
 from mercato.platform.types import Money
 
@@ -27,17 +25,9 @@ if TYPE_CHECKING:
 
 
 class OrdersClient(Protocol):
-    async def place_order(
-        self,
-        *,
-        customer_id: uuid.UUID,
-        lines: Sequence[tuple[str, int, Money]],
-        total: Money,
-        shipping_address: Mapping[str, Any],
-        payment_token: str,
-        idempotency_key: str,
-        order_id: uuid.UUID | None = None,
-    ) -> Order: ...
+    # Places the order (a retry of its key finds the first one) and waits up to `wait_seconds` for
+    # it to settle, in the orders service: the order as it stands then.
+    async def place_order(self, cmd: PlaceOrder, *, wait_seconds: float = 0.0) -> OrderView: ...
 
     async def order(self, order_id: uuid.UUID) -> OrderView | None: ...
 
@@ -90,30 +80,10 @@ class InProcessOrdersClient:
 
     def __init__(self, service: OrdersService, *, poll_interval: float = 0.05) -> None:
         self.service = service
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval  # of `wait_until` (after-purchase waits)
 
-    async def place_order(
-        self,
-        *,
-        customer_id: uuid.UUID,
-        lines: Sequence[tuple[str, int, Money]],
-        total: Money,
-        shipping_address: Mapping[str, Any],
-        payment_token: str,
-        idempotency_key: str,
-        order_id: uuid.UUID | None = None,
-    ) -> Order:
-        return await self.service.handle(
-            PlaceOrder(
-                customer_id=customer_id,
-                lines=list(lines),
-                total=total,
-                shipping_address=shipping_address,
-                payment_token=payment_token,
-                idempotency_key=idempotency_key,
-                order_id=order_id,
-            )
-        )
+    async def place_order(self, cmd: PlaceOrder, *, wait_seconds: float = 0.0) -> OrderView:
+        return await self.service.place_order(cmd, wait_seconds)
 
     async def order(self, order_id: uuid.UUID) -> OrderView | None:
         return await self.service.queries.order(order_id)
@@ -155,12 +125,4 @@ class InProcessOrdersClient:
         )
 
     async def wait_for_terminal(self, order_id: uuid.UUID, timeout: float) -> OrderView | None:  # noqa: ASYNC109
-        """The order once CONFIRMED or REJECTED, or as it stands after `timeout` seconds (None if
-        there is no such order). Polls one cheap statement every `poll_interval` seconds."""
-        status = await poll_until(
-            lambda: self.service.queries.status(order_id),
-            lambda s: s.is_terminal,
-            timeout,
-            self.poll_interval,
-        )
-        return None if status is None else await self.service.queries.order(order_id)
+        return await self.service.wait_for_terminal(order_id, timeout)

@@ -2,20 +2,21 @@
 
 Retries (see `platform.grpc.client`) are allowed where the orders deduplicate: reads, `place_order`
 and `refund_order` (both carry an idempotency key). `cancel_order` and `fulfill_order` run once.
-`wait_for_terminal` / `wait_until` poll on this side, one short call at a time, as the in-process
-client polls the database: no call stays open while the saga runs.
+`place_order` waits in the orders service (the request's `wait_seconds`, woken by the order's
+lifecycle event); `wait_for_terminal` / `wait_until` poll on this side, one short call at a time.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from mercato._gen.mercato.common.v1 import money_pb2
 from mercato._gen.mercato.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
 from mercato.orders.client import poll_until
 from mercato.orders.domain import rules
+from mercato.orders.domain.commands import PlaceOrder
 from mercato.orders.domain.errors import (
     OrderCancelErrorCode,
     OrderFulfillErrorCode,
@@ -23,7 +24,7 @@ from mercato.orders.domain.errors import (
     OrderRefundErrorCode,
     PlaceOrderErrorCode,
 )
-from mercato.orders.domain.model import Order, OrderLine, OrderStatus, RejectReason
+from mercato.orders.domain.model import OrderStatus, RejectReason
 from mercato.orders.service_layer.queries import OrderLineView, OrderPage, OrderView, StatusChange
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc.client import CallPolicy, ServiceCaller
@@ -33,6 +34,7 @@ from mercato.platform.types import Money
 TARGET = "orders"
 # Domain classes the orders raise, so the client re-raises the very class (IdempotencyKeyReused, ...).
 KNOWN_ERRORS: tuple[type[MercatoError], ...] = (
+    rules.CartEmpty,
     rules.IdempotencyKeyReused,
     rules.OrderIdTaken,
     rules.OrderNotFound,
@@ -90,21 +92,6 @@ def order_view(message: order_pb2.Order) -> OrderView:
     )
 
 
-def placed_order(message: order_pb2.Order, idempotency_key: str) -> Order:
-    # The key is not part of the message: it is the caller's own, and the order answers it.
-    return Order(
-        id=uuid.UUID(message.id),
-        customer_id=uuid.UUID(message.customer_id),
-        status=_status(message.status),
-        reason=reason(message.reason),
-        lines=tuple(OrderLine(line.sku, line.quantity, money(line.unit_price)) for line in message.lines),
-        total=money(message.total),
-        shipping_address=from_struct(message.shipping_address),
-        idempotency_key=idempotency_key,
-        created_at=from_timestamp(message.created_at),
-    )
-
-
 class GrpcOrdersClient:
     """`OrdersClient` calling an orders service through `channel`."""
 
@@ -124,33 +111,25 @@ class GrpcOrdersClient:
         )
         self.poll_interval = poll_interval
 
-    async def place_order(
-        self,
-        *,
-        customer_id: uuid.UUID,
-        lines: Sequence[tuple[str, int, Money]],
-        total: Money,
-        shipping_address: Mapping[str, Any],
-        payment_token: str,
-        idempotency_key: str,
-        order_id: uuid.UUID | None = None,
-    ) -> Order:
+    async def place_order(self, cmd: PlaceOrder, *, wait_seconds: float = 0.0) -> OrderView:
         request = orders_service_pb2.PlaceOrderRequest(
-            customer_id=str(customer_id),
+            customer_id=str(cmd.customer_id),
             lines=[
                 order_pb2.OrderLine(sku=sku, quantity=quantity, unit_price=money_message(price))
-                for sku, quantity, price in lines
+                for sku, quantity, price in cmd.lines
             ],
-            total=money_message(total),
-            shipping_address=to_struct(dict(shipping_address)),
-            payment_token=payment_token,
-            idempotency_key=idempotency_key,
-            order_id=str(order_id) if order_id is not None else None,
+            total=money_message(cmd.total),
+            shipping_address=to_struct(cmd.shipping_address.to_document()),
+            payment_token=cmd.payment_token,
+            idempotency_key=cmd.idempotency_key,
+            order_id=str(cmd.order_id) if cmd.order_id is not None else None,
+            cart_id=str(cmd.cart_id),
+            wait_seconds=wait_seconds,
         )
         reply = await self._caller.call(
-            self._stub.PlaceOrder, request, retryable=True, codes=PlaceOrderErrorCode
+            self._stub.PlaceOrder, request, retryable=True, codes=PlaceOrderErrorCode, wait=wait_seconds
         )
-        return placed_order(reply.order, idempotency_key)
+        return order_view(reply.order)
 
     async def order(self, order_id: uuid.UUID) -> OrderView | None:
         request = orders_service_pb2.GetOrderRequest(order_id=str(order_id))

@@ -35,6 +35,7 @@ from mercato.platform.events import stream_name
 from mercato.platform.inbox import EventConsumer, Subscription
 from mercato.platform.messaging import Broker
 from mercato.platform.outbox import OutboxRelay
+from mercato.platform.postal import PostalAddress
 from mercato.platform.types import Money
 from mercato.platform.unit_of_work import UnitOfWork
 from tests.conftest import ref
@@ -42,7 +43,7 @@ from tests.conftest import ref
 log = logging.getLogger(__name__)
 
 POLL_WAIT = 0.2
-ADDRESS = {"name": "Ann Lee", "line1": "1 Main St", "city": "Lyon", "postcode": "69001", "country": "FR"}
+ADDRESS = PostalAddress(first_name="Ann", last_name="Lee", line1="1 Main St", city="Lyon", country="FR")
 
 
 @dataclass
@@ -162,6 +163,7 @@ class Checkout:
         price = Money(1250, "EUR")
         return PlaceOrder(
             customer_id=uuid.uuid4(),
+            cart_id=uuid.uuid4(),
             lines=[(sku, quantity, price)],
             total=price * quantity,
             shipping_address=ADDRESS,

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from mercato.orders import OrderStatus, PlaceOrder, PlaceOrderErrorCode
 from mercato.orders.bootstrap import OrdersService, build_orders
 from mercato.orders.domain.errors import OrderQueryErrorCode
+from mercato.orders.domain.model import order_id_for
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.errors import Conflict, InputRejected
@@ -33,6 +34,7 @@ def a_place_order(customer: uuid.UUID | None = None, **changes: object) -> Place
     sku = ref("NOSKU").upper()
     cmd = PlaceOrder(
         customer_id=customer or uuid.uuid4(),
+        cart_id=uuid.uuid4(),
         lines=[(sku, 2, Money(1000, "EUR"))],
         total=Money(2000, "EUR"),
         shipping_address=ADDRESS,
@@ -110,10 +112,63 @@ async def test_the_same_key_for_another_order_is_refused(orders: OrdersService, 
     first = await orders.handle(cmd)
     with pytest.raises(Conflict) as caught:
         await orders.handle(
-            replace(cmd, total=Money(2000, "EUR"), shipping_address={**ADDRESS, "city": "Nice"})
+            replace(cmd, total=Money(2000, "EUR"), shipping_address=replace(ADDRESS, city="Nice"))
         )
     assert caught.value.code is PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED
     assert len(await outbox(orders_db, first.id)) == 2
+
+
+async def test_the_same_key_for_another_cart_is_refused_even_with_the_same_contents(
+    orders: OrdersService, orders_db: Database
+) -> None:
+    cmd = a_place_order()
+    first = await orders.handle(cmd)
+    with pytest.raises(Conflict) as caught:
+        await orders.handle(replace(cmd, cart_id=uuid.uuid4()))
+    assert caught.value.code is PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED
+    assert len(await outbox(orders_db, first.id)) == 2
+
+
+async def test_a_retry_from_the_emptied_cart_returns_the_first_order_in_one_statement(
+    orders: OrdersService, orders_db: Database
+) -> None:
+    cmd = a_place_order()
+    first = await orders.handle(cmd)
+    emptied = replace(cmd, lines=[], total=Money(0, "EUR"))
+
+    with orders_db.count_statements() as counter:
+        again = await orders.handle(emptied)
+
+    assert again == first
+    assert (counter.count, counter.commits) == (1, 0)
+    with pytest.raises(Conflict) as caught:
+        await orders.handle(replace(emptied, cart_id=uuid.uuid4()))
+    assert caught.value.code is PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED
+    assert len(await outbox(orders_db, first.id)) == 2
+
+
+async def test_an_empty_cart_with_no_earlier_order_is_refused(
+    orders: OrdersService, orders_db: Database
+) -> None:
+    cmd = a_place_order(lines=[], total=Money(0, "EUR"))
+    with pytest.raises(Conflict) as caught:
+        await orders.handle(cmd)
+    assert (caught.value.code, caught.value.field) == (PlaceOrderErrorCode.CART_EMPTY, "lines")
+    assert await count(orders_db, "orders", order_id_for(cmd.customer_id, cmd.idempotency_key)) == 0
+
+
+async def test_placing_with_a_wait_answers_the_order_as_it_stands_when_the_wait_runs_out(
+    orders: OrdersService, orders_db: Database
+) -> None:
+    cmd = a_place_order()
+    with orders_db.count_statements() as counter:
+        view = await orders.place_order(cmd, wait_seconds=0.0)
+    assert (view.id, view.status, view.customer_id) == (
+        order_id_for(cmd.customer_id, cmd.idempotency_key),
+        OrderStatus.PENDING,
+        cmd.customer_id,
+    )
+    assert (counter.count, counter.commits) == (3, 1)  # the placing CTE, the outbox, the order read
 
 
 async def test_the_same_key_is_free_for_another_customer(orders: OrdersService) -> None:
@@ -171,7 +226,7 @@ async def test_a_customers_orders_page_newest_first_with_a_keyset_cursor(
     assert (view.status, view.total, view.shipping_address) == (
         OrderStatus.PENDING,
         Money(2000, "EUR"),
-        ADDRESS,
+        ADDRESS.to_document(),
     )
     assert [(h.status, h.reason) for h in view.history] == [(OrderStatus.PENDING, None)]
     assert view.created_at == view.history[0].at

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mercato.customers.domain.addresses import COUNTRY_CODES, MAX_ADDRESSES, Address, AddressFields
+from mercato.customers.domain.addresses import MAX_ADDRESSES, Address, AddressFields
 from mercato.customers.domain.model import Account, check_sign_up, normalize_email, plausible_email
 from mercato.customers.domain.rules import AddressLimitReached, CannotDemoteSelf, NotAllowed
 from mercato.customers.domain.tokens import (
@@ -16,6 +16,7 @@ from mercato.customers.domain.tokens import (
 )
 from mercato.platform.auth import ALL_PERMISSIONS, Permission, Role
 from mercato.platform.errors import InputRejected, Problem
+from mercato.platform.postal import COUNTRY_CODES
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 P = Permission

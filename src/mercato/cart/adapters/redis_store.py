@@ -58,6 +58,7 @@ class RedisCartStore:
         self.ttl = ttl_seconds
         self._create = redis.register_script(scripts.CREATE)
         self._add = redis.register_script(scripts.ADD)
+        self._remove_bought = redis.register_script(scripts.REMOVE_BOUGHT)
         self._update = redis.register_script(scripts.UPDATE)
         self._remove = redis.register_script(scripts.REMOVE)
         self._clear = redis.register_script(scripts.CLEAR)
@@ -131,6 +132,15 @@ class RedisCartStore:
 
     async def clear(self, cart_id: uuid.UUID, now: datetime) -> None:
         await self._clear(keys=[self.key(cart_id)], args=[now.isoformat(), self.ttl])
+
+    async def remove_bought(
+        self, cart_id: uuid.UUID, order_id: uuid.UUID, lines: Sequence[tuple[str, int]], now: datetime
+    ) -> bool:
+        key = self.key(cart_id)
+        args: list[str | int] = [now.isoformat(), self.ttl]
+        for sku, quantity in lines:
+            args.extend((sku, quantity))
+        return bool(await self._remove_bought(keys=[key, f"{key}:bought:{order_id}"], args=args))
 
     async def _shopper_write(
         self,

@@ -103,6 +103,27 @@ return done()
 """
 )
 
+# KEYS[1] cart, KEYS[2] the marker of the order (`<cart key>:bought:<order id>`). ARGV: now, ttl,
+# then sku, quantity pairs. Internal (an order's confirmation): no caller to check. Removes what the
+# order bought, once: the marker, set in the same script, makes a redelivered confirmation a no-op,
+# and lines the shopper added since stay. Returns 1 when lines were removed, 0 otherwise.
+REMOVE_BOUGHT = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+for i = 3, #ARGV, 2 do
+  local field = 'l:' .. ARGV[i]
+  local left = tonumber(redis.call('HGET', KEYS[1], field) or '0') - tonumber(ARGV[i + 1])
+  if left > 0 then
+    redis.call('HSET', KEYS[1], field, left)
+  else
+    redis.call('HDEL', KEYS[1], field, 'o:' .. ARGV[i])
+  end
+end
+redis.call('HSET', KEYS[1], 'm:updated', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 # KEYS[1] cart. ARGV: now, ttl. Internal (the order saga): no caller to check.
 CLEAR = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end

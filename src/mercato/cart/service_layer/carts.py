@@ -148,6 +148,13 @@ class CartUseCases:
         """Empty a cart once its order is placed. Internal (no caller check); idempotent."""
         await self.store.clear(cart_id, self.clock())
 
+    async def remove_bought(
+        self, cart_id: uuid.UUID, order_id: uuid.UUID, lines: Sequence[tuple[str, int]]
+    ) -> bool:
+        """An order checked out from this cart was confirmed: what it bought leaves the cart, once
+        (a redelivered confirmation changes nothing; lines added since stay). Internal."""
+        return await self.store.remove_bought(cart_id, order_id, lines, self.clock())
+
     async def _reachable(self, cart_id: uuid.UUID, principal: Principal | None) -> Cart:
         cart = await self.store.load(cart_id)
         if cart is None or not cart.reachable_by(_user(principal)):

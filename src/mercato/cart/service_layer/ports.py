@@ -80,6 +80,13 @@ class CartStore(Protocol):
         `owner`'s cart when they have none."""
         ...
 
+    async def remove_bought(
+        self, cart_id: uuid.UUID, order_id: uuid.UUID, lines: Sequence[tuple[str, int]], now: datetime
+    ) -> bool:
+        """Take the lines `order_id` bought out of the cart, once per order (False: done before, or
+        no such cart)."""
+        ...
+
     async def clear(self, cart_id: uuid.UUID, now: datetime) -> None:
         """Empty the cart, keeping its id and owner; nothing happens if it does not exist."""
         ...

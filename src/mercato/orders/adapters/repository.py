@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.orders.adapters import locks
-from mercato.orders.domain.model import Order, OrderLine, OrderStatus, RejectReason
+from mercato.orders.domain.model import Order, OrderLine, OrderOwner, OrderStatus, RejectReason
 from mercato.orders.domain.saga_codec import from_document, to_document
 from mercato.orders.domain.saga_types import SagaState
 from mercato.platform.types import Money
@@ -23,8 +23,9 @@ from mercato.platform.types import Money
 _ADD = text(
     "WITH o AS ("
     " INSERT INTO orders.orders (id, customer_id, idempotency_key, status, reason, lines, total_amount,"
-    " currency, shipping_address, created_at, updated_at)"
-    " VALUES (:id, :customer_id, :key, :status, NULL, :lines, :amount, :currency, :address, :now, :now)"
+    " currency, shipping_address, created_at, updated_at, cart_id)"
+    " VALUES (:id, :customer_id, :key, :status, NULL, :lines, :amount, :currency, :address, :now, :now,"
+    " :cart_id)"
     " ON CONFLICT DO NOTHING RETURNING id),"
     " s AS (INSERT INTO orders.sagas (order_id, status, state, deadline, updated_at)"
     " SELECT id, :status, :state, CAST(:deadline AS timestamptz), :now FROM o),"
@@ -37,7 +38,7 @@ _ADD = text(
 
 _BY_KEY = text(
     "SELECT id, customer_id, idempotency_key, status, reason, lines, total_amount, currency, "
-    "shipping_address, created_at FROM orders.orders "
+    "shipping_address, created_at, cart_id FROM orders.orders "
     "WHERE customer_id = :customer_id AND idempotency_key = :key"
 )
 
@@ -53,7 +54,7 @@ _SAVE_AND_MOVE = text(
     " VALUES (:id, :status, :reason, :actor, :note, :now))"
     " UPDATE orders.orders SET status = :status, reason = :reason, refunded_amount = :refunded,"
     " tracking_number = :tracking, updated_at = :now WHERE id = :id"
-    " RETURNING customer_id"
+    " RETURNING customer_id, cart_id"
 ).bindparams(bindparam("state", type_=JSONB))
 
 # The order's refunded total moved (a second partial refund) while its status did not.
@@ -61,7 +62,7 @@ _SAVE_AND_TOUCH = text(
     "WITH s AS (UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
     " version = version + 1, updated_at = :now WHERE order_id = :id)"
     " UPDATE orders.orders SET refunded_amount = :refunded, tracking_number = :tracking,"
-    " updated_at = :now WHERE id = :id RETURNING customer_id"
+    " updated_at = :now WHERE id = :id RETURNING customer_id, cart_id"
 ).bindparams(bindparam("state", type_=JSONB))
 
 
@@ -86,6 +87,7 @@ def to_order(row: Any) -> Order:
         shipping_address=row.shipping_address,
         idempotency_key=row.idempotency_key,
         created_at=row.created_at,
+        cart_id=row.cart_id,
     )
 
 
@@ -109,6 +111,7 @@ class OrdersRepository:
                     "now": order.created_at,
                     "state": to_document(saga),
                     "deadline": saga.deadline,
+                    "cart_id": order.cart_id,
                 },
             )
         ).first()
@@ -138,7 +141,9 @@ class OrdersRepository:
         *,
         actor: str | None = None,
         note: str | None = None,
-    ) -> uuid.UUID | None:
+    ) -> OrderOwner | None:
+        """Store the step; who owns the order when its status or refunded total moved (the
+        lifecycle events name them), None when only the saga changed."""
         params: dict[str, Any] = {
             "id": after.order_id,
             "status": after.status.value,
@@ -157,4 +162,4 @@ class OrdersRepository:
             statement = _SAVE_AND_MOVE
             params.update(reason=after.reason.value if after.reason else None, actor=actor, note=note)
         row = (await self.conn.execute(statement, params)).first()
-        return row.customer_id if row is not None else None
+        return OrderOwner(row.customer_id, row.cart_id) if row is not None else None

@@ -27,6 +27,7 @@ orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("refunded_amount", BigInteger, nullable=False),
     Column("tracking_number", Text),
+    Column("cart_id", UUID(as_uuid=True)),
 )
 
 status_history = Table(

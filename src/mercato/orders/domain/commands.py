@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from mercato.platform.postal import PostalAddress
 from mercato.platform.types import Money
 
 
 @dataclass(frozen=True)
 class PlaceOrder:
-    """Start a checkout. `idempotency_key` is unique per customer: the same key again returns the
-    order it first created (and starts nothing new). `order_id` may be chosen by the caller."""
+    """Check out the cart `cart_id` as priced in `lines` / `total` (the cart's snapshot). The order id
+    is derived from (customer, `idempotency_key`), so the same key again returns the order it first
+    created and starts nothing new, even once the cart was emptied (`lines` empty). `order_id` may be
+    chosen by the caller instead (staff tools, tests)."""
 
     customer_id: uuid.UUID
-    lines: Sequence[tuple[str, int, Money]]  # (sku, quantity, unit price)
-    total: Money
-    shipping_address: Mapping[str, Any]
-    payment_token: str
     idempotency_key: str
+    cart_id: uuid.UUID
+    lines: Sequence[tuple[str, int, Money]]  # (sku, quantity, unit price); empty: the cart is empty
+    total: Money
+    shipping_address: PostalAddress
+    payment_token: str
     order_id: uuid.UUID | None = field(default=None)
 
 

@@ -15,6 +15,8 @@ class PlaceOrderErrorCode(Enum):
     OUT_OF_RANGE = "OUT_OF_RANGE"
     TOTAL_MISMATCH = "TOTAL_MISMATCH"
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    # Nothing to order, and no earlier order under this key from this cart.
+    CART_EMPTY = "CART_EMPTY"
     # The key was used by this customer for a different order.
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     # The caller-chosen order id belongs to another order.

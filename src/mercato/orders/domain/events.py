@@ -8,8 +8,8 @@ A command's `reference` / `order_id` is how the participant's reply finds the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from mercato.orders.domain.model import OrderStatus
 from mercato.orders.domain.saga_types import (
@@ -107,8 +107,13 @@ class OrderPlaced(OrdersEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class OrderConfirmed(OrdersEvent):
+    """The order went through. `cart_id` (empty when it came from no cart) and `lines` tell the cart
+    context what was bought, so it removes exactly that from the cart, once."""
+
     name: ClassVar[str] = "order_confirmed"
     customer_id: str
+    cart_id: str = ""
+    lines: list[dict[str, Any]] = field(default_factory=list)  # [{sku, quantity}]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,7 +156,7 @@ class OrderRefunded(OrdersEvent):
     status: str
 
 
-def lifecycle(before: SagaState, after: SagaState, customer_id: str) -> list[OrdersEvent]:
+def lifecycle(before: SagaState, after: SagaState, customer_id: str, cart_id: str = "") -> list[OrdersEvent]:
     """The order's lifecycle events implied by one saga step."""
     oid, cid = str(after.order_id), customer_id
     out: list[OrdersEvent] = []
@@ -170,7 +175,10 @@ def lifecycle(before: SagaState, after: SagaState, customer_id: str) -> list[Ord
     if after.status is before.status:
         return out
     if after.status is OrderStatus.CONFIRMED:
-        out.append(OrderConfirmed(aggregate_id=oid, order_id=oid, customer_id=cid))
+        lines = [{"sku": sku, "quantity": quantity} for sku, quantity in after.lines]
+        out.append(
+            OrderConfirmed(aggregate_id=oid, order_id=oid, customer_id=cid, cart_id=cart_id, lines=lines)
+        )
     elif after.status is OrderStatus.REJECTED:
         reason = after.reason.value if after.reason else ""
         out.append(OrderRejected(aggregate_id=oid, order_id=oid, customer_id=cid, reason=reason))

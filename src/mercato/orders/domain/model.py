@@ -16,8 +16,9 @@ from typing import Any
 from mercato.orders.domain.commands import PlaceOrder
 from mercato.orders.domain.errors import PlaceOrderErrorCode
 from mercato.platform.errors import Problem
+from mercato.platform.postal import PostalAddress
 from mercato.platform.types import Money, MoneyError
-from mercato.platform.validation import Checks, check_json_object
+from mercato.platform.validation import Checks
 
 # Same shape as the catalog's and the inventory's SKUs.
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -25,6 +26,7 @@ SKU_MAX = 64
 LINES_MAX = 200  # the inventory reserves at most 200 lines at once
 QUANTITY_MAX = 10_000
 TEXT_MAX = 200  # idempotency key, payment token
+_ORDER_IDS = uuid.UUID("6f1d3c5e-2b8a-4e0f-9a7d-1c2b3d4e5f60")  # namespace of derived order ids
 
 
 class OrderStatus(StrEnum):
@@ -92,32 +94,55 @@ class Order:
     shipping_address: Mapping[str, Any]
     idempotency_key: str
     created_at: datetime
+    cart_id: uuid.UUID | None = None  # the cart it was checked out from (None: placed by other means)
 
     @classmethod
-    def place(cls, cmd: PlaceOrder, *, order_id: uuid.UUID, now: datetime) -> Order:
+    def place(cls, cmd: PlaceOrder, *, now: datetime) -> Order:
         """A new PENDING order, once every input is valid (all problems are reported at once)."""
-        check_order(cmd)
+        address = check_order(cmd)
         return cls(
-            id=order_id,
+            id=order_id_for_command(cmd),
             customer_id=cmd.customer_id,
             status=OrderStatus.PENDING,
             reason=None,
             lines=tuple(OrderLine(sku, quantity, price) for sku, quantity, price in cmd.lines),
             total=cmd.total,
-            shipping_address=dict(cmd.shipping_address),
+            shipping_address=address.to_document(),
             idempotency_key=cmd.idempotency_key,
             created_at=now,
+            cart_id=cmd.cart_id,
         )
 
     def answers(self, cmd: PlaceOrder) -> bool:
-        """Whether `cmd`, carrying this order's idempotency key, asks for this very order (a retry)."""
+        """Whether `cmd`, carrying this order's idempotency key, asks for this very order (a retry):
+        the same cart, and either the same contents or none left (the first attempt's confirmation
+        emptied the cart before the retry came)."""
+        if cmd.cart_id != self.cart_id or (cmd.order_id is not None and cmd.order_id != self.id):
+            return False
+        if not cmd.lines:
+            return True
         lines = tuple(OrderLine(sku, quantity, price) for sku, quantity, price in cmd.lines)
-        return (
-            lines == self.lines
-            and cmd.total == self.total
-            and dict(cmd.shipping_address) == dict(self.shipping_address)
-            and (cmd.order_id is None or cmd.order_id == self.id)
-        )
+        address = cmd.shipping_address.check(Checks()).to_document()
+        return lines == self.lines and cmd.total == self.total and address == dict(self.shipping_address)
+
+
+@dataclass(frozen=True)
+class OrderOwner:
+    """Whose order it is: the customer, and the cart it was checked out from (if any)."""
+
+    customer_id: uuid.UUID
+    cart_id: uuid.UUID | None
+
+
+def order_id_for(customer_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
+    """The id of the order a customer places under `idempotency_key`: the same key always names the
+    same order, so a retry finds it by primary key whatever happened to the cart meanwhile."""
+    return uuid.uuid5(_ORDER_IDS, f"{customer_id}:{idempotency_key}")
+
+
+def order_id_for_command(cmd: PlaceOrder) -> uuid.UUID:
+    """The id `cmd` places (or finds) its order under: the caller's choice, else the derived one."""
+    return cmd.order_id or order_id_for(cmd.customer_id, cmd.idempotency_key)
 
 
 def _is_whole(value: object) -> bool:
@@ -162,14 +187,18 @@ def _check_lines(checks: Checks, lines: Sequence[tuple[str, int, Money]], total:
     )
 
 
-def check_order(cmd: PlaceOrder) -> None:
-    """Input checks of `PlaceOrder`, raised with `PlaceOrderErrorCode`s."""
+def check_order(cmd: PlaceOrder) -> PostalAddress:
+    """Input checks of `PlaceOrder`, raised with `PlaceOrderErrorCode`s; the normalized address."""
     checks = Checks()
     _check_lines(checks, cmd.lines, cmd.total)
     checks.that(cmd.total.amount > 0, "total", Problem.OUT_OF_RANGE, "the total must be positive")
+    check_request(checks, cmd)
+    address = cmd.shipping_address.check(checks, "shippingAddress.")
+    checks.raise_as(PlaceOrderErrorCode)
+    return address
+
+
+def check_request(checks: Checks, cmd: PlaceOrder) -> None:
+    """The checks of what the customer sends besides the cart (key and payment token)."""
     checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
     checks.text("idempotencyKey", cmd.idempotency_key, max_length=TEXT_MAX)
-    check_json_object(checks, "shippingAddress", cmd.shipping_address)
-    if isinstance(cmd.shipping_address, dict) and not cmd.shipping_address:
-        checks.add("shippingAddress", Problem.REQUIRED, "shippingAddress is required")
-    checks.raise_as(PlaceOrderErrorCode)

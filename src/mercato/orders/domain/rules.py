@@ -15,6 +15,11 @@ class IdempotencyKeyReused(Conflict):
         )
 
 
+class CartEmpty(Conflict):
+    def __init__(self) -> None:
+        super().__init__("the cart is empty", code=PlaceOrderErrorCode.CART_EMPTY, field="lines")
+
+
 class OrderIdTaken(Conflict):
     def __init__(self) -> None:
         super().__init__(

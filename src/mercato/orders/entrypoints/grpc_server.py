@@ -1,8 +1,9 @@
 """The orders over gRPC (`mercato.orders.v1.OrdersService`): request -> command or query -> response.
 Authentication and error mapping are the platform server's; typed errors just propagate.
 
-`PlaceOrder` answers as soon as the order is PENDING; waiting for the saga is the caller's (it polls
-`GetOrderStatus`), so no call here holds a connection open for the saga."""
+`PlaceOrder` waits here, up to the request's `wait_seconds` (capped), for the saga to settle the
+order: the wait is woken by the order's lifecycle event, so it costs no polling, and the gateway
+makes one call per checkout."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Protocol
 
 from mercato._gen.mercato.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
 from mercato.orders.domain import commands
-from mercato.orders.domain.model import Order, OrderStatus, RejectReason
+from mercato.orders.domain.model import OrderStatus, RejectReason
 from mercato.orders.service_layer.queries import OrdersQueries, OrderView, StatusChange
 from mercato.platform.grpc.convert import (
     from_struct,
@@ -21,6 +22,7 @@ from mercato.platform.grpc.convert import (
     to_timestamp,
 )
 from mercato.platform.grpc.server import ServiceRegistration
+from mercato.platform.postal import PostalAddress
 
 SERVICE_NAME = "mercato.orders.v1.OrdersService"
 
@@ -31,6 +33,12 @@ class OrdersService(Protocol):
     queries: OrdersQueries
 
     async def handle(self, cmd: Any) -> Any: ...
+
+    async def place_order(self, cmd: commands.PlaceOrder, wait_seconds: float = 0.0) -> OrderView: ...
+
+
+# A caller may not hold a call open longer than this for one checkout.
+MAX_WAIT_SECONDS = 30.0
 
 
 def status_value(status: OrderStatus | None) -> Any:
@@ -76,25 +84,6 @@ def view_message(view: OrderView) -> order_pb2.Order:
     )
 
 
-def order_message(order: Order) -> order_pb2.Order:
-    """A placed order: no history, refund or tracking number yet (the saga has not moved it)."""
-    return order_pb2.Order(
-        id=str(order.id),
-        customer_id=str(order.customer_id),
-        status=status_value(order.status),
-        reason=reason_value(order.reason),
-        lines=[
-            order_pb2.OrderLine(
-                sku=line.sku, quantity=line.quantity, unit_price=money_message(line.unit_price)
-            )
-            for line in order.lines
-        ],
-        total=money_message(order.total),
-        shipping_address=to_struct(dict(order.shipping_address)),
-        created_at=to_timestamp(order.created_at),
-    )
-
-
 class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
     def __init__(self, service: OrdersService) -> None:
         self.service = service
@@ -107,13 +96,15 @@ class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
                 for i, line in enumerate(request.lines)
             ],
             total=parse_money(request.total, "total"),
-            shipping_address=from_struct(request.shipping_address),
+            shipping_address=PostalAddress.from_document(from_struct(request.shipping_address)),
             payment_token=request.payment_token,
             idempotency_key=request.idempotency_key,
+            cart_id=parse_uuid(request.cart_id, "cartId"),
             order_id=parse_uuid(request.order_id, "orderId") if request.HasField("order_id") else None,
         )
-        order = await self.service.handle(command)
-        return orders_service_pb2.PlaceOrderResponse(order=order_message(order))
+        wait = min(max(0.0, request.wait_seconds), MAX_WAIT_SECONDS)
+        view = await self.service.place_order(command, wait)
+        return orders_service_pb2.PlaceOrderResponse(order=view_message(view))
 
     async def GetOrder(self, request: Any, context: Any) -> orders_service_pb2.GetOrderResponse:
         view = await self.service.queries.order(parse_uuid(request.order_id, "id"))

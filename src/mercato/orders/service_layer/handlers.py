@@ -9,32 +9,31 @@ crash before the commit replays the message against the state as it was.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 from mercato.orders.domain import events, saga
 from mercato.orders.domain.commands import ExpireSagas, PlaceOrder
 from mercato.orders.domain.errors import PlaceOrderErrorCode
-from mercato.orders.domain.model import Order, OrderStatus
-from mercato.orders.domain.rules import IdempotencyKeyReused, OrderIdTaken
+from mercato.orders.domain.model import Order, OrderStatus, check_request
+from mercato.orders.domain.rules import CartEmpty, IdempotencyKeyReused, OrderIdTaken
 from mercato.orders.domain.saga_types import SagaCommand, SagaMessage, SagaPolicy, SagaState, Timeout
 from mercato.orders.service_layer.unit_of_work import OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.events import DomainEvent
-
-IdFactory = Callable[[], uuid.UUID]
+from mercato.platform.validation import Checks
 
 SWEEP_LIMIT_MAX = 1_000
 
 
-async def place_order(
-    cmd: PlaceOrder, uow: OrdersUnitOfWork, *, now: datetime, new_id: IdFactory, policy: SagaPolicy
-) -> Order:
+async def place_order(cmd: PlaceOrder, uow: OrdersUnitOfWork, *, now: datetime, policy: SagaPolicy) -> Order:
     """A PENDING order, its saga and the first command (reserve the stock), in one transaction.
-    The same customer and idempotency key again returns the first order and starts nothing."""
+    The same customer and idempotency key again returns the first order and starts nothing: also
+    when the cart is empty by then (`lines` empty), because that order's confirmation emptied it."""
+    if not cmd.lines:
+        return await _retry_of_emptied_cart(cmd, uow)
     try:
         # Checked before a connection is taken from the pool.
-        order = Order.place(cmd, order_id=cmd.order_id or new_id(), now=now)
+        order = Order.place(cmd, now=now)
     except ClientError as exc:
         raise recode(exc, PlaceOrderErrorCode) from None
     state, commands = saga.begin(
@@ -65,6 +64,19 @@ async def place_order(
         uow.add_events([placed, *(events.command_event(c) for c in commands)])
         await uow.commit()
     return order
+
+
+async def _retry_of_emptied_cart(cmd: PlaceOrder, uow: OrdersUnitOfWork) -> Order:
+    checks = Checks()
+    check_request(checks, cmd)
+    checks.raise_as(PlaceOrderErrorCode)
+    async with uow:
+        existing = await uow.orders.by_key(cmd.customer_id, cmd.idempotency_key)
+    if existing is None:
+        raise CartEmpty()
+    if not existing.answers(cmd):
+        raise IdempotencyKeyReused()
+    return existing
 
 
 async def advance_saga(
@@ -102,10 +114,11 @@ async def save_step(
     note = None
     if after.status in (OrderStatus.CANCELLING, OrderStatus.CANCELLED):
         actor, note = after.cancelled_by, after.cancel_reason
-    customer_id = await uow.orders.save_saga(before, after, now, actor=actor, note=note)
+    owner = await uow.orders.save_saga(before, after, now, actor=actor, note=note)
     out: list[DomainEvent] = [events.command_event(c) for c in commands]
-    if customer_id is not None:
-        out.extend(events.lifecycle(before, after, str(customer_id)))
+    if owner is not None:
+        cart_id = str(owner.cart_id) if owner.cart_id is not None else ""
+        out.extend(events.lifecycle(before, after, str(owner.customer_id), cart_id))
     uow.add_events(out)
 
 

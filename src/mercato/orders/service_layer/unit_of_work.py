@@ -13,7 +13,7 @@ from typing import Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mercato.orders.domain.model import Order
+from mercato.orders.domain.model import Order, OrderOwner
 from mercato.orders.domain.saga_types import SagaState
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
@@ -50,9 +50,9 @@ class OrdersStore(Protocol):
         *,
         actor: str | None = None,
         note: str | None = None,
-    ) -> uuid.UUID | None:
+    ) -> OrderOwner | None:
         """Store `after`; when its status differs from `before`, also the order's status and a
-        history entry (with `actor` and `note`), and when the order changed return its customer id."""
+        history entry (with `actor` and `note`), and when the order changed return whose it is."""
         ...
 
 

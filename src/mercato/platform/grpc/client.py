@@ -97,8 +97,10 @@ class ServiceCaller:
         *,
         retryable: bool,
         codes: type[Enum] | None = None,
+        wait: float = 0.0,
     ) -> R:
         """`retryable`: the call is a read or carries an idempotency key the server honours.
+        `wait`: seconds the server may spend waiting on purpose, added to the policy's deadline.
 
         The call (all its attempts) is one CLIENT span; its context goes out as `traceparent`
         metadata, so the server's span is a child of it."""
@@ -113,7 +115,9 @@ class ServiceCaller:
             set_status_on_exception=False,
         ) as span:
             trace_metadata = tuple(telemetry.trace_carrier().items())
-            return await self._attempts(method, request, retryable, codes, span, trace_metadata, service)
+            return await self._attempts(
+                method, request, retryable, codes, span, trace_metadata, service, wait
+            )
 
     async def _attempts(
         self,
@@ -124,9 +128,10 @@ class ServiceCaller:
         span: Span,
         trace_metadata: tuple[tuple[str, str], ...],
         audience: str,
+        wait: float,
     ) -> R:
         policy = self.policy
-        deadline = time.monotonic() + policy.timeout
+        deadline = time.monotonic() + policy.timeout + max(0.0, wait)
         attempts = policy.max_attempts if retryable else 1
         attempt = 0
         while True:

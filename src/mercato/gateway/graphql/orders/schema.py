@@ -1,32 +1,33 @@
 """Checkout and orders in the GraphQL API.
 
-`checkoutComplete` turns the caller's cart into an order and waits a short, configurable time for the
-saga to confirm or reject it; a slower saga answers PENDING and the client polls `order(id)`.
-The same idempotency key always leads to the same order: the order id is derived from
-(customer, key), so a retry finds the order even after its cart was emptied.
+`checkoutComplete` parses, asks the cart for its priced snapshot, and sends one `PlaceOrder` to the
+orders, which place the order and wait a short, configurable time for the saga to confirm or reject
+it; a slower saga answers PENDING and the client polls `order(id)`. Everything else is the orders'
+use case: the order id derived from (customer, key), so a retry finds the order even after its cart
+was emptied; the shipping address rules (the shared postal address); the key reused for another
+cart refused. The cart context empties the cart when the order's confirmation event reaches it.
 """
 
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 
 import strawberry
 
+from mercato.cart.client import CartClient
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.customers.types import AddressInput
 from mercato.gateway.graphql.orders import after_purchase
 from mercato.gateway.graphql.orders.types import Order, OrderConnection, customer_orders
+from mercato.orders.domain.commands import PlaceOrder
 from mercato.orders.domain.errors import CheckoutCompleteErrorCode
-from mercato.orders.domain.model import OrderStatus
 from mercato.platform.auth import Permission, Principal, Unauthenticated
 from mercato.platform.errors import ClientError, recode
-from mercato.platform.validation import Checks
+from mercato.platform.types import Money
 
 strawberry.enum(CheckoutCompleteErrorCode)
-
-_ORDER_IDS = uuid.UUID("6f1d3c5e-2b8a-4e0f-9a7d-1c2b3d4e5f60")  # namespace for derived order ids
-_TERMINAL = (OrderStatus.CONFIRMED, OrderStatus.REJECTED)
 
 
 @strawberry.type
@@ -42,35 +43,18 @@ class CheckoutCompletePayload:
     errors: list[CheckoutCompleteError] = strawberry.field(default_factory=list)
 
 
-def order_id_for(customer_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
-    return uuid.uuid5(_ORDER_IDS, f"{customer_id}:{idempotency_key}")
-
-
-def _check_address(address: AddressInput, key: str, token: str) -> None:
-    checks = Checks()
-    checks.text("idempotencyKey", key, max_length=200)
-    checks.text("paymentToken", token, max_length=200)
-    for name, value, limit in (
-        ("shippingAddress.firstName", address.first_name, 100),
-        ("shippingAddress.lastName", address.last_name, 100),
-        ("shippingAddress.line1", address.line1, 200),
-        ("shippingAddress.city", address.city, 100),
-    ):
-        checks.text(name, value, max_length=limit)
-    for name, value, limit in (
-        ("shippingAddress.line2", address.line2, 200),
-        ("shippingAddress.postalCode", address.postal_code, 20),
-        ("shippingAddress.phone", address.phone, 40),
-    ):
-        checks.text(name, value, max_length=limit, required=False)
-    country = address.country
-    checks.that(
-        len(country) == 2 and country.isascii() and country.isalpha(),
-        "shippingAddress.country",
-        CheckoutCompleteErrorCode.INVALID,
-        "country must be an ISO 3166-1 alpha-2 code",
-    )
-    checks.raise_as(CheckoutCompleteErrorCode)
+async def _cart_contents(
+    cart: CartClient, cart_id: uuid.UUID, principal: Principal, currency: str
+) -> tuple[list[tuple[str, int, Money]], Money]:
+    """The cart's lines as priced now, or none when it is empty: a retry after the first attempt's
+    confirmation emptied it, which the orders answer with that first order."""
+    try:
+        snapshot = await cart.checkout_snapshot(cart_id, principal)
+    except ClientError as exc:
+        if isinstance(exc.code, Enum) and exc.code.name == CheckoutCompleteErrorCode.CART_EMPTY.name:
+            return [], Money(0, currency)
+        raise
+    return [(line.sku, line.quantity, line.unit_price) for line in snapshot.lines], snapshot.total
 
 
 def _customer(info: strawberry.Info) -> Principal:
@@ -138,32 +122,23 @@ class OrdersMutations:
         shipping_address: AddressInput,
         idempotency_key: str,
     ) -> CheckoutCompletePayload:
-        clients = info.context.clients
+        clients, settings = info.context.clients, info.context.settings
         try:
             principal = _customer(info)
-            _check_address(shipping_address, idempotency_key, payment_token)
-            order_id = order_id_for(principal.user_id, idempotency_key)
-            existing = await clients.orders.order(order_id)
-            if existing is None:
-                snapshot = await clients.cart.checkout_snapshot(parse_id(cart_id, "cartId"), principal)
-                await clients.orders.place_order(
+            cart = parse_id(cart_id, "cartId")
+            lines, total = await _cart_contents(clients.cart, cart, principal, settings.default_currency)
+            view = await clients.orders.place_order(
+                PlaceOrder(
                     customer_id=principal.user_id,
-                    lines=[(line.sku, line.quantity, line.unit_price) for line in snapshot.lines],
-                    total=snapshot.total,
-                    shipping_address={
-                        "first_name": shipping_address.first_name,
-                        "last_name": shipping_address.last_name,
-                        "line1": shipping_address.line1,
-                        "line2": shipping_address.line2,
-                        "city": shipping_address.city,
-                        "postal_code": shipping_address.postal_code,
-                        "country": shipping_address.country.upper(),
-                        "phone": shipping_address.phone,
-                    },
-                    payment_token=payment_token,
                     idempotency_key=idempotency_key,
-                    order_id=order_id,
-                )
+                    cart_id=cart,
+                    lines=lines,
+                    total=total,
+                    shipping_address=shipping_address.to_fields(),
+                    payment_token=payment_token,
+                ),
+                wait_seconds=settings.checkout_wait_seconds,
+            )
         except ClientError as exc:
             return CheckoutCompletePayload(
                 errors=payload_errors(recode(exc, CheckoutCompleteErrorCode), CheckoutCompleteError)
@@ -176,9 +151,4 @@ class OrdersMutations:
                     )
                 ]
             )
-        view = await clients.orders.wait_for_terminal(order_id, info.context.settings.checkout_wait_seconds)
-        if view is None:  # pragma: no cover - the order was committed above
-            return CheckoutCompletePayload()
-        if existing is None and view.status is OrderStatus.CONFIRMED:
-            await clients.cart.clear(parse_id(cart_id, "cartId"))
         return CheckoutCompletePayload(order=Order.of(view))

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emercato/orders/v1/events.proto\x12\x11mercato.orders.v1\"*\n\tStockLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\\\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x14\n\x0ctotal_amount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\"7\n\x0eOrderConfirmed\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\"F\n\rOrderRejected\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x80\x01\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0erefunded_total\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\"P\n\x0eOrderFulfilled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\"\x80\x01\n\rOrderRefunded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x0erefunded_total\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\"~\n\x15ReserveStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12+\n\x05lines\x18\x03 \x03(\x0b\x32\x1c.mercato.orders.v1.StockLine\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x05\"\x7f\n\x19\x41uthorizePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x15\n\rpayment_token\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"W\n\x17\x43\x61pturePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"S\n\x14\x43ommitStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"d\n\x15ReleaseStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"d\n\x15RestockStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"T\n\x14VoidPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"\x88\x01\n\x16RefundPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emercato/orders/v1/events.proto\x12\x11mercato.orders.v1\"*\n\tStockLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\\\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x14\n\x0ctotal_amount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\"u\n\x0eOrderConfirmed\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x03 \x01(\t\x12+\n\x05lines\x18\x04 \x03(\x0b\x32\x1c.mercato.orders.v1.StockLine\"F\n\rOrderRejected\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x80\x01\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0erefunded_total\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\"P\n\x0eOrderFulfilled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\"\x80\x01\n\rOrderRefunded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x0erefunded_total\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\"~\n\x15ReserveStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12+\n\x05lines\x18\x03 \x03(\x0b\x32\x1c.mercato.orders.v1.StockLine\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x05\"\x7f\n\x19\x41uthorizePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x15\n\rpayment_token\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"W\n\x17\x43\x61pturePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"S\n\x14\x43ommitStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"d\n\x15ReleaseStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"d\n\x15RestockStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"T\n\x14VoidPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"\x88\x01\n\x16RefundPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,29 +36,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERPLACED']._serialized_start=97
   _globals['_ORDERPLACED']._serialized_end=189
   _globals['_ORDERCONFIRMED']._serialized_start=191
-  _globals['_ORDERCONFIRMED']._serialized_end=246
-  _globals['_ORDERREJECTED']._serialized_start=248
-  _globals['_ORDERREJECTED']._serialized_end=318
-  _globals['_ORDERCANCELLED']._serialized_start=321
-  _globals['_ORDERCANCELLED']._serialized_end=449
-  _globals['_ORDERFULFILLED']._serialized_start=451
-  _globals['_ORDERFULFILLED']._serialized_end=531
-  _globals['_ORDERREFUNDED']._serialized_start=534
-  _globals['_ORDERREFUNDED']._serialized_end=662
-  _globals['_RESERVESTOCKREQUESTED']._serialized_start=664
-  _globals['_RESERVESTOCKREQUESTED']._serialized_end=790
-  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_start=792
-  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_end=919
-  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_start=921
-  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_end=1008
-  _globals['_COMMITSTOCKREQUESTED']._serialized_start=1010
-  _globals['_COMMITSTOCKREQUESTED']._serialized_end=1093
-  _globals['_RELEASESTOCKREQUESTED']._serialized_start=1095
-  _globals['_RELEASESTOCKREQUESTED']._serialized_end=1195
-  _globals['_RESTOCKSTOCKREQUESTED']._serialized_start=1197
-  _globals['_RESTOCKSTOCKREQUESTED']._serialized_end=1297
-  _globals['_VOIDPAYMENTREQUESTED']._serialized_start=1299
-  _globals['_VOIDPAYMENTREQUESTED']._serialized_end=1383
-  _globals['_REFUNDPAYMENTREQUESTED']._serialized_start=1386
-  _globals['_REFUNDPAYMENTREQUESTED']._serialized_end=1522
+  _globals['_ORDERCONFIRMED']._serialized_end=308
+  _globals['_ORDERREJECTED']._serialized_start=310
+  _globals['_ORDERREJECTED']._serialized_end=380
+  _globals['_ORDERCANCELLED']._serialized_start=383
+  _globals['_ORDERCANCELLED']._serialized_end=511
+  _globals['_ORDERFULFILLED']._serialized_start=513
+  _globals['_ORDERFULFILLED']._serialized_end=593
+  _globals['_ORDERREFUNDED']._serialized_start=596
+  _globals['_ORDERREFUNDED']._serialized_end=724
+  _globals['_RESERVESTOCKREQUESTED']._serialized_start=726
+  _globals['_RESERVESTOCKREQUESTED']._serialized_end=852
+  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_start=854
+  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_end=981
+  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_start=983
+  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_end=1070
+  _globals['_COMMITSTOCKREQUESTED']._serialized_start=1072
+  _globals['_COMMITSTOCKREQUESTED']._serialized_end=1155
+  _globals['_RELEASESTOCKREQUESTED']._serialized_start=1157
+  _globals['_RELEASESTOCKREQUESTED']._serialized_end=1257
+  _globals['_RESTOCKSTOCKREQUESTED']._serialized_start=1259
+  _globals['_RESTOCKSTOCKREQUESTED']._serialized_end=1359
+  _globals['_VOIDPAYMENTREQUESTED']._serialized_start=1361
+  _globals['_VOIDPAYMENTREQUESTED']._serialized_end=1445
+  _globals['_REFUNDPAYMENTREQUESTED']._serialized_start=1448
+  _globals['_REFUNDPAYMENTREQUESTED']._serialized_end=1584
 # @@protoc_insertion_point(module_scope)

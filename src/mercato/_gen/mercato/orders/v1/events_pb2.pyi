@@ -27,12 +27,16 @@ class OrderPlaced(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., total_amount: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class OrderConfirmed(_message.Message):
-    __slots__ = ("order_id", "customer_id")
+    __slots__ = ("order_id", "customer_id", "cart_id", "lines")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     customer_id: str
-    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
+    cart_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[StockLine]
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ...) -> None: ...
 
 class OrderRejected(_message.Message):
     __slots__ = ("order_id", "customer_id", "reason")

@@ -27,9 +27,8 @@ if _version_not_supported:
 
 class OrdersServiceStub:
     """The orders port (`mercato.orders.client.OrdersClient`), called by the gateway. `PlaceOrder`
-    returns as soon as the order is PENDING (the saga runs in the background, driven by events); a
-    caller waiting for CONFIRMED / REJECTED polls `GetOrderStatus`, then reads the order
-    (`wait_for_terminal` of the port). The after-purchase commands return once the request is
+    places the order and waits up to `wait_seconds` for the saga (driven by events) to settle it,
+    woken by the order's lifecycle event; a caller that got PENDING may poll `GetOrderStatus`. The after-purchase commands return once the request is
     recorded and its commands sent. Errors carry `mercato.common.v1.ErrorDetail(s)` with the codes
     of `mercato.orders.domain.errors`.
     """
@@ -79,9 +78,8 @@ class OrdersServiceStub:
 
 class OrdersServiceServicer:
     """The orders port (`mercato.orders.client.OrdersClient`), called by the gateway. `PlaceOrder`
-    returns as soon as the order is PENDING (the saga runs in the background, driven by events); a
-    caller waiting for CONFIRMED / REJECTED polls `GetOrderStatus`, then reads the order
-    (`wait_for_terminal` of the port). The after-purchase commands return once the request is
+    places the order and waits up to `wait_seconds` for the saga (driven by events) to settle it,
+    woken by the order's lifecycle event; a caller that got PENDING may poll `GetOrderStatus`. The after-purchase commands return once the request is
     recorded and its commands sent. Errors carry `mercato.common.v1.ErrorDetail(s)` with the codes
     of `mercato.orders.domain.errors`.
     """
@@ -183,9 +181,8 @@ def add_OrdersServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class OrdersService:
     """The orders port (`mercato.orders.client.OrdersClient`), called by the gateway. `PlaceOrder`
-    returns as soon as the order is PENDING (the saga runs in the background, driven by events); a
-    caller waiting for CONFIRMED / REJECTED polls `GetOrderStatus`, then reads the order
-    (`wait_for_terminal` of the port). The after-purchase commands return once the request is
+    places the order and waits up to `wait_seconds` for the saga (driven by events) to settle it,
+    woken by the order's lifecycle event; a caller that got PENDING may poll `GetOrderStatus`. The after-purchase commands return once the request is
     recorded and its commands sent. Errors carry `mercato.common.v1.ErrorDetail(s)` with the codes
     of `mercato.orders.domain.errors`.
     """
