@@ -159,6 +159,25 @@ def log_files(server: Server) -> list[Path]:
     return files
 
 
+def scan_logs(files: list[Path], offsets: dict[Path, int], trouble: Trouble) -> None:
+    """Count the deadlock and retry lines written to `files` past `offsets`, into `trouble`."""
+    for path in files:
+        if not path.exists():
+            continue
+        with path.open("rb") as f:
+            f.seek(offsets.get(path, 0))
+            text = f.read().decode(errors="replace")
+        for line in text.splitlines():
+            if DEADLOCK_LINE.search(line):
+                trouble.log_deadlocks += 1
+            elif RETRY_LINE.search(line):
+                trouble.log_retries += 1
+            else:
+                continue
+            if len(trouble.samples) < 3:
+                trouble.samples.append(line.strip()[:200])
+
+
 class TroubleWatch:
     """Counters and log positions at the start of a run; `finish` reads what changed since."""
 
@@ -175,20 +194,7 @@ class TroubleWatch:
     async def finish(self) -> Trouble:
         deadlocks, dead_letters = await self._counters()
         trouble = Trouble(deadlocks - self.start[0], dead_letters - self.start[1])
-        for path in log_files(self.server):
-            if not path.exists():
-                continue
-            with path.open("rb") as f:
-                f.seek(self.offsets.get(path, 0))
-                for raw in f.read().decode(errors="replace").splitlines():
-                    if DEADLOCK_LINE.search(raw):
-                        trouble.log_deadlocks += 1
-                    elif RETRY_LINE.search(raw):
-                        trouble.log_retries += 1
-                    else:
-                        continue
-                    if len(trouble.samples) < 3:
-                        trouble.samples.append(raw.strip()[:200])
+        scan_logs(log_files(self.server), self.offsets, trouble)
         return trouble
 
     async def _counters(self) -> tuple[int, int]:

@@ -293,6 +293,13 @@ def _servers(info: RunInfo) -> str:
     return "; ".join(described.get(t, t) for t in info.topologies)
 
 
+def _load_line(info: RunInfo) -> str:
+    each = f"{info.warmup:g} s warm-up, {info.duration:g} s measured"
+    if not info.rows:  # checkout only: wrk's settings played no part
+        return f"- Load: each checkout level {each}, from the same machine"
+    return f"- Load: {info.connections} connections, {info.threads} threads, {each}, on the same machine"
+
+
 def section(info: RunInfo) -> tuple[str, str]:
     """(key, markdown) of this run's section; the key is the UTC date, the kind of engines and the
     topologies (none for the single topology alone, as sections were keyed before there were two)."""
@@ -306,8 +313,7 @@ def section(info: RunInfo) -> tuple[str, str]:
         f"- Machine: {machine()}",
         f"- Engines: {info.engines_text}",
         f"- Servers: {_servers(info)} ({stack()}); code: {info.code}",
-        f"- Load: {info.connections} connections, {info.threads} threads, {info.warmup:g} s warm-up, "
-        f"{info.duration:g} s measured, on the same machine",
+        _load_line(info),
         f"- Command: `{info.command}`",
         *(f"- Catalog: {line}" for line in info.seeding),
         *(f"- Note: {line}" for line in info.notes),

@@ -386,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             print("bench: stopping embedded engines …", flush=True)
             stop_embedded(embedded)
     print()
-    print(report.table(info.rows))
+    if info.rows:
+        print(report.table(info.rows))
     if info.checkout is not None:
         print(checkout_report.table(info.checkout))
     if failure is not None:
