@@ -242,8 +242,9 @@ def _rush_markdown(runs: list[RushResult]) -> list[str]:
     out = [
         "**Rush**: N shoppers (the same pool, each cart holding 1 unit of one SKU whose stock was set "
         "to U units) send `checkoutComplete` at the same moment. *Settled*: until every order was "
-        "CONFIRMED/REJECTED in the orders table (polled every 25 ms); *answered*: until every shopper "
-        "had seen its order terminal (`order(id)` polled every 50 ms after a PENDING answer). Then every "
+        "CONFIRMED/REJECTED, by the time the orders' status history records (read once, after the "
+        "rush); *answered*: until every shopper had seen its order terminal (`order(id)` polled every "
+        "50 ms after a PENDING answer). Then every "
         "confirmed buyer's `cart { lines }` is polled through the API until empty (up to 5 s), and every "
         "other shopper's cart is read once (it must still hold the SKU).",
         "",

@@ -7,7 +7,6 @@ left alone."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ from bench.load import _percentile
 from bench.validate import BadResponse
 
 CART = "query($c: ID!) { cart(id: $c) { lines { sku quantity } } }"
-POLL = 0.05  # seconds between polls of a PENDING order, of the database and of the carts
+POLL = 0.05  # seconds between polls of a PENDING order and of the carts
 SETTLE_LIMIT = 60.0
 CART_LIMIT = 5.0  # seconds after the settle to see every confirmed buyer's cart empty
 
@@ -37,7 +36,7 @@ class RushResult:
     pending_first: int = 0  # first answers that were not terminal
     outcomes: Counter[str] = field(default_factory=Counter)  # as the shoppers finally saw them
     answered_s: float = 0.0  # until every shopper had seen its order terminal
-    settled_s: float | None = None  # until every order was terminal in the orders table
+    settled_s: float | None = None  # until the last order became terminal, by the orders table
     db_confirmed: int = 0
     db_orders: int = 0
     carts_emptied: int = 0  # of the confirmed buyers' carts
@@ -84,49 +83,49 @@ async def _shop(
     return status if status != "REJECTED" else f"REJECTED:{order['reason']}"
 
 
-async def _watch(dsn: str, keys: list[str], t0: list[float], done: asyncio.Event, r: RushResult) -> None:
-    """Polls the orders table for the rush's orders until all of them exist and are terminal."""
+_SETTLED = """
+SELECT count(*) AS n,
+       count(*) FILTER (WHERE o.status = 'CONFIRMED') AS confirmed,
+       count(*) FILTER (WHERE o.status = ANY($2::text[])) AS terminal,
+       max(h.at) AS last
+FROM orders.orders o
+LEFT JOIN LATERAL (
+    SELECT max(at) AS at FROM orders.status_history
+    WHERE order_id = o.id AND status = ANY($2::text[])
+) h ON true
+WHERE o.idempotency_key = ANY($1::text[])
+"""
+
+
+async def _settled(dsn: str, keys: list[str], fired_at: float, r: RushResult) -> None:
+    """From the orders table, once every shopper has its answer: how many orders there are and when
+    the last one became terminal (its status history's time; no polling during the rush)."""
     conn = await asyncpg.connect(dsn)
     try:
-        while True:
-            row = await conn.fetchrow(
-                "SELECT count(*) AS n, count(*) FILTER (WHERE status = ANY($2::text[])) AS terminal, "
-                "count(*) FILTER (WHERE status = 'CONFIRMED') AS confirmed "
-                "FROM orders.orders WHERE idempotency_key = ANY($1::text[])",
-                keys,
-                list(TERMINAL),
-            )
-            assert row is not None
-            r.db_orders, r.db_confirmed = int(row["n"]), int(row["confirmed"])
-            if row["n"] == len(keys) and row["terminal"] == row["n"]:
-                r.settled_s = time.perf_counter() - t0[0]
-                return
-            if done.is_set() or time.perf_counter() - t0[0] > SETTLE_LIMIT:
-                return
-            await asyncio.sleep(POLL / 2)
+        row = await conn.fetchrow(_SETTLED, keys, list(TERMINAL))
     finally:
         await conn.close()
+    assert row is not None
+    r.db_orders, r.db_confirmed = int(row["n"]), int(row["confirmed"])
+    if row["n"] == len(keys) and row["terminal"] == row["n"] and row["last"] is not None:
+        r.settled_s = row["last"].timestamp() - fired_at
 
 
 async def rush(base_url: str, dsn: str, shoppers: list[Shopper], result: RushResult) -> None:
     """Fire every shopper's checkoutComplete at once; fills `result`."""
     keys = [secrets.token_hex(8) for _ in shoppers]
-    go, done, t0 = asyncio.Event(), asyncio.Event(), [0.0]
+    go, t0 = asyncio.Event(), [0.0]
     n = len(shoppers)
     limits = httpx.Limits(max_connections=n + 4, max_keepalive_connections=n + 4)
     async with httpx.AsyncClient(base_url=base_url, timeout=90, limits=limits) as http:
         pairs = zip(shoppers, keys, strict=True)
         tasks = [asyncio.ensure_future(_shop(http, s, k, go, t0, result)) for s, k in pairs]
         await asyncio.sleep(0.2)  # every task waits on the event
-        t0[0] = time.perf_counter()
+        fired_at, t0[0] = time.time(), time.perf_counter()
         go.set()
-        watcher = asyncio.ensure_future(_watch(dsn, keys, t0, done, result))
         outcomes = await asyncio.gather(*tasks)
         result.answered_s = time.perf_counter() - t0[0]
-        with contextlib.suppress(TimeoutError):  # the orders table may lag the answers a little
-            await asyncio.wait_for(asyncio.shield(watcher), 5)
-        done.set()
-        await watcher
+        await _settled(dsn, keys, fired_at, result)
         result.outcomes.update(outcomes)
         confirmed = [s for s, o in zip(shoppers, outcomes, strict=True) if o == "CONFIRMED"]
         others = [s for s, o in zip(shoppers, outcomes, strict=True) if o != "CONFIRMED"]

@@ -92,8 +92,8 @@ ratio of orders/s to it. Then, per topology:
   retry (`pg_stat_database.deadlocks`, `deadlock detected` and consumer retry lines in every server
   process's log, new dead letters);
 - a **rush** (`--rush 200x20`, or `none`): 200 shoppers send `checkoutComplete` at the same moment for
-  one SKU with 20 units: the time until every order is terminal (polled in the orders table; and until
-  every shopper saw its answer), the first answers that were PENDING, exactly 20 CONFIRMED, every
+  one SKU with 20 units: the time until every order is terminal (the orders' status history; and
+  until every shopper saw its answer), the first answers that were PENDING, exactly 20 CONFIRMED, every
   buyer's `cart { lines }` empty (polled through the API for up to 5 s, with the time it took) and
   every other shopper's cart untouched.
 
