@@ -184,6 +184,7 @@ class LevelResult:
     wire: WireCounts | None = None  # database traffic of every server process during the window
     cart_lags: list[float] = field(default_factory=list)  # seconds from a confirmation to an empty cart
     carts_left_full: int = 0  # confirmed orders whose cart was still full CART_WAIT s later
+    proxy_cpu: float | None = None  # share of one CPU the counting proxy used during the level
 
     @property
     def confirmed(self) -> int:

@@ -294,6 +294,12 @@ def markdown(results: CheckoutResults) -> list[str]:
         if results.wire_counted
         else "The levels ran with `--direct` (no proxy on the path): no statements per order per level."
     )
+    proxied = [r.proxy_cpu for _, r in results.levels if r.proxy_cpu is not None]
+    if proxied:
+        counted += (
+            f" The proxy used {100 * min(proxied):.0f}-{100 * max(proxied):.0f}% of one CPU during the "
+            "levels (taken from the same 2 CPUs as the servers)."
+        )
     out = [
         "### Checkout",
         "",

@@ -267,7 +267,10 @@ class CheckoutBench:
             finally:
                 await probe.close()
 
+        proxy_cpu, started = self.proxy.cpu_seconds() if wire else 0.0, time.perf_counter()
         result = asyncio.run(go())
+        if wire is not None:
+            result.proxy_cpu = (self.proxy.cpu_seconds() - proxy_cpu) / (time.perf_counter() - started)
         share, top = others.stop()
         if share > 10:
             run = f"{level}-shopper {topology} {kind} run"

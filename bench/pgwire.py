@@ -58,6 +58,17 @@ class CountingProxy:
             return WireCounts()
         return WireCounts(*struct.unpack_from("!4q", self._map))
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the proxy process has used so far (what it takes from the machine)."""
+        if self._proc is None:
+            return 0.0
+        try:
+            with open(f"/proc/{self._proc.pid}/stat") as f:
+                fields_ = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
     def start(self) -> None:
         shm = Path("/dev/shm")
         fd, name = tempfile.mkstemp(prefix="bench-pgwire-", dir=shm if shm.is_dir() else None)

@@ -46,6 +46,7 @@ async def test_the_proxy_counts_statements_and_transactions_of_a_client(
         await conn.close()
 
     assert after.minus(before) == WireCounts(statements=7, begins=2, commits=1, rollbacks=1)
+    assert proxy.cpu_seconds() > 0  # read from /proc: its start-up alone takes CPU
 
 
 def test_a_stopped_proxy_reports_nothing(engine_urls: EngineUrls) -> None:
@@ -57,3 +58,4 @@ def test_a_stopped_proxy_reports_nothing(engine_urls: EngineUrls) -> None:
     counting.stop()
 
     assert counting.snapshot() == WireCounts()
+    assert counting.cpu_seconds() == 0.0
