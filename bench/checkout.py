@@ -262,6 +262,8 @@ async def drive(
                 except (BadResponse, httpx.HTTPError) as exc:
                     outcome, pending = f"error: {str(exc)[:80]}", False
                     await asyncio.sleep(0.05)
+                    # An order may have gone through behind the error: refill an emptied cart.
+                    shopper.needs_line = probe is not None and not await probe.lines(shopper.cart)
                 if now >= measure_from:
                     result.latencies.append(time.perf_counter() - now)
                     result.outcomes[outcome] += 1

@@ -16,8 +16,11 @@ scanned for message boundaries afterwards: one read and one write per chunk, not
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import mmap
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -211,9 +214,19 @@ def simple_query_kind(body: bytes) -> str:
     return "statements"
 
 
+def _die_with_parent() -> None:
+    """A bench killed outright must not leave its proxy listening (Linux: PR_SET_PDEATHSIG)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the call
+        sys.exit(0)
+
+
 def main(argv: list[str]) -> None:
     """The child: `python -m bench.pgwire HOST PORT COUNTS_FILE`."""
     host, port, path = argv
+    _die_with_parent()
     try:
         import uvloop  # the servers under test run on it too
 
