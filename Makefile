@@ -38,8 +38,16 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	@$(BIN)/mypy
 
+# `make bench ARGS="--scenario checkout --duration 3 --shoppers 1,8"`: options of bench/run.py.
+ARGS ?=
 bench: $(STAMP)
-	@$(BIN)/python -m bench.run
+	@$(BIN)/python -m bench.run $(ARGS)
+
+# The checkout alone (issue 8's figures): both topologies at 1/8/32/64/128 shoppers, the hot SKU at
+# the best level, 200 shoppers at once on 20 units, the commit ceiling; targets with PASS/MISS.
+.PHONY: bench-checkout
+bench-checkout: $(STAMP)
+	@$(BIN)/python -m bench.run --scenario checkout $(ARGS)
 
 schema: $(STAMP)
 	@$(BIN)/python -c "from mercato.gateway.graphql.schema import SCHEMA_FILE, schema_sdl; SCHEMA_FILE.write_text(schema_sdl())"

@@ -3,28 +3,39 @@ closed-loop driver (asyncio + httpx) that checks out at a fixed number of concur
 
 Latency is submit → terminal state: the `checkoutComplete` request, which waits server-side for
 CONFIRMED/REJECTED (MERCATO_CHECKOUT_WAIT_SECONDS), plus polls of `order(id)` if it ever answers
-PENDING. Refilling a cart after a confirmed order (one `cartLinesAdd`) is outside the latency but
-inside the window, as it is for a real shopper.
+PENDING. After a confirmed order the shopper waits until the cart is empty (the cart context may
+empty it after the answer, on the order's confirmation event: read from the cart's store in Redis,
+not through the server) and refills it with one `cartLinesAdd`: outside the latency but inside the
+window, as for a real shopper.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
 from bench.load import _percentile
+from bench.pgwire import WireCounts
 from bench.validate import BadResponse
+from mercato.cart.adapters.redis_store import RedisCartStore
 
 PASSWORD = "a long enough bench password"
 ADDRESS = {"firstName": "Ada", "lastName": "Lovelace", "line1": "1 Way", "city": "London", "country": "GB"}
 TERMINAL = ("CONFIRMED", "REJECTED")
-SKUS = "query($n: Int!) { products(first: $n) { edges { node { variants { sku } } } } }"
+SKUS = (
+    "query($n: Int!, $a: String) { products(first: $n, after: $a) "
+    "{ pageInfo { hasNextPage endCursor } edges { node { variants { sku } } } } }"
+)
 REGISTER = "mutation($i: AccountRegisterInput!) { accountRegister(input: $i) { errors { code message } } }"
 TOKEN = "mutation($i: TokenCreateInput!) { tokenCreate(input: $i) { accessToken errors { code message } } }"
 CART = "mutation { cartCreate { cart { id } errors { code message } } }"
@@ -38,6 +49,10 @@ CHECKOUT = (
     "{ order { id status reason } errors { code message } } }"
 )
 ORDER = "query($id: ID!) { order(id: $id) { id status reason } }"
+REMOVE = (
+    "mutation($c: ID!, $s: [String!]!) { cartLinesRemove(cartId: $c, skus: $s) { errors { code message } } }"
+)
+CART_WAIT = 5.0  # seconds a shopper waits for a confirmed order's cart to be emptied
 
 
 @dataclass
@@ -69,13 +84,27 @@ async def gql(
 
 
 async def listed_skus(base_url: str, count: int) -> list[str]:
-    """The first variant of each of the first `count` listed products (distinct SKUs, so shoppers
-    do not queue on one stock row)."""
+    """`count` distinct SKUs from the listing: the first variant of each listed product, then (past
+    the catalog's size) their other variants. Each SKU has stock rows of its own, so shoppers of
+    distinct SKUs do not queue on one stock row."""
+    pages: list[list[str]] = []
+    after: str | None = None
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-        data = await gql(http, SKUS, {"n": min(count, 100)})
-    skus = [e["node"]["variants"][0]["sku"] for e in data["products"]["edges"] if e["node"]["variants"]]
+        while sum(1 for p in pages if p) < count:
+            data = (await gql(http, SKUS, {"n": 100, "a": after}))["products"]
+            pages += [[v["sku"] for v in e["node"]["variants"]] for e in data["edges"]]
+            if not data["pageInfo"]["hasNextPage"]:
+                break
+            after = data["pageInfo"]["endCursor"]
+    skus = list(
+        dict.fromkeys(
+            sku
+            for depth in range(max(map(len, pages), default=0))
+            for sku in (p[depth] for p in pages if len(p) > depth)
+        )
+    )
     if len(skus) < count:
-        raise BadResponse(f"checkout: needs {count} listed products with variants, found {len(skus)}")
+        raise BadResponse(f"checkout: needs {count} listed SKUs, found {len(skus)}")
     return skus[:count]
 
 
@@ -102,13 +131,47 @@ async def make_shoppers(base_url: str, skus: list[str]) -> list[Shopper]:
         return list(await asyncio.gather(*(make(i, sku) for i, sku in enumerate(skus))))
 
 
-async def refill(base_url: str, shoppers: list[Shopper]) -> None:
-    """Put the line back into every cart emptied by a confirmed order."""
+class CartProbe:
+    """Reads carts straight from the cart context's store in Redis (no load on the server under
+    test): whether a confirmed order's cart has been emptied yet."""
+
+    def __init__(self, redis_url: str, namespace: str) -> None:
+        self.redis = Redis.from_url(redis_url)
+        self.store = RedisCartStore(self.redis, namespace, ttl_seconds=3600)
+
+    async def lines(self, cart: str) -> dict[str, int]:
+        found = await self.store.load(uuid.UUID(cart))
+        return dict(found.lines) if found is not None else {}
+
+    async def wait_empty(self, cart: str, limit: float = CART_WAIT) -> float | None:
+        """Seconds until the cart held no line (None: still not empty after `limit` seconds)."""
+        started = time.perf_counter()
+        while await self.lines(cart):
+            if time.perf_counter() - started > limit:
+                return None
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - started
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+async def prepare_carts(base_url: str, shoppers: list[Shopper], probe: CartProbe) -> None:
+    """Make every shopper's cart hold exactly one unit of `shopper.sku` (after a run, or when the
+    shoppers were pointed at another SKU). Run when the server's consumers are quiet."""
+    limit = asyncio.Semaphore(8)
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-        for s in shoppers:
-            if s.needs_line:
-                await gql(http, ADD, {"c": s.cart, "l": [{"sku": s.sku, "quantity": 1}]}, s.token)
+
+        async def one(s: Shopper) -> None:
+            async with limit:
+                lines = await probe.lines(s.cart)
+                if lines != {s.sku: 1}:
+                    if lines:
+                        await gql(http, REMOVE, {"c": s.cart, "s": list(lines)}, s.token)
+                    await gql(http, ADD, {"c": s.cart, "l": [{"sku": s.sku, "quantity": 1}]}, s.token)
                 s.needs_line = False
+
+        await asyncio.gather(*(one(s) for s in shoppers))
 
 
 @dataclass
@@ -118,6 +181,10 @@ class LevelResult:
     latencies: list[float] = field(default_factory=list)  # seconds, submit → terminal, of all orders
     outcomes: Counter[str] = field(default_factory=Counter)  # CONFIRMED, REJECTED:<reason>, error…
     pending_answers: int = 0  # checkoutComplete answered before the terminal state (then polled)
+    wire: WireCounts | None = None  # database traffic of every server process during the window
+    cart_lags: list[float] = field(default_factory=list)  # seconds from a confirmation to an empty cart
+    carts_left_full: int = 0  # confirmed orders whose cart was still full CART_WAIT s later
+    proxy_cpu: float | None = None  # share of one CPU the counting proxy used during the level
 
     @property
     def confirmed(self) -> int:
@@ -133,6 +200,12 @@ class LevelResult:
 
     def ms(self, q: float) -> float:
         return _percentile(sorted(self.latencies), q) * 1000
+
+    def per_order(self, counter: str, idle_per_s: float = 0.0) -> float | None:
+        """Wire `counter` per confirmed order in the window, less an idle rate (per second)."""
+        if self.wire is None or not self.confirmed:
+            return None
+        return (float(getattr(self.wire, counter)) - idle_per_s * self.seconds) / self.confirmed
 
 
 async def checkout_once(http: httpx.AsyncClient, shopper: Shopper) -> tuple[str, bool]:
@@ -151,42 +224,70 @@ async def checkout_once(http: httpx.AsyncClient, shopper: Shopper) -> tuple[str,
 
 
 async def drive(
-    base_url: str, shoppers: list[Shopper], warmup: float, duration: float, max_orders: int
+    base_url: str,
+    shoppers: list[Shopper],
+    warmup: float,
+    duration: float,
+    max_orders: int,
+    probe: CartProbe | None = None,
+    wire: Callable[[], WireCounts] | None = None,
 ) -> LevelResult:
     """`len(shoppers)` shoppers in a closed loop for warm-up + duration seconds (or `max_orders`
-    measured orders); an order counts when it was submitted inside the measured window."""
+    measured orders); an order counts when it was submitted inside the measured window. `wire`, if
+    given, is read at the window's start and end."""
     result = LevelResult(len(shoppers), duration)
     limits = httpx.Limits(max_connections=len(shoppers) + 2, max_keepalive_connections=len(shoppers) + 2)
     async with httpx.AsyncClient(base_url=base_url, timeout=90, limits=limits) as http:
         measure_from = time.perf_counter() + warmup
         until = measure_from + duration
 
+        async def refill(shopper: Shopper, measured: bool) -> None:
+            lag = await probe.wait_empty(shopper.cart) if probe is not None else 0.0
+            if lag is None:  # ordering again orders the line still there
+                result.carts_left_full += measured
+            else:
+                if measured:
+                    result.cart_lags.append(lag)
+                line = [{"sku": shopper.sku, "quantity": 1}]
+                await gql(http, ADD, {"c": shopper.cart, "l": line}, shopper.token)
+            shopper.needs_line = False
+
         async def loop(shopper: Shopper) -> None:
             while (now := time.perf_counter()) < until and sum(result.outcomes.values()) < max_orders:
                 if shopper.needs_line:
-                    await gql(
-                        http,
-                        ADD,
-                        {"c": shopper.cart, "l": [{"sku": shopper.sku, "quantity": 1}]},
-                        shopper.token,
-                    )
-                    shopper.needs_line = False
+                    await refill(shopper, now >= measure_from)
                     now = time.perf_counter()
                 try:
                     outcome, pending = await checkout_once(http, shopper)
                 except (BadResponse, httpx.HTTPError) as exc:
                     outcome, pending = f"error: {str(exc)[:80]}", False
                     await asyncio.sleep(0.05)
+                    # An order may have gone through behind the error: refill an emptied cart.
+                    shopper.needs_line = probe is not None and not await probe.lines(shopper.cart)
                 if now >= measure_from:
                     result.latencies.append(time.perf_counter() - now)
                     result.outcomes[outcome] += 1
                     result.pending_answers += pending
 
         started = time.perf_counter()
+        counting = asyncio.ensure_future(_count(wire, measure_from, until, result)) if wire else None
         await asyncio.gather(*(loop(s) for s in shoppers))
-        if sum(result.outcomes.values()) >= max_orders:  # stopped by count: the window was shorter
+        stopped_by_count = sum(result.outcomes.values()) >= max_orders
+        if counting is not None:
+            if stopped_by_count:
+                counting.cancel()  # the window ended early: no wire figure for it
+            with contextlib.suppress(asyncio.CancelledError):
+                await counting
+        if stopped_by_count:  # the window was shorter
             result.seconds = max(1e-3, min(duration, time.perf_counter() - max(measure_from, started)))
     return result
+
+
+async def _count(wire: Callable[[], WireCounts], start: float, end: float, result: LevelResult) -> None:
+    await asyncio.sleep(max(0.0, start - time.perf_counter()))
+    first = wire()
+    await asyncio.sleep(max(0.0, end - time.perf_counter()))
+    result.wire = wire().minus(first)
 
 
 async def sequential(base_url: str, shoppers: list[Shopper]) -> tuple[LevelResult, float]:

@@ -2,32 +2,70 @@
 
 from __future__ import annotations
 
-from bench.checkout_run import CheckoutResults, Cost
+from bench import checkout_targets
+from bench.checkout import LevelResult
+from bench.checkout_run import CheckoutResults, Cost, HotRun
+from bench.checkout_rush import RushResult
+from bench.checkout_targets import TARGET_COMMITS, TARGET_STATEMENTS, hot_share
+from bench.commits import CeilingRow
 from bench.load import _percentile
 
-TARGET_ORDERS = 300.0
-TARGET_STATEMENTS = 40.0
-TARGET_COMMITS = 10.0
+
+def _num(value: float | None, fmt: str = ".1f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _ceiling_of(results: CheckoutResults, shoppers: int) -> CeilingRow | None:
+    return next((c for c in results.ceiling if c.concurrency == shoppers), None)
+
+
+def _ratio(r: LevelResult, c: CeilingRow | None) -> str:
+    if c is None or not c.commits_per_s:
+        return "-"
+    share = 100 * r.orders_per_s / c.commits_per_s
+    return f"{share:.2f}%" if share < 10 else f"{share:.0f}%"
+
+
+def _per_order(results: CheckoutResults, topology: str, r: LevelResult, counter: str) -> float | None:
+    return r.per_order(counter, results.idle_per_s(topology, counter))
 
 
 def table(results: CheckoutResults) -> str:
     header = (
-        f"{'topology':<12} {'shoppers':>8} {'orders/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'confirmed':>9} {'not conf.':>9}"
+        f"{'topology':<12} {'SKUs':<8} {'shoppers':>8} {'orders/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'not conf.':>9} {'PENDING':>7} {'stmt/ord':>8} {'COMMIT/ord':>10} {'ceiling/s':>9} {'÷ceiling':>8}"
     )
     lines = [header, "-" * len(header)]
-    for topology, r in results.levels:
+    rows = [(t, "distinct", r) for t, r in results.levels]
+    rows += [(h.topology, "hot", r) for h in results.hot for r in h.levels]
+    for topology, kind, r in rows:
+        c = _ceiling_of(results, r.concurrency)
         lines.append(
-            f"{topology:<12} {r.concurrency:>8} {r.orders_per_s:>9,.1f} {r.ms(50):>8.1f} {r.ms(99):>8.1f} "
-            f"{r.confirmed:>9,} {r.not_confirmed:>9,}"
+            f"{topology:<12} {kind:<8} {r.concurrency:>8} {r.orders_per_s:>9,.1f} {r.ms(50):>8.1f} "
+            f"{r.ms(99):>8.1f} {r.not_confirmed:>9,} {r.pending_answers:>7,} "
+            f"{_num(_per_order(results, topology, r, 'statements')):>8} "
+            f"{_num(_per_order(results, topology, r, 'commits')):>10} "
+            f"{_num(c.commits_per_s if c else None, ',.0f'):>9} {_ratio(r, c):>8}"
         )
-    for row in results.ceiling:
-        lines.append(
-            f"commit ceiling at {row.concurrency} connections: {row.commits_per_s:,.0f}/s ({row.tool})"
-        )
+    for h in results.hot:
+        if h.stock is not None and h.trouble is not None:
+            lines.append(f"hot SKU ({h.topology}): {h.stock.text()}; {h.trouble.text()}")
+    for rush in results.rush:
+        lines.append(f"rush ({rush.topology}): {_rush_text(rush)}")
     for topology, cost in results.costs.items():
         lines += [f"cost per order ({topology}): {text}" for text in _cost_summary(cost)]
+    lines += ["", checkout_targets.table(checkout_targets.verdicts(results))]
     return "\n".join(lines)
+
+
+def _rush_text(r: RushResult) -> str:
+    emptied = f" in {r.carts_emptied_s:.2f} s" if r.carts_emptied_s is not None else ""
+    return (
+        f"{r.shoppers} shoppers x {r.units} units of {r.sku}: settled in {r.settle_s:.2f} s (every "
+        f"shopper had its answer after {r.answered_s:.2f} s), {r.pending_first} first answers PENDING, "
+        f"{r.confirmed} confirmed ({r.db_confirmed} in the orders table), buyers' carts emptied "
+        f"{r.carts_emptied}/{r.confirmed}{emptied}, others' carts kept {r.others_kept}/{r.not_confirmed}"
+    )
 
 
 def _per(value: int, orders: int) -> float:
@@ -115,7 +153,153 @@ def _pair(window: tuple[int, int], idle: tuple[int, int], index: int) -> tuple[i
     return window[index], idle[index]
 
 
+def _levels_markdown(results: CheckoutResults) -> list[str]:
+    out = [
+        "| topology | shoppers | confirmed orders/s | p50 ms | p90 ms | p99 ms | max ms | confirmed "
+        "| not confirmed | answered PENDING | statements / order | COMMITs / order | cart emptied p99 ms "
+        "| commit ceiling /s (same concurrency) | orders/s ÷ ceiling |",
+        "| --- |" + " ---: |" * 14,
+    ]
+    levels = sorted(results.levels, key=lambda tr: tr[1].concurrency)  # topologies side by side
+    for topology, r in levels:
+        c = _ceiling_of(results, r.concurrency)
+        c_text = "-" if c is None else f"{c.commits_per_s:,.0f} ({c.tool}"
+        if c is not None:
+            c_text += f", {c.connections} connections)" if c.capped else ")"
+        lags = sorted(r.cart_lags)
+        lag = f"{1000 * _percentile(lags, 99):.0f}" if lags else "-"
+        lag += f" ({r.carts_left_full} left full)" if r.carts_left_full else ""
+        out.append(
+            f"| {topology} | {r.concurrency} | {r.orders_per_s:,.1f} | {r.ms(50):.1f} | {r.ms(90):.1f} | "
+            f"{r.ms(99):.1f} | {r.ms(100):.1f} | {r.confirmed:,} | {r.not_confirmed:,} | "
+            f"{r.pending_answers:,} | {_num(_per_order(results, topology, r, 'statements'))} | "
+            f"{_num(_per_order(results, topology, r, 'commits'))} | {lag} | {c_text} | {_ratio(r, c)} |"
+        )
+    return out
+
+
+def _outcomes(results: CheckoutResults) -> list[str]:
+    runs = [(t, "", r) for t, r in results.levels] + [
+        (h.topology, ", hot", r) for h in results.hot for r in h.levels
+    ]
+    others = sorted({k for _, _, r in runs for k in r.outcomes if k != "CONFIRMED"})
+    if not others:
+        return []
+    return [
+        "",
+        "Not confirmed: "
+        + "; ".join(
+            f"{k} ({t}{hot}): {r.outcomes[k]} at {r.concurrency} shoppers"
+            for k in others
+            for t, hot, r in runs
+            if r.outcomes[k]
+        ),
+    ]
+
+
+def _hot_markdown(results: CheckoutResults, runs: list[HotRun]) -> list[str]:
+    out = [
+        "**Hot SKU**: the same shoppers, every cart holding 1 unit of one SKU whose stock was set to "
+        "1,000,000 units (its other warehouse rows to 0), at the best distinct-SKU concurrency unless "
+        "`--hot` names levels. Afterwards, from the run's database: units in CONFIRMED orders' lines, "
+        "units of COMMITTED reservations, and the SKU's stock rows (oversold: more sold than the stock, "
+        "or a negative row); deadlocks from `pg_stat_database.deadlocks` (a backend that went idle may "
+        "report up to 10 s late), `deadlock detected` and consumer retries (`failed (try N)`, "
+        "`failed; retrying`, `parking`) in every server process's log, and new dead letters.",
+        "",
+        "| topology | shoppers | hot orders/s | distinct orders/s | hot ÷ distinct | p50 ms | p99 ms "
+        "| not confirmed | statements / order | COMMITs / order |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        for r in run.levels:
+            distinct = next(
+                (d for t, d in results.levels if t == run.topology and d.concurrency == r.concurrency), None
+            )
+            share = hot_share(results, run.topology, r)
+            out.append(
+                f"| {run.topology} | {r.concurrency} | {r.orders_per_s:,.1f} | "
+                f"{_num(distinct.orders_per_s if distinct else None)} | "
+                f"{'-' if share is None else f'{100 * share:.0f}%'} | {r.ms(50):.1f} | {r.ms(99):.1f} | "
+                f"{r.not_confirmed:,} | {_num(_per_order(results, run.topology, r, 'statements'))} | "
+                f"{_num(_per_order(results, run.topology, r, 'commits'))} |"
+            )
+    out.append("")
+    for run in runs:
+        if run.stock is not None:
+            verdict = "oversold" if run.stock.oversold else "not oversold"
+            books = "books agree" if run.stock.consistent else "books DISAGREE"
+            out.append(f"- {run.topology}: {run.stock.text()}: {verdict}, {books}.")
+        if run.trouble is not None:
+            samples = "; ".join(f"`{x}`" for x in run.trouble.samples)
+            out.append(
+                f"- {run.topology}: {run.trouble.text()}" + (f" (e.g. {samples})" if samples else "") + "."
+            )
+    return out
+
+
+def _rush_markdown(runs: list[RushResult]) -> list[str]:
+    out = [
+        "**Rush**: N shoppers (the same pool, each cart holding 1 unit of one SKU whose stock was set "
+        "to U units) send `checkoutComplete` at the same moment. *Settled*: until every order was "
+        "CONFIRMED/REJECTED, by the time the orders' status history records (read once, after the "
+        "rush); *answered*: until every shopper had seen its order terminal (`order(id)` polled every "
+        "50 ms after a PENDING answer). Then every "
+        "confirmed buyer's `cart { lines }` is polled through the API until empty (up to 5 s), and every "
+        "other shopper's cart is read once (it must still hold the SKU).",
+        "",
+        "| topology | shoppers x units | settled s | answered s | first answer p50 / max ms "
+        "| first answers PENDING | confirmed (answers / table) | not confirmed | buyers' carts empty "
+        "| others' carts kept | stock after | deadlocks, retries |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |",
+    ]
+    for r in runs:
+        emptied = f"{r.carts_emptied}/{r.confirmed}"
+        emptied += f" in {r.carts_emptied_s:.2f} s" if r.carts_emptied_s is not None else ""
+        stock = "-" if r.stock is None else f"{r.stock.on_hand} on hand, {r.stock.reserved} reserved"
+        if r.stock is not None and r.stock.oversold:
+            stock += ", OVERSOLD"
+        trouble = (
+            "-"
+            if r.trouble is None
+            else (
+                f"{r.trouble.deadlocks + r.trouble.log_deadlocks}, "
+                f"{r.trouble.log_retries + r.trouble.dead_letters}"
+            )
+        )
+        out.append(
+            f"| {r.topology} | {r.shoppers} x {r.units} | {_num(r.settled_s, '.2f')} | {r.answered_s:.2f} | "
+            f"{r.first_ms(50):,.0f} / {r.first_ms(100):,.0f} | {r.pending_first} | "
+            f"{r.confirmed} / {r.db_confirmed} | {r.not_confirmed} | {emptied} | "
+            f"{r.others_kept}/{r.not_confirmed} | {stock} | {trouble} |"
+        )
+    rejected = sorted({k for r in runs for k in r.outcomes if k != "CONFIRMED"})
+    if rejected:
+        out += [
+            "",
+            "Not confirmed: "
+            + "; ".join(
+                f"{k} ({r.topology}): {r.outcomes[k]}" for k in rejected for r in runs if r.outcomes[k]
+            ),
+        ]
+    return out
+
+
 def markdown(results: CheckoutResults) -> list[str]:
+    counted = (
+        "Statements and COMMITs per order: every server process's traffic to PostgreSQL during the "
+        "window, counted by the proxy (`bench/pgwire.py`, a process of its own on the path of every "
+        "level), over the confirmed orders of the window, less the idle rate of the cost run's idle "
+        "window when there was one."
+        if results.wire_counted
+        else "The levels ran with `--direct` (no proxy on the path): no statements per order per level."
+    )
+    proxied = [r.proxy_cpu for _, r in results.levels if r.proxy_cpu is not None]
+    if proxied:
+        counted += (
+            f" The proxy used {100 * min(proxied):.0f}-{100 * max(proxied):.0f}% of one CPU during the "
+            "levels (taken from the same 2 CPUs as the servers)."
+        )
     out = [
         "### Checkout",
         "",
@@ -123,53 +307,31 @@ def markdown(results: CheckoutResults) -> list[str]:
         f"cart each holding 1 unit of its own SKU ({results.skus} distinct SKUs, each with a stock row "
         "set to 1,000,000 units, so every order can confirm and no two shoppers lock the same stock "
         "row). Server: `MERCATO_CHECKOUT_WAIT_SECONDS=10` (checkoutComplete answers with the terminal "
-        "state; `order(id)` is polled if it ever answers PENDING), sandbox payments with 0 ms latency, "
-        "`tok_success`. Closed loop per shopper (asyncio + httpx): checkout → terminal, then one "
-        "`cartLinesAdd` to refill a cart a confirmed order emptied (inside the window, outside the "
-        "latency). Orders/s = confirmed orders submitted in the measured window / its length.",
+        "state; `order(id)` is polled every 20 ms if it answers PENDING), sandbox payments with 0 ms "
+        "latency, `tok_success`. Closed loop per shopper (asyncio + httpx): checkout → terminal; after a "
+        "confirmed order, wait until the cart is empty (read from the cart's Redis store every 10 ms, "
+        "up to 5 s: *cart emptied*) and refill it with one `cartLinesAdd` (inside the window, outside "
+        "the latency). Orders/s = confirmed orders submitted in the measured window / its length. " + counted,
         f"Settings of the PostgreSQL server: {results.pg_settings}.",
         *(f"- Note: {n}" for n in results.notes),
         "",
-        "| topology | shoppers | confirmed orders/s | p50 ms | p90 ms | p99 ms | max ms | confirmed "
-        "| not confirmed | answered PENDING | commit ceiling /s (same concurrency) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    ceiling = {row.concurrency: row for row in results.ceiling}
-    levels = sorted(results.levels, key=lambda tr: tr[1].concurrency)  # topologies side by side
-    for topology, r in levels:
-        c = ceiling.get(r.concurrency)
-        c_text = f"{c.commits_per_s:,.0f} ({c.tool})" if c else "-"
-        out.append(
-            f"| {topology} | {r.concurrency} | {r.orders_per_s:,.1f} | {r.ms(50):.1f} | {r.ms(90):.1f} | "
-            f"{r.ms(99):.1f} | {r.ms(100):.1f} | {r.confirmed:,} | {r.not_confirmed:,} | "
-            f"{r.pending_answers:,} | {c_text} |"
-        )
-    others = sorted({k for _, r in results.levels for k in r.outcomes if k != "CONFIRMED"})
-    if others:
-        out += [
-            "",
-            "Not confirmed: "
-            + "; ".join(
-                f"{k} ({t}): {r.outcomes[k]} at {r.concurrency} shoppers"
-                for k in others
-                for t, r in results.levels
-                if r.outcomes[k]
-            ),
-        ]
-    best = {t: max(r.orders_per_s for tt, r in results.levels if tt == t) for t, _ in results.levels}
-    out += [
+        *_levels_markdown(results),
+        *_outcomes(results),
         "",
         "Commit ceiling: pgbench (or an asyncpg loop without it), one `INSERT` of one row per "
-        "transaction into a table of the run's database, same concurrency, with the server stopped.",
+        "transaction into a table of the run's database, same concurrency (fewer connections when the "
+        "server's `max_connections` leaves fewer free), with the Mercato servers stopped. Orders/s ÷ "
+        "ceiling: how much of PostgreSQL's commit rate one confirmed order per second stands for.",
+    ]
+    if results.hot:
+        out += ["", *_hot_markdown(results, results.hot)]
+    if results.rush:
+        out += ["", *_rush_markdown(results.rush)]
+    out += [
         "",
-        f"**Target** ≥ {TARGET_ORDERS:.0f} confirmed orders/s: best measured "
-        + (
-            "; ".join(
-                f"{b:,.1f}/s ({t}) → {'meets' if b >= TARGET_ORDERS else 'misses'}" for t, b in best.items()
-            )
-            or "none"
-        )
-        + ".",
+        "**Targets** (issue 8, on the 2-core machine):",
+        "",
+        *checkout_targets.markdown(checkout_targets.verdicts(results)),
     ]
     if results.costs:
         out += ["", *_cost_lines(results.costs)]

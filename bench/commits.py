@@ -21,9 +21,14 @@ TABLE = "bench_commit_ceiling"
 
 @dataclass(frozen=True)
 class CeilingRow:
-    concurrency: int
+    concurrency: int  # the checkout level it stands beside
     commits_per_s: float
     tool: str
+    connections: int = 0  # pgbench's clients, when max_connections left fewer than `concurrency`
+
+    @property
+    def capped(self) -> bool:
+        return 0 < self.connections < self.concurrency
 
 
 def find_pgbench(embedded: bool) -> str | None:
@@ -90,18 +95,35 @@ async def _asyncpg_loop(dsn: str, concurrency: int, seconds: float) -> float:
     return done[0] / (time.perf_counter() - started)
 
 
+async def free_connections(dsn: str) -> int:
+    """Connections the server still accepts from an ordinary role (others may be using it too)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        limit = int(await conn.fetchval("SHOW max_connections"))
+        reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
+        used = int(
+            await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        )
+    finally:
+        await conn.close()
+    return max(1, limit - reserved - used - 5)  # a margin for whoever connects meanwhile
+
+
 def measure(dsn: str, embedded: bool, levels: list[int], seconds: float) -> list[CeilingRow]:
     asyncio.run(_create(dsn))
     exe = find_pgbench(embedded)
     rows = []
     for concurrency in levels:
+        clients = min(concurrency, asyncio.run(free_connections(dsn)))
         if exe is not None:
-            rate, tool = _pgbench(exe, dsn, concurrency, seconds), "pgbench"
+            rate, tool = _pgbench(exe, dsn, clients, seconds), "pgbench"
         else:
-            rate, tool = asyncio.run(_asyncpg_loop(dsn, concurrency, seconds)), "asyncpg loop"
-        rows.append(CeilingRow(concurrency, rate, tool))
+            rate, tool = asyncio.run(_asyncpg_loop(dsn, clients, seconds)), "asyncpg loop"
+        rows.append(CeilingRow(concurrency, rate, tool, clients))
+        capped = f" (capped from {concurrency} by max_connections)" if clients < concurrency else ""
         print(
-            f"bench: commit ceiling at {concurrency} connections: {rate:,.0f} commits/s ({tool})", flush=True
+            f"bench: commit ceiling at {clients} connections{capped}: {rate:,.0f} commits/s ({tool})",
+            flush=True,
         )
     return rows
 

@@ -202,9 +202,16 @@ async def _pending_work(engines: BenchEngines, db: Database, broker: Broker) -> 
     """Unpublished outbox rows plus undelivered or unacknowledged messages of the namespace."""
     async with db.connect() as conn:
         pending = 0
-        for schema in ("catalog", "inventory"):
+        # Every context's outbox (the checkout's events start in orders, inventory and payments).
+        schemas = await conn.scalars(
+            text(
+                "SELECT table_schema FROM information_schema.columns "
+                "WHERE table_name = 'outbox' AND column_name = 'published_at'"
+            )
+        )
+        for schema in schemas.all():
             found = await conn.scalar(
-                text(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL")
+                text(f'SELECT count(*) FROM "{schema}".outbox WHERE published_at IS NULL')
             )
             pending += int(found or 0)
     prefix = f"{engines.namespace}_".upper()

@@ -5,19 +5,34 @@ are counted exactly, on the wire, without any change to the server or to Postgre
 It reads the frontend (client → server) half of the protocol: `E` (Execute, one per statement of
 the extended protocol asyncpg uses) and `Q` (a simple query: asyncpg sends BEGIN, COMMIT and ROLLBACK
 that way). It refuses TLS (`N` to SSLRequest/GSSENCRequest) so the bytes stay readable; it is only
-used on loopback, and only for the cost measurement (it adds a hop to every round trip).
+used on loopback.
+
+It runs in a process of its own (`python -m bench.pgwire`, on uvloop when available) and counts into
+a small file that both processes map: the throughput runs send their database traffic through it,
+and a proxy sharing the load driver's GIL would slow both. Chunks are forwarded as they arrive and
+scanned for message boundaries afterwards: one read and one write per chunk, not an await per message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import mmap
+import os
+import signal
 import struct
-import threading
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 _SSL_REQUEST = 80877103
 _GSS_REQUEST = 80877104
+_STATEMENTS, _BEGINS, _COMMITS, _ROLLBACKS = range(4)
+_SLOTS = {"statements": _STATEMENTS, "begins": _BEGINS, "commits": _COMMITS, "rollbacks": _ROLLBACKS}
+_SIZE = 32  # four signed 64-bit counters
 
 
 @dataclass
@@ -32,46 +47,78 @@ class WireCounts:
 
 
 class CountingProxy:
-    """Listens on 127.0.0.1:<port> in a thread of its own; forwards to `host:port`."""
+    """Listens on 127.0.0.1:<port> in a child process; forwards to `host:port`."""
 
     def __init__(self, host: str, port: int) -> None:
         self.upstream = (host, port)
-        self.counts = WireCounts()
-        self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="pg-proxy", daemon=True)
-        self._server: asyncio.Server | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self._file: Path | None = None
+        self._map: mmap.mmap | None = None
         self.port = 0
 
     def snapshot(self) -> WireCounts:
-        with self._lock:
-            return WireCounts(**{f.name: getattr(self.counts, f.name) for f in fields(self.counts)})
+        if self._map is None:
+            return WireCounts()
+        return WireCounts(*struct.unpack_from("!4q", self._map))
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the proxy process has used so far (what it takes from the machine)."""
+        if self._proc is None:
+            return 0.0
+        try:
+            with open(f"/proc/{self._proc.pid}/stat") as f:
+                fields_ = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def start(self) -> None:
-        self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(self._listen(), self._loop)
-        self.port = future.result(timeout=10)
+        shm = Path("/dev/shm")
+        fd, name = tempfile.mkstemp(prefix="bench-pgwire-", dir=shm if shm.is_dir() else None)
+        with os.fdopen(fd, "wb") as out:
+            out.write(bytes(_SIZE))
+        self._file = Path(name)
+        with self._file.open("r+b") as f:
+            self._map = mmap.mmap(f.fileno(), _SIZE)
+        argv = [sys.executable, "-m", "bench.pgwire", self.upstream[0], str(self.upstream[1]), name]
+        root = Path(__file__).resolve().parent.parent
+        self._proc = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()  # the child prints its port once it listens
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"the counting proxy did not start (it said {line!r})")
+        self.port = int(line)
 
     def stop(self) -> None:
-        if self._server is not None:
-            server = self._server
-            asyncio.run_coroutine_threadsafe(self._close(server), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if self._file is not None:
+            self._file.unlink(missing_ok=True)
+            self._file = None
 
-    async def _close(self, server: asyncio.Server) -> None:
-        server.close()
-        for task in asyncio.all_tasks():
-            if task is not asyncio.current_task():
-                task.cancel()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), 5)
 
-    async def _listen(self) -> int:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+class _Proxy:
+    def __init__(self, upstream: tuple[str, int], counts: mmap.mmap) -> None:
+        self.upstream = upstream
+        self.counts = counts  # [statements, begins, commits, rollbacks]; this process the only writer
+
+    async def serve(self) -> None:
+        server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        async with server:
+            await server.serve_forever()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream_writer: asyncio.StreamWriter | None = None
@@ -87,7 +134,7 @@ class CountingProxy:
                 break
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
             upstream_writer.write(head + body)
-            await asyncio.gather(self._frontend(reader, upstream_writer), self._pipe(upstream_reader, writer))
+            await asyncio.gather(self._frontend(reader, upstream_writer), _pipe(upstream_reader, writer))
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -95,35 +142,67 @@ class CountingProxy:
                 if w is not None:
                     w.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _frontend(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        scanner = FrontendScanner()
         try:
             while data := await reader.read(65536):
                 writer.write(data)
+                found = scanner.feed(data)
+                if any(found):
+                    values = struct.unpack_from("!4q", self.counts)
+                    struct.pack_into(
+                        "!4q", self.counts, 0, *(v + n for v, n in zip(values, found, strict=True))
+                    )
                 await writer.drain()
         finally:
             writer.close()
 
-    async def _frontend(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readexactly(5)
-                kind = head[:1]
-                body = await reader.readexactly(struct.unpack("!i", head[1:])[0] - 4)
-                if kind == b"E":
-                    self._count("statements")
-                elif kind == b"Q":
-                    self._count(_simple_query_kind(body))
-                writer.write(head + body)
-                await writer.drain()
-        finally:
-            writer.close()
 
-    def _count(self, name: str) -> None:
-        with self._lock:
-            setattr(self.counts, name, getattr(self.counts, name) + 1)
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
 
 
-def _simple_query_kind(body: bytes) -> str:
+class FrontendScanner:
+    """Finds the typed messages in a stream of frontend bytes fed in arbitrary chunks. Only a simple
+    query's text is kept (to tell BEGIN/COMMIT/ROLLBACK from other statements); any other message's
+    body is skipped without being buffered."""
+
+    def __init__(self) -> None:
+        self._pending = b""  # an incomplete header, or an incomplete simple query
+        self._skip = 0  # bytes left of a message whose body does not matter
+
+    def feed(self, data: bytes) -> list[int]:
+        """Counts [statements, begins, commits, rollbacks] of the messages completed by `data`."""
+        found = [0, 0, 0, 0]
+        if self._skip >= len(data):
+            self._skip -= len(data)
+            return found
+        buf = self._pending + data[self._skip :]
+        self._skip, self._pending = 0, b""
+        pos, size = 0, len(buf)
+        while size - pos >= 5:
+            kind = buf[pos]
+            end = pos + 1 + struct.unpack_from("!i", buf, pos + 1)[0]
+            if kind == 0x45:  # 'E'
+                found[_STATEMENTS] += 1
+            elif kind == 0x51:  # 'Q': needs its text
+                if end > size:
+                    break
+                found[_SLOTS[simple_query_kind(buf[pos + 5 : end])]] += 1
+            if end > size:  # a message whose body does not matter, cut by the chunk's end
+                self._skip = end - size
+                return found
+            pos = end
+        self._pending = buf[pos:]
+        return found
+
+
+def simple_query_kind(body: bytes) -> str:
     word = body.rstrip(b"\x00").decode(errors="replace").strip().split(None, 1)
     first = word[0].rstrip(";").upper() if word else ""
     if first in ("BEGIN", "START"):
@@ -133,3 +212,31 @@ def _simple_query_kind(body: bytes) -> str:
     if first in ("ROLLBACK", "ABORT"):
         return "rollbacks"
     return "statements"
+
+
+def _die_with_parent() -> None:
+    """A bench killed outright must not leave its proxy listening (Linux: PR_SET_PDEATHSIG)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the call
+        sys.exit(0)
+
+
+def main(argv: list[str]) -> None:
+    """The child: `python -m bench.pgwire HOST PORT COUNTS_FILE`."""
+    host, port, path = argv
+    _die_with_parent()
+    try:
+        import uvloop  # the servers under test run on it too
+
+        uvloop.install()
+    except ImportError:
+        pass
+    with open(path, "r+b") as f:
+        counts = mmap.mmap(f.fileno(), _SIZE)
+    asyncio.run(_Proxy((host, int(port)), counts).serve())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -24,15 +24,15 @@ MARKER = re.compile(r"^<!-- bench-run: (?P<key>[^>]*?) -->$", re.MULTILINE)
 
 INTRO = """# Benchmarks
 
-`make bench` (that is, `.venv/bin/python -m bench.run`) measures the storefront listing through
-GraphQL. It seeds a demo catalog (`mercato.app.seed.seed_demo`), runs the real server as a subprocess
-in each topology, waits until the events of seeding are worked off (so no cache invalidation lands
-inside a run), and drives it with `wrk` (16 connections, 2 threads, 3 s warm-up, 10 s measured) from
-the same machine. Beside it, it measures a **ceiling**: the same uvicorn with the same worker count
-answering `POST /graphql` with the same JSON bytes from memory (`bench/ceiling.py`). The gap between
-the two is GraphQL, the services and the engines; the ceiling is what the HTTP stack alone allows.
-Every response is checked (HTTP 200, a page of products, no GraphQL errors) before and after each run,
-and wrk counts non-2xx answers and socket errors.
+`make bench` (that is, `.venv/bin/python -m bench.run`; options through `ARGS="…"`) measures the
+storefront listing through GraphQL. It seeds a demo catalog (`mercato.app.seed.seed_demo`), runs the
+real server as a subprocess in each topology, waits until the events of seeding are worked off (so no
+cache invalidation lands inside a run), and drives it with `wrk` (16 connections, 2 threads, 3 s
+warm-up, 10 s measured) from the same machine. Beside it, it measures a **ceiling**: the same uvicorn
+with the same worker count answering `POST /graphql` with the same JSON bytes from memory
+(`bench/ceiling.py`). The gap between the two is GraphQL, the services and the engines; the ceiling is
+what the HTTP stack alone allows. Every response is checked (HTTP 200, a page of products, no GraphQL
+errors) before and after each run, and wrk counts non-2xx answers and socket errors.
 
 With `MERCATO_DATABASE_URL`, `MERCATO_NATS_URL` and `MERCATO_REDIS_URL` set it uses those engines, in a
 database (`mercato_bench<hex>`) and a namespace (`bench<hex>`) of its own that it removes afterwards;
@@ -47,6 +47,8 @@ otherwise it starts embedded engines in a throwaway directory. Options:
   the least disturbed;
 - `--topology single,distributed` (both by default): which topologies the listing and checkout
   scenarios run in (the ceiling runs once);
+- checkout: `--shoppers 1,8,32,64,128`, `--hot best|none|N,M`, `--rush 200x20|none`, `--direct`,
+  `--cost-orders 32`, `--ceiling-seconds 5` (see below);
 - `--profile`: py-spy on one worker of the single topology during an extra, unrecorded run of each
   listing scenario (and of checkout);
 - `--output PATH` (this file).
@@ -66,20 +68,47 @@ each page asks inventory, over gRPC in the distributed topology) and in **checko
 and orders called over gRPC; the saga between orders, inventory and payments goes through NATS in
 both topologies). The section's "gRPC hop" paragraph compares the two, run by run.
 
-**checkout** (`--scenario checkout`, part of `all`) measures orders confirmed end to end through
-the saga: a pool of customers (registered and signed in through the API before any window, one cart
-each with 1 unit of its own SKU, stock set to 1,000,000 units so every order confirms) checks out in
-a closed asyncio/httpx loop at `--shoppers 1,8,32` concurrent shoppers against a fresh server of
-each topology with `MERCATO_CHECKOUT_WAIT_SECONDS=10` (the mutation answers with
-CONFIRMED/REJECTED; `order(id)` is polled otherwise) and 0 ms sandbox payments; it reports confirmed
-orders/s, submit → terminal p50/p99 and the orders not confirmed (`bench/checkout.py`). Beside it:
-PostgreSQL's **commit ceiling** (pgbench, single-row INSERT per transaction, same concurrency;
-`--ceiling-seconds 5`) and the **cost per order** (`--cost-orders 32` sequential orders by distinct
-shoppers against a second server whose database connections go through a counting proxy,
-`bench/pgwire.py`, beside `pg_stat_database.xact_commit`; an idle window of the same length is the
-baseline, raw and net figures are both shown). The throughput and the cost per order are measured in
-each topology, with the same shoppers, carts and stock. Which code path issues each of those statements and
-transactions, and what could cut them: `make bench-breakdown` and `docs/checkout-cost.md`.
+**checkout** (`--scenario checkout`, part of `all`; `make bench-checkout`, with more options in
+`ARGS="…"`) measures orders confirmed end to end through the saga, in the terms of issue 8's targets.
+A pool of customers (registered and signed in through the API before any window, one cart each with 1
+unit of its own SKU, stock set to 1,000,000 units so every order confirms) checks out in a closed
+asyncio/httpx loop at `--shoppers 1,8,32,64,128` concurrent shoppers against a fresh server of each
+topology with `MERCATO_CHECKOUT_WAIT_SECONDS=10` (the mutation answers with CONFIRMED/REJECTED;
+`order(id)` is polled otherwise) and 0 ms sandbox payments. After a confirmed order a shopper waits
+until its cart is empty (read from the cart's Redis store: the cart may be emptied by a consumer of the
+confirmation, after the answer) before refilling it. Per level it reports confirmed orders/s, submit →
+terminal p50/p90/p99, the answers that were PENDING, the time until the cart was emptied, and the
+**statements and COMMITs per confirmed order**: every server process reaches PostgreSQL through a
+counting proxy (`bench/pgwire.py`, a process of its own; `--direct` bypasses it and drops these two
+columns), less the background rate of the cost run's idle window. Beside each level: PostgreSQL's
+**commit ceiling** at the same concurrency (pgbench, single-row INSERT per transaction, with the servers
+stopped; fewer connections when `max_connections` leaves fewer free; `--ceiling-seconds 5`) and the
+ratio of orders/s to it. Then, per topology:
+
+- a **hot-SKU run** (`--hot best`, or levels such as `--hot 32,128`, or `none`): the same shoppers all
+  buy one SKU with 1,000,000 units, at the best distinct-SKU level; orders/s against the distinct-SKU
+  run at the same concurrency, then from the run's database: no oversell (units in CONFIRMED orders
+  and in COMMITTED reservations ≤ the stock, no negative row, the books agree), and no deadlock or
+  retry (`pg_stat_database.deadlocks`, `deadlock detected` and consumer retry lines in every server
+  process's log, new dead letters);
+- a **rush** (`--rush 200x20`, or `none`): 200 shoppers send `checkoutComplete` at the same moment for
+  one SKU with 20 units: the time until every order is terminal (the orders' status history; and
+  until every shopper saw its answer), the first answers that were PENDING, exactly 20 CONFIRMED, every
+  buyer's `cart { lines }` empty (polled through the API for up to 5 s, with the time it took) and
+  every other shopper's cart untouched.
+
+The **cost per order** (`--cost-orders 32` sequential orders by distinct shoppers, `0` to skip it)
+counts one order at a time on the same proxy beside `pg_stat_database.xact_commit`; an idle window of
+the same length is the baseline, raw and net figures are both shown. Which code path issues each of
+those statements and transactions, and what could cut them: `make bench-breakdown` and
+`docs/checkout-cost.md`. The section ends with the **targets** (≥ 150 confirmed orders/s single at the
+best level, 128 shoppers ≥ 90% of the best, p99 < 250 ms at 8 shoppers, distributed ≥ 75% of single,
+hot SKU ≥ 50% of distinct with no oversell and no deadlock, the rush settled in < 3 s with exactly 20
+confirmed and the buyers' carts empty, ≤ 30 statements and ≤ 10 COMMITs per order), each PASS, MISS
+or n/a (not measured in that run). A smoke check takes a minute or two:
+`.venv/bin/python -m bench.run --scenario checkout --topology single --duration 3 --warmup 1
+--shoppers 1,8 --cost-orders 0 --rush 40x4 --ceiling-seconds 1 --idle-wait 0 --products 60
+--output /tmp/bench.md`.
 
 Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug variants { sku price
 { amount currency } } } } } }`; **listing-availability** adds `quantityAvailable` on each variant
@@ -293,6 +322,13 @@ def _servers(info: RunInfo) -> str:
     return "; ".join(described.get(t, t) for t in info.topologies)
 
 
+def _load_line(info: RunInfo) -> str:
+    each = f"{info.warmup:g} s warm-up, {info.duration:g} s measured"
+    if not info.rows:  # checkout only: wrk's settings played no part
+        return f"- Load: each checkout level {each}, from the same machine"
+    return f"- Load: {info.connections} connections, {info.threads} threads, {each}, on the same machine"
+
+
 def section(info: RunInfo) -> tuple[str, str]:
     """(key, markdown) of this run's section; the key is the UTC date, the kind of engines and the
     topologies (none for the single topology alone, as sections were keyed before there were two)."""
@@ -306,8 +342,7 @@ def section(info: RunInfo) -> tuple[str, str]:
         f"- Machine: {machine()}",
         f"- Engines: {info.engines_text}",
         f"- Servers: {_servers(info)} ({stack()}); code: {info.code}",
-        f"- Load: {info.connections} connections, {info.threads} threads, {info.warmup:g} s warm-up, "
-        f"{info.duration:g} s measured, on the same machine",
+        _load_line(info),
         f"- Command: `{info.command}`",
         *(f"- Catalog: {line}" for line in info.seeding),
         *(f"- Note: {line}" for line in info.notes),

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.run [--products 200] [--sizes 200,2000] [--duration 10] [--warmup 3]
         [--connections 16] [--threads 2] [--workers 2] [--scenario all] [--idle-wait 20] [--retries 1]
-        [--profile] [--shoppers 1,8,32] [--cost-orders 32] [--ceiling-seconds 5]
-        [--topology single,distributed]
+        [--profile] [--shoppers 1,8,32,64,128] [--cost-orders 32] [--ceiling-seconds 5]
+        [--topology single,distributed] [--hot best|none|32,128] [--rush 200x20|none] [--direct]
 
 See docs/benchmarks.md for what it measures and the results so far.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import checkout_report, load, machine, profile, report
-from bench.checkout_run import CheckoutBench
+from bench.checkout_run import CheckoutBench, Plan
 from bench.environment import (
     URL_VARS,
     BenchEngines,
@@ -52,6 +52,8 @@ PROFILE_SECONDS = 10
 BUSY_PERCENT = 15.0
 OTHERS_PERCENT = 10.0  # of one CPU, on average over a run
 READY_TIMEOUT = {SINGLE: 90.0, DISTRIBUTED: 150.0}  # seven processes start on a shared 2-CPU machine
+CHECKOUT_LEVELS = "1,8,32,64,128"  # the issue's targets are stated at these concurrencies
+MAX_SHOPPERS = 256
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,8 +87,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="py-spy one worker during an extra run of each listing scenario",
     )
-    parser.add_argument("--shoppers", default="1,8,32", help="checkout concurrency levels (default 1,8,32)")
-    parser.add_argument("--cost-orders", type=int, default=32, help="sequential orders counted for the cost")
+    parser.add_argument(
+        "--shoppers", default=CHECKOUT_LEVELS, help=f"checkout concurrency levels (default {CHECKOUT_LEVELS})"
+    )
+    parser.add_argument(
+        "--cost-orders", type=int, default=32, help="sequential orders counted for the cost (0: no cost run)"
+    )
+    parser.add_argument(
+        "--hot",
+        default="best",
+        help="hot-SKU run (every shopper buys one SKU): 'best' (the best distinct level), levels, or 'none'",
+    )
+    parser.add_argument(
+        "--rush", default="200x20", help="N shoppers at once for U units of one SKU: NxU, or 'none'"
+    )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="checkout levels talk to PostgreSQL directly (no statements per order per level)",
+    )
     parser.add_argument("--ceiling-seconds", type=float, default=5.0, help="pgbench seconds per level")
     parser.add_argument(
         "--topology",
@@ -105,11 +124,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.scenario in ("ceiling", "checkout"):
         args.sizes = args.sizes[:1]
     try:
-        args.shoppers = sorted({int(s) for s in args.shoppers.split(",") if s.strip()})
-    except ValueError:
-        parser.error("--shoppers takes comma-separated integers")
-    if not args.shoppers or min(args.shoppers) < 1 or max(args.shoppers) > 100 or args.cost_orders > 100:
-        parser.error("--shoppers levels and --cost-orders must be 1-100")
+        args.shoppers = _levels(args.shoppers)
+        args.hot = None if args.hot == "best" else [] if args.hot == "none" else _levels(args.hot)
+        args.rush = _rush(args.rush)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not 0 <= args.cost_orders <= 100:
+        parser.error("--cost-orders must be 0-100")
     chosen = {t.strip() for t in args.topology.split(",") if t.strip()}
     if not chosen or chosen - set(TOPOLOGIES):
         parser.error(f"--topology takes a comma-separated subset of {', '.join(TOPOLOGIES)}")
@@ -117,6 +138,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.profile and SINGLE not in args.topologies:
         parser.error("--profile profiles the single topology: include it in --topology")
     return args
+
+
+def _levels(text: str) -> list[int]:
+    try:
+        levels = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise ValueError(f"concurrency levels are comma-separated integers, not {text!r}") from None
+    if not levels or levels[0] < 1 or levels[-1] > MAX_SHOPPERS:
+        raise ValueError(f"concurrency levels must be 1-{MAX_SHOPPERS}, not {text!r}")
+    return levels
+
+
+def _rush(text: str) -> tuple[int, int] | None:
+    """'200x20' → (200, 20); 'none' → None."""
+    if text == "none":
+        return None
+    shoppers, _, units = text.lower().partition("x")
+    if not (shoppers.isdigit() and units.isdigit()):
+        raise ValueError(f"--rush takes NxU (e.g. 200x20) or 'none', not {text!r}")
+    n, u = int(shoppers), int(units)
+    if not 1 <= u < n <= MAX_SHOPPERS:
+        raise ValueError(f"--rush needs 1 <= units < shoppers <= {MAX_SHOPPERS}, not {text!r}")
+    return n, u
 
 
 def _engines_text(engines: BenchEngines) -> str:
@@ -279,10 +323,14 @@ class Bench:
             print(f"bench: seeding the catalog up to {a.sizes[0]:,} products …", flush=True)
             summary, seconds = asyncio.run(seed(self.engines, a.sizes[0]))
             self.info.seeding.append(f"{a.sizes[0]:,} products: {summary} in {seconds:.1f} s")
-        bench = CheckoutBench(self.engines, a.workers, a.shoppers, a.cost_orders, a.topologies)
+        plan = Plan(a.shoppers, a.cost_orders, a.topologies, a.hot, a.rush, count_wire=not a.direct)
+        bench = CheckoutBench(self.engines, a.workers, plan)
         self.info.checkout = bench.results
-        bench.setup_and_cost()
-        bench.throughput(a.duration, a.warmup, a.idle_wait, PROFILE_SECONDS if a.profile else 0)
+        try:
+            bench.setup_and_cost()
+            bench.throughput(a.duration, a.warmup, a.idle_wait, PROFILE_SECONDS if a.profile else 0)
+        finally:
+            bench.close()
         bench.ceiling(a.ceiling_seconds)
 
     def run(self) -> None:
@@ -338,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             print("bench: stopping embedded engines …", flush=True)
             stop_embedded(embedded)
     print()
-    print(report.table(info.rows))
+    if info.rows:
+        print(report.table(info.rows))
     if info.checkout is not None:
         print(checkout_report.table(info.checkout))
     if failure is not None:
