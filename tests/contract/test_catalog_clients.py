@@ -33,6 +33,7 @@ from mercato.catalog.domain.errors import (
 from mercato.catalog.entrypoints.grpc_server import registration
 from mercato.catalog.grpc_client import GrpcCatalogClient
 from mercato.catalog.service_layer.listing import ListingRequest, ProductFilter, ProductSort
+from mercato.catalog.service_layer.views import SkuPrice
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
@@ -139,6 +140,31 @@ async def test_missing_things_read_as_none_or_are_left_out(client: CatalogClient
     assert await client.variant(uuid.uuid4()) is None
     assert await client.products_by_ids([uuid.uuid4()]) == []
     assert await client.variants_by_skus(["NO-SUCH-SKU"]) == {}
+    assert await client.sku_prices(["NO-SUCH-SKU"]) == {}
+
+
+async def test_sku_prices_name_the_product_only_while_it_is_for_sale(
+    catalog_service: CatalogService, client: CatalogClient
+) -> None:
+    category_id = await catalog_service.handle(CreateCategory(slug=ref("cat"), name="Tops"))
+    product_id = await catalog_service.handle(new_product(category_id))
+    view = await catalog_service.queries.product(product_id=product_id)
+    assert view is not None
+    variant = view.variants[0]
+
+    prices = await client.sku_prices([variant.sku, "NO-SUCH-SKU"])
+    assert prices == {
+        variant.sku: SkuPrice(
+            sku=variant.sku,
+            variant_id=variant.id,
+            product_id=product_id,
+            price_amount=variant.price_amount,
+            currency=variant.currency,
+            product_name=view.name,
+        )
+    }
+    await catalog_service.handle(UpdateProduct(product_id=product_id, changes={"published": False}))
+    assert (await client.sku_prices([variant.sku]))[variant.sku].product_name is None
 
 
 async def test_a_bad_listing_request_is_refused_with_the_listing_codes(client: CatalogClient) -> None:

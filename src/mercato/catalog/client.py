@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mercato.catalog.service_layer.listing import ListingRequest
 from mercato.catalog.service_layer.queries import GENERATION_KEY
-from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, VariantView
+from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, SkuPrice, VariantView
 
 if TYPE_CHECKING:
     from mercato.catalog.bootstrap import CatalogService
@@ -33,6 +33,9 @@ class CatalogClient(Protocol):
     async def variant(self, variant_id: uuid.UUID) -> VariantView | None: ...
 
     async def variants_by_skus(self, skus: Sequence[str]) -> dict[str, VariantView]: ...
+
+    # Price and product name of each existing SKU, in one call (what the cart prices lines with).
+    async def sku_prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]: ...
 
     async def categories(self) -> list[CategoryView]: ...
 
@@ -66,6 +69,9 @@ class InProcessCatalogClient:
 
     async def variants_by_skus(self, skus: Sequence[str]) -> dict[str, VariantView]:
         return await self._service.queries.variants_by_skus(skus)
+
+    async def sku_prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
+        return await self._service.queries.sku_prices(skus)
 
     async def categories(self) -> list[CategoryView]:
         return await self._service.queries.categories()

@@ -18,7 +18,7 @@ from mercato.catalog.domain.errors import (
     VariantUpdateErrorCode,
 )
 from mercato.catalog.service_layer.listing import ListingRequest
-from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, VariantView
+from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, SkuPrice, VariantView
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc.client import CallPolicy, ServiceCaller
 from mercato.platform.grpc.convert import (
@@ -153,6 +153,21 @@ class GrpcCatalogClient:
         request = catalog_service_pb2.GetVariantsBySkusRequest(skus=list(skus))
         reply = await self._caller.call(self._stub.GetVariantsBySkus, request, retryable=True)
         return {sku: variant_view(v) for sku, v in reply.variants.items()}
+
+    async def sku_prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
+        request = catalog_service_pb2.GetSkuPricesRequest(skus=list(skus))
+        reply = await self._caller.call(self._stub.GetSkuPrices, request, retryable=True)
+        return {
+            p.sku: SkuPrice(
+                sku=p.sku,
+                variant_id=uuid.UUID(p.variant_id),
+                product_id=uuid.UUID(p.product_id),
+                price_amount=p.price_amount,
+                currency=p.currency,
+                product_name=p.product_name if p.HasField("product_name") else None,
+            )
+            for p in reply.prices
+        }
 
     async def categories(self) -> list[CategoryView]:
         reply = await self._caller.call(

@@ -17,7 +17,7 @@ from mercato.cart.bootstrap import CartService
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
 from mercato.catalog.domain.commands import UpdateProduct, UpdateVariant
-from mercato.catalog.service_layer.views import ProductView, VariantView
+from mercato.catalog.service_layer.views import SkuPrice
 from mercato.platform.auth import ALL_PERMISSIONS, Principal, Role
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
@@ -44,15 +44,9 @@ class CountingCatalog(InProcessCatalogClient):
         super().__init__(service)
         self.calls: list[str] = []
 
-    async def variants_by_skus(self, skus: Sequence[str]) -> dict[str, VariantView]:
-        self.calls.append("variants_by_skus")
-        return await super().variants_by_skus(skus)
-
-    async def products_by_ids(
-        self, ids: Sequence[uuid.UUID], *, include_unpublished: bool = False
-    ) -> list[ProductView]:
-        self.calls.append("products_by_ids")
-        return await super().products_by_ids(ids, include_unpublished=include_unpublished)
+    async def sku_prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
+        self.calls.append("sku_prices")
+        return await super().sku_prices(skus)
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,7 @@ async def test_concurrent_adds_of_different_skus_never_exceed_the_maximum_lines(
     assert len((await carts.get(cart.id, None)).lines) == 3
 
 
-async def test_a_read_makes_one_variants_call_and_one_products_call_whatever_the_lines(
+async def test_a_read_makes_one_catalog_call_of_one_statement_whatever_the_lines(
     carts: CartService, catalog: CountingCatalog, catalog_service: CatalogService
 ) -> None:
     skus = await skus_priced(catalog_service, 100, 200, 300) + await skus_priced(catalog_service, 400, 500)
@@ -73,16 +73,17 @@ async def test_a_read_makes_one_variants_call_and_one_products_call_whatever_the
     assert (empty.lines, catalog.calls) == ((), [])
 
     await carts.add_lines(cart.id, None, [(sku, 1) for sku in skus])
-    assert catalog.calls == ["variants_by_skus", "products_by_ids"]
+    assert catalog.calls == ["sku_prices"]
 
     catalog.calls.clear()
     view = await carts.get(cart.id, None)
     assert len(view.lines) == 5
-    assert catalog.calls == ["variants_by_skus", "products_by_ids"]
+    assert catalog.calls == ["sku_prices"]
 
     catalog.calls.clear()
-    await carts.checkout_snapshot(cart.id, None)
-    assert catalog.calls == ["variants_by_skus", "products_by_ids"]
+    with catalog_service.db.count_statements() as counter:
+        await carts.checkout_snapshot(cart.id, None)
+    assert (catalog.calls, counter.count) == (["sku_prices"], 1)
 
 
 async def test_redis_round_trips_per_operation(

@@ -170,25 +170,21 @@ class CartUseCases:
         return price(cart, entries, self.default_currency)
 
     async def _entries(self, skus: Collection[str]) -> dict[str, CatalogEntry]:
-        """Current catalog data of `skus`: one variants call and one products call, whatever their
+        """Current catalog data of `skus`: one catalog call (one statement there), whatever their
         number (never one call per line)."""
         if not skus:
             return {}
-        variants = await self.catalog.variants_by_skus(list(dict.fromkeys(skus)))
-        if not variants:
-            return {}
-        product_ids = list(dict.fromkeys(v.product_id for v in variants.values()))
-        names = {p.id: p.name for p in await self.catalog.products_by_ids(product_ids)}
+        prices = await self.catalog.sku_prices(list(dict.fromkeys(skus)))
         return {
             sku: CatalogEntry(
                 sku=sku,
-                variant_id=v.id,
-                product_id=v.product_id,
-                unit_price=Money(v.price_amount, v.currency),
-                published=v.product_id in names,
-                product_name=names.get(v.product_id),
+                variant_id=p.variant_id,
+                product_id=p.product_id,
+                unit_price=Money(p.price_amount, p.currency),
+                published=p.product_name is not None,
+                product_name=p.product_name,
             )
-            for sku, v in variants.items()
+            for sku, p in prices.items()
         }
 
     def _check_purchasable(self, cart: Cart, changes: LineChanges, entries: dict[str, CatalogEntry]) -> None:

@@ -14,31 +14,22 @@ from typing import Protocol
 from mercato.cart.domain.model import Cart, CartLimits
 
 
-class VariantInfo(Protocol):
+class SkuPriceInfo(Protocol):
     @property
-    def id(self) -> uuid.UUID: ...
+    def variant_id(self) -> uuid.UUID: ...
     @property
     def product_id(self) -> uuid.UUID: ...
     @property
     def price_amount(self) -> int: ...
     @property
     def currency(self) -> str: ...
-
-
-class ProductInfo(Protocol):
     @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def name(self) -> str: ...
+    def product_name(self) -> str | None: ...  # None: the product is not for sale
 
 
 class CatalogPort(Protocol):
-    async def variants_by_skus(self, skus: Sequence[str]) -> Mapping[str, VariantInfo]:
-        """Variants of the given SKUs (published or not) with their current price."""
-        ...
-
-    async def products_by_ids(self, ids: Sequence[uuid.UUID]) -> Sequence[ProductInfo]:
-        """The *published* products among `ids`: a missing one is not for sale."""
+    async def sku_prices(self, skus: Sequence[str]) -> Mapping[str, SkuPriceInfo]:
+        """The SKUs that exist (published or not) with their current price, in one call."""
         ...
 
 

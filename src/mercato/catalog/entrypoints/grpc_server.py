@@ -144,6 +144,22 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
             variants={sku: variant_message(v) for sku, v in found.items()}
         )
 
+    async def GetSkuPrices(self, request: Any, context: Any) -> catalog_service_pb2.GetSkuPricesResponse:
+        found = await self.service.queries.sku_prices(list(request.skus))
+        return catalog_service_pb2.GetSkuPricesResponse(
+            prices=[
+                catalog_service_pb2.SkuPrice(
+                    sku=p.sku,
+                    variant_id=str(p.variant_id),
+                    product_id=str(p.product_id),
+                    price_amount=p.price_amount,
+                    currency=p.currency,
+                    product_name=p.product_name,
+                )
+                for p in found.values()
+            ]
+        )
+
     async def ListCategories(self, request: Any, context: Any) -> catalog_service_pb2.ListCategoriesResponse:
         found = await self.service.queries.categories()
         return catalog_service_pb2.ListCategoriesResponse(categories=[category_message(c) for c in found])

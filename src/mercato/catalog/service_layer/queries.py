@@ -18,7 +18,13 @@ from sqlalchemy.sql import ColumnElement
 from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
 from mercato.catalog.service_layer import views
 from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductSort
-from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, VariantView
+from mercato.catalog.service_layer.views import (
+    CategoryView,
+    ProductPage,
+    ProductView,
+    SkuPrice,
+    VariantView,
+)
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
 
@@ -121,6 +127,31 @@ class CatalogQueries:
         async with self.db.connect() as conn:
             rows = (await conn.execute(select(variants).where(variants.c.sku.in_(list(skus))))).all()
         return {r.sku: _variant_view(r) for r in rows}
+
+    async def sku_prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
+        """Price and product name of each existing SKU in one statement (the cart prices with it)."""
+        query = select(
+            variants.c.sku,
+            variants.c.id,
+            variants.c.product_id,
+            variants.c.price_amount,
+            variants.c.currency,
+            products.c.name,
+            products.c.published,
+        ).join(products, products.c.id == variants.c.product_id)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(query.where(variants.c.sku.in_(list(skus))))).all()
+        return {
+            r.sku: SkuPrice(
+                sku=r.sku,
+                variant_id=r.id,
+                product_id=r.product_id,
+                price_amount=r.price_amount,
+                currency=r.currency,
+                product_name=r.name if r.published else None,
+            )
+            for r in rows
+        }
 
     async def _list_products(self, request: ListingRequest, cursor: Cursor | None) -> ProductPage:
         sort_column = _SORT_COLUMNS[request.sort]

@@ -21,6 +21,19 @@ class VariantView:
 
 
 @dataclass(frozen=True, slots=True)
+class SkuPrice:
+    """What pricing a cart line needs of one SKU, read in one join: its variant's price, and its
+    product's name when the product is for sale (None: the product is not published)."""
+
+    sku: str
+    variant_id: uuid.UUID
+    product_id: uuid.UUID
+    price_amount: int
+    currency: str
+    product_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ProductView:
     id: uuid.UUID
     slug: str

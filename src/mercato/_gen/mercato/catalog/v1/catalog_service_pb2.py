@@ -27,7 +27,7 @@ from mercato._gen.mercato.catalog.v1 import catalog_pb2 as mercato_dot_catalog_d
 from mercato._gen.mercato.common.v1 import money_pb2 as mercato_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(mercato/catalog/v1/catalog_service.proto\x12\x12mercato.catalog.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a mercato/catalog/v1/catalog.proto\x1a\x1dmercato/common/v1/money.proto\"\xb8\x01\n\x13ListProductsRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x05\x12\x12\n\x05\x61\x66ter\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x31\n\x06\x66ilter\x18\x03 \x01(\x0b\x32!.mercato.catalog.v1.ProductFilter\x12-\n\x04sort\x18\x04 \x01(\x0e\x32\x1f.mercato.catalog.v1.ProductSort\x12\x12\n\ndescending\x18\x05 \x01(\x08\x42\x08\n\x06_after\"Y\n\x14ListProductsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.mercato.catalog.v1.Product\x12\x15\n\rhas_next_page\x18\x02 \x01(\x08\"C\n\x11GetProductRequest\x12\x14\n\nproduct_id\x18\x01 \x01(\tH\x00\x12\x0e\n\x04slug\x18\x02 \x01(\tH\x00\x42\x08\n\x06lookup\"B\n\x12GetProductResponse\x12,\n\x07product\x18\x01 \x01(\x0b\x32\x1b.mercato.catalog.v1.Product\"C\n\x17GetProductsByIdsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\x1b\n\x13include_unpublished\x18\x02 \x01(\x08\"I\n\x18GetProductsByIdsResponse\x12-\n\x08products\x18\x01 \x03(\x0b\x32\x1b.mercato.catalog.v1.Product\"\'\n\x11GetVariantRequest\x12\x12\n\nvariant_id\x18\x01 \x01(\t\"B\n\x12GetVariantResponse\x12,\n\x07variant\x18\x01 \x01(\x0b\x32\x1b.mercato.catalog.v1.Variant\"(\n\x18GetVariantsBySkusRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\"\xb8\x01\n\x19GetVariantsBySkusResponse\x12M\n\x08variants\x18\x01 \x03(\x0b\x32;.mercato.catalog.v1.GetVariantsBySkusResponse.VariantsEntry\x1aL\n\rVariantsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.mercato.catalog.v1.Variant:\x02\x38\x01\"\x17\n\x15ListCategoriesRequest\"J\n\x16ListCategoriesResponse\x12\x30\n\ncategories\x18\x01 \x03(\x0b\x32\x1c.mercato.catalog.v1.Category\"\xf2\x01\n\x14\x43reateProductRequest\x12\x0c\n\x04slug\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x18\n\x0b\x63\x61tegory_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12+\n\nattributes\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05media\x18\x06 \x03(\t\x12\x11\n\tpublished\x18\x07 \x01(\x08\x12\x30\n\x08variants\x18\x08 \x03(\x0b\x32\x1e.mercato.catalog.v1.NewVariantB\x0e\n\x0c_category_id\"+\n\x15\x43reateProductResponse\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"T\n\x14UpdateProductRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12(\n\x07\x63hanges\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"+\n\x15UpdateProductResponse\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"*\n\x14\x44\x65leteProductRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"+\n\x15\x44\x65leteProductResponse\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"\x8d\x01\n\x14\x43reateVariantRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\'\n\x05price\x18\x03 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12+\n\nattributes\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"+\n\x15\x43reateVariantResponse\x12\x12\n\nvariant_id\x18\x01 \x01(\t\"\x80\x01\n\x14UpdateVariantRequest\x12\x12\n\nvariant_id\x18\x01 \x01(\t\x12\'\n\x05price\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12+\n\nattributes\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"+\n\x15UpdateVariantResponse\x12\x12\n\nvariant_id\x18\x01 \x01(\t\"k\n\x15\x43reateCategoryRequest\x12\x0c\n\x04slug\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\tparent_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x10\n\x08position\x18\x04 \x01(\x05\x42\x0c\n\n_parent_id\"-\n\x16\x43reateCategoryResponse\x12\x13\n\x0b\x63\x61tegory_id\x18\x01 \x01(\t2\xde\t\n\x0e\x43\x61talogService\x12\x61\n\x0cListProducts\x12\'.mercato.catalog.v1.ListProductsRequest\x1a(.mercato.catalog.v1.ListProductsResponse\x12[\n\nGetProduct\x12%.mercato.catalog.v1.GetProductRequest\x1a&.mercato.catalog.v1.GetProductResponse\x12m\n\x10GetProductsByIds\x12+.mercato.catalog.v1.GetProductsByIdsRequest\x1a,.mercato.catalog.v1.GetProductsByIdsResponse\x12[\n\nGetVariant\x12%.mercato.catalog.v1.GetVariantRequest\x1a&.mercato.catalog.v1.GetVariantResponse\x12p\n\x11GetVariantsBySkus\x12,.mercato.catalog.v1.GetVariantsBySkusRequest\x1a-.mercato.catalog.v1.GetVariantsBySkusResponse\x12g\n\x0eListCategories\x12).mercato.catalog.v1.ListCategoriesRequest\x1a*.mercato.catalog.v1.ListCategoriesResponse\x12\x64\n\rCreateProduct\x12(.mercato.catalog.v1.CreateProductRequest\x1a).mercato.catalog.v1.CreateProductResponse\x12\x64\n\rUpdateProduct\x12(.mercato.catalog.v1.UpdateProductRequest\x1a).mercato.catalog.v1.UpdateProductResponse\x12\x64\n\rDeleteProduct\x12(.mercato.catalog.v1.DeleteProductRequest\x1a).mercato.catalog.v1.DeleteProductResponse\x12\x64\n\rCreateVariant\x12(.mercato.catalog.v1.CreateVariantRequest\x1a).mercato.catalog.v1.CreateVariantResponse\x12\x64\n\rUpdateVariant\x12(.mercato.catalog.v1.UpdateVariantRequest\x1a).mercato.catalog.v1.UpdateVariantResponse\x12g\n\x0e\x43reateCategory\x12).mercato.catalog.v1.CreateCategoryRequest\x1a*.mercato.catalog.v1.CreateCategoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(mercato/catalog/v1/catalog_service.proto\x12\x12mercato.catalog.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a mercato/catalog/v1/catalog.proto\x1a\x1dmercato/common/v1/money.proto\"\xb8\x01\n\x13ListProductsRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x05\x12\x12\n\x05\x61\x66ter\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x31\n\x06\x66ilter\x18\x03 \x01(\x0b\x32!.mercato.catalog.v1.ProductFilter\x12-\n\x04sort\x18\x04 \x01(\x0e\x32\x1f.mercato.catalog.v1.ProductSort\x12\x12\n\ndescending\x18\x05 \x01(\x08\x42\x08\n\x06_after\"Y\n\x14ListProductsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.mercato.catalog.v1.Product\x12\x15\n\rhas_next_page\x18\x02 \x01(\x08\"C\n\x11GetProductRequest\x12\x14\n\nproduct_id\x18\x01 \x01(\tH\x00\x12\x0e\n\x04slug\x18\x02 \x01(\tH\x00\x42\x08\n\x06lookup\"B\n\x12GetProductResponse\x12,\n\x07product\x18\x01 \x01(\x0b\x32\x1b.mercato.catalog.v1.Product\"C\n\x17GetProductsByIdsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\x1b\n\x13include_unpublished\x18\x02 \x01(\x08\"I\n\x18GetProductsByIdsResponse\x12-\n\x08products\x18\x01 \x03(\x0b\x32\x1b.mercato.catalog.v1.Product\"\'\n\x11GetVariantRequest\x12\x12\n\nvariant_id\x18\x01 \x01(\t\"B\n\x12GetVariantResponse\x12,\n\x07variant\x18\x01 \x01(\x0b\x32\x1b.mercato.catalog.v1.Variant\"(\n\x18GetVariantsBySkusRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\"\xb8\x01\n\x19GetVariantsBySkusResponse\x12M\n\x08variants\x18\x01 \x03(\x0b\x32;.mercato.catalog.v1.GetVariantsBySkusResponse.VariantsEntry\x1aL\n\rVariantsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.mercato.catalog.v1.Variant:\x02\x38\x01\"#\n\x13GetSkuPricesRequest\x12\x0c\n\x04skus\x18\x01 \x03(\t\"D\n\x14GetSkuPricesResponse\x12,\n\x06prices\x18\x01 \x03(\x0b\x32\x1c.mercato.catalog.v1.SkuPrice\"\x93\x01\n\x08SkuPrice\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x12\n\nvariant_id\x18\x02 \x01(\t\x12\x12\n\nproduct_id\x18\x03 \x01(\t\x12\x14\n\x0cprice_amount\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x19\n\x0cproduct_name\x18\x06 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_product_name\"\x17\n\x15ListCategoriesRequest\"J\n\x16ListCategoriesResponse\x12\x30\n\ncategories\x18\x01 \x03(\x0b\x32\x1c.mercato.catalog.v1.Category\"\xf2\x01\n\x14\x43reateProductRequest\x12\x0c\n\x04slug\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x18\n\x0b\x63\x61tegory_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12+\n\nattributes\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05media\x18\x06 \x03(\t\x12\x11\n\tpublished\x18\x07 \x01(\x08\x12\x30\n\x08variants\x18\x08 \x03(\x0b\x32\x1e.mercato.catalog.v1.NewVariantB\x0e\n\x0c_category_id\"+\n\x15\x43reateProductResponse\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"T\n\x14UpdateProductRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12(\n\x07\x63hanges\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"+\n\x15UpdateProductResponse\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"*\n\x14\x44\x65leteProductRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"+\n\x15\x44\x65leteProductResponse\x12\x12\n\nproduct_id\x18\x01 \x01(\t\"\x8d\x01\n\x14\x43reateVariantRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\'\n\x05price\x18\x03 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12+\n\nattributes\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"+\n\x15\x43reateVariantResponse\x12\x12\n\nvariant_id\x18\x01 \x01(\t\"\x80\x01\n\x14UpdateVariantRequest\x12\x12\n\nvariant_id\x18\x01 \x01(\t\x12\'\n\x05price\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12+\n\nattributes\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"+\n\x15UpdateVariantResponse\x12\x12\n\nvariant_id\x18\x01 \x01(\t\"k\n\x15\x43reateCategoryRequest\x12\x0c\n\x04slug\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\tparent_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x10\n\x08position\x18\x04 \x01(\x05\x42\x0c\n\n_parent_id\"-\n\x16\x43reateCategoryResponse\x12\x13\n\x0b\x63\x61tegory_id\x18\x01 \x01(\t2\xc1\n\n\x0e\x43\x61talogService\x12\x61\n\x0cListProducts\x12\'.mercato.catalog.v1.ListProductsRequest\x1a(.mercato.catalog.v1.ListProductsResponse\x12[\n\nGetProduct\x12%.mercato.catalog.v1.GetProductRequest\x1a&.mercato.catalog.v1.GetProductResponse\x12m\n\x10GetProductsByIds\x12+.mercato.catalog.v1.GetProductsByIdsRequest\x1a,.mercato.catalog.v1.GetProductsByIdsResponse\x12[\n\nGetVariant\x12%.mercato.catalog.v1.GetVariantRequest\x1a&.mercato.catalog.v1.GetVariantResponse\x12p\n\x11GetVariantsBySkus\x12,.mercato.catalog.v1.GetVariantsBySkusRequest\x1a-.mercato.catalog.v1.GetVariantsBySkusResponse\x12\x61\n\x0cGetSkuPrices\x12\'.mercato.catalog.v1.GetSkuPricesRequest\x1a(.mercato.catalog.v1.GetSkuPricesResponse\x12g\n\x0eListCategories\x12).mercato.catalog.v1.ListCategoriesRequest\x1a*.mercato.catalog.v1.ListCategoriesResponse\x12\x64\n\rCreateProduct\x12(.mercato.catalog.v1.CreateProductRequest\x1a).mercato.catalog.v1.CreateProductResponse\x12\x64\n\rUpdateProduct\x12(.mercato.catalog.v1.UpdateProductRequest\x1a).mercato.catalog.v1.UpdateProductResponse\x12\x64\n\rDeleteProduct\x12(.mercato.catalog.v1.DeleteProductRequest\x1a).mercato.catalog.v1.DeleteProductResponse\x12\x64\n\rCreateVariant\x12(.mercato.catalog.v1.CreateVariantRequest\x1a).mercato.catalog.v1.CreateVariantResponse\x12\x64\n\rUpdateVariant\x12(.mercato.catalog.v1.UpdateVariantRequest\x1a).mercato.catalog.v1.UpdateVariantResponse\x12g\n\x0e\x43reateCategory\x12).mercato.catalog.v1.CreateCategoryRequest\x1a*.mercato.catalog.v1.CreateCategoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,34 +58,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETVARIANTSBYSKUSRESPONSE']._serialized_end=1054
   _globals['_GETVARIANTSBYSKUSRESPONSE_VARIANTSENTRY']._serialized_start=978
   _globals['_GETVARIANTSBYSKUSRESPONSE_VARIANTSENTRY']._serialized_end=1054
-  _globals['_LISTCATEGORIESREQUEST']._serialized_start=1056
-  _globals['_LISTCATEGORIESREQUEST']._serialized_end=1079
-  _globals['_LISTCATEGORIESRESPONSE']._serialized_start=1081
-  _globals['_LISTCATEGORIESRESPONSE']._serialized_end=1155
-  _globals['_CREATEPRODUCTREQUEST']._serialized_start=1158
-  _globals['_CREATEPRODUCTREQUEST']._serialized_end=1400
-  _globals['_CREATEPRODUCTRESPONSE']._serialized_start=1402
-  _globals['_CREATEPRODUCTRESPONSE']._serialized_end=1445
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1447
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1531
-  _globals['_UPDATEPRODUCTRESPONSE']._serialized_start=1533
-  _globals['_UPDATEPRODUCTRESPONSE']._serialized_end=1576
-  _globals['_DELETEPRODUCTREQUEST']._serialized_start=1578
-  _globals['_DELETEPRODUCTREQUEST']._serialized_end=1620
-  _globals['_DELETEPRODUCTRESPONSE']._serialized_start=1622
-  _globals['_DELETEPRODUCTRESPONSE']._serialized_end=1665
-  _globals['_CREATEVARIANTREQUEST']._serialized_start=1668
-  _globals['_CREATEVARIANTREQUEST']._serialized_end=1809
-  _globals['_CREATEVARIANTRESPONSE']._serialized_start=1811
-  _globals['_CREATEVARIANTRESPONSE']._serialized_end=1854
-  _globals['_UPDATEVARIANTREQUEST']._serialized_start=1857
-  _globals['_UPDATEVARIANTREQUEST']._serialized_end=1985
-  _globals['_UPDATEVARIANTRESPONSE']._serialized_start=1987
-  _globals['_UPDATEVARIANTRESPONSE']._serialized_end=2030
-  _globals['_CREATECATEGORYREQUEST']._serialized_start=2032
-  _globals['_CREATECATEGORYREQUEST']._serialized_end=2139
-  _globals['_CREATECATEGORYRESPONSE']._serialized_start=2141
-  _globals['_CREATECATEGORYRESPONSE']._serialized_end=2186
-  _globals['_CATALOGSERVICE']._serialized_start=2189
-  _globals['_CATALOGSERVICE']._serialized_end=3435
+  _globals['_GETSKUPRICESREQUEST']._serialized_start=1056
+  _globals['_GETSKUPRICESREQUEST']._serialized_end=1091
+  _globals['_GETSKUPRICESRESPONSE']._serialized_start=1093
+  _globals['_GETSKUPRICESRESPONSE']._serialized_end=1161
+  _globals['_SKUPRICE']._serialized_start=1164
+  _globals['_SKUPRICE']._serialized_end=1311
+  _globals['_LISTCATEGORIESREQUEST']._serialized_start=1313
+  _globals['_LISTCATEGORIESREQUEST']._serialized_end=1336
+  _globals['_LISTCATEGORIESRESPONSE']._serialized_start=1338
+  _globals['_LISTCATEGORIESRESPONSE']._serialized_end=1412
+  _globals['_CREATEPRODUCTREQUEST']._serialized_start=1415
+  _globals['_CREATEPRODUCTREQUEST']._serialized_end=1657
+  _globals['_CREATEPRODUCTRESPONSE']._serialized_start=1659
+  _globals['_CREATEPRODUCTRESPONSE']._serialized_end=1702
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1704
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1788
+  _globals['_UPDATEPRODUCTRESPONSE']._serialized_start=1790
+  _globals['_UPDATEPRODUCTRESPONSE']._serialized_end=1833
+  _globals['_DELETEPRODUCTREQUEST']._serialized_start=1835
+  _globals['_DELETEPRODUCTREQUEST']._serialized_end=1877
+  _globals['_DELETEPRODUCTRESPONSE']._serialized_start=1879
+  _globals['_DELETEPRODUCTRESPONSE']._serialized_end=1922
+  _globals['_CREATEVARIANTREQUEST']._serialized_start=1925
+  _globals['_CREATEVARIANTREQUEST']._serialized_end=2066
+  _globals['_CREATEVARIANTRESPONSE']._serialized_start=2068
+  _globals['_CREATEVARIANTRESPONSE']._serialized_end=2111
+  _globals['_UPDATEVARIANTREQUEST']._serialized_start=2114
+  _globals['_UPDATEVARIANTREQUEST']._serialized_end=2242
+  _globals['_UPDATEVARIANTRESPONSE']._serialized_start=2244
+  _globals['_UPDATEVARIANTRESPONSE']._serialized_end=2287
+  _globals['_CREATECATEGORYREQUEST']._serialized_start=2289
+  _globals['_CREATECATEGORYREQUEST']._serialized_end=2396
+  _globals['_CREATECATEGORYRESPONSE']._serialized_start=2398
+  _globals['_CREATECATEGORYRESPONSE']._serialized_end=2443
+  _globals['_CATALOGSERVICE']._serialized_start=2446
+  _globals['_CATALOGSERVICE']._serialized_end=3791
 # @@protoc_insertion_point(module_scope)

@@ -90,6 +90,34 @@ class GetVariantsBySkusResponse(_message.Message):
     variants: _containers.MessageMap[str, _catalog_pb2.Variant]
     def __init__(self, variants: _Optional[_Mapping[str, _catalog_pb2.Variant]] = ...) -> None: ...
 
+class GetSkuPricesRequest(_message.Message):
+    __slots__ = ("skus",)
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    skus: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, skus: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetSkuPricesResponse(_message.Message):
+    __slots__ = ("prices",)
+    PRICES_FIELD_NUMBER: _ClassVar[int]
+    prices: _containers.RepeatedCompositeFieldContainer[SkuPrice]
+    def __init__(self, prices: _Optional[_Iterable[_Union[SkuPrice, _Mapping]]] = ...) -> None: ...
+
+class SkuPrice(_message.Message):
+    __slots__ = ("sku", "variant_id", "product_id", "price_amount", "currency", "product_name")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    variant_id: str
+    product_id: str
+    price_amount: int
+    currency: str
+    product_name: str
+    def __init__(self, sku: _Optional[str] = ..., variant_id: _Optional[str] = ..., product_id: _Optional[str] = ..., price_amount: _Optional[int] = ..., currency: _Optional[str] = ..., product_name: _Optional[str] = ...) -> None: ...
+
 class ListCategoriesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

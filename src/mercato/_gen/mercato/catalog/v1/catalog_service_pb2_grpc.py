@@ -63,6 +63,11 @@ class CatalogServiceStub:
                 request_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetVariantsBySkusRequest.SerializeToString,
                 response_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetVariantsBySkusResponse.FromString,
                 _registered_method=True)
+        self.GetSkuPrices = channel.unary_unary(
+                '/mercato.catalog.v1.CatalogService/GetSkuPrices',
+                request_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuPricesRequest.SerializeToString,
+                response_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuPricesResponse.FromString,
+                _registered_method=True)
         self.ListCategories = channel.unary_unary(
                 '/mercato.catalog.v1.CatalogService/ListCategories',
                 request_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.ListCategoriesRequest.SerializeToString,
@@ -142,6 +147,13 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSkuPrices(self, request, context):
+        """Price and product name of each existing SKU, in one call: what the cart prices its lines with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCategories(self, request, context):
         """Every category.
         """
@@ -213,6 +225,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.GetVariantsBySkus,
                     request_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetVariantsBySkusRequest.FromString,
                     response_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetVariantsBySkusResponse.SerializeToString,
+            ),
+            'GetSkuPrices': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSkuPrices,
+                    request_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuPricesRequest.FromString,
+                    response_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuPricesResponse.SerializeToString,
             ),
             'ListCategories': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCategories,
@@ -389,6 +406,33 @@ class CatalogService:
             '/mercato.catalog.v1.CatalogService/GetVariantsBySkus',
             mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetVariantsBySkusRequest.SerializeToString,
             mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetVariantsBySkusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSkuPrices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.catalog.v1.CatalogService/GetSkuPrices',
+            mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuPricesRequest.SerializeToString,
+            mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuPricesResponse.FromString,
             options,
             channel_credentials,
             insecure,
