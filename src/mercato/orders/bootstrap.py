@@ -19,9 +19,9 @@ from mercato.orders.domain.commands import CancelOrder, ExpireSagas, FulfillOrde
 from mercato.orders.domain.model import Order, order_id_for_command
 from mercato.orders.domain.saga_types import SagaPolicy
 from mercato.orders.entrypoints.saga import subscriptions
-from mercato.orders.service_layer import after_purchase, handlers
+from mercato.orders.service_layer.dispatch import COMMAND_HANDLERS
 from mercato.orders.service_layer.queries import OrdersQueries, OrderView
-from mercato.orders.service_layer.unit_of_work import Clock, OrdersUnitOfWork
+from mercato.orders.service_layer.unit_of_work import Clock, OrdersDeps, OrdersUnitOfWork
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.inbox import Subscription
@@ -57,6 +57,7 @@ class OrdersService:
         self.clock = clock
         self.policy = policy or SagaPolicy()
         self.queries = OrdersQueries(db)
+        self.deps = OrdersDeps(uow=self.uow, clock=clock, policy=self.policy)
         self.watch = OrderWatch()
         # How often a wait reads the order: often while no lifecycle events wake it (a process
         # without the broker, as in service tests), rarely as the fallback of a running watch.
@@ -76,18 +77,11 @@ class OrdersService:
     async def handle(self, cmd: RefundOrder) -> bool: ...
 
     async def handle(self, cmd: Any) -> Any:
-        """Run one command in a fresh unit of work (one transaction)."""
-        if isinstance(cmd, PlaceOrder):
-            return await handlers.place_order(cmd, self.uow(), now=self.clock(), policy=self.policy)
-        if isinstance(cmd, ExpireSagas):
-            return await handlers.expire_sagas(cmd, self.uow(), policy=self.policy)
-        if isinstance(cmd, CancelOrder):
-            return await after_purchase.cancel_order(cmd, self.uow(), now=self.clock(), policy=self.policy)
-        if isinstance(cmd, FulfillOrder):
-            return await after_purchase.fulfill_order(cmd, self.uow(), now=self.clock())
-        if isinstance(cmd, RefundOrder):
-            return await after_purchase.refund_order(cmd, self.uow(), now=self.clock(), policy=self.policy)
-        raise TypeError(f"orders has no handler for {type(cmd).__name__}")
+        """Run one command (one transaction)."""
+        handler = COMMAND_HANDLERS.get(type(cmd))
+        if handler is None:
+            raise TypeError(f"orders has no handler for {type(cmd).__name__}")
+        return await handler(cmd, self.deps)
 
     async def place_order(self, cmd: PlaceOrder, wait_seconds: float = 0.0) -> OrderView:
         """Place the order (or find it again, for a retry of its key) and wait up to `wait_seconds`

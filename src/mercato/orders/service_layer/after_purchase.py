@@ -8,35 +8,36 @@ settle through the read side (`OrdersClient.wait_until`).
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 
 from mercato.orders.domain import after_purchase
 from mercato.orders.domain.commands import CancelOrder, FulfillOrder, RefundOrder
 from mercato.orders.domain.errors import OrderCancelErrorCode, OrderFulfillErrorCode, OrderRefundErrorCode
 from mercato.orders.domain.rules import OrderNotFound
-from mercato.orders.domain.saga_types import SagaPolicy, SagaState
+from mercato.orders.domain.saga_types import SagaState
 from mercato.orders.service_layer.handlers import save_step
-from mercato.orders.service_layer.unit_of_work import OrdersUnitOfWork
+from mercato.orders.service_layer.unit_of_work import OrdersDeps, OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
 
 
-async def cancel_order(cmd: CancelOrder, uow: OrdersUnitOfWork, *, now: datetime, policy: SagaPolicy) -> None:
+async def cancel_order(cmd: CancelOrder, deps: OrdersDeps) -> None:
     try:
         after_purchase.check_cancel(cmd)
-        async with uow:
+        now = deps.clock()
+        async with deps.uow() as uow:
             state = await _locked(uow, cmd)
-            after, commands = after_purchase.cancel(state, cmd, now, policy)
+            after, commands = after_purchase.cancel(state, cmd, now, deps.policy)
             await save_step(uow, state, after, commands, now, actor=cmd.actor)
             await uow.commit()
     except ClientError as exc:
         raise _recoded(exc, OrderCancelErrorCode) from None
 
 
-async def fulfill_order(cmd: FulfillOrder, uow: OrdersUnitOfWork, *, now: datetime) -> None:
+async def fulfill_order(cmd: FulfillOrder, deps: OrdersDeps) -> None:
     try:
         after_purchase.check_fulfil(cmd)
-        async with uow:
+        now = deps.clock()
+        async with deps.uow() as uow:
             state = await _locked(uow, cmd)
             after, commands = after_purchase.fulfil(state, cmd)
             await save_step(uow, state, after, commands, now, actor=cmd.actor)
@@ -45,13 +46,14 @@ async def fulfill_order(cmd: FulfillOrder, uow: OrdersUnitOfWork, *, now: dateti
         raise _recoded(exc, OrderFulfillErrorCode) from None
 
 
-async def refund_order(cmd: RefundOrder, uow: OrdersUnitOfWork, *, now: datetime, policy: SagaPolicy) -> bool:
+async def refund_order(cmd: RefundOrder, deps: OrdersDeps) -> bool:
     """True when a refund was sent; False for a retry of one (same key and amount)."""
     try:
         after_purchase.check_refund(cmd)
-        async with uow:
+        now = deps.clock()
+        async with deps.uow() as uow:
             state = await _locked(uow, cmd)
-            after, commands = after_purchase.refund(state, cmd, now, policy)
+            after, commands = after_purchase.refund(state, cmd, now, deps.policy)
             await save_step(uow, state, after, commands, now, actor=cmd.actor)
             await uow.commit()
             return after != state

@@ -17,7 +17,7 @@ from mercato.orders.domain.errors import PlaceOrderErrorCode
 from mercato.orders.domain.model import Order, OrderStatus, check_request
 from mercato.orders.domain.rules import CartEmpty, IdempotencyKeyReused, OrderIdTaken
 from mercato.orders.domain.saga_types import SagaCommand, SagaMessage, SagaPolicy, SagaState, Timeout
-from mercato.orders.service_layer.unit_of_work import OrdersUnitOfWork
+from mercato.orders.service_layer.unit_of_work import OrdersDeps, OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.events import DomainEvent
 from mercato.platform.validation import Checks
@@ -25,12 +25,13 @@ from mercato.platform.validation import Checks
 SWEEP_LIMIT_MAX = 1_000
 
 
-async def place_order(cmd: PlaceOrder, uow: OrdersUnitOfWork, *, now: datetime, policy: SagaPolicy) -> Order:
+async def place_order(cmd: PlaceOrder, deps: OrdersDeps) -> Order:
     """A PENDING order, its saga and the first command (reserve the stock), in one transaction.
     The same customer and idempotency key again returns the first order and starts nothing: also
     when the cart is empty by then (`lines` empty), because that order's confirmation emptied it."""
     if not cmd.lines:
-        return await _retry_of_emptied_cart(cmd, uow)
+        return await _retry_of_emptied_cart(cmd, deps.uow())
+    now = deps.clock()
     try:
         # Checked before a connection is taken from the pool.
         order = Order.place(cmd, now=now)
@@ -42,9 +43,9 @@ async def place_order(cmd: PlaceOrder, uow: OrdersUnitOfWork, *, now: datetime, 
         order.total,
         cmd.payment_token,
         now,
-        policy,
+        deps.policy,
     )
-    async with uow:
+    async with deps.uow() as uow:
         if not await uow.orders.add(order, state):
             # Either a retry (same customer and key) or a caller-chosen id that is taken. A
             # concurrent first attempt has committed by now: the insert waited on its index entry.
@@ -122,14 +123,14 @@ async def save_step(
     uow.add_events(out)
 
 
-async def expire_sagas(cmd: ExpireSagas, uow: OrdersUnitOfWork, *, policy: SagaPolicy) -> int:
+async def expire_sagas(cmd: ExpireSagas, deps: OrdersDeps) -> int:
     """Feed a `Timeout` to up to `limit` sagas past their deadline; returns how many moved.
     Claims skip sagas another sweeper or a consumer holds, so sweepers may run side by side."""
-    async with uow:
+    async with deps.uow() as uow:
         due = await uow.orders.claim_due(cmd.now, max(1, min(cmd.limit, SWEEP_LIMIT_MAX)))
         moved = 0
         for state in due:
-            if await _step(uow, state, Timeout(), cmd.now, policy) != state:
+            if await _step(uow, state, Timeout(), cmd.now, deps.policy) != state:
                 moved += 1
         await uow.commit()
         return moved

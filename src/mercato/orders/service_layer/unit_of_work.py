@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.orders.domain.model import Order, OrderOwner
-from mercato.orders.domain.saga_types import SagaState
+from mercato.orders.domain.saga_types import SagaPolicy, SagaState
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
 from mercato.platform.unit_of_work import UnitOfWork
@@ -77,3 +78,13 @@ class OrdersUnitOfWork(UnitOfWork):
         await super().__aenter__()
         self.orders = self._store_factory(self.conn)
         return self
+
+
+@dataclass(frozen=True)
+class OrdersDeps:
+    """What every orders use case is handed: a fresh unit of work per call, the clock and the saga's
+    policy. Handlers have one shape, `handler(cmd, deps)`, listed in `handlers.COMMAND_HANDLERS`."""
+
+    uow: Callable[[], OrdersUnitOfWork]
+    clock: Clock
+    policy: SagaPolicy
