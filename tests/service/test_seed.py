@@ -332,6 +332,23 @@ async def luma_seeded(
     return summary, len(categories), len(products)
 
 
+async def test_luma_categories_list_parents_before_children(
+    catalog: CatalogService, luma_seeded: tuple[SeedSummary, int, int], luma_plan: SeedPlan
+) -> None:
+    # Given the Luma tree, whose positions count per level (10 children have a smaller one than
+    # their parent), when the categories are listed, then each Luma category follows its parent
+    luma_slugs = {c.slug for c in luma_plan.categories}
+    listed = await catalog.queries.categories()
+    slug_of = {c.id: c.slug for c in listed}
+    seen: set[str] = set()
+    for category in listed:
+        if category.slug in luma_slugs:
+            parent = slug_of.get(category.parent_id) if category.parent_id else None
+            assert parent is None or parent in seen, (category.slug, parent)
+        seen.add(category.slug)
+    assert luma_slugs <= seen
+
+
 async def test_seed_from_luma_file(
     db: Database,
     luma_seeded: tuple[SeedSummary, int, int],
