@@ -36,8 +36,6 @@ COUNTRY_CODES = frozenset(
     """.split()  # noqa: SIM905 - a table to read, not 249 quoted strings
 )
 
-# Control characters have no place in an address, and PostgreSQL refuses NUL in text outright.
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _POSTAL_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
 # Loose on purpose (formats vary by country): an optional +, then digits with spaces, dots, dashes
 # and parentheses; 6 to 15 digits in all (E.164 allows at most 15).
@@ -68,8 +66,8 @@ class AddressFields:
             ("city", CITY_MAX, True),
         ):
             value = getattr(self, name)
+            # `text` applies the boundary rule for text too (no control characters).
             checks.text(name, value, max_length=limit, required=required)
-            _no_control(checks, name, value)
         postal_code, phone = self.postal_code.strip(), self.phone.strip()
         if postal_code:
             checks.pattern(
@@ -102,11 +100,6 @@ class AddressFields:
             country=country,
             phone=phone,
         )
-
-
-def _no_control(checks: Checks, name: str, value: str) -> None:
-    if value and _CONTROL_RE.search(value):
-        checks.add(name, Problem.INVALID, f"{name} must not contain control characters")
 
 
 @dataclass(frozen=True)
