@@ -15,14 +15,15 @@ without the prefix (`description`, `variants.0.sku`), as the use cases name them
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
 from graphql import (
+    GraphQLArgument,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
@@ -36,7 +37,7 @@ from graphql import (
 )
 
 from mercato.platform.errors import FieldError, InputRejected
-from mercato.platform.validation import text_errors
+from mercato.platform.validation import MULTILINE_FIELDS, text_errors, text_problem
 
 # Enough to show a client what to fix; a list of 10,000 bad SKUs does not need 10,000 errors.
 MAX_ERRORS = 10
@@ -48,37 +49,22 @@ Refusal = Callable[[list[FieldError]], Any]
 
 def guard_text_arguments(schema: GraphQLSchema) -> None:
     """Install the check on every field of `schema` that takes text. Idempotent."""
-    holds_text = _HoldsText()
+    walker = TextWalker(schema)
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for field in named.fields.values():
-            arguments = {name: arg.type for name, arg in field.args.items() if holds_text(arg.type)}
+            plan = walker.plan(field.args)
             resolve = field.resolve or default_field_resolver
-            if arguments and not getattr(resolve, _GUARDED, False):
-                field.resolve = _guarded(resolve, arguments, holds_text, _refusal(field))
-
-
-def argument_errors(
-    values: Mapping[str, Any], arguments: Mapping[str, GraphQLInputType], holds_text: _HoldsText
-) -> list[FieldError]:
-    """The refused strings among coerced argument `values` (at most `MAX_ERRORS`)."""
-    found: Iterator[FieldError] = itertools.chain.from_iterable(
-        _errors(values[name], type_, "" if name == "input" else name, holds_text)
-        for name, type_ in arguments.items()
-        if values.get(name) is not None
-    )
-    return list(itertools.islice(found, MAX_ERRORS))
+            if plan and not getattr(resolve, _GUARDED, False):
+                field.resolve = _guarded(resolve, walker, plan, _refusal(field))
 
 
 def _guarded(
-    resolve: Callable[..., Any],
-    arguments: Mapping[str, GraphQLInputType],
-    holds_text: _HoldsText,
-    refuse: Refusal,
+    resolve: Callable[..., Any], walker: TextWalker, plan: Plan, refuse: Refusal
 ) -> Callable[..., Any]:
     def resolve_checked(source: Any, info: Any, **values: Any) -> Any:
-        errors = argument_errors(values, arguments, holds_text)
+        errors = walker.errors(values, plan)
         if errors:
             return refuse(errors)
         return resolve(source, info, **values)
@@ -87,50 +73,62 @@ def _guarded(
     return resolve_checked
 
 
-def _errors(value: Any, type_: GraphQLInputType, path: str, holds_text: _HoldsText) -> Iterator[FieldError]:
-    if value is None:
-        return
-    if isinstance(type_, GraphQLNonNull):
-        type_ = type_.of_type
-    if isinstance(type_, GraphQLList):
-        if isinstance(value, list):
+# Per argument or input field that can hold text: (GraphQL name, its name in error paths, its type,
+# whether it is multi-line).
+Plan = tuple[tuple[str, str, GraphQLInputType, bool], ...]
+
+
+class TextWalker:
+    """Walks coerced argument values with their types. What to look at in each input type is worked
+    out once, here; per request it is plain loops (no generators): most strings are fine."""
+
+    def __init__(self, schema: GraphQLSchema) -> None:
+        self._holds_text = _HoldsText()
+        self._inputs: dict[str, Plan] = {
+            named.name: self.plan(named.fields)
+            for named in schema.type_map.values()
+            if isinstance(named, GraphQLInputObjectType)
+        }
+
+    def plan(self, fields: Mapping[str, GraphQLArgument] | Mapping[str, GraphQLInputField]) -> Plan:
+        return tuple(
+            # The fields of the conventional `input` argument are named without it, as use cases do.
+            (name, "" if name == "input" else name, field.type, name in MULTILINE_FIELDS)
+            for name, field in fields.items()
+            if self._holds_text(field.type)
+        )
+
+    def errors(self, values: Mapping[str, Any], plan: Plan) -> list[FieldError]:
+        """The refused strings among coerced argument `values` (at most `MAX_ERRORS`)."""
+        errors: list[FieldError] = []
+        self._object(values, plan, "", errors)
+        return errors[:MAX_ERRORS]
+
+    def _value(
+        self, value: Any, type_: GraphQLInputType, path: str, multiline: bool, errors: list[FieldError]
+    ) -> None:
+        if isinstance(value, str):
+            problem = text_problem(value, multiline=multiline)
+            if problem is not None:
+                errors.append(FieldError(path, problem[0], f"{path} {problem[1]}"))
+            return
+        if isinstance(type_, GraphQLNonNull):
+            type_ = type_.of_type
+        if isinstance(type_, GraphQLList) and isinstance(value, list):
             for index, item in enumerate(value):
-                yield from _errors(item, type_.of_type, _join(path, str(index)), holds_text)
-    elif isinstance(type_, GraphQLInputObjectType):
-        if isinstance(value, dict):
-            for name, field in type_.fields.items():
-                if name in value and holds_text(field.type):
-                    yield from _errors(value[name], field.type, _join(path, name), holds_text)
-    elif isinstance(type_, GraphQLScalarType):
-        # A String or ID is a str; a JSON value is any plain data, walked whole.
-        yield from text_errors(value, path)
+                if item is not None and len(errors) < MAX_ERRORS:
+                    self._value(item, type_.of_type, f"{path}.{index}", multiline, errors)
+        elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
+            self._object(value, self._inputs[type_.name], path, errors)
+        elif isinstance(type_, GraphQLScalarType):
+            # A JSON value: any plain data, walked whole (its keys name its strings).
+            errors.extend(text_errors(value, path))
 
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-class _HoldsText:
-    """Whether a value of an input type can hold a string (memoised per named type)."""
-
-    def __init__(self) -> None:
-        self._known: dict[str, bool] = {}
-
-    def __call__(self, type_: GraphQLInputType) -> bool:
-        return self._named(get_named_type(type_))
-
-    def _named(self, named: GraphQLNamedType) -> bool:
-        if named.name in self._known:
-            return self._known[named.name]
-        if isinstance(named, GraphQLEnumType):
-            answer = False
-        elif isinstance(named, GraphQLInputObjectType):
-            self._known[named.name] = False  # a recursive input type holds text only through other fields
-            answer = any(self(field.type) for field in named.fields.values())
-        else:  # scalars: only the ones that cannot be text are exempt
-            answer = named.name not in ("Int", "Float", "Boolean")
-        self._known[named.name] = answer
-        return answer
+    def _object(self, value: Mapping[str, Any], plan: Plan, path: str, errors: list[FieldError]) -> None:
+        for name, label, type_, multiline in plan:
+            item = value.get(name)
+            if item is not None:
+                self._value(item, type_, f"{path}.{label}" if path else label, multiline, errors)
 
 
 def _refusal(field: GraphQLField) -> Refusal:
@@ -177,3 +175,27 @@ def _payload_shape(named: GraphQLNamedType) -> tuple[type, type, type[Enum]] | N
 
 def _member(codes: type[Enum], problem: Enum) -> Enum:
     return codes[problem.name] if problem.name in codes.__members__ else codes["INVALID"]
+
+
+class _HoldsText:
+    """Whether a value of an input type can hold a string (memoised per named type)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, type_: GraphQLInputType) -> bool:
+        return self._named(get_named_type(type_))
+
+    def _named(self, named: GraphQLNamedType) -> bool:
+        if named.name in self._known:
+            return self._known[named.name]
+        if isinstance(named, GraphQLEnumType):
+            answer = False
+        elif isinstance(named, GraphQLInputObjectType):
+            # No input type here refers to itself; one that did would be judged by its other fields.
+            self._known[named.name] = False
+            answer = any(self(field.type) for field in named.fields.values())
+        else:  # scalars: only the ones that cannot be text are exempt
+            answer = named.name not in ("Int", "Float", "Boolean")
+        self._known[named.name] = answer
+        return answer
