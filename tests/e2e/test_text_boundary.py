@@ -6,190 +6,50 @@ the escape `\\ud800`. Every test runs on both topologies (in-process clients and
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from sqlalchemy import text
 
-from mercato.platform.auth import Role
 from mercato.platform.db import Database
-from mercato.platform.validation import MULTILINE_TEXT_MAX, TEXT_MAX, is_multiline
 from tests.conftest import ref
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.conftest import SignIn
 from tests.e2e.test_stock import ADJUST, CREATE_WAREHOUSE
 from tests.e2e.test_storefront import CREATE_PRODUCT, UPDATE_PRODUCT
-
-ADDRESS = {"firstName": "Ada", "lastName": "Lovelace", "line1": "1 Way", "city": "London", "country": "GB"}
-# (value, expected code); an over-long value is made to measure for the field (see `bad_value`).
-BAD: dict[str, tuple[str | None, str]] = {
-    "nul": ("a\x00b", "INVALID"),
-    "lone-surrogate": ("half an emoji \ud83d", "INVALID"),
-    "escape": ("a\x1b[31mb", "INVALID"),
-    "over-long": (None, "TOO_LONG"),
-}
-
-
-def bad_value(kind: str, field: str) -> str:
-    value, _ = BAD[kind]
-    if value is not None:
-        return value
-    return "x" * ((MULTILINE_TEXT_MAX if is_multiline(field) else TEXT_MAX) + 1)
-
-
-async def post(client: GraphQLClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    # json.dumps escapes what is not ASCII, so a lone surrogate travels as `\ud83d` (httpx would fail
-    # to encode it).
-    body = json.dumps({"query": query, "variables": variables}).encode()
-    response = await client.http.post("/graphql", content=body, headers={"content-type": "application/json"})
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-@dataclass(frozen=True)
-class World:
-    """What the cases act on: an administrator, a shopper with a cart and an address, a product."""
-
-    staff: GraphQLClient
-    anonymous: GraphQLClient
-    shopper: GraphQLClient
-    shopper_id: str
-    cart_id: str
-    address_id: str
-    product_id: str
-    variant_id: str
-    sku: str
-    warehouse_id: str
+from tests.e2e.text_world import (
+    ADD_LINES,
+    ADDRESS,
+    BAD,
+    CHECKOUT,
+    ERRORS,
+    PRODUCTS,
+    Unchanged,
+    Variables,
+    World,
+    addresses_unchanged,
+    bad_value,
+    build_world,
+    cart_empty,
+    checkout,
+    new_product,
+    no_account,
+    no_adjustment,
+    no_category,
+    no_order,
+    no_product,
+    no_token,
+    no_warehouse,
+    nothing,
+    post,
+    product_unchanged,
+    scalar,
+    variant_unchanged,
+)
 
 
 @pytest.fixture(scope="module")
 async def world(api: GraphQLClient, anon_api: GraphQLClient, sign_in: SignIn) -> World:
-    shopper = await sign_in(Role.CUSTOMER)
-    me = await shopper.data("query { me { id } }")
-    cart = await shopper.mutate("mutation { cartCreate { cart { id } errors { code } } }", {}, "cartCreate")
-    address = await shopper.mutate(
-        "mutation($a: AddressInput!) { addressCreate(input: $a) { address { id } errors { code } } }",
-        {"a": ADDRESS},
-        "addressCreate",
-    )
-    slug = ref("p")
-    product = await api.mutate(
-        CREATE_PRODUCT,
-        {
-            "input": {
-                "slug": slug,
-                "name": "Boundary probe",
-                "variants": [
-                    {
-                        "sku": slug.upper(),
-                        "price": {"amount": "10.00", "currency": "USD"},
-                        "attributes": {"size": "M"},
-                    }
-                ],
-            }
-        },
-        "productCreate",
-    )
-    warehouse = await api.mutate(
-        CREATE_WAREHOUSE, {"input": {"code": ref("wh"), "name": "Depot"}}, "warehouseCreate"
-    )
-    return World(
-        staff=api,
-        anonymous=anon_api,
-        shopper=shopper,
-        shopper_id=me["me"]["id"],
-        cart_id=cart["cart"]["id"],
-        address_id=address["address"]["id"],
-        product_id=product["product"]["id"],
-        variant_id=product["product"]["variants"][0]["id"],
-        sku=product["product"]["variants"][0]["sku"],
-        warehouse_id=warehouse["warehouse"]["id"],
-    )
-
-
-Variables = Callable[[World, str], dict[str, Any]]
-Unchanged = Callable[[World, Database, dict[str, Any], dict[str, Any]], Awaitable[None]]
-
-
-async def _scalar(db: Database, sql: str, **params: Any) -> Any:
-    async with db.connect() as conn:
-        return (await conn.execute(text(sql), params)).scalar_one()
-
-
-async def no_category(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    slug = variables["input"]["slug"]
-    assert await _scalar(db, "SELECT count(*) FROM catalog.categories WHERE slug = :s", s=slug) == 0
-
-
-async def no_product(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    slug = variables["input"]["slug"]
-    assert await _scalar(db, "SELECT count(*) FROM catalog.products WHERE slug = :s", s=slug) == 0
-
-
-async def product_unchanged(
-    world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]
-) -> None:
-    name = await _scalar(db, "SELECT name FROM catalog.products WHERE id = :i", i=world.product_id)
-    assert name == "Boundary probe"
-    assert data["productUpdate"]["product"] is None
-
-
-async def variant_unchanged(
-    world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]
-) -> None:
-    attributes = await _scalar(
-        db, "SELECT attributes FROM catalog.variants WHERE id = :i", i=world.variant_id
-    )
-    assert attributes == {"size": "M"}
-
-
-async def no_warehouse(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    code = variables["input"]["code"]
-    assert await _scalar(db, "SELECT count(*) FROM inventory.warehouses WHERE code = :c", c=code) == 0
-
-
-async def no_adjustment(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    assert await _scalar(db, "SELECT count(*) FROM inventory.adjustments WHERE sku = :s", s=world.sku) == 0
-    assert await _scalar(db, "SELECT count(*) FROM inventory.stock WHERE sku = :s", s=world.sku) == 0
-
-
-async def no_account(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    email = variables["input"]["email"]
-    assert await _scalar(db, "SELECT count(*) FROM customers.accounts WHERE email = :e", e=email) == 0
-
-
-async def no_token(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    [payload] = data.values()
-    assert payload["accessToken"] is None
-
-
-async def no_order(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    orders = await _scalar(
-        db, "SELECT count(*) FROM orders.orders WHERE customer_id = :c", c=world.shopper_id
-    )
-    assert orders == 0
-
-
-async def cart_empty(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    cart = await world.shopper.data(
-        "query($id: ID!) { cart(id: $id) { lines { sku } } }", {"id": world.cart_id}
-    )
-    assert cart == {"cart": {"lines": []}}
-
-
-async def addresses_unchanged(
-    world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]
-) -> None:
-    me = await world.shopper.data("query { me { addresses { id city line1 } } }")
-    assert me["me"]["addresses"] == [{"id": world.address_id, "city": "London", "line1": "1 Way"}]
-
-
-async def nothing(world: World, db: Database, variables: dict[str, Any], data: dict[str, Any]) -> None:
-    """A read: there is nothing to write."""
+    return await build_world(api, anon_api, sign_in)
 
 
 @dataclass(frozen=True)
@@ -200,56 +60,6 @@ class Case:
     payload: str | None  # the mutation's payload field; None: a top-level error (a query)
     field: str
     unchanged: Unchanged
-
-
-ERRORS = "errors { field code message }"
-CHECKOUT = f"""
-mutation($cart: ID!, $token: String!, $address: AddressInput!, $key: String!) {{
-  checkoutComplete(cartId: $cart, paymentToken: $token, shippingAddress: $address, idempotencyKey: $key) {{
-    order {{ id }} {ERRORS}
-  }}
-}}"""
-PRODUCTS = (
-    "query($first: Int!, $after: String, $filter: ProductFilterInput) "
-    "{ products(first: $first, after: $after, filter: $filter) { edges { node { id } } } }"
-)
-
-
-def new_product(**fields: Any) -> Callable[[World, str], dict[str, Any]]:
-    def make(world: World, bad: str) -> dict[str, Any]:
-        slug = ref("p")
-        product: dict[str, Any] = {
-            "slug": slug,
-            "name": "Probe",
-            "variants": [{"sku": slug.upper(), "price": {"amount": "1.00", "currency": "USD"}}],
-        }
-        for name, where in fields.items():
-            if name == "variant_sku":
-                product["variants"][0]["sku"] = bad
-            elif name == "attribute":
-                product["attributes"] = {where: bad}
-            else:
-                product[name] = bad
-        return {"input": product}
-
-    return make
-
-
-def checkout(where: str) -> Variables:
-    def make(world: World, bad: str) -> dict[str, Any]:
-        variables: dict[str, Any] = {
-            "cart": world.cart_id,
-            "token": "tok_success",
-            "address": dict(ADDRESS),
-            "key": ref("key"),
-        }
-        if where in ("token", "key"):
-            variables[where] = bad
-        else:
-            variables["address"][where] = bad
-        return variables
-
-    return make
 
 
 CASES: dict[str, Case] = {
@@ -383,8 +193,7 @@ CASES: dict[str, Case] = {
     ),
     "cartLinesAdd sku": Case(
         "shopper",
-        "mutation($id: ID!, $lines: [CartLineInput!]!) "
-        f"{{ cartLinesAdd(cartId: $id, lines: $lines) {{ {ERRORS} }} }}",
+        ADD_LINES,
         lambda w, bad: {"id": w.cart_id, "lines": [{"sku": bad, "quantity": 1}]},
         "cartLinesAdd",
         "lines.0.sku",
@@ -450,13 +259,13 @@ async def test_multi_line_fields_keep_line_breaks_and_single_line_fields_refuse_
         "productCreate",
     )
     # Then it is stored as sent
-    stored = await _scalar(db, "SELECT description FROM catalog.products WHERE slug = :s", s=slug)
+    stored = await scalar(db, "SELECT description FROM catalog.products WHERE slug = :s", s=slug)
     assert stored == description
     # But a line break in a name is refused
     refused = {"slug": ref("p"), "name": "Two\nlines"}
     body = await post(world.staff, CREATE_PRODUCT, {"input": refused})
     assert [(e["field"], e["code"]) for e in body["data"]["productCreate"]["errors"]] == [("name", "INVALID")]
-    assert await _scalar(db, "SELECT count(*) FROM catalog.products WHERE slug = :s", s=refused["slug"]) == 0
+    assert await scalar(db, "SELECT count(*) FROM catalog.products WHERE slug = :s", s=refused["slug"]) == 0
 
 
 async def test_a_bad_string_written_in_the_document_is_refused_like_a_variable(world: World) -> None:
@@ -480,88 +289,6 @@ async def test_a_bad_name_inside_a_json_value_names_the_value_not_the_name(
 
 async def test_every_bad_string_is_reported_up_to_ten(world: World) -> None:
     lines = [{"sku": f"SKU\x00{i}", "quantity": 1} for i in range(50)]
-    body = await post(
-        world.shopper, CASES["cartLinesAdd sku"].document, {"id": world.cart_id, "lines": lines}
-    )
+    body = await post(world.shopper, ADD_LINES, {"id": world.cart_id, "lines": lines})
     errors = body["data"]["cartLinesAdd"]["errors"]
     assert [(e["field"], e["code"]) for e in errors] == [(f"lines.{i}.sku", "INVALID") for i in range(10)]
-
-
-# -- request bodies ----------------------------------------------------------------------------------
-
-BAD_REQUEST = "BAD_REQUEST"
-
-
-async def refusal(client: GraphQLClient, body: bytes) -> tuple[int, list[tuple[str, str]]]:
-    response = await client.http.post("/graphql", content=body, headers={"content-type": "application/json"})
-    errors = response.json()["errors"]
-    return response.status_code, [(e["message"], e["extensions"]["code"]) for e in errors]
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        (
-            b'{"query": "{ categories { id } }", "variables": {"s": "\xff\xfe"}}',
-            "the request body is not valid UTF-8",
-        ),
-        (
-            b'{"query": "{ categories { id } }", "variables": {"s": "\xed\xa0\x80"}}',
-            "the request body is not valid UTF-8",
-        ),
-        (b'{"query": "{ categories { id }', "Unable to parse request body as JSON"),
-        (b'"{ categories { id } }"', "the request body must be a JSON object"),
-        (b"42", "the request body must be a JSON object"),
-    ],
-    ids=["latin-1 bytes", "utf-8-encoded surrogate", "truncated JSON", "a JSON string", "a JSON number"],
-)
-async def test_a_body_that_is_not_utf8_json_is_a_400_shaped_like_graphql(
-    world: World, body: bytes, message: str
-) -> None:
-    assert await refusal(world.anonymous, body) == (400, [(message, BAD_REQUEST)])
-
-
-def nested(depth: int) -> str:
-    return "[" * depth + "]" * depth
-
-
-@pytest.mark.parametrize("depth", [40, 3_000])
-async def test_deeply_nested_variables_are_a_400(world: World, depth: int) -> None:
-    # Given variables nested deeper than any input needs (3,000 exhausted the JSON parser's recursion)
-    message = "the request body nests JSON more than 32 levels deep"
-    add = json.dumps(
-        {"query": CASES["cartLinesAdd sku"].document, "variables": {"id": world.cart_id, "lines": "DEEP"}}
-    )
-    staff = json.dumps(
-        {
-            "query": "mutation($u: ID!, $p: [Permission!]!) "
-            "{ staffPermissionsSet(userId: $u, role: STAFF, permissions: $p) { errors { code } } }",
-            "variables": {"u": world.shopper_id, "p": "DEEP"},
-        }
-    )
-    listing = json.dumps({"query": PRODUCTS, "variables": {"first": 1, "filter": {"search": "DEEP"}}})
-    # When they are sent to a mutation, to a staff mutation and to a cacheable storefront query
-    for client, body in ((world.shopper, add), (world.staff, staff), (world.anonymous, listing)):
-        # Then each is refused before GraphQL runs
-        deep = body.replace('"DEEP"', nested(depth)).encode()
-        assert await refusal(client, deep) == (400, [(message, BAD_REQUEST)])
-    # And the cart was not touched
-    cart = await world.shopper.data(
-        "query($id: ID!) { cart(id: $id) { lines { sku } } }", {"id": world.cart_id}
-    )
-    assert cart == {"cart": {"lines": []}}
-
-
-async def test_deeply_nested_variables_in_a_get_are_a_400(world: World) -> None:
-    response = await world.anonymous.http.get(
-        "/graphql", params={"query": PRODUCTS, "variables": '{"first": 1, "after": ' + nested(3_000) + "}"}
-    )
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == BAD_REQUEST
-
-
-async def test_variables_nested_as_deep_as_inputs_need_still_run(world: World) -> None:
-    variables = new_product()(world, "")
-    variables["input"]["variants"][0]["attributes"] = {"tags": ["a", "b"]}
-    body = await post(world.staff, CREATE_PRODUCT, variables)
-    assert body["data"]["productCreate"]["errors"] == []
