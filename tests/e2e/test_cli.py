@@ -10,8 +10,10 @@ from pathlib import Path
 from mercato.platform.config import Settings
 
 
-def run(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
+def run(settings: Settings, *args: str | bytes, **env: str | bytes) -> subprocess.CompletedProcess[str]:
+    environment: dict[str, str | bytes] = {
+        k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")
+    }
     environment.update(
         {
             "MERCATO_DATABASE_URL": settings.database_url or "",
@@ -69,6 +71,27 @@ def test_admin_create_then_again_is_one_line(settings: Settings) -> None:
     assert again.returncode == 1
     lines = again.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), again.stderr
+
+
+def test_admin_create_with_text_the_rule_refuses_is_one_line(settings: Settings) -> None:
+    # Given an email argument and a password holding bytes that are not UTF-8 (Python reads them as
+    # lone surrogates) or an escape character
+    secret = {"MERCATO_AUTH_SECRET": settings.auth_secret or ""}
+    attempts = [
+        ((b"admin-\xff@example.com",), {"MERCATO_ADMIN_PASSWORD": "a very long admin password"}, "email"),
+        (
+            ("admin-x@example.com",),
+            {"MERCATO_ADMIN_PASSWORD": b"a very long admin password \xff"},
+            "password",
+        ),
+        (("admin-y@example.com",), {"MERCATO_ADMIN_PASSWORD": "a very long \x1b[2J password"}, "password"),
+    ]
+    for email, password, field in attempts:
+        # When an administrator is created with them, then the command refuses in one line naming the field
+        result = run(settings, "admin", "create", "--email", *email, **password, **secret)
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {field} "), result.stderr
 
 
 def test_serve_names_what_a_target_lacks_in_one_line(settings: Settings) -> None:

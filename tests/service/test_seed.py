@@ -319,6 +319,38 @@ async def test_seed_from_malformed_file_writes_nothing(
     assert caught.value.code is luma.SeedFileErrorCode.NOT_FOUND
 
 
+@pytest.mark.parametrize(
+    ("field", "raw", "problem"),
+    [
+        ("name", '"Bad\\u0000tee"', "name holds the control character U+0000"),
+        ("description", '"half an emoji \\ud83d"', "description is not valid Unicode"),
+        ("attributes", '{"color": "red\\u001b"}', "attributes.color holds the control character U+001B"),
+    ],
+)
+async def test_a_file_with_bad_text_fails_whole_and_writes_nothing(
+    tmp_path: Path,
+    db: Database,
+    catalog: CatalogService,
+    inventory: InventoryService,
+    field: str,
+    raw: str,
+    problem: str,
+) -> None:
+    # Given a file whose first product is fine and whose second holds a string the rule refuses
+    good, bad = ref("SEED-OK"), ref("SEED-BAD")
+    path = tmp_path / "catalog.json"
+    path.write_text(
+        f'[{{"sku": "{good}", "name": "Good {good}", "price": "5.00"}},'
+        f' {{"sku": "{bad}", "name": "Bad {bad}", "price": "5.00", "{field}": {raw}}}]'
+    )
+    # When it is loaded, then it fails with one line naming the product and the field
+    with pytest.raises(luma.SeedFileError, match=re.escape(problem)) as caught:
+        await seed_from_file(catalog, inventory, path)
+    assert caught.value.code is luma.SeedFileErrorCode.MALFORMED
+    # And not even the good product was written
+    assert await _existing(db, "catalog.variants", "sku", [good, bad]) == set()
+
+
 @pytest.fixture(scope="module")
 async def luma_seeded(
     db: Database, catalog: CatalogService, inventory: InventoryService, luma_plan: SeedPlan
@@ -330,6 +362,23 @@ async def luma_seeded(
     products = await _existing(db, "catalog.products", "slug", [p.slug for p in plan.products])
     summary = await seed_from_file(catalog, inventory, LUMA)
     return summary, len(categories), len(products)
+
+
+async def test_luma_categories_list_parents_before_children(
+    catalog: CatalogService, luma_seeded: tuple[SeedSummary, int, int], luma_plan: SeedPlan
+) -> None:
+    # Given the Luma tree, whose positions count per level (10 children have a smaller one than
+    # their parent), when the categories are listed, then each Luma category follows its parent
+    luma_slugs = {c.slug for c in luma_plan.categories}
+    listed = await catalog.queries.categories()
+    slug_of = {c.id: c.slug for c in listed}
+    seen: set[str] = set()
+    for category in listed:
+        if category.slug in luma_slugs:
+            parent = slug_of.get(category.parent_id) if category.parent_id else None
+            assert parent is None or parent in seen, (category.slug, parent)
+        seen.add(category.slug)
+    assert luma_slugs <= seen
 
 
 async def test_seed_from_luma_file(

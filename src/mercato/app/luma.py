@@ -25,6 +25,7 @@ from mercato.app.demo_data import (
 )
 from mercato.platform.errors import ClientError
 from mercato.platform.types import Money, MoneyError
+from mercato.platform.validation import text_errors
 
 WAREHOUSES = (WarehouseSpec("main", "Main warehouse"),)
 STOCK_MAX = 50
@@ -70,7 +71,32 @@ def load(path: Path, *, media_base: str = "") -> SeedPlan:
             skipped.append(Skipped(row.text("sku"), NO_OWN_PRICE))
         else:
             products.append(spec)
-    return SeedPlan(WAREHOUSES, tuple(categories), tuple(products), tuple(skipped))
+    plan = SeedPlan(WAREHOUSES, tuple(categories), tuple(products), tuple(skipped))
+    _check_text(path, plan)
+    return plan
+
+
+def _check_text(path: Path, plan: SeedPlan) -> None:
+    """The boundary rule for text over everything the plan would write: a bad string fails the whole
+    file here, before anything is written (the use cases would refuse it too, but one product at a
+    time, after writing the ones before it)."""
+    for category in plan.categories:
+        _text(path, f"category {category.slug!r}", {"url_key": category.slug, "name": category.name})
+    for product in plan.products:
+        fields = {
+            "name": product.name,
+            "description": product.description,
+            "attributes": product.attributes,
+            "images": list(product.media),
+            "variants": [{"sku": v.sku, "attributes": v.attributes} for v in product.variants],
+        }
+        _text(path, f"product {product.slug!r}", fields)
+
+
+def _text(path: Path, where: str, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        for error in text_errors(value, name):
+            raise SeedFileError(path, f"{where}: {error.message}")
 
 
 def _read_json(path: Path, *, required: bool) -> Any:
@@ -86,6 +112,8 @@ def _read_json(path: Path, *, required: bool) -> Any:
         return json.loads(raw)
     except UnicodeDecodeError:
         raise SeedFileError(path, "not UTF-8 text") from None
+    except RecursionError:
+        raise SeedFileError(path, "not usable JSON (nested too deeply)") from None
     except json.JSONDecodeError as exc:
         raise SeedFileError(
             path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"

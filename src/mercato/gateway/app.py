@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +27,18 @@ from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 from mercato.platform.telemetry import TracingMiddleware, shutdown_tracing
+from mercato.platform.validation import nested_deeper_than
+
+# No request needs more (body → variables → input → variants → one → attributes → … is under 10);
+# deeper JSON would only exhaust the recursion of whatever walks it next.
+MAX_BODY_NESTING = 32
+# What a refused request is called in `extensions.code`, by HTTP status.
+_HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
+
+
+def error_response(message: str, code: str, status: int) -> JSONResponse:
+    """A refusal before GraphQL runs, shaped as a GraphQL response so clients parse one format."""
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
 
 
 class MercatoGraphQL(GraphQL[GatewayContext, None]):
@@ -53,6 +67,37 @@ class MercatoGraphQL(GraphQL[GatewayContext, None]):
                     # Anonymous, but told why: a client can refresh its token and retry.
                     context.auth_error = exc.message
         return context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            # Strawberry answers these in plain text; clients expect a GraphQL-shaped body.
+            response = error_response(
+                exc.reason, _HTTP_CODES.get(exc.status_code, "BAD_REQUEST"), exc.status_code
+            )
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON as RFC 8259 has it (UTF-8, strictly), an object or a batch, nested at most
+        `MAX_BODY_NESTING` deep: anything else is the client's mistake (400), never a 500."""
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise HTTPException(400, "the request body is not valid UTF-8") from None
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            value = None
+        if value is None or nested_deeper_than(value, MAX_BODY_NESTING):
+            raise HTTPException(400, f"the request body nests JSON more than {MAX_BODY_NESTING} levels deep")
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return value
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Syntax errors can bypass the schema extensions; every error leaves here with a code.
@@ -92,16 +137,8 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {
-                "errors": [
-                    {
-                        "message": f"request body is larger than {self.max_bytes} bytes",
-                        "extensions": {"code": "REQUEST_TOO_LARGE"},
-                    }
-                ]
-            },
-            status_code=413,
+        response = error_response(
+            f"request body is larger than {self.max_bytes} bytes", "REQUEST_TOO_LARGE", 413
         )
         await response(scope, receive, send)
 

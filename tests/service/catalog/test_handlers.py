@@ -158,3 +158,29 @@ async def test_categories_form_a_tree(catalog: CatalogService, uncached_catalog:
     child = await a_category(catalog, parent=root, name="Tops")
     by_id = {c.id: c for c in await uncached_catalog.queries.categories()}
     assert by_id[child].parent_id == root
+
+
+async def test_categories_list_parents_before_children_in_menu_order(
+    catalog: CatalogService, uncached_catalog: CatalogService
+) -> None:
+    # Given a parent placed late in its menu whose children come first in theirs (positions are per
+    # level, so a flat sort by position would list the children before their parent)
+    parent = await catalog.handle(CreateCategory(slug=ref("cat"), name="Gear", position=9))
+    second = await catalog.handle(CreateCategory(slug=ref("cat"), name="Bags", parent_id=parent, position=1))
+    first = await catalog.handle(
+        CreateCategory(slug=ref("cat"), name="Watches", parent_id=parent, position=0)
+    )
+    grandchild = await catalog.handle(CreateCategory(slug=ref("cat"), name="Totes", parent_id=second))
+
+    # When the categories are listed
+    listed = await uncached_catalog.queries.categories()
+
+    # Then every category comes after its parent, and each parent is followed by its subtree in
+    # menu order (position, then name)
+    seen: set[uuid.UUID] = set()
+    for category in listed:
+        assert category.parent_id is None or category.parent_id in seen, category
+        seen.add(category.id)
+    ids = [c.id for c in listed]
+    start = ids.index(parent)
+    assert ids[start : start + 4] == [parent, first, second, grandchild]

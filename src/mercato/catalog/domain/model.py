@@ -89,6 +89,8 @@ def check_product_fields(checks: Checks, fields: dict[str, Any]) -> None:
             checks.add(
                 "media", Problem.INVALID, f"media entries must be URLs of at most {URL_MAX} characters"
             )
+        else:
+            checks.clean("media", media)
 
 
 _MUTABLE = ("slug", "name", "description", "category_id", "attributes", "media", "published")

@@ -109,10 +109,10 @@ class CatalogQueries:
                             categories.c.name,
                             categories.c.parent_id,
                             categories.c.position,
-                        ).order_by(categories.c.position, categories.c.name)
+                        ).order_by(categories.c.position, categories.c.name, categories.c.id)
                     )
                 ).all()
-            return [CategoryView(r.id, r.slug, r.name, r.parent_id, r.position) for r in rows]
+            return menu_order([CategoryView(r.id, r.slug, r.name, r.parent_id, r.position) for r in rows])
 
         return await self.cache.get_or_load_versioned(
             self.generation_key, self.cache.key("categories"), load, views.encode, views.decode_categories
@@ -249,3 +249,23 @@ def _filter_conditions(request: ListingRequest) -> list[ColumnElement[bool]]:
         )
         conditions.append(or_(on_product, on_variant))
     return conditions
+
+
+def menu_order(siblings_sorted: Sequence[CategoryView]) -> list[CategoryView]:
+    """Depth first from the roots: each category, then its subtree; siblings keep the given order.
+
+    Positions are per level, so a flat sort by position lists a child placed first among its siblings
+    before a parent placed late among the roots; clients build menus in one pass and need parents first.
+    """
+    known = {c.id for c in siblings_sorted}
+    children: dict[uuid.UUID | None, list[CategoryView]] = {}
+    for category in siblings_sorted:
+        parent = category.parent_id if category.parent_id in known else None
+        children.setdefault(parent, []).append(category)
+    ordered: list[CategoryView] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        category = stack.pop()
+        ordered.append(category)
+        stack.extend(reversed(children.get(category.id, [])))
+    return ordered

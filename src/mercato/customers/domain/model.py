@@ -68,6 +68,8 @@ def check_password(checks: Checks, password: str) -> None:
         checks.add("password", Problem.OUT_OF_RANGE, f"password must have at least {PASSWORD_MIN} characters")
     elif len(password) > PASSWORD_MAX:
         checks.add("password", Problem.TOO_LONG, f"password is longer than {PASSWORD_MAX} characters")
+    else:
+        checks.clean("password", password)
 
 
 def check_sign_up(email: str, password: str) -> str:

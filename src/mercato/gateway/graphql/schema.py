@@ -15,6 +15,7 @@ from mercato.gateway.graphql.cart.schema import CartMutations, CartQueries
 from mercato.gateway.graphql.catalog.schema import CatalogMutations, CatalogQueries
 from mercato.gateway.graphql.core.cost import QueryCost
 from mercato.gateway.graphql.core.errors import ErrorFormatting
+from mercato.gateway.graphql.core.text_guard import guard_text_arguments
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
 from mercato.gateway.graphql.orders.schema import OrdersMutations, OrdersQueries
@@ -48,7 +49,7 @@ class MercatoSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> MercatoSchema:
-    return MercatoSchema(
+    schema = MercatoSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
@@ -59,6 +60,9 @@ def build_schema(settings: Settings) -> MercatoSchema:
             lambda: QueryCost(max_cost=settings.graphql_max_cost),
         ],
     )
+    # The boundary rule for text, once for every argument of every field (see core/text_guard.py).
+    guard_text_arguments(schema._schema)
+    return schema
 
 
 def schema_sdl() -> str:

@@ -20,6 +20,7 @@ from mercato.platform.auth import Unauthenticated
 from mercato.platform.errors import MercatoError
 from mercato.platform.grpc import auth
 from mercato.platform.grpc.errors import to_status
+from mercato.platform.grpc.inputs import check_request
 from mercato.platform.grpc.outcome import run_recording_code
 from mercato.platform.metrics import GrpcMetricsInterceptor, Metrics
 
@@ -145,6 +146,8 @@ class AuthAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
             caller = auth.verify_service_token(auth.bearer(metadata), secret, audience=audience)
             token = metadata.get(auth.PRINCIPAL_KEY)
             principal = auth.verify_principal_token(token, secret, audience=audience) if token else None
+            # The boundary rule for text, after authentication: an unknown caller learns nothing.
+            check_request(request)
             caller_token = auth.current_caller.set(caller)
             principal_token = auth.current_principal.set(principal)
             try:
