@@ -44,6 +44,8 @@ class Host:
                 engines.broker,
                 batch_size=s.outbox_batch_size,
                 poll_interval=s.outbox_poll_interval_seconds,
+                publish_grace=s.outbox_publish_grace_seconds,
+                mark_interval=s.outbox_mark_interval_seconds,
             )
         for component in self.components:
             for wiring in component.consumers:
@@ -111,3 +113,10 @@ class Host:
         for consumer in self.consumers:
             await consumer.stop()
         self.consumers.clear()
+        # Last, once nothing here commits any more: publish what was handed off, mark what was
+        # published. Units of work that commit after this write their events due for the poll of
+        # another process at once, since no relay of this process will publish them.
+        for component in self.components:
+            relay = self.engines.relays.pop(component.name, None)
+            if relay is not None:
+                await relay.close()
