@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # process died or the broker failed), and marks what was published, at most every mark interval.
     outbox_poll_interval_seconds: float = Field(default=2.0, gt=0)
     outbox_publish_grace_seconds: float = Field(default=5.0, gt=0)
-    outbox_mark_interval_seconds: float = Field(default=0.5, ge=0)
+    outbox_mark_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     consumer_batch_size: int = Field(default=100, ge=1, le=10_000)
     consumer_max_deliveries: int = Field(default=10, ge=1)

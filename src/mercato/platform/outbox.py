@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import math
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -165,7 +164,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 2.0,
         publish_grace: float = 5.0,
-        mark_interval: float = 0.5,
+        mark_interval: float = 1.0,
         max_backoff: float = 30.0,
         max_handed: int = 10_000,
     ) -> None:
@@ -187,12 +186,14 @@ class OutboxRelay:
         self._handed: deque[OutboxRow] = deque()
         self._more = asyncio.Event()
         self._unmarked: list[uuid.UUID] = []  # published after a hand-off, not yet marked
-        self._last_mark = -math.inf
+        # When the oldest unmarked row is marked: a mark waits `mark_interval` to take others with it.
+        self._mark_due: float | None = None
         self._publisher: asyncio.Task[None] | None = None
         # Publishing runs in the relay's context, not the committing request's: its SQL is the relay's
         # (statement counters, the bench's attribution) and so is its lifetime.
         self._context = contextvars.copy_context()
         self._closed = False
+        self._next_poll: float | None = None  # when `run` polls next; None while it polls or is not running
 
     @property
     def accepting(self) -> bool:
@@ -233,7 +234,13 @@ class OutboxRelay:
                 continue
             if not self._unmarked:
                 return
-            wait = 0.0 if self._closed else self._last_mark + self.mark_interval - loop.time()
+            due, next_poll = self._mark_due, self._next_poll
+            if self._closed or due is None:
+                wait = 0.0
+            elif next_poll is not None and next_poll <= due:
+                return  # the poll comes first: it marks them in the transaction it runs anyway
+            else:
+                wait = due - loop.time()
             if wait > 0:
                 self._more.clear()
                 with contextlib.suppress(TimeoutError):
@@ -253,6 +260,8 @@ class OutboxRelay:
             for row, outcome in zip(batch, outcomes, strict=True)
             if not isinstance(outcome, BaseException)
         )
+        if self._unmarked and self._mark_due is None:
+            self._mark_due = asyncio.get_running_loop().time() + self.mark_interval
         if failures:
             log.warning(
                 "outbox %s: %d events not published, the poll retries them in %.1f s: %r",
@@ -265,18 +274,27 @@ class OutboxRelay:
     async def mark_published(self) -> bool:
         """Mark what hand-offs published, in one UPDATE; false if the database failed (they stay
         pending, for the next try)."""
-        ids, self._unmarked = self._unmarked, []
+        ids = self._take_unmarked()
         if not ids:
             return True
-        self._last_mark = asyncio.get_running_loop().time()
         try:
             async with self.db.engine.begin() as conn:
                 await self._mark(conn, ids)
         except Exception:
             log.exception("outbox %s: marking %d events published failed", self._schema, len(ids))
-            self._unmarked[:0] = ids
+            self._keep_unmarked(ids)
             return False
         return True
+
+    def _take_unmarked(self) -> list[uuid.UUID]:
+        ids, self._unmarked, self._mark_due = self._unmarked, [], None
+        return ids
+
+    def _keep_unmarked(self, ids: list[uuid.UUID]) -> None:
+        """Marking `ids` failed: they wait for the next mark, a mark interval from now at the latest."""
+        self._unmarked[:0] = ids
+        if ids:
+            self._mark_due = asyncio.get_running_loop().time() + self.mark_interval
 
     async def close(self, wait_seconds: float = 5.0) -> None:
         """Shutdown: take no more hand-offs, publish those taken and mark what was published. Rows it
@@ -299,26 +317,32 @@ class OutboxRelay:
     async def run(self) -> None:
         # The task that runs the relay owns the publishing it starts (see `_context`).
         self._context = contextvars.copy_context()
-        while True:
-            try:
-                published = await self.publish_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay for %s failed; retrying", self._schema)
-                published = 0
-            if published >= self.batch_size:
-                continue  # more may be waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            self._wake.clear()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                self._next_poll = None
+                try:
+                    published = await self.publish_pending()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("outbox relay for %s failed; retrying", self._schema)
+                    published = 0
+                if published >= self.batch_size:
+                    continue  # more may be waiting
+                self._next_poll = loop.time() + self.poll_interval
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                self._wake.clear()
+        finally:
+            self._next_poll = None
 
     async def publish_pending(self) -> int:
         """One poll, in one transaction: claim a batch of due rows and publish them, then mark them and
         whatever hand-offs published since the last mark in one UPDATE. Returns how many rows it
         claimed and published."""
         schema = self._schema
-        handed, self._unmarked = self._unmarked, []
+        handed = self._take_unmarked()
         try:
             async with self.db.engine.begin() as conn:
                 result = await conn.execute(
@@ -359,10 +383,8 @@ class OutboxRelay:
                         },
                     )
         except BaseException:
-            self._unmarked[:0] = handed  # not marked: the next poll or mark does it
+            self._keep_unmarked(handed)
             raise
-        if handed:
-            self._last_mark = asyncio.get_running_loop().time()
         return len(done)
 
     async def _publish(self, rows: Sequence[OutboxRow]) -> list[object]:
