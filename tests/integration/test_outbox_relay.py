@@ -30,8 +30,8 @@ from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent, Envelope
 from mercato.platform.messaging import Broker
-from mercato.platform.outbox import Outbox, OutboxRelay, OutboxRow, RelayHandoff
-from mercato.platform.unit_of_work import UnitOfWork
+from mercato.platform.outbox import Outbox, OutboxRelay, OutboxRow
+from mercato.platform.unit_of_work import RelayHandoff, UnitOfWork
 from tests.conftest import ref
 from tests.service.catalog.builders import a_product
 

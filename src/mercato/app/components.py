@@ -38,8 +38,8 @@ from mercato.platform.db import Database
 from mercato.platform.grpc.server import ServiceRegistration
 from mercato.platform.inbox import Subscription
 from mercato.platform.messaging import Broker
-from mercato.platform.outbox import Outbox, OutboxRelay, RelayHandoff
-from mercato.platform.unit_of_work import UnitOfWork
+from mercato.platform.outbox import Outbox, OutboxRelay
+from mercato.platform.unit_of_work import RelayHandoff, UnitOfWork
 
 S = TypeVar("S")
 

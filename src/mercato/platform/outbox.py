@@ -1,28 +1,23 @@
 """Transactional outbox and its relay to NATS JetStream.
 
-Each context owns `<schema>.outbox`. Rows are written by `UnitOfWork.commit()` in the business
-transaction. Once that transaction has committed, the unit of work hands the rows it wrote to the
-context's relay in the same process (`RelayHandoff`). The relay publishes them at once, with
-`Nats-Msg-Id` = event id, and marks them published in batches: one `UPDATE … WHERE id = ANY`
-at most every `mark_interval`, or inside its next poll. A hop therefore costs no claim transaction.
+Each context owns `<schema>.outbox`; `UnitOfWork.commit()` writes the rows in the business transaction
+and, once it has committed, hands them to the context's relay in the same process. The relay publishes
+them at once (`Nats-Msg-Id` = event id) and marks them published in batches: one `UPDATE … WHERE id =
+ANY`, at most every `mark_interval` or inside its next poll. A hop costs no claim transaction.
 
-Rows that are handed off are written with `next_attempt_at = now() + publish_grace`. The relay's
-periodic poll (`publish_pending`) claims only rows whose `next_attempt_at` has passed, with
-`FOR UPDATE SKIP LOCKED`, so several relays may run side by side. Those are rows of a process that died
-between commit and publish, rows whose publish failed, and rows written with no relay in the process
-(no grace: the poll takes them at once). The poll publishes and marks them in the claim transaction.
-A relay that dies after publishing but before marking leaves its rows unpublished, and they are
-published again after the grace. JetStream drops those duplicates inside its dedup window, and the
-consumers' inboxes drop any that arrive later.
+Handed-off rows are written with `next_attempt_at = now() + publish_grace`. The periodic poll
+(`publish_pending`) claims only rows past that time, `FOR UPDATE SKIP LOCKED` (relays may run side by
+side): rows of a process that died between commit and publish, rows whose publish failed, and rows
+written with no relay in their process (no grace). It publishes and marks them in the claim
+transaction. A relay that dies after publishing, before marking, leaves its rows to be published again
+after the grace: JetStream drops the duplicates inside its dedup window, the consumers' inboxes later.
 
-Order: the events of one transaction are published in the order they were written. A relay's
-hand-offs are published in commit order (one publisher task, first in first out). A row whose publish
-failed comes back later through the poll, out of that order. Consumers already have to accept this,
-because a broker can redeliver messages.
+Order: one transaction's events go out in their order, a relay's hand-offs in commit order (one
+publisher task, FIFO). A row whose publish failed comes back later through the poll, out of that order,
+which consumers accept as they accept redeliveries.
 
-The trace context of the transaction that wrote an event (`telemetry.trace_carrier()`) is kept in the
-envelope's `trace` field and in the row handed to the relay. The relay copies it into the message's
-`traceparent`/`tracestate` headers, where consumers pick it up.
+The writer's trace context (`telemetry.trace_carrier()`) is kept in the envelope's `trace` field and in
+the handed-off row; the relay sends it as the message's `traceparent`/`tracestate` headers.
 """
 
 from __future__ import annotations
@@ -411,32 +406,3 @@ class OutboxRelay:
                 {"h": older_than_hours},
             )
             return int(result.rowcount)
-
-
-class RelayHandoff:
-    """What a unit of work calls after a commit that wrote events: it gives the rows to the context's
-    relay in this process, which publishes them at once.
-
-    It is also callable without arguments, as the older `on_commit` wake-up was, so services that pass
-    `on_commit: Callable[[], None]` through to their unit of work keep their signature.
-    """
-
-    def __init__(self, relay: Callable[[], OutboxRelay | None]) -> None:
-        # Looked up on each commit: the host creates the relays after the services that use this.
-        self._relay = relay
-
-    def publish_after(self) -> float:
-        """The seconds the poll leaves a row alone: a live relay's grace, or 0 when no relay will
-        publish the row (the poll takes it at once)."""
-        relay = self._relay()
-        return relay.publish_grace if relay is not None and relay.accepting else 0.0
-
-    def hand_off(self, rows: Sequence[OutboxRow]) -> None:
-        relay = self._relay()
-        if relay is not None:
-            relay.hand_off(rows)
-
-    def __call__(self) -> None:
-        relay = self._relay()
-        if relay is not None:
-            relay.wake()

@@ -12,7 +12,7 @@ wake-up form, and its rows are written due at once for the poll.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -21,9 +21,38 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent
-from mercato.platform.outbox import Outbox, OutboxRow, RelayHandoff
+from mercato.platform.outbox import Outbox, OutboxRelay, OutboxRow
 
 StoreT = TypeVar("StoreT")
+
+
+class RelayHandoff:
+    """What a unit of work calls after a commit that wrote events: it gives the rows to the context's
+    relay in this process, which publishes them at once.
+
+    It is also callable without arguments, as the older `on_commit` wake-up was, so services that pass
+    `on_commit: Callable[[], None]` through to their unit of work keep their signature.
+    """
+
+    def __init__(self, relay: Callable[[], OutboxRelay | None]) -> None:
+        # Looked up on each commit: the host creates the relays after the services that use this.
+        self._relay = relay
+
+    def publish_after(self) -> float:
+        """The seconds the poll leaves a row alone: a live relay's grace, or 0 when no relay will
+        publish the row (the poll takes it at once)."""
+        relay = self._relay()
+        return relay.publish_grace if relay is not None and relay.accepting else 0.0
+
+    def hand_off(self, rows: Sequence[OutboxRow]) -> None:
+        relay = self._relay()
+        if relay is not None:
+            relay.hand_off(rows)
+
+    def __call__(self) -> None:
+        relay = self._relay()
+        if relay is not None:
+            relay.wake()
 
 
 class UnitOfWork:
