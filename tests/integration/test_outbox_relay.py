@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
 from mercato.app.components import Engines, catalog_component
@@ -369,3 +370,22 @@ async def catalog_events(db: Database, aggregate_id: uuid.UUID) -> list[uuid.UUI
             {"id": str(aggregate_id)},
         )
         return [row.id for row in result]
+
+
+async def test_a_handed_off_event_carries_the_trace_of_the_transaction_that_wrote_it(
+    db: Database, outbox: Outbox, broker: Broker
+) -> None:
+    live = relay(db, outbox, broker)
+    events = pings(ref("t"), 1)
+    sub = await listen(broker)
+    try:
+        with TracerProvider().get_tracer(__name__).start_as_current_span("staff edit") as writer:
+            await commit(db, outbox, RelayHandoff(lambda: live), *events)
+        msg = await sub.next_msg(timeout=10)
+    finally:
+        await sub.unsubscribe()
+        await live.close()
+    span = writer.get_span_context()
+    traceparent = f"00-{span.trace_id:032x}-{span.span_id:016x}-{span.trace_flags:02x}"
+    assert msg.headers == {"Nats-Msg-Id": str(events[0].event_id), "traceparent": traceparent}
+    assert _envelope(msg).trace == {"traceparent": traceparent}
