@@ -86,7 +86,11 @@ def _anchor(frame: FrameType) -> str | None:
     rel, name, local = _rel(frame.f_code.co_filename), frame.f_code.co_name, frame.f_locals
     if rel == "platform/inbox.py" and name in ("handle", "_failed") and "self" in local:
         return f"consumer {local['self'].schema}.{local['self'].subscription.name}"
-    if rel == "platform/outbox.py" and name in ("publish_pending", "prune") and "self" in local:
+    if (
+        rel == "platform/outbox.py"
+        and name in ("publish_pending", "mark_published", "prune")
+        and "self" in local
+    ):
         return f"relay {local['self']._schema}"
     if rel == "app/host.py" and name == "loop" and "sweeper" in local:
         return f"sweeper {local['sweeper'].name}"

@@ -41,7 +41,7 @@ from mercato.platform.inbox import Subscription
 from mercato.platform.listener import EventListener, Listener
 from mercato.platform.messaging import Broker
 from mercato.platform.outbox import Outbox, OutboxRelay
-from mercato.platform.unit_of_work import UnitOfWork
+from mercato.platform.unit_of_work import RelayHandoff, UnitOfWork
 
 S = TypeVar("S")
 
@@ -128,15 +128,10 @@ class Engines:
         )
         self.relays: dict[str, OutboxRelay] = {}
 
-    def waker(self, context: str) -> Callable[[], None]:
-        """Called after a commit that wrote events: the context's relay publishes them right away."""
-
-        def wake() -> None:
-            relay = self.relays.get(context)
-            if relay is not None:
-                relay.wake()
-
-        return wake
+    def waker(self, context: str) -> RelayHandoff:
+        """The `on_commit` of a context's units of work: after a commit that wrote events, it hands
+        them to the context's relay in this process, which publishes them at once."""
+        return RelayHandoff(lambda: self.relays.get(context))
 
     async def ready(self, needed: frozenset[str]) -> dict[str, bool]:
         """Which of the `needed` engines answer right now (for /readyz and the health service)."""

@@ -46,6 +46,8 @@ class Host:
                 engines.broker,
                 batch_size=s.outbox_batch_size,
                 poll_interval=s.outbox_poll_interval_seconds,
+                publish_grace=s.outbox_publish_grace_seconds,
+                mark_interval=s.outbox_mark_interval_seconds,
             )
         for component in self.components:
             for wiring in component.consumers:
@@ -124,3 +126,10 @@ class Host:
         for listener in self.listeners:
             await listener.stop()
         self.listeners.clear()
+        # Last, once nothing here commits any more: publish what was handed off, mark what was
+        # published. Units of work that commit after this write their events due for the poll of
+        # another process at once, since no relay of this process will publish them.
+        for component in self.components:
+            relay = self.engines.relays.pop(component.name, None)
+            if relay is not None:
+                await relay.close()

@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     default_currency: str = "USD"
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    # The relay publishes a committed event at once, from the process that committed it. Its poll is
+    # the fallback: it publishes rows still unpublished `grace` seconds after their commit (their
+    # process died or the broker failed), and marks what was published, at most every mark interval.
+    outbox_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    outbox_publish_grace_seconds: float = Field(default=5.0, gt=0)
+    outbox_mark_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     consumer_batch_size: int = Field(default=100, ge=1, le=10_000)
     consumer_max_deliveries: int = Field(default=10, ge=1)

@@ -3,11 +3,16 @@
 `commit()` writes the events to the context's outbox in the same transaction, so a change is
 never committed without its events, nor an event published for a change that rolled back.
 Leaving the block without `commit()` rolls back.
+
+After the commit, the rows written go to `on_commit`. A `RelayHandoff` (what `Engines.waker` builds)
+gives them to the context's relay, which publishes them at once. The rows are written with the
+relay's grace, so the poll leaves them to the relay. Any other callable is only called, the older
+wake-up form, and its rows are written due at once for the poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -16,9 +21,38 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent
-from mercato.platform.outbox import Outbox
+from mercato.platform.outbox import Outbox, OutboxRelay, OutboxRow
 
 StoreT = TypeVar("StoreT")
+
+
+class RelayHandoff:
+    """What a unit of work calls after a commit that wrote events: it gives the rows to the context's
+    relay in this process, which publishes them at once.
+
+    It is also callable without arguments, as the older `on_commit` wake-up was, so services that pass
+    `on_commit: Callable[[], None]` through to their unit of work keep their signature.
+    """
+
+    def __init__(self, relay: Callable[[], OutboxRelay | None]) -> None:
+        # Looked up on each commit: the host creates the relays after the services that use this.
+        self._relay = relay
+
+    def publish_after(self) -> float:
+        """The seconds the poll leaves a row alone: a live relay's grace, or 0 when no relay will
+        publish the row (the poll takes it at once)."""
+        relay = self._relay()
+        return relay.publish_grace if relay is not None and relay.accepting else 0.0
+
+    def hand_off(self, rows: Sequence[OutboxRow]) -> None:
+        relay = self._relay()
+        if relay is not None:
+            relay.hand_off(rows)
+
+    def __call__(self) -> None:
+        relay = self._relay()
+        if relay is not None:
+            relay.wake()
 
 
 class UnitOfWork:
@@ -26,6 +60,7 @@ class UnitOfWork:
         self.db = db
         self.outbox = outbox
         self._on_commit = on_commit
+        self._handoff = on_commit if isinstance(on_commit, RelayHandoff) else None
         self._conn: AsyncConnection | None = None
         self._events: list[DomainEvent] = []
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
@@ -67,12 +102,17 @@ class UnitOfWork:
         self._after_commit.append(action)
 
     async def commit(self) -> None:
+        rows: list[OutboxRow] = []
         if self._events:
-            await self.outbox.write(self.conn, self._events)
+            grace = self._handoff.publish_after() if self._handoff is not None else 0.0
+            rows = await self.outbox.write(self.conn, self._events, publish_after=grace)
         await self.conn.commit()
         self.committed_events, self._events = self._events, []
-        if self.committed_events and self._on_commit is not None:
-            self._on_commit()
+        if rows:
+            if self._handoff is not None:
+                self._handoff.hand_off(rows)
+            elif self._on_commit is not None:
+                self._on_commit()
         actions, self._after_commit = self._after_commit, []
         for action in actions:
             await action()

@@ -23,7 +23,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from mercato.platform import telemetry
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.errors import MercatoError, Unavailable
-from mercato.platform.grpc.auth import outgoing_metadata
+from mercato.platform.grpc.auth import OutgoingTokens
 from mercato.platform.grpc.errors import from_status
 
 R = TypeVar("R")
@@ -85,7 +85,7 @@ class ServiceCaller:
             raise Unauthenticated("MERCATO_AUTH_SECRET is not set: service calls cannot be signed")
         self.service = service
         self.target_name = target_name
-        self._secret = secret
+        self._tokens = OutgoingTokens(service, secret)
         self.policy = policy or CallPolicy()
         self._known: Mapping[str, type[MercatoError]] = {c.__name__: c for c in known_errors}
         self._sleep = sleep
@@ -141,11 +141,9 @@ class ServiceCaller:
                 _record_code(span, grpc.StatusCode.DEADLINE_EXCEEDED)
                 raise Unavailable(f"{self.target_name} did not answer in time")
             try:
-                # A fresh service token per attempt; the trace context is the call's, the same for all.
-                metadata = (
-                    *outgoing_metadata(self.service, self._secret, audience=audience),
-                    *trace_metadata,
-                )
+                # The tokens are reused while they have half their life left; the trace context is the
+                # call's, the same for all attempts.
+                metadata = (*self._tokens.metadata(audience), *trace_metadata)
                 reply = await method(request, timeout=remaining, metadata=metadata)
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
