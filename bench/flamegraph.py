@@ -64,8 +64,8 @@ def render(root: Node, title: str, min_percent: float = 0.2) -> str:
         fits = int(width / CHAR) - 1
         text = html.escape(node.name[:fits]) if fits >= 4 else ""
         boxes.append(
-            f'<g><title>{label}</title><rect x="{x:.1f}" y="{{y{depth}}}" width="{max(width - 0.5, 0.1):.1f}" '
-            f'height="{ROW - 1}" fill="{_colour(node.name)}"/>'
+            f'<g><title>{label}</title><rect x="{x:.1f}" y="{{y{depth}}}" '
+            f'width="{max(width - 0.5, 0.1):.1f}" height="{ROW - 1}" fill="{_colour(node.name)}"/>'
             f'<text x="{x + 3:.1f}" y="{{t{depth}}}">{text}</text></g>'
         )
         child_x = x
