@@ -2,7 +2,7 @@
 
 Pure Python, no I/O. A `StockBook` holds every stock row of some SKUs, which the caller has locked
 for the length of its transaction; all changes go through it, so each changed row's version is
-bumped exactly once per transaction and the SKUs whose availability moved are known.
+bumped exactly once per write of the row and the SKUs whose availability moved are known.
 """
 
 from __future__ import annotations
@@ -85,10 +85,27 @@ class StockBook:
     def available(self, sku: str) -> int:
         return sum(level.available for level in self._by_sku.get(sku, ()))
 
+    def version(self, sku: str) -> int:
+        """The sum of the SKU's row versions: strictly increasing from one change of the SKU to the next."""
+        return sum(level.version for level in self._by_sku.get(sku, ()))
+
+    @property
+    def skus(self) -> list[str]:
+        return sorted(self._by_sku)
+
     @property
     def changed(self) -> list[StockLevel]:
         """Rows to write back, in lock order."""
         return [self._changed[key] for key in sorted(self._changed)]
+
+    def mark_saved(self) -> None:
+        """The changed rows are written: a further change of a row is a new write (a new version)."""
+        self._changed = {}
+
+    @property
+    def available_before(self) -> dict[str, int]:
+        """Units available when this book was loaded, of every SKU it changed."""
+        return dict(self._available_before)
 
     @property
     def availability_changed(self) -> list[str]:
