@@ -9,46 +9,60 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import TextClause, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.inventory.adapters import locks
 from mercato.inventory.adapters.tables import adjustments, reservations, warehouses
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
-from mercato.inventory.domain.stock import StockBook, StockInvariantBroken, StockLevel
+from mercato.inventory.domain.stock import LevelMove, StockBook, StockInvariantBroken, StockLevel
 
-# Every changed row in one statement. `s.version = v.version - 1` re-checks that nobody changed the
-# row since it was locked and read (the book bumps a row's version once per write). It is also the
-# tail of the CTEs below, which write a reservation's change and its stock rows in one statement.
-_STOCK_UPDATE = (
-    "UPDATE inventory.stock AS s SET on_hand = v.on_hand, reserved = v.reserved, "
-    "version = v.version, updated_at = now() "
-    "FROM unnest(CAST(:skus AS text[]), CAST(:warehouse_ids AS uuid[]), CAST(:on_hand AS integer[]), "
-    "CAST(:reserved AS integer[]), CAST(:versions AS bigint[])) "
-    "AS v(sku, warehouse_id, on_hand, reserved, version) "
-    "WHERE s.sku = v.sku AND s.warehouse_id = v.warehouse_id AND s.version = v.version - 1"
+# Writing stock rows: every changed row in one statement, which also reads the level of each SKU it
+# wrote (units available over all the SKU's rows, summed version) for the unit of work's events.
+# `s.version = v.version - 1` re-checks that nobody changed the row since it was locked and read (the
+# book bumps a row's version once per write); `written` counts the rows that passed.
+#
+# The levels are read here, in the writing statement, not from the book: the book holds the rows
+# that existed when its locking statement started, and a row a concurrent adjustment inserts for a
+# new warehouse (committed while this transaction waited for the lock) is not in it. This statement
+# is younger, so it sees that row. Its snapshot does not see the statement's own UPDATE, hence the
+# values written (`v`) take the place of the stored ones.
+_STOCK_VALUES = (
+    "v AS (SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:warehouse_ids AS uuid[]), "
+    "CAST(:on_hand AS integer[]), CAST(:reserved AS integer[]), CAST(:versions AS bigint[])) "
+    "AS v(sku, warehouse_id, on_hand, reserved, version)), "
+    "w AS (UPDATE inventory.stock AS s SET on_hand = v.on_hand, reserved = v.reserved, "
+    "version = v.version, updated_at = now() FROM v "
+    "WHERE s.sku = v.sku AND s.warehouse_id = v.warehouse_id AND s.version = v.version - 1 RETURNING 1)"
 )
-_SAVE_STOCK = text(_STOCK_UPDATE)
+_STOCK_LEVELS = (
+    "SELECT t.sku, CAST(sum(coalesce(v.on_hand, t.on_hand) - coalesce(v.reserved, t.reserved)) AS bigint) "
+    "AS available, CAST(sum(coalesce(v.version, t.version)) AS bigint) AS version, "
+    "(SELECT count(*) FROM w) AS written "
+    "FROM inventory.stock AS t LEFT JOIN v ON v.sku = t.sku AND v.warehouse_id = t.warehouse_id "
+    "WHERE t.sku IN (SELECT sku FROM v) GROUP BY t.sku ORDER BY t.sku"
+)
+_SAVE_STOCK = text(f"WITH {_STOCK_VALUES} {_STOCK_LEVELS}")
 
 _STATUS_UPDATE = (
-    "UPDATE inventory.reservations AS r SET status = v.status, release_reason = v.reason, updated_at = now() "
+    "UPDATE inventory.reservations AS r SET status = n.status, release_reason = n.reason, updated_at = now() "
     "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:reasons AS text[])) "
-    "AS v(id, status, reason) WHERE r.id = v.id"
+    "AS n(id, status, reason) WHERE r.id = n.id"
 )
 _SET_STATUS = text(_STATUS_UPDATE)
 
-# A reservation's allocations and the stock rows they hold, in one statement; returns the number of
-# stock rows written (the version check of `_STOCK_UPDATE`).
+# A reservation's allocations and the stock rows they hold, in one statement.
 _HOLD = text(
-    "WITH a AS (INSERT INTO inventory.reservation_allocations (reservation_id, sku, warehouse_id, quantity) "
-    "SELECT CAST(:reservation_id AS uuid), * FROM unnest(CAST(:a_skus AS text[]), "
-    "CAST(:a_warehouse_ids AS uuid[]), CAST(:a_quantities AS integer[]))), "
-    f"s AS ({_STOCK_UPDATE} RETURNING 1) SELECT count(*) FROM s"
+    f"WITH {_STOCK_VALUES}, a AS (INSERT INTO inventory.reservation_allocations "
+    "(reservation_id, sku, warehouse_id, quantity) SELECT CAST(:reservation_id AS uuid), * "
+    "FROM unnest(CAST(:a_skus AS text[]), CAST(:a_warehouse_ids AS uuid[]), "
+    "CAST(:a_quantities AS integer[]))) "
+    f"{_STOCK_LEVELS}"
 )
 
 # New statuses of reservations and the stock rows they let go of (commit, release, expiry), in one.
-_SETTLE = text(f"WITH r AS ({_STATUS_UPDATE}), s AS ({_STOCK_UPDATE} RETURNING 1) SELECT count(*) FROM s")
+_SETTLE = text(f"WITH {_STOCK_VALUES}, r AS ({_STATUS_UPDATE}) {_STOCK_LEVELS}")
 
 _DROP_RESERVATION = text("DELETE FROM inventory.reservations WHERE id = :id")
 
@@ -64,6 +78,7 @@ class InventoryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.books: list[StockBook] = []
+        self.moves: list[LevelMove] = []  # every stock write of the transaction, oldest first
 
     # -- warehouses ---------------------------------------------------------------------------
 
@@ -94,11 +109,19 @@ class InventoryRepository:
         return book
 
     async def save_stock(self, book: StockBook) -> None:
+        if book.changed:
+            await self._write_stock(_SAVE_STOCK, {}, book)
+
+    async def _write_stock(self, statement: TextClause, params: dict[str, object], book: StockBook) -> None:
+        """Run a statement that writes `book`'s changed rows (with more, in `params`) and record the
+        level move of each SKU it wrote."""
         rows = book.changed
-        if not rows:
-            return
-        result = await self.conn.execute(_SAVE_STOCK, _stock_params(rows))
-        _check_written(result.rowcount, rows)
+        levels = (await self.conn.execute(statement, {**params, **_stock_params(rows)})).all()
+        if not levels or levels[0].written != len(rows):
+            raise StockInvariantBroken("stock rows changed while locked")
+        for level in levels:
+            after = int(level.available)
+            self.moves.append(LevelMove(level.sku, after - book.delta(level.sku), after, int(level.version)))
         book.mark_saved()
 
     # -- adjustments --------------------------------------------------------------------------
@@ -158,20 +181,14 @@ class InventoryRepository:
 
     async def hold(self, reservation: Reservation, book: StockBook) -> None:
         """Write the reservation's allocations and the stock rows `book` changed, in one statement."""
-        rows = book.changed
         allocations = reservation.allocations
-        written = await self.conn.scalar(
-            _HOLD,
-            {
-                "reservation_id": reservation.id,
-                "a_skus": [a.sku for a in allocations],
-                "a_warehouse_ids": [a.warehouse_id for a in allocations],
-                "a_quantities": [a.quantity for a in allocations],
-                **_stock_params(rows),
-            },
-        )
-        _check_written(written, rows)
-        book.mark_saved()
+        params: dict[str, object] = {
+            "reservation_id": reservation.id,
+            "a_skus": [a.sku for a in allocations],
+            "a_warehouse_ids": [a.warehouse_id for a in allocations],
+            "a_quantities": [a.quantity for a in allocations],
+        }
+        await self._write_stock(_HOLD, params, book)
 
     async def drop_reservation(self, reservation_id: uuid.UUID) -> None:
         """Delete a reservation this transaction inserted and then refused (it holds nothing)."""
@@ -197,14 +214,10 @@ class InventoryRepository:
             "statuses": [r.status.value for r in changed],
             "reasons": [r.release_reason for r in changed],
         }
-        rows = book.changed if book is not None else []
-        if not rows:
+        if book is None or not book.changed:
             await self.conn.execute(_SET_STATUS, params)
             return
-        assert book is not None
-        written = await self.conn.scalar(_SETTLE, {**params, **_stock_params(rows)})
-        _check_written(written, rows)
-        book.mark_saved()
+        await self._write_stock(_SETTLE, params, book)
 
 
 def _stock_params(rows: Sequence[StockLevel]) -> dict[str, object]:
@@ -215,8 +228,3 @@ def _stock_params(rows: Sequence[StockLevel]) -> dict[str, object]:
         "reserved": [r.reserved for r in rows],
         "versions": [r.version for r in rows],
     }
-
-
-def _check_written(written: int | None, rows: Sequence[StockLevel]) -> None:
-    if written != len(rows):
-        raise StockInvariantBroken("stock rows changed while locked")

@@ -4,12 +4,10 @@ The store (`adapters.repository.InventoryRepository`) is handed in as a factory,
 depends on the `InventoryStore` port only (import-linter: service_layer sits below adapters).
 
 One transaction may hold several use cases: a consumer applies a batch of messages in one unit of
-work (group commit), each use case locking and changing its own `StockBook`. On commit, stock rows
-left unwritten are written back, and per SKU whose availability moved over the whole transaction
-one `stock_level_changed` is added, plus an `availability_flipped` when it crossed zero. Both are
-read from the locked books, not from the table: a book holds every row of its SKUs (locked), and a
-later book of the same SKU was loaded after the earlier one was written, so the last book of a SKU
-has its rows as they are at commit.
+work (group commit), each use case locking and changing its own `StockBook`. Every statement that
+writes stock rows also reads the level of the SKUs it wrote (`LevelMove`, in `store.moves`). On
+commit, rows left unwritten are written back, and per SKU whose availability moved over the whole
+transaction one `stock_level_changed` is added, plus an `availability_flipped` when it crossed zero.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.inventory.domain.events import AvailabilityFlipped, StockLevelChanged
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
-from mercato.inventory.domain.stock import StockBook
+from mercato.inventory.domain.stock import LevelMove, StockBook
 from mercato.platform.events import DomainEvent
 from mercato.platform.unit_of_work import StoreUnitOfWork
 
@@ -32,9 +30,10 @@ Clock = Callable[[], datetime]
 
 class InventoryStore(Protocol):
     """What the use cases need of storage. `lock_stock` is called at most once per use case; the
-    books of a transaction are in `books`, oldest first."""
+    books of a transaction are in `books`, its stock writes in `moves`, oldest first."""
 
     books: list[StockBook]
+    moves: list[LevelMove]
 
     async def add_warehouse(self, warehouse: Warehouse) -> None: ...
     async def warehouse_exists(self, warehouse_id: uuid.UUID) -> bool: ...
@@ -55,25 +54,23 @@ class InventoryStore(Protocol):
 StoreFactory = Callable[[AsyncConnection], InventoryStore]
 
 
-def stock_events(books: Sequence[StockBook]) -> list[DomainEvent]:
-    """The level events of a transaction whose books are `books` (oldest first): per SKU, the units
-    available before the first book changed it against those of the last book that holds it."""
-    before: dict[str, int] = {}
-    last: dict[str, StockBook] = {}
-    for book in books:
-        for sku, available in book.available_before.items():
-            before.setdefault(sku, available)
-        for sku in book.skus:
-            last[sku] = book
+def stock_events(moves: Sequence[LevelMove]) -> list[DomainEvent]:
+    """The level events of a transaction whose stock writes are `moves` (oldest first): per SKU, the
+    units available before its first write against those after its last one."""
+    first: dict[str, LevelMove] = {}
+    last: dict[str, LevelMove] = {}
+    for move in moves:
+        first.setdefault(move.sku, move)
+        last[move.sku] = move
     events: list[DomainEvent] = []
-    for sku in sorted(before):
-        available, version = last[sku].available(sku), last[sku].version(sku)
-        if available == before[sku]:
+    for sku in sorted(last):
+        before, after, version = first[sku].before, last[sku].after, last[sku].version
+        if after == before:
             continue
-        events.append(StockLevelChanged(aggregate_id=sku, sku=sku, available=available, stock_version=version))
-        if (available > 0) != (before[sku] > 0):
+        events.append(StockLevelChanged(aggregate_id=sku, sku=sku, available=after, stock_version=version))
+        if (after > 0) != (before > 0):
             flip = AvailabilityFlipped(
-                aggregate_id=sku, sku=sku, in_stock=available > 0, available=available, stock_version=version
+                aggregate_id=sku, sku=sku, in_stock=after > 0, available=after, stock_version=version
             )
             events.append(flip)
     return events
@@ -83,5 +80,5 @@ class InventoryUnitOfWork(StoreUnitOfWork[InventoryStore]):
     async def commit(self) -> None:
         for book in self.store.books:
             await self.store.save_stock(book)  # nothing to do for a book its use case wrote already
-        self.add_events(stock_events(self.store.books))
+        self.add_events(stock_events(self.store.moves))
         await super().commit()
