@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 from mercato.inventory import (
@@ -205,7 +206,7 @@ async def test_flips_folded_by_version_land_on_the_real_state_while_rows_join(
     assert len({version for version, _ in flips}) == len(flips)
     states = [in_stock for _, in_stock in flips]
     assert states[0] is True
-    assert all(a != b for a, b in zip(states, states[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(states))
     rows = await stock_rows(db, [sku])
     assert sum(r[2] - r[3] for r in rows) == 0
     assert flips[-1] == (sum(r[4] for r in rows), False)

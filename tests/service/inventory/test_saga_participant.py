@@ -143,7 +143,7 @@ async def test_a_refusal_inside_a_batch_keeps_the_other_messages(
     batch = [reserve(first, (b, 1), (a, 2)), reserve(refused, (scarce, 5)), reserve(second, (a, 2))]
     with db.count_statements() as counter:
         await consume(inventory, *batch)
-    # 3 inbox claims + 3 × (insert reservation, lock stock, CTE or delete) + one outbox INSERT.
+    # 3 inbox claims + 3 x (insert reservation, lock stock, CTE or delete) + one outbox INSERT.
     assert (counter.count, counter.commits) == (13, 1), counter.statements
     assert len(await reservation_ids(db, first)) == len(await reservation_ids(db, second)) == 1
     assert await reservation_ids(db, refused) == []
