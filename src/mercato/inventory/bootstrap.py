@@ -13,12 +13,13 @@ from mercato.inventory.adapters import tables
 from mercato.inventory.adapters.repository import InventoryRepository
 from mercato.inventory.domain import commands
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
-from mercato.inventory.service_layer.handlers import COMMAND_HANDLERS
+from mercato.inventory.service_layer.handlers import COMMAND_HANDLERS, IN_UNIT_OF_WORK
 from mercato.inventory.service_layer.queries import InventoryQueries
 from mercato.inventory.service_layer.unit_of_work import Clock, InventoryUnitOfWork
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
+from mercato.platform.unit_of_work import UnitOfWork
 
 
 def utc_now() -> datetime:
@@ -68,6 +69,17 @@ class InventoryService:
         if handler is None:
             raise TypeError(f"inventory has no handler for {type(cmd).__name__}")
         return await handler(cmd, self.unit_of_work())
+
+    async def handle_in(self, cmd: Any, uow: UnitOfWork) -> Any:
+        """Run one saga command inside `uow`, an open unit of work of this service (the saga
+        consumer's): nothing committed nor rolled back here, the caller commits. Refusals leave
+        nothing of the command in the transaction (`service_layer.handlers`)."""
+        handler = IN_UNIT_OF_WORK.get(type(cmd))
+        if handler is None:
+            raise TypeError(f"inventory runs no {type(cmd).__name__} in a caller's unit of work")
+        if not isinstance(uow, InventoryUnitOfWork):
+            raise TypeError(f"{type(cmd).__name__} needs an InventoryUnitOfWork, not {type(uow).__name__}")
+        return await handler(cmd, uow)
 
     async def expire_due(self, limit: int = 100) -> int:
         """One sweep with the service's clock: what a periodic sweeper calls."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 from mercato.inventory import (
@@ -174,3 +175,38 @@ async def test_level_events_stay_ordered_while_new_rows_join_the_sku(
         "version": sum(r[4] for r in rows),
     }
     assert all(0 <= r[3] <= r[2] for r in rows)
+
+
+async def test_flips_folded_by_version_land_on_the_real_state_while_rows_join(
+    inventory: InventoryService, db: Database
+) -> None:
+    """Reservations sell a SKU out while adjustments add units in new warehouses. Its flips, ordered
+    by version, alternate between in and out, and the newest says what the stock says."""
+    main = await new_warehouse(inventory)
+    extra = [await new_warehouse(inventory) for _ in range(3)]
+    sku = new_sku()
+    await stock_up(inventory, sku, main, 3)
+    adjustments = [
+        inventory.handle(AdjustStock(sku=sku, warehouse_id=w.id, reason="RECEIVED", actor="ann", delta=1))
+        for w in extra
+    ]
+    reserves = [inventory.handle(ReserveStock(reference=ref("order"), lines=[(sku, 1)])) for _ in range(9)]
+    outcomes = await asyncio.gather(*reserves[:3], *adjustments, *reserves[3:], return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert_all_short_of_stock(errors)
+    # A reservation that locked before a new row committed does not see that row's unit (it may
+    # be refused although the unit exists): whatever is left is bought now, which sells out.
+    left = sum(r[2] - r[3] for r in await stock_rows(db, [sku]))
+    if left:
+        await inventory.handle(ReserveStock(reference=ref("order"), lines=[(sku, left)]))
+    flips = sorted(
+        (e.payload["version"], e.payload["in_stock"])
+        for e in await outbox(db, "inventory.availability_flipped", sku)
+    )
+    assert len({version for version, _ in flips}) == len(flips)
+    states = [in_stock for _, in_stock in flips]
+    assert states[0] is True
+    assert all(a != b for a, b in itertools.pairwise(states))
+    rows = await stock_rows(db, [sku])
+    assert sum(r[2] - r[3] for r in rows) == 0
+    assert flips[-1] == (sum(r[4] for r in rows), False)

@@ -69,3 +69,34 @@ async def test_version_strictly_increases_and_tracks_availability(
     assert versions == sorted(set(versions))
     assert versions[-1] == await version_sum(db, sku)
     assert await inventory.queries.availability([sku]) == {sku: 9}
+
+
+async def flips(db: Database, sku: str) -> list[tuple[bool, int, int]]:
+    return [
+        (e.payload["in_stock"], e.payload["available"], e.payload["version"])
+        for e in await outbox(db, "inventory.availability_flipped", sku)
+    ]
+
+
+async def test_availability_flips_only_when_it_crosses_zero(
+    inventory: InventoryService, db: Database
+) -> None:
+    """A new SKU starts out of stock, so its first units are a flip; a change that stays on one side
+    of zero is a level event only. A flip carries the version of its transaction's level event."""
+    warehouse = await new_warehouse(inventory)
+    sku = new_sku()
+    await stock_up(inventory, sku, warehouse, 2)
+    first = await inventory.handle(ReserveStock(reference=ref("order"), lines=[(sku, 1)]))
+    second = await inventory.handle(ReserveStock(reference=ref("order"), lines=[(sku, 1)]))
+    await inventory.handle(CommitReservation(second.id))
+    await inventory.handle(ReleaseReservation(first.id, "CANCELLED"))
+    await stock_up(inventory, sku, warehouse, 3)
+    assert [available for available, _ in await levels(db, sku)] == [2, 1, 0, 1, 4]
+    seen = await flips(db, sku)
+    assert [(in_stock, available) for in_stock, available, _ in seen] == [(True, 2), (False, 0), (True, 1)]
+    level_versions = {version: available for available, version in await levels(db, sku)}
+    assert all(level_versions[version] == available for _, available, version in seen)
+    flip_versions = [version for _, _, version in seen]
+    assert flip_versions == sorted(set(flip_versions))
+    first_flip = (await outbox(db, "inventory.availability_flipped", sku))[0]
+    assert first_flip.payload == {"sku": sku, "in_stock": True, "available": 2, "version": seen[0][2]}

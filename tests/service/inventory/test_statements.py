@@ -30,16 +30,20 @@ async def test_reserve_of_three_lines_locks_once_in_fixed_order(
             ReserveStock(reference=ref("order"), lines=[(skus[2], 3), (skus[0], 1), (skus[1], 4)])
         )
     statements = [compact(s) for s in counter.statements]
-    # insert reservation, lock stock, insert allocations, update stock, read levels, insert outbox
-    assert counter.count == 6, statements
+    # insert reservation, lock stock, one CTE (allocations + stock rows + the levels they leave),
+    # insert outbox; the levels come from the writing statement, not a read of their own.
+    assert counter.count == 4, statements
     assert counter.commits == 1
     locking = [s for s in statements if "FOR UPDATE" in s]
     assert len(locking) == 1
     assert locking[0].startswith("SELECT sku, warehouse_id, on_hand, reserved, version FROM inventory.stock")
     assert locking[0].endswith("ORDER BY sku, warehouse_id FOR UPDATE")
-    assert statements.index(locking[0]) < min(i for i, s in enumerate(statements) if s.startswith("UPDATE"))
     assert statements[0].startswith("INSERT INTO inventory.reservations")
-    assert statements[-1].startswith("INSERT INTO inventory.outbox")
+    assert statements[1] == locking[0]
+    assert statements[2].startswith("WITH v AS (SELECT * FROM unnest(")
+    assert "INSERT INTO inventory.reservation_allocations" in statements[2]
+    assert "UPDATE inventory.stock" in statements[2]
+    assert statements[3].startswith("INSERT INTO inventory.outbox")
 
 
 async def test_commit_release_and_expire_budgets(
@@ -58,18 +62,21 @@ async def test_commit_release_and_expire_budgets(
     ]
     with db.count_statements() as commit:
         await inventory.handle(CommitReservation(to_commit.id))
-    # lock reservation (with allocations), lock stock, update status, update stock, insert outbox;
-    # availability does not move on commit, so no level read and no level event.
-    assert (commit.count, commit.commits) == (5, 1), commit.statements
+    # lock reservation (with allocations), lock stock, one CTE (status + stock rows + levels), insert
+    # outbox; availability does not move on commit, so no level event.
+    assert (commit.count, commit.commits) == (4, 1), commit.statements
+    assert "UPDATE inventory.reservations" in commit.statements[2]
+    assert "UPDATE inventory.stock" in commit.statements[2]
     with db.count_statements() as release:
         await inventory.handle(ReleaseReservation(to_release.id, "CANCELLED"))
-    assert (release.count, release.commits) == (6, 1), release.statements
+    # The same four: the outbox INSERT carries the release and its level events together.
+    assert (release.count, release.commits) == (4, 1), release.statements
     with db.count_statements() as expire:
         assert await inventory.handle(ExpireReservations(now=clock.now + timedelta(seconds=5))) == len(
             to_expire
         )
-    # Same six statements whatever the number of reservations swept.
-    assert (expire.count, expire.commits) == (6, 1), expire.statements
+    # Claim, lock stock, one CTE, insert outbox: the same four whatever the number swept.
+    assert (expire.count, expire.commits) == (4, 1), expire.statements
     assert "FOR UPDATE OF r SKIP LOCKED" in compact(expire.statements[0])
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mercato.inventory import AdjustStock, ReservationLine, ReserveStock
-from mercato.inventory.domain.events import StockLevelChanged
+from mercato.inventory.domain.events import AvailabilityFlipped, StockLevelChanged
 from mercato.inventory.domain.model import (
     Adjustment,
     Reservation,
@@ -164,3 +164,17 @@ def test_stock_level_changed_payload_is_the_catalog_contract() -> None:
     assert envelope.payload == {"sku": "A", "available": 7, "version": 42}
     assert envelope.version == 1
     assert envelope.subject("ns") == "ns.inventory.v1.stock_level_changed"
+
+
+def test_availability_flipped_payload_is_the_catalog_contract() -> None:
+    from google.protobuf import json_format
+
+    from mercato._gen.mercato.inventory.v1 import events_pb2
+
+    event = AvailabilityFlipped(aggregate_id="A", sku="A", in_stock=False, available=0, stock_version=43)
+    envelope = Envelope.of(event)
+    assert envelope.payload == {"sku": "A", "in_stock": False, "available": 0, "version": 43}
+    assert envelope.subject("ns") == "ns.inventory.v1.availability_flipped"
+    # events.proto describes the JSON payload, field for field.
+    message = json_format.ParseDict(envelope.payload, events_pb2.AvailabilityFlipped())
+    assert (message.sku, message.in_stock, message.available, message.version) == ("A", False, 0, 43)

@@ -70,6 +70,18 @@ def test_each_row_version_is_bumped_once_per_book() -> None:
     assert [lv.warehouse_id for lv in book.changed] == [W1]
 
 
+def test_delta_counts_the_rows_to_write_and_a_saved_book_bumps_again() -> None:
+    book = StockBook([level("A", W1, 2, version=4), level("A", W2, 3, version=7), level("B", W1, 5)])
+    book.reserve({"A": 4})  # W2's 3, then 1 of W1
+    assert (book.delta("A"), book.delta("B")) == (-4, 0)
+    book.mark_saved()
+    assert (book.changed, book.delta("A")) == ([], 0)
+    book.release([Allocation("A", W2, 3)])
+    # A new write of the row: its version moves again, and the delta is that write's only.
+    assert book.level("A", W2) == level("A", W2, 3, reserved=0, version=9)
+    assert book.delta("A") == 3
+
+
 def test_commit_keeps_availability_and_release_restores_it() -> None:
     book = StockBook([level("A", W1, 10), level("B", W1, 4)])
     held = book.reserve({"A": 3})

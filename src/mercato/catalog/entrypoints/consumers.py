@@ -20,7 +20,10 @@ from mercato.platform.events import Envelope
 from mercato.platform.inbox import Handler, Subscription
 from mercato.platform.unit_of_work import UnitOfWork
 
-STOCK_LEVEL_CHANGED = "inventory.stock_level_changed"
+# Only the flips: the `inStock` filter reads nothing but whether a SKU can be sold, and a level change
+# that does not cross zero is not even claimed in the inbox (no handler: acknowledged, no SQL).
+# Why flips alone keep the read model right: docs/events.md, "Catalog availability".
+AVAILABILITY_FLIPPED = "inventory.availability_flipped"
 
 _CACHE_EVENTS = (
     CategoryCreated,
@@ -40,7 +43,7 @@ def subscriptions(queries: CatalogQueries) -> list[Subscription]:
         # cached pages now.
         await queries.invalidate()
 
-    async def availability_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def availability_flipped(envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(uow, CatalogUnitOfWork)
         payload = envelope.payload
         flipped = await record_availability(
@@ -59,6 +62,6 @@ def subscriptions(queries: CatalogQueries) -> list[Subscription]:
         Subscription(
             name="availability",
             source_context="inventory",
-            handlers={STOCK_LEVEL_CHANGED: availability_changed},
+            handlers={AVAILABILITY_FLIPPED: availability_flipped},
         ),
     ]

@@ -156,7 +156,11 @@ async def update_variant(cmd: commands.UpdateVariant, uow: CatalogUnitOfWork) ->
 
 async def record_availability(cmd: commands.RecordAvailability, uow: CatalogUnitOfWork) -> bool:
     """Upsert the read model unless a newer version is already there. Runs inside the caller's
-    transaction (the inbox's); returns whether the SKU flipped between in and out of stock."""
+    transaction (the inbox's, which may hold a batch of messages) and never ends it; returns whether
+    the stored SKU flipped between in and out of stock (a stale or repeated event does not).
+
+    Fed by the inventory's `availability_flipped` events only, so `available` is the level at the
+    SKU's latest flip: it is read as `> 0` and nothing more (docs/events.md, "Catalog availability")."""
     row = (
         await uow.conn.execute(
             text(

@@ -4,10 +4,17 @@ Lock order, for every transaction:
   1. reservation rows first: one by id (FOR UPDATE), a batch of expired ones (FOR UPDATE SKIP
      LOCKED, so sweepers never wait on each other), or the one a reservation INSERTs;
   2. then stock rows: ALL rows of every SKU involved, in ONE statement, ordered by (sku, warehouse_id).
-No transaction locks a reservation after a stock row, and stock rows are always taken in the same
+No use case locks a reservation after a stock row, and stock rows are always taken in the same
 global order, so transactions can only wait on each other in one direction: no deadlock, whatever
 the order of lines in the requests. Taking all rows of a SKU (not only those changed) is also what
 makes the SKU's summed `version` grow strictly from one stock_level_changed event to the next.
+
+A consumer's batch runs several use cases in one transaction, each in this order, so the
+transaction as a whole may lock a reservation or a SKU after a stock row of an earlier message.
+Within the transaction that is harmless (a row it holds is never waited for), and every use case
+runs on the batch's one connection, so it never waits for itself. Two batches can still deadlock
+each other; PostgreSQL aborts one, and the consumer retries it message by message (no deadlock
+then, as above).
 """
 
 from __future__ import annotations

@@ -9,41 +9,66 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import TextClause, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.inventory.adapters import locks
-from mercato.inventory.adapters.tables import adjustments, reservation_allocations, reservations, warehouses
+from mercato.inventory.adapters.tables import adjustments, reservations, warehouses
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
-from mercato.inventory.domain.stock import StockBook, StockInvariantBroken
+from mercato.inventory.domain.stock import LevelMove, StockBook, StockInvariantBroken, StockLevel
 
-# Every changed row in one statement. `s.version = v.version - 1` re-checks that nobody changed the
-# row since it was locked and read (the book bumps a row's version exactly once per transaction).
-_SAVE_STOCK = text(
-    "UPDATE inventory.stock AS s SET on_hand = v.on_hand, reserved = v.reserved, "
-    "version = v.version, updated_at = now() "
-    "FROM unnest(CAST(:skus AS text[]), CAST(:warehouse_ids AS uuid[]), CAST(:on_hand AS integer[]), "
-    "CAST(:reserved AS integer[]), CAST(:versions AS bigint[])) "
-    "AS v(sku, warehouse_id, on_hand, reserved, version) "
-    "WHERE s.sku = v.sku AND s.warehouse_id = v.warehouse_id AND s.version = v.version - 1"
+# Writing stock rows: every changed row in one statement, which also reads the level of each SKU it
+# wrote (units available over all the SKU's rows, summed version) for the unit of work's events.
+# `s.version = v.version - 1` re-checks that nobody changed the row since it was locked and read (the
+# book bumps a row's version once per write); `written` counts the rows that passed.
+#
+# The levels are read here, in the writing statement, not from the book: the book holds the rows
+# that existed when its locking statement started, and a row a concurrent adjustment inserts for a
+# new warehouse (committed while this transaction waited for the lock) is not in it. This statement
+# is younger, so it sees that row. Its snapshot does not see the statement's own UPDATE, hence the
+# values written (`v`) take the place of the stored ones.
+_STOCK_VALUES = (
+    "v AS (SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:warehouse_ids AS uuid[]), "
+    "CAST(:on_hand AS integer[]), CAST(:reserved AS integer[]), CAST(:versions AS bigint[])) "
+    "AS v(sku, warehouse_id, on_hand, reserved, version)), "
+    "w AS (UPDATE inventory.stock AS s SET on_hand = v.on_hand, reserved = v.reserved, "
+    "version = v.version, updated_at = now() FROM v "
+    "WHERE s.sku = v.sku AND s.warehouse_id = v.warehouse_id AND s.version = v.version - 1 RETURNING 1)"
+)
+_STOCK_LEVELS = (
+    "SELECT t.sku, CAST(sum(coalesce(v.on_hand, t.on_hand) - coalesce(v.reserved, t.reserved)) AS bigint) "
+    "AS available, CAST(sum(coalesce(v.version, t.version)) AS bigint) AS version, "
+    "(SELECT count(*) FROM w) AS written "
+    "FROM inventory.stock AS t LEFT JOIN v ON v.sku = t.sku AND v.warehouse_id = t.warehouse_id "
+    "WHERE t.sku IN (SELECT sku FROM v) GROUP BY t.sku ORDER BY t.sku"
+)
+_SAVE_STOCK = text(f"WITH {_STOCK_VALUES} {_STOCK_LEVELS}")
+
+_STATUS_UPDATE = (
+    "UPDATE inventory.reservations AS r SET status = n.status, release_reason = n.reason, updated_at = now() "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:reasons AS text[])) "
+    "AS n(id, status, reason) WHERE r.id = n.id"
+)
+_SET_STATUS = text(_STATUS_UPDATE)
+
+# A reservation's allocations and the stock rows they hold, in one statement.
+_HOLD = text(
+    f"WITH {_STOCK_VALUES}, a AS (INSERT INTO inventory.reservation_allocations "
+    "(reservation_id, sku, warehouse_id, quantity) SELECT CAST(:reservation_id AS uuid), * "
+    "FROM unnest(CAST(:a_skus AS text[]), CAST(:a_warehouse_ids AS uuid[]), "
+    "CAST(:a_quantities AS integer[]))) "
+    f"{_STOCK_LEVELS}"
 )
 
-_STOCK_LEVELS = text(
-    "SELECT sku, CAST(sum(on_hand - reserved) AS bigint) AS available, "
-    "CAST(sum(version) AS bigint) AS version FROM inventory.stock "
-    "WHERE sku = ANY(CAST(:skus AS text[])) GROUP BY sku ORDER BY sku"
-)
+# New statuses of reservations and the stock rows they let go of (commit, release, expiry), in one.
+_SETTLE = text(f"WITH {_STOCK_VALUES}, r AS ({_STATUS_UPDATE}) {_STOCK_LEVELS}")
+
+_DROP_RESERVATION = text("DELETE FROM inventory.reservations WHERE id = :id")
 
 _ENSURE_STOCK = text(
     "INSERT INTO inventory.stock (sku, warehouse_id, on_hand, reserved, version) "
     "VALUES (:sku, :warehouse_id, 0, 0, 0) ON CONFLICT DO NOTHING"
-)
-
-_SET_STATUS = text(
-    "UPDATE inventory.reservations AS r SET status = v.status, release_reason = v.reason, updated_at = now() "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:reasons AS text[])) "
-    "AS v(id, status, reason) WHERE r.id = v.id"
 )
 
 _BY_REFERENCE = text(locks.RESERVATION_COLUMNS + "WHERE r.reference = :reference")
@@ -53,6 +78,7 @@ class InventoryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.books: list[StockBook] = []
+        self.moves: list[LevelMove] = []  # every stock write of the transaction, oldest first
 
     # -- warehouses ---------------------------------------------------------------------------
 
@@ -73,34 +99,30 @@ class InventoryRepository:
         await self.conn.execute(_ENSURE_STOCK, {"sku": sku, "warehouse_id": warehouse_id})
 
     async def lock_stock(self, skus: Sequence[str]) -> StockBook:
-        if self.books:
-            # A second lock statement could take rows out of the global order.
-            raise RuntimeError("stock is locked once per transaction, for all its SKUs at once")
+        """Lock and load every row of `skus`; once per use case. In a transaction holding several
+        use cases (a consumer's batch), what the earlier ones left unwritten is written first, so
+        that this read sees the rows as they are now (and the version check holds)."""
+        for earlier in self.books:
+            await self.save_stock(earlier)
         book = StockBook(await locks.lock_stock(self.conn, skus))
         self.books.append(book)
         return book
 
     async def save_stock(self, book: StockBook) -> None:
-        rows = book.changed
-        if not rows:
-            return
-        result = await self.conn.execute(
-            _SAVE_STOCK,
-            {
-                "skus": [r.sku for r in rows],
-                "warehouse_ids": [r.warehouse_id for r in rows],
-                "on_hand": [r.on_hand for r in rows],
-                "reserved": [r.reserved for r in rows],
-                "versions": [r.version for r in rows],
-            },
-        )
-        if result.rowcount != len(rows):
-            raise StockInvariantBroken("stock rows changed while locked")
+        if book.changed:
+            await self._write_stock(_SAVE_STOCK, {}, book)
 
-    async def stock_levels(self, skus: Sequence[str]) -> list[tuple[str, int, int]]:
-        """(sku, available, summed version) per SKU that has stock rows."""
-        rows = (await self.conn.execute(_STOCK_LEVELS, {"skus": list(skus)})).all()
-        return [(r.sku, int(r.available), int(r.version)) for r in rows]
+    async def _write_stock(self, statement: TextClause, params: dict[str, object], book: StockBook) -> None:
+        """Run a statement that writes `book`'s changed rows (with more, in `params`) and record the
+        level move of each SKU it wrote."""
+        rows = book.changed
+        levels = (await self.conn.execute(statement, {**params, **_stock_params(rows)})).all()
+        if not levels or levels[0].written != len(rows):
+            raise StockInvariantBroken("stock rows changed while locked")
+        for level in levels:
+            after = int(level.available)
+            self.moves.append(LevelMove(level.sku, after - book.delta(level.sku), after, int(level.version)))
+        book.mark_saved()
 
     # -- adjustments --------------------------------------------------------------------------
 
@@ -157,20 +179,20 @@ class InventoryRepository:
         )
         return inserted.first() is not None
 
-    async def add_allocations(self, reservation: Reservation) -> None:
-        await self.conn.execute(
-            insert(reservation_allocations).values(
-                [
-                    {
-                        "reservation_id": reservation.id,
-                        "sku": a.sku,
-                        "warehouse_id": a.warehouse_id,
-                        "quantity": a.quantity,
-                    }
-                    for a in reservation.allocations
-                ]
-            )
-        )
+    async def hold(self, reservation: Reservation, book: StockBook) -> None:
+        """Write the reservation's allocations and the stock rows `book` changed, in one statement."""
+        allocations = reservation.allocations
+        params: dict[str, object] = {
+            "reservation_id": reservation.id,
+            "a_skus": [a.sku for a in allocations],
+            "a_warehouse_ids": [a.warehouse_id for a in allocations],
+            "a_quantities": [a.quantity for a in allocations],
+        }
+        await self._write_stock(_HOLD, params, book)
+
+    async def drop_reservation(self, reservation_id: uuid.UUID) -> None:
+        """Delete a reservation this transaction inserted and then refused (it holds nothing)."""
+        await self.conn.execute(_DROP_RESERVATION, {"id": reservation_id})
 
     async def reservation_by_reference(self, reference: str) -> Reservation | None:
         row = (await self.conn.execute(_BY_REFERENCE, {"reference": reference})).first()
@@ -182,15 +204,27 @@ class InventoryRepository:
     async def claim_expired(self, now: datetime, limit: int) -> list[Reservation]:
         return await locks.claim_expired(self.conn, now, limit)
 
-    async def save_status(self, changed: Sequence[Reservation]) -> None:
-        """Write the status (and release reason) of every reservation in `changed`, in one statement."""
+    async def save_status(self, changed: Sequence[Reservation], book: StockBook | None = None) -> None:
+        """Write the status (and release reason) of every reservation in `changed` and the stock rows
+        `book` changed, in one statement."""
         if not changed:
             return
-        await self.conn.execute(
-            _SET_STATUS,
-            {
-                "ids": [r.id for r in changed],
-                "statuses": [r.status.value for r in changed],
-                "reasons": [r.release_reason for r in changed],
-            },
-        )
+        params: dict[str, object] = {
+            "ids": [r.id for r in changed],
+            "statuses": [r.status.value for r in changed],
+            "reasons": [r.release_reason for r in changed],
+        }
+        if book is None or not book.changed:
+            await self.conn.execute(_SET_STATUS, params)
+            return
+        await self._write_stock(_SETTLE, params, book)
+
+
+def _stock_params(rows: Sequence[StockLevel]) -> dict[str, object]:
+    return {
+        "skus": [r.sku for r in rows],
+        "warehouse_ids": [r.warehouse_id for r in rows],
+        "on_hand": [r.on_hand for r in rows],
+        "reserved": [r.reserved for r in rows],
+        "versions": [r.version for r in rows],
+    }

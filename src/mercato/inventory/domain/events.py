@@ -1,7 +1,8 @@
 """Events the inventory publishes (subjects `<ns>.inventory.v1.<name>`).
 
-`StockLevelChanged` feeds the catalog's availability read model, which keeps the event with the
-highest `version`; its field names are therefore part of the contract.
+`StockLevelChanged` (every change of a SKU's availability) and `AvailabilityFlipped` (only when it
+crosses zero: what the catalog's `inStock` read model consumes, keeping the highest `version`) are
+read by other contexts; their field names are part of the contract (docs/events.md).
 """
 
 from __future__ import annotations
@@ -101,3 +102,29 @@ class StockLevelChanged(InventoryEvent):
 
     def payload(self) -> dict[str, Any]:
         return {"sku": self.sku, "available": self.available, "version": self.stock_version}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AvailabilityFlipped(InventoryEvent):
+    """`sku` went from out of stock to in stock or back (aggregate_id: the SKU): written with the
+    `stock_level_changed` of the same transaction, only when `available` crossed zero.
+
+    Payload: {"sku", "in_stock", "available", "version"}, `version` as in `stock_level_changed`
+    (the flips of a SKU are a subsequence of its level events, so their versions strictly increase
+    too). Out of stock is where every SKU starts, so the first flip of a new SKU is to in stock. A
+    reader that needs only "can it be sold" keeps the flip with the highest version.
+    """
+
+    name: ClassVar[str] = "availability_flipped"
+    sku: str
+    in_stock: bool
+    available: int
+    stock_version: int
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "in_stock": self.in_stock,
+            "available": self.available,
+            "version": self.stock_version,
+        }

@@ -2,7 +2,7 @@
 
 Pure Python, no I/O. A `StockBook` holds every stock row of some SKUs, which the caller has locked
 for the length of its transaction; all changes go through it, so each changed row's version is
-bumped exactly once per transaction and the SKUs whose availability moved are known.
+bumped exactly once per write of the row and the SKUs whose availability moved are known.
 """
 
 from __future__ import annotations
@@ -46,6 +46,17 @@ class Allocation:
         return {"sku": self.sku, "warehouse_id": str(self.warehouse_id), "quantity": self.quantity}
 
 
+@dataclass(frozen=True)
+class LevelMove:
+    """One write of a SKU's stock rows: units available over all its warehouses just before and
+    after it, and the summed row version after it (strictly increasing from one write to the next)."""
+
+    sku: str
+    before: int
+    after: int
+    version: int
+
+
 class StockInvariantBroken(MercatoError):
     """Stored stock contradicts a reservation (e.g. fewer units reserved than it holds). A bug or a
     manual edit, never a client's fault; the transaction is rolled back."""
@@ -74,6 +85,7 @@ class StockBook:
             self._levels[(level.sku, level.warehouse_id)] = level
             self._by_sku.setdefault(level.sku, []).append(level)
         self._changed: dict[tuple[str, uuid.UUID], StockLevel] = {}
+        self._row_before: dict[tuple[str, uuid.UUID], int] = {}
         self._available_before: dict[str, int] = {}
 
     def levels_of(self, sku: str) -> list[StockLevel]:
@@ -90,6 +102,17 @@ class StockBook:
         """Rows to write back, in lock order."""
         return [self._changed[key] for key in sorted(self._changed)]
 
+    def delta(self, sku: str) -> int:
+        """Units available that the SKU's rows to write back gained (negative: lost)."""
+        return sum(
+            level.available - self._row_before[key] for key, level in self._changed.items() if key[0] == sku
+        )
+
+    def mark_saved(self) -> None:
+        """The changed rows are written: changing a row again is a new write (a new version)."""
+        self._changed = {}
+        self._row_before = {}
+
     @property
     def availability_changed(self) -> list[str]:
         """SKUs whose units available differ from when this book was loaded."""
@@ -100,6 +123,7 @@ class StockBook:
         if key in self._changed:
             return
         self._available_before.setdefault(level.sku, self.available(level.sku))
+        self._row_before[key] = level.available
         level.version += 1
         self._changed[key] = level
 

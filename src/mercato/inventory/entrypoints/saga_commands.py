@@ -2,18 +2,18 @@
 
 Consumes `orders.reserve_stock_requested`, `orders.commit_stock_requested`,
 `orders.release_stock_requested` and `orders.restock_stock_requested` (a cancelled order). Success
-replies are the inventory's own events, written by the command's transaction
-(`reservation_created` / `_committed` / `_released` / `_restocked`, all carrying
-`reference` = the order id). A refused reservation writes no event of its own (its transaction
-rolls back), so the refusal is replied here: `inventory.stock_reservation_rejected`, written in the
-consumer's unit of work, i.e. in the same transaction as the inbox row.
+replies are the inventory's own events (`reservation_created` / `_committed` / `_released` /
+`_restocked`, all carrying `reference` = the order id). A refused reservation writes nothing of its
+own, so the refusal is replied here: `inventory.stock_reservation_rejected`.
 
-Why running the command in its own transaction is safe: `InventoryService.handle` opens its own
-unit of work, so the command commits before, and apart from, the inbox row. If the process dies in
-between, the message is redelivered and the command runs again, and every one of them is
-idempotent: ReserveStock by `reference` returns the first reservation (no second hold, no second
-event: the first one is already in the outbox), CommitReservation and ReleaseReservation are
-no-ops once done. The effect happens once even though it is not in the inbox's transaction.
+Every command runs in the consumer's unit of work (`InventoryService.handle_in`), i.e. in the
+transaction that claims the message's inbox row: the command, its events and the inbox row commit
+together, on one pooled connection, with one COMMIT. That unit of work may hold a whole batch of
+messages (group commit), so a handler never commits nor rolls it back: a refusal leaves nothing of
+its command in the transaction (the use cases refuse before writing, or undo their one row), and
+anything else raised (the database unreachable, a broken invariant) propagates, for the consumer to
+retry. Each command is idempotent anyway (ReserveStock by `reference`, the others by reservation
+status), so a redelivery past the inbox would change nothing either.
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ class StockReservationRejected(InventoryEvent):
 
 
 class InventoryCommands(Protocol):
-    """What the participant needs of the inventory: `InventoryService.handle` (bootstrap sits above
-    the entrypoints, so it is handed in rather than imported)."""
+    """What the participant needs of the inventory: `InventoryService.handle_in` (bootstrap sits
+    above the entrypoints, so it is handed in rather than imported)."""
 
-    async def handle(self, cmd: Any) -> Any: ...
+    async def handle_in(self, cmd: Any, uow: UnitOfWork) -> Any: ...
 
 
 def saga_subscription(inventory: InventoryCommands) -> Subscription:
@@ -71,7 +71,7 @@ def saga_subscription(inventory: InventoryCommands) -> Subscription:
         lines = [ReservationLine(str(line["sku"]), int(line["quantity"])) for line in p["lines"]]
         ttl = int(p.get("ttl_seconds") or DEFAULT_RESERVATION_TTL_SECONDS)
         try:
-            await inventory.handle(ReserveStock(reference=reference, lines=lines, ttl_seconds=ttl))
+            await inventory.handle_in(ReserveStock(reference=reference, lines=lines, ttl_seconds=ttl), uow)
         except InsufficientStock as exc:
             uow.add_event(_rejected(reference, exc.code_name, exc.skus))
         except ClientError as exc:
@@ -81,7 +81,7 @@ def saga_subscription(inventory: InventoryCommands) -> Subscription:
 
     async def commit(envelope: Envelope, uow: UnitOfWork) -> None:
         try:
-            await inventory.handle(CommitReservation(reservation_id=_reservation_id(envelope)))
+            await inventory.handle_in(CommitReservation(reservation_id=_reservation_id(envelope)), uow)
         except (ReservationNotActive, ReservationNotFound) as exc:
             # Released or expired before the commit came: that `reservation_released` event is
             # the saga's answer (it compensates); there is nothing more to say here.
@@ -90,8 +90,8 @@ def saga_subscription(inventory: InventoryCommands) -> Subscription:
     async def release(envelope: Envelope, uow: UnitOfWork) -> None:
         reason = str(envelope.payload.get("reason") or "order rejected")[:200]
         try:
-            await inventory.handle(
-                ReleaseReservation(reservation_id=_reservation_id(envelope), reason=reason)
+            await inventory.handle_in(
+                ReleaseReservation(reservation_id=_reservation_id(envelope), reason=reason), uow
             )
         except (ReservationNotActive, ReservationNotFound) as exc:
             # Committed before the release came: `reservation_committed` is the saga's answer.
@@ -100,8 +100,8 @@ def saga_subscription(inventory: InventoryCommands) -> Subscription:
     async def restock(envelope: Envelope, uow: UnitOfWork) -> None:
         reason = str(envelope.payload.get("reason") or "order cancelled")[:200]
         try:
-            await inventory.handle(
-                RestockReservation(reservation_id=_reservation_id(envelope), reason=reason)
+            await inventory.handle_in(
+                RestockReservation(reservation_id=_reservation_id(envelope), reason=reason), uow
             )
         except (ReservationNotActive, ReservationNotFound) as exc:
             # The saga asks only once it knows the commit landed; a person must look.

@@ -1,4 +1,10 @@
-"""Inventory use cases. Each takes a command and a unit of work, and commits or raises a typed error."""
+"""Inventory use cases. Each takes a command and a unit of work, and commits or raises a typed error.
+
+The saga's commands also have an `*_in` form, which runs inside a unit of work the caller opened and
+commits: the inventory's saga consumer runs it in the transaction that claims the message's inbox
+row, possibly beside other messages of the same batch. Such a form never commits nor rolls back, and
+leaves nothing written when it refuses, so the caller can commit what the others did.
+"""
 
 from __future__ import annotations
 
@@ -22,21 +28,34 @@ from mercato.inventory.domain.model import (
     Warehouse,
     check_adjustment,
     check_release_reason,
+    check_reservation,
 )
 from mercato.inventory.domain.rules import (
     DuplicateWarehouseCode,
     IdempotencyKeyReused,
+    InsufficientStock,
     ReservationNotFound,
     WarehouseNotFound,
 )
-from mercato.inventory.service_layer.restock import restock_reservation
+from mercato.inventory.service_layer.restock import restock_reservation, restock_reservation_in
 from mercato.inventory.service_layer.unit_of_work import InventoryUnitOfWork
 from mercato.platform.db import violated_constraint
 from mercato.platform.errors import ClientError, recode
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 _IDEMPOTENCY_KEY_CONSTRAINT = "adjustments_idempotency_key_key"
+
+
+async def _committed(
+    use_case: Callable[[C, InventoryUnitOfWork], Awaitable[T]], cmd: C, uow: InventoryUnitOfWork
+) -> T:
+    """Run an in-unit-of-work use case in `uow` of its own: one transaction, committed unless it raised."""
+    async with uow:
+        result = await use_case(cmd, uow)
+        await uow.commit()
+        return result
 
 
 async def _guarded(codes: type[Enum], action: Callable[[], Awaitable[T]]) -> T:
@@ -102,68 +121,86 @@ async def adjust_stock(cmd: commands.AdjustStock, uow: InventoryUnitOfWork) -> A
         return await _guarded(StockAdjustErrorCode, run)
 
 
+async def reserve_stock_in(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) -> Reservation:
+    """`reserve_stock` in a unit of work the caller opened and commits (it may hold other use cases:
+    a consumer's batch). Refused with `InsufficientStock` leaving nothing of it in the transaction,
+    which the caller may therefore still commit."""
+    reservation, lines = Reservation.open(cmd, uow.clock())
+    if not await uow.store.open_reservation(reservation):
+        existing = await uow.store.reservation_by_reference(cmd.reference)
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise RuntimeError("reservation reference conflicted but is not there")
+        return existing
+    # The reservation row is inserted first: lock order (adapters/locks.py), and it is what makes a
+    # concurrent reservation of the same reference wait for this one.
+    book = await uow.store.lock_stock(sorted(lines))
+    try:
+        allocations = book.reserve(lines)  # all or nothing: a short SKU leaves the book untouched
+    except InsufficientStock:
+        # Undo the one row written so far rather than roll back: the transaction is the caller's.
+        # (A savepoint would cost two more statements on every reservation, not only refused ones.)
+        await uow.store.drop_reservation(reservation.id)
+        raise
+    reservation = reservation.with_allocations(allocations)
+    await uow.store.hold(reservation, book)
+    uow.add_event(reservation.created())
+    return reservation
+
+
 async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) -> Reservation:
     """Hold every line or none. The same reference again returns the first reservation as it is."""
 
     async def run() -> Reservation:
-        reservation, lines = Reservation.open(cmd, uow.clock())
-        async with uow:
-            if not await uow.store.open_reservation(reservation):
-                existing = await uow.store.reservation_by_reference(cmd.reference)
-                if existing is None:  # pragma: no cover - the conflicting row cannot vanish
-                    raise RuntimeError("reservation reference conflicted but is not there")
-                return existing
-            book = await uow.store.lock_stock(sorted(lines))
-            reservation = reservation.with_allocations(book.reserve(lines))
-            await uow.store.add_allocations(reservation)
-            uow.add_event(reservation.created())
-            await uow.commit()
-            return reservation
+        check_reservation(cmd)  # before a connection is taken from the pool
+        return await _committed(reserve_stock_in, cmd, uow)
 
     return await _guarded(ReserveStockErrorCode, run)
 
 
+async def commit_reservation_in(cmd: commands.CommitReservation, uow: InventoryUnitOfWork) -> Reservation:
+    """`commit_reservation` in the caller's unit of work. Its refusals come before any write."""
+    reservation = await uow.store.lock_reservation(cmd.reservation_id)
+    if reservation is None:
+        raise ReservationNotFound()
+    outcome = reservation.commit()
+    if outcome is None:
+        return reservation
+    committed, event = outcome
+    book = await uow.store.lock_stock(reservation.skus)
+    book.commit(reservation.allocations)
+    await uow.store.save_status([committed], book)
+    uow.add_event(event)
+    return committed
+
+
 async def commit_reservation(cmd: commands.CommitReservation, uow: InventoryUnitOfWork) -> Reservation:
     """The held units leave stock. Committing twice is a no-op; a released one is refused."""
+    return await _guarded(CommitReservationErrorCode, lambda: _committed(commit_reservation_in, cmd, uow))
 
-    async def run() -> Reservation:
-        async with uow:
-            reservation = await uow.store.lock_reservation(cmd.reservation_id)
-            if reservation is None:
-                raise ReservationNotFound()
-            outcome = reservation.commit()
-            if outcome is None:
-                return reservation
-            committed, event = outcome
-            book = await uow.store.lock_stock(reservation.skus)
-            book.commit(reservation.allocations)
-            await uow.store.save_status([committed])
-            uow.add_event(event)
-            await uow.commit()
-            return committed
 
-    return await _guarded(CommitReservationErrorCode, run)
+async def release_reservation_in(cmd: commands.ReleaseReservation, uow: InventoryUnitOfWork) -> Reservation:
+    """`release_reservation` in the caller's unit of work. Its refusals come before any write."""
+    check_release_reason(cmd.reason)
+    reservation = await uow.store.lock_reservation(cmd.reservation_id)
+    if reservation is None:
+        raise ReservationNotFound()
+    outcome = reservation.release(cmd.reason)
+    if outcome is None:
+        return reservation
+    released, event = outcome
+    book = await uow.store.lock_stock(reservation.skus)
+    book.release(reservation.allocations)
+    await uow.store.save_status([released], book)
+    uow.add_event(event)
+    return released
 
 
 async def release_reservation(cmd: commands.ReleaseReservation, uow: InventoryUnitOfWork) -> Reservation:
     """The held units become sellable again. Idempotent; a committed one is refused."""
 
     async def run() -> Reservation:
-        check_release_reason(cmd.reason)
-        async with uow:
-            reservation = await uow.store.lock_reservation(cmd.reservation_id)
-            if reservation is None:
-                raise ReservationNotFound()
-            outcome = reservation.release(cmd.reason)
-            if outcome is None:
-                return reservation
-            released, event = outcome
-            book = await uow.store.lock_stock(reservation.skus)
-            book.release(reservation.allocations)
-            await uow.store.save_status([released])
-            uow.add_event(event)
-            await uow.commit()
-            return released
+        check_release_reason(cmd.reason)  # before a connection is taken from the pool
+        return await _committed(release_reservation_in, cmd, uow)
 
     return await _guarded(ReleaseReservationErrorCode, run)
 
@@ -180,11 +217,19 @@ async def expire_reservations(cmd: commands.ExpireReservations, uow: InventoryUn
         for reservation, _ in expiring:
             book.release(reservation.allocations)
         outcomes = [outcome for _, outcome in expiring]
-        await uow.store.save_status([expired for expired, _ in outcomes])
+        await uow.store.save_status([expired for expired, _ in outcomes], book)
         uow.add_events([event for _, event in outcomes])
         await uow.commit()
         return len(outcomes)
 
+
+# The commands the saga consumer runs in its own unit of work (see the module docstring).
+IN_UNIT_OF_WORK: dict[type[Any], Callable[..., Awaitable[Any]]] = {
+    commands.ReserveStock: reserve_stock_in,
+    commands.CommitReservation: commit_reservation_in,
+    commands.ReleaseReservation: release_reservation_in,
+    commands.RestockReservation: restock_reservation_in,
+}
 
 COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
     commands.CreateWarehouse: create_warehouse,

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mercato/inventory/v1/events.proto\x12\x14mercato.inventory.v1\"8\n\x10WarehouseCreated\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x16\n\x0ewarehouse_name\x18\x02 \x01(\t\"\x8e\x01\n\rStockAdjusted\x12\x15\n\radjustment_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x03 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x04 \x01(\x03\x12\x15\n\ron_hand_after\x18\x05 \x01(\x03\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\"D\n\x11StockLevelChanged\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\x12\x0f\n\x07version\x18\x03 \x01(\x03\"5\n\x14ReservationEventLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"Q\n\x1aReservationEventAllocation\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\"\xd5\x01\n\x12ReservationCreated\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x39\n\x05lines\x18\x03 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\x12\x45\n\x0b\x61llocations\x18\x04 \x03(\x0b\x32\x30.mercato.inventory.v1.ReservationEventAllocation\x12\x12\n\nexpires_at\x18\x05 \x01(\t\"|\n\x14ReservationCommitted\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x39\n\x05lines\x18\x03 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\"\x9b\x01\n\x13ReservationReleased\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x39\n\x05lines\x18\x05 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\"\x8c\x01\n\x14ReservationRestocked\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x39\n\x05lines\x18\x04 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\"K\n\x18StockReservationRejected\x12\x11\n\treference\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04skus\x18\x03 \x03(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mercato/inventory/v1/events.proto\x12\x14mercato.inventory.v1\"8\n\x10WarehouseCreated\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x16\n\x0ewarehouse_name\x18\x02 \x01(\t\"\x8e\x01\n\rStockAdjusted\x12\x15\n\radjustment_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x03 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x04 \x01(\x03\x12\x15\n\ron_hand_after\x18\x05 \x01(\x03\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\"D\n\x11StockLevelChanged\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\x12\x0f\n\x07version\x18\x03 \x01(\x03\"X\n\x13\x41vailabilityFlipped\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08in_stock\x18\x02 \x01(\x08\x12\x11\n\tavailable\x18\x03 \x01(\x03\x12\x0f\n\x07version\x18\x04 \x01(\x03\"5\n\x14ReservationEventLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"Q\n\x1aReservationEventAllocation\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x14\n\x0cwarehouse_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\"\xd5\x01\n\x12ReservationCreated\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x39\n\x05lines\x18\x03 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\x12\x45\n\x0b\x61llocations\x18\x04 \x03(\x0b\x32\x30.mercato.inventory.v1.ReservationEventAllocation\x12\x12\n\nexpires_at\x18\x05 \x01(\t\"|\n\x14ReservationCommitted\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x39\n\x05lines\x18\x03 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\"\x9b\x01\n\x13ReservationReleased\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x39\n\x05lines\x18\x05 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\"\x8c\x01\n\x14ReservationRestocked\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x39\n\x05lines\x18\x04 \x03(\x0b\x32*.mercato.inventory.v1.ReservationEventLine\"K\n\x18StockReservationRejected\x12\x11\n\treference\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04skus\x18\x03 \x03(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,18 +37,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STOCKADJUSTED']._serialized_end=260
   _globals['_STOCKLEVELCHANGED']._serialized_start=262
   _globals['_STOCKLEVELCHANGED']._serialized_end=330
-  _globals['_RESERVATIONEVENTLINE']._serialized_start=332
-  _globals['_RESERVATIONEVENTLINE']._serialized_end=385
-  _globals['_RESERVATIONEVENTALLOCATION']._serialized_start=387
-  _globals['_RESERVATIONEVENTALLOCATION']._serialized_end=468
-  _globals['_RESERVATIONCREATED']._serialized_start=471
-  _globals['_RESERVATIONCREATED']._serialized_end=684
-  _globals['_RESERVATIONCOMMITTED']._serialized_start=686
-  _globals['_RESERVATIONCOMMITTED']._serialized_end=810
-  _globals['_RESERVATIONRELEASED']._serialized_start=813
-  _globals['_RESERVATIONRELEASED']._serialized_end=968
-  _globals['_RESERVATIONRESTOCKED']._serialized_start=971
-  _globals['_RESERVATIONRESTOCKED']._serialized_end=1111
-  _globals['_STOCKRESERVATIONREJECTED']._serialized_start=1113
-  _globals['_STOCKRESERVATIONREJECTED']._serialized_end=1188
+  _globals['_AVAILABILITYFLIPPED']._serialized_start=332
+  _globals['_AVAILABILITYFLIPPED']._serialized_end=420
+  _globals['_RESERVATIONEVENTLINE']._serialized_start=422
+  _globals['_RESERVATIONEVENTLINE']._serialized_end=475
+  _globals['_RESERVATIONEVENTALLOCATION']._serialized_start=477
+  _globals['_RESERVATIONEVENTALLOCATION']._serialized_end=558
+  _globals['_RESERVATIONCREATED']._serialized_start=561
+  _globals['_RESERVATIONCREATED']._serialized_end=774
+  _globals['_RESERVATIONCOMMITTED']._serialized_start=776
+  _globals['_RESERVATIONCOMMITTED']._serialized_end=900
+  _globals['_RESERVATIONRELEASED']._serialized_start=903
+  _globals['_RESERVATIONRELEASED']._serialized_end=1058
+  _globals['_RESERVATIONRESTOCKED']._serialized_start=1061
+  _globals['_RESERVATIONRESTOCKED']._serialized_end=1201
+  _globals['_STOCKRESERVATIONREJECTED']._serialized_start=1203
+  _globals['_STOCKRESERVATIONREJECTED']._serialized_end=1278
 # @@protoc_insertion_point(module_scope)

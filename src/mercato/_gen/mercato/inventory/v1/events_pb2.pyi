@@ -42,6 +42,18 @@ class StockLevelChanged(_message.Message):
     version: int
     def __init__(self, sku: _Optional[str] = ..., available: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
 
+class AvailabilityFlipped(_message.Message):
+    __slots__ = ("sku", "in_stock", "available", "version")
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    IN_STOCK_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    sku: str
+    in_stock: bool
+    available: int
+    version: int
+    def __init__(self, sku: _Optional[str] = ..., in_stock: _Optional[bool] = ..., available: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+
 class ReservationEventLine(_message.Message):
     __slots__ = ("sku", "quantity")
     SKU_FIELD_NUMBER: _ClassVar[int]
