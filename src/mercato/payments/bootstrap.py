@@ -90,7 +90,7 @@ def build_payments(
     runner_settings: RunnerSettings | None = None,
 ) -> PaymentsService:
     """The payments on the built-in sandbox provider (the only provider so far)."""
-    provider = SandboxProvider(db, latency_ms=settings.payments_sandbox_latency_ms)
+    provider = SandboxProvider(latency_ms=settings.payments_sandbox_latency_ms)
     if runner_settings is None:
         runner_settings = RunnerSettings(
             provider_timeout_seconds=settings.payments_provider_timeout_seconds,

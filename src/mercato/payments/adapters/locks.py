@@ -7,8 +7,7 @@ The first transaction of a command locks the intent and then records its operati
 (the outcome) locks the intent again before finishing the operation. Both go intent → operation,
 so a transaction waiting on an operation never holds it against one waiting on the intent.
 Claims of stale operations by the sweeper lock operation rows only, with SKIP LOCKED, and commit
-before anything else is done. The sandbox provider's rows are locked in its own transactions,
-never while one of ours is open (the provider is called between our transactions).
+before anything else is done.
 """
 
 from __future__ import annotations
