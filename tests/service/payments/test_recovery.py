@@ -50,7 +50,7 @@ async def record_attempt_only(service: PaymentsService, command: AuthorizePaymen
     """Transaction 1 of an authorization, as a process that dies right after it would leave it."""
     begin = handlers._begin_authorize(command, "sandbox", LEASE)
     async with service.unit_of_work() as uow:
-        step = await begin(uow)
+        step = await begin(uow, False)
         await uow.commit()
     assert isinstance(step, Drive)
     return step

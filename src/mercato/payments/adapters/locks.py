@@ -8,6 +8,13 @@ The first transaction of a command locks the intent and then records its operati
 so a transaction waiting on an operation never holds it against one waiting on the intent.
 Claims of stale operations by the sweeper lock operation rows only, with SKIP LOCKED, and commit
 before anything else is done.
+
+A saga command's outcome is written in the event consumer's transaction, which keeps the intents
+of every message of its batch locked until it commits. The command's first transaction runs on
+another connection while that one is open, so it must never wait for a lock the consumer's
+transaction holds (nobody would ever release it): `service_layer.operations` decides on the
+consumer's transaction itself when the intent or the key is one it holds, and otherwise, once it
+holds any, locks the intent with NOWAIT and never claims or waits for a lease (`rules.LockBusy`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ import uuid
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.payments.domain.rules import LockBusy
 
 INTENT_COLUMNS = (
     "i.id, i.order_reference, i.amount, i.currency, i.status, i.provider, i.provider_reference, "
@@ -30,7 +40,20 @@ OPERATION_COLUMNS = (
     "o.attempts, o.lease_token, (o.lease_until > now()) AS leased"
 )
 
-LOCK_INTENT = text(f"SELECT {INTENT_COLUMNS} FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE")
+# The intent, locked, with what a new operation on it must know of, as JSON: the operation holding
+# its key (on any intent: keys are unique per kind) and the one in flight on the intent. The
+# operations are read with the statement's snapshot: after a wait for the lock they may be older
+# than the intent, which the caller handles (its INSERT then conflicts and it reads them again).
+_LOCK_INTENT_WITH_OPERATIONS = (
+    f"SELECT {INTENT_COLUMNS}, (SELECT coalesce(json_agg(row_to_json(x)), '[]'::json) FROM "
+    f"(SELECT {OPERATION_COLUMNS} FROM payments.payment_operations o "
+    "WHERE (o.operation = :operation AND o.idempotency_key = :key) "
+    "OR (o.intent_id = :id AND o.status = 'PENDING')) x) AS operations "
+    "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
+)
+LOCK_INTENT_WITH_OPERATIONS = text(_LOCK_INTENT_WITH_OPERATIONS)
+LOCK_INTENT_WITH_OPERATIONS_NOWAIT = text(_LOCK_INTENT_WITH_OPERATIONS + " NOWAIT")
+LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a NOWAIT lock someone else holds
 
 # The intent, and the status of one of its operations read under the intent's lock: every
 # transaction that finishes an operation holds that lock, so the status cannot change under us.
@@ -59,8 +82,18 @@ CLAIM_STALE = text(
 )
 
 
-async def lock_intent(conn: AsyncConnection, intent_id: uuid.UUID) -> Any:
-    return (await conn.execute(LOCK_INTENT, {"id": intent_id})).first()
+async def lock_intent_with_operations(
+    conn: AsyncConnection, intent_id: uuid.UUID, kind: str, key: str, *, nowait: bool
+) -> Any:
+    """The intent's row with its `operations` (JSON), or None; with `nowait`, `LockBusy` rather
+    than a wait when someone else holds the intent."""
+    statement = LOCK_INTENT_WITH_OPERATIONS_NOWAIT if nowait else LOCK_INTENT_WITH_OPERATIONS
+    try:
+        return (await conn.execute(statement, {"id": intent_id, "operation": kind, "key": key})).first()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise LockBusy() from None
+        raise
 
 
 async def lock_intent_with_operation(

@@ -82,3 +82,9 @@ class OperationInProgress(Unavailable):
         super().__init__(
             "another operation on this payment is in progress; retry shortly", code="OPERATION_IN_PROGRESS"
         )
+
+
+class LockBusy(OperationInProgress):
+    """The caller's transaction holds payment locks (a consumer's batch) and this operation would
+    have to wait for a lock or a lease: it is refused rather than risk waiting on itself. The
+    consumer retries its messages one by one, where nothing is held and waiting is safe."""

@@ -10,13 +10,18 @@ written in the consumer's unit of work, i.e. with the inbox row.
 
 Never charged twice: the idempotency key comes from the command, and the orders derive it from the
 order id and the step (`order:<id>:capture`), so a redelivered or re-sent command finds the first
-operation and answers its outcome (or finishes it, if a crash left it pending). The operation
-commits in payments' own transactions, apart from the inbox row; a redelivery after a crash in
-between is harmless for that same reason.
+operation and answers its outcome (or finishes it, if a crash left it pending). The PENDING
+operation commits in a transaction of payments' own before the provider is asked; the outcome,
+its ledger entry and its reply event are written in the consumer's unit of work, so they commit
+with the inbox row (one transaction fewer per command). A crash before that commit leaves the
+operation PENDING: the redelivered command (same key) or the `pending payments` sweeper finishes
+it, asking the provider again under the same reference.
 
-Provider timeouts and errors (`Unavailable`) propagate: the consumer retries the message with
-backoff, up to its max deliveries; if nothing comes back in time, the saga's own deadline re-sends
-or compensates.
+The consumer's unit of work may hold a whole batch of messages: nothing here rolls it back, and a
+command that would have to wait for what the batch holds raises `LockBusy` (see
+`service_layer.operations`). Provider timeouts and errors (`Unavailable`) propagate too: the
+consumer retries the messages one by one, then with backoff up to its max deliveries; if nothing
+comes back in time, the saga's own deadline re-sends or compensates.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any, ClassVar, Protocol
 
 from mercato.payments.domain.commands import AuthorizePayment, CapturePayment, RefundPayment, VoidPayment
 from mercato.payments.domain.rules import InvalidState, PaymentDeclined
+from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from mercato.platform.errors import ClientError
 from mercato.platform.events import DomainEvent, Envelope
 from mercato.platform.inbox import Subscription
@@ -60,7 +66,14 @@ class PaymentCommands(Protocol):
     """What the participant needs of payments: `PaymentsService.handle` (bootstrap sits above the
     entrypoints, so it is handed in rather than imported)."""
 
-    async def handle(self, cmd: Any) -> Any: ...
+    async def handle(self, cmd: Any, outcome: PaymentsUnitOfWork | None = None) -> Any: ...
+
+
+def _outcome_in(uow: UnitOfWork) -> PaymentsUnitOfWork | None:
+    """The consumer's unit of work, where the outcome goes (it is payments' own, built by
+    `PaymentsService.unit_of_work`); any other kind holds no payment row, and the outcome then
+    commits in a transaction of its own, as a request's does."""
+    return uow if isinstance(uow, PaymentsUnitOfWork) else None
 
 
 def saga_subscription(payments: PaymentCommands) -> Subscription:
@@ -74,7 +87,8 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
                     amount=Money(int(p["amount"]), str(p["currency"])),
                     payment_token=str(p["payment_token"]),
                     idempotency_key=str(p["idempotency_key"]),
-                )
+                ),
+                _outcome_in(uow),
             )
         except PaymentDeclined:
             pass  # `payment_declined` was written with the FAILED intent: that is the reply
@@ -85,7 +99,8 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
         p = envelope.payload
         try:
             await payments.handle(
-                CapturePayment(intent_id=_intent(p), idempotency_key=str(p["idempotency_key"]))
+                CapturePayment(intent_id=_intent(p), idempotency_key=str(p["idempotency_key"])),
+                _outcome_in(uow),
             )
         except ClientError as exc:
             # The provider rejected it, or the intent is past capture (voided by a compensation
@@ -96,7 +111,8 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
         p = envelope.payload
         try:
             await payments.handle(
-                VoidPayment(intent_id=_intent(p), idempotency_key=str(p["idempotency_key"]))
+                VoidPayment(intent_id=_intent(p), idempotency_key=str(p["idempotency_key"])),
+                _outcome_in(uow),
             )
         except InvalidState as exc:
             # Captured before the void came: `payment_captured` is the reply, the saga refunds.
@@ -117,7 +133,8 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
                     amount=Money(int(p["amount"]), str(p["currency"])),
                     idempotency_key=str(p["idempotency_key"]),
                     reason=str(p.get("reason") or "order rejected")[:200],
-                )
+                ),
+                _outcome_in(uow),
             )
         except ClientError as exc:
             log.error(

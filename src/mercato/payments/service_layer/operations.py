@@ -1,9 +1,11 @@
 """Running one payment operation: record it, call the provider, record the outcome.
 
     tx 1   lock the intent, check the transition, INSERT the operation PENDING with a lease; commit
-    ---    call the provider, no transaction open, with `operation.reference` and a timeout
-    tx 2   lock the intent, mark the operation SUCCEEDED/DECLINED (only if still PENDING), update
-           the intent, write the ledger entry and the event; commit
+    ---    call the provider, no transaction of ours open on its behalf, with `operation.reference`
+           and a timeout
+    tx 2   lock the intent, then one statement marks the operation SUCCEEDED/DECLINED (only if
+           still PENDING), updates the intent and writes the ledger entry; the event goes to the
+           outbox; commit
 
 A crash or a timeout between the two leaves the operation PENDING. Whoever comes next with the
 same idempotency key (or the `ResolvePendingOperations` sweeper) claims it once its lease has run
@@ -12,6 +14,21 @@ outcome, so the customer is charged once and the ledger gets one row (`operation
 Requests that find the operation leased by someone else (a concurrent retry, another operation
 on the same intent) wait for it, polling, up to the lease; only one operation per intent is ever
 in flight (a partial UNIQUE index), so operations on one payment are serialized.
+
+Transaction 2 may be a caller's (`outcome`): an event consumer's, so that the inbox row commits
+with the outcome, shared by a batch of messages that commits once. Transaction 1 must still
+commit before the provider is asked (a crash must leave the PENDING operation for a retry or the
+sweeper), so it runs on a connection of its own while the caller's transaction is open, and must
+never wait for what that transaction holds:
+  * an intent or key the caller's transaction holds (an earlier message of the batch wrote its
+    outcome) is decided on that transaction itself: a replay or a refusal is answered there, and
+    anything that needs the provider raises `LockBusy`;
+  * once the caller's transaction holds any intent, transaction 1 locks the intent with NOWAIT and
+    never waits for or claims a lease (`LockBusy` again): another consumer's batch may hold it
+    while waiting for ours.
+`LockBusy` fails the batch; the consumer retries its messages one by one, each in a transaction
+that holds nothing, where waiting is safe. The leases of the outcomes the failed batch wrote are
+freed as it rolls back (`PaymentsUnitOfWork`), so the retries drive them again at once.
 """
 
 from __future__ import annotations
@@ -25,7 +42,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.exc import SQLAlchemyError
 
 from mercato.payments.domain.model import OperationKind, PaymentIntent
-from mercato.payments.domain.operations import OperationStatus, PaymentOperation, outcome_code
+from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation, outcome_code
 from mercato.payments.domain.provider import (
     PaymentProvider,
     ProviderError,
@@ -33,7 +50,7 @@ from mercato.payments.domain.provider import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from mercato.payments.domain.rules import OperationInProgress
+from mercato.payments.domain.rules import LockBusy, OperationInProgress
 from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -64,7 +81,18 @@ class Wait:
 
 
 Step = Drive | Done | Wait
-Begin = Callable[[PaymentsUnitOfWork], Awaitable[Step]]
+# Transaction 1 on the unit of work it is given; `busy`: the caller's transaction holds payment
+# locks, so nothing may be waited for (NOWAIT, no claim of a lease: `LockBusy` instead).
+Begin = Callable[[PaymentsUnitOfWork, bool], Awaitable[Step]]
+
+
+@dataclass(frozen=True)
+class Touches:
+    """What an operation's transaction 1 locks or claims: its key, and its intent once it exists."""
+
+    kind: OperationKind
+    key: str
+    intent_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -91,27 +119,48 @@ class OperationRunner:
         self.provider = provider
         self.settings = settings
 
-    async def run(self, begin: Begin) -> PaymentOperation:
+    async def run(
+        self, begin: Begin, touches: Touches, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentOperation:
         """Run `begin` (transaction 1) and take the operation to a recorded outcome, SUCCEEDED or
-        DECLINED. Raises `ProviderUnavailable` when the outcome stays unknown."""
+        DECLINED, recorded in `outcome` when given (the caller commits it) or in a transaction of
+        its own. Raises `ProviderUnavailable` when the outcome stays unknown."""
+        if outcome is not None and outcome.holds(touches.kind, touches.key, touches.intent_id):
+            return await self._decide_on(outcome, begin)
+        busy = outcome is not None and outcome.holds_locks
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.lease_seconds + self.settings.provider_timeout_seconds
         while True:
             async with self.unit_of_work() as uow:
-                step = await begin(uow)
+                step = await begin(uow, busy)
                 if isinstance(step, Drive):
                     await uow.commit()  # the operation (or our claim of it) is recorded
             if isinstance(step, Done):
                 return step.operation
             if isinstance(step, Drive):
-                done = await self.drive(step.operation, step.intent)
+                # A stale operation of someone else's ends in a transaction of its own: had it
+                # locked the intent in `outcome`, ours could not start on another connection.
+                done = await self.drive(step.operation, step.intent, outcome if step.own else None)
                 if step.own:
                     return done
                 continue  # the stale operation ended; start ours
+            if busy:
+                raise LockBusy()
             await self._wait(step.operation_id, deadline)
 
-    async def drive(self, operation: PaymentOperation, intent: PaymentIntent) -> PaymentOperation:
-        """Call the provider for a PENDING operation whose lease we hold, then record the outcome."""
+    async def _decide_on(self, outcome: PaymentsUnitOfWork, begin: Begin) -> PaymentOperation:
+        """Transaction 1 on the caller's transaction, which holds the intent or the key: answers a
+        replay or raises a refusal; anything to drive must wait for that transaction to end."""
+        step = await begin(outcome, True)
+        if isinstance(step, Done):
+            return step.operation
+        raise LockBusy()
+
+    async def drive(
+        self, operation: PaymentOperation, intent: PaymentIntent, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentOperation:
+        """Call the provider for a PENDING operation whose lease we hold, then record the outcome
+        (in `outcome` when given, the caller commits it)."""
         try:
             async with asyncio.timeout(self.settings.provider_timeout_seconds):
                 result = await self._call(operation, intent)
@@ -124,7 +173,12 @@ class OperationRunner:
         except Exception as exc:  # whatever broke in the adapter, the outcome is unknown
             await self._release(operation, repr(exc))
             raise ProviderError() from exc
-        return await self._record(operation, result)
+        if outcome is not None:
+            return await self._record(outcome, operation, result)
+        async with self.unit_of_work() as uow:
+            recorded = await self._record(uow, operation, result)
+            await uow.commit()
+        return recorded
 
     async def _call(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
         reference = operation.reference
@@ -139,49 +193,50 @@ class OperationRunner:
             return await self.provider.void(charge, reference)
         return await self.provider.refund(charge, operation.amount, reference)
 
-    async def _record(self, operation: PaymentOperation, result: ProviderResult) -> PaymentOperation:
+    async def _record(
+        self, uow: PaymentsUnitOfWork, operation: PaymentOperation, result: ProviderResult
+    ) -> PaymentOperation:
         """Transaction 2: the outcome, the intent, its ledger entry and event, all or nothing."""
-        async with self.unit_of_work() as uow:
-            intent, status = await uow.store.lock_intent_with_operation(operation.intent_id, operation.id)
-            if status is not OperationStatus.PENDING:
-                # Someone who took the operation over recorded it first; theirs is the outcome.
-                recorded = await uow.store.operation(operation.id)
-                assert recorded is not None
-                return recorded
-            now = uow.clock()
-            code: str | None = None
-            if result.approved:
-                status = OperationStatus.SUCCEEDED
-                transition = intent.succeeded(
-                    operation.kind,
-                    operation.amount,
-                    operation_id=operation.id,
-                    provider_reference=result.provider_reference,
-                    now=now,
-                    reason=operation.reason or "",
-                )
-            else:
-                status = OperationStatus.DECLINED
-                code = outcome_code(operation.kind, result.decline_code)
-                transition = intent.declined(operation.kind, code, now=now)
-            decline = result.decline_code.value if result.decline_code is not None else None
-            finished = await uow.store.finish(
-                operation,
-                status,
+        intent, status = await uow.store.lock_intent_with_operation(operation.intent_id, operation.id)
+        uow.locked(intent.id)
+        if status is not OperationStatus.PENDING:
+            # Someone who took the operation over recorded it first; theirs is the outcome.
+            recorded = await uow.store.operation(operation.id)
+            assert recorded is not None
+            return recorded
+        now = uow.clock()
+        code: str | None = None
+        if result.approved:
+            status = OperationStatus.SUCCEEDED
+            transition = intent.succeeded(
+                operation.kind,
+                operation.amount,
+                operation_id=operation.id,
+                provider_reference=result.provider_reference,
+                now=now,
+                reason=operation.reason or "",
+            )
+        else:
+            status = OperationStatus.DECLINED
+            code = outcome_code(operation.kind, result.decline_code)
+            transition = intent.declined(operation.kind, code, now=now)
+        decline = result.decline_code.value if result.decline_code is not None else None
+        await uow.store.record_outcome(
+            Outcome(
+                operation=operation,
+                status=status,
                 result=transition.intent,
                 provider_reference=result.provider_reference,
+                expected_version=intent.version,
+                intent=transition.intent if transition.intent is not intent else None,
+                ledger=transition.ledger,
                 outcome_code=code,
                 decline_code=decline,
             )
-            if not finished:  # pragma: no cover - we hold the intent lock every finisher takes
-                raise RuntimeError(f"payment operation {operation.id} finished twice")
-            if transition.intent is not intent:
-                await uow.store.save_intent(transition.intent, intent.version)
-            if transition.ledger is not None:
-                await uow.store.add_ledger_entry(transition.ledger)
-            if transition.event is not None:
-                uow.add_event(transition.event)
-            await uow.commit()
+        )
+        uow.recorded(operation)
+        if transition.event is not None:
+            uow.add_event(transition.event)
         return replace(
             operation,
             status=status,
