@@ -64,6 +64,10 @@ class PaymentsService:
     ) -> PaymentIntent: ...
     @overload
     async def handle(
+        self, cmd: commands.AuthorizeAndCapturePayment, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentIntent: ...
+    @overload
+    async def handle(
         self, cmd: commands.CapturePayment, outcome: PaymentsUnitOfWork | None = None
     ) -> PaymentIntent: ...
     @overload

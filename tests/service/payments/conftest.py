@@ -20,6 +20,7 @@ from mercato import payments
 from mercato.payments import ProviderResult, ResolvePendingOperations, ResolveReport
 from mercato.payments.adapters.sandbox import SandboxProvider, charge_id
 from mercato.payments.bootstrap import PaymentsService, payments_outbox
+from mercato.payments.entrypoints.saga_commands import saga_subscription
 from mercato.payments.service_layer.operations import RunnerSettings
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
@@ -30,6 +31,7 @@ from mercato.platform.types import Money
 # Short, so that timeouts and lease take-overs happen within a test; the lease outlasts the timeout.
 PROVIDER_TIMEOUT = 0.3
 LEASE = 1.0
+MAX_ATTEMPTS = 3  # of the sweeps a test runs itself (see `drain_pending`)
 
 
 class SimulatedCrash(Exception):
@@ -185,6 +187,20 @@ async def events(db: Database, intent_id: uuid.UUID) -> list[Envelope]:
         id=str(intent_id),
     )
     return [Envelope.from_json(bytes(r[0])) for r in found]
+
+
+def message(kind: str, **payload: Any) -> Envelope:
+    """A saga command as the payments' consumer receives it."""
+    return Envelope(uuid.uuid4(), kind, 1, datetime.now(UTC), str(payload.get("order_id", "")), payload)
+
+
+async def handle(service: PaymentsService, *envelopes: Envelope) -> None:
+    """What the event consumer does with a batch: one unit of work, every handler on it, one commit."""
+    handlers = saga_subscription(service).handlers
+    async with service.unit_of_work() as uow:
+        for envelope in envelopes:
+            await handlers[envelope.type](envelope, uow)
+        await uow.commit()
 
 
 async def drain_pending(service: PaymentsService, max_attempts: int) -> None:

@@ -27,6 +27,7 @@ from mercato.platform.errors import Conflict, Unavailable
 from tests.conftest import ref
 from tests.service.payments.conftest import (
     LEASE,
+    MAX_ATTEMPTS,
     SpyProvider,
     charges,
     charges_for_order,
@@ -36,8 +37,6 @@ from tests.service.payments.conftest import (
     operations,
     usd,
 )
-
-MAX_ATTEMPTS = 3
 
 
 def auth(order: str, key: str, token: str = "tok_success") -> AuthorizePayment:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,14 +24,19 @@ from mercato.payments.entrypoints.saga_commands import (
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope
 from tests.conftest import ref
-from tests.service.payments.conftest import SpyProvider, charges, events, ledger, operations, usd
+from tests.service.payments.conftest import (
+    SpyProvider,
+    charges,
+    events,
+    handle,
+    ledger,
+    message,
+    operations,
+    usd,
+)
 
 LOCK = text("SELECT id FROM payments.payment_intents WHERE id = :id FOR UPDATE")
 LEASE_IS_NOT_AWAITED = 0.8  # below the tests' 1 s lease: a retry must not wait for a lease
-
-
-def message(kind: str, **payload: Any) -> Envelope:
-    return Envelope(uuid.uuid4(), kind, 1, datetime.now(UTC), str(payload.get("order_id", "")), payload)
 
 
 def authorize_message(order: str, key: str, amount: int = 4_000) -> Envelope:
@@ -50,15 +54,6 @@ def on_intent(kind: str, intent: PaymentIntent, key: str, **extra: Any) -> Envel
     return message(
         kind, order_id=intent.order_reference, intent_id=str(intent.id), idempotency_key=key, **extra
     )
-
-
-async def handle(service: PaymentsService, *envelopes: Envelope) -> None:
-    """What the event consumer does with a batch: one unit of work, every handler on it, one commit."""
-    handlers = saga_subscription(service).handlers
-    async with service.unit_of_work() as uow:
-        for envelope in envelopes:
-            await handlers[envelope.type](envelope, uow)
-        await uow.commit()
 
 
 async def authorized(service: PaymentsService, amount: int = 4_000) -> PaymentIntent:

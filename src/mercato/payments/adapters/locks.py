@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -57,11 +57,13 @@ LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a NOWAIT lock someone else holds
 
 # The intent, and the status of one of its operations read under the intent's lock: every
 # transaction that finishes an operation holds that lock, so the status cannot change under us.
-LOCK_INTENT_WITH_OPERATION = text(
+_LOCK_INTENT_WITH_OPERATION = (
     f"SELECT {INTENT_COLUMNS}, (SELECT o.status FROM payments.payment_operations o "
     "WHERE o.id = :operation_id) AS operation_status "
     "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
 )
+LOCK_INTENT_WITH_OPERATION = text(_LOCK_INTENT_WITH_OPERATION)
+LOCK_INTENT_WITH_OPERATION_NOWAIT = text(_LOCK_INTENT_WITH_OPERATION + " NOWAIT")
 
 # Take over an operation whose lease ran out. Concurrent claimers queue on the row and re-check
 # the WHERE after the first commits, so exactly one of them wins.
@@ -88,16 +90,20 @@ async def lock_intent_with_operations(
     """The intent's row with its `operations` (JSON), or None; with `nowait`, `LockBusy` rather
     than a wait when someone else holds the intent."""
     statement = LOCK_INTENT_WITH_OPERATIONS_NOWAIT if nowait else LOCK_INTENT_WITH_OPERATIONS
+    return await _first(conn, statement, {"id": intent_id, "operation": kind, "key": key})
+
+
+async def lock_intent_with_operation(
+    conn: AsyncConnection, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+) -> Any:
+    statement = LOCK_INTENT_WITH_OPERATION_NOWAIT if nowait else LOCK_INTENT_WITH_OPERATION
+    return await _first(conn, statement, {"id": intent_id, "operation_id": operation_id})
+
+
+async def _first(conn: AsyncConnection, statement: TextClause, params: dict[str, Any]) -> Any:
     try:
-        return (await conn.execute(statement, {"id": intent_id, "operation": kind, "key": key})).first()
+        return (await conn.execute(statement, params)).first()
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise LockBusy() from None
         raise
-
-
-async def lock_intent_with_operation(
-    conn: AsyncConnection, intent_id: uuid.UUID, operation_id: uuid.UUID
-) -> Any:
-    params = {"id": intent_id, "operation_id": operation_id}
-    return (await conn.execute(LOCK_INTENT_WITH_OPERATION, params)).first()

@@ -75,6 +75,16 @@ class ProviderRejected(Conflict):
         super().__init__(f"the payment provider refused: {detail}", code="PROVIDER_REJECTED")
 
 
+class CaptureRefused(ClientError):
+    """The authorization of an authorize-and-capture went through and its capture was refused
+    (`cause`, with its code): the money is only authorized, on intent `intent_id`."""
+
+    def __init__(self, intent_id: uuid.UUID, cause: ClientError) -> None:
+        self.intent_id = intent_id
+        self.cause = cause
+        super().__init__(cause.message, code=cause.code, field=cause.field)
+
+
 class OperationInProgress(Unavailable):
     """Another request is driving this operation (or one on the same intent); retry shortly."""
 

@@ -1,12 +1,16 @@
 """Payments' side of the checkout saga: runs the orders' payment commands, replies with events.
 
-Consumes `orders.authorize_payment_requested`, `orders.capture_payment_requested`,
-`orders.void_payment_requested` and `orders.refund_payment_requested`. Success replies are the
-payments' own events, written with the intent's change (`payment_authorized`, `_captured`,
+Consumes `orders.authorize_and_capture_payment_requested` (the saga's payment step),
+`orders.void_payment_requested` and `orders.refund_payment_requested`, and still
+`orders.authorize_payment_requested` / `orders.capture_payment_requested` (the two steps sagas sent
+before authorize-and-capture became one; re-sent while such a saga is in flight). Success replies are
+the payments' own events, written with the intent's change (`payment_authorized`, `_captured`,
 `_voided`, `_refunded`, and `payment_declined` for a declined authorization), all carrying
-`order_reference` = the order id. A request payments refuses without an event of its own (bad
-input, a provider that rejects a capture) is replied here with `payments.payment_operation_failed`,
-written in the consumer's unit of work, i.e. with the inbox row.
+`order_reference` = the order id; authorize-and-capture answers `payment_captured` only (its
+authorization's event is left out: the saga waits for the capture). A request payments refuses
+without an event of its own (bad input, a provider that rejects a capture) is replied here with
+`payments.payment_operation_failed`, written in the consumer's unit of work, i.e. with the inbox
+row; a capture refused after its authorization names the intent, for the saga to void.
 
 Never charged twice: the idempotency key comes from the command, and the orders derive it from the
 order id and the step (`order:<id>:capture`), so a redelivered or re-sent command finds the first
@@ -31,8 +35,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from mercato.payments.domain.commands import AuthorizePayment, CapturePayment, RefundPayment, VoidPayment
-from mercato.payments.domain.rules import InvalidState, PaymentDeclined
+from mercato.payments.domain.commands import (
+    AuthorizeAndCapturePayment,
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    VoidPayment,
+)
+from mercato.payments.domain.rules import CaptureRefused, InvalidState, PaymentDeclined
 from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from mercato.platform.errors import ClientError
 from mercato.platform.events import DomainEvent, Envelope
@@ -43,6 +53,7 @@ from mercato.platform.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 AUTHORIZE_PAYMENT_REQUESTED = "orders.authorize_payment_requested"
+AUTHORIZE_AND_CAPTURE_PAYMENT_REQUESTED = "orders.authorize_and_capture_payment_requested"
 CAPTURE_PAYMENT_REQUESTED = "orders.capture_payment_requested"
 VOID_PAYMENT_REQUESTED = "orders.void_payment_requested"
 REFUND_PAYMENT_REQUESTED = "orders.refund_payment_requested"
@@ -76,12 +87,17 @@ def _outcome_in(uow: UnitOfWork) -> PaymentsUnitOfWork | None:
     return uow if isinstance(uow, PaymentsUnitOfWork) else None
 
 
-def saga_subscription(payments: PaymentCommands) -> Subscription:
-    async def authorize(envelope: Envelope, uow: UnitOfWork) -> None:
+class _Participant:
+    """The handlers, one per command event; `payments` is `PaymentsService`."""
+
+    def __init__(self, payments: PaymentCommands) -> None:
+        self.payments = payments
+
+    async def authorize(self, envelope: Envelope, uow: UnitOfWork) -> None:
         p = envelope.payload
         order_reference = str(p["order_id"])
         try:
-            await payments.handle(
+            await self.payments.handle(
                 AuthorizePayment(
                     order_reference=order_reference,
                     amount=Money(int(p["amount"]), str(p["currency"])),
@@ -95,10 +111,31 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
         except ClientError as exc:
             uow.add_event(_failed(order_reference, "", "AUTHORIZE", exc))
 
-    async def capture(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def authorize_and_capture(self, envelope: Envelope, uow: UnitOfWork) -> None:
+        p = envelope.payload
+        order_reference = str(p["order_id"])
+        try:
+            await self.payments.handle(
+                AuthorizeAndCapturePayment(
+                    order_reference=order_reference,
+                    amount=Money(int(p["amount"]), str(p["currency"])),
+                    payment_token=str(p["payment_token"]),
+                    idempotency_key=str(p["idempotency_key"]),
+                    capture_idempotency_key=str(p["capture_idempotency_key"]),
+                ),
+                _outcome_in(uow),
+            )
+        except PaymentDeclined:
+            pass  # `payment_declined` was written with the FAILED intent: that is the reply
+        except CaptureRefused as exc:
+            uow.add_event(_failed(order_reference, str(exc.intent_id), "CAPTURE", exc))
+        except ClientError as exc:
+            uow.add_event(_failed(order_reference, "", "AUTHORIZE", exc))
+
+    async def capture(self, envelope: Envelope, uow: UnitOfWork) -> None:
         p = envelope.payload
         try:
-            await payments.handle(
+            await self.payments.handle(
                 CapturePayment(intent_id=_intent(p), idempotency_key=str(p["idempotency_key"])),
                 _outcome_in(uow),
             )
@@ -107,10 +144,10 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
             # that got there first; the saga ignores this reply then, `payment_voided` decides).
             uow.add_event(_failed(str(p["order_id"]), str(p["intent_id"]), "CAPTURE", exc))
 
-    async def void(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def void(self, envelope: Envelope, uow: UnitOfWork) -> None:
         p = envelope.payload
         try:
-            await payments.handle(
+            await self.payments.handle(
                 VoidPayment(intent_id=_intent(p), idempotency_key=str(p["idempotency_key"])),
                 _outcome_in(uow),
             )
@@ -124,10 +161,10 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
                 "void of %s for order %s refused: %s", p.get("intent_id"), p.get("order_id"), exc.message
             )
 
-    async def refund(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def refund(self, envelope: Envelope, uow: UnitOfWork) -> None:
         p = envelope.payload
         try:
-            await payments.handle(
+            await self.payments.handle(
                 RefundPayment(
                     intent_id=_intent(p),
                     amount=Money(int(p["amount"]), str(p["currency"])),
@@ -141,14 +178,18 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
                 "refund of %s for order %s refused: %s", p.get("intent_id"), p.get("order_id"), exc.message
             )
 
+
+def saga_subscription(payments: PaymentCommands) -> Subscription:
+    participant = _Participant(payments)
     return Subscription(
         name="saga_commands",
         source_context="orders",
         handlers={
-            AUTHORIZE_PAYMENT_REQUESTED: authorize,
-            CAPTURE_PAYMENT_REQUESTED: capture,
-            VOID_PAYMENT_REQUESTED: void,
-            REFUND_PAYMENT_REQUESTED: refund,
+            AUTHORIZE_AND_CAPTURE_PAYMENT_REQUESTED: participant.authorize_and_capture,
+            AUTHORIZE_PAYMENT_REQUESTED: participant.authorize,
+            CAPTURE_PAYMENT_REQUESTED: participant.capture,
+            VOID_PAYMENT_REQUESTED: participant.void,
+            REFUND_PAYMENT_REQUESTED: participant.refund,
         },
     )
 

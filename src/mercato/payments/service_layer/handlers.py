@@ -26,11 +26,12 @@ from mercato.payments.domain.operations import (
     ResolveReport,
 )
 from mercato.payments.domain.provider import ProviderUnavailable
-from mercato.payments.domain.rules import IdempotencyKeyReused, IntentNotFound, LockBusy
+from mercato.payments.domain.rules import CaptureRefused, IdempotencyKeyReused, IntentNotFound, LockBusy
 from mercato.payments.service_layer.operations import (
     Begin,
     Done,
     Drive,
+    Follow,
     OperationRunner,
     Step,
     Touches,
@@ -212,6 +213,56 @@ async def _on_intent(
     return _outcome(await runner.run(begin, Touches(kind, key, intent_id), outcome))
 
 
+def _follow_with_capture(key: str, lease_seconds: float) -> Follow:
+    """The capture of the whole authorization, started where the authorization is recorded."""
+    request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount)
+
+    async def follow(uow: PaymentsUnitOfWork, intent: PaymentIntent, busy: bool) -> Step:
+        request = request_for(intent)
+        intent.check(OperationKind.CAPTURE, request.amount)
+        operation = PaymentOperation.start(request, intent.id)
+        if await uow.store.insert_operation(operation, lease_seconds):
+            return Drive(operation, intent)
+        # The key is taken (this capture was started before, or the key is another intent's).
+        begin = _begin_on_intent(OperationKind.CAPTURE, intent.id, key, request_for, lease_seconds)
+        return await begin(uow, busy)
+
+    return follow
+
+
+async def authorize_and_capture_payment(
+    cmd: commands.AuthorizeAndCapturePayment,
+    runner: OperationRunner,
+    outcome: PaymentsUnitOfWork | None = None,
+) -> PaymentIntent:
+    """Authorize, then capture all of it. Three transactions when all goes well: the authorization
+    PENDING; its outcome with the capture PENDING; the capture's outcome (in `outcome` when given).
+    A decline raises `PaymentDeclined` as `authorize_payment` does; a refused capture raises
+    `CaptureRefused` (the money stays authorized, for the caller to void)."""
+    lease = runner.settings.lease_seconds
+    key = cmd.capture_idempotency_key
+
+    async def authorize() -> tuple[PaymentIntent, Drive | None]:
+        checks.check_authorize_and_capture(cmd)
+        begin = _begin_authorize(cmd.authorization, runner.provider.name, lease)
+        touches = Touches(OperationKind.AUTHORIZE, cmd.idempotency_key)
+        operation, capture = await runner.run_then(begin, touches, _follow_with_capture(key, lease), outcome)
+        return _outcome(operation), capture
+
+    authorized, started = await _guarded(AuthorizePaymentErrorCode, authorize)
+
+    async def capture() -> PaymentIntent:
+        if started is not None:
+            return _outcome(await runner.drive(started.operation, started.intent, outcome))
+        request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount)
+        return await _on_intent(OperationKind.CAPTURE, authorized.id, key, request_for, runner, outcome)
+
+    try:
+        return await _guarded(CapturePaymentErrorCode, capture)
+    except ClientError as exc:
+        raise CaptureRefused(authorized.id, exc) from exc
+
+
 async def capture_payment(
     cmd: commands.CapturePayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
 ) -> PaymentIntent:
@@ -273,6 +324,7 @@ async def resolve_pending_operations(
 
 COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
     commands.AuthorizePayment: authorize_payment,
+    commands.AuthorizeAndCapturePayment: authorize_and_capture_payment,
     commands.CapturePayment: capture_payment,
     commands.VoidPayment: void_payment,
     commands.RefundPayment: refund_payment,

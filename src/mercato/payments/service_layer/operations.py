@@ -52,6 +52,7 @@ from mercato.payments.domain.provider import (
 )
 from mercato.payments.domain.rules import LockBusy, OperationInProgress
 from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
+from mercato.platform.errors import ClientError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,9 @@ Step = Drive | Done | Wait
 # Transaction 1 on the unit of work it is given; `busy`: the caller's transaction holds payment
 # locks, so nothing may be waited for (NOWAIT, no claim of a lease: `LockBusy` instead).
 Begin = Callable[[PaymentsUnitOfWork, bool], Awaitable[Step]]
+# The next operation's transaction 1, run in the transaction recording the first one's success,
+# given the intent right after it (locked there).
+Follow = Callable[[PaymentsUnitOfWork, PaymentIntent, bool], Awaitable[Step]]
 
 
 @dataclass(frozen=True)
@@ -125,9 +129,31 @@ class OperationRunner:
         """Run `begin` (transaction 1) and take the operation to a recorded outcome, SUCCEEDED or
         DECLINED, recorded in `outcome` when given (the caller commits it) or in a transaction of
         its own. Raises `ProviderUnavailable` when the outcome stays unknown."""
+        operation, _ = await self.run_then(begin, touches, None, outcome)
+        return operation
+
+    async def run_then(
+        self, begin: Begin, touches: Touches, follow: Follow | None, outcome: PaymentsUnitOfWork | None = None
+    ) -> tuple[PaymentOperation, Drive | None]:
+        """`run`, and when this request's provider call succeeds, `follow` starts the next
+        operation in the transaction that records the first one's outcome (one commit for both;
+        that outcome's event is left out: the next operation's answers the caller). The next
+        operation comes back to be driven (None: it was not started here)."""
         if outcome is not None and outcome.holds(touches.kind, touches.key, touches.intent_id):
-            return await self._decide_on(outcome, begin)
+            return await self._decide_on(outcome, begin), None
         busy = outcome is not None and outcome.holds_locks
+        step = await self._claim(begin, busy)
+        if isinstance(step, Done):
+            return step.operation, None
+        if follow is None:
+            return await self.drive(step.operation, step.intent, outcome), None
+        result = await self._ask(step.operation, step.intent)
+        if not result.approved:
+            return await self._recorded(step.operation, result, outcome), None
+        return await self._record_then(step.operation, result, follow, busy)
+
+    async def _claim(self, begin: Begin, busy: bool) -> Done | Drive:
+        """Transaction 1 until it yields our operation's lease or its recorded outcome."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.lease_seconds + self.settings.provider_timeout_seconds
         while True:
@@ -135,14 +161,12 @@ class OperationRunner:
                 step = await begin(uow, busy)
                 if isinstance(step, Drive):
                     await uow.commit()  # the operation (or our claim of it) is recorded
-            if isinstance(step, Done):
-                return step.operation
+            if isinstance(step, Done) or (isinstance(step, Drive) and step.own):
+                return step
             if isinstance(step, Drive):
                 # A stale operation of someone else's ends in a transaction of its own: had it
-                # locked the intent in `outcome`, ours could not start on another connection.
-                done = await self.drive(step.operation, step.intent, outcome if step.own else None)
-                if step.own:
-                    return done
+                # locked the intent in the caller's, ours could not start on another connection.
+                await self.drive(step.operation, step.intent)
                 continue  # the stale operation ended; start ours
             if busy:
                 raise LockBusy()
@@ -161,9 +185,13 @@ class OperationRunner:
     ) -> PaymentOperation:
         """Call the provider for a PENDING operation whose lease we hold, then record the outcome
         (in `outcome` when given, the caller commits it)."""
+        return await self._recorded(operation, await self._ask(operation, intent), outcome)
+
+    async def _ask(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
+        """The provider's answer; on no answer the lease is freed and `ProviderUnavailable` raised."""
         try:
             async with asyncio.timeout(self.settings.provider_timeout_seconds):
-                result = await self._call(operation, intent)
+                return await self._call(operation, intent)
         except TimeoutError:
             await self._release(operation, "provider timeout")
             raise ProviderTimeout() from None
@@ -173,12 +201,37 @@ class OperationRunner:
         except Exception as exc:  # whatever broke in the adapter, the outcome is unknown
             await self._release(operation, repr(exc))
             raise ProviderError() from exc
+
+    async def _recorded(
+        self, operation: PaymentOperation, result: ProviderResult, outcome: PaymentsUnitOfWork | None
+    ) -> PaymentOperation:
         if outcome is not None:
-            return await self._record(outcome, operation, result)
+            recorded, _ = await self._record(outcome, operation, result)
+            return recorded
         async with self.unit_of_work() as uow:
-            recorded = await self._record(uow, operation, result)
+            recorded, _ = await self._record(uow, operation, result)
             await uow.commit()
         return recorded
+
+    async def _record_then(
+        self, operation: PaymentOperation, result: ProviderResult, follow: Follow, busy: bool
+    ) -> tuple[PaymentOperation, Drive | None]:
+        """The approved outcome in a transaction of its own (the next operation's transaction 1
+        must commit before its provider call), with the next operation started in it."""
+        async with self.unit_of_work() as uow:
+            try:
+                recorded, ours = await self._record(uow, operation, result, announce=False, nowait=busy)
+            except LockBusy:
+                await self._release(operation, "the intent is locked by another consumer's batch")
+                raise
+            step: Step | None = None
+            if ours and recorded.result is not None:
+                try:
+                    step = await follow(uow, recorded.result, busy)
+                except ClientError:
+                    step = None  # refused: its own transaction 1 refuses it again, after this commit
+            await uow.commit()
+        return recorded, step if isinstance(step, Drive) and step.own else None
 
     async def _call(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
         reference = operation.reference
@@ -194,16 +247,25 @@ class OperationRunner:
         return await self.provider.refund(charge, operation.amount, reference)
 
     async def _record(
-        self, uow: PaymentsUnitOfWork, operation: PaymentOperation, result: ProviderResult
-    ) -> PaymentOperation:
-        """Transaction 2: the outcome, the intent, its ledger entry and event, all or nothing."""
-        intent, status = await uow.store.lock_intent_with_operation(operation.intent_id, operation.id)
+        self,
+        uow: PaymentsUnitOfWork,
+        operation: PaymentOperation,
+        result: ProviderResult,
+        *,
+        announce: bool = True,
+        nowait: bool = False,
+    ) -> tuple[PaymentOperation, bool]:
+        """Transaction 2: the outcome, the intent, its ledger entry and (if `announce`) its event,
+        all or nothing. True with the outcome when this call recorded it (the intent stays locked in
+        `uow` as `result` says), False when someone who took the operation over did first."""
+        intent, status = await uow.store.lock_intent_with_operation(
+            operation.intent_id, operation.id, nowait=nowait
+        )
         uow.locked(intent.id)
         if status is not OperationStatus.PENDING:
-            # Someone who took the operation over recorded it first; theirs is the outcome.
             recorded = await uow.store.operation(operation.id)
             assert recorded is not None
-            return recorded
+            return recorded, False
         now = uow.clock()
         code: str | None = None
         if result.approved:
@@ -235,7 +297,7 @@ class OperationRunner:
             )
         )
         uow.recorded(operation)
-        if transition.event is not None:
+        if announce and transition.event is not None:
             uow.add_event(transition.event)
         return replace(
             operation,
@@ -246,7 +308,7 @@ class OperationRunner:
             decline_code=decline,
             provider_reference=result.provider_reference or None,
             result=transition.intent,
-        )
+        ), True
 
     async def _release(self, operation: PaymentOperation, error: str) -> None:
         """Free the lease at once, so a retry with the same key need not wait for it to run out."""
