@@ -22,6 +22,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from mercato.payments.adapters.sandbox import charge_id
 from mercato.platform.config import Settings
 from mercato.platform.engines import EngineUrls
 from mercato.platform.messaging import Broker
@@ -239,7 +240,17 @@ async def test_a_server_killed_mid_saga_finishes_the_order_after_restart(
             )
             == 1
         )
-        assert await conn.fetchval("SELECT count(*) FROM payments.sandbox_charges") == 1  # charged once
+        # Charged once: the restarted server asked the provider again under the same reference (one
+        # authorization operation), and an idempotent provider answers it with the same charge.
+        [authorization] = await conn.fetch(
+            "SELECT id FROM payments.payment_operations "
+            "WHERE order_reference = $1 AND operation = 'AUTHORIZE'",
+            order_id,
+        )
+        charge = await conn.fetchval(
+            "SELECT provider_reference FROM payments.payment_intents WHERE order_reference = $1", order_id
+        )
+        assert charge == charge_id(f"op_{authorization['id'].hex}")
         stock = await conn.fetchrow(
             "SELECT sum(on_hand) AS on_hand, sum(reserved) AS reserved FROM inventory.stock WHERE sku = $1",
             sku,

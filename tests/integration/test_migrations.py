@@ -17,7 +17,11 @@ from mercato.platform.migrations import current_revisions, migrate
 from tests.conftest import _asyncpg_dsn, _with_database
 
 # The head revision of each context; a context's next migration updates this table.
-HEADS = {**{m.schema: f"{m.schema}_0001" for m in MIGRATIONS}, "orders": "orders_0002"}
+HEADS = {
+    **{m.schema: f"{m.schema}_0001" for m in MIGRATIONS},
+    "orders": "orders_0002",
+    "payments": "payments_0002",
+}
 
 
 @pytest.fixture
@@ -62,6 +66,7 @@ async def test_migrating_an_empty_database_twice(empty_db: Database) -> None:
     for schema in HEADS:
         assert {(schema, t) for t in ("outbox", "inbox", "dead_letters", "alembic_version")} <= tables
     assert {("catalog", "products"), ("catalog", "variants"), ("inventory", "stock")} <= tables
+    assert {("payments", "sandbox_charges"), ("payments", "sandbox_operations")} & tables == set()
     assert foreign_keys_across_schemas == 0
 
 

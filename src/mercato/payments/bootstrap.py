@@ -59,22 +59,35 @@ class PaymentsService:
         )
 
     @overload
-    async def handle(self, cmd: commands.AuthorizePayment) -> PaymentIntent: ...
+    async def handle(
+        self, cmd: commands.AuthorizePayment, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentIntent: ...
     @overload
-    async def handle(self, cmd: commands.CapturePayment) -> PaymentIntent: ...
+    async def handle(
+        self, cmd: commands.AuthorizeAndCapturePayment, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentIntent: ...
     @overload
-    async def handle(self, cmd: commands.VoidPayment) -> PaymentIntent: ...
+    async def handle(
+        self, cmd: commands.CapturePayment, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentIntent: ...
     @overload
-    async def handle(self, cmd: commands.RefundPayment) -> PaymentIntent: ...
+    async def handle(
+        self, cmd: commands.VoidPayment, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentIntent: ...
     @overload
-    async def handle(self, cmd: commands.ResolvePendingOperations) -> ResolveReport: ...
+    async def handle(
+        self, cmd: commands.RefundPayment, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentIntent: ...
+    @overload
+    async def handle(self, cmd: commands.ResolvePendingOperations, outcome: None = None) -> ResolveReport: ...
 
-    async def handle(self, cmd: Any) -> Any:
-        """Run one command: at most two short transactions, with the provider called between."""
+    async def handle(self, cmd: Any, outcome: PaymentsUnitOfWork | None = None) -> Any:
+        """Run one command: at most two short transactions, with the provider called between; the
+        second is `outcome` when given (an event consumer's unit of work, which the caller commits)."""
         handler = COMMAND_HANDLERS.get(type(cmd))
         if handler is None:
             raise TypeError(f"payments has no handler for {type(cmd).__name__}")
-        return await handler(cmd, self.runner)
+        return await handler(cmd, self.runner, outcome)
 
     async def resolve_pending(self, limit: int = 50) -> ResolveReport:
         """One sweep: what a periodic sweeper calls."""
@@ -90,7 +103,7 @@ def build_payments(
     runner_settings: RunnerSettings | None = None,
 ) -> PaymentsService:
     """The payments on the built-in sandbox provider (the only provider so far)."""
-    provider = SandboxProvider(db, latency_ms=settings.payments_sandbox_latency_ms)
+    provider = SandboxProvider(latency_ms=settings.payments_sandbox_latency_ms)
     if runner_settings is None:
         runner_settings = RunnerSettings(
             provider_timeout_seconds=settings.payments_provider_timeout_seconds,

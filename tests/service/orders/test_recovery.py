@@ -82,8 +82,7 @@ async def test_every_consumer_crashing_before_its_commit_once_still_does_everyth
     assert await outbox_types(orders_db, "orders", str(placed.id)) == [
         "orders.order_placed",
         "orders.reserve_stock_requested",
-        "orders.authorize_payment_requested",
-        "orders.capture_payment_requested",
+        "orders.authorize_and_capture_payment_requested",
         "orders.commit_stock_requested",
         "orders.order_confirmed",
     ]
@@ -105,7 +104,7 @@ async def outbox_types(db: Database, schema: str, reference: str) -> list[str]:
     return [r.type for r in rows]
 
 
-async def test_a_reservation_expiring_while_payment_is_down_rejects_and_voids_the_late_authorization(
+async def test_a_reservation_expiring_while_payment_is_down_rejects_and_gives_the_late_payment_back(
     orders_db: Database, broker: Broker, settings: Settings, stopped: list[Checkout]
 ) -> None:
     system = Checkout(orders_db, broker, settings, policy=SagaPolicy(reservation_ttl_seconds=1))
@@ -124,9 +123,10 @@ async def test_a_reservation_expiring_while_payment_is_down_rejects_and_voids_th
     assert await system.stock(sku) == (2, 0)
     assert await system.reservation_status(placed.id) == "EXPIRED"
 
-    # Payments comes back and authorizes the order it was asked to: the saga voids it.
+    # Payments comes back and charges the order it was asked to (authorize and capture are one
+    # command): the saga refunds it.
     await system.start(only={"payments"})
-    await _eventually(lambda: system.intents(placed.id), ["VOIDED"])
+    await _eventually(lambda: system.intents(placed.id), ["REFUNDED"])
     assert (await system.orders.queries.order(placed.id)).status is S.REJECTED  # type: ignore[union-attr]
 
 
@@ -151,9 +151,10 @@ async def test_a_silent_step_is_resent_a_bounded_number_of_times_then_compensate
     assert (view.status, view.reason) == (S.REJECTED, RejectReason.TIMEOUT)
     assert await system.stock(sku) == (1, 0)
     assert await system.reservation_status(placed.id) == "RELEASED"
-    # Three authorize commands wait for payments (the first and two re-sends), all one key.
+    # Three payment commands wait for payments (the first and two re-sends), all the same keys:
+    # one charge, which the saga refunds.
     await system.start(only={"payments"})
-    await _eventually(lambda: system.intents(placed.id), ["VOIDED"])
+    await _eventually(lambda: system.intents(placed.id), ["REFUNDED"])
     assert (await system.orders.queries.order(placed.id)).status is S.REJECTED  # type: ignore[union-attr]
 
 

@@ -77,7 +77,10 @@ async def test_statements_and_commits_per_confirmed_order(
         f"statements, {background.commits / ORDERS} commits; (statements, commits) by service "
         f"{by_service}; statements by kind {by_kind}"
     )
-    # The business work is deterministic: pin it. Inbox: one row per handled message, i.e. four
-    # commands (reserve, authorize, capture, commit) and four replies handled by the saga.
-    assert by_kind["inbox"] == 8
-    assert by_kind["orders"] == 8  # lock + save, for each of the four replies
+    # The business work is deterministic: pin it. Inbox: one row per handled message, i.e. three
+    # commands (reserve, authorize-and-capture, commit) and three replies handled by the saga.
+    assert by_kind["inbox"] == 6
+    assert by_kind["orders"] == 6  # lock + save, for each of the three replies
+    # The authorization PENDING (1); its outcome with the capture PENDING (lock, outcome, insert);
+    # the capture's outcome in the consumer's transaction (lock, outcome).
+    assert by_kind["payments"] == 6

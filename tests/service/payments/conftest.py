@@ -1,6 +1,7 @@
 """Fixtures of the payments service tests: the payments schema on the session database, a service
 on the sandbox provider wrapped in a `SpyProvider` (counts calls, injects failures), a clock the
-test controls, and helpers that read what the payments left in their tables."""
+test controls, and helpers that read what the payments left in their tables and the sandbox in its
+book."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from sqlalchemy import text
 
 from mercato import payments
 from mercato.payments import ProviderResult, ResolvePendingOperations, ResolveReport
-from mercato.payments.adapters.sandbox import SandboxProvider
+from mercato.payments.adapters.sandbox import SandboxProvider, charge_id
 from mercato.payments.bootstrap import PaymentsService, payments_outbox
+from mercato.payments.entrypoints.saga_commands import saga_subscription
 from mercato.payments.service_layer.operations import RunnerSettings
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
@@ -29,6 +31,7 @@ from mercato.platform.types import Money
 # Short, so that timeouts and lease take-overs happen within a test; the lease outlasts the timeout.
 PROVIDER_TIMEOUT = 0.3
 LEASE = 1.0
+MAX_ATTEMPTS = 3  # of the sweeps a test runs itself (see `drain_pending`)
 
 
 class SimulatedCrash(Exception):
@@ -93,8 +96,8 @@ async def payments_schema(db: Database) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def provider(db: Database) -> SpyProvider:
-    return SpyProvider(SandboxProvider(db, timeout_seconds=60.0))
+def provider() -> SpyProvider:
+    return SpyProvider(SandboxProvider(timeout_seconds=60.0))
 
 
 @pytest.fixture
@@ -153,31 +156,26 @@ async def operations(db: Database, intent_id: uuid.UUID) -> list[tuple[str, str,
     ]
 
 
-async def charges(db: Database, charge_id: str | None) -> list[tuple[str, int, int, int]]:
-    """(status, amount, captured, refunded) of the sandbox's charge."""
-    return [
-        (str(r[0]), int(r[1]), int(r[2]), int(r[3]))
-        for r in await rows(
-            db,
-            "SELECT status, amount, captured_amount, refunded_amount FROM payments.sandbox_charges "
-            "WHERE id = :id",
-            id=charge_id,
-        )
-    ]
+def charges(provider: SpyProvider | SandboxProvider, charge: str | None) -> list[tuple[str, int, int, int]]:
+    """(status, amount, captured, refunded) of the sandbox's charge, as its book holds it."""
+    sandbox = provider.inner if isinstance(provider, SpyProvider) else provider
+    found = sandbox.charge(charge) if charge is not None else None
+    return [] if found is None else [(found.status, found.amount.amount, found.captured, found.refunded)]
 
 
-async def charges_for_order(db: Database, order_reference: str) -> list[tuple[str, int]]:
-    """(status, amount) of every sandbox charge made for the order's intents."""
-    return [
-        (str(r[0]), int(r[1]))
-        for r in await rows(
-            db,
-            "SELECT c.status, c.amount FROM payments.sandbox_charges c "
-            "JOIN payments.payment_operations o ON c.reference = 'op_' || replace(o.id::text, '-', '') "
-            "WHERE o.order_reference = :order ORDER BY c.created_at",
-            order=order_reference,
-        )
-    ]
+async def charges_for_order(
+    db: Database, provider: SpyProvider | SandboxProvider, order_reference: str
+) -> list[tuple[str, int]]:
+    """(status, amount) of every sandbox charge made for the order's authorizations, oldest first."""
+    sandbox = provider.inner if isinstance(provider, SpyProvider) else provider
+    authorizations = await rows(
+        db,
+        "SELECT id FROM payments.payment_operations "
+        "WHERE order_reference = :order AND operation = 'AUTHORIZE' ORDER BY created_at, id",
+        order=order_reference,
+    )
+    made = [sandbox.charge(charge_id(f"op_{r[0].hex}")) for r in authorizations]
+    return [(c.status, c.amount.amount) for c in made if c is not None]
 
 
 async def events(db: Database, intent_id: uuid.UUID) -> list[Envelope]:
@@ -189,6 +187,20 @@ async def events(db: Database, intent_id: uuid.UUID) -> list[Envelope]:
         id=str(intent_id),
     )
     return [Envelope.from_json(bytes(r[0])) for r in found]
+
+
+def message(kind: str, **payload: Any) -> Envelope:
+    """A saga command as the payments' consumer receives it."""
+    return Envelope(uuid.uuid4(), kind, 1, datetime.now(UTC), str(payload.get("order_id", "")), payload)
+
+
+async def handle(service: PaymentsService, *envelopes: Envelope) -> None:
+    """What the event consumer does with a batch: one unit of work, every handler on it, one commit."""
+    handlers = saga_subscription(service).handlers
+    async with service.unit_of_work() as uow:
+        for envelope in envelopes:
+            await handlers[envelope.type](envelope, uow)
+        await uow.commit()
 
 
 async def drain_pending(service: PaymentsService, max_attempts: int) -> None:

@@ -58,7 +58,7 @@ async def test_twenty_concurrent_captures_with_one_key_capture_once(
         ("AUTHORIZE", "SUCCEEDED", None, 1),
         ("CAPTURE", "SUCCEEDED", None, 1),
     ]
-    assert await charges(db, intent.provider_reference) == [("CAPTURED", 8_000, 8_000, 0)]
+    assert charges(provider, intent.provider_reference) == [("CAPTURED", 8_000, 8_000, 0)]
 
 
 async def test_twenty_concurrent_authorizations_with_one_key_make_one_intent(
@@ -105,7 +105,7 @@ async def test_concurrent_refunds_with_distinct_keys_never_exceed_the_capture(
     entries = await ledger(db, intent.id)
     assert entries[2:] == [("REFUND", 150, "USD")] * 6
     assert provider.calls["refund"] == 6
-    assert await charges(db, intent.provider_reference) == [("PARTIALLY_REFUNDED", 1_000, 1_000, 900)]
+    assert charges(provider, intent.provider_reference) == [("PARTIALLY_REFUNDED", 1_000, 1_000, 900)]
 
 
 async def test_capture_and_void_race_one_wins(service: PaymentsService, db: Database) -> None:

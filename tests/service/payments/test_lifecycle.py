@@ -50,7 +50,7 @@ async def test_authorize_capture_then_partial_and_full_refund(
     assert (intent.status, intent.amount, intent.version) == (IntentStatus.AUTHORIZED, usd(10_000), 2)
     assert intent.provider == "sandbox"
     assert intent.provider_reference is not None and intent.provider_reference.startswith("ch_")
-    assert await charges(db, intent.provider_reference) == [("AUTHORIZED", 10_000, 0, 0)]
+    assert charges(provider, intent.provider_reference) == [("AUTHORIZED", 10_000, 0, 0)]
 
     captured = await service.handle(CapturePayment(intent_id=intent.id, idempotency_key=ref("k")))
     assert (captured.status, captured.captured_amount, captured.refunded_amount) == (
@@ -85,7 +85,7 @@ async def test_authorize_capture_then_partial_and_full_refund(
     assert reconciliation.net == 0
     totals_after = await service.queries.totals()
     assert totals_after.get("USD", 0) - totals_before.get("USD", 0) == 0
-    assert await charges(db, intent.provider_reference) == [("REFUNDED", 10_000, 10_000, 10_000)]
+    assert charges(provider, intent.provider_reference) == [("REFUNDED", 10_000, 10_000, 10_000)]
     assert await service.queries.intent(intent.id) == fully
     assert [op[:3] for op in await operations(db, intent.id)] == [
         ("AUTHORIZE", "SUCCEEDED", None),
@@ -129,7 +129,7 @@ async def test_events_carry_ids_amounts_and_totals(service: PaymentsService, db:
 
 
 async def test_void_after_authorize_releases_the_authorization(
-    service: PaymentsService, db: Database
+    service: PaymentsService, db: Database, provider: SpyProvider
 ) -> None:
     order = ref("order")
     intent_id = await authorized(service, 2_000, order)
@@ -139,7 +139,7 @@ async def test_void_after_authorize_releases_the_authorization(
     assert await service.queries.reconcile(order) == [
         Reconciliation(order, "USD", authorized=2_000, captured=0, refunded=0, voided=2_000)
     ]
-    assert await charges(db, voided.provider_reference) == [("VOIDED", 2_000, 0, 0)]
+    assert charges(provider, voided.provider_reference) == [("VOIDED", 2_000, 0, 0)]
     assert [e.type for e in await events(db, intent_id)][-1] == "payments.payment_voided"
 
 

@@ -1,4 +1,4 @@
-"""Each sandbox token's outcome through the service, and the sandbox's own books and idempotency."""
+"""Each sandbox token's outcome through the service, and the sandbox's refusals and idempotency."""
 
 from __future__ import annotations
 
@@ -40,11 +40,13 @@ def authorize(order: str, token: str, key: str | None = None, amount: int = 1_50
 
 
 @pytest.mark.parametrize("token", ["tok_success", "tok_ok_visa", "tok_ok"])
-async def test_success_tokens_authorize(service: PaymentsService, db: Database, token: str) -> None:
+async def test_success_tokens_authorize(
+    service: PaymentsService, db: Database, provider: SpyProvider, token: str
+) -> None:
     order = ref("order")
     intent = await service.handle(authorize(order, token))
     assert intent.status is IntentStatus.AUTHORIZED
-    assert await charges_for_order(db, order) == [("AUTHORIZED", 1_500)]
+    assert await charges_for_order(db, provider, order) == [("AUTHORIZED", 1_500)]
     assert await ledger(db, intent.id) == [("AUTHORIZATION", 1_500, "USD")]
     assert [e.type for e in await events(db, intent.id)] == ["payments.payment_authorized"]
 
@@ -58,7 +60,11 @@ async def test_success_tokens_authorize(service: PaymentsService, db: Database, 
     ],
 )
 async def test_declining_tokens_fail_the_intent_after_committing_it(
-    service: PaymentsService, db: Database, token: str, code: AuthorizePaymentErrorCode
+    service: PaymentsService,
+    db: Database,
+    provider: SpyProvider,
+    token: str,
+    code: AuthorizePaymentErrorCode,
 ) -> None:
     order = ref("order")
     with pytest.raises(PaymentDeclined) as caught:
@@ -75,7 +81,7 @@ async def test_declining_tokens_fail_the_intent_after_committing_it(
         code.value,
         1_500,
     )
-    assert await charges_for_order(db, order) == [("DECLINED", 1_500)]
+    assert await charges_for_order(db, provider, order) == [("DECLINED", 1_500)]
 
 
 async def test_provider_error_is_unavailable_and_leaves_the_operation_pending(
@@ -91,7 +97,7 @@ async def test_provider_error_is_unavailable_and_leaves_the_operation_pending(
     [operation] = await service.queries.operations(intent.id)
     # Lease released at once: a retry with the same key drives it again without waiting.
     assert (operation.status, operation.attempts, operation.leased) == (OperationStatus.PENDING, 1, False)
-    assert await charges_for_order(db, order) == []
+    assert await charges_for_order(db, provider, order) == []
     with pytest.raises(Unavailable) as again:
         await service.handle(authorize(order, "tok_provider_error", key))
     assert again.value.code is AuthorizePaymentErrorCode.PROVIDER_ERROR
@@ -112,12 +118,12 @@ async def test_timeout_is_unavailable_the_charge_exists_and_a_retry_resolves_it(
     assert pending.status is IntentStatus.REQUIRES_AUTHORIZATION
     assert await operations(db, pending.id) == [("AUTHORIZE", "PENDING", None, 1)]
     # The provider made the charge; only its answer was lost.
-    assert await charges_for_order(db, order) == [("AUTHORIZED", 1_500)]
+    assert await charges_for_order(db, provider, order) == [("AUTHORIZED", 1_500)]
     assert await ledger(db, pending.id) == []
 
     resolved = await service.handle(authorize(order, "tok_timeout", key))
     assert (resolved.id, resolved.status) == (pending.id, IntentStatus.AUTHORIZED)
-    assert await charges_for_order(db, order) == [("AUTHORIZED", 1_500)]
+    assert await charges_for_order(db, provider, order) == [("AUTHORIZED", 1_500)]
     assert await ledger(db, pending.id) == [("AUTHORIZATION", 1_500, "USD")]
     assert await operations(db, pending.id) == [("AUTHORIZE", "SUCCEEDED", None, 2)]
     assert provider.calls["authorize"] == 2
@@ -126,7 +132,7 @@ async def test_timeout_is_unavailable_the_charge_exists_and_a_retry_resolves_it(
 async def test_latency_beyond_the_timeout_is_a_timeout(
     db: Database, settings: Settings, runner_settings: RunnerSettings
 ) -> None:
-    slow = SandboxProvider(db, latency_ms=int(runner_settings.provider_timeout_seconds * 1000) + 500)
+    slow = SandboxProvider(latency_ms=int(runner_settings.provider_timeout_seconds * 1000) + 500)
     service = PaymentsService(
         db, payments_outbox(settings.namespace), slow, clock=FakeClock(), runner_settings=runner_settings
     )
@@ -134,11 +140,11 @@ async def test_latency_beyond_the_timeout_is_a_timeout(
     with pytest.raises(Unavailable) as caught:
         await service.handle(authorize(order, "tok_success"))
     assert caught.value.code is AuthorizePaymentErrorCode.PROVIDER_TIMEOUT
-    assert await charges_for_order(db, order) == []
+    assert await charges_for_order(db, slow, order) == []
 
 
 async def test_sandbox_refuses_what_a_real_provider_would(db: Database) -> None:
-    sandbox = SandboxProvider(db)
+    sandbox = SandboxProvider()
     charge = (await sandbox.authorize("tok_success", usd(1_000), ref("r"))).provider_reference
     unknown = await sandbox.capture("ch_nope", usd(1_000), ref("r"))
     assert (unknown.approved, unknown.decline_code) == (False, DeclineCode.UNKNOWN_CHARGE)
@@ -156,7 +162,7 @@ async def test_sandbox_refuses_what_a_real_provider_would(db: Database) -> None:
 
 
 async def test_sandbox_is_idempotent_on_its_reference(db: Database) -> None:
-    sandbox = SandboxProvider(db)
+    sandbox = SandboxProvider()
     reference = ref("r")
     first = await sandbox.authorize("tok_success", usd(700), reference)
     assert await sandbox.authorize("tok_success", usd(700), reference) == first

@@ -44,7 +44,9 @@ def refund(amount: int, key: str = "r1") -> RefundOrder:
 # state -> (status after the cancel, stock, payment, commands sent)
 CANCEL_TABLE = {
     "pending": (S.CANCELLED, Stock.REQUESTED, Payment.NONE, ()),
-    "reserved": (S.CANCELLING, Stock.RELEASING, Payment.REQUESTED, (ReleaseStock,)),
+    # The payment's reply, when it comes, is undone then (a capture refunded, an authorization voided).
+    "reserved": (S.CANCELLING, Stock.RELEASING, Payment.CHARGING, (ReleaseStock,)),
+    "reserved_before": (S.CANCELLING, Stock.RELEASING, Payment.REQUESTED, (ReleaseStock,)),
     "authorized": (S.CANCELLING, Stock.RELEASING, Payment.VOIDING, (VoidPayment, ReleaseStock)),
     "captured": (S.CANCELLING, Stock.RELEASING, Payment.REFUNDING, (RefundPayment, ReleaseStock)),
     "confirmed": (S.CANCELLING, Stock.RESTOCKING, Payment.REFUNDING, (RestockStock, RefundPayment)),

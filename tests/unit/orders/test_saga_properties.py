@@ -1,6 +1,8 @@
 """Random schedules of the saga against model participants: replies reordered, duplicated, late;
 commands delivered twice; timeouts and reservation expiry at any moment; every outcome of the
-stock and the provider. Whatever happens, once everything in flight has been delivered:
+stock and the provider (a capture refused after the authorization, an authorization reported
+alone), for new sagas and for sagas started before authorize-and-capture became one command.
+Whatever happens, once everything in flight has been delivered:
 
     CONFIRMED  -> the reservation is committed and the payment captured, each exactly once;
     REJECTED   -> no active reservation and no authorization left uncaptured (voided, refunded,
@@ -9,7 +11,8 @@ stock and the provider. Whatever happens, once everything in flight has been del
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,9 +22,9 @@ from mercato.orders.domain.commands import CancelOrder
 from mercato.orders.domain.model import OrderStatus
 from mercato.orders.domain.rules import InvalidOrderState
 from mercato.orders.domain.saga import begin, decide
-from mercato.orders.domain.saga_types import SagaCommand, SagaState, Timeout
+from mercato.orders.domain.saga_types import AuthorizePayment, Payment, SagaCommand, SagaState, Stock, Timeout
 from mercato.platform.types import Money
-from tests.unit.orders.saga_world import ORDER, World
+from tests.unit.orders.saga_world import ORDER, RID, World
 from tests.unit.orders.test_saga_table import POLICY, T0
 
 ACTIONS = ("command", "command_twice", "reply", "reply_twice", "timeout", "expire")
@@ -37,18 +40,57 @@ def feed(state: SagaState, world: World, message: object, now: object, out: list
     return after
 
 
+def drain(state: SagaState, world: World, commands: list[SagaCommand], now: datetime) -> SagaState:
+    """Deliver everything still in flight, in order, firing due timeouts when idle."""
+    for _ in range(500):
+        if world.replies:
+            state = feed(state, world, world.replies.pop(0), now, commands)
+        elif commands:
+            world.run(commands.pop(0))
+        elif state.deadline is not None:
+            now = state.deadline + timedelta(seconds=1)
+            state = feed(state, world, Timeout(), now, commands)
+        else:
+            return state
+    raise AssertionError(f"the saga never settled: {state}")
+
+
+def started_before_the_upgrade(state: SagaState, world: World) -> tuple[SagaState, list[SagaCommand]]:
+    """A saga stored before authorize-and-capture was one command: stock reserved, the separate
+    authorization sent and not answered yet."""
+    world.reservation, world.holds = "ACTIVE", 1
+    legacy = replace(
+        state,
+        status=OrderStatus.STOCK_RESERVED,
+        stock=Stock.HELD,
+        reservation_id=RID,
+        payment=Payment.REQUESTED,
+        deadline=T0 + POLICY.step_timeout,
+    )
+    return legacy, [AuthorizePayment(ORDER, state.amount, state.payment_token, f"order:{ORDER}:authorize")]
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     data=st.data(),
     stock_available=st.booleans(),
     authorize_outcome=st.sampled_from(["ok", "ok", "ok", "DECLINED", "INSUFFICIENT_FUNDS", "ERROR"]),
     capture_rejected=st.sampled_from([False, False, False, True]),
+    authorization_alone=st.sampled_from([False, False, False, True]),
+    legacy=st.sampled_from([False, False, True]),
 )
 def test_any_schedule_ends_confirmed_with_both_or_rejected_with_neither(
-    data: st.DataObject, stock_available: bool, authorize_outcome: str, capture_rejected: bool
+    data: st.DataObject,
+    stock_available: bool,
+    authorize_outcome: str,
+    capture_rejected: bool,
+    authorization_alone: bool,
+    legacy: bool,
 ) -> None:
-    world = World(stock_available, authorize_outcome, capture_rejected)
+    world = World(stock_available, authorize_outcome, capture_rejected, authorization_alone)
     state, commands = begin(ORDER, (("SKU-1", 2),), Money(5000, "EUR"), "tok", T0, POLICY)
+    if legacy:
+        state, commands = started_before_the_upgrade(state, world)
     now = T0
     for _ in range(data.draw(st.integers(0, 40), label="chaos steps")):
         action = data.draw(st.sampled_from(ACTIONS))
@@ -69,19 +111,7 @@ def test_any_schedule_ends_confirmed_with_both_or_rejected_with_neither(
         if data.draw(st.integers(0, 9)) == 0:
             world.stock_available = not world.stock_available
 
-    # Drain: deliver everything still in flight, in order, firing due timeouts when idle.
-    for _ in range(500):
-        if world.replies:
-            state = feed(state, world, world.replies.pop(0), now, commands)
-        elif commands:
-            world.run(commands.pop(0))
-        elif state.deadline is not None:
-            now = state.deadline + timedelta(seconds=1)
-            state = feed(state, world, Timeout(), now, commands)
-        else:
-            break
-    else:
-        raise AssertionError(f"the saga never settled: {state}")
+    state = drain(state, world, commands, now)
 
     assert state.status in (OrderStatus.CONFIRMED, OrderStatus.REJECTED)
     assert state.deadline is None
@@ -99,14 +129,18 @@ def test_any_schedule_ends_confirmed_with_both_or_rejected_with_neither(
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.data(), capture_rejected=st.sampled_from([False, False, True]))
+@given(
+    data=st.data(),
+    capture_rejected=st.sampled_from([False, False, True]),
+    authorization_alone=st.sampled_from([False, False, True]),
+)
 def test_a_cancel_at_any_point_leaves_no_stock_held_and_no_money_kept(
-    data: st.DataObject, capture_rejected: bool
+    data: st.DataObject, capture_rejected: bool, authorization_alone: bool
 ) -> None:
     """Cancel at a random moment of a chaotic checkout (or after it): once everything in flight is
     delivered the order is CANCELLED with no active or sold reservation, no open authorization, and
     captured - refunded = 0; or the cancel was refused because the order was already rejected."""
-    world = World(True, "ok", capture_rejected)
+    world = World(True, "ok", capture_rejected, authorization_alone)
     state, commands = begin(ORDER, (("SKU-1", 2),), Money(5000, "EUR"), "tok", T0, POLICY)
     now = T0
     cancel_at = data.draw(st.integers(0, 30), label="cancel after step")
@@ -132,18 +166,7 @@ def test_a_cancel_at_any_point_leaves_no_stock_held_and_no_money_kept(
         elif action == "expire":
             world.expire()
 
-    for _ in range(500):
-        if world.replies:
-            state = feed(state, world, world.replies.pop(0), now, commands)
-        elif commands:
-            world.run(commands.pop(0))
-        elif state.deadline is not None:
-            now = state.deadline + timedelta(seconds=1)
-            state = feed(state, world, Timeout(), now, commands)
-        else:
-            break
-    else:
-        raise AssertionError(f"the saga never settled: {state}")
+    state = drain(state, world, commands, now)
 
     assert state.deadline is None
     assert world.reservation in (None, "RELEASED", "EXPIRED", "RESTOCKED")

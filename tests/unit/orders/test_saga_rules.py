@@ -12,12 +12,14 @@ from mercato.orders.domain.model import OrderStatus, RejectReason
 from mercato.orders.domain.saga import begin, decide
 from mercato.orders.domain.saga_codec import from_document, to_document
 from mercato.orders.domain.saga_types import (
+    AuthorizeAndCapturePayment,
     AuthorizePayment,
     CapturePayment,
     CommitStock,
     Payment,
     PaymentAuthorized,
     PaymentCaptured,
+    PaymentCaptureFailed,
     PaymentDeclined,
     RefundPayment,
     ReleaseStock,
@@ -29,6 +31,7 @@ from mercato.orders.domain.saga_types import (
     Timeout,
     VoidPayment,
 )
+from mercato.orders.entrypoints.saga import PAYMENT_REPLIES
 from mercato.platform.events import Envelope
 from mercato.platform.types import Money
 from tests.unit.orders.saga_world import IID, ORDER, RID
@@ -48,20 +51,53 @@ def test_a_new_saga_reserves_the_stock_first_with_a_deadline() -> None:
     assert state.attempts == 0
 
 
+CHARGE = AuthorizeAndCapturePayment(
+    ORDER, Money(5000, "EUR"), "tok_ok", f"order:{ORDER}:authorize", f"order:{ORDER}:capture"
+)
+
+
 def test_the_happy_path_sends_each_command_once_and_confirms() -> None:
     state = started()
     sent: list[object] = []
-    for message in (StockReserved(RID), PaymentAuthorized(IID), PaymentCaptured(IID)):
+    statuses = []
+    for message in (StockReserved(RID), PaymentCaptured(IID)):
         state, commands = decide(state, message, T0, POLICY)
         sent.extend(commands)
+        statuses.append(state.status)
     state, commands = decide(state, StockCommitted(RID), T0, POLICY)
-    assert sent == [
-        AuthorizePayment(ORDER, Money(5000, "EUR"), "tok_ok", f"order:{ORDER}:authorize"),
-        CapturePayment(ORDER, IID, f"order:{ORDER}:capture"),
-        CommitStock(ORDER, RID),
-    ]
+    # Authorize and capture are one command and one reply: the saga never waits in PAYMENT_AUTHORIZED.
+    assert sent == [CHARGE, CommitStock(ORDER, RID)]
+    assert statuses == [OrderStatus.STOCK_RESERVED, OrderStatus.PAYMENT_CAPTURED]
     assert commands == []
     assert (state.status, state.reason, state.deadline) == (OrderStatus.CONFIRMED, None, None)
+
+
+def test_a_saga_that_sent_the_separate_authorization_captures_separately() -> None:
+    state, sent = STATES["reserved_before"], []
+    for message in (PaymentAuthorized(IID), PaymentCaptured(IID), StockCommitted(RID)):
+        state, commands = decide(state, message, T0, POLICY)
+        sent.extend(commands)
+    assert sent == [CapturePayment(ORDER, IID, f"order:{ORDER}:capture"), CommitStock(ORDER, RID)]
+    assert (state.status, state.reason, state.deadline) == (OrderStatus.CONFIRMED, None, None)
+    resent, commands = decide(STATES["reserved_before"], Timeout(), DUE, POLICY)
+    assert commands == [AuthorizePayment(ORDER, Money(5000, "EUR"), "tok_ok", f"order:{ORDER}:authorize")]
+    assert resent.payment is Payment.REQUESTED
+
+
+def test_a_capture_refused_after_the_authorization_voids_the_intent_it_names() -> None:
+    state, commands = decide(
+        STATES["reserved"], PaymentCaptureFailed("PROVIDER_REJECTED", "pi-7"), T0, POLICY
+    )
+    assert commands == [
+        VoidPayment(ORDER, "pi-7", f"order:{ORDER}:void"),
+        ReleaseStock(ORDER, RID, "order PAYMENT_ERROR"),
+    ]
+    assert (state.status, state.reason, state.payment, state.intent_id) == (
+        OrderStatus.COMPENSATING,
+        RejectReason.PAYMENT_ERROR,
+        Payment.VOIDING,
+        "pi-7",
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,7 +120,7 @@ def test_a_forward_step_is_resent_max_retries_times_then_compensated_as_timeout(
     now = DUE
     for attempt in range(1, POLICY.max_retries + 1):
         state, commands = decide(state, Timeout(), now, POLICY)
-        assert commands == [AuthorizePayment(ORDER, Money(5000, "EUR"), "tok_ok", f"order:{ORDER}:authorize")]
+        assert commands == [CHARGE]
         assert state.attempts == attempt
         assert state.deadline == now + POLICY.step_timeout
         now = state.deadline
@@ -155,9 +191,40 @@ def test_commands_travel_as_orders_events_with_the_order_as_reference() -> None:
         "payment_token": "tok_ok",
         "idempotency_key": "order:x:authorize",
     }
+    charge = Envelope.of(events.command_event(CHARGE))
+    assert charge.type == "orders.authorize_and_capture_payment_requested"
+    assert charge.payload == {
+        "order_id": str(ORDER),
+        "amount": 5000,
+        "currency": "EUR",
+        "payment_token": "tok_ok",
+        "idempotency_key": f"order:{ORDER}:authorize",
+        "capture_idempotency_key": f"order:{ORDER}:capture",
+    }
     refund = Envelope.of(
         events.command_event(RefundPayment(ORDER, IID, Money(5000, "EUR"), "order:x:refund", "order TIMEOUT"))
     )
     assert refund.type == "orders.refund_payment_requested"
     assert refund.payload["intent_id"] == IID
     assert refund.payload["amount"] == 5000
+
+
+def test_a_refused_capture_that_names_no_intent_changes_nothing_until_one_does() -> None:
+    # Nothing to void it with: the saga keeps waiting; the re-sent command's reply names it.
+    assert decide(STATES["reserved"], PaymentCaptureFailed("PROVIDER_REJECTED"), T0, POLICY) == (
+        STATES["reserved"],
+        [],
+    )
+
+
+def test_a_capture_refused_by_payments_is_translated_with_its_intent() -> None:
+    field, translate = PAYMENT_REPLIES["payments.payment_operation_failed"]
+    payload = {
+        "order_reference": str(ORDER),
+        "intent_id": IID,
+        "operation": "CAPTURE",
+        "code": "PROVIDER_REJECTED",
+    }
+    assert (field, translate(payload)) == ("order_reference", PaymentCaptureFailed("PROVIDER_REJECTED", IID))
+    refused = translate({**payload, "operation": "AUTHORIZE", "intent_id": "", "code": "INVALID"})
+    assert refused == PaymentDeclined("INVALID", error=True)

@@ -15,6 +15,7 @@ from mercato.orders.domain.model import OrderStatus as S
 from mercato.orders.domain.model import RejectReason
 from mercato.orders.domain.saga import decide
 from mercato.orders.domain.saga_types import (
+    AuthorizeAndCapturePayment,
     AuthorizePayment,
     CapturePayment,
     CommitStock,
@@ -60,7 +61,9 @@ def state(
         payment=payment,
         reason=reason,
         reservation_id=RID if stock not in (Stock.NONE, Stock.REQUESTED, Stock.REFUSED) else None,
-        intent_id=IID if payment not in (Payment.NONE, Payment.REQUESTED, Payment.DECLINED) else None,
+        intent_id=IID
+        if payment not in (Payment.NONE, Payment.CHARGING, Payment.REQUESTED, Payment.DECLINED)
+        else None,
         deadline=DUE if awaiting and not status.is_terminal else None,
         **kw,  # type: ignore[arg-type]
     )
@@ -68,7 +71,10 @@ def state(
 
 STATES = {
     "pending": state(S.PENDING, Stock.REQUESTED, Payment.NONE),
-    "reserved": state(S.STOCK_RESERVED, Stock.HELD, Payment.REQUESTED),
+    "reserved": state(S.STOCK_RESERVED, Stock.HELD, Payment.CHARGING),
+    # Sagas that sent the separate authorization before authorize-and-capture was one command, and
+    # any saga whose authorization was reported alone (then captured by the separate command).
+    "reserved_before": state(S.STOCK_RESERVED, Stock.HELD, Payment.REQUESTED),
     "authorized": state(S.PAYMENT_AUTHORIZED, Stock.HELD, Payment.CAPTURING),
     "captured": state(S.PAYMENT_CAPTURED, Stock.COMMITTING, Payment.CAPTURED),
     "confirmed": state(S.CONFIRMED, Stock.COMMITTED, Payment.CAPTURED),
@@ -85,7 +91,7 @@ MESSAGES: dict[str, SagaMessage] = {
     "released": StockReleased(RID, expired=True),
     "authorized": PaymentAuthorized(IID),
     "declined": PaymentDeclined("INSUFFICIENT_FUNDS"),
-    "capture_failed": PaymentCaptureFailed("PROVIDER_REJECTED"),
+    "capture_failed": PaymentCaptureFailed("PROVIDER_REJECTED", IID),
     "captured": PaymentCaptured(IID),
     "voided": PaymentVoided(IID),
     "refunded": PaymentRefunded(IID),
@@ -96,9 +102,9 @@ SAME = None  # "unchanged": the message is a duplicate or stale, the state stays
 # state -> message -> (status, stock, payment, commands sent) or _ for "nothing changes".
 TABLE: dict[str, dict[str, tuple[S, Stock, Payment, tuple[type, ...]] | None]] = {
     "pending": {
-        "reserved": (S.STOCK_RESERVED, Stock.HELD, Payment.REQUESTED, (AuthorizePayment,)),
+        "reserved": (S.STOCK_RESERVED, Stock.HELD, Payment.CHARGING, (AuthorizeAndCapturePayment,)),
         "rejected": (S.REJECTED, Stock.REFUSED, Payment.NONE, ()),
-        "committed": (S.STOCK_RESERVED, Stock.COMMITTED, Payment.REQUESTED, (AuthorizePayment,)),
+        "committed": (S.STOCK_RESERVED, Stock.COMMITTED, Payment.CHARGING, (AuthorizeAndCapturePayment,)),
         "released": (S.REJECTED, Stock.RELEASED, Payment.NONE, ()),
         "authorized": (S.PENDING, Stock.REQUESTED, Payment.AUTHORIZED, ()),
         "declined": (S.REJECTED, Stock.REQUESTED, Payment.DECLINED, ()),
@@ -111,6 +117,23 @@ TABLE: dict[str, dict[str, tuple[S, Stock, Payment, tuple[type, ...]] | None]] =
     "reserved": {
         "reserved": SAME,
         "rejected": SAME,
+        "committed": (S.STOCK_RESERVED, Stock.COMMITTED, Payment.CHARGING, ()),
+        # Nothing to void yet: a late reply of the payment is undone when it comes.
+        "released": (S.REJECTED, Stock.RELEASED, Payment.CHARGING, ()),
+        # Reported alone (payments' sweeper finished the authorization): captured separately.
+        "authorized": (S.PAYMENT_AUTHORIZED, Stock.HELD, Payment.CAPTURING, (CapturePayment,)),
+        "declined": (S.COMPENSATING, Stock.RELEASING, Payment.DECLINED, (ReleaseStock,)),
+        # The authorization went through, its capture did not: void it (the reply names the intent).
+        "capture_failed": (S.COMPENSATING, Stock.RELEASING, Payment.VOIDING, (VoidPayment, ReleaseStock)),
+        # The one reply of the step: straight on to the pivot.
+        "captured": (S.PAYMENT_CAPTURED, Stock.COMMITTING, Payment.CAPTURED, (CommitStock,)),
+        "voided": (S.COMPENSATING, Stock.RELEASING, Payment.VOIDED, (ReleaseStock,)),
+        "refunded": (S.COMPENSATING, Stock.RELEASING, Payment.REFUNDED, (ReleaseStock,)),
+        "timeout": (S.STOCK_RESERVED, Stock.HELD, Payment.CHARGING, (AuthorizeAndCapturePayment,)),
+    },
+    "reserved_before": {
+        "reserved": SAME,
+        "rejected": SAME,
         "committed": (S.STOCK_RESERVED, Stock.COMMITTED, Payment.REQUESTED, ()),
         "released": (S.REJECTED, Stock.RELEASED, Payment.REQUESTED, ()),
         "authorized": (S.PAYMENT_AUTHORIZED, Stock.HELD, Payment.CAPTURING, (CapturePayment,)),
@@ -119,6 +142,7 @@ TABLE: dict[str, dict[str, tuple[S, Stock, Payment, tuple[type, ...]] | None]] =
         "captured": (S.PAYMENT_CAPTURED, Stock.COMMITTING, Payment.CAPTURED, (CommitStock,)),
         "voided": (S.COMPENSATING, Stock.RELEASING, Payment.VOIDED, (ReleaseStock,)),
         "refunded": (S.COMPENSATING, Stock.RELEASING, Payment.REFUNDED, (ReleaseStock,)),
+        # The command it sent is the one re-sent (payments still takes it).
         "timeout": (S.STOCK_RESERVED, Stock.HELD, Payment.REQUESTED, (AuthorizePayment,)),
     },
     "authorized": {
@@ -231,6 +255,7 @@ def test_decide(state_name: str, message_name: str) -> None:
     assert tuple(type(c) for c in commands) == sent
     # Something is awaited exactly when a deadline is set.
     awaited = after.stock in (Stock.REQUESTED, Stock.COMMITTING, Stock.RELEASING) or after.payment in (
+        Payment.CHARGING,
         Payment.REQUESTED,
         Payment.CAPTURING,
         Payment.VOIDING,

@@ -1,8 +1,10 @@
 """Events the orders publish (subjects `<ns>.orders.v1.<name>`), aggregate id: the order id.
 
 Two kinds: the saga's commands to its participants (`*_requested`, consumed by the inventory and
-payments), and the order's own lifecycle (`order_placed`, `order_confirmed`, `order_rejected`,
-`order_cancelled`, `order_fulfilled`, `order_refunded`).
+payments; `authorize_payment_requested` and `capture_payment_requested` go only to sagas that
+sent them before `authorize_and_capture_payment_requested` replaced the pair), and the order's own
+lifecycle (`order_placed`, `order_confirmed`, `order_rejected`, `order_cancelled`,
+`order_fulfilled`, `order_refunded`).
 A command's `reference` / `order_id` is how the participant's reply finds the saga again.
 """
 
@@ -13,6 +15,7 @@ from typing import Any, ClassVar
 
 from mercato.orders.domain.model import OrderStatus
 from mercato.orders.domain.saga_types import (
+    AuthorizeAndCapturePayment,
     AuthorizePayment,
     CapturePayment,
     CommitStock,
@@ -71,6 +74,19 @@ class AuthorizePaymentRequested(OrdersEvent):
     currency: str
     payment_token: str
     idempotency_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthorizeAndCapturePaymentRequested(OrdersEvent):
+    """The saga's payment step: authorize, then capture all of it (`idempotency_key` is the
+    authorization's, `capture_idempotency_key` the capture's)."""
+
+    name: ClassVar[str] = "authorize_and_capture_payment_requested"
+    amount: int  # minor units
+    currency: str
+    payment_token: str
+    idempotency_key: str
+    capture_idempotency_key: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,6 +246,16 @@ def command_event(cmd: SagaCommand) -> OrdersEvent:
             reference=oid,
             reservation_id=cmd.reservation_id,
             reason=cmd.reason,
+        )
+    if isinstance(cmd, AuthorizeAndCapturePayment):
+        return AuthorizeAndCapturePaymentRequested(
+            aggregate_id=oid,
+            order_id=oid,
+            amount=cmd.amount.amount,
+            currency=cmd.amount.currency,
+            payment_token=cmd.payment_token,
+            idempotency_key=cmd.idempotency_key,
+            capture_idempotency_key=cmd.capture_idempotency_key,
         )
     if isinstance(cmd, AuthorizePayment):
         return AuthorizePaymentRequested(

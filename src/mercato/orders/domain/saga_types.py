@@ -34,7 +34,8 @@ class Payment(StrEnum):
     """What the saga knows of its payment intent (…ING / REQUESTED: a command is out)."""
 
     NONE = "NONE"
-    REQUESTED = "REQUESTED"
+    CHARGING = "CHARGING"  # authorize-and-capture sent: the intent id comes with the reply
+    REQUESTED = "REQUESTED"  # authorization sent (by sagas started before authorize-and-capture)
     DECLINED = "DECLINED"
     AUTHORIZED = "AUTHORIZED"
     CAPTURING = "CAPTURING"
@@ -139,9 +140,10 @@ class PaymentCaptured:
 @dataclass(frozen=True)
 class PaymentCaptureFailed:
     """Payments refused the capture for good (the provider rejected it): the money is still only
-    authorized."""
+    authorized, on `intent_id` (how the saga learns it when authorize-and-capture was one command)."""
 
     code: str
+    intent_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,18 @@ class AuthorizePayment:
 
 
 @dataclass(frozen=True)
+class AuthorizeAndCapturePayment:
+    """Authorize the amount and capture it at once; each half under its own key, the same keys the
+    separate commands use, so either kind of command answers for the other."""
+
+    order_id: uuid.UUID
+    amount: Money
+    payment_token: str
+    idempotency_key: str  # the authorization's
+    capture_idempotency_key: str
+
+
+@dataclass(frozen=True)
 class CapturePayment:
     order_id: uuid.UUID
     intent_id: str
@@ -253,6 +267,7 @@ SagaCommand = (
     | ReleaseStock
     | RestockStock
     | AuthorizePayment
+    | AuthorizeAndCapturePayment
     | CapturePayment
     | VoidPayment
     | RefundPayment

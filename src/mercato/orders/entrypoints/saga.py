@@ -45,7 +45,9 @@ def _payment_failed(p: dict[str, Any]) -> SagaMessage | None:
     if operation == "AUTHORIZE":
         return PaymentDeclined(code=str(p.get("code", "")), error=True)
     if operation == "CAPTURE":
-        return PaymentCaptureFailed(code=str(p.get("code", "")))
+        return PaymentCaptureFailed(
+            code=str(p.get("code", "")), intent_id=str(p.get("intent_id") or "") or None
+        )
     # A refused void or refund means the intent is already past it; its own event says where.
     return None
 

@@ -7,8 +7,14 @@ The first transaction of a command locks the intent and then records its operati
 (the outcome) locks the intent again before finishing the operation. Both go intent → operation,
 so a transaction waiting on an operation never holds it against one waiting on the intent.
 Claims of stale operations by the sweeper lock operation rows only, with SKIP LOCKED, and commit
-before anything else is done. The sandbox provider's rows are locked in its own transactions,
-never while one of ours is open (the provider is called between our transactions).
+before anything else is done.
+
+A saga command's outcome is written in the event consumer's transaction, which keeps the intents
+of every message of its batch locked until it commits. The command's first transaction runs on
+another connection while that one is open, so it must never wait for a lock the consumer's
+transaction holds (nobody would ever release it): `service_layer.operations` decides on the
+consumer's transaction itself when the intent or the key is one it holds, and otherwise, once it
+holds any, locks the intent with NOWAIT and never claims or waits for a lease (`rules.LockBusy`).
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.payments.domain.rules import LockBusy
 
 INTENT_COLUMNS = (
     "i.id, i.order_reference, i.amount, i.currency, i.status, i.provider, i.provider_reference, "
@@ -31,15 +40,30 @@ OPERATION_COLUMNS = (
     "o.attempts, o.lease_token, (o.lease_until > now()) AS leased"
 )
 
-LOCK_INTENT = text(f"SELECT {INTENT_COLUMNS} FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE")
+# The intent, locked, with what a new operation on it must know of, as JSON: the operation holding
+# its key (on any intent: keys are unique per kind) and the one in flight on the intent. The
+# operations are read with the statement's snapshot: after a wait for the lock they may be older
+# than the intent, which the caller handles (its INSERT then conflicts and it reads them again).
+_LOCK_INTENT_WITH_OPERATIONS = (
+    f"SELECT {INTENT_COLUMNS}, (SELECT coalesce(json_agg(row_to_json(x)), '[]'::json) FROM "
+    f"(SELECT {OPERATION_COLUMNS} FROM payments.payment_operations o "
+    "WHERE (o.operation = :operation AND o.idempotency_key = :key) "
+    "OR (o.intent_id = :id AND o.status = 'PENDING')) x) AS operations "
+    "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
+)
+LOCK_INTENT_WITH_OPERATIONS = text(_LOCK_INTENT_WITH_OPERATIONS)
+LOCK_INTENT_WITH_OPERATIONS_NOWAIT = text(_LOCK_INTENT_WITH_OPERATIONS + " NOWAIT")
+LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a NOWAIT lock someone else holds
 
 # The intent, and the status of one of its operations read under the intent's lock: every
 # transaction that finishes an operation holds that lock, so the status cannot change under us.
-LOCK_INTENT_WITH_OPERATION = text(
+_LOCK_INTENT_WITH_OPERATION = (
     f"SELECT {INTENT_COLUMNS}, (SELECT o.status FROM payments.payment_operations o "
     "WHERE o.id = :operation_id) AS operation_status "
     "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
 )
+LOCK_INTENT_WITH_OPERATION = text(_LOCK_INTENT_WITH_OPERATION)
+LOCK_INTENT_WITH_OPERATION_NOWAIT = text(_LOCK_INTENT_WITH_OPERATION + " NOWAIT")
 
 # Take over an operation whose lease ran out. Concurrent claimers queue on the row and re-check
 # the WHERE after the first commits, so exactly one of them wins.
@@ -60,12 +84,26 @@ CLAIM_STALE = text(
 )
 
 
-async def lock_intent(conn: AsyncConnection, intent_id: uuid.UUID) -> Any:
-    return (await conn.execute(LOCK_INTENT, {"id": intent_id})).first()
+async def lock_intent_with_operations(
+    conn: AsyncConnection, intent_id: uuid.UUID, kind: str, key: str, *, nowait: bool
+) -> Any:
+    """The intent's row with its `operations` (JSON), or None; with `nowait`, `LockBusy` rather
+    than a wait when someone else holds the intent."""
+    statement = LOCK_INTENT_WITH_OPERATIONS_NOWAIT if nowait else LOCK_INTENT_WITH_OPERATIONS
+    return await _first(conn, statement, {"id": intent_id, "operation": kind, "key": key})
 
 
 async def lock_intent_with_operation(
-    conn: AsyncConnection, intent_id: uuid.UUID, operation_id: uuid.UUID
+    conn: AsyncConnection, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
 ) -> Any:
-    params = {"id": intent_id, "operation_id": operation_id}
-    return (await conn.execute(LOCK_INTENT_WITH_OPERATION, params)).first()
+    statement = LOCK_INTENT_WITH_OPERATION_NOWAIT if nowait else LOCK_INTENT_WITH_OPERATION
+    return await _first(conn, statement, {"id": intent_id, "operation_id": operation_id})
+
+
+async def _first(conn: AsyncConnection, statement: TextClause, params: dict[str, Any]) -> Any:
+    try:
+        return (await conn.execute(statement, params)).first()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise LockBusy() from None
+        raise

@@ -6,27 +6,25 @@ Implements `service_layer.unit_of_work.PaymentsStore` (on a unit of work's trans
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from types import SimpleNamespace
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Interval, func, insert, literal, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.payments.adapters import locks
-from mercato.payments.adapters.tables import ledger_entries, payment_intents, payment_operations
+from mercato.payments.adapters.rows import intent_snapshot, operation_from_json, to_intent, to_operation
 from mercato.payments.domain.model import (
-    IntentStatus,
     LedgerEntry,
     LedgerKind,
     OperationKind,
     PaymentIntent,
     Reconciliation,
 )
-from mercato.payments.domain.operations import OperationStatus, PaymentOperation
+from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation
 from mercato.platform.types import Money
 
 _OPERATIONS_FOR = text(
@@ -56,10 +54,48 @@ _INTENTS_OF_ORDER = text(
     f"SELECT {locks.INTENT_COLUMNS} FROM payments.payment_intents i "
     "WHERE i.order_reference = :order_reference ORDER BY i.created_at, i.id"
 )
-_SAVE_INTENT = text(
-    "UPDATE payments.payment_intents SET status = :status, provider_reference = :provider_reference, "
-    "captured_amount = :captured, refunded_amount = :refunded, failure_code = :failure_code, "
-    "updated_at = :updated_at, version = :version WHERE id = :id AND version = :expected"
+_RELEASE_ALL = text(
+    "UPDATE payments.payment_operations o SET lease_until = now(), last_error = :error, updated_at = now() "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS r(id, token) "
+    "WHERE o.id = r.id AND o.status = 'PENDING' AND o.lease_token = r.token"
+)
+_OPERATION_INSERT = (
+    "INSERT INTO payments.payment_operations (id, operation, idempotency_key, intent_id, order_reference, "
+    "amount, currency, payment_token, reason, status, attempts, lease_until, lease_token) VALUES (:id, "
+    ":operation, :key, :intent_id, :order_reference, :amount, :currency, :payment_token, :reason, "
+    ":status, :attempts, now() + CAST(:lease AS interval), :lease_token) "
+    # No conflict target: the key's constraint and the one-in-flight-per-intent index alike.
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+_INSERT_OPERATION = text(_OPERATION_INSERT)
+# The intent only if the operation claimed the key: a lost race writes nothing.
+_INSERT_AUTHORIZATION = text(
+    f"WITH op AS ({_OPERATION_INSERT}) "
+    "INSERT INTO payments.payment_intents (id, order_reference, amount, currency, status, provider, "
+    "captured_amount, refunded_amount, created_at, updated_at, version) "
+    "SELECT CAST(:intent_id AS uuid), CAST(:order_reference AS text), CAST(:intent_amount AS bigint), "
+    "CAST(:intent_currency AS text), CAST(:intent_status AS text), CAST(:provider AS text), 0, 0, "
+    "CAST(:created_at AS timestamptz), CAST(:updated_at AS timestamptz), CAST(:version AS bigint) FROM op "
+    "RETURNING id"
+)
+_FINISH = (
+    "f AS (UPDATE payments.payment_operations SET status = :status, result = CAST(:result AS jsonb), "
+    "provider_reference = :provider_reference, outcome_code = :outcome_code, decline_code = :decline_code, "
+    "lease_token = NULL, lease_until = now(), updated_at = now() "
+    "WHERE id = :operation_id AND status = 'PENDING' RETURNING id)"
+)
+_SAVE_INTENT = (
+    "i AS (UPDATE payments.payment_intents SET status = :intent_status, "
+    "provider_reference = :intent_provider_reference, captured_amount = :captured, "
+    "refunded_amount = :refunded, failure_code = :failure_code, updated_at = :updated_at, "
+    "version = :version WHERE id = :intent_id AND version = :expected AND EXISTS (SELECT FROM f) "
+    "RETURNING id)"
+)
+_ADD_LEDGER_ENTRY = (
+    "l AS (INSERT INTO payments.ledger_entries (id, intent_id, operation_id, order_reference, kind, amount, "
+    "currency, created_at) SELECT CAST(:entry_id AS uuid), CAST(:entry_intent_id AS uuid), f.id, "
+    "CAST(:entry_order_reference AS text), CAST(:entry_kind AS text), CAST(:entry_amount AS bigint), "
+    "CAST(:entry_currency AS text), CAST(:entry_created_at AS timestamptz) FROM f RETURNING id)"
 )
 _LEDGER = text(
     "SELECT id, intent_id, operation_id, order_reference, kind, amount, currency, created_at "
@@ -80,73 +116,68 @@ _TOTALS = text(
 )
 
 
-def to_intent(row: Any) -> PaymentIntent:
-    return PaymentIntent(
-        id=row.id,
-        order_reference=row.order_reference,
-        amount=Money(int(row.amount), row.currency),
-        status=IntentStatus(row.status),
-        provider=row.provider,
-        provider_reference=row.provider_reference,
-        captured_amount=Money(int(row.captured_amount), row.currency),
-        refunded_amount=Money(int(row.refunded_amount), row.currency),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        version=int(row.version),
-        failure_code=row.failure_code,
-    )
-
-
-def intent_snapshot(intent: PaymentIntent) -> dict[str, Any]:
-    """The intent as JSON, kept with an operation's outcome so a replay returns it as it was."""
+def _operation_params(operation: PaymentOperation, lease_seconds: float) -> dict[str, Any]:
     return {
-        "id": str(intent.id),
-        "order_reference": intent.order_reference,
-        "amount": intent.amount.amount,
-        "currency": intent.currency,
-        "status": intent.status.value,
-        "provider": intent.provider,
-        "provider_reference": intent.provider_reference,
-        "captured_amount": intent.captured_amount.amount,
-        "refunded_amount": intent.refunded_amount.amount,
-        "failure_code": intent.failure_code,
-        "created_at": intent.created_at.isoformat(),
-        "updated_at": intent.updated_at.isoformat(),
-        "version": intent.version,
+        "id": operation.id,
+        "operation": operation.kind.value,
+        "key": operation.idempotency_key,
+        "intent_id": operation.intent_id,
+        "order_reference": operation.order_reference,
+        "amount": operation.amount.amount,
+        "currency": operation.amount.currency,
+        "payment_token": operation.payment_token,
+        "reason": operation.reason,
+        "status": operation.status.value,
+        "attempts": operation.attempts,
+        "lease": timedelta(seconds=lease_seconds),
+        "lease_token": operation.lease_token,
     }
 
 
-def from_snapshot(raw: dict[str, Any]) -> PaymentIntent:
-    values = dict(raw)
-    values["id"] = uuid.UUID(raw["id"])
-    values["created_at"] = datetime.fromisoformat(raw["created_at"])
-    values["updated_at"] = datetime.fromisoformat(raw["updated_at"])
-    return to_intent(SimpleNamespace(**values))
-
-
-def to_operation(row: Any) -> PaymentOperation:
-    return PaymentOperation(
-        id=row.id,
-        kind=OperationKind(row.operation),
-        idempotency_key=row.idempotency_key,
-        intent_id=row.intent_id,
-        order_reference=row.order_reference,
-        amount=Money(int(row.amount), row.currency),
-        payment_token=row.payment_token,
-        reason=row.reason,
-        status=OperationStatus(row.status),
-        attempts=row.attempts,
-        leased=bool(row.leased),
-        lease_token=row.lease_token,
-        outcome_code=row.outcome_code,
-        decline_code=row.decline_code,
-        provider_reference=row.provider_reference,
-        result=from_snapshot(row.result) if row.result is not None else None,
-    )
-
-
-def _lease(seconds: float) -> Any:
-    return func.now() + literal(timedelta(seconds=seconds), Interval())
+def _outcome_statement(outcome: Outcome) -> tuple[TextClause, dict[str, Any]]:
+    """The outcome's writes as one data-modifying CTE: the intent and the ledger entry are written
+    only if the operation was still PENDING (`f` returned its row)."""
+    operation = outcome.operation
+    parts = [_FINISH]
+    params: dict[str, Any] = {
+        "operation_id": operation.id,
+        "status": outcome.status.value,
+        "result": json.dumps(intent_snapshot(outcome.result)),
+        "provider_reference": outcome.provider_reference or None,
+        "outcome_code": outcome.outcome_code,
+        "decline_code": outcome.decline_code,
+    }
+    saved = "NULL"
+    if outcome.intent is not None:
+        intent = outcome.intent
+        parts.append(_SAVE_INTENT)
+        saved = "(SELECT count(*) FROM i)"
+        params |= {
+            "intent_id": intent.id,
+            "intent_status": intent.status.value,
+            "intent_provider_reference": intent.provider_reference,
+            "captured": intent.captured_amount.amount,
+            "refunded": intent.refunded_amount.amount,
+            "failure_code": intent.failure_code,
+            "updated_at": intent.updated_at,
+            "version": intent.version,
+            "expected": outcome.expected_version,
+        }
+    if outcome.ledger is not None:
+        entry = outcome.ledger
+        parts.append(_ADD_LEDGER_ENTRY)
+        params |= {
+            "entry_id": entry.id,
+            "entry_intent_id": entry.intent_id,
+            "entry_order_reference": entry.order_reference,
+            "entry_kind": entry.kind.value,
+            "entry_amount": entry.amount.amount,
+            "entry_currency": entry.amount.currency,
+            "entry_created_at": entry.created_at,
+        }
+    body = ", ".join(parts)
+    statement = f"WITH {body} SELECT (SELECT count(*) FROM f) AS finished, {saved} AS saved"
+    return text(statement), params
 
 
 class PaymentsRepository:
@@ -155,58 +186,45 @@ class PaymentsRepository:
 
     # -- writes, on a unit of work's transaction ---------------------------------------------
 
+    async def insert_authorization(
+        self, operation: PaymentOperation, intent: PaymentIntent, lease_seconds: float
+    ) -> bool:
+        """Record a PENDING authorization and its new intent, in one statement, unless its key is
+        taken; False if it was. A concurrent insert of the same key waits here until the first
+        transaction ends. The operation's foreign key to the intent is checked at commit."""
+        params = {
+            **_operation_params(operation, lease_seconds),
+            "order_reference": intent.order_reference,
+            "intent_amount": intent.amount.amount,
+            "intent_currency": intent.currency,
+            "intent_status": intent.status.value,
+            "provider": intent.provider,
+            "created_at": intent.created_at,
+            "updated_at": intent.updated_at,
+            "version": intent.version,
+        }
+        return (await self.conn.execute(_INSERT_AUTHORIZATION, params)).first() is not None
+
     async def insert_operation(self, operation: PaymentOperation, lease_seconds: float) -> bool:
-        """Record a PENDING operation unless its key is taken; False if it was. A concurrent insert
-        of the same key waits here until the first transaction ends."""
-        inserted = await self.conn.execute(
-            pg_insert(payment_operations)
-            .values(
-                id=operation.id,
-                operation=operation.kind.value,
-                idempotency_key=operation.idempotency_key,
-                intent_id=operation.intent_id,
-                order_reference=operation.order_reference,
-                amount=operation.amount.amount,
-                currency=operation.amount.currency,
-                payment_token=operation.payment_token,
-                reason=operation.reason,
-                status=operation.status.value,
-                attempts=operation.attempts,
-                lease_until=_lease(lease_seconds),
-                lease_token=operation.lease_token,
-            )
-            .on_conflict_do_nothing(constraint="payment_operations_key")
-            .returning(payment_operations.c.id)
-        )
-        return inserted.first() is not None
+        """Record a PENDING operation unless its key is taken or another one is in flight on the
+        intent; False then. A concurrent insert of the same key waits here until it ends."""
+        params = _operation_params(operation, lease_seconds)
+        return (await self.conn.execute(_INSERT_OPERATION, params)).first() is not None
 
-    async def add_intent(self, intent: PaymentIntent) -> None:
-        await self.conn.execute(
-            insert(payment_intents).values(
-                id=intent.id,
-                order_reference=intent.order_reference,
-                amount=intent.amount.amount,
-                currency=intent.currency,
-                status=intent.status.value,
-                provider=intent.provider,
-                provider_reference=intent.provider_reference,
-                captured_amount=intent.captured_amount.amount,
-                refunded_amount=intent.refunded_amount.amount,
-                failure_code=intent.failure_code,
-                created_at=intent.created_at,
-                updated_at=intent.updated_at,
-                version=intent.version,
-            )
-        )
-
-    async def lock_intent(self, intent_id: uuid.UUID) -> PaymentIntent | None:
-        row = await locks.lock_intent(self.conn, intent_id)
-        return to_intent(row) if row is not None else None
+    async def lock_intent_with_operations(
+        self, intent_id: uuid.UUID, kind: OperationKind, key: str, *, nowait: bool = False
+    ) -> tuple[PaymentIntent, list[PaymentOperation]] | None:
+        """The intent, locked, with the operation holding (`kind`, `key`) and the one in flight on
+        it, if any (read with the lock's snapshot; see `locks`)."""
+        row = await locks.lock_intent_with_operations(self.conn, intent_id, kind.value, key, nowait=nowait)
+        if row is None:
+            return None
+        return to_intent(row), [operation_from_json(o) for o in row.operations]
 
     async def lock_intent_with_operation(
-        self, intent_id: uuid.UUID, operation_id: uuid.UUID
+        self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
     ) -> tuple[PaymentIntent, OperationStatus | None]:
-        row = await locks.lock_intent_with_operation(self.conn, intent_id, operation_id)
+        row = await locks.lock_intent_with_operation(self.conn, intent_id, operation_id, nowait=nowait)
         if row is None:  # pragma: no cover - intents are never deleted
             raise RuntimeError(f"payment intent {intent_id} vanished")
         status = OperationStatus(row.operation_status) if row.operation_status is not None else None
@@ -234,68 +252,25 @@ class PaymentsRepository:
         params = {"limit": limit, "lease": timedelta(seconds=lease_seconds), "max_attempts": max_attempts}
         return [to_operation(r) for r in (await self.conn.execute(locks.CLAIM_STALE, params)).all()]
 
-    async def finish(
-        self,
-        operation: PaymentOperation,
-        status: OperationStatus,
-        *,
-        result: PaymentIntent,
-        provider_reference: str,
-        outcome_code: str | None = None,
-        decline_code: str | None = None,
-    ) -> bool:
-        """Give a PENDING operation its outcome; False if someone else already did."""
-        done = await self.conn.execute(
-            update(payment_operations)
-            .where(payment_operations.c.id == operation.id, payment_operations.c.status == "PENDING")
-            .values(
-                status=status.value,
-                result=intent_snapshot(result),
-                provider_reference=provider_reference or None,
-                outcome_code=outcome_code,
-                decline_code=decline_code,
-                lease_token=None,
-                lease_until=func.now(),
-                updated_at=func.now(),
-            )
-        )
-        return bool(done.rowcount == 1)
-
-    async def save_intent(self, intent: PaymentIntent, expected_version: int) -> None:
-        saved = await self.conn.execute(
-            _SAVE_INTENT,
-            {
-                "id": intent.id,
-                "status": intent.status.value,
-                "provider_reference": intent.provider_reference,
-                "captured": intent.captured_amount.amount,
-                "refunded": intent.refunded_amount.amount,
-                "failure_code": intent.failure_code,
-                "updated_at": intent.updated_at,
-                "version": intent.version,
-                "expected": expected_version,
-            },
-        )
-        if saved.rowcount != 1:
-            raise RuntimeError(f"payment intent {intent.id} changed while its operation was in flight")
-
-    async def add_ledger_entry(self, entry: LedgerEntry) -> None:
-        await self.conn.execute(
-            insert(ledger_entries).values(
-                id=entry.id,
-                intent_id=entry.intent_id,
-                operation_id=entry.operation_id,
-                order_reference=entry.order_reference,
-                kind=entry.kind.value,
-                amount=entry.amount.amount,
-                currency=entry.amount.currency,
-                created_at=entry.created_at,
-            )
-        )
+    async def record_outcome(self, outcome: Outcome) -> None:
+        """Finish a PENDING operation, save its intent, write its ledger entry: one statement.
+        The caller holds the intent's lock and saw the operation PENDING under it."""
+        statement, params = _outcome_statement(outcome)
+        row = (await self.conn.execute(statement, params)).one()
+        if row.finished != 1:  # pragma: no cover - every finisher holds the intent's lock
+            raise RuntimeError(f"payment operation {outcome.operation.id} finished twice")
+        if outcome.intent is not None and row.saved != 1:
+            intent = outcome.intent.id
+            raise RuntimeError(f"payment intent {intent} changed while its operation was in flight")
 
     async def release(self, operation_id: uuid.UUID, lease_token: uuid.UUID | None, error: str) -> None:
         params = {"id": operation_id, "token": lease_token, "error": error[:1000]}
         await self.conn.execute(_RELEASE, params)
+
+    async def release_all(self, leases: Sequence[tuple[uuid.UUID, uuid.UUID | None]], error: str) -> None:
+        """`release` of several operations at once (what a rolled back batch held)."""
+        params = {"ids": [i for i, _ in leases], "tokens": [t for _, t in leases], "error": error[:1000]}
+        await self.conn.execute(_RELEASE_ALL, params)
 
     # -- reads ----------------------------------------------------------------------------------
 

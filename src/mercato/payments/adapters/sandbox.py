@@ -1,4 +1,4 @@
-"""The built-in sandbox provider: behaves like a card processor, driven by test tokens.
+"""The built-in sandbox provider: behaves like a card processor, driven by test tokens, without SQL.
 
 Tokens (for `authorize`):
   tok_success, or any token starting with `tok_ok`  approved
@@ -9,23 +9,33 @@ Tokens (for `authorize`):
                                                     (sleeps `timeout_seconds`); asking again with the
                                                     same reference answers at once
   anything else                                     declined (DECLINED): an unknown card
-It keeps its books in `payments.sandbox_charges` / `sandbox_operations`, in transactions of its
-own (it is "another system"), so a capture, void or refund of an unknown, declined or voided
-charge is refused as a real provider would, and every call is idempotent on its `reference`: the
-same reference answers the first outcome again (a different request under it is refused).
+
+Every answer is derived from the request, so that any process answers a reference the same way:
+the charge id is `ch_` + uuid5(reference), a capture's, void's or refund's id likewise from its
+reference, and the outcome of an authorization from its token. Payments' own operations and
+intents carry the idempotency and the state checks (an operation is recorded under its key before
+the provider is asked, and an intent is checked before each call), so the provider needs no books
+of its own for anything payments asks.
+
+A small book per process (bounded, least recently used dropped first) adds what a real provider
+would refuse from its history, for tests that go behind payments' back or call the sandbox
+directly: a capture, void or refund of a declined or voided charge, above the authorization or the
+capture, a reference reused for another request, and the replay of a `tok_timeout` reference. A
+process whose book does not know a well-formed charge (another replica, a restart) answers from the
+request alone, which is what payments' checks already allowed; a charge id the sandbox never
+derives (`ch_nope`) is always unknown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
-from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from mercato.payments.domain.provider import DeclineCode, ProviderError, ProviderResult
-from mercato.platform.db import Database
 from mercato.platform.types import Money
 
 # Test card tokens, not secrets.
@@ -37,89 +47,113 @@ DECLINE_TOKENS = {
     "tok_decline": DeclineCode.DECLINED,
     "tok_insufficient_funds": DeclineCode.INSUFFICIENT_FUNDS,
 }
+# Fixed forever: changing it would give a re-asked reference another charge id.
+NAMESPACE = uuid.UUID("6f1d5a0e-4c57-5b8e-9a51-3c0f6f3a9d42")
+_PREFIX = {"AUTHORIZE": "ch", "CAPTURE": "cap", "VOID": "void", "REFUND": "re"}
+_CHARGE_ID = re.compile(r"ch_[0-9a-f]{32}")
+BOOK_SIZE = 10_000  # charges (and as many answers) remembered per process
 
-_AUTHORIZE = text(
-    "INSERT INTO payments.sandbox_charges (id, reference, token, amount, currency, status, decline_code) "
-    "VALUES (:id, :reference, :token, :amount, :currency, :status, :decline_code) "
-    "ON CONFLICT (reference) DO NOTHING RETURNING id"
-)
-_CHARGE_BY_REFERENCE = text(
-    "SELECT id, token, amount, currency, status, decline_code FROM payments.sandbox_charges "
-    "WHERE reference = :reference"
-)
-# The charge, locked (calls on one charge queue), with the earlier answer under `reference` if any.
-_LOCK_CHARGE = text(
-    "SELECT c.id, c.amount, c.currency, c.status, c.captured_amount, c.refunded_amount, "
-    "o.reference AS seen, o.kind AS seen_kind, o.amount AS seen_amount, o.approved AS seen_approved, "
-    "o.decline_code AS seen_decline, o.provider_reference AS seen_provider_reference "
-    "FROM payments.sandbox_charges c LEFT JOIN payments.sandbox_operations o ON o.reference = :reference "
-    "WHERE c.id = :charge FOR UPDATE OF c"
-)
-_UPDATE_CHARGE = text(
-    "UPDATE payments.sandbox_charges SET status = :status, captured_amount = :captured, "
-    "refunded_amount = :refunded, updated_at = now() WHERE id = :charge"
-)
-_RECORD = text(
-    "INSERT INTO payments.sandbox_operations "
-    "(reference, charge_id, kind, amount, approved, decline_code, provider_reference) "
-    "VALUES (:reference, :charge, :kind, :amount, :approved, :decline_code, :provider_reference)"
-)
-_PREFIX = {"CAPTURE": "cap", "VOID": "void", "REFUND": "re"}
+
+def _derived(kind: str, reference: str) -> str:
+    return f"{_PREFIX[kind]}_{uuid.uuid5(NAMESPACE, f'{kind}:{reference}').hex}"
+
+
+def charge_id(reference: str) -> str:
+    """The id of the charge an authorization under `reference` makes, whichever process asks."""
+    return _derived("AUTHORIZE", reference)
+
+
+@dataclass(frozen=True)
+class SandboxCharge:
+    """A charge as the sandbox's book holds it; `status` is AUTHORIZED, DECLINED, CAPTURED,
+    VOIDED, PARTIALLY_REFUNDED or REFUNDED."""
+
+    reference: str
+    token: str
+    amount: Money
+    status: str
+    captured: int = 0
+    refunded: int = 0
+
+
+# A request as a replay is compared: (kind, token or charge, amount in minor units, currency).
+Request = tuple[str, str, int | None, str | None]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Book(Generic[K, V]):
+    """A dict that forgets its least recently used entries beyond `size`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
 
 class SandboxProvider:
     name = "sandbox"
 
-    def __init__(self, db: Database, *, latency_ms: int = 0, timeout_seconds: float = 60.0) -> None:
-        self.db = db
+    def __init__(
+        self, *, latency_ms: int = 0, timeout_seconds: float = 60.0, book_size: int = BOOK_SIZE
+    ) -> None:
         self.latency_ms = latency_ms
         # How long a `tok_timeout` authorization keeps the caller waiting: longer than any caller's
         # timeout, so the caller gives up first.
         self.timeout_seconds = timeout_seconds
+        self._charges: _Book[str, SandboxCharge] = _Book(book_size)
+        self._answers: _Book[str, tuple[Request, ProviderResult]] = _Book(2 * book_size)
+
+    def charge(self, charge: str) -> SandboxCharge | None:
+        """The charge as this process's book knows it (None: not made here, or forgotten)."""
+        return self._charges.get(charge)
 
     async def _latency(self) -> None:
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
 
+    def _replay(self, reference: str, request: Request) -> ProviderResult | None:
+        seen = self._answers.get(reference)
+        if seen is None:
+            return None
+        if seen[0] != request:
+            return ProviderResult.declined(DeclineCode.REFERENCE_REUSED, "sandbox: reference reused")
+        return seen[1]
+
     async def authorize(self, token: str, amount: Money, reference: str) -> ProviderResult:
         await self._latency()
         if token == ERROR_TOKEN:
             raise ProviderError("sandbox: simulated provider error")
+        replayed = self._replay(reference, ("AUTHORIZE", token, amount.amount, amount.currency))
+        if replayed is not None:
+            return replayed  # at once, a `tok_timeout` too: the answer the first call lost
         approved = token in (SUCCESS_TOKEN, TIMEOUT_TOKEN) or token.startswith(SUCCESS_PREFIX)
         decline = None if approved else DECLINE_TOKENS.get(token, DeclineCode.DECLINED)
-        charge_id = f"ch_{uuid.uuid4().hex}"
-        async with self.db.begin() as conn:
-            created = await conn.execute(
-                _AUTHORIZE,
-                {
-                    "id": charge_id,
-                    "reference": reference,
-                    "token": token,
-                    "amount": amount.amount,
-                    "currency": amount.currency,
-                    "status": "AUTHORIZED" if approved else "DECLINED",
-                    "decline_code": decline.value if decline else None,
-                },
-            )
-            first_call = created.first() is not None
-            if not first_call:
-                return await self._replayed_authorization(conn, token, amount, reference)
+        charge = charge_id(reference)
+        result = (
+            ProviderResult.ok(charge)
+            if decline is None
+            else ProviderResult.declined(decline, f"sandbox: {token}", charge)
+        )
+        self._charges.put(
+            charge, SandboxCharge(reference, token, amount, "AUTHORIZED" if approved else "DECLINED")
+        )
+        self._answers.put(reference, (("AUTHORIZE", token, amount.amount, amount.currency), result))
         if token == TIMEOUT_TOKEN:
             # Made the charge, lost the answer: the caller must ask again with the same reference.
             await asyncio.sleep(self.timeout_seconds)
-        if decline is not None:
-            return ProviderResult.declined(decline, f"sandbox: {token}", charge_id)
-        return ProviderResult.ok(charge_id)
-
-    async def _replayed_authorization(
-        self, conn: AsyncConnection, token: str, amount: Money, reference: str
-    ) -> ProviderResult:
-        row = (await conn.execute(_CHARGE_BY_REFERENCE, {"reference": reference})).one()
-        if (row.token, int(row.amount), row.currency) != (token, amount.amount, amount.currency):
-            return ProviderResult.declined(DeclineCode.REFERENCE_REUSED, "sandbox: reference reused")
-        if row.status == "DECLINED":
-            return ProviderResult.declined(DeclineCode(row.decline_code), f"sandbox: {token}", row.id)
-        return ProviderResult.ok(row.id)
+        return result
 
     async def capture(self, charge: str, amount: Money, reference: str) -> ProviderResult:
         return await self._change("CAPTURE", charge, amount, reference)
@@ -132,66 +166,50 @@ class SandboxProvider:
 
     async def _change(self, kind: str, charge: str, amount: Money | None, reference: str) -> ProviderResult:
         await self._latency()
-        async with self.db.begin() as conn:
-            row = (await conn.execute(_LOCK_CHARGE, {"charge": charge, "reference": reference})).first()
-            if row is None:
-                return ProviderResult.declined(DeclineCode.UNKNOWN_CHARGE, f"sandbox: no charge {charge}")
-            value = amount.amount if amount is not None else int(row.amount)
-            if row.seen is not None:
-                return _replayed(row, kind, value)
-            if amount is not None and amount.currency != row.currency:
-                decline: DeclineCode | None = DeclineCode.AMOUNT_EXCEEDED
-                after = None
-            else:
-                decline, after = _apply(kind, row, value)
-            provider_reference = f"{_PREFIX[kind]}_{uuid.uuid4().hex}"
-            if after is not None:
-                status, captured, refunded = after
-                await conn.execute(
-                    _UPDATE_CHARGE,
-                    {"charge": charge, "status": status, "captured": captured, "refunded": refunded},
-                )
-            await conn.execute(
-                _RECORD,
-                {
-                    "reference": reference,
-                    "charge": charge,
-                    "kind": kind,
-                    "amount": value,
-                    "approved": decline is None,
-                    "decline_code": decline.value if decline else None,
-                    "provider_reference": provider_reference,
-                },
-            )
-        if decline is not None:
-            return ProviderResult.declined(decline, f"sandbox: {kind.lower()} refused", provider_reference)
-        return ProviderResult.ok(provider_reference)
-
-
-def _replayed(row: Any, kind: str, value: int) -> ProviderResult:
-    if (row.seen_kind, int(row.seen_amount)) != (kind, value):
-        return ProviderResult.declined(DeclineCode.REFERENCE_REUSED, "sandbox: reference reused")
-    if not row.seen_approved:
-        return ProviderResult.declined(
-            DeclineCode(row.seen_decline), f"sandbox: {kind.lower()} refused", row.seen_provider_reference
+        if not _CHARGE_ID.fullmatch(charge):
+            return ProviderResult.declined(DeclineCode.UNKNOWN_CHARGE, f"sandbox: no charge {charge}")
+        request: Request = (
+            kind,
+            charge,
+            amount.amount if amount is not None else None,
+            amount.currency if amount is not None else None,
         )
-    return ProviderResult.ok(row.seen_provider_reference)
+        replayed = self._replay(reference, request)
+        if replayed is not None:
+            return replayed
+        provider_reference = _derived(kind, reference)
+        book = self._charges.get(charge)
+        decline, after = (None, None) if book is None else _apply(kind, book, amount)
+        if after is not None:
+            self._charges.put(charge, after)
+        result = (
+            ProviderResult.ok(provider_reference)
+            if decline is None
+            else ProviderResult.declined(decline, f"sandbox: {kind.lower()} refused", provider_reference)
+        )
+        self._answers.put(reference, (request, result))
+        return result
 
 
-def _apply(kind: str, row: Any, value: int) -> tuple[DeclineCode | None, tuple[str, int, int] | None]:
-    """The charge's (status, captured, refunded) after `kind` of `value`, or why it is refused."""
-    captured, refunded = int(row.captured_amount), int(row.refunded_amount)
-    if kind in ("CAPTURE", "VOID") and row.status != "AUTHORIZED":
+def _apply(
+    kind: str, charge: SandboxCharge, amount: Money | None
+) -> tuple[DeclineCode | None, SandboxCharge | None]:
+    """The charge after `kind` of `amount` (None: all of it), or why it is refused."""
+    if amount is not None and amount.currency != charge.amount.currency:
+        return DeclineCode.AMOUNT_EXCEEDED, None
+    value = amount.amount if amount is not None else charge.amount.amount
+    if kind in ("CAPTURE", "VOID") and charge.status != "AUTHORIZED":
         return DeclineCode.INVALID_CHARGE_STATE, None
     if kind == "CAPTURE":
-        if value > int(row.amount):
+        if value > charge.amount.amount:
             return DeclineCode.AMOUNT_EXCEEDED, None
-        return None, ("CAPTURED", value, refunded)
+        return None, replace(charge, status="CAPTURED", captured=value)
     if kind == "VOID":
-        return None, ("VOIDED", captured, refunded)
-    if row.status not in ("CAPTURED", "PARTIALLY_REFUNDED"):
+        return None, replace(charge, status="VOIDED")
+    if charge.status not in ("CAPTURED", "PARTIALLY_REFUNDED"):
         return DeclineCode.INVALID_CHARGE_STATE, None
-    if refunded + value > captured:
+    if charge.refunded + value > charge.captured:
         return DeclineCode.AMOUNT_EXCEEDED, None
-    status = "REFUNDED" if refunded + value == captured else "PARTIALLY_REFUNDED"
-    return None, (status, captured, refunded + value)
+    refunded = charge.refunded + value
+    status = "REFUNDED" if refunded == charge.captured else "PARTIALLY_REFUNDED"
+    return None, replace(charge, status=status, refunded=refunded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, Table, Text, func
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from mercato.platform.inbox import dead_letter_table, inbox_table
@@ -71,36 +71,6 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-# The sandbox provider's own books, as a real provider would keep them on its side.
-sandbox_charges = Table(
-    "sandbox_charges",
-    metadata,
-    Column("id", Text, primary_key=True),
-    Column("reference", Text, nullable=False, unique=True),
-    Column("token", Text, nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("decline_code", Text),
-    Column("captured_amount", BigInteger, nullable=False, server_default="0"),
-    Column("refunded_amount", BigInteger, nullable=False, server_default="0"),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-
-sandbox_operations = Table(
-    "sandbox_operations",
-    metadata,
-    Column("reference", Text, primary_key=True),
-    Column("charge_id", Text, ForeignKey("payments.sandbox_charges.id"), nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("approved", Boolean, nullable=False),
-    Column("decline_code", Text),
-    Column("provider_reference", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 outbox = outbox_table(metadata)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import uuid
 
-from mercato.payments.domain.commands import AuthorizePayment, CapturePayment, RefundPayment, VoidPayment
+from mercato.payments.domain.commands import (
+    AuthorizeAndCapturePayment,
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    VoidPayment,
+)
 from mercato.platform.errors import Problem
 from mercato.platform.types import Money
 from mercato.platform.validation import Checks
@@ -43,6 +49,16 @@ def check_authorize(cmd: AuthorizePayment) -> None:
     _money(checks, cmd.amount)
     checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
     _key(checks, cmd.idempotency_key)
+    checks.raise_as(Problem)
+
+
+def check_authorize_and_capture(cmd: AuthorizeAndCapturePayment) -> None:
+    checks = Checks()
+    checks.text("orderReference", cmd.order_reference, max_length=TEXT_MAX)
+    _money(checks, cmd.amount)
+    checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
+    _key(checks, cmd.idempotency_key)
+    checks.text("captureIdempotencyKey", cmd.capture_idempotency_key, max_length=TEXT_MAX)
     checks.raise_as(Problem)
 
 

@@ -24,6 +24,23 @@ class AuthorizePayment:
 
 
 @dataclass(frozen=True)
+class AuthorizeAndCapturePayment:
+    """Authorize `amount` and capture it at once (the checkout saga's payment step): two operations
+    under their own keys, so a repeat answers both outcomes and a separate `CapturePayment` with
+    `capture_idempotency_key` is the same capture."""
+
+    order_reference: str
+    amount: Money
+    payment_token: str
+    idempotency_key: str  # the authorization's
+    capture_idempotency_key: str
+
+    @property
+    def authorization(self) -> AuthorizePayment:
+        return AuthorizePayment(self.order_reference, self.amount, self.payment_token, self.idempotency_key)
+
+
+@dataclass(frozen=True)
 class CapturePayment:
     """Take the authorized money. Only a full capture is supported: `amount`, when given, must be
     the authorized amount."""

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mercato.payments.domain.model import OperationKind, PaymentIntent
+from mercato.payments.domain.model import LedgerEntry, OperationKind, PaymentIntent
 from mercato.payments.domain.provider import DeclineCode
 from mercato.payments.domain.rules import PaymentDeclined, ProviderRejected
 from mercato.platform.errors import ClientError
@@ -103,6 +103,23 @@ class PaymentOperation:
         if self.kind is OperationKind.AUTHORIZE:
             return PaymentDeclined(self.outcome_code or "PAYMENT_DECLINED", self.intent_id)
         return ProviderRejected(self.decline_code or DeclineCode.DECLINED.value)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What recording a provider's answer writes: the operation finished as `status` with `result`
+    (the intent right after), the intent saved if it changed (`intent`, expected at
+    `expected_version`), and the ledger entry of a success."""
+
+    operation: PaymentOperation
+    status: OperationStatus
+    result: PaymentIntent
+    provider_reference: str
+    expected_version: int
+    intent: PaymentIntent | None = None
+    ledger: LedgerEntry | None = None
+    outcome_code: str | None = None
+    decline_code: str | None = None
 
 
 def outcome_code(kind: OperationKind, decline: DeclineCode | None) -> str:

@@ -75,6 +75,16 @@ class ProviderRejected(Conflict):
         super().__init__(f"the payment provider refused: {detail}", code="PROVIDER_REJECTED")
 
 
+class CaptureRefused(ClientError):
+    """The authorization of an authorize-and-capture went through and its capture was refused
+    (`cause`, with its code): the money is only authorized, on intent `intent_id`."""
+
+    def __init__(self, intent_id: uuid.UUID, cause: ClientError) -> None:
+        self.intent_id = intent_id
+        self.cause = cause
+        super().__init__(cause.message, code=cause.code, field=cause.field)
+
+
 class OperationInProgress(Unavailable):
     """Another request is driving this operation (or one on the same intent); retry shortly."""
 
@@ -82,3 +92,9 @@ class OperationInProgress(Unavailable):
         super().__init__(
             "another operation on this payment is in progress; retry shortly", code="OPERATION_IN_PROGRESS"
         )
+
+
+class LockBusy(OperationInProgress):
+    """The caller's transaction holds payment locks (a consumer's batch) and this operation would
+    have to wait for a lock or a lease: it is refused rather than risk waiting on itself. The
+    consumer retries its messages one by one, where nothing is held and waiting is safe."""

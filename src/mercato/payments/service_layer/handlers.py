@@ -1,5 +1,8 @@
 """Payment use cases. Each checks its input, runs its operation through the `OperationRunner`
-and answers the intent after it, or raises a typed error with a code of its mutation's enum."""
+and answers the intent after it, or raises a typed error with a code of its mutation's enum.
+
+`outcome`, when given, is the caller's unit of work (an event consumer's): the operation's outcome
+is written in it and the caller commits (see `service_layer.operations`)."""
 
 from __future__ import annotations
 
@@ -23,8 +26,17 @@ from mercato.payments.domain.operations import (
     ResolveReport,
 )
 from mercato.payments.domain.provider import ProviderUnavailable
-from mercato.payments.domain.rules import IdempotencyKeyReused, IntentNotFound
-from mercato.payments.service_layer.operations import Begin, Done, Drive, OperationRunner, Step, Wait
+from mercato.payments.domain.rules import CaptureRefused, IdempotencyKeyReused, IntentNotFound, LockBusy
+from mercato.payments.service_layer.operations import (
+    Begin,
+    Done,
+    Drive,
+    Follow,
+    OperationRunner,
+    Step,
+    Touches,
+    Wait,
+)
 from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from mercato.platform.errors import ClientError, Unavailable, recode
 from mercato.platform.types import Money
@@ -58,6 +70,7 @@ async def _existing(
     found: PaymentOperation,
     request: OperationRequest,
     lease_seconds: float,
+    busy: bool,
 ) -> Step:
     """The next step for an operation already recorded under the request's key."""
     if not found.answers(request):
@@ -66,6 +79,8 @@ async def _existing(
         return Done(found)
     if found.leased:
         return Wait(found.id)
+    if busy:
+        raise LockBusy()  # its row may be locked by whoever holds our caller's locks
     claimed = await uow.store.claim(found.id, lease_seconds)
     if claimed is None:
         return Wait(found.id)
@@ -84,22 +99,47 @@ def _begin_authorize(cmd: commands.AuthorizePayment, provider: str, lease_second
         payment_token=cmd.payment_token,
     )
 
-    async def begin(uow: PaymentsUnitOfWork) -> Step:
+    async def begin(uow: PaymentsUnitOfWork, busy: bool) -> Step:
         intent = PaymentIntent.open(
             order_reference=cmd.order_reference, amount=cmd.amount, provider=provider, now=uow.clock()
         )
         operation = PaymentOperation.start(request, intent.id)
-        # The operation row claims the key first (a concurrent same key queues on it), then the
-        # intent is written; the foreign key between them is checked at commit.
-        if await uow.store.insert_operation(operation, lease_seconds):
-            await uow.store.add_intent(intent)
+        # The operation row claims the key first (a concurrent same key queues on it), the intent
+        # only with it, in one statement.
+        if await uow.store.insert_authorization(operation, intent, lease_seconds):
             return Drive(operation, intent)
         found = await uow.store.operation_by_key(OperationKind.AUTHORIZE, cmd.idempotency_key)
         if found is None:  # pragma: no cover - the conflicting row cannot vanish
             raise RuntimeError("idempotency key conflicted but is not there")
-        return await _existing(uow, found, request, lease_seconds)
+        return await _existing(uow, found, request, lease_seconds, busy)
 
     return begin
+
+
+async def _known(
+    uow: PaymentsUnitOfWork,
+    intent: PaymentIntent,
+    request: OperationRequest,
+    recorded: list[PaymentOperation],
+    lease_seconds: float,
+    busy: bool,
+) -> Step | None:
+    """The step an operation already recorded decides (the request's key, or another one in
+    flight on the intent), or None when the request's operation may start."""
+    key = (request.kind, request.idempotency_key)
+    same_key = [o for o in recorded if (o.kind, o.idempotency_key) == key]
+    if same_key:
+        return await _existing(uow, same_key[0], request, lease_seconds, busy)
+    in_flight = [o for o in recorded if o.status is OperationStatus.PENDING and o.intent_id == intent.id]
+    if not in_flight:
+        return None
+    other = in_flight[0]
+    if other.leased:
+        return Wait(other.id)
+    if busy:
+        raise LockBusy()
+    claimed = await uow.store.claim(other.id, lease_seconds)
+    return Drive(claimed, intent, own=False) if claimed is not None else Wait(other.id)
 
 
 def _begin_on_intent(
@@ -109,26 +149,26 @@ def _begin_on_intent(
     request_for: Callable[[PaymentIntent], OperationRequest],
     lease_seconds: float,
 ) -> Begin:
-    async def begin(uow: PaymentsUnitOfWork) -> Step:
-        intent = await uow.store.lock_intent(intent_id)
-        if intent is None:
+    async def begin(uow: PaymentsUnitOfWork, busy: bool) -> Step:
+        locked = await uow.store.lock_intent_with_operations(intent_id, kind, key, nowait=busy)
+        if locked is None:
             raise IntentNotFound()
+        intent, recorded = locked
         request = request_for(intent)
-        recorded = await uow.store.operations_for(kind, key, intent.id)
-        same_key = [o for o in recorded if o.kind is kind and o.idempotency_key == key]
-        if same_key:
-            return await _existing(uow, same_key[0], request, lease_seconds)
-        in_flight = [o for o in recorded if o.status is OperationStatus.PENDING]
-        if in_flight:
-            other = in_flight[0]
-            claimed = None if other.leased else await uow.store.claim(other.id, lease_seconds)
-            return Drive(claimed, intent, own=False) if claimed is not None else Wait(other.id)
+        known = await _known(uow, intent, request, recorded, lease_seconds, busy)
+        if known is not None:
+            return known
         intent.check(kind, request.amount)  # an illegal transition is refused, nothing written
         operation = PaymentOperation.start(request, intent.id)
-        if not await uow.store.insert_operation(operation, lease_seconds):
-            # Keys are unique per kind, not per intent: this one was just used for another intent.
-            raise IdempotencyKeyReused()
-        return Drive(operation, intent)
+        if await uow.store.insert_operation(operation, lease_seconds):
+            return Drive(operation, intent)
+        # The operations were read with the lock's snapshot: if we queued for the lock, the one
+        # that held it may have recorded an operation since. We hold the lock now: read again.
+        recorded = await uow.store.operations_for(kind, key, intent.id)
+        known = await _known(uow, intent, request, recorded, lease_seconds, busy)
+        if known is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise RuntimeError("the operation conflicted but nothing is recorded")
+        return known
 
     return begin
 
@@ -149,60 +189,120 @@ def _request(
     return request_for
 
 
-async def authorize_payment(cmd: commands.AuthorizePayment, runner: OperationRunner) -> PaymentIntent:
+async def authorize_payment(
+    cmd: commands.AuthorizePayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
+) -> PaymentIntent:
     async def run() -> PaymentIntent:
         checks.check_authorize(cmd)
         begin = _begin_authorize(cmd, runner.provider.name, runner.settings.lease_seconds)
-        return _outcome(await runner.run(begin))
+        touches = Touches(OperationKind.AUTHORIZE, cmd.idempotency_key)
+        return _outcome(await runner.run(begin, touches, outcome))
 
     return await _guarded(AuthorizePaymentErrorCode, run)
 
 
-async def capture_payment(cmd: commands.CapturePayment, runner: OperationRunner) -> PaymentIntent:
+async def _on_intent(
+    kind: OperationKind,
+    intent_id: uuid.UUID,
+    key: str,
+    request_for: Callable[[PaymentIntent], OperationRequest],
+    runner: OperationRunner,
+    outcome: PaymentsUnitOfWork | None,
+) -> PaymentIntent:
+    begin = _begin_on_intent(kind, intent_id, key, request_for, runner.settings.lease_seconds)
+    return _outcome(await runner.run(begin, Touches(kind, key, intent_id), outcome))
+
+
+def _follow_with_capture(key: str, lease_seconds: float) -> Follow:
+    """The capture of the whole authorization, started where the authorization is recorded."""
+    request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount)
+
+    async def follow(uow: PaymentsUnitOfWork, intent: PaymentIntent, busy: bool) -> Step:
+        request = request_for(intent)
+        intent.check(OperationKind.CAPTURE, request.amount)
+        operation = PaymentOperation.start(request, intent.id)
+        if await uow.store.insert_operation(operation, lease_seconds):
+            return Drive(operation, intent)
+        # The key is taken (this capture was started before, or the key is another intent's).
+        begin = _begin_on_intent(OperationKind.CAPTURE, intent.id, key, request_for, lease_seconds)
+        return await begin(uow, busy)
+
+    return follow
+
+
+async def authorize_and_capture_payment(
+    cmd: commands.AuthorizeAndCapturePayment,
+    runner: OperationRunner,
+    outcome: PaymentsUnitOfWork | None = None,
+) -> PaymentIntent:
+    """Authorize, then capture all of it. Three transactions when all goes well: the authorization
+    PENDING; its outcome with the capture PENDING; the capture's outcome (in `outcome` when given).
+    A decline raises `PaymentDeclined` as `authorize_payment` does; a refused capture raises
+    `CaptureRefused` (the money stays authorized, for the caller to void)."""
+    lease = runner.settings.lease_seconds
+    key = cmd.capture_idempotency_key
+
+    async def authorize() -> tuple[PaymentIntent, Drive | None]:
+        checks.check_authorize_and_capture(cmd)
+        begin = _begin_authorize(cmd.authorization, runner.provider.name, lease)
+        touches = Touches(OperationKind.AUTHORIZE, cmd.idempotency_key)
+        operation, capture = await runner.run_then(begin, touches, _follow_with_capture(key, lease), outcome)
+        return _outcome(operation), capture
+
+    authorized, started = await _guarded(AuthorizePaymentErrorCode, authorize)
+
+    async def capture() -> PaymentIntent:
+        if started is not None:
+            return _outcome(await runner.drive(started.operation, started.intent, outcome))
+        request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount)
+        return await _on_intent(OperationKind.CAPTURE, authorized.id, key, request_for, runner, outcome)
+
+    try:
+        return await _guarded(CapturePaymentErrorCode, capture)
+    except ClientError as exc:
+        raise CaptureRefused(authorized.id, exc) from exc
+
+
+async def capture_payment(
+    cmd: commands.CapturePayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
+) -> PaymentIntent:
     """Full capture only: no amount means the authorized amount; another amount is refused."""
 
     async def run() -> PaymentIntent:
         checks.check_capture(cmd)
-        kind = OperationKind.CAPTURE
-        request_for = _request(
-            kind, cmd.idempotency_key, lambda intent: cmd.amount if cmd.amount is not None else intent.amount
-        )
-        begin = _begin_on_intent(
-            kind, cmd.intent_id, cmd.idempotency_key, request_for, runner.settings.lease_seconds
-        )
-        return _outcome(await runner.run(begin))
+        kind, key = OperationKind.CAPTURE, cmd.idempotency_key
+        request_for = _request(kind, key, lambda intent: cmd.amount or intent.amount)
+        return await _on_intent(kind, cmd.intent_id, key, request_for, runner, outcome)
 
     return await _guarded(CapturePaymentErrorCode, run)
 
 
-async def void_payment(cmd: commands.VoidPayment, runner: OperationRunner) -> PaymentIntent:
+async def void_payment(
+    cmd: commands.VoidPayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
+) -> PaymentIntent:
     async def run() -> PaymentIntent:
         checks.check_void(cmd)
-        kind = OperationKind.VOID
-        request_for = _request(kind, cmd.idempotency_key, lambda intent: intent.amount)
-        begin = _begin_on_intent(
-            kind, cmd.intent_id, cmd.idempotency_key, request_for, runner.settings.lease_seconds
-        )
-        return _outcome(await runner.run(begin))
+        kind, key = OperationKind.VOID, cmd.idempotency_key
+        request_for = _request(kind, key, lambda intent: intent.amount)
+        return await _on_intent(kind, cmd.intent_id, key, request_for, runner, outcome)
 
     return await _guarded(VoidPaymentErrorCode, run)
 
 
-async def refund_payment(cmd: commands.RefundPayment, runner: OperationRunner) -> PaymentIntent:
+async def refund_payment(
+    cmd: commands.RefundPayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
+) -> PaymentIntent:
     async def run() -> PaymentIntent:
         checks.check_refund(cmd)
-        kind = OperationKind.REFUND
-        request_for = _request(kind, cmd.idempotency_key, lambda _: cmd.amount, cmd.reason)
-        begin = _begin_on_intent(
-            kind, cmd.intent_id, cmd.idempotency_key, request_for, runner.settings.lease_seconds
-        )
-        return _outcome(await runner.run(begin))
+        kind, key = OperationKind.REFUND, cmd.idempotency_key
+        request_for = _request(kind, key, lambda _: cmd.amount, cmd.reason)
+        return await _on_intent(kind, cmd.intent_id, key, request_for, runner, outcome)
 
     return await _guarded(RefundPaymentErrorCode, run)
 
 
 async def resolve_pending_operations(
-    cmd: commands.ResolvePendingOperations, runner: OperationRunner
+    cmd: commands.ResolvePendingOperations, runner: OperationRunner, outcome: None = None
 ) -> ResolveReport:
     """Claim stale PENDING operations (SKIP LOCKED: sweepers may run side by side) and re-drive
     them one after the other; a decline is an outcome like a success here, nothing is raised."""
@@ -224,6 +324,7 @@ async def resolve_pending_operations(
 
 COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
     commands.AuthorizePayment: authorize_payment,
+    commands.AuthorizeAndCapturePayment: authorize_and_capture_payment,
     commands.CapturePayment: capture_payment,
     commands.VoidPayment: void_payment,
     commands.RefundPayment: refund_payment,

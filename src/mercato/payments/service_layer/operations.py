@@ -1,9 +1,11 @@
 """Running one payment operation: record it, call the provider, record the outcome.
 
     tx 1   lock the intent, check the transition, INSERT the operation PENDING with a lease; commit
-    ---    call the provider, no transaction open, with `operation.reference` and a timeout
-    tx 2   lock the intent, mark the operation SUCCEEDED/DECLINED (only if still PENDING), update
-           the intent, write the ledger entry and the event; commit
+    ---    call the provider, no transaction of ours open on its behalf, with `operation.reference`
+           and a timeout
+    tx 2   lock the intent, then one statement marks the operation SUCCEEDED/DECLINED (only if
+           still PENDING), updates the intent and writes the ledger entry; the event goes to the
+           outbox; commit
 
 A crash or a timeout between the two leaves the operation PENDING. Whoever comes next with the
 same idempotency key (or the `ResolvePendingOperations` sweeper) claims it once its lease has run
@@ -12,6 +14,21 @@ outcome, so the customer is charged once and the ledger gets one row (`operation
 Requests that find the operation leased by someone else (a concurrent retry, another operation
 on the same intent) wait for it, polling, up to the lease; only one operation per intent is ever
 in flight (a partial UNIQUE index), so operations on one payment are serialized.
+
+Transaction 2 may be a caller's (`outcome`): an event consumer's, so that the inbox row commits
+with the outcome, shared by a batch of messages that commits once. Transaction 1 must still
+commit before the provider is asked (a crash must leave the PENDING operation for a retry or the
+sweeper), so it runs on a connection of its own while the caller's transaction is open, and must
+never wait for what that transaction holds:
+  * an intent or key the caller's transaction holds (an earlier message of the batch wrote its
+    outcome) is decided on that transaction itself: a replay or a refusal is answered there, and
+    anything that needs the provider raises `LockBusy`;
+  * once the caller's transaction holds any intent, transaction 1 locks the intent with NOWAIT and
+    never waits for or claims a lease (`LockBusy` again): another consumer's batch may hold it
+    while waiting for ours.
+`LockBusy` fails the batch; the consumer retries its messages one by one, each in a transaction
+that holds nothing, where waiting is safe. The leases of the outcomes the failed batch wrote are
+freed as it rolls back (`PaymentsUnitOfWork`), so the retries drive them again at once.
 """
 
 from __future__ import annotations
@@ -25,7 +42,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.exc import SQLAlchemyError
 
 from mercato.payments.domain.model import OperationKind, PaymentIntent
-from mercato.payments.domain.operations import OperationStatus, PaymentOperation, outcome_code
+from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation, outcome_code
 from mercato.payments.domain.provider import (
     PaymentProvider,
     ProviderError,
@@ -33,8 +50,9 @@ from mercato.payments.domain.provider import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from mercato.payments.domain.rules import OperationInProgress
+from mercato.payments.domain.rules import LockBusy, OperationInProgress
 from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
+from mercato.platform.errors import ClientError
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +82,21 @@ class Wait:
 
 
 Step = Drive | Done | Wait
-Begin = Callable[[PaymentsUnitOfWork], Awaitable[Step]]
+# Transaction 1 on the unit of work it is given; `busy`: the caller's transaction holds payment
+# locks, so nothing may be waited for (NOWAIT, no claim of a lease: `LockBusy` instead).
+Begin = Callable[[PaymentsUnitOfWork, bool], Awaitable[Step]]
+# The next operation's transaction 1, run in the transaction recording the first one's success,
+# given the intent right after it (locked there).
+Follow = Callable[[PaymentsUnitOfWork, PaymentIntent, bool], Awaitable[Step]]
+
+
+@dataclass(frozen=True)
+class Touches:
+    """What an operation's transaction 1 locks or claims: its key, and its intent once it exists."""
+
+    kind: OperationKind
+    key: str
+    intent_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -91,30 +123,75 @@ class OperationRunner:
         self.provider = provider
         self.settings = settings
 
-    async def run(self, begin: Begin) -> PaymentOperation:
+    async def run(
+        self, begin: Begin, touches: Touches, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentOperation:
         """Run `begin` (transaction 1) and take the operation to a recorded outcome, SUCCEEDED or
-        DECLINED. Raises `ProviderUnavailable` when the outcome stays unknown."""
+        DECLINED, recorded in `outcome` when given (the caller commits it) or in a transaction of
+        its own. Raises `ProviderUnavailable` when the outcome stays unknown."""
+        operation, _ = await self.run_then(begin, touches, None, outcome)
+        return operation
+
+    async def run_then(
+        self, begin: Begin, touches: Touches, follow: Follow | None, outcome: PaymentsUnitOfWork | None = None
+    ) -> tuple[PaymentOperation, Drive | None]:
+        """`run`, and when this request's provider call succeeds, `follow` starts the next
+        operation in the transaction that records the first one's outcome (one commit for both;
+        that outcome's event is left out: the next operation's answers the caller). The next
+        operation comes back to be driven (None: it was not started here)."""
+        if outcome is not None and outcome.holds(touches.kind, touches.key, touches.intent_id):
+            return await self._decide_on(outcome, begin), None
+        busy = outcome is not None and outcome.holds_locks
+        step = await self._claim(begin, busy)
+        if isinstance(step, Done):
+            return step.operation, None
+        if follow is None:
+            return await self.drive(step.operation, step.intent, outcome), None
+        result = await self._ask(step.operation, step.intent)
+        if not result.approved:
+            return await self._recorded(step.operation, result, outcome), None
+        return await self._record_then(step.operation, result, follow, busy)
+
+    async def _claim(self, begin: Begin, busy: bool) -> Done | Drive:
+        """Transaction 1 until it yields our operation's lease or its recorded outcome."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.lease_seconds + self.settings.provider_timeout_seconds
         while True:
             async with self.unit_of_work() as uow:
-                step = await begin(uow)
+                step = await begin(uow, busy)
                 if isinstance(step, Drive):
                     await uow.commit()  # the operation (or our claim of it) is recorded
-            if isinstance(step, Done):
-                return step.operation
+            if isinstance(step, Done) or (isinstance(step, Drive) and step.own):
+                return step
             if isinstance(step, Drive):
-                done = await self.drive(step.operation, step.intent)
-                if step.own:
-                    return done
+                # A stale operation of someone else's ends in a transaction of its own: had it
+                # locked the intent in the caller's, ours could not start on another connection.
+                await self.drive(step.operation, step.intent)
                 continue  # the stale operation ended; start ours
+            if busy:
+                raise LockBusy()
             await self._wait(step.operation_id, deadline)
 
-    async def drive(self, operation: PaymentOperation, intent: PaymentIntent) -> PaymentOperation:
-        """Call the provider for a PENDING operation whose lease we hold, then record the outcome."""
+    async def _decide_on(self, outcome: PaymentsUnitOfWork, begin: Begin) -> PaymentOperation:
+        """Transaction 1 on the caller's transaction, which holds the intent or the key: answers a
+        replay or raises a refusal; anything to drive must wait for that transaction to end."""
+        step = await begin(outcome, True)
+        if isinstance(step, Done):
+            return step.operation
+        raise LockBusy()
+
+    async def drive(
+        self, operation: PaymentOperation, intent: PaymentIntent, outcome: PaymentsUnitOfWork | None = None
+    ) -> PaymentOperation:
+        """Call the provider for a PENDING operation whose lease we hold, then record the outcome
+        (in `outcome` when given, the caller commits it)."""
+        return await self._recorded(operation, await self._ask(operation, intent), outcome)
+
+    async def _ask(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
+        """The provider's answer; on no answer the lease is freed and `ProviderUnavailable` raised."""
         try:
             async with asyncio.timeout(self.settings.provider_timeout_seconds):
-                result = await self._call(operation, intent)
+                return await self._call(operation, intent)
         except TimeoutError:
             await self._release(operation, "provider timeout")
             raise ProviderTimeout() from None
@@ -124,7 +201,37 @@ class OperationRunner:
         except Exception as exc:  # whatever broke in the adapter, the outcome is unknown
             await self._release(operation, repr(exc))
             raise ProviderError() from exc
-        return await self._record(operation, result)
+
+    async def _recorded(
+        self, operation: PaymentOperation, result: ProviderResult, outcome: PaymentsUnitOfWork | None
+    ) -> PaymentOperation:
+        if outcome is not None:
+            recorded, _ = await self._record(outcome, operation, result)
+            return recorded
+        async with self.unit_of_work() as uow:
+            recorded, _ = await self._record(uow, operation, result)
+            await uow.commit()
+        return recorded
+
+    async def _record_then(
+        self, operation: PaymentOperation, result: ProviderResult, follow: Follow, busy: bool
+    ) -> tuple[PaymentOperation, Drive | None]:
+        """The approved outcome in a transaction of its own (the next operation's transaction 1
+        must commit before its provider call), with the next operation started in it."""
+        async with self.unit_of_work() as uow:
+            try:
+                recorded, ours = await self._record(uow, operation, result, announce=False, nowait=busy)
+            except LockBusy:
+                await self._release(operation, "the intent is locked by another consumer's batch")
+                raise
+            step: Step | None = None
+            if ours and recorded.result is not None:
+                try:
+                    step = await follow(uow, recorded.result, busy)
+                except ClientError:
+                    step = None  # refused: its own transaction 1 refuses it again, after this commit
+            await uow.commit()
+        return recorded, step if isinstance(step, Drive) and step.own else None
 
     async def _call(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
         reference = operation.reference
@@ -139,49 +246,59 @@ class OperationRunner:
             return await self.provider.void(charge, reference)
         return await self.provider.refund(charge, operation.amount, reference)
 
-    async def _record(self, operation: PaymentOperation, result: ProviderResult) -> PaymentOperation:
-        """Transaction 2: the outcome, the intent, its ledger entry and event, all or nothing."""
-        async with self.unit_of_work() as uow:
-            intent, status = await uow.store.lock_intent_with_operation(operation.intent_id, operation.id)
-            if status is not OperationStatus.PENDING:
-                # Someone who took the operation over recorded it first; theirs is the outcome.
-                recorded = await uow.store.operation(operation.id)
-                assert recorded is not None
-                return recorded
-            now = uow.clock()
-            code: str | None = None
-            if result.approved:
-                status = OperationStatus.SUCCEEDED
-                transition = intent.succeeded(
-                    operation.kind,
-                    operation.amount,
-                    operation_id=operation.id,
-                    provider_reference=result.provider_reference,
-                    now=now,
-                    reason=operation.reason or "",
-                )
-            else:
-                status = OperationStatus.DECLINED
-                code = outcome_code(operation.kind, result.decline_code)
-                transition = intent.declined(operation.kind, code, now=now)
-            decline = result.decline_code.value if result.decline_code is not None else None
-            finished = await uow.store.finish(
-                operation,
-                status,
+    async def _record(
+        self,
+        uow: PaymentsUnitOfWork,
+        operation: PaymentOperation,
+        result: ProviderResult,
+        *,
+        announce: bool = True,
+        nowait: bool = False,
+    ) -> tuple[PaymentOperation, bool]:
+        """Transaction 2: the outcome, the intent, its ledger entry and (if `announce`) its event,
+        all or nothing. True with the outcome when this call recorded it (the intent stays locked in
+        `uow` as `result` says), False when someone who took the operation over did first."""
+        intent, status = await uow.store.lock_intent_with_operation(
+            operation.intent_id, operation.id, nowait=nowait
+        )
+        uow.locked(intent.id)
+        if status is not OperationStatus.PENDING:
+            recorded = await uow.store.operation(operation.id)
+            assert recorded is not None
+            return recorded, False
+        now = uow.clock()
+        code: str | None = None
+        if result.approved:
+            status = OperationStatus.SUCCEEDED
+            transition = intent.succeeded(
+                operation.kind,
+                operation.amount,
+                operation_id=operation.id,
+                provider_reference=result.provider_reference,
+                now=now,
+                reason=operation.reason or "",
+            )
+        else:
+            status = OperationStatus.DECLINED
+            code = outcome_code(operation.kind, result.decline_code)
+            transition = intent.declined(operation.kind, code, now=now)
+        decline = result.decline_code.value if result.decline_code is not None else None
+        await uow.store.record_outcome(
+            Outcome(
+                operation=operation,
+                status=status,
                 result=transition.intent,
                 provider_reference=result.provider_reference,
+                expected_version=intent.version,
+                intent=transition.intent if transition.intent is not intent else None,
+                ledger=transition.ledger,
                 outcome_code=code,
                 decline_code=decline,
             )
-            if not finished:  # pragma: no cover - we hold the intent lock every finisher takes
-                raise RuntimeError(f"payment operation {operation.id} finished twice")
-            if transition.intent is not intent:
-                await uow.store.save_intent(transition.intent, intent.version)
-            if transition.ledger is not None:
-                await uow.store.add_ledger_entry(transition.ledger)
-            if transition.event is not None:
-                uow.add_event(transition.event)
-            await uow.commit()
+        )
+        uow.recorded(operation)
+        if announce and transition.event is not None:
+            uow.add_event(transition.event)
         return replace(
             operation,
             status=status,
@@ -191,7 +308,7 @@ class OperationRunner:
             decline_code=decline,
             provider_reference=result.provider_reference or None,
             result=transition.intent,
-        )
+        ), True
 
     async def _release(self, operation: PaymentOperation, error: str) -> None:
         """Free the lease at once, so a retry with the same key need not wait for it to run out."""

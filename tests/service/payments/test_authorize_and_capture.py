@@ -1,0 +1,208 @@
+"""The saga's payment step as one command: authorize, then capture all of it. Three transactions
+when all goes well, one reply (`payment_captured`), and every failure answered the way the saga
+compensates it: a decline, a capture refused after the authorization (naming the intent to void),
+a crash at any point (a redelivery or the sweeper finishes, one charge, one capture)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from mercato.payments import (
+    DeclineCode,
+    IntentStatus,
+    ProviderResult,
+    ResolvePendingOperations,
+)
+from mercato.payments.bootstrap import PaymentsService, payments_outbox
+from mercato.payments.entrypoints.saga_commands import AUTHORIZE_AND_CAPTURE_PAYMENT_REQUESTED
+from mercato.payments.service_layer.operations import RunnerSettings
+from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.platform.errors import Unavailable
+from mercato.platform.events import Envelope
+from mercato.platform.types import Money
+from tests.service.payments.conftest import (
+    MAX_ATTEMPTS,
+    FakeClock,
+    SpyProvider,
+    charges,
+    drain_pending,
+    events,
+    handle,
+    ledger,
+    message,
+    operations,
+)
+
+
+def charge(order: str, token: str = "tok_success", amount: int = 2_500) -> Envelope:
+    return message(
+        AUTHORIZE_AND_CAPTURE_PAYMENT_REQUESTED,
+        order_id=order,
+        amount=amount,
+        currency="USD",
+        payment_token=token,
+        idempotency_key=f"order:{order}:authorize",
+        capture_idempotency_key=f"order:{order}:capture",
+    )
+
+
+async def test_one_command_authorizes_and_captures_in_three_transactions(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    order = str(uuid.uuid4())
+    with db.count_statements() as counted:
+        await handle(service, charge(order))
+    # The authorization PENDING (1) | provider | its outcome and the capture PENDING (lock, outcome,
+    # insert) | provider | in the consumer's transaction: lock, outcome, the reply at commit.
+    assert (counted.count, counted.commits) == (7, 3), counted.statements
+    [intent] = await service.queries.intents_for_order(order)
+    assert (intent.status, intent.captured_amount) == (IntentStatus.CAPTURED, Money(2_500, "USD"))
+    assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
+    assert await operations(db, intent.id) == [
+        ("AUTHORIZE", "SUCCEEDED", None, 1),
+        ("CAPTURE", "SUCCEEDED", None, 1),
+    ]
+    # One reply: the capture's. The authorization's event is left out, the saga waits for the capture.
+    [captured] = await events(db, intent.id)
+    assert (captured.type, captured.payload["captured_total"]) == ("payments.payment_captured", 2_500)
+    assert provider.calls == {"authorize": 1, "capture": 1}
+    assert charges(provider, intent.provider_reference) == [("CAPTURED", 2_500, 2_500, 0)]
+
+
+async def test_a_repeated_command_answers_from_the_records(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    order = str(uuid.uuid4())
+    await handle(service, charge(order))
+    with db.count_statements() as counted:
+        await handle(service, charge(order))  # the saga re-sent it after a timeout
+    # The authorization's key taken, its outcome read; the intent locked with its operations. The
+    # one commit is the consumer's (its inbox row): nothing of payments'.
+    assert (counted.count, counted.commits) == (3, 1), counted.statements
+    [intent] = await service.queries.intents_for_order(order)
+    assert [e.type for e in await events(db, intent.id)] == ["payments.payment_captured"]
+    assert provider.calls == {"authorize": 1, "capture": 1}
+
+
+async def test_a_declined_card_answers_payment_declined_and_captures_nothing(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    order = str(uuid.uuid4())
+    with db.count_statements() as counted:
+        await handle(service, charge(order, "tok_insufficient_funds"))
+    # The authorization PENDING | provider | the decline in the consumer's transaction.
+    assert (counted.count, counted.commits) == (4, 2), counted.statements
+    [intent] = await service.queries.intents_for_order(order)
+    assert (intent.status, intent.failure_code) == (IntentStatus.FAILED, "INSUFFICIENT_FUNDS")
+    assert await operations(db, intent.id) == [("AUTHORIZE", "DECLINED", "INSUFFICIENT_FUNDS", 1)]
+    [declined] = await events(db, intent.id)
+    assert (declined.type, declined.payload["decline_code"]) == (
+        "payments.payment_declined",
+        "INSUFFICIENT_FUNDS",
+    )
+    assert await ledger(db, intent.id) == []
+    assert provider.calls == {"authorize": 1}
+
+
+class RefusingCaptures(SpyProvider):
+    """The sandbox, whose captures the provider refuses (say, the card was blocked meanwhile)."""
+
+    async def capture(self, charge: str, amount: Money, reference: str) -> ProviderResult:
+        self.calls["capture"] += 1
+        return ProviderResult.declined(DeclineCode.INVALID_CHARGE_STATE, "refused", f"cap_{reference}")
+
+
+async def test_a_capture_refused_after_the_authorization_names_the_intent_to_void(
+    db: Database, settings: Settings, provider: SpyProvider, runner_settings: RunnerSettings
+) -> None:
+    refusing = RefusingCaptures(provider.inner)
+    service = PaymentsService(
+        db, payments_outbox(settings.namespace), refusing, clock=FakeClock(), runner_settings=runner_settings
+    )
+    order = str(uuid.uuid4())
+    await handle(service, charge(order))
+    [intent] = await service.queries.intents_for_order(order)
+    assert intent.status is IntentStatus.AUTHORIZED  # the money is held, not taken
+    assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD")]
+    assert await operations(db, intent.id) == [
+        ("AUTHORIZE", "SUCCEEDED", None, 1),
+        ("CAPTURE", "DECLINED", "PROVIDER_REJECTED", 1),
+    ]
+    [failed] = await events(db, intent.id)
+    assert failed.type == "payments.payment_operation_failed"
+    assert failed.payload == {
+        "order_reference": order,
+        "intent_id": str(intent.id),
+        "operation": "CAPTURE",
+        "code": "PROVIDER_REJECTED",
+        "message": "the payment provider refused: INVALID_CHARGE_STATE",
+    }
+
+
+async def test_a_crash_before_the_capture_is_recorded_is_finished_by_the_redelivery(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    order = str(uuid.uuid4())
+    provider.crash_after.add("capture")  # the provider captured; the answer is lost
+    with pytest.raises(Unavailable):
+        await handle(service, charge(order))
+    [intent] = await service.queries.intents_for_order(order)
+    assert intent.status is IntentStatus.AUTHORIZED
+    assert await events(db, intent.id) == []  # nothing replied yet: the batch did not commit
+
+    await handle(service, charge(order))  # the consumer's retry of the message
+    after = await service.queries.intent(intent.id)
+    assert after is not None and after.status is IntentStatus.CAPTURED
+    assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
+    assert await operations(db, intent.id) == [
+        ("AUTHORIZE", "SUCCEEDED", None, 1),
+        ("CAPTURE", "SUCCEEDED", None, 2),
+    ]
+    assert [e.type for e in await events(db, intent.id)] == ["payments.payment_captured"]
+    # Asked twice under one reference: captured once.
+    assert provider.calls == {"authorize": 1, "capture": 2}
+    assert charges(provider, intent.provider_reference) == [("CAPTURED", 2_500, 2_500, 0)]
+
+
+async def test_an_authorization_the_sweeper_finished_is_announced_and_captured_on_redelivery(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    await drain_pending(service, MAX_ATTEMPTS)
+    order = str(uuid.uuid4())
+    provider.crash_after.add("authorize")
+    with pytest.raises(Unavailable):
+        await handle(service, charge(order))
+    # The sweeper finds the authorization PENDING and finishes it on its own: it announces it
+    # (`payment_authorized`), which lets a saga go on with the separate capture.
+    sweep = ResolvePendingOperations(max_attempts=MAX_ATTEMPTS)
+    assert (await service.handle(sweep)).resolved == 1
+    [intent] = await service.queries.intents_for_order(order)
+    assert intent.status is IntentStatus.AUTHORIZED
+
+    await handle(service, charge(order))  # or the redelivered command: it captures
+    after = await service.queries.intent(intent.id)
+    assert after is not None and after.status is IntentStatus.CAPTURED
+    assert [e.type for e in await events(db, intent.id)] == [
+        "payments.payment_authorized",
+        "payments.payment_captured",
+    ]
+    assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
+    assert provider.calls == {"authorize": 2, "capture": 1}
+
+
+async def test_a_batch_of_charges_with_a_duplicate_never_waits_on_itself(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    async with asyncio.timeout(5):
+        await handle(service, charge(first), charge(second), charge(first))
+    for order in (first, second):
+        [intent] = await service.queries.intents_for_order(order)
+        assert intent.status is IntentStatus.CAPTURED
+        assert [e.type for e in await events(db, intent.id)] == ["payments.payment_captured"]
+        assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
+    assert provider.calls == {"authorize": 2, "capture": 2}
