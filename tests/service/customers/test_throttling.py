@@ -16,6 +16,7 @@ from tests.service.customers.conftest import (
     PASSWORD,
     PER_ACCOUNT,
     PER_IP,
+    SECRET,
     FakeClock,
     SpyPasswords,
     cheap_passwords,
@@ -83,7 +84,7 @@ async def test_a_successful_sign_in_resets_the_accounts_counter(
     assert refused == "TOO_MANY_ATTEMPTS"
 
 
-async def test_an_ip_is_throttled_across_accounts_and_a_success_does_not_reset_it(
+async def test_an_ip_is_throttled_after_its_failures_across_accounts_and_a_success_does_not_reset_it(
     client: InProcessCustomersClient, service: CustomersService, redis: Redis, db: Database
 ) -> None:
     ip = new_ip()
@@ -91,14 +92,63 @@ async def test_an_ip_is_throttled_across_accounts_and_a_success_does_not_reset_i
     account = await client.register(email, PASSWORD)
     guesses = [await _code(client, new_email(), PASSWORD, ip) for _ in range(PER_IP - 1)]
     signed_in = await _code(client, email, PASSWORD, ip)
+    counter_after_success = int(await redis.get(_throttle(service).ip_key(ip)) or 0)
+    last_guess = await _code(client, new_email(), PASSWORD, ip)
 
     refused = await _code(client, email, PASSWORD, ip)
     elsewhere = await _code(client, email, PASSWORD, new_ip())
 
     assert guesses == ["INVALID_CREDENTIALS"] * (PER_IP - 1)
-    assert (signed_in, refused, elsewhere) == ("OK", "TOO_MANY_ATTEMPTS", "OK")
+    assert (signed_in, counter_after_success) == ("OK", PER_IP - 1)
+    assert (last_guess, refused, elsewhere) == ("INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS", "OK")
     assert len(await tokens_of(db, account.id)) == 2
     assert int(await redis.get(_throttle(service).ip_key(ip)) or 0) == PER_IP + 1
+
+
+async def test_successful_sign_ins_never_count_against_the_ip(
+    client: InProcessCustomersClient, service: CustomersService, redis: Redis, db: Database
+) -> None:
+    # Given one address (an office, a NAT, a proxy) where many shoppers sign in correctly
+    ip = new_ip()
+    email = new_email()
+    account = await client.register(email, PASSWORD)
+
+    # When it signs in far more often than the per-IP limit of failures
+    codes = [await _code(client, email, PASSWORD, ip) for _ in range(PER_IP * 3 + 1)]
+
+    # Then every sign-in succeeds and nothing is left on either counter
+    assert codes == ["OK"] * (PER_IP * 3 + 1)
+    assert len(await tokens_of(db, account.id)) == PER_IP * 3 + 1
+    assert await redis.get(_throttle(service).ip_key(ip)) is None
+    assert await redis.get(_throttle(service).account_key(email)) is None
+
+
+async def test_the_default_limits_let_31_correct_sign_ins_through_and_throttle_wrong_passwords(
+    db: Database, redis: Redis, settings: Settings, clock: FakeClock
+) -> None:
+    # Given the shipped defaults (30 failures per IP, 5 per account, per 5 minutes)
+    defaults = Settings(auth_secret=SECRET, namespace=settings.namespace)
+    client = InProcessCustomersClient(
+        CustomersService(
+            db,
+            redis,
+            defaults,
+            customers_outbox(defaults.namespace),
+            clock=clock,
+            passwords=cheap_passwords(),
+        )
+    )
+    ip = new_ip()
+    email = new_email()
+    await client.register(email, PASSWORD)
+
+    # When one address signs in correctly 31 times, then guesses one account's password
+    correct = [await _code(client, email, PASSWORD, ip) for _ in range(31)]
+    wrong = [await _code(client, email, "wrong password", ip) for _ in range(6)]
+
+    # Then the 31 succeed and the sixth wrong password is throttled with the typed code
+    assert correct == ["OK"] * 31
+    assert wrong == ["INVALID_CREDENTIALS"] * 5 + ["TOO_MANY_ATTEMPTS"]
 
 
 async def test_without_an_ip_only_the_account_is_throttled(client: InProcessCustomersClient) -> None:

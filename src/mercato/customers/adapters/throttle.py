@@ -1,10 +1,17 @@
-"""Sign-in throttling: fixed-window attempt counters in Redis, per account and per IP.
+"""Sign-in throttling: fixed-window counters of *failed* attempts in Redis, per account and per IP.
 
 Keys: `<namespace>:throttle:account:<sha256 of the email>` and `<namespace>:throttle:ip:<ip>`
-(hashing keeps email addresses out of Redis and bounds the key length). Each attempt INCRements
-both counters and gives a new counter its window with EXPIRE, atomically in one Lua script (one
-round trip; a crash can never leave a counter without expiry, which would lock an account for good).
-Every process shares the counters, so the limits hold across the whole deployment.
+(hashing keeps email addresses out of Redis and bounds the key length).
+
+Only failures count, so a busy address (a shop's office, a carrier NAT) can sign in correctly as
+often as it likes. Checking and counting are still one atomic step, or a burst of concurrent guesses
+would all pass a "below the limit?" check before any of them counted: each attempt *reserves* a
+place on both counters (INCR, and EXPIRE for a new counter, in one Lua script: one round trip, and a
+crash can never leave a counter without expiry, which would lock an account for good). A sign-in
+that succeeds gives its place back: the account's counter is deleted (a correct password proves
+the owner) and the IP's is decremented (one good password must not wipe the counter of an address
+trying many accounts). So at rest both counters hold failures only, and in flight they hold
+failures plus attempts not yet settled.
 
 If Redis is unreachable the throttle FAILS OPEN: the attempt is allowed and a warning logged.
 Failing closed would turn a Redis outage into nobody being able to sign in, while the password
@@ -35,6 +42,18 @@ end
 return counts
 """
 
+# KEYS[1]: the account counter (deleted); KEYS[2], if given: the IP counter, given back one place.
+# A counter whose window ended meanwhile is not recreated (DECR on a missing key would make it -1).
+_SUCCEEDED = """
+redis.call('DEL', KEYS[1])
+if KEYS[2] and redis.call('GET', KEYS[2]) then
+  if redis.call('DECR', KEYS[2]) <= 0 then
+    redis.call('DEL', KEYS[2])
+  end
+end
+return 1
+"""
+
 # What a Redis outage looks like from redis-py: its own errors, or the socket's.
 _UNREACHABLE = (RedisError, OSError, TimeoutError)
 
@@ -55,6 +74,7 @@ class RedisLoginThrottle:
         self.per_ip = per_ip
         self.window_seconds = window_seconds
         self._attempt = redis.register_script(_ATTEMPT)
+        self._succeeded = redis.register_script(_SUCCEEDED)
 
     def account_key(self, email: str) -> str:
         return f"{self.prefix}account:{hashlib.sha256(email.encode('utf-8')).hexdigest()}"
@@ -62,10 +82,12 @@ class RedisLoginThrottle:
     def ip_key(self, ip: str) -> str:
         return f"{self.prefix}ip:{ip[:64]}"
 
+    def _keys(self, email: str, ip: str | None) -> list[str]:
+        return [self.account_key(email)] if ip is None else [self.account_key(email), self.ip_key(ip)]
+
     async def attempt(self, email: str, ip: str | None) -> bool:
-        keys = [self.account_key(email)] if ip is None else [self.account_key(email), self.ip_key(ip)]
         try:
-            counts = await self._attempt(keys=keys, args=[self.window_seconds])
+            counts = await self._attempt(keys=self._keys(email, ip), args=[self.window_seconds])
         except _UNREACHABLE as exc:
             log.warning("sign-in throttle unavailable (%r); allowing the attempt unthrottled", exc)
             return True
@@ -73,8 +95,8 @@ class RedisLoginThrottle:
             return False
         return ip is None or int(counts[1]) <= self.per_ip
 
-    async def succeeded(self, email: str) -> None:
+    async def succeeded(self, email: str, ip: str | None) -> None:
         try:
-            await self.redis.delete(self.account_key(email))
+            await self._succeeded(keys=self._keys(email, ip), args=[])
         except _UNREACHABLE as exc:
-            log.warning("sign-in throttle unavailable (%r); account counter not reset", exc)
+            log.warning("sign-in throttle unavailable (%r); the attempt stays counted", exc)

@@ -35,13 +35,14 @@ class PasswordHasher(Protocol):
 
 class LoginThrottle(Protocol):
     async def attempt(self, email: str, ip: str | None) -> bool:
-        """Count one sign-in attempt for the (normalized) email and the IP; False when either is
-        over its limit for the current window."""
+        """Reserve one sign-in attempt on the (normalized) email's and the IP's counters of failed
+        attempts; False when either is over its limit for the current window. An attempt that is
+        not followed by `succeeded` stays counted: it failed."""
         ...
 
-    async def succeeded(self, email: str) -> None:
-        """Forget the account's failed attempts (not the IP's: one good password must not reset
-        the counter of an address trying many accounts)."""
+    async def succeeded(self, email: str, ip: str | None) -> None:
+        """The attempt succeeded: forget the account's failures and give the IP its place back
+        (only that one: a good password must not reset an address trying many accounts)."""
         ...
 
 

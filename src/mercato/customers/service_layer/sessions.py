@@ -79,7 +79,7 @@ async def create_token(cmd: commands.CreateToken, deps: Deps) -> TokenPair:
             await uow.store.start_family(family_id, account.id, now)
             await uow.store.add_refresh_token(token)
             await uow.commit()
-        await deps.throttle.succeeded(email)
+        await deps.throttle.succeeded(email, cmd.ip)
         return TokenPair(access_token, token.secret, deps.access_tokens.ttl_seconds)
 
     return await guarded(TokenCreateErrorCode, run)
