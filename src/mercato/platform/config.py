@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import cached_property
 from pathlib import Path
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = Field(default=5, ge=1)
     login_attempts_per_ip: int = Field(default=30, ge=1)
     login_throttle_window_seconds: int = Field(default=300, ge=1)
+    # Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` names the client. Empty:
+    # the header is never believed and the direct peer is the client (see gateway.client_ip).
+    trusted_proxies: str = ""
 
     # Carts live in Redis and expire when left alone this long.
     cart_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
@@ -103,6 +107,14 @@ class Settings(BaseSettings):
     def _check_namespace(cls, value: str) -> str:
         if not _NAMESPACE_RE.match(value):
             raise ValueError("namespace must be lowercase letters, digits or _ and start with a letter")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad entry
         return value
 
     @cached_property

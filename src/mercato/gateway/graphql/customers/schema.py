@@ -11,7 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 
@@ -26,6 +26,7 @@ from mercato.customers.domain.errors import (
     TokenRevokeErrorCode,
 )
 from mercato.customers.service_layer.sessions import TokenPair
+from mercato.gateway.graphql.core.auth import request_client_ip
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.customers.types import (
@@ -175,11 +176,8 @@ def _anonymous(codes: type[Enum], error_type: Callable[..., E]) -> list[E]:
 
 
 def _client_ip(info: strawberry.Info) -> str | None:
-    """The peer's address, for per-IP throttling. Behind a proxy it is the proxy's: trusting
-    X-Forwarded-For is the ASGI server's job (uvicorn --forwarded-allow-ips), not this resolver's."""
-    request: Any = getattr(info.context, "request", None)
-    host = getattr(getattr(request, "client", None), "host", None)
-    return host if isinstance(host, str) and host else None
+    """The caller's address, for per-IP throttling (`X-Forwarded-For` only from trusted proxies)."""
+    return request_client_ip(info.context)
 
 
 async def _merge_cart(info: strawberry.Info, cart_id: str, access_token: str) -> None:
