@@ -15,16 +15,17 @@ from mercato.customers.adapters import tables
 from mercato.customers.adapters.passwords import Argon2Passwords
 from mercato.customers.adapters.repository import CustomersRepository
 from mercato.customers.adapters.throttle import RedisLoginThrottle
+from mercato.customers.adapters.token_versions import RedisTokenVersions
 from mercato.customers.domain import commands
 from mercato.customers.domain.addresses import Address
 from mercato.customers.domain.model import Account
 from mercato.customers.service_layer.access_tokens import AccessTokens
 from mercato.customers.service_layer.handlers import COMMAND_HANDLERS
 from mercato.customers.service_layer.ports import Deps, LoginThrottle, PasswordHasher
-from mercato.customers.service_layer.queries import AccountView, CustomersQueries
+from mercato.customers.service_layer.queries import AccountView, CustomersQueries, token_stamp
 from mercato.customers.service_layer.sessions import TokenPair
 from mercato.customers.service_layer.unit_of_work import Clock, CustomersUnitOfWork
-from mercato.platform.auth import Principal
+from mercato.platform.auth import Principal, Unauthenticated
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
@@ -58,6 +59,13 @@ class CustomersService:
         self.clock = clock
         self.queries = CustomersQueries(db)
         self.access_tokens = AccessTokens(settings)
+        self.token_versions = RedisTokenVersions(
+            redis,
+            settings.namespace,
+            self.queries.token_stamp,
+            clock,
+            local_ttl=settings.token_version_cache_seconds,
+        )
         self.deps = Deps(
             unit_of_work=self.unit_of_work,
             passwords=passwords or Argon2Passwords(),
@@ -72,6 +80,8 @@ class CustomersService:
             access_tokens=self.access_tokens,
             clock=clock,
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+            token_versions=self.token_versions,
+            reset_ttl=timedelta(seconds=settings.password_reset_ttl_seconds),
         )
 
     def unit_of_work(self) -> CustomersUnitOfWork:
@@ -98,6 +108,21 @@ class CustomersService:
     @overload
     async def handle(self, cmd: commands.DeleteAddress) -> None: ...
 
+    @overload
+    async def handle(self, cmd: commands.RevokeAllTokens) -> None: ...
+
+    @overload
+    async def handle(self, cmd: commands.SetAccountActive) -> Account: ...
+
+    @overload
+    async def handle(self, cmd: commands.ChangePassword) -> None: ...
+
+    @overload
+    async def handle(self, cmd: commands.RequestPasswordReset) -> None: ...
+
+    @overload
+    async def handle(self, cmd: commands.ResetPassword) -> None: ...
+
     async def handle(self, cmd: Any) -> Any:
         """Run one command (one transaction, plus password hashing and throttling around it)."""
         handler = COMMAND_HANDLERS.get(type(cmd))
@@ -105,10 +130,15 @@ class CustomersService:
             raise TypeError(f"customers has no handler for {type(cmd).__name__}")
         return await handler(cmd, self.deps)
 
-    def authenticate(self, access_token: str) -> Principal:
-        """The principal of an access token, checked with this service's clock; `Unauthenticated`
-        otherwise. No I/O: it is called on every request."""
-        return self.access_tokens.verify(access_token, self.clock())
+    async def authenticate(self, access_token: str) -> Principal:
+        """The principal of an access token, checked with this service's clock and against the
+        account's current token version; `Unauthenticated` otherwise. Called on every request: the
+        version comes from a cache (usually this process's memory, see adapters.token_versions)."""
+        principal, version = self.access_tokens.verify(access_token, self.clock())
+        if await self.token_versions.current(principal.user_id) != token_stamp(version, True):
+            # Signed out everywhere, access changed, disabled, or a new password since it was issued.
+            raise Unauthenticated("access token revoked; refresh it or sign in again")
+        return principal
 
 
 def build_customers(

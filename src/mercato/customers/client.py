@@ -31,6 +31,24 @@ class CustomersClient(Protocol):
 
     async def revoke(self, refresh_token: str) -> None: ...
 
+    async def revoke_all(self, principal: Principal) -> None:
+        """Sign out everywhere: every refresh token, and every access token issued so far."""
+        ...
+
+    async def set_account_active(self, actor: Principal, user_id: uuid.UUID, active: bool) -> AccountView:
+        """Disable (or enable again) an account; needs `customers:manage`."""
+        ...
+
+    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
+        """Ends every sign-in of the account (sign in again with the new password)."""
+        ...
+
+    async def request_password_reset(self, email: str) -> None:
+        """Always answers None, whether or not the email has an account."""
+        ...
+
+    async def reset_password(self, token: str, new_password: str) -> None: ...
+
     async def me(self, principal: Principal) -> AccountView | None:
         """The principal's account; None if it no longer exists or was disabled."""
         ...
@@ -73,6 +91,28 @@ class InProcessCustomersClient:
     async def revoke(self, refresh_token: str) -> None:
         await self.service.handle(commands.RevokeToken(refresh_token=refresh_token))
 
+    async def revoke_all(self, principal: Principal) -> None:
+        await self.service.handle(commands.RevokeAllTokens(account_id=principal.user_id))
+
+    async def set_account_active(self, actor: Principal, user_id: uuid.UUID, active: bool) -> AccountView:
+        account = await self.service.handle(
+            commands.SetAccountActive(actor=actor, user_id=user_id, active=active)
+        )
+        return AccountView.of(account)
+
+    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
+        await self.service.handle(
+            commands.ChangePassword(
+                account_id=principal.user_id, current_password=current_password, new_password=new_password
+            )
+        )
+
+    async def request_password_reset(self, email: str) -> None:
+        await self.service.handle(commands.RequestPasswordReset(email=email))
+
+    async def reset_password(self, token: str, new_password: str) -> None:
+        await self.service.handle(commands.ResetPassword(token=token, new_password=new_password))
+
     async def me(self, principal: Principal) -> AccountView | None:
         account = await self.service.queries.account(principal.user_id)
         return account if account is not None and account.is_active else None
@@ -104,4 +144,4 @@ class InProcessCustomersClient:
         return AccountView.of(account)
 
     async def authenticate(self, access_token: str) -> Principal:
-        return self.service.authenticate(access_token)
+        return await self.service.authenticate(access_token)

@@ -26,6 +26,8 @@ class Permission(Enum):
     ORDERS_MANAGE = "orders:manage"
     PAYMENTS_REFUND = "payments:refund"
     STAFF_MANAGE = "staff:manage"
+    # Disable and enable customer (and staff) accounts.
+    CUSTOMERS_MANAGE = "customers:manage"
 
 
 # An admin holds every permission; staff hold what an admin grants them; customers hold none.

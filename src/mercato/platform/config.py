@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` names the client. Empty:
     # the header is never believed and the direct peer is the client (see gateway.client_ip).
     trusted_proxies: str = ""
+    # How long a process trusts its memory of an account's token version: a revocation, demotion or
+    # disabling refuses older access tokens everywhere within this many seconds (0: every request
+    # asks Redis). See customers.adapters.token_versions.
+    # A password reset token (mailed through the `password_reset_requested` event) works once, this long.
+    password_reset_ttl_seconds: int = Field(default=3_600, ge=60)
+    token_version_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
     # Carts live in Redis and expire when left alone this long.
     cart_ttl_seconds: int = Field(default=7 * 86_400, ge=60)

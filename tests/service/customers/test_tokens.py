@@ -43,7 +43,7 @@ async def test_sign_in_hands_out_an_access_token_and_stores_only_the_refresh_tok
         user_id=account.id, email=email, role=Role.CUSTOMER, permissions=frozenset()
     )
     claims = jwt.decode(pair.access_token, options={"verify_signature": False})
-    assert set(claims) == {"sub", "email", "role", "perms", "iat", "exp", "jti", "typ"}
+    assert set(claims) == {"sub", "email", "role", "perms", "ver", "iat", "exp", "jti", "typ"}
     assert (claims["typ"], claims["iat"], claims["exp"] - claims["iat"]) == (
         "access",
         int(clock.now.timestamp()),

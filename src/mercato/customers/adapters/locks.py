@@ -25,7 +25,8 @@ from mercato.customers.domain.tokens import StoredRefreshToken
 from mercato.platform.auth import Permission, Role
 
 ACCOUNT_COLUMNS = (
-    "SELECT id, email, password_hash, role, permissions, is_active, created_at FROM customers.accounts "
+    "SELECT id, email, password_hash, role, permissions, is_active, created_at, token_version "
+    "FROM customers.accounts "
 )
 
 LOCK_ACCOUNTS = text(ACCOUNT_COLUMNS + "WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE")
@@ -50,6 +51,7 @@ def to_account(row: Any) -> Account:
         permissions=frozenset(Permission(p) for p in row.permissions),
         is_active=row.is_active,
         created_at=row.created_at,
+        token_version=row.token_version,
     )
 
 

@@ -8,15 +8,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.customers.adapters import locks
-from mercato.customers.adapters.tables import accounts, addresses, refresh_token_families, refresh_tokens
+from mercato.customers.adapters.tables import (
+    accounts,
+    addresses,
+    password_reset_tokens,
+    refresh_token_families,
+    refresh_tokens,
+)
 from mercato.customers.domain.addresses import Address, AddressFields
 from mercato.customers.domain.model import Account
 from mercato.customers.domain.tokens import IssuedRefreshToken, StoredRefreshToken
+from mercato.customers.service_layer.queries import token_stamp
 
 _ACCOUNT_COLUMNS = (
     accounts.c.id,
@@ -26,6 +34,7 @@ _ACCOUNT_COLUMNS = (
     accounts.c.permissions,
     accounts.c.is_active,
     accounts.c.created_at,
+    accounts.c.token_version,
 )
 
 
@@ -77,12 +86,39 @@ class CustomersRepository:
     async def lock_accounts(self, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
         return await locks.lock_accounts(self.conn, account_ids)
 
-    async def save_access(self, account: Account) -> None:
-        await self.conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account.id)
-            .values(role=account.role.value, permissions=_permission_values(account), updated_at=func.now())
-        )
+    async def save_access(self, account: Account) -> int:
+        """Save role and grants, bumping the token version (tokens with the old access are refused);
+        returns the new token stamp."""
+        row = (
+            await self.conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account.id)
+                .values(
+                    role=account.role.value,
+                    permissions=_permission_values(account),
+                    token_version=accounts.c.token_version + 1,
+                    updated_at=func.now(),
+                )
+                .returning(accounts.c.token_version, accounts.c.is_active)
+            )
+        ).one()
+        return token_stamp(row.token_version, row.is_active)
+
+    async def bump_token_version(self, account_id: uuid.UUID, *, is_active: bool | None = None) -> int:
+        """Refuse every access token issued so far (optionally setting the active flag); returns the
+        new token stamp."""
+        values: dict[str, Any] = {"token_version": accounts.c.token_version + 1, "updated_at": func.now()}
+        if is_active is not None:
+            values["is_active"] = is_active
+        row = (
+            await self.conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(**values)
+                .returning(accounts.c.token_version, accounts.c.is_active)
+            )
+        ).one()
+        return token_stamp(row.token_version, row.is_active)
 
     async def replace_password_hash(self, account_id: uuid.UUID, old: str, new: str) -> None:
         """Only if the hash is still `old`: a password changed meanwhile must not be overwritten."""
@@ -90,6 +126,13 @@ class CustomersRepository:
             update(accounts)
             .where(accounts.c.id == account_id, accounts.c.password_hash == old)
             .values(password_hash=new, updated_at=func.now())
+        )
+
+    async def set_password_hash(self, account_id: uuid.UUID, password_hash: str) -> None:
+        await self.conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(password_hash=password_hash, updated_at=func.now())
         )
 
     # -- refresh tokens -----------------------------------------------------------------------
@@ -119,12 +162,58 @@ class CustomersRepository:
             update(refresh_tokens).where(refresh_tokens.c.id == token_id).values(used_at=now)
         )
 
+    async def revoke_all_families(self, account_id: uuid.UUID, now: datetime) -> None:
+        await self.conn.execute(
+            update(refresh_token_families)
+            .where(
+                refresh_token_families.c.account_id == account_id,
+                refresh_token_families.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+
     async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
         await self.conn.execute(
             update(refresh_token_families)
             .where(refresh_token_families.c.id == family_id, refresh_token_families.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+    # -- password reset tokens ----------------------------------------------------------------
+
+    async def add_reset_token(
+        self,
+        token_id: uuid.UUID,
+        token_hash: bytes,
+        account_id: uuid.UUID,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        await self.conn.execute(
+            insert(password_reset_tokens).values(
+                id=token_id,
+                token_hash=token_hash,
+                account_id=account_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    async def use_reset_token(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
+        # One conditional UPDATE: of two concurrent uses of one token exactly one matches the row.
+        row = (
+            await self.conn.execute(
+                update(password_reset_tokens)
+                .where(
+                    password_reset_tokens.c.token_hash == token_hash,
+                    password_reset_tokens.c.used_at.is_(None),
+                    password_reset_tokens.c.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(password_reset_tokens.c.account_id)
+            )
+        ).first()
+        return None if row is None else row.account_id
 
     # -- addresses ----------------------------------------------------------------------------
 

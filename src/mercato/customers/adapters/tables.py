@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, MetaData, Table, Text, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from mercato.platform.inbox import dead_letter_table, inbox_table
@@ -20,6 +31,7 @@ accounts = Table(
     Column("role", Text, nullable=False),
     Column("permissions", ARRAY(Text), nullable=False),
     Column("is_active", Boolean, nullable=False),
+    Column("token_version", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -43,6 +55,17 @@ refresh_tokens = Table(
     ),
     Column("parent_id", UUID(as_uuid=True)),
     Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+password_reset_tokens = Table(
+    "password_reset_tokens",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("account_id", UUID(as_uuid=True), ForeignKey("customers.accounts.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
 )

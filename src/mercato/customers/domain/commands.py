@@ -93,3 +93,43 @@ class UpdateAddress:
 class DeleteAddress:
     owner_id: uuid.UUID
     address_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RevokeAllTokens:
+    """Sign out everywhere: every sign-in of the account, and every access token issued so far."""
+
+    account_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SetAccountActive:
+    """Staff disable (or enable again) an account. `actor` is checked against the database."""
+
+    actor: Principal
+    user_id: uuid.UUID
+    active: bool
+
+
+@dataclass(frozen=True)
+class ChangePassword:
+    """A signed-in account changes its password; it must know the current one."""
+
+    account_id: uuid.UUID
+    current_password: str = field(repr=False)
+    new_password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RequestPasswordReset:
+    """Someone asks for a reset link for an email: answered the same whether it has an account."""
+
+    email: str
+
+
+@dataclass(frozen=True)
+class ResetPassword:
+    """Set a new password with a reset token (single use)."""
+
+    token: str = field(repr=False)
+    new_password: str = field(repr=False)

@@ -95,6 +95,9 @@ class Account:
     permissions: frozenset[Permission] = frozenset()
     is_active: bool = True
     created_at: datetime | None = None
+    # Access tokens carry it; a bump (sign out everywhere, access changed, disabled, new password)
+    # refuses every token issued before (see service_layer.access_tokens).
+    token_version: int = 0
 
     @classmethod
     def open(cls, *, email: str, password_hash: str, role: Role, now: datetime) -> Account:

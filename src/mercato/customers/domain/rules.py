@@ -77,3 +77,24 @@ class CannotDemoteSelf(Conflict):
         super().__init__(
             "an admin cannot remove their own admin role", code="CANNOT_DEMOTE_SELF", field="role"
         )
+
+
+class InvalidResetToken(ClientError):
+    """Unknown, expired or already used password reset token (one error for all three)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the password reset token is not valid; ask for a new one", code="INVALID_TOKEN", field="token"
+        )
+
+
+class WrongPassword(ClientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the current password is not correct", code="INVALID_CREDENTIALS", field="current_password"
+        )
+
+
+class CannotDisableSelf(Conflict):
+    def __init__(self) -> None:
+        super().__init__("you cannot disable your own account", code="CANNOT_DISABLE_SELF", field="user_id")

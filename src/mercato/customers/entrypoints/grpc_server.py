@@ -44,7 +44,7 @@ class CustomersService(Protocol):
 
     async def handle(self, cmd: Any) -> Any: ...
 
-    def authenticate(self, access_token: str) -> Principal: ...
+    async def authenticate(self, access_token: str) -> Principal: ...
 
 
 def account_message(view: AccountView) -> customers_pb2.Account:
@@ -151,7 +151,7 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
         return customers_service_pb2.RevokeTokenResponse()
 
     async def Authenticate(self, request: Any, context: Any) -> customers_service_pb2.AuthenticateResponse:
-        principal = self.service.authenticate(request.access_token)
+        principal = await self.service.authenticate(request.access_token)
         return customers_service_pb2.AuthenticateResponse(principal=principal_message(principal))
 
     async def GetAccount(self, request: Any, context: Any) -> customers_service_pb2.GetAccountResponse:

@@ -1,10 +1,13 @@
 """Access tokens: short-lived JWTs (HS256, `settings.auth_secret`) that every entrypoint verifies
 without a database round trip.
 
-Claims: sub (account id), email, role, perms (sorted permission values), iat, exp, jti, typ="access".
-Being stateless, an access token stays valid until `exp` even after its sign-in is revoked or the
-account's permissions change; `access_token_ttl_seconds` (15 minutes by default) bounds that. Refresh
-re-reads the account, so a new access token always carries the current role and permissions.
+Claims: sub (account id), email, role, perms (sorted permission values), ver (the account's token
+version), iat, exp, jti, typ="access". The signature check needs no I/O; on its own it would leave a
+token valid until `exp` after a revocation or demotion. So `CustomersService.authenticate` also
+compares `ver` with the account's current version (`adapters.token_versions`, cached for a few
+seconds): signing out everywhere, a change of access, disabling and a new password bump the version
+and refuse every older token within that cache's TTL. Refresh re-reads the account, so a new access
+token always carries the current role, permissions and version.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from mercato.platform.config import Settings
 
 ALGORITHM = "HS256"
 ACCESS = "access"
-_REQUIRED_CLAIMS = ["sub", "email", "role", "perms", "iat", "exp", "jti", "typ"]
+_REQUIRED_CLAIMS = ["sub", "email", "role", "perms", "ver", "iat", "exp", "jti", "typ"]
 # A JWT of ours is a few hundred bytes; refuse oversized input before any parsing.
 _TOKEN_MAX = 4_096
 
@@ -40,6 +43,7 @@ def issue_access_token(account: Account, settings: Settings, now: datetime) -> s
         "email": account.email,
         "role": account.role.value,
         "perms": sorted(p.value for p in account.effective_permissions),
+        "ver": account.token_version,
         "iat": issued,
         "exp": issued + settings.access_token_ttl_seconds,
         "jti": uuid.uuid4().hex,
@@ -50,10 +54,15 @@ def issue_access_token(account: Account, settings: Settings, now: datetime) -> s
 
 def verify_access_token(token: str, settings: Settings, *, now: datetime | None = None) -> Principal:
     """The principal an access token names, or `Unauthenticated` (bad signature, expired, malformed,
-    not an access token, or no secret configured).
+    not an access token, or no secret configured). The token version is not checked here.
 
     `now` is the caller's clock; when None, PyJWT checks `exp` against the wall clock itself.
     """
+    return verify_versioned(token, settings, now=now)[0]
+
+
+def verify_versioned(token: str, settings: Settings, *, now: datetime | None = None) -> tuple[Principal, int]:
+    """`verify_access_token`, with the token version the token was issued under."""
     if settings.auth_secret is None or not token or len(token) > _TOKEN_MAX:
         raise Unauthenticated("invalid access token")
     try:
@@ -79,9 +88,10 @@ def verify_access_token(token: str, settings: Settings, *, now: datetime | None 
     # RFC 7519: the token must not be accepted on or after `exp`.
     if now is not None and now.timestamp() >= exp:
         raise Unauthenticated("access token expired; refresh it")
-    if claims["typ"] != ACCESS:
+    version = claims["ver"]
+    if claims["typ"] != ACCESS or not isinstance(version, int) or isinstance(version, bool):
         raise Unauthenticated("invalid access token")
-    return _principal(claims)
+    return _principal(claims), version
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
@@ -112,5 +122,5 @@ class AccessTokens:
     def issue(self, account: Account, now: datetime) -> str:
         return issue_access_token(account, self.settings, now)
 
-    def verify(self, token: str, now: datetime) -> Principal:
-        return verify_access_token(token, self.settings, now=now)
+    def verify(self, token: str, now: datetime) -> tuple[Principal, int]:
+        return verify_versioned(token, self.settings, now=now)

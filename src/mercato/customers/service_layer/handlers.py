@@ -19,6 +19,7 @@ from mercato.customers.domain.errors import (
 )
 from mercato.customers.domain.model import Account, check_sign_up
 from mercato.customers.domain.rules import AccountGone, AccountNotFound, AddressNotFound, NotAllowed
+from mercato.customers.service_layer import account_security
 from mercato.customers.service_layer.guard import guarded
 from mercato.customers.service_layer.ports import Deps
 from mercato.customers.service_layer.sessions import create_token, refresh_token, revoke_token
@@ -74,10 +75,12 @@ async def set_staff_permissions(cmd: commands.SetStaffPermissions, deps: Deps) -
             if outcome is None:
                 return target
             changed, event = outcome
-            await uow.store.save_access(changed)
+            stamp = await uow.store.save_access(changed)
             uow.add_event(event)
             await uow.commit()
-            return changed
+        # Tokens carrying the old access are refused from now on (see adapters.token_versions).
+        await deps.token_versions.changed(changed.id, stamp)
+        return changed
 
     return await guarded(StaffPermissionsSetErrorCode, run)
 
@@ -134,6 +137,11 @@ COMMAND_HANDLERS: dict[type[Any], Callable[[Any, Deps], Awaitable[Any]]] = {
     commands.RefreshToken: refresh_token,
     commands.RevokeToken: revoke_token,
     commands.SetStaffPermissions: set_staff_permissions,
+    commands.RevokeAllTokens: account_security.revoke_all_tokens,
+    commands.SetAccountActive: account_security.set_account_active,
+    commands.ChangePassword: account_security.change_password,
+    commands.RequestPasswordReset: account_security.request_password_reset,
+    commands.ResetPassword: account_security.reset_password,
     commands.AddAddress: add_address,
     commands.UpdateAddress: update_address,
     commands.DeleteAddress: delete_address,

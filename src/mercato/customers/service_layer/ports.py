@@ -5,6 +5,7 @@ Concrete implementations (argon2, Redis) live in `adapters`; `bootstrap` wires t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +47,19 @@ class LoginThrottle(Protocol):
         ...
 
 
+class TokenVersions(Protocol):
+    """Each account's current token stamp (`queries.token_stamp`), read on every authenticated
+    request and therefore cached; a change is visible everywhere within the cache's TTL."""
+
+    async def current(self, account_id: uuid.UUID) -> int | None:
+        """The account's stamp; None when it does not exist."""
+        ...
+
+    async def changed(self, account_id: uuid.UUID, stamp: int) -> None:
+        """The account's stamp became `stamp` (called after the commit that changed it)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Deps:
     unit_of_work: Callable[[], CustomersUnitOfWork]
@@ -54,3 +68,5 @@ class Deps:
     access_tokens: AccessTokens
     clock: Clock
     refresh_ttl: timedelta
+    token_versions: TokenVersions
+    reset_ttl: timedelta = timedelta(hours=1)

@@ -77,6 +77,7 @@ class AddressView:
 _ACCOUNT = text(
     "SELECT id, email, role, permissions, is_active, created_at FROM customers.accounts WHERE id = :id"
 )
+_TOKEN_STAMP = text("SELECT token_version, is_active FROM customers.accounts WHERE id = :id")
 _ADDRESSES = text(
     "SELECT id, first_name, last_name, line1, line2, city, postal_code, country, phone, created_at, "
     "updated_at FROM customers.addresses WHERE account_id = :owner ORDER BY created_at, id"
@@ -99,6 +100,12 @@ def account_view(
         is_active=is_active,
         created_at=created_at,
     )
+
+
+def token_stamp(token_version: int, is_active: bool) -> int:
+    """The version and the active flag in one number that only grows: every change of either bumps
+    the version, so a cache can keep the larger of two stamps and never go back to a stale one."""
+    return token_version * 2 + (0 if is_active else 1)
 
 
 def _address(row: Any) -> AddressView:
@@ -136,6 +143,12 @@ class CustomersQueries:
             row.is_active,
             row.created_at,
         )
+
+    async def token_stamp(self, account_id: uuid.UUID) -> int | None:
+        """The account's token stamp (`token_stamp`), None when there is no such account."""
+        async with self.db.connect() as conn:
+            row = (await conn.execute(_TOKEN_STAMP, {"id": account_id})).first()
+        return None if row is None else token_stamp(row.token_version, row.is_active)
 
     async def addresses(self, account_id: uuid.UUID) -> list[AddressView]:
         """The account's address book, oldest first."""
