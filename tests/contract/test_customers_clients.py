@@ -11,6 +11,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from mercato._gen.mercato.customers.v1 import customers_service_pb2, customers_service_pb2_grpc
 from mercato.customers.adapters.passwords import Argon2Passwords
@@ -19,8 +20,11 @@ from mercato.customers.client import CustomersClient, InProcessCustomersClient
 from mercato.customers.domain.addresses import AddressFields
 from mercato.customers.domain.errors import (
     AccountRegisterErrorCode,
+    AccountSetActiveErrorCode,
     AddressDeleteErrorCode,
     AddressUpdateErrorCode,
+    PasswordChangeErrorCode,
+    PasswordResetErrorCode,
     StaffPermissionsSetErrorCode,
     TokenCreateErrorCode,
     TokenRefreshErrorCode,
@@ -33,6 +37,7 @@ from mercato.platform.auth import Permission, Principal, Role, Unauthenticated
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.errors import MercatoError, PermissionDenied, field_errors
+from mercato.platform.events import Envelope
 from mercato.platform.grpc.auth import current_principal, outgoing_metadata
 from mercato.platform.grpc.client import create_channel
 from mercato.platform.grpc.server import GrpcServer
@@ -287,3 +292,60 @@ async def test_the_health_service_answers_serving(customers_channel: grpc.aio.Ch
     for service in ("", "mercato.customers.v1.CustomersService"):
         reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_account_security_behaves_alike_on_both_clients(
+    customers_service: CustomersService,
+    local: InProcessCustomersClient,
+    client: CustomersClient,
+    db: Database,
+) -> None:
+    # Sign out everywhere: the earlier access token is refused at once.
+    principal = await signed_up(local)
+    pair = await local.create_token(principal.email, PASSWORD)
+    await client.revoke_all(principal)
+    with pytest.raises(Unauthenticated):
+        await client.authenticate(pair.access_token)
+
+    # Disabling needs customers:manage; the disabled account's token stops working.
+    admin_email = new_email()
+    await create_admin(customers_service, admin_email, PASSWORD)
+    admin = await local.authenticate((await local.create_token(admin_email, PASSWORD)).access_token)
+    target_email = new_email()
+    target = await local.register(target_email, PASSWORD)
+    target_token = (await local.create_token(target_email, PASSWORD)).access_token
+    with pytest.raises(PermissionDenied) as denied:
+        await client.set_account_active(await signed_up(local), target.id, False)
+    disabled = await client.set_account_active(admin, target.id, False)
+    with pytest.raises(Unauthenticated):
+        await client.authenticate(target_token)
+    assert denied.value.code is AccountSetActiveErrorCode.PERMISSION_DENIED
+    assert (disabled.id, disabled.is_active) == (target.id, False)
+
+    # Password change: the current one is required.
+    owner = await signed_up(local)
+    with pytest.raises(MercatoError) as wrong:
+        await client.change_password(owner, "not the password", "a new passphrase")
+    await client.change_password(owner, PASSWORD, "a new passphrase")
+    assert wrong.value.code is PasswordChangeErrorCode.INVALID_CREDENTIALS
+    assert (await local.create_token(owner.email, "a new passphrase")).token_type == "Bearer"
+
+    # Password reset: the same answer for any email; a token works once.
+    assert await client.request_password_reset(new_email()) is None
+    assert await client.request_password_reset(owner.email) is None
+    async with db.connect() as conn:
+        body = (
+            await conn.execute(
+                text(
+                    "SELECT body FROM customers.outbox WHERE convert_from(body, 'UTF8')::jsonb ->> 'type' = "
+                    "'customers.password_reset_requested' AND convert_from(body, 'UTF8')::jsonb ->> "
+                    "'aggregate_id' = :a ORDER BY seq DESC LIMIT 1"
+                ),
+                {"a": str(owner.user_id)},
+            )
+        ).scalar_one()
+    token = Envelope.from_json(bytes(body)).payload["token"]
+    await client.reset_password(token, "the third passphrase")
+    with pytest.raises(MercatoError) as spent:
+        await client.reset_password(token, "the fourth passphrase")
+    assert spent.value.code is PasswordResetErrorCode.INVALID_TOKEN

@@ -21,12 +21,17 @@ from mercato.customers.domain import rules
 from mercato.customers.domain.addresses import AddressFields
 from mercato.customers.domain.errors import (
     AccountRegisterErrorCode,
+    AccountSetActiveErrorCode,
     AddressCreateErrorCode,
     AddressDeleteErrorCode,
     AddressUpdateErrorCode,
+    PasswordChangeErrorCode,
+    PasswordResetErrorCode,
+    PasswordResetRequestErrorCode,
     StaffPermissionsSetErrorCode,
     TokenCreateErrorCode,
     TokenRefreshErrorCode,
+    TokenRevokeAllErrorCode,
     TokenRevokeErrorCode,
 )
 from mercato.customers.service_layer.queries import AccountView, AddressView, account_view
@@ -51,6 +56,9 @@ KNOWN_ERRORS: tuple[type[MercatoError], ...] = (
     rules.AddressLimitReached,
     rules.NotAllowed,
     rules.CannotDemoteSelf,
+    rules.InvalidResetToken,
+    rules.WrongPassword,
+    rules.CannotDisableSelf,
 )
 
 
@@ -178,6 +186,47 @@ class GrpcCustomersClient:
     async def revoke(self, refresh_token: str) -> None:
         request = customers_service_pb2.RevokeTokenRequest(refresh_token=refresh_token)
         await self._caller.call(self._stub.RevokeToken, request, retryable=True, codes=TokenRevokeErrorCode)
+
+    async def revoke_all(self, principal: Principal) -> None:
+        # Retried: signing out everywhere twice is the same as once.
+        request = customers_service_pb2.RevokeAllTokensRequest(principal=principal_message(principal))
+        await self._as(
+            principal, self._stub.RevokeAllTokens, request, retryable=True, codes=TokenRevokeAllErrorCode
+        )
+
+    async def set_account_active(self, actor: Principal, user_id: uuid.UUID, active: bool) -> AccountView:
+        request = customers_service_pb2.SetAccountActiveRequest(
+            actor=principal_message(actor), user_id=str(user_id), active=active
+        )
+        reply = await self._as(
+            actor, self._stub.SetAccountActive, request, retryable=True, codes=AccountSetActiveErrorCode
+        )
+        return account_of(reply.account)
+
+    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
+        # Not retried: a repeat after a lost reply would check the old password against the new hash.
+        request = customers_service_pb2.ChangePasswordRequest(
+            principal=principal_message(principal),
+            current_password=current_password,
+            new_password=new_password,
+        )
+        await self._as(
+            principal, self._stub.ChangePassword, request, retryable=False, codes=PasswordChangeErrorCode
+        )
+
+    async def request_password_reset(self, email: str) -> None:
+        # Not retried: each call mails a token.
+        request = customers_service_pb2.RequestPasswordResetRequest(email=email)
+        await self._caller.call(
+            self._stub.RequestPasswordReset, request, retryable=False, codes=PasswordResetRequestErrorCode
+        )
+
+    async def reset_password(self, token: str, new_password: str) -> None:
+        # Not retried: the token is spent by the first call.
+        request = customers_service_pb2.ResetPasswordRequest(token=token, new_password=new_password)
+        await self._caller.call(
+            self._stub.ResetPassword, request, retryable=False, codes=PasswordResetErrorCode
+        )
 
     async def me(self, principal: Principal) -> AccountView | None:
         request = customers_service_pb2.GetAccountRequest(principal=principal_message(principal))

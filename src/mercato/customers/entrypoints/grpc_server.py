@@ -206,6 +206,49 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
             account=account_message(AccountView.of(account))
         )
 
+    async def RevokeAllTokens(
+        self, request: Any, context: Any
+    ) -> customers_service_pb2.RevokeAllTokensResponse:
+        await self.service.handle(commands.RevokeAllTokens(account_id=_acting().user_id))
+        return customers_service_pb2.RevokeAllTokensResponse()
+
+    async def SetAccountActive(
+        self, request: Any, context: Any
+    ) -> customers_service_pb2.SetAccountActiveResponse:
+        actor = _acting()
+        account = await self.service.handle(
+            commands.SetAccountActive(
+                actor=actor, user_id=parse_uuid(request.user_id, "user_id"), active=request.active
+            )
+        )
+        return customers_service_pb2.SetAccountActiveResponse(
+            account=account_message(AccountView.of(account))
+        )
+
+    async def ChangePassword(
+        self, request: Any, context: Any
+    ) -> customers_service_pb2.ChangePasswordResponse:
+        await self.service.handle(
+            commands.ChangePassword(
+                account_id=_acting().user_id,
+                current_password=request.current_password,
+                new_password=request.new_password,
+            )
+        )
+        return customers_service_pb2.ChangePasswordResponse()
+
+    async def RequestPasswordReset(
+        self, request: Any, context: Any
+    ) -> customers_service_pb2.RequestPasswordResetResponse:
+        await self.service.handle(commands.RequestPasswordReset(email=request.email))
+        return customers_service_pb2.RequestPasswordResetResponse()
+
+    async def ResetPassword(self, request: Any, context: Any) -> customers_service_pb2.ResetPasswordResponse:
+        await self.service.handle(
+            commands.ResetPassword(token=request.token, new_password=request.new_password)
+        )
+        return customers_service_pb2.ResetPasswordResponse()
+
 
 def registration(service: CustomersService) -> ServiceRegistration:
     """What `platform.grpc.server.GrpcServer` needs to serve the customers context."""

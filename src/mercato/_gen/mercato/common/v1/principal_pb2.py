@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mercato/common/v1/principal.proto\x12\x11mercato.common.v1\"\x86\x01\n\tPrincipal\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12%\n\x04role\x18\x03 \x01(\x0e\x32\x17.mercato.common.v1.Role\x12\x32\n\x0bpermissions\x18\x04 \x03(\x0e\x32\x1d.mercato.common.v1.Permission*O\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_CUSTOMER\x10\x01\x12\x0e\n\nROLE_STAFF\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03*\xe0\x01\n\nPermission\x12\x1a\n\x16PERMISSION_UNSPECIFIED\x10\x00\x12\x1c\n\x18PERMISSION_CATALOG_WRITE\x10\x01\x12\x1d\n\x19PERMISSION_INVENTORY_READ\x10\x02\x12\x1e\n\x1aPERMISSION_INVENTORY_WRITE\x10\x03\x12\x1c\n\x18PERMISSION_ORDERS_MANAGE\x10\x04\x12\x1e\n\x1aPERMISSION_PAYMENTS_REFUND\x10\x05\x12\x1b\n\x17PERMISSION_STAFF_MANAGE\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mercato/common/v1/principal.proto\x12\x11mercato.common.v1\"\x86\x01\n\tPrincipal\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12%\n\x04role\x18\x03 \x01(\x0e\x32\x17.mercato.common.v1.Role\x12\x32\n\x0bpermissions\x18\x04 \x03(\x0e\x32\x1d.mercato.common.v1.Permission*O\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n\rROLE_CUSTOMER\x10\x01\x12\x0e\n\nROLE_STAFF\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03*\x81\x02\n\nPermission\x12\x1a\n\x16PERMISSION_UNSPECIFIED\x10\x00\x12\x1c\n\x18PERMISSION_CATALOG_WRITE\x10\x01\x12\x1d\n\x19PERMISSION_INVENTORY_READ\x10\x02\x12\x1e\n\x1aPERMISSION_INVENTORY_WRITE\x10\x03\x12\x1c\n\x18PERMISSION_ORDERS_MANAGE\x10\x04\x12\x1e\n\x1aPERMISSION_PAYMENTS_REFUND\x10\x05\x12\x1b\n\x17PERMISSION_STAFF_MANAGE\x10\x06\x12\x1f\n\x1bPERMISSION_CUSTOMERS_MANAGE\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROLE']._serialized_start=193
   _globals['_ROLE']._serialized_end=272
   _globals['_PERMISSION']._serialized_start=275
-  _globals['_PERMISSION']._serialized_end=499
+  _globals['_PERMISSION']._serialized_end=532
   _globals['_PRINCIPAL']._serialized_start=57
   _globals['_PRINCIPAL']._serialized_end=191
 # @@protoc_insertion_point(module_scope)

@@ -23,6 +23,7 @@ class Permission(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PERMISSION_ORDERS_MANAGE: _ClassVar[Permission]
     PERMISSION_PAYMENTS_REFUND: _ClassVar[Permission]
     PERMISSION_STAFF_MANAGE: _ClassVar[Permission]
+    PERMISSION_CUSTOMERS_MANAGE: _ClassVar[Permission]
 ROLE_UNSPECIFIED: Role
 ROLE_CUSTOMER: Role
 ROLE_STAFF: Role
@@ -34,6 +35,7 @@ PERMISSION_INVENTORY_WRITE: Permission
 PERMISSION_ORDERS_MANAGE: Permission
 PERMISSION_PAYMENTS_REFUND: Permission
 PERMISSION_STAFF_MANAGE: Permission
+PERMISSION_CUSTOMERS_MANAGE: Permission
 
 class Principal(_message.Message):
     __slots__ = ("user_id", "email", "role", "permissions")

@@ -155,3 +155,65 @@ class SetStaffPermissionsResponse(_message.Message):
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     account: _customers_pb2.Account
     def __init__(self, account: _Optional[_Union[_customers_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class RevokeAllTokensRequest(_message.Message):
+    __slots__ = ("principal",)
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    principal: _principal_pb2.Principal
+    def __init__(self, principal: _Optional[_Union[_principal_pb2.Principal, _Mapping]] = ...) -> None: ...
+
+class RevokeAllTokensResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetAccountActiveRequest(_message.Message):
+    __slots__ = ("actor", "user_id", "active")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    actor: _principal_pb2.Principal
+    user_id: str
+    active: bool
+    def __init__(self, actor: _Optional[_Union[_principal_pb2.Principal, _Mapping]] = ..., user_id: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+
+class SetAccountActiveResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _customers_pb2.Account
+    def __init__(self, account: _Optional[_Union[_customers_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class ChangePasswordRequest(_message.Message):
+    __slots__ = ("principal", "current_password", "new_password")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    principal: _principal_pb2.Principal
+    current_password: str
+    new_password: str
+    def __init__(self, principal: _Optional[_Union[_principal_pb2.Principal, _Mapping]] = ..., current_password: _Optional[str] = ..., new_password: _Optional[str] = ...) -> None: ...
+
+class ChangePasswordResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RequestPasswordResetRequest(_message.Message):
+    __slots__ = ("email",)
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    def __init__(self, email: _Optional[str] = ...) -> None: ...
+
+class RequestPasswordResetResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ResetPasswordRequest(_message.Message):
+    __slots__ = ("token", "new_password")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    new_password: str
+    def __init__(self, token: _Optional[str] = ..., new_password: _Optional[str] = ...) -> None: ...
+
+class ResetPasswordResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -95,6 +95,31 @@ class CustomersServiceStub:
                 request_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetStaffPermissionsRequest.SerializeToString,
                 response_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetStaffPermissionsResponse.FromString,
                 _registered_method=True)
+        self.RevokeAllTokens = channel.unary_unary(
+                '/mercato.customers.v1.CustomersService/RevokeAllTokens',
+                request_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RevokeAllTokensRequest.SerializeToString,
+                response_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RevokeAllTokensResponse.FromString,
+                _registered_method=True)
+        self.SetAccountActive = channel.unary_unary(
+                '/mercato.customers.v1.CustomersService/SetAccountActive',
+                request_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetAccountActiveRequest.SerializeToString,
+                response_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetAccountActiveResponse.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/mercato.customers.v1.CustomersService/ChangePassword',
+                request_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ChangePasswordResponse.FromString,
+                _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/mercato.customers.v1.CustomersService/RequestPasswordReset',
+                request_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RequestPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/mercato.customers.v1.CustomersService/ResetPassword',
+                request_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ResetPasswordResponse.FromString,
+                _registered_method=True)
 
 
 class CustomersServiceServicer:
@@ -177,6 +202,41 @@ class CustomersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeAllTokens(self, request, context):
+        """Signs the principal out everywhere: every refresh token and every access token issued so far.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAccountActive(self, request, context):
+        """Disables (or enables again) an account (needs `customers:manage`, checked against the actor's record).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """Changes the principal's password (the current one is required); ends every sign-in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPasswordReset(self, request, context):
+        """Mails a reset token through the `password_reset_requested` event; answers the same for any email.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPassword(self, request, context):
+        """Sets a new password with a reset token (single use); ends every sign-in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +294,31 @@ def add_CustomersServiceServicer_to_server(servicer, server):
                     servicer.SetStaffPermissions,
                     request_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetStaffPermissionsRequest.FromString,
                     response_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetStaffPermissionsResponse.SerializeToString,
+            ),
+            'RevokeAllTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAllTokens,
+                    request_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RevokeAllTokensRequest.FromString,
+                    response_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RevokeAllTokensResponse.SerializeToString,
+            ),
+            'SetAccountActive': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAccountActive,
+                    request_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetAccountActiveRequest.FromString,
+                    response_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetAccountActiveResponse.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ChangePasswordResponse.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.RequestPasswordResetResponse.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ResetPasswordRequest.FromString,
+                    response_serializer=mercato_dot_customers_dot_v1_dot_customers__service__pb2.ResetPasswordResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -539,6 +624,141 @@ class CustomersService:
             '/mercato.customers.v1.CustomersService/SetStaffPermissions',
             mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetStaffPermissionsRequest.SerializeToString,
             mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetStaffPermissionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeAllTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.customers.v1.CustomersService/RevokeAllTokens',
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.RevokeAllTokensRequest.SerializeToString,
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.RevokeAllTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAccountActive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.customers.v1.CustomersService/SetAccountActive',
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetAccountActiveRequest.SerializeToString,
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.SetAccountActiveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.customers.v1.CustomersService/ChangePassword',
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.ChangePasswordRequest.SerializeToString,
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.ChangePasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.customers.v1.CustomersService/RequestPasswordReset',
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.RequestPasswordResetRequest.SerializeToString,
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.RequestPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.customers.v1.CustomersService/ResetPassword',
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.ResetPasswordRequest.SerializeToString,
+            mercato_dot_customers_dot_v1_dot_customers__service__pb2.ResetPasswordResponse.FromString,
             options,
             channel_credentials,
             insecure,
