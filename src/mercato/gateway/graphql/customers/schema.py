@@ -29,6 +29,7 @@ from mercato.customers.service_layer.sessions import TokenPair
 from mercato.gateway.graphql.core.auth import request_client_ip
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
+from mercato.gateway.graphql.customers.security import AccountSecurityMutations
 from mercato.gateway.graphql.customers.types import (
     Account,
     AccountRegisterInput,
@@ -204,7 +205,7 @@ class CustomersQueries:
 
 
 @strawberry.type
-class CustomersMutations:
+class CustomersMutations(AccountSecurityMutations):
     @strawberry.mutation(description="Sign up as a customer.")
     async def account_register(
         self, info: strawberry.Info, input: AccountRegisterInput
