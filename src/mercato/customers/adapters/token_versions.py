@@ -20,13 +20,15 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from mercato.customers.service_layer.unit_of_work import Clock
 
 log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]  # adapters may not import the service layer's alias
 
 # KEYS[1]: the stamp; ARGV[1]: a stamp; ARGV[2]: its TTL in seconds. Keeps the larger stamp.
 _KEEP_MAX = """
