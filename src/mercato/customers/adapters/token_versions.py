@@ -25,7 +25,6 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]  # adapters may not import the service layer's alias
