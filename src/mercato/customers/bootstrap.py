@@ -19,10 +19,11 @@ from mercato.customers.adapters.token_versions import RedisTokenVersions
 from mercato.customers.domain import commands
 from mercato.customers.domain.addresses import Address
 from mercato.customers.domain.model import Account
+from mercato.customers.domain.tokens import token_stamp
 from mercato.customers.service_layer.access_tokens import AccessTokens
 from mercato.customers.service_layer.handlers import COMMAND_HANDLERS
 from mercato.customers.service_layer.ports import Deps, LoginThrottle, PasswordHasher
-from mercato.customers.service_layer.queries import AccountView, CustomersQueries, token_stamp
+from mercato.customers.service_layer.queries import AccountView, CustomersQueries
 from mercato.customers.service_layer.sessions import TokenPair
 from mercato.customers.service_layer.unit_of_work import Clock, CustomersUnitOfWork
 from mercato.platform.auth import Principal, Unauthenticated

@@ -23,8 +23,7 @@ from mercato.customers.adapters.tables import (
 )
 from mercato.customers.domain.addresses import Address, AddressFields
 from mercato.customers.domain.model import Account
-from mercato.customers.domain.tokens import IssuedRefreshToken, StoredRefreshToken
-from mercato.customers.service_layer.queries import token_stamp
+from mercato.customers.domain.tokens import IssuedRefreshToken, StoredRefreshToken, token_stamp
 
 _ACCOUNT_COLUMNS = (
     accounts.c.id,

@@ -1,4 +1,4 @@
-"""Token stamps (an account's token version and active flag, `queries.token_stamp`), as every
+"""Token stamps (an account's token version and active flag, `domain.tokens.token_stamp`), as every
 authenticated request checks them: three tiers so the check costs next to nothing.
 
 1. This process's memory, for `local_ttl` seconds (a few): most requests stop here, no I/O at all.

@@ -91,3 +91,9 @@ class StoredRefreshToken:
         if self.expires_at <= now:
             return Verdict.INVALID
         return Verdict.VALID
+
+
+def token_stamp(token_version: int, is_active: bool) -> int:
+    """The version and the active flag in one number that only grows: every change of either bumps
+    the version, so a cache can keep the larger of two stamps and never go back to a stale one."""
+    return token_version * 2 + (0 if is_active else 1)

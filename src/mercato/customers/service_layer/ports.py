@@ -48,7 +48,7 @@ class LoginThrottle(Protocol):
 
 
 class TokenVersions(Protocol):
-    """Each account's current token stamp (`queries.token_stamp`), read on every authenticated
+    """Each account's current token stamp (`domain.tokens.token_stamp`), read on every authenticated
     request and therefore cached; a change is visible everywhere within the cache's TTL."""
 
     async def current(self, account_id: uuid.UUID) -> int | None:

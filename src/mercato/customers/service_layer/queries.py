@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from mercato.customers.domain.addresses import Address
 from mercato.customers.domain.model import Account
+from mercato.customers.domain.tokens import token_stamp
 from mercato.platform.auth import ALL_PERMISSIONS, Permission, Role
 from mercato.platform.db import Database
 
@@ -100,12 +101,6 @@ def account_view(
         is_active=is_active,
         created_at=created_at,
     )
-
-
-def token_stamp(token_version: int, is_active: bool) -> int:
-    """The version and the active flag in one number that only grows: every change of either bumps
-    the version, so a cache can keep the larger of two stamps and never go back to a stale one."""
-    return token_version * 2 + (0 if is_active else 1)
 
 
 def _address(row: Any) -> AddressView:
