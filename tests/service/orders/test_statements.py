@@ -78,6 +78,7 @@ async def test_statements_and_commits_per_confirmed_order(
         f"{by_service}; statements by kind {by_kind}"
     )
     # The business work is deterministic: pin it. Inbox: one row per handled message, i.e. four
-    # commands (reserve, authorize, capture, commit) and four replies handled by the saga.
-    assert by_kind["inbox"] == 8
+    # commands (reserve, authorize, capture, commit) and four replies handled by the saga, claimed by
+    # one statement per batch: at most one per message, fewer when messages arrive together.
+    assert 0 < by_kind["inbox"] <= 8
     assert by_kind["orders"] == 8  # lock + save, for each of the four replies
