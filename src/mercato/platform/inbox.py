@@ -372,9 +372,8 @@ class EventConsumer:
         try:
             yield
         finally:
+            # Not awaited: awaiting it here could swallow a cancellation of the batch itself.
             beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception) -> None:
         deliveries = msg.metadata.num_delivered or 1
