@@ -61,6 +61,8 @@ class Host:
                         batch_size=s.consumer_batch_size,
                         max_deliveries=s.consumer_max_deliveries,
                         ack_wait=s.consumer_ack_wait_seconds,
+                        concurrency=s.consumer_concurrency,
+                        fetch_wait=s.consumer_fetch_wait_seconds,
                     )
                 )
         for consumer in self.consumers:

@@ -40,7 +40,12 @@ class Settings(BaseSettings):
     outbox_publish_grace_seconds: float = Field(default=5.0, gt=0)
     outbox_mark_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    # Consumers apply what one fetch returns (at most `batch_size` messages) in one transaction. A fetch
+    # returns as soon as a message is there; `fetch_wait` only bounds how long an idle fetch lingers.
+    # `concurrency`: batches of one consumer in flight at once, per process.
     consumer_batch_size: int = Field(default=100, ge=1, le=10_000)
+    consumer_concurrency: int = Field(default=1, ge=1, le=64)
+    consumer_fetch_wait_seconds: float = Field(default=1.0, gt=0, le=30)
     consumer_max_deliveries: int = Field(default=10, ge=1)
 
     cache_enabled: bool = True

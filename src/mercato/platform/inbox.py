@@ -1,28 +1,45 @@
 """Durable JetStream consumers with an inbox table: a redelivered message has no second effect.
 
-For every message the consumer opens the context's unit of work, inserts (consumer, event id) into
-`<schema>.inbox` and, only if that row is new, runs the handler in the same transaction. The
-message is acknowledged after the commit. A crash before the ack means redelivery, and the inbox
-row makes the second delivery a no-op. A handler that keeps failing is parked in
-`<schema>.dead_letters` after `max_deliveries` attempts rather than blocking the stream.
+Group commit. A consumer fetches what its durable consumer has for it, up to `batch_size` messages
+(a fetch returns as soon as one message is there: a lone message never waits for a batch to fill), and
+applies the batch in one unit of work: one multi-row INSERT claims every message in `<schema>.inbox`,
+the handlers of the newly claimed messages run in fetch order on that unit of work, one commit, then
+every message is acknowledged. A message whose inbox row already exists (a redelivery) is acknowledged
+without its handler running again. Under load the batches fill, so one transaction, one claim and one
+commit serve more messages as load grows.
+
+Poison isolation. If the batch fails (a handler raises, a deadlock with a concurrent batch, a
+serialization failure), it is rolled back whole and retried one message at a time, each in a unit of
+work of its own: the good messages commit, and the bad one is nak'ed with backoff, then parked in
+`<schema>.dead_letters` after `max_deliveries` attempts rather than blocking the stream. A crash before
+the ack means redelivery, and the inbox row makes the second delivery a no-op.
+
+Handlers must be batch-safe. A handler's unit of work holds other messages' work too: it never commits
+nor rolls it back. To undo part of its own work it uses a savepoint (`async with
+uow.conn.begin_nested():`) and adds events only for what it keeps. What it does outside the
+transaction (a cache drop, a call) must be idempotent, since a handler of a failed batch runs again.
 
 Handling a message is a CONSUMER span, a child of the trace context the event was written in (the
-message's `traceparent` header, else the envelope's `trace`), so the events a handler raises continue
-the trace of the request that started it all.
+message's `traceparent` header, else the envelope's `trace`); its handler runs in that span. The events
+of a single message's transaction continue that trace. A batch of several commits in one more CONSUMER
+span (`process batch`) that links to every message's span: the batch's events continue that one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from sqlalchemy import Column, DateTime, LargeBinary, MetaData, PrimaryKeyConstraint, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -33,6 +50,9 @@ from mercato.platform.messaging import Broker
 from mercato.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+DUPLICATE = "mercato.inbox.duplicate"
+ROLLED_BACK = "mercato.inbox.batch_rolled_back"
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -72,7 +92,21 @@ class Subscription:
     handlers: dict[str, Handler]
 
 
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    msg: Msg
+    envelope: Envelope
+    handler: Handler
+
+
+class HandlerBrokeTheBatch(RuntimeError):
+    """A handler committed or rolled back the unit of work its batch shares."""
+
+
 class EventConsumer:
+    """One durable consumer of one subscription. `run()` keeps up to `concurrency` batches in flight
+    (fetching the next while others commit); `poll()` fetches and applies one batch."""
+
     def __init__(
         self,
         db: Database,
@@ -84,6 +118,8 @@ class EventConsumer:
         batch_size: int = 100,
         max_deliveries: int = 10,
         ack_wait: float = 10.0,
+        concurrency: int = 1,
+        fetch_wait: float = 1.0,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -93,9 +129,16 @@ class EventConsumer:
         self.batch_size = batch_size
         self.max_deliveries = max_deliveries
         self.ack_wait = ack_wait
+        self.concurrency = max(1, concurrency)
+        self.fetch_wait = fetch_wait
         self.durable = f"{broker.namespace}_{schema}_{subscription.name}"
         self.stream = stream_name(broker.namespace, subscription.source_context)
         self._psub: JetStreamContext.PullSubscription | None = None
+        self._claim = text(
+            f"INSERT INTO {schema}.inbox (consumer, event_id) "
+            "SELECT CAST(:consumer AS text), e FROM unnest(CAST(:event_ids AS uuid[])) AS e "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        )
 
     async def start(self) -> None:
         stream = await self.broker.ensure_stream(self.subscription.source_context)
@@ -127,50 +170,152 @@ class EventConsumer:
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
     async def run(self) -> None:
+        """Fetch and apply batches until cancelled, up to `concurrency` of them at once. A slot is taken
+        before fetching, so no fetched message waits for a slot while its ack wait runs."""
         if self._psub is None:
             await self.start()
-        while True:
-            try:
-                await self.poll(wait=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("consumer %s failed; retrying", self.durable)
-                await asyncio.sleep(0.5)
+        slots = asyncio.Semaphore(self.concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            slots.release()
+            if not task.cancelled() and task.exception() is not None:
+                log.error("consumer %s: a batch failed", self.durable, exc_info=task.exception())
+
+        try:
+            while True:
+                await slots.acquire()
+                try:
+                    messages = await self._fetch(self.fetch_wait)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    slots.release()
+                    log.exception("consumer %s failed to fetch; retrying", self.durable)
+                    await asyncio.sleep(0.5)
+                    continue
+                if not messages:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self.handle(*messages))
+                in_flight.add(task)
+                task.add_done_callback(done)
+        finally:
+            # Unacknowledged messages of a cancelled batch are redelivered after their ack wait.
+            for task in list(in_flight):
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def poll(self, wait: float = 1.0) -> int:
-        """Fetch and handle one batch; returns the number of messages handled."""
-        if self._psub is None:
-            await self.start()
-        try:
-            assert self._psub is not None
-            messages: list[Msg] = await self._psub.fetch(self.batch_size, timeout=wait)
-        except (FetchTimeoutError, TimeoutError):
-            return 0
-        for msg in messages:
-            await self.handle(msg)
+        """Fetch and apply one batch; returns the number of messages fetched."""
+        messages = await self._fetch(wait)
+        if messages:
+            await self.handle(*messages)
         return len(messages)
 
-    async def handle(self, msg: Msg) -> None:
-        envelope = Envelope.from_json(msg.data)
-        handler = self.subscription.handlers.get(envelope.type)
-        if handler is None:
-            await msg.ack()  # not an event this consumer cares about
+    async def _fetch(self, wait: float) -> list[Msg]:
+        if self._psub is None:
+            await self.start()
+        assert self._psub is not None
+        try:
+            # Returns what is available at once, else the first message(s) to arrive within `wait`.
+            return await self._psub.fetch(self.batch_size, timeout=wait)
+        except (FetchTimeoutError, TimeoutError):
+            return []
+
+    async def handle(self, *messages: Msg) -> None:
+        """Apply `messages` (a fetched batch, in order): one transaction for all of them, or, if that
+        fails or there is only one to handle, one transaction each."""
+        deliveries: list[_Delivery] = []
+        for msg in messages:
+            try:
+                envelope = Envelope.from_json(msg.data)
+            except Exception:  # no redelivery will ever parse it: drop it, loudly
+                log.exception("consumer %s: dropping an unreadable message on %s", self.durable, msg.subject)
+                await msg.term()
+                continue
+            handler = self.subscription.handlers.get(envelope.type)
+            if handler is None:
+                await msg.ack()  # not an event this consumer cares about
+            else:
+                deliveries.append(_Delivery(msg, envelope, handler))
+        if not deliveries:
             return
-        with telemetry.tracer(__name__).start_as_current_span(
-            f"process {envelope.type}",
-            context=telemetry.extract(_trace_of(msg, envelope)),
+        async with self._kept_in_progress(deliveries):
+            if len(deliveries) == 1 or not await self._apply_batch(deliveries):
+                for delivery in deliveries:
+                    await self._apply_alone(delivery)
+                return
+        for delivery in deliveries:
+            # Buffered by the client and flushed together: no round trip is awaited per message.
+            await delivery.msg.ack()
+
+    async def _apply_batch(self, deliveries: Sequence[_Delivery]) -> bool:
+        """The whole batch in one unit of work; False (everything rolled back) if any of it failed."""
+        spans = [self._span(d) for d in deliveries]
+        batch = telemetry.tracer(__name__).start_span(
+            "process batch",
             kind=SpanKind.CONSUMER,
+            links=[Link(s.get_span_context()) for s in spans],
             attributes={
                 "messaging.system": "nats",
                 "messaging.operation.type": "process",
-                "messaging.destination.name": msg.subject,
                 "messaging.consumer.group.name": self.durable,
-                "messaging.message.id": str(envelope.id),
+                "messaging.batch.message_count": len(deliveries),
             },
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
+        )
+        failed_at: int | None = None
+        try:
+            async with self.uow_factory() as uow:
+                new = set(await self._claim_all(uow, [d.envelope.id for d in deliveries]))
+                for index, (delivery, span) in enumerate(zip(deliveries, spans, strict=True)):
+                    # The same message twice in one fetch (a redelivery) runs once.
+                    duplicate = delivery.envelope.id not in new
+                    span.set_attribute(DUPLICATE, duplicate)
+                    if duplicate:
+                        continue
+                    new.discard(delivery.envelope.id)
+                    failed_at = index
+                    with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                        await delivery.handler(delivery.envelope, uow)
+                    if not uow.conn.in_transaction():
+                        raise HandlerBrokeTheBatch(f"{delivery.envelope.type} ended the shared transaction")
+                failed_at = None
+                with trace.use_span(batch, record_exception=False, set_status_on_exception=False):
+                    await uow.commit()
+        except asyncio.CancelledError:
+            _end(batch, *spans)
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure: roll back, then one message at a time
+            log.info(
+                "consumer %s: batch of %d rolled back, retrying one at a time: %r",
+                self.durable,
+                len(deliveries),
+                exc,
+            )
+            batch.record_exception(exc)
+            batch.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            for index, span in enumerate(spans):
+                span.set_attribute(ROLLED_BACK, True)
+                if index == failed_at:
+                    span.record_exception(exc)
+                    span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            _end(batch, *spans)
+            return False
+        _end(batch, *spans)
+        return True
+
+    async def _claim_all(self, uow: UnitOfWork, event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """Insert the inbox rows of `event_ids` in one statement; returns the ids that were new."""
+        params = {"consumer": self.subscription.name, "event_ids": event_ids}
+        return [row[0] for row in await uow.conn.execute(self._claim, params)]
+
+    async def _apply_alone(self, delivery: _Delivery) -> None:
+        """One message in its own unit of work: acked after the commit, nak'ed or parked on failure."""
+        msg, envelope = delivery.msg, delivery.envelope
+        span = self._span(delivery)
+        with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
             try:
                 async with self.uow_factory() as uow:
                     inserted = await uow.conn.execute(
@@ -181,9 +326,9 @@ class EventConsumer:
                         {"c": self.subscription.name, "e": envelope.id},
                     )
                     duplicate = inserted.first() is None
-                    span.set_attribute("mercato.inbox.duplicate", duplicate)
+                    span.set_attribute(DUPLICATE, duplicate)
                     if not duplicate:
-                        await handler(envelope, uow)
+                        await delivery.handler(envelope, uow)
                     await uow.commit()
             except asyncio.CancelledError:
                 raise
@@ -193,6 +338,42 @@ class EventConsumer:
                 await self._failed(msg, envelope, exc)
                 return
             await msg.ack()
+
+    def _span(self, delivery: _Delivery) -> Span:
+        """The message's CONSUMER span (started, not current), a child of the trace it was written in."""
+        msg, envelope = delivery.msg, delivery.envelope
+        return telemetry.tracer(__name__).start_span(
+            f"process {envelope.type}",
+            context=telemetry.extract(_trace_of(msg, envelope)),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.durable,
+                "messaging.message.id": str(envelope.id),
+            },
+        )
+
+    @contextlib.asynccontextmanager
+    async def _kept_in_progress(self, deliveries: Sequence[_Delivery]) -> AsyncIterator[None]:
+        """Tell the server, every half ack wait, that these messages are still being worked on, so a
+        long batch (or its one-by-one retry) is not redelivered to another consumer meanwhile."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.ack_wait / 2)
+                for delivery in deliveries:
+                    # Already acked, nak'ed or parked: nothing to extend.
+                    with contextlib.suppress(Exception):
+                        await delivery.msg.in_progress()
+
+        beating = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            # Not awaited: awaiting it here could swallow a cancellation of the batch itself.
+            beating.cancel()
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception) -> None:
         deliveries = msg.metadata.num_delivered or 1
@@ -216,6 +397,11 @@ class EventConsumer:
                 },
             )
         await msg.term()
+
+
+def _end(*spans: Span) -> None:
+    for span in spans:
+        span.end()
 
 
 def _trace_of(msg: Msg, envelope: Envelope) -> dict[str, str]:

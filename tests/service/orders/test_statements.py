@@ -78,8 +78,9 @@ async def test_statements_and_commits_per_confirmed_order(
         f"{by_service}; statements by kind {by_kind}"
     )
     # The business work is deterministic: pin it. Inbox: one row per handled message, i.e. three
-    # commands (reserve, authorize-and-capture, commit) and three replies handled by the saga.
-    assert by_kind["inbox"] == 6
+    # commands (reserve, authorize-and-capture, commit) and three replies handled by the saga, claimed
+    # by one statement per batch: at most one per message, fewer when messages arrive together.
+    assert 0 < by_kind["inbox"] <= 6
     assert by_kind["orders"] == 6  # lock + save, for each of the three replies
     # The authorization PENDING (1); its outcome with the capture PENDING (lock, outcome, insert);
     # the capture's outcome in the consumer's transaction (lock, outcome).
