@@ -100,11 +100,8 @@ class Outbox:
         assert self.table.schema is not None
         return self.table.schema
 
-    async def write(
-        self, conn: AsyncConnection, events: Sequence[DomainEvent], *, publish_after: float = 0.0
-    ) -> list[OutboxRow]:
-        """Insert `events`, in their order, and return them as rows to publish. The poll leaves them
-        alone for `publish_after` seconds, which is the time their relay has to publish them first."""
+    def rows(self, events: Sequence[DomainEvent]) -> list[OutboxRow]:
+        """`events` as the rows to insert and publish, in their order."""
         # Every event of one transaction continues the same trace: the request or message handling it.
         trace = telemetry.trace_carrier()
         trace_headers = {k: v for k, v in trace.items() if k in telemetry.TRACE_KEYS}
@@ -119,6 +116,14 @@ class Outbox:
                     {"Nats-Msg-Id": str(envelope.id), **trace_headers},
                 )
             )
+        return rows
+
+    async def write(
+        self, conn: AsyncConnection, events: Sequence[DomainEvent], *, publish_after: float = 0.0
+    ) -> list[OutboxRow]:
+        """Insert `events`, in their order, and return them as rows to publish. The poll leaves them
+        alone for `publish_after` seconds, which is the time their relay has to publish them first."""
+        rows = self.rows(events)
         # The database's clock, not this process's: the poll compares with now() of another process.
         due = func.now() + bindparam("publish_after", timedelta(seconds=publish_after), type_=Interval)
         # One multi-row INSERT whatever the number of events.
@@ -128,6 +133,36 @@ class Outbox:
             )
         )
         return rows
+
+
+def outbox_insert_sql(schema: str) -> str:
+    """An INSERT of `EmbeddedEvents.params()` into `schema`'s outbox, for a branch of a data-modifying
+    CTE: a store that writes its change in one statement writes the change's events in it too. The
+    rows are inserted in their order (their `seq`, the order the poll publishes them in)."""
+    return (
+        f"INSERT INTO {schema}.outbox (id, subject, body, next_attempt_at) "
+        "SELECT e.id, e.subject, e.body, now() + make_interval(secs => :outbox_after) "
+        "FROM unnest(CAST(:outbox_ids AS uuid[]), CAST(:outbox_subjects AS text[]), "
+        "CAST(:outbox_bodies AS bytea[])) WITH ORDINALITY AS e(id, subject, body, n)"
+    )
+
+
+@dataclass(frozen=True)
+class EmbeddedEvents:
+    """Events whose outbox rows a store inserts itself, in a statement of its own (`outbox_insert_sql`),
+    rather than the unit of work in an INSERT of their own at commit: one statement less."""
+
+    events: tuple[DomainEvent, ...]
+    rows: tuple[OutboxRow, ...]
+    publish_after: float
+
+    def params(self) -> dict[str, object]:
+        return {
+            "outbox_ids": [r.id for r in self.rows],
+            "outbox_subjects": [r.subject for r in self.rows],
+            "outbox_bodies": [r.body for r in self.rows],
+            "outbox_after": self.publish_after,
+        }
 
 
 def _headers(event_id: uuid.UUID, body: bytes) -> dict[str, str]:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent
-from mercato.platform.outbox import Outbox, OutboxRelay, OutboxRow
+from mercato.platform.outbox import EmbeddedEvents, Outbox, OutboxRelay, OutboxRow
 
 StoreT = TypeVar("StoreT")
 
@@ -63,6 +63,7 @@ class UnitOfWork:
         self._handoff = on_commit if isinstance(on_commit, RelayHandoff) else None
         self._conn: AsyncConnection | None = None
         self._events: list[DomainEvent] = []
+        self._embedded: list[EmbeddedEvents] = []
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self.committed_events: list[DomainEvent] = []
 
@@ -76,6 +77,7 @@ class UnitOfWork:
         self._conn = await self.db.engine.connect()
         await self._conn.begin()
         self._events = []
+        self._embedded = []
         self._after_commit = []
         return self
 
@@ -101,13 +103,27 @@ class UnitOfWork:
         """Run `action` once the transaction has committed (cache invalidation and the like)."""
         self._after_commit.append(action)
 
+    def embed_events(self, events: Sequence[DomainEvent]) -> EmbeddedEvents:
+        """Outbox rows of `events` for the caller to insert in one of its own statements (with
+        `outbox_insert_sql`); call `embedded(...)` once that statement wrote them."""
+        return EmbeddedEvents(tuple(events), tuple(self.outbox.rows(events)), self._publish_after())
+
+    def embedded(self, events: EmbeddedEvents) -> None:
+        """`events` are in the outbox, written by the caller's statement in this transaction: they
+        commit, and are handed to the relay, with the rest."""
+        self._embedded.append(events)
+
+    def _publish_after(self) -> float:
+        return self._handoff.publish_after() if self._handoff is not None else 0.0
+
     async def commit(self) -> None:
-        rows: list[OutboxRow] = []
+        embedded, self._embedded = self._embedded, []
+        rows: list[OutboxRow] = [row for batch in embedded for row in batch.rows]
         if self._events:
-            grace = self._handoff.publish_after() if self._handoff is not None else 0.0
-            rows = await self.outbox.write(self.conn, self._events, publish_after=grace)
+            rows += await self.outbox.write(self.conn, self._events, publish_after=self._publish_after())
         await self.conn.commit()
-        self.committed_events, self._events = self._events, []
+        self.committed_events = [e for batch in embedded for e in batch.events] + self._events
+        self._events = []
         if rows:
             if self._handoff is not None:
                 self._handoff.hand_off(rows)
@@ -119,6 +135,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._events = []
+        self._embedded = []
         self._after_commit = []
         await self.conn.rollback()
 

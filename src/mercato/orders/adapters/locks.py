@@ -2,7 +2,7 @@
 
 Lock order, for every transaction:
   1. saga rows only: one by order id (FOR UPDATE) in a consumer's or a request's transaction
-     (`LOCK_ORDER` reads the order's owner with it, locking the saga row only), or a batch of due
+     (each lock reads the order's owner with it, locking the saga row only), or a batch of due
      ones (FOR UPDATE SKIP LOCKED, so sweepers and consumers never wait on each other);
   2. the order row is written only under its saga's lock, never locked on its own.
 A transaction therefore holds at most one waiting lock (the saga's): no deadlock is possible.
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-LOCK_SAGA = text("SELECT state FROM orders.sagas WHERE order_id = :id FOR UPDATE")
+# Each lock reads the order's owner (customer and cart) with the saga, so a step knows every event it
+# will write before it writes anything, and writes them with the saga in one statement.
+_SAGA_AND_OWNER = (
+    "SELECT s.state, o.customer_id, o.cart_id FROM orders.sagas s JOIN orders.orders o ON o.id = s.order_id "
+)
+
+LOCK_SAGA = text(_SAGA_AND_OWNER + "WHERE s.order_id = :id FOR UPDATE OF s")
 
 CLAIM_DUE = text(
-    "SELECT state FROM orders.sagas WHERE deadline IS NOT NULL AND deadline <= :now "
-    "ORDER BY deadline, order_id LIMIT :limit FOR UPDATE SKIP LOCKED"
+    _SAGA_AND_OWNER + "WHERE s.deadline IS NOT NULL AND s.deadline <= :now "
+    "ORDER BY s.deadline, s.order_id LIMIT :limit FOR UPDATE OF s SKIP LOCKED"
 )
 
-LOCK_ORDER = text(
-    "SELECT s.state, o.customer_id FROM orders.sagas s JOIN orders.orders o ON o.id = s.order_id "
-    "WHERE s.order_id = :id FOR UPDATE OF s"
-)
+# The same lock, for a request on the order (cancel, fulfil, refund).
+LOCK_ORDER = LOCK_SAGA

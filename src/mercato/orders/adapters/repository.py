@@ -10,15 +10,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.orders.adapters import locks
 from mercato.orders.domain.model import Order, OrderLine, OrderOwner, OrderStatus, RejectReason
 from mercato.orders.domain.saga_codec import from_document, to_document
-from mercato.orders.domain.saga_types import SagaState
+from mercato.orders.domain.saga_types import LockedSaga, SagaState
+from mercato.platform.outbox import EmbeddedEvents, outbox_insert_sql
 from mercato.platform.types import Money
+
+# The events of a new order or of a saga step (`EmbeddedEvents.params()`) ride in its own statement.
+OUTBOX_INSERT = outbox_insert_sql("orders")
 
 _ADD = text(
     "WITH o AS ("
@@ -30,7 +34,8 @@ _ADD = text(
     " s AS (INSERT INTO orders.sagas (order_id, status, state, deadline, updated_at)"
     " SELECT id, :status, :state, CAST(:deadline AS timestamptz), :now FROM o),"
     " h AS (INSERT INTO orders.status_history (order_id, status, reason, at)"
-    " SELECT id, :status, NULL, :now FROM o)"
+    " SELECT id, :status, NULL, :now FROM o),"
+    " ob AS (" + OUTBOX_INSERT + " WHERE EXISTS (SELECT 1 FROM o))"
     " SELECT id FROM o"
 ).bindparams(
     bindparam("lines", type_=JSONB), bindparam("address", type_=JSONB), bindparam("state", type_=JSONB)
@@ -42,28 +47,45 @@ _BY_KEY = text(
     "WHERE customer_id = :customer_id AND idempotency_key = :key"
 )
 
-_SAVE = text(
+_SAVE = (
     "UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
     "version = version + 1, updated_at = :now WHERE order_id = :id"
-).bindparams(bindparam("state", type_=JSONB))
-
-_SAVE_AND_MOVE = text(
+)
+_SAVE_AND_MOVE = (
     "WITH s AS (UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
     " version = version + 1, updated_at = :now WHERE order_id = :id),"
     " h AS (INSERT INTO orders.status_history (order_id, status, reason, actor, note, at)"
     " VALUES (:id, :status, :reason, :actor, :note, :now))"
     " UPDATE orders.orders SET status = :status, reason = :reason, refunded_amount = :refunded,"
     " tracking_number = :tracking, updated_at = :now WHERE id = :id"
-    " RETURNING customer_id, cart_id"
-).bindparams(bindparam("state", type_=JSONB))
-
+)
 # The order's refunded total moved (a second partial refund) while its status did not.
-_SAVE_AND_TOUCH = text(
+_SAVE_AND_TOUCH = (
     "WITH s AS (UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
     " version = version + 1, updated_at = :now WHERE order_id = :id)"
     " UPDATE orders.orders SET refunded_amount = :refunded, tracking_number = :tracking,"
-    " updated_at = :now WHERE id = :id RETURNING customer_id, cart_id"
-).bindparams(bindparam("state", type_=JSONB))
+    " updated_at = :now WHERE id = :id"
+)
+
+
+def _statement(sql: str, *, with_events: bool) -> TextClause:
+    """`sql`, and with `with_events` the step's outbox rows written by the same statement."""
+    if with_events:
+        head = "WITH ob AS (" + OUTBOX_INSERT + ")"
+        sql = head + ", " + sql.removeprefix("WITH ") if sql.startswith("WITH ") else head + " " + sql
+    return text(sql).bindparams(bindparam("state", type_=JSONB))
+
+
+# (saga only, saga + order status + history, saga + order totals) x (without, with events)
+_SAVES = {
+    (kind, with_events): _statement(sql, with_events=with_events)
+    for kind, sql in (("saga", _SAVE), ("move", _SAVE_AND_MOVE), ("touch", _SAVE_AND_TOUCH))
+    for with_events in (False, True)
+}
+
+
+def _locked(row: Any) -> LockedSaga:
+    return LockedSaga(from_document(row.state), OrderOwner(row.customer_id, row.cart_id))
 
 
 def lines_document(lines: tuple[OrderLine, ...]) -> list[dict[str, Any]]:
@@ -95,11 +117,12 @@ class OrdersRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, order: Order, saga: SagaState) -> bool:
+    async def add(self, order: Order, saga: SagaState, events: EmbeddedEvents) -> bool:
         row = (
             await self.conn.execute(
                 _ADD,
-                {
+                events.params()
+                | {
                     "id": order.id,
                     "customer_id": order.customer_id,
                     "key": order.idempotency_key,
@@ -121,17 +144,13 @@ class OrdersRepository:
         row = (await self.conn.execute(_BY_KEY, {"customer_id": customer_id, "key": idempotency_key})).first()
         return to_order(row) if row is not None else None
 
-    async def lock_saga(self, order_id: uuid.UUID) -> SagaState | None:
+    async def lock_saga(self, order_id: uuid.UUID) -> LockedSaga | None:
         row = (await self.conn.execute(locks.LOCK_SAGA, {"id": order_id})).first()
-        return from_document(row.state) if row is not None else None
+        return _locked(row) if row is not None else None
 
-    async def claim_due(self, now: datetime, limit: int) -> list[SagaState]:
+    async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
         rows = (await self.conn.execute(locks.CLAIM_DUE, {"now": now, "limit": limit})).all()
-        return [from_document(row.state) for row in rows]
-
-    async def lock_order(self, order_id: uuid.UUID) -> tuple[SagaState, uuid.UUID] | None:
-        row = (await self.conn.execute(locks.LOCK_ORDER, {"id": order_id})).first()
-        return (from_document(row.state), row.customer_id) if row is not None else None
+        return [_locked(row) for row in rows]
 
     async def save_saga(
         self,
@@ -139,11 +158,10 @@ class OrdersRepository:
         after: SagaState,
         now: datetime,
         *,
+        events: EmbeddedEvents | None = None,
         actor: str | None = None,
         note: str | None = None,
-    ) -> OrderOwner | None:
-        """Store the step; who owns the order when its status or refunded total moved (the
-        lifecycle events name them), None when only the saga changed."""
+    ) -> None:
         params: dict[str, Any] = {
             "id": after.order_id,
             "status": after.status.value,
@@ -153,13 +171,13 @@ class OrdersRepository:
             "refunded": after.refunded,
             "tracking": after.tracking_number,
         }
-        if after.status is before.status:
-            if (after.refunded, after.tracking_number) == (before.refunded, before.tracking_number):
-                await self.conn.execute(_SAVE, params)
-                return None
-            statement = _SAVE_AND_TOUCH
-        else:
-            statement = _SAVE_AND_MOVE
+        if after.status is not before.status:
+            kind = "move"
             params.update(reason=after.reason.value if after.reason else None, actor=actor, note=note)
-        row = (await self.conn.execute(statement, params)).first()
-        return OrderOwner(row.customer_id, row.cart_id) if row is not None else None
+        elif (after.refunded, after.tracking_number) != (before.refunded, before.tracking_number):
+            kind = "touch"
+        else:
+            kind = "saga"
+        if events is not None and events.rows:
+            params.update(events.params())
+        await self.conn.execute(_SAVES[kind, "outbox_ids" in params], params)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from mercato.orders.domain.model import OrderStatus, RejectReason
+from mercato.orders.domain.model import OrderOwner, OrderStatus, RejectReason
 from mercato.platform.types import Money
 
 
@@ -293,3 +293,12 @@ def staff_refunds(s: SagaState) -> list[RefundPayment]:
         )
         for n, (_, amount) in enumerate(s.refunds, start=1)
     ]
+
+
+@dataclass(frozen=True)
+class LockedSaga:
+    """A saga locked for the rest of its transaction, and whose order it drives (the owner names the
+    customer and cart in the order's lifecycle events)."""
+
+    state: SagaState
+    owner: OrderOwner

@@ -14,7 +14,7 @@ from mercato.orders.domain import after_purchase
 from mercato.orders.domain.commands import CancelOrder, FulfillOrder, RefundOrder
 from mercato.orders.domain.errors import OrderCancelErrorCode, OrderFulfillErrorCode, OrderRefundErrorCode
 from mercato.orders.domain.rules import OrderNotFound
-from mercato.orders.domain.saga_types import SagaState
+from mercato.orders.domain.saga_types import LockedSaga
 from mercato.orders.service_layer.handlers import save_step
 from mercato.orders.service_layer.unit_of_work import OrdersDeps, OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
@@ -25,9 +25,9 @@ async def cancel_order(cmd: CancelOrder, deps: OrdersDeps) -> None:
         after_purchase.check_cancel(cmd)
         now = deps.clock()
         async with deps.uow() as uow:
-            state = await _locked(uow, cmd)
-            after, commands = after_purchase.cancel(state, cmd, now, deps.policy)
-            await save_step(uow, state, after, commands, now, actor=cmd.actor)
+            locked = await _locked(uow, cmd)
+            after, commands = after_purchase.cancel(locked.state, cmd, now, deps.policy)
+            await save_step(uow, locked, after, commands, now, actor=cmd.actor)
             await uow.commit()
     except ClientError as exc:
         raise _recoded(exc, OrderCancelErrorCode) from None
@@ -38,9 +38,9 @@ async def fulfill_order(cmd: FulfillOrder, deps: OrdersDeps) -> None:
         after_purchase.check_fulfil(cmd)
         now = deps.clock()
         async with deps.uow() as uow:
-            state = await _locked(uow, cmd)
-            after, commands = after_purchase.fulfil(state, cmd)
-            await save_step(uow, state, after, commands, now, actor=cmd.actor)
+            locked = await _locked(uow, cmd)
+            after, commands = after_purchase.fulfil(locked.state, cmd)
+            await save_step(uow, locked, after, commands, now, actor=cmd.actor)
             await uow.commit()
     except ClientError as exc:
         raise _recoded(exc, OrderFulfillErrorCode) from None
@@ -52,24 +52,24 @@ async def refund_order(cmd: RefundOrder, deps: OrdersDeps) -> bool:
         after_purchase.check_refund(cmd)
         now = deps.clock()
         async with deps.uow() as uow:
-            state = await _locked(uow, cmd)
-            after, commands = after_purchase.refund(state, cmd, now, deps.policy)
-            await save_step(uow, state, after, commands, now, actor=cmd.actor)
+            locked = await _locked(uow, cmd)
+            after, commands = after_purchase.refund(locked.state, cmd, now, deps.policy)
+            await save_step(uow, locked, after, commands, now, actor=cmd.actor)
             await uow.commit()
-            return after != state
+            return after != locked.state
     except ClientError as exc:
         raise _recoded(exc, OrderRefundErrorCode) from None
 
 
-async def _locked(uow: OrdersUnitOfWork, cmd: CancelOrder | FulfillOrder | RefundOrder) -> SagaState:
-    found = await uow.orders.lock_order(cmd.order_id)
+async def _locked(uow: OrdersUnitOfWork, cmd: CancelOrder | FulfillOrder | RefundOrder) -> LockedSaga:
+    found = await uow.orders.lock_saga(cmd.order_id)
     if found is None:
         raise OrderNotFound()
-    state, customer_id = found
     # Someone else's order looks exactly like a missing one.
+    customer_id = found.owner.customer_id
     if isinstance(cmd, CancelOrder) and cmd.customer_id is not None and cmd.customer_id != customer_id:
         raise OrderNotFound()
-    return state
+    return found
 
 
 def _recoded(exc: ClientError, codes: type[Enum]) -> ClientError:

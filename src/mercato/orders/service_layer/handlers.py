@@ -16,7 +16,14 @@ from mercato.orders.domain.commands import ExpireSagas, PlaceOrder
 from mercato.orders.domain.errors import PlaceOrderErrorCode
 from mercato.orders.domain.model import Order, OrderStatus, check_request
 from mercato.orders.domain.rules import CartEmpty, IdempotencyKeyReused, OrderIdTaken
-from mercato.orders.domain.saga_types import SagaCommand, SagaMessage, SagaPolicy, SagaState, Timeout
+from mercato.orders.domain.saga_types import (
+    LockedSaga,
+    SagaCommand,
+    SagaMessage,
+    SagaPolicy,
+    SagaState,
+    Timeout,
+)
 from mercato.orders.service_layer.unit_of_work import OrdersDeps, OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.events import DomainEvent
@@ -45,8 +52,17 @@ async def place_order(cmd: PlaceOrder, deps: OrdersDeps) -> Order:
         now,
         deps.policy,
     )
+    placed = events.OrderPlaced(
+        aggregate_id=str(order.id),
+        order_id=str(order.id),
+        customer_id=str(order.customer_id),
+        total_amount=order.total.amount,
+        currency=order.total.currency,
+    )
     async with deps.uow() as uow:
-        if not await uow.orders.add(order, state):
+        # The order, its saga and its events in one statement (the events only if the order is new).
+        written = uow.embed_events([placed, *(events.command_event(c) for c in commands)])
+        if not await uow.orders.add(order, state, written):
             # Either a retry (same customer and key) or a caller-chosen id that is taken. A
             # concurrent first attempt has committed by now: the insert waited on its index entry.
             existing = await uow.orders.by_key(cmd.customer_id, cmd.idempotency_key)
@@ -55,14 +71,7 @@ async def place_order(cmd: PlaceOrder, deps: OrdersDeps) -> Order:
             if not existing.answers(cmd):
                 raise IdempotencyKeyReused()
             return existing
-        placed = events.OrderPlaced(
-            aggregate_id=str(order.id),
-            order_id=str(order.id),
-            customer_id=str(order.customer_id),
-            total_amount=order.total.amount,
-            currency=order.total.currency,
-        )
-        uow.add_events([placed, *(events.command_event(c) for c in commands)])
+        uow.embedded(written)
         await uow.commit()
     return order
 
@@ -85,42 +94,44 @@ async def advance_saga(
 ) -> SagaState | None:
     """Feed one message to one saga, in the caller's (open) unit of work. None: no such saga (the
     reply concerns a reservation or payment that is not an order's)."""
-    state = await uow.orders.lock_saga(order_id)
-    if state is None:
+    locked = await uow.orders.lock_saga(order_id)
+    if locked is None:
         return None
-    return await _step(uow, state, message, now, policy)
+    return await _step(uow, locked, message, now, policy)
 
 
 async def _step(
-    uow: OrdersUnitOfWork, state: SagaState, message: SagaMessage, now: datetime, policy: SagaPolicy
+    uow: OrdersUnitOfWork, locked: LockedSaga, message: SagaMessage, now: datetime, policy: SagaPolicy
 ) -> SagaState:
-    after, commands = saga.decide(state, message, now, policy)
-    await save_step(uow, state, after, commands, now)
+    after, commands = saga.decide(locked.state, message, now, policy)
+    await save_step(uow, locked, after, commands, now)
     return after
 
 
 async def save_step(
     uow: OrdersUnitOfWork,
-    before: SagaState,
+    locked: LockedSaga,
     after: SagaState,
     commands: list[SagaCommand],
     now: datetime,
     *,
     actor: str | None = None,
 ) -> None:
-    """Store one step of a saga with its commands and the lifecycle events it implies. A
-    cancellation's history entries carry who cancelled and why."""
+    """Store one step of a saga with its commands and the lifecycle events it implies, in one
+    statement. A cancellation's history entries carry who cancelled and why."""
+    before, owner = locked.state, locked.owner
     if after == before:
         return  # a duplicate or stale reply, or a repeated request: nothing to write
     note = None
     if after.status in (OrderStatus.CANCELLING, OrderStatus.CANCELLED):
         actor, note = after.cancelled_by, after.cancel_reason
-    owner = await uow.orders.save_saga(before, after, now, actor=actor, note=note)
+    cart_id = str(owner.cart_id) if owner.cart_id is not None else ""
     out: list[DomainEvent] = [events.command_event(c) for c in commands]
-    if owner is not None:
-        cart_id = str(owner.cart_id) if owner.cart_id is not None else ""
-        out.extend(events.lifecycle(before, after, str(owner.customer_id), cart_id))
-    uow.add_events(out)
+    out.extend(events.lifecycle(before, after, str(owner.customer_id), cart_id))
+    written = uow.embed_events(out) if out else None
+    await uow.orders.save_saga(before, after, now, events=written, actor=actor, note=note)
+    if written is not None:
+        uow.embedded(written)
 
 
 async def expire_sagas(cmd: ExpireSagas, deps: OrdersDeps) -> int:
@@ -129,8 +140,8 @@ async def expire_sagas(cmd: ExpireSagas, deps: OrdersDeps) -> int:
     async with deps.uow() as uow:
         due = await uow.orders.claim_due(cmd.now, max(1, min(cmd.limit, SWEEP_LIMIT_MAX)))
         moved = 0
-        for state in due:
-            if await _step(uow, state, Timeout(), cmd.now, deps.policy) != state:
+        for locked in due:
+            if await _step(uow, locked, Timeout(), cmd.now, deps.policy) != locked.state:
                 moved += 1
         await uow.commit()
         return moved

@@ -14,33 +14,29 @@ from typing import Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mercato.orders.domain.model import Order, OrderOwner
-from mercato.orders.domain.saga_types import SagaPolicy, SagaState
+from mercato.orders.domain.model import Order
+from mercato.orders.domain.saga_types import LockedSaga, SagaPolicy, SagaState
 from mercato.platform.db import Database
-from mercato.platform.outbox import Outbox
+from mercato.platform.outbox import EmbeddedEvents, Outbox
 from mercato.platform.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
 
 
 class OrdersStore(Protocol):
-    async def add(self, order: Order, saga: SagaState) -> bool:
-        """Insert the order, its saga and first history entry; False if the id or the customer's
-        idempotency key is taken (nothing written)."""
+    async def add(self, order: Order, saga: SagaState, events: EmbeddedEvents) -> bool:
+        """Insert the order, its saga, first history entry and `events`; False if the id or the
+        customer's idempotency key is taken (nothing written)."""
         ...
 
     async def by_key(self, customer_id: uuid.UUID, idempotency_key: str) -> Order | None: ...
 
-    async def lock_saga(self, order_id: uuid.UUID) -> SagaState | None:
-        """The saga, locked until the end of the transaction."""
+    async def lock_saga(self, order_id: uuid.UUID) -> LockedSaga | None:
+        """The saga, locked until the end of the transaction, with whose order it is."""
         ...
 
-    async def claim_due(self, now: datetime, limit: int) -> list[SagaState]:
+    async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
         """Lock up to `limit` sagas whose deadline is at or before `now`, skipping locked ones."""
-        ...
-
-    async def lock_order(self, order_id: uuid.UUID) -> tuple[SagaState, uuid.UUID] | None:
-        """The saga, locked until the end of the transaction, and the order's customer id."""
         ...
 
     async def save_saga(
@@ -49,11 +45,12 @@ class OrdersStore(Protocol):
         after: SagaState,
         now: datetime,
         *,
+        events: EmbeddedEvents | None = None,
         actor: str | None = None,
         note: str | None = None,
-    ) -> OrderOwner | None:
-        """Store `after`; when its status differs from `before`, also the order's status and a
-        history entry (with `actor` and `note`), and when the order changed return whose it is."""
+    ) -> None:
+        """Store `after` and `events`, in one statement; when its status differs from `before`, also
+        the order's status and a history entry (with `actor` and `note`)."""
         ...
 
 
