@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -93,6 +94,12 @@ class MercatoGraphQL(GraphQL[GatewayContext, None]):
             value = json.loads(data)
         except RecursionError:
             value = None
+        except json.JSONDecodeError:
+            raise  # Strawberry answers it: 400 "Unable to parse request body as JSON"
+        except ValueError:  # not a syntax error: an integer longer than Python parses
+            raise HTTPException(
+                400, f"the request body holds a number of more than {sys.get_int_max_str_digits()} digits"
+            ) from None
         if value is None or nested_deeper_than(value, MAX_BODY_NESTING):
             raise HTTPException(400, f"the request body nests JSON more than {MAX_BODY_NESTING} levels deep")
         if not isinstance(value, dict | list):

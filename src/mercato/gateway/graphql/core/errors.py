@@ -64,19 +64,24 @@ class ErrorFormatting(SchemaExtension):
         ctx = self.execution_context
         # Errors before execution (syntax, validation) may live only in `pre_execution_errors`;
         # the response holds the same error objects, so they are formatted in place.
-        errors = [*(ctx.pre_execution_errors or ()), *((ctx.result.errors or ()) if ctx.result else ())]
-        for error in {id(e): e for e in errors}.values():
+        # Before execution, only parsing and validation run (no resolver, no I/O): whatever they raise
+        # is the document's fault, even an exception a scalar's parser let out (graphql-core keeps
+        # it as `original_error`: a 5,000-digit Int literal raises ValueError).
+        for error in ctx.pre_execution_errors or ():
+            format_error(error, validation=True)
+        for error in (ctx.result.errors or ()) if ctx.result else ():
             format_error(error)
 
 
-def format_error(error: GraphQLError) -> None:
-    """Give `error` an `extensions.code`, and hide the text of anything unexpected. Idempotent."""
+def format_error(error: GraphQLError, *, validation: bool = False) -> None:
+    """Give `error` an `extensions.code`, and hide the text of anything unexpected. Idempotent.
+    `validation`: the error was found parsing or validating the document."""
     if error.extensions and "code" in error.extensions:
         return
     original = error.original_error
     if isinstance(original, GraphQLError):  # nested by the executor
         original = original.original_error
-    code, safe = _code_of(original)
+    code, safe = _code_of(None if validation and not isinstance(original, MercatoError) else original)
     extensions: dict[str, Any] = dict(error.extensions or {})
     extensions.setdefault("code", code)
     if isinstance(original, MercatoError) and original.field:

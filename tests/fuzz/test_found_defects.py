@@ -1,0 +1,103 @@
+"""What the generated requests found, one regular test each (each failed before its fix): the request,
+its exact answer, and that nothing was written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.fuzz.values import to_json
+from tests.fuzz.world import ERRORS, Target
+
+
+async def post(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> httpx.Response:
+    body = to_json({"query": query, "variables": variables or {}}).encode()
+    return await http.post("/graphql", content=body, headers={"content-type": "application/json"})
+
+
+async def count(target: Target, sql: str, **params: Any) -> int:
+    async with target.runtime.db.connect() as conn:
+        value: int = (await conn.execute(text(sql), params)).scalar_one()
+    return value
+
+
+async def test_a_number_of_5000_digits_in_the_body_is_a_400(target: Target) -> None:
+    # Given a body whose JSON holds an integer longer than Python parses (4,300 digits): json.loads
+    # raised a plain ValueError, which escaped the app as an HTTP 500
+    body = b'{"query": "{ me { id } }", "variables": {"n": 1' + b"0" * 5_000 + b"}}"
+    # When it is posted
+    response = await target.callers["anonymous"].post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    # Then it is refused as a bad request, shaped like GraphQL
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "the request body holds a number of more than 4300 digits",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ]
+    }
+
+
+async def test_an_int_literal_of_5000_digits_is_a_validation_error(target: Target) -> None:
+    # Given an Int written in the document with 5,000 digits: validating it raised a ValueError that
+    # graphql-core attached to the validation error, which then went out as INTERNAL
+    query = "{ products(first: 1" + "0" * 5_000 + ") { edges { cursor } } }"
+    # When it is sent
+    response = await post(target.callers["anonymous"], query)
+    # Then it is a validation error
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert error["message"].startswith(
+        "Expected value of type 'Int', but encountered error 'Exceeds the limit"
+    )
+
+
+HUGE = "1e999999999"
+
+
+async def test_an_amount_with_a_huge_exponent_is_a_typed_error_and_writes_nothing(target: Target) -> None:
+    # Given amounts that are short strings of huge numbers: scaling one to minor units overflowed the
+    # decimal context, and the client saw INTERNAL
+    admin, known = target.callers["admin"], target.known
+    price = {"amount": HUGE, "currency": "USD"}
+    create = await post(
+        admin,
+        f"mutation($i: ProductCreateInput!) {{ productCreate(input: $i) {{ product {{ id }} {ERRORS} }} }}",
+        {"i": {"slug": "huge-price", "name": "Huge", "variants": [{"sku": "HUGE-1", "price": price}]}},
+    )
+    listing = await post(
+        target.callers["anonymous"],
+        "query($f: ProductFilterInput) { products(first: 5, filter: $f) { edges { cursor } } }",
+        {"f": {"priceMin": HUGE}},
+    )
+    refund = await post(
+        admin,
+        "mutation($id: ID!, $a: MoneyInput!) "
+        f'{{ orderRefund(id: $id, amount: $a, idempotencyKey: "huge") {{ order {{ id }} {ERRORS} }} }}',
+        {"id": known.ids["order"][0], "a": {"amount": HUGE, "currency": "USD"}},
+    )
+    # Then each is a typed error naming the field
+    assert create.json()["data"]["productCreate"] == {
+        "product": None,
+        "errors": [
+            {"field": "variants.0.price", "code": "OUT_OF_RANGE", "message": "amount is out of range"}
+        ],
+    }
+    assert [(e["extensions"], e["message"]) for e in listing.json()["errors"]] == [
+        ({"code": "INVALID", "field": "filter.priceMin"}, "amount is out of range")
+    ]
+    assert refund.json()["data"]["orderRefund"] == {
+        "order": None,
+        "errors": [{"field": "amount", "code": "INVALID", "message": "amount is out of range"}],
+    }
+    # And nothing was written
+    assert await count(target, "SELECT count(*) FROM catalog.products WHERE slug = 'huge-price'") == 0
+    assert await count(target, "SELECT count(*) FROM payments.ledger_entries WHERE kind = 'REFUND'") == 0
