@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator
 
 import pytest
 
 from mercato.app.runtime import Runtime
+from mercato.app.topology import GrpcTopology
 from mercato.platform.config import Settings
 from mercato.platform.engines import EngineUrls
 from tests.fuzz.world import Target, build_target, quiet_runtime
+
+# `make test` fuzzes the in-process topology; FUZZ_TOPOLOGY=grpc sends every call of the gateway to the
+# contexts over gRPC instead (the gRPC edge applies the text rule again, and maps errors to statuses).
+TOPOLOGY = os.environ.get("FUZZ_TOPOLOGY", "in-process")
 
 
 @pytest.fixture(scope="package")
@@ -17,9 +24,28 @@ async def quiet(engine_urls: EngineUrls, settings: Settings) -> AsyncIterator[Ru
         yield runtime
 
 
+@contextlib.asynccontextmanager
+async def serve(runtime: Runtime, topology: str) -> AsyncIterator[Target]:
+    grpc = GrpcTopology(runtime) if topology == "grpc" else None
+    built = await build_target(runtime, await grpc.start() if grpc else None)
+    try:
+        yield built
+    finally:
+        for http in built.callers.values():
+            await http.aclose()
+        if grpc is not None:
+            await grpc.stop()
+
+
 @pytest.fixture(scope="package")
 async def target(quiet: Runtime) -> AsyncIterator[Target]:
-    built = await build_target(quiet)
-    yield built
-    for http in built.callers.values():
-        await http.aclose()
+    """The gateway the generated requests go to (FUZZ_TOPOLOGY), with its world."""
+    async with serve(quiet, TOPOLOGY) as served:
+        yield served
+
+
+@pytest.fixture(scope="package", params=["in-process", "grpc"])
+async def each_target(request: pytest.FixtureRequest, quiet: Runtime) -> AsyncIterator[Target]:
+    """The gateway on each topology, with a world of its own: a found defect's test runs on both."""
+    async with serve(quiet, request.param) as served:
+        yield served

@@ -65,6 +65,7 @@ class Request:
     method: str = "POST"
     params: str = ""  # the query string of a GET
     content_type: str = "application/json"
+    authorization: str | None = None  # replaces the caller's Authorization header
 
     def __repr__(self) -> str:  # Hypothesis shows it; a body may be 100 kB
         shown = (self.body or self.params.encode())[:500].decode("utf-8", "backslashreplace")
@@ -434,6 +435,37 @@ def raw_requests() -> st.SearchStrategy[Request]:
     return st.one_of(posts, gets)
 
 
+def _authorizations(known: Known) -> list[str]:
+    """Authorization headers that are not a valid access token of this server."""
+    forged = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIwIiwicm9sZSI6IkFETUlOIn0."
+    headers = ["", "Bearer", "Bearer ", "Bearer  x", "bearer x.y.z", "Basic dXNlcjpwYXNz", "Token abc"]
+    headers += [f"Bearer {forged}", "Bearer a.b.c", "Bearer ....", "Bearer \t x", "Bearer " + "a" * 10_000]
+    for token in known.access_tokens:
+        headers += [f"Bearer {token[:-3]}xyz", f"Bearer {token}{token}", f"Bearer {token[::-1]}"]
+    headers += [f"Bearer {token}" for token in known.refresh_tokens]
+    return headers
+
+
+def auth_requests(known: Known) -> st.SearchStrategy[Request]:
+    """A small query or mutation sent with a forged, tampered or malformed Authorization header."""
+    documents = ["{ me { id email role } }", "{ myOrders { nodes { id } } }", "{ warehouses { id } }",
+                 "mutation { cartCreate { cart { id } errors { field code message } } }"]  # fmt: skip
+    return st.tuples(st.sampled_from(documents), st.sampled_from(_authorizations(known))).map(
+        lambda t: Request(
+            "anonymous", "mutation" if t[0].startswith("mutation") else "query",
+            f"forged Authorization: {t[0].split('{')[1].strip()}",
+            keys=("cartCreate",) if t[0].startswith("mutation") else (),
+            fields=("cartCreate",) if t[0].startswith("mutation") else (),
+            body=to_json({"query": t[0]}).encode(), authorization=t[1],
+        )
+    )  # fmt: skip
+
+
 def requests(known: Known) -> st.SearchStrategy[Request]:
     """The mix the suite sends: mostly operations with variables, then literal documents, then raw."""
-    return weighted((7, variable_operations(known)), (2, literal_operations(known)), (1, raw_requests()))
+    return weighted(
+        (14, variable_operations(known)),
+        (4, literal_operations(known)),
+        (1, raw_requests()),
+        (1, auth_requests(known)),
+    )

@@ -25,12 +25,12 @@ async def count(target: Target, sql: str, **params: Any) -> int:
     return value
 
 
-async def test_a_number_of_5000_digits_in_the_body_is_a_400(target: Target) -> None:
+async def test_a_number_of_5000_digits_in_the_body_is_a_400(each_target: Target) -> None:
     # Given a body whose JSON holds an integer longer than Python parses (4,300 digits): json.loads
     # raised a plain ValueError, which escaped the app as an HTTP 500
     body = b'{"query": "{ me { id } }", "variables": {"n": 1' + b"0" * 5_000 + b"}}"
     # When it is posted
-    response = await target.callers["anonymous"].post(
+    response = await each_target.callers["anonymous"].post(
         "/graphql", content=body, headers={"content-type": "application/json"}
     )
     # Then it is refused as a bad request, shaped like GraphQL
@@ -45,12 +45,12 @@ async def test_a_number_of_5000_digits_in_the_body_is_a_400(target: Target) -> N
     }
 
 
-async def test_an_int_literal_of_5000_digits_is_a_validation_error(target: Target) -> None:
+async def test_an_int_literal_of_5000_digits_is_a_validation_error(each_target: Target) -> None:
     # Given an Int written in the document with 5,000 digits: validating it raised a ValueError that
     # graphql-core attached to the validation error, which then went out as INTERNAL
     query = "{ products(first: 1" + "0" * 5_000 + ") { edges { cursor } } }"
     # When it is sent
-    response = await post(target.callers["anonymous"], query)
+    response = await post(each_target.callers["anonymous"], query)
     # Then it is a validation error
     assert response.status_code == 200
     [error] = response.json()["errors"]
@@ -63,9 +63,12 @@ async def test_an_int_literal_of_5000_digits_is_a_validation_error(target: Targe
 HUGE = "1e999999999"
 
 
-async def test_an_amount_with_a_huge_exponent_is_a_typed_error_and_writes_nothing(target: Target) -> None:
+async def test_an_amount_with_a_huge_exponent_is_a_typed_error_and_writes_nothing(
+    each_target: Target,
+) -> None:
     # Given amounts that are short strings of huge numbers: scaling one to minor units overflowed the
     # decimal context, and the client saw INTERNAL
+    target = each_target
     admin, known = target.callers["admin"], target.known
     price = {"amount": HUGE, "currency": "USD"}
     create = await post(
@@ -101,3 +104,49 @@ async def test_an_amount_with_a_huge_exponent_is_a_typed_error_and_writes_nothin
     # And nothing was written
     assert await count(target, "SELECT count(*) FROM catalog.products WHERE slug = 'huge-price'") == 0
     assert await count(target, "SELECT count(*) FROM payments.ledger_entries WHERE kind = 'REFUND'") == 0
+
+
+async def test_a_json_number_no_service_can_carry_is_a_typed_error_and_writes_nothing(
+    each_target: Target,
+) -> None:
+    # Given JSON attributes holding NaN, an infinity and an integer past 2**53: Python's parser takes
+    # them, but JSON has no NaN and a double cannot hold the integer. Over gRPC (a protobuf Struct)
+    # NaN failed to serialize (INTERNAL) and the integer lost its last digits; in process NaN was
+    # stored as null
+    admin, known = each_target.callers["admin"], each_target.known
+    update = (
+        f"mutation($id: ID!, $i: ProductUpdateInput!) {{ productUpdate(id: $id, input: $i) {{ {ERRORS} }} }}"
+    )
+    attributes = {"a": float("nan"), "b": float("inf"), "c": 2**70, "d": 2**53}
+    # When a product's attributes are set to them
+    response = await post(admin, update, {"id": known.ids["product"][0], "i": {"attributes": attributes}})
+    # Then each refused number is named, and the product keeps its attributes
+    nan = "is not a JSON number (NaN or infinite)"
+    big = "is an integer beyond ±2^53 (9007199254740992), which a JSON number cannot hold exactly"
+    assert response.json()["data"]["productUpdate"]["errors"] == [
+        {"field": "attributes.a", "code": "INVALID", "message": f"attributes.a {nan}"},
+        {"field": "attributes.b", "code": "INVALID", "message": f"attributes.b {nan}"},
+        {"field": "attributes.c", "code": "OUT_OF_RANGE", "message": f"attributes.c {big}"},
+    ]
+    product = await count(
+        each_target, "SELECT attributes::text FROM catalog.products WHERE id = :i", i=known.ids["product"][0]
+    )
+    assert product == '{"fabric": "cotton"}'
+
+
+async def test_an_access_token_the_text_rule_refuses_is_an_invalid_token(each_target: Target) -> None:
+    # Given an Authorization header with a token of 10,000 characters: over gRPC the customers' edge
+    # refused it as text (InputRejected), which escaped the gateway as an HTTP 500
+    anonymous = each_target.callers["anonymous"]
+    # When a query is sent with it
+    response = await anonymous.post(
+        "/graphql",
+        json={"query": "{ warehouses { id } }"},
+        headers={"authorization": "Bearer " + "a" * 10_000},
+    )
+    # Then the caller is anonymous and told why, as with any other invalid token
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
+        ("invalid access token", {"code": "UNAUTHENTICATED"})
+    ]

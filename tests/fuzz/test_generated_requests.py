@@ -31,7 +31,10 @@ async def send(target: Target, request: Request) -> httpx.Response:
     http = target.callers[request.caller]
     if request.method == "GET":
         return await http.get(f"/graphql?{request.params}")
+
     headers = {"content-type": request.content_type} if request.content_type else {}
+    if request.authorization is not None:
+        headers["authorization"] = request.authorization
     return await http.post("/graphql", content=request.body, headers=headers)
 
 

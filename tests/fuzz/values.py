@@ -236,6 +236,7 @@ class Known:
     emails: list[str] = field(default_factory=list)
     passwords: list[str] = field(default_factory=list)
     refresh_tokens: list[str] = field(default_factory=list)
+    access_tokens: list[str] = field(default_factory=list)
     cursors: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
 

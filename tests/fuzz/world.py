@@ -17,6 +17,7 @@ from mercato.app.contexts import MIGRATIONS
 from mercato.app.runtime import Runtime
 from mercato.customers.bootstrap import create_admin
 from mercato.gateway.app import create_app
+from mercato.gateway.context import Clients
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.engines import EngineUrls
@@ -81,8 +82,9 @@ async def _call(http: httpx.AsyncClient, query: str, variables: dict[str, Any] |
     return payload
 
 
-async def build_target(runtime: Runtime) -> Target:
-    app = create_app(runtime.settings, runtime)
+async def build_target(runtime: Runtime, clients: Clients | None = None) -> Target:
+    """The gateway on `runtime` (on `clients` when given: the gRPC topology's), and its world."""
+    app = create_app(runtime.settings, runtime, clients)
     known = Known(passwords=[PASSWORD])
     admin_email, shopper_email, other_email = (f"{ref(r)}@example.com" for r in ("admin", "shop", "other"))
     await create_admin(runtime.customers, admin_email, PASSWORD)
@@ -91,6 +93,7 @@ async def build_target(runtime: Runtime) -> Target:
     known.ids["account"] = [str(a.id) for a in accounts]
     tokens = {e: await runtime.customers_client.create_token(e, PASSWORD) for e in known.emails}
     # A spare sign-in of the shopper: refreshing or revoking it leaves the shopper's own token alone.
+    known.access_tokens = [tokens[shopper_email].access_token, tokens[admin_email].access_token]
     known.refresh_tokens = [
         (await runtime.customers_client.create_token(shopper_email, PASSWORD)).refresh_token
     ]

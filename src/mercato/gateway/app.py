@@ -26,6 +26,7 @@ from mercato.gateway.response_cache import ResponseCache
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
+from mercato.platform.errors import InputRejected
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 from mercato.platform.telemetry import TracingMiddleware, shutdown_tracing
 from mercato.platform.validation import nested_deeper_than
@@ -67,6 +68,10 @@ class MercatoGraphQL(GraphQL[GatewayContext, None]):
                 except Unauthenticated as exc:
                     # Anonymous, but told why: a client can refresh its token and retry.
                     context.auth_error = exc.message
+                except InputRejected:
+                    # Over gRPC, the customers' edge refuses a token that breaks the text rule (over
+                    # 4,096 characters, control characters) before reading it: no valid token either.
+                    context.auth_error = "invalid access token"
         return context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

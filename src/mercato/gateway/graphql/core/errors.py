@@ -64,13 +64,25 @@ class ErrorFormatting(SchemaExtension):
         ctx = self.execution_context
         # Errors before execution (syntax, validation) may live only in `pre_execution_errors`;
         # the response holds the same error objects, so they are formatted in place.
-        # Before execution, only parsing and validation run (no resolver, no I/O): whatever they raise
-        # is the document's fault, even an exception a scalar's parser let out (graphql-core keeps
-        # it as `original_error`: a 5,000-digit Int literal raises ValueError).
-        for error in ctx.pre_execution_errors or ():
-            format_error(error, validation=True)
-        for error in (ctx.result.errors or ()) if ctx.result else ():
+        errors = [*(ctx.pre_execution_errors or ()), *((ctx.result.errors or ()) if ctx.result else ())]
+        for error in {id(e): e for e in errors}.values():
             format_error(error)
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        self._document_errors()
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._document_errors()
+
+    def _document_errors(self) -> None:
+        # Parsing and validation run no resolver and no I/O: what they find is the document's fault,
+        # even an exception a scalar's parser let out (graphql-core keeps it as `original_error`: a
+        # 5,000-digit Int literal raises ValueError). Later, Strawberry also keeps execution errors in
+        # `pre_execution_errors`, so this runs right after these phases only.
+        for error in self.execution_context.pre_execution_errors or ():
+            format_error(error, validation=True)
 
 
 def format_error(error: GraphQLError, *, validation: bool = False) -> None:
