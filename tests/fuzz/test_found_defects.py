@@ -150,3 +150,70 @@ async def test_an_access_token_the_text_rule_refuses_is_an_invalid_token(each_ta
     assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
         ("invalid access token", {"code": "UNAUTHENTICATED"})
     ]
+
+
+PRICE = {"amount": "1.00", "currency": "USD"}
+ATTRIBUTES_NOT_AN_OBJECT = {
+    "productCreate": (
+        "mutation($i: ProductCreateInput!) { productCreate(input: $i) { product { id } " + ERRORS + " } }",
+        lambda k: {"i": {"slug": "list-attributes", "name": "List", "attributes": ["a"]}},
+        "attributes",
+    ),
+    "productCreate variant": (
+        "mutation($i: ProductCreateInput!) { productCreate(input: $i) { product { id } " + ERRORS + " } }",
+        lambda k: {"i": {"slug": "list-attributes", "name": "List", "variants": [
+            {"sku": "LIST-1", "price": PRICE, "attributes": "a"}]}},
+        "variants.0.attributes",
+    ),
+    "productUpdate": (
+        "mutation($id: ID!, $i: ProductUpdateInput!) { productUpdate(id: $id, input: $i) { "
+        + ERRORS
+        + " } }",
+        lambda k: {"id": k.ids["product"][0], "i": {"attributes": [1, 2]}},
+        "attributes",
+    ),
+    "variantCreate": (
+        "mutation($p: ID!, $i: VariantInput!) { variantCreate(productId: $p, input: $i) { " + ERRORS + " } }",
+        lambda k: {"p": k.ids["product"][0], "i": {"sku": "LIST-2", "price": PRICE, "attributes": [1]}},
+        "attributes",
+    ),
+    "variantUpdate": (
+        "mutation($id: ID!, $i: VariantUpdateInput!) { variantUpdate(id: $id, input: $i) { "
+        + ERRORS
+        + " } }",
+        lambda k: {"id": k.ids["variant"][0], "i": {"attributes": True}},
+        "attributes",
+    ),
+}  # fmt: skip
+
+
+async def test_attributes_that_are_not_an_object_are_a_typed_error_and_write_nothing(
+    each_target: Target,
+) -> None:
+    # Given JSON attributes that are a list, a string or a boolean: in process the use case refused them,
+    # but over gRPC the gateway first made them a protobuf Struct, which raised AttributeError (INTERNAL)
+    admin, known = each_target.callers["admin"], each_target.known
+    before = await count(
+        each_target, "SELECT count(*) + sum(hashtext(attributes::text)) FROM catalog.variants"
+    )
+    for operation, (query, variables, field) in ATTRIBUTES_NOT_AN_OBJECT.items():
+        # When each operation is sent them
+        response = await post(admin, query, variables(known))
+        # Then it is refused, naming the field, the same way on both topologies
+        [payload] = response.json()["data"].values()
+        assert payload["errors"] == [
+            {"field": field, "code": "INVALID", "message": f"{field} must be an object"}
+        ], operation
+    # And nothing was written
+    assert (
+        await count(each_target, "SELECT count(*) FROM catalog.products WHERE slug = 'list-attributes'") == 0
+    )
+    assert await count(each_target, "SELECT count(*) FROM catalog.variants WHERE sku LIKE 'LIST-%'") == 0
+    product = await count(
+        each_target, "SELECT attributes::text FROM catalog.products WHERE id = :i", i=known.ids["product"][0]
+    )
+    assert product == '{"fabric": "cotton"}'
+    assert (
+        await count(each_target, "SELECT count(*) + sum(hashtext(attributes::text)) FROM catalog.variants")
+        == before
+    )
