@@ -37,15 +37,35 @@ async def serve(runtime: Runtime, topology: str) -> AsyncIterator[Target]:
             await grpc.stop()
 
 
+class Targets:
+    """The gateway on each topology over the quiet runtime, each with its world, made when first asked
+    for and shared by every test of the package."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.stack = contextlib.AsyncExitStack()
+        self.served: dict[str, Target] = {}
+
+    async def get(self, topology: str) -> Target:
+        if topology not in self.served:
+            self.served[topology] = await self.stack.enter_async_context(serve(self.runtime, topology))
+        return self.served[topology]
+
+
 @pytest.fixture(scope="package")
-async def target(quiet: Runtime) -> AsyncIterator[Target]:
+async def targets(quiet: Runtime) -> AsyncIterator[Targets]:
+    made = Targets(quiet)
+    yield made
+    await made.stack.aclose()
+
+
+@pytest.fixture(scope="package")
+async def target(targets: Targets) -> Target:
     """The gateway the generated requests go to (FUZZ_TOPOLOGY), with its world."""
-    async with serve(quiet, TOPOLOGY) as served:
-        yield served
+    return await targets.get(TOPOLOGY)
 
 
 @pytest.fixture(scope="package", params=["in-process", "grpc"])
-async def each_target(request: pytest.FixtureRequest, quiet: Runtime) -> AsyncIterator[Target]:
-    """The gateway on each topology, with a world of its own: a found defect's test runs on both."""
-    async with serve(quiet, request.param) as served:
-        yield served
+async def each_target(request: pytest.FixtureRequest, targets: Targets) -> Target:
+    """The gateway on each topology: a found defect's test runs on both."""
+    return await targets.get(request.param)
