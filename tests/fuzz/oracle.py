@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from mercato.platform.db import Database
-from tests.fuzz.operations import Request
+from tests.fuzz.request import Request
 
 CONTEXT_SCHEMAS = ("catalog", "inventory", "customers", "payments", "orders")
 FORBIDDEN_CODES = frozenset({"INTERNAL", "UNAVAILABLE"})

@@ -19,8 +19,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.fuzz.operations import Request, requests
+from tests.fuzz.operations import requests
 from tests.fuzz.oracle import Errors, Finding, Fingerprint, Tally, judge
+from tests.fuzz.request import Request
 from tests.fuzz.world import Target
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
