@@ -25,6 +25,13 @@ test: lint
 unit: $(STAMP)
 	@$(BIN)/python -m pytest -q tests/unit
 
+# Generated-input fuzzing, the long form (`make test` sends a few hundred): FUZZ_EXAMPLES requests generated
+# from schema.graphql with hostile values; prints the figures docs/security.md records.
+FUZZ_EXAMPLES ?= 10000
+.PHONY: fuzz
+fuzz: $(STAMP)
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/fuzz/test_generated_requests.py
+
 lint: $(STAMP)
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/ruff format --check src tests bench

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ from mercato.gateway.response_cache import ResponseCache
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
+from mercato.platform.errors import InputRejected
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 from mercato.platform.telemetry import TracingMiddleware, shutdown_tracing
 from mercato.platform.validation import nested_deeper_than
@@ -66,6 +68,10 @@ class MercatoGraphQL(GraphQL[GatewayContext, None]):
                 except Unauthenticated as exc:
                     # Anonymous, but told why: a client can refresh its token and retry.
                     context.auth_error = exc.message
+                except InputRejected:
+                    # Over gRPC, the customers' edge refuses a token that breaks the text rule (over
+                    # 4,096 characters, control characters) before reading it: no valid token either.
+                    context.auth_error = "invalid access token"
         return context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,6 +99,12 @@ class MercatoGraphQL(GraphQL[GatewayContext, None]):
             value = json.loads(data)
         except RecursionError:
             value = None
+        except json.JSONDecodeError:
+            raise  # Strawberry answers it: 400 "Unable to parse request body as JSON"
+        except ValueError:  # not a syntax error: an integer longer than Python parses
+            raise HTTPException(
+                400, f"the request body holds a number of more than {sys.get_int_max_str_digits()} digits"
+            ) from None
         if value is None or nested_deeper_than(value, MAX_BODY_NESTING):
             raise HTTPException(400, f"the request body nests JSON more than {MAX_BODY_NESTING} levels deep")
         if not isinstance(value, dict | list):

@@ -50,6 +50,10 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+# No amount has more digits than this on either side of the point (MAX_MINOR_AMOUNT is 10**15).
+_MAX_DIGITS = 19
+
+
 def currency_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
@@ -115,6 +119,10 @@ class Money:
             raise MoneyError(f"{value!r} is not a decimal amount") from exc
         if not parsed.is_finite():
             raise MoneyError(f"{value!r} is not a decimal amount")
+        # "1e999999999" is short, but scaling it overflows the decimal context (an exception no
+        # caller expects), and "1e-999999999" would round to 0: no amount is that far from 1.
+        if parsed and not -_MAX_DIGITS <= parsed.adjusted() <= _MAX_DIGITS:
+            raise MoneyError("amount is out of range")
         minor = parsed.scaleb(currency_exponent(currency))
         if minor != minor.to_integral_value():
             raise MoneyError(f"{currency} has {currency_exponent(currency)} decimals at most")

@@ -11,6 +11,7 @@ error naming the field. Use cases keep their own, tighter limits.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -32,6 +33,8 @@ MULTILINE_FIELDS = frozenset({"description", "note", "reason"})
 # unpaired, since a valid pair decodes to one code point.
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _FORBIDDEN_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The largest integer every JSON implementation holds exactly (a double's: RFC 8259, section 6).
+JSON_MAX_SAFE_INTEGER = 2**53
 # Deeper plain data than any input needs is refused rather than walked (and it bounds the recursion).
 _MAX_NESTING = 32
 
@@ -52,6 +55,22 @@ def text_problem(value: str, *, multiline: bool = False) -> tuple[Problem, str] 
     return Problem.INVALID, f"holds the control character U+{ord(char):04X}{allowed}"
 
 
+def number_problem(value: int | float) -> tuple[Problem, str] | None:
+    """What is wrong with a number in plain data (a JSON value), if anything. Python's JSON parser
+    takes NaN, Infinity and integers of any size; JSON has no NaN, PostgreSQL's jsonb no infinity,
+    orjson stops at 64 bits, and a protobuf `Struct` (how the gRPC topology carries JSON) holds
+    doubles: beyond 2**53 an integer would lose its last digits there and keep them in process."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return Problem.INVALID, "is not a JSON number (NaN or infinite)"
+    elif abs(value) > JSON_MAX_SAFE_INTEGER:
+        return (
+            Problem.OUT_OF_RANGE,
+            f"is an integer beyond ±2^53 ({JSON_MAX_SAFE_INTEGER}), which a JSON number cannot hold exactly",
+        )
+    return None
+
+
 def is_multiline(field: str) -> bool:
     """Whether the field named `field` (a dotted path; its last name decides) may span lines."""
     for name in reversed(field.split(".")):
@@ -65,11 +84,16 @@ def text_errors(
 ) -> Iterator[FieldError]:
     """The boundary rule over plain data (strings, and lists, tuples and string-keyed dicts of them;
     other values pass): one error per refused string, named by its path (`attributes.color`,
-    `lines.0.sku`). A JSON key names its value, so `{"description": ...}` is multi-line."""
+    `lines.0.sku`). A JSON key names its value, so `{"description": ...}` is multi-line. Plain data
+    travels as JSON, so a number JSON cannot carry is refused too (see `number_problem`)."""
     if isinstance(value, str):
         problem = text_problem(value, multiline=is_multiline(field) if multiline is None else multiline)
         if problem is not None:
             yield FieldError(field, problem[0], f"{field} {problem[1]}")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = number_problem(value)
+        if number is not None:
+            yield FieldError(field, number[0], f"{field} {number[1]}")
     elif isinstance(value, dict | list | tuple):
         if depth >= _MAX_NESTING:
             yield FieldError(

@@ -51,6 +51,11 @@ def test_exponents_follow_iso_4217() -> None:
         ("10", "usd"),
         ("10", "US"),
         ("1e20", "USD"),
+        # Found by the fuzzer: scaling these overflowed the decimal context (INTERNAL), or rounded
+        # the amount to 0 without a word.
+        ("1e999999999", "USD"),
+        ("-1e999999999", "USD"),
+        ("1e-999999999", "USD"),
     ],
 )
 def test_unparseable_amounts_are_refused(value: str, currency: str) -> None:

@@ -170,8 +170,14 @@ def _money(value: MoneyInput, field: str) -> Money:
         raise ClientError(str(exc), code=problem, field=field) from None
 
 
-def _attributes(value: Any) -> dict[str, Any]:
-    return value if value is not None else {}
+def _attributes(value: Any, field: str = "attributes") -> dict[str, Any]:
+    """A JSON object ({} for none). Anything else is refused here, as the use case refuses it: over
+    gRPC it must first become a protobuf Struct, which only an object can (a list raised)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ClientError(f"{field} must be an object", code=Problem.INVALID, field=field)
+    return value
 
 
 async def _staff_product(info: strawberry.Info, product_id: uuid.UUID) -> Product | None:
@@ -229,7 +235,7 @@ class CatalogMutations:
                     commands.NewVariant(
                         sku=v.sku,
                         price=_money(v.price, f"variants.{i}.price"),
-                        attributes=_attributes(v.attributes),
+                        attributes=_attributes(v.attributes, f"variants.{i}.attributes"),
                     )
                     for i, v in enumerate(input.variants or [])
                 ],
@@ -258,6 +264,8 @@ class CatalogMutations:
                     if value is None and name != "description":
                         raise ClientError(f"{name} cannot be null", code=Problem.REQUIRED, field=name)
                     changes[name] = value if value is not None else ""
+            if "attributes" in changes:
+                _attributes(changes["attributes"])
             if input.category_id is not strawberry.UNSET:
                 changes["category_id"] = parse_optional_id(input.category_id, "categoryId")
             await info.context.clients.catalog.execute(

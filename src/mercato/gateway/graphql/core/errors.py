@@ -68,15 +68,32 @@ class ErrorFormatting(SchemaExtension):
         for error in {id(e): e for e in errors}.values():
             format_error(error)
 
+    def on_parse(self) -> Iterator[None]:
+        yield
+        self._document_errors()
 
-def format_error(error: GraphQLError) -> None:
-    """Give `error` an `extensions.code`, and hide the text of anything unexpected. Idempotent."""
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._document_errors()
+
+    def _document_errors(self) -> None:
+        # Parsing and validation run no resolver and no I/O: what they find is the document's fault,
+        # even an exception a scalar's parser let out (graphql-core keeps it as `original_error`: a
+        # 5,000-digit Int literal raises ValueError). Later, Strawberry also keeps execution errors in
+        # `pre_execution_errors`, so this runs right after these phases only.
+        for error in self.execution_context.pre_execution_errors or ():
+            format_error(error, validation=True)
+
+
+def format_error(error: GraphQLError, *, validation: bool = False) -> None:
+    """Give `error` an `extensions.code`, and hide the text of anything unexpected. Idempotent.
+    `validation`: the error was found parsing or validating the document."""
     if error.extensions and "code" in error.extensions:
         return
     original = error.original_error
     if isinstance(original, GraphQLError):  # nested by the executor
         original = original.original_error
-    code, safe = _code_of(original)
+    code, safe = _code_of(None if validation and not isinstance(original, MercatoError) else original)
     extensions: dict[str, Any] = dict(error.extensions or {})
     extensions.setdefault("code", code)
     if isinstance(original, MercatoError) and original.field:
