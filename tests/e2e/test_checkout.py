@@ -223,7 +223,7 @@ async def test_the_cart_is_emptied_by_a_confirmation_the_request_did_not_wait_fo
             shipping_address=PostalAddress(
                 first_name="Ada", last_name="Lovelace", line1="1 Way", city="London", country="GB"
             ),
-            payment_token="tok_success",
+            payment_method="tok_success",
         ),
         wait_seconds=0,
     )

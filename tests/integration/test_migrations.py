@@ -20,7 +20,7 @@ from tests.conftest import _asyncpg_dsn, _with_database
 HEADS = {
     **{m.schema: f"{m.schema}_0001" for m in MIGRATIONS},
     "orders": "orders_0003",
-    "payments": "payments_0002",
+    "payments": "payments_0003",
 }
 
 

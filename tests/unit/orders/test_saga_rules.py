@@ -188,7 +188,7 @@ def test_commands_travel_as_orders_events_with_the_order_as_reference() -> None:
         "order_id": str(ORDER),
         "amount": 5000,
         "currency": "EUR",
-        "payment_token": "tok_ok",
+        "payment_method": "tok_ok",
         "idempotency_key": "order:x:authorize",
     }
     charge = Envelope.of(events.command_event(CHARGE))
@@ -197,7 +197,7 @@ def test_commands_travel_as_orders_events_with_the_order_as_reference() -> None:
         "order_id": str(ORDER),
         "amount": 5000,
         "currency": "EUR",
-        "payment_token": "tok_ok",
+        "payment_method": "tok_ok",
         "idempotency_key": f"order:{ORDER}:authorize",
         "capture_idempotency_key": f"order:{ORDER}:capture",
     }
