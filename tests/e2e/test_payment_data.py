@@ -135,7 +135,8 @@ async def test_the_payment_token_is_nowhere_but_sealed_in_the_vault(
             await conn.execute(
                 text(
                     "SELECT o.payment_token, m.customer_id, ord.customer_id "
-                    "FROM payments.payment_operations o JOIN payments.payment_methods m ON m.id = o.payment_token "
+                    "FROM payments.payment_operations o "
+                    "JOIN payments.payment_methods m ON m.id = o.payment_token "
                     "JOIN orders.orders ord ON ord.id::text = o.order_reference "
                     "WHERE o.operation = 'AUTHORIZE' AND o.order_reference = :order"
                 ),
