@@ -85,7 +85,7 @@ def test_messages_round_trip() -> None:
             )
         ],
         total=money_pb2.Money(amount_minor=3998, currency_code="USD"),
-        payment_token="tok_visa",
+        payment_method="pm_vaulted",
         idempotency_key="checkout-1",
     )
     request.shipping_address.update({"city": "Lyon", "country": "FR"})

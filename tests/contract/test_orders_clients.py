@@ -94,7 +94,7 @@ def a_place_order(**changes: Any) -> PlaceOrder:
         "lines": [("SKU-A", 1, usd(100))],
         "total": usd(100),
         "shipping_address": ADDRESS,
-        "payment_token": "tok_success",
+        "payment_method": "tok_success",
         "idempotency_key": ref("key"),
     }
     return PlaceOrder(**(arguments | changes))

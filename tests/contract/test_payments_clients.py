@@ -20,6 +20,7 @@ from mercato.payments.domain.errors import (
     AuthorizePaymentErrorCode,
     CapturePaymentErrorCode,
     RefundPaymentErrorCode,
+    VaultPaymentMethodErrorCode,
     VoidPaymentErrorCode,
 )
 from mercato.payments.domain.model import IntentStatus, PaymentIntent
@@ -128,6 +129,42 @@ async def test_authorize_is_idempotent_and_void_releases(client: PaymentsClient)
     voided = await client.void(first.id, ref("key"))
     assert voided.status is IntentStatus.VOIDED
     assert await client.intents_for_order(order) == [voided]
+
+
+async def test_a_vaulted_token_is_paid_with_through_its_reference_only(client: PaymentsClient) -> None:
+    # Given a token vaulted for a customer
+    customer, key, token = uuid.uuid4(), ref("key"), ref("tok_ok_contract")
+    reference = await client.vault_payment_method(customer, token, key)
+    # Then the reference is opaque and stable for (customer, key), and another customer gets another
+    assert reference.startswith("pm_") and token not in reference and len(reference) >= 20
+    assert await client.vault_payment_method(customer, token, key) == reference
+    assert await client.vault_payment_method(uuid.uuid4(), token, key) != reference
+    # When an authorization names the reference, the provider is asked with the token (approved)
+    held = await client.authorize(ref("order"), usd(900), reference, ref("key"))
+    assert held.status is IntentStatus.AUTHORIZED
+
+
+async def test_a_vault_key_reused_with_another_token_is_refused(client: PaymentsClient) -> None:
+    # Given a key that vaulted one token
+    customer, key = uuid.uuid4(), ref("key")
+    first = await client.vault_payment_method(customer, "tok_ok_first", key)
+    # When it comes again with another token, it is refused, and the first reference still stands
+    with pytest.raises(Conflict) as caught:
+        await client.vault_payment_method(customer, "tok_ok_second", key)
+    assert (caught.value.code, caught.value.field) == (
+        VaultPaymentMethodErrorCode.IDEMPOTENCY_KEY_REUSED,
+        "idempotencyKey",
+    )
+    assert await client.vault_payment_method(customer, "tok_ok_first", key) == first
+
+
+async def test_a_bad_token_is_refused_before_anything_is_vaulted(client: PaymentsClient) -> None:
+    with pytest.raises(ClientError) as caught:
+        await client.vault_payment_method(uuid.uuid4(), " ", "")
+    assert [(e.field, e.code) for e in field_errors(caught.value)] == [
+        ("paymentToken", VaultPaymentMethodErrorCode.REQUIRED),
+        ("idempotencyKey", VaultPaymentMethodErrorCode.REQUIRED),
+    ]
 
 
 async def test_a_decline_is_a_payment_declined_conflict(client: PaymentsClient) -> None:

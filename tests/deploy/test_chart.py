@@ -40,7 +40,7 @@ CALLERS = {
     "cart": {"gateway"},
     "customers": {"gateway"},
     "orders": {"gateway"},
-    "payments": set(),
+    "payments": {"gateway"},  # the vault: checkout exchanges the payment token there
 }
 ENGINES = {
     "gateway": {"MERCATO_REDIS_URL"},
@@ -251,7 +251,10 @@ def test_a_disabled_context_that_is_called_needs_an_address() -> None:
 
     assert config.body["data"]["MERCATO_CART_ADDRESS"] == "carts.shop:7000"
     assert "cart" not in of(external, "Deployment")
-    payments_off = render(load_values("values.yaml", overlay={"contexts": {"payments": {"enabled": False}}}))
+    with pytest.raises(helm.HelmError, match=r"contexts\.payments\.address"):
+        render(load_values("values.yaml", overlay={"contexts": {"payments": {"enabled": False}}}))
+    elsewhere = {"enabled": False, "address": "pay.shop:7000"}
+    payments_off = render(load_values("values.yaml", overlay={"contexts": {"payments": elsewhere}}))
     assert "payments" not in of(payments_off, "Deployment")
 
 
@@ -373,7 +376,7 @@ def test_the_topology_check_catches_wrong_callers_leaked_urls_and_http_probes() 
     overlay = {
         "contexts": {
             "catalog": {"callers": ["gateway"]},
-            "payments": {"callers": ["orders"]},
+            "payments": {"callers": ["gateway", "orders"]},
             "inventory": {"probes": {"liveness": {"type": "http", "path": "/healthz"}}},
         },
         "gateway": {"engines": ["redis", "postgresql"]},

@@ -178,8 +178,12 @@ async def test_200_concurrent_checkouts_for_20_units_sell_exactly_20(
     carts = [await cart_with(customer, sku, 1) for customer in customers]
     attempts = [(customers[i % 10], carts[i % 10], ref("order")) for i in range(200)]
     results = await asyncio.gather(*(checkout(c, cart, "tok_success", key) for c, cart, key in attempts))
-    assert all(r["errors"] == [] for r in results)
-    order_ids = [r["order"]["id"] for r in results]
+    # A checkout that reads its cart after an order from that cart was confirmed (which empties it)
+    # finds it empty: on a loaded machine some of the 200 start that late. Every other one is placed.
+    refused = [(cart, r["errors"]) for (_, cart, _), r in zip(attempts, results, strict=True) if r["errors"]]
+    assert all([e["code"] for e in errors] == ["CART_EMPTY"] for _, errors in refused), refused
+    placed = [(attempt, r) for attempt, r in zip(attempts, results, strict=True) if not r["errors"]]
+    order_ids = [r["order"]["id"] for _, r in placed]
 
     async def settled() -> list[dict[str, Any]]:
         views = [await runtime.orders_client.order(uuid.UUID(i)) for i in order_ids]
@@ -190,15 +194,18 @@ async def test_200_concurrent_checkouts_for_20_units_sell_exactly_20(
         assert asyncio.get_running_loop().time() < deadline, "orders did not settle"
         await asyncio.sleep(0.2)
     outcomes = Counter((o["status"], o["reason"]) for o in await settled())
-    assert outcomes == {("CONFIRMED", "None"): 20, ("REJECTED", "OUT_OF_STOCK"): 180}
+    assert outcomes == {("CONFIRMED", "None"): 20, ("REJECTED", "OUT_OF_STOCK"): len(placed) - 20}
     assert await api.data(STOCK, {"sku": sku}) == {
         "stockLevels": [{"onHand": 0, "reserved": 0, "available": 0}]
     }
     intents = [i for order_id in order_ids for i in await runtime.payments_client.intents_for_order(order_id)]
     assert Counter(str(i.status) for i in intents) == {"CAPTURED": 20}  # no authorization left open
     bought_from = {
-        cart for (_, cart, _), o in zip(attempts, await settled(), strict=True) if o["status"] == "CONFIRMED"
+        cart
+        for ((_, cart, _), _), o in zip(placed, await settled(), strict=True)
+        if o["status"] == "CONFIRMED"
     }
+    assert {cart for cart, _ in refused} <= bought_from
     for customer, cart in zip(customers, carts, strict=True):
         if cart in bought_from:
             assert await items_once_settled(customer, cart) == 0
@@ -223,7 +230,7 @@ async def test_the_cart_is_emptied_by_a_confirmation_the_request_did_not_wait_fo
             shipping_address=PostalAddress(
                 first_name="Ada", last_name="Lovelace", line1="1 Way", city="London", country="GB"
             ),
-            payment_token="tok_success",
+            payment_method="tok_success",
         ),
         wait_seconds=0,
     )

@@ -105,7 +105,7 @@ def test_serve_names_what_a_target_lacks_in_one_line(settings: Settings) -> None
             ("serve", "gateway"),
             {**secret, "MERCATO_CATALOG_ADDRESS": "127.0.0.1:1"},
             "needs MERCATO_INVENTORY_ADDRESS, MERCATO_CART_ADDRESS, MERCATO_CUSTOMERS_ADDRESS, "
-            "MERCATO_ORDERS_ADDRESS",
+            "MERCATO_ORDERS_ADDRESS, MERCATO_PAYMENTS_ADDRESS",
         ),
     ]
     for args, env, expected in cases:

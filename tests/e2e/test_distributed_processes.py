@@ -244,16 +244,22 @@ async def test_a_killed_context_is_a_typed_unavailable_error_and_its_restart_los
     listing = await staff.execute(PRODUCTS)
     assert "errors" not in listing, listing
 
-    # Payments goes down mid-checkout: the order waits (PENDING, stock reserved), nothing is charged.
+    # Payments is down at checkout: the token cannot be vaulted, so nothing is placed or reserved, and
+    # the shopper gets a typed UNAVAILABLE (the token never goes anywhere else, docs/security.md).
     sku = await stocked_sku(staff, units=4, price="10.00")
     launcher.kill("payments")
-    order = await checkout(shopper, sku, 3)
-    assert order["status"] == "STOCK_RESERVED", order  # waiting for the payment step
+    cart = await cart_with(shopper, sku, 3)
+    variables = {"cart": cart, "token": "tok_success", "address": ADDRESS, "key": str(uuid.uuid4())}
+    refused = await shopper.execute(CHECKOUT, variables)
+    assert error_codes(refused) == ["UNAVAILABLE"], refused
     [stock] = (await staff.data(STOCK, {"sku": sku}))["stockLevels"]
-    assert stock == {"onHand": 4, "reserved": 3, "available": 1}
+    assert stock == {"onHand": 4, "reserved": 0, "available": 4}
 
-    # Restarted, payments consumes the command that waited in JetStream and the saga completes.
+    # Restarted, the same checkout (same key) goes through.
     launcher.spawn("payments")
+    await launcher.wait_serving(["payments"], within=60)
+    await gateway_sees(http, "payments")
+    order = (await shopper.mutate(CHECKOUT, variables, "checkoutComplete"))["order"]
     assert await order_status(shopper, order["id"], "CONFIRMED") == "CONFIRMED"
     [stock] = (await staff.data(STOCK, {"sku": sku}))["stockLevels"]
     assert stock == {"onHand": 1, "reserved": 0, "available": 1}

@@ -21,7 +21,7 @@ HEADS = {
     **{m.schema: f"{m.schema}_0001" for m in MIGRATIONS},
     "customers": "customers_0002",
     "orders": "orders_0003",
-    "payments": "payments_0002",
+    "payments": "payments_0003",
 }
 
 

@@ -23,6 +23,7 @@ from mercato.customers.grpc_client import GrpcCustomersClient
 from mercato.gateway.context import Clients
 from mercato.inventory.grpc_client import GrpcInventoryClient
 from mercato.orders.grpc_client import GrpcOrdersClient
+from mercato.payments.grpc_client import GrpcPaymentsClient
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import CallPolicy, create_channel
@@ -31,8 +32,9 @@ from mercato.platform.grpc.tls import channel_tls
 from mercato.platform.metrics import Metrics
 
 GATEWAY = "gateway"
-# The contexts the gateway calls (payments is reached through the order saga's events only).
-GATEWAY_UPSTREAMS = ("catalog", "inventory", "cart", "customers", "orders")
+# The contexts the gateway calls (payments for its vault only: checkout exchanges the shopper's
+# payment token for a reference there; payments' money moves through the order saga's events).
+GATEWAY_UPSTREAMS = ("catalog", "inventory", "cart", "customers", "orders", "payments")
 
 
 def gateway_clients(channels: Mapping[str, Any], *, secret: str | None, policy: CallPolicy) -> Clients:
@@ -44,6 +46,7 @@ def gateway_clients(channels: Mapping[str, Any], *, secret: str | None, policy: 
         cart=GrpcCartClient(channels["cart"], **kw),
         customers=GrpcCustomersClient(channels["customers"], **kw),
         orders=GrpcOrdersClient(channels["orders"], **kw),
+        payments=GrpcPaymentsClient(channels["payments"], **kw),
     )
 
 

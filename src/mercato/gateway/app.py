@@ -195,6 +195,7 @@ class InProcessBackend:
             cart=runtime.cart_client,
             customers=runtime.customers_client,
             orders=runtime.orders_client,
+            payments=runtime.payments_client,
         )
         self.cache = runtime.cache
         self.generation_key = runtime.catalog.queries.generation_key

@@ -12,6 +12,7 @@ from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
 from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
 from mercato.inventory.client import InventoryClient
 from mercato.orders.client import OrdersClient
+from mercato.payments.client import PaymentsClient
 from mercato.platform.auth import Principal
 from mercato.platform.config import Settings
 
@@ -23,6 +24,7 @@ class Clients:
     cart: CartClient
     customers: CustomersClient
     orders: OrdersClient
+    payments: PaymentsClient  # the vault only: checkout exchanges the payment token for a reference
 
 
 @dataclass

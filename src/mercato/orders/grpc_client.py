@@ -120,7 +120,7 @@ class GrpcOrdersClient:
             ],
             total=money_message(cmd.total),
             shipping_address=to_struct(cmd.shipping_address.to_document()),
-            payment_token=cmd.payment_token,
+            payment_method=cmd.payment_method,
             idempotency_key=cmd.idempotency_key,
             order_id=str(cmd.order_id) if cmd.order_id is not None else None,
             cart_id=str(cmd.cart_id),

@@ -13,6 +13,7 @@ from typing import Any, overload
 from mercato.payments.adapters import tables
 from mercato.payments.adapters.repository import PaymentsRepository
 from mercato.payments.adapters.sandbox import SandboxProvider
+from mercato.payments.adapters.vault import AesGcmCipher, PaymentMethodStore, vault_key
 from mercato.payments.domain import commands
 from mercato.payments.domain.model import PaymentIntent
 from mercato.payments.domain.operations import ResolveReport
@@ -21,6 +22,7 @@ from mercato.payments.service_layer.handlers import COMMAND_HANDLERS
 from mercato.payments.service_layer.operations import OperationRunner, RunnerSettings
 from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
+from mercato.payments.service_layer.vault import Vault
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
@@ -44,13 +46,18 @@ class PaymentsService:
         *,
         clock: Clock = utc_now,
         runner_settings: RunnerSettings | None = None,
+        vault_key: bytes | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
         self.provider = provider
         self.on_commit = on_commit
         self.clock = clock
-        self.runner = OperationRunner(self.unit_of_work, provider, runner_settings or RunnerSettings())
+        key = vault_key if vault_key is not None else _dev_vault_key()
+        self.vault = Vault(PaymentMethodStore(db, AesGcmCipher(key)))
+        self.runner = OperationRunner(
+            self.unit_of_work, provider, runner_settings or RunnerSettings(), self.vault.token_for
+        )
         self.queries = PaymentsQueries(db, PaymentsRepository)
 
     def unit_of_work(self) -> PaymentsUnitOfWork:
@@ -89,6 +96,10 @@ class PaymentsService:
             raise TypeError(f"payments has no handler for {type(cmd).__name__}")
         return await handler(cmd, self.runner, outcome)
 
+    async def vault_payment_method(self, cmd: commands.VaultPaymentMethod) -> str:
+        """The opaque reference (`pm_...`) the shopper's token is kept behind (see `domain.vault`)."""
+        return await self.vault.vault(cmd)
+
     async def resolve_pending(self, limit: int = 50) -> ResolveReport:
         """One sweep: what a periodic sweeper calls."""
         return await self.handle(commands.ResolvePendingOperations(limit=limit))
@@ -116,4 +127,10 @@ def build_payments(
         on_commit,
         clock=clock,
         runner_settings=runner_settings,
+        vault_key=vault_key(settings.payments_vault_key, settings.auth_secret),
     )
+
+
+def _dev_vault_key() -> bytes:
+    """A service built without settings (tests): the development key `vault_key` derives too."""
+    return vault_key(None, None)

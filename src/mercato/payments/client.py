@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 
 
 class PaymentsClient(Protocol):
+    async def vault_payment_method(
+        self, customer_id: uuid.UUID, payment_token: str, idempotency_key: str
+    ) -> str:
+        """Keep the shopper's provider token in payments (encrypted) and answer the opaque reference
+        (`pm_...`) to pay with instead; the same (customer, key) answers the same reference. Errors:
+        `InputRejected` / `Conflict` with `VaultPaymentMethodErrorCode`s."""
+        ...
+
     async def authorize(
         self, order_reference: str, amount: Money, payment_token: str, idempotency_key: str
     ) -> PaymentIntent: ...
@@ -46,6 +54,15 @@ class InProcessPaymentsClient:
 
     def __init__(self, service: PaymentsService) -> None:
         self.service = service
+
+    async def vault_payment_method(
+        self, customer_id: uuid.UUID, payment_token: str, idempotency_key: str
+    ) -> str:
+        return await self.service.vault_payment_method(
+            commands.VaultPaymentMethod(
+                customer_id=customer_id, payment_token=payment_token, idempotency_key=idempotency_key
+            )
+        )
 
     async def authorize(
         self, order_reference: str, amount: Money, payment_token: str, idempotency_key: str

@@ -16,6 +16,7 @@ from mercato.payments.domain.errors import (
     AuthorizePaymentErrorCode,
     CapturePaymentErrorCode,
     RefundPaymentErrorCode,
+    VaultPaymentMethodErrorCode,
     VoidPaymentErrorCode,
 )
 from mercato.payments.domain.model import IntentStatus, PaymentIntent, Reconciliation
@@ -86,6 +87,17 @@ class GrpcPaymentsClient:
         self._caller = ServiceCaller(
             service=service, target_name=TARGET, secret=secret, policy=policy, known_errors=KNOWN_ERRORS
         )
+
+    async def vault_payment_method(
+        self, customer_id: uuid.UUID, payment_token: str, idempotency_key: str
+    ) -> str:
+        request = payments_service_pb2.VaultPaymentMethodRequest(
+            customer_id=str(customer_id), payment_token=payment_token, idempotency_key=idempotency_key
+        )
+        reply = await self._caller.call(
+            self._stub.VaultPaymentMethod, request, retryable=True, codes=VaultPaymentMethodErrorCode
+        )
+        return str(reply.payment_method)
 
     async def authorize(
         self, order_reference: str, amount: Money, payment_token: str, idempotency_key: str

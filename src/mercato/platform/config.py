@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # attempt blocks a retry before another worker takes it over.
     payments_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     payments_lease_seconds: float = Field(default=30.0, gt=0)
+    # Seals vaulted payment tokens (AES-256-GCM, key derived with HKDF). Unset: derived from the auth
+    # secret, which is fine for development only; production sets its own and keeps it (rotating it
+    # makes the tokens vaulted before unreadable: in-flight checkouts are then declined).
+    payments_vault_key: str | None = Field(default=None, min_length=32)
     # `mercato serve <context>`: where its gRPC server listens (loopback unless told otherwise).
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=1, le=65535)

@@ -167,7 +167,7 @@ class Checkout:
             lines=[(sku, quantity, price)],
             total=price * quantity,
             shipping_address=ADDRESS,
-            payment_token=token,
+            payment_method=token,
             idempotency_key=key or ref("key"),
         )
 

@@ -38,7 +38,7 @@ def a_place_order(customer: uuid.UUID | None = None, **changes: object) -> Place
         lines=[(sku, 2, Money(1000, "EUR"))],
         total=Money(2000, "EUR"),
         shipping_address=ADDRESS,
-        payment_token="tok_success",
+        payment_method="tok_success",
         idempotency_key=ref("key"),
     )
     return replace(cmd, **changes)  # type: ignore[arg-type]
@@ -190,7 +190,7 @@ async def test_invalid_input_is_refused_before_anything_is_written(
 ) -> None:
     chosen = uuid.uuid4()
     with pytest.raises(InputRejected) as caught:
-        await orders.handle(a_place_order(order_id=chosen, total=Money(1999, "EUR"), payment_token=""))
+        await orders.handle(a_place_order(order_id=chosen, total=Money(1999, "EUR"), payment_method=""))
     assert [(e.field, e.code) for e in caught.value.errors] == [
         ("total", PlaceOrderErrorCode.TOTAL_MISMATCH),
         ("paymentToken", PlaceOrderErrorCode.REQUIRED),

@@ -28,7 +28,7 @@ def place(**changes: object) -> PlaceOrder:
         lines=[("SKU-1", 2, Money(1000, "EUR")), ("SKU-2", 1, Money(500, "EUR"))],
         total=Money(2500, "EUR"),
         shipping_address=ADDRESS,
-        payment_token="tok_ok",
+        payment_method="tok_ok",
         idempotency_key="k-1",
     )
     return replace(cmd, **changes)  # type: ignore[arg-type]
@@ -67,7 +67,7 @@ def test_a_valid_order_is_pending_with_its_lines() -> None:
                 ("total", PlaceOrderErrorCode.OUT_OF_RANGE),
             ],
         ),
-        ({"payment_token": " "}, [("paymentToken", PlaceOrderErrorCode.REQUIRED)]),
+        ({"payment_method": " "}, [("paymentToken", PlaceOrderErrorCode.REQUIRED)]),
         ({"idempotency_key": "k" * 201}, [("idempotencyKey", PlaceOrderErrorCode.TOO_LONG)]),
         (
             {"shipping_address": replace(ADDRESS, line1=" ", country="XX")},

@@ -67,7 +67,7 @@ def started_before_the_upgrade(state: SagaState, world: World) -> tuple[SagaStat
         payment=Payment.REQUESTED,
         deadline=T0 + POLICY.step_timeout,
     )
-    return legacy, [AuthorizePayment(ORDER, state.amount, state.payment_token, f"order:{ORDER}:authorize")]
+    return legacy, [AuthorizePayment(ORDER, state.amount, state.payment_method, f"order:{ORDER}:authorize")]
 
 
 @settings(max_examples=400, deadline=None)

@@ -170,6 +170,16 @@ def test_the_state_survives_its_json_document() -> None:
         from_document({**to_document(started()), "v": 99})
 
 
+def test_a_saga_stored_before_the_vault_keeps_its_raw_token_as_payment_method() -> None:
+    # Given a version 2 document, which held the shopper's token under `payment_token`
+    current = to_document(STATES["expired"])
+    legacy = {k: v for k, v in current.items() if k != "payment_method"} | {"v": 2, "payment_token": "tok_ok"}
+    # When it is read, the token is its payment method (payments pays a raw token as before)
+    state = from_document(legacy)
+    assert state == replace(STATES["expired"], payment_method="tok_ok")
+    assert "payment_token" not in to_document(state) and to_document(state)["v"] == 3
+
+
 def test_commands_travel_as_orders_events_with_the_order_as_reference() -> None:
     reserve = Envelope.of(events.command_event(ReserveStock(ORDER, (("SKU-1", 2),), 900)))
     assert reserve.type == "orders.reserve_stock_requested"
@@ -188,7 +198,7 @@ def test_commands_travel_as_orders_events_with_the_order_as_reference() -> None:
         "order_id": str(ORDER),
         "amount": 5000,
         "currency": "EUR",
-        "payment_token": "tok_ok",
+        "payment_method": "tok_ok",
         "idempotency_key": "order:x:authorize",
     }
     charge = Envelope.of(events.command_event(CHARGE))
@@ -197,7 +207,7 @@ def test_commands_travel_as_orders_events_with_the_order_as_reference() -> None:
         "order_id": str(ORDER),
         "amount": 5000,
         "currency": "EUR",
-        "payment_token": "tok_ok",
+        "payment_method": "tok_ok",
         "idempotency_key": f"order:{ORDER}:authorize",
         "capture_idempotency_key": f"order:{ORDER}:capture",
     }

@@ -47,7 +47,7 @@ T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 DUE = T0 + timedelta(seconds=30)
 POLICY = SagaPolicy(step_timeout=timedelta(seconds=30), max_retries=2)
 
-BASE = SagaState(order_id=ORDER, lines=(("SKU-1", 2),), amount=Money(5000, "EUR"), payment_token="tok_ok")
+BASE = SagaState(order_id=ORDER, lines=(("SKU-1", 2),), amount=Money(5000, "EUR"), payment_method="tok_ok")
 
 
 def state(

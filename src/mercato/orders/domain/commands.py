@@ -24,7 +24,7 @@ class PlaceOrder:
     lines: Sequence[tuple[str, int, Money]]  # (sku, quantity, unit price); empty: the cart is empty
     total: Money
     shipping_address: PostalAddress
-    payment_token: str
+    payment_method: str  # the vaulted reference (`pm_...`, from payments), never the shopper's token
     order_id: uuid.UUID | None = field(default=None)
 
 

@@ -72,7 +72,7 @@ class AuthorizePaymentRequested(OrdersEvent):
     name: ClassVar[str] = "authorize_payment_requested"
     amount: int  # minor units
     currency: str
-    payment_token: str
+    payment_method: str
     idempotency_key: str
 
 
@@ -84,7 +84,7 @@ class AuthorizeAndCapturePaymentRequested(OrdersEvent):
     name: ClassVar[str] = "authorize_and_capture_payment_requested"
     amount: int  # minor units
     currency: str
-    payment_token: str
+    payment_method: str
     idempotency_key: str
     capture_idempotency_key: str
 
@@ -253,7 +253,7 @@ def command_event(cmd: SagaCommand) -> OrdersEvent:
             order_id=oid,
             amount=cmd.amount.amount,
             currency=cmd.amount.currency,
-            payment_token=cmd.payment_token,
+            payment_method=cmd.payment_method,
             idempotency_key=cmd.idempotency_key,
             capture_idempotency_key=cmd.capture_idempotency_key,
         )
@@ -263,7 +263,7 @@ def command_event(cmd: SagaCommand) -> OrdersEvent:
             order_id=oid,
             amount=cmd.amount.amount,
             currency=cmd.amount.currency,
-            payment_token=cmd.payment_token,
+            payment_method=cmd.payment_method,
             idempotency_key=cmd.idempotency_key,
         )
     if isinstance(cmd, CapturePayment):

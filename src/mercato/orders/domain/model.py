@@ -200,5 +200,5 @@ def check_order(cmd: PlaceOrder) -> PostalAddress:
 
 def check_request(checks: Checks, cmd: PlaceOrder) -> None:
     """The checks of what the customer sends besides the cart (key and payment token)."""
-    checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
+    checks.text("paymentToken", cmd.payment_method, max_length=TEXT_MAX)
     checks.text("idempotencyKey", cmd.idempotency_key, max_length=TEXT_MAX)

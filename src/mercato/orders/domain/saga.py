@@ -55,12 +55,12 @@ def begin(
     order_id: uuid.UUID,
     lines: tuple[tuple[str, int], ...],
     amount: Money,
-    payment_token: str,
+    payment_method: str,
     now: datetime,
     policy: SagaPolicy = DEFAULT_POLICY,
 ) -> tuple[SagaState, list[SagaCommand]]:
     """The saga of a new order and its first command (reserve the stock)."""
-    state = SagaState(order_id=order_id, lines=lines, amount=amount, payment_token=payment_token)
+    state = SagaState(order_id=order_id, lines=lines, amount=amount, payment_method=payment_method)
     return _drive(state, state, now, policy)
 
 

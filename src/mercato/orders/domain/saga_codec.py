@@ -13,7 +13,9 @@ from mercato.orders.domain.model import OrderStatus, RejectReason
 from mercato.orders.domain.saga_types import Payment, SagaState, Stock
 from mercato.platform.types import Money
 
-VERSION = 2  # 2: after-purchase fields (cancellation, refunds, tracking number)
+# 2: after-purchase fields (cancellation, refunds, tracking number); 3: `payment_method`, the vaulted
+# reference, where 1 and 2 held the shopper's raw `payment_token` (still read, and paid with).
+VERSION = 3
 
 
 def to_document(s: SagaState) -> dict[str, Any]:
@@ -23,7 +25,7 @@ def to_document(s: SagaState) -> dict[str, Any]:
         "lines": [[sku, quantity] for sku, quantity in s.lines],
         "amount": s.amount.amount,
         "currency": s.amount.currency,
-        "payment_token": s.payment_token,
+        "payment_method": s.payment_method,
         "status": s.status.value,
         "reason": s.reason.value if s.reason else None,
         "stock": s.stock.value,
@@ -41,13 +43,13 @@ def to_document(s: SagaState) -> dict[str, Any]:
 
 
 def from_document(doc: dict[str, Any]) -> SagaState:
-    if doc.get("v") not in (1, VERSION):  # a version 1 document has no after-purchase fields
+    if doc.get("v") not in (1, 2, VERSION):  # a version 1 document has no after-purchase fields
         raise ValueError(f"unknown saga document version {doc.get('v')!r}")
     return SagaState(
         order_id=uuid.UUID(doc["order_id"]),
         lines=tuple((str(sku), int(quantity)) for sku, quantity in doc["lines"]),
         amount=Money(int(doc["amount"]), str(doc["currency"])),
-        payment_token=str(doc["payment_token"]),
+        payment_method=str(doc["payment_method"] if "payment_method" in doc else doc["payment_token"]),
         status=OrderStatus(doc["status"]),
         reason=RejectReason(doc["reason"]) if doc["reason"] else None,
         stock=Stock(doc["stock"]),

@@ -115,7 +115,7 @@ CHARGE = Action(
     build=lambda s, p: AuthorizeAndCapturePayment(
         s.order_id,
         s.amount,
-        s.payment_token,
+        s.payment_method,
         payment_key(s.order_id, "authorize"),
         payment_key(s.order_id, "capture"),
     ),
@@ -129,7 +129,7 @@ AUTHORIZE = Action(
     in_flight=Payment.REQUESTED,
     done=_AUTHORIZED,
     build=lambda s, p: AuthorizePayment(
-        s.order_id, s.amount, s.payment_token, payment_key(s.order_id, "authorize")
+        s.order_id, s.amount, s.payment_method, payment_key(s.order_id, "authorize")
     ),
 )
 COMMIT = Action(

@@ -62,7 +62,7 @@ class SagaState:
     order_id: uuid.UUID
     lines: tuple[tuple[str, int], ...]  # (sku, quantity) to reserve
     amount: Money  # to authorize, capture and, if need be, refund
-    payment_token: str
+    payment_method: str
     status: OrderStatus = OrderStatus.PENDING
     reason: RejectReason | None = None
     stock: Stock = Stock.NONE
@@ -222,7 +222,7 @@ class RestockStock:
 class AuthorizePayment:
     order_id: uuid.UUID
     amount: Money
-    payment_token: str
+    payment_method: str
     idempotency_key: str
 
 
@@ -233,7 +233,7 @@ class AuthorizeAndCapturePayment:
 
     order_id: uuid.UUID
     amount: Money
-    payment_token: str
+    payment_method: str
     idempotency_key: str  # the authorization's
     capture_idempotency_key: str
 

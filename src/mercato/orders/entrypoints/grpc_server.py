@@ -97,7 +97,7 @@ class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
             ],
             total=parse_money(request.total, "total"),
             shipping_address=PostalAddress.from_document(from_struct(request.shipping_address)),
-            payment_token=request.payment_token,
+            payment_method=request.payment_method,
             idempotency_key=request.idempotency_key,
             cart_id=parse_uuid(request.cart_id, "cartId"),
             order_id=parse_uuid(request.order_id, "orderId") if request.HasField("order_id") else None,

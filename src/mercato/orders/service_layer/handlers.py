@@ -48,7 +48,7 @@ async def place_order(cmd: PlaceOrder, deps: OrdersDeps) -> Order:
         order.id,
         tuple((line.sku, line.quantity) for line in order.lines),
         order.total,
-        cmd.payment_token,
+        cmd.payment_method,
         now,
         deps.policy,
     )

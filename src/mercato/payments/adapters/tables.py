@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, Table, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from mercato.platform.inbox import dead_letter_table, inbox_table
@@ -71,6 +83,18 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The vault (adapters.vault): `sealed` is the AES-GCM-sealed provider token, never the plaintext.
+payment_methods = Table(
+    "payment_methods",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("customer_id", UUID(as_uuid=True), nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("customer_id", "idempotency_key", name="payment_methods_customer_key"),
 )
 
 outbox = outbox_table(metadata)

@@ -13,6 +13,7 @@ from mercato.payments.domain.commands import (
     AuthorizePayment,
     CapturePayment,
     RefundPayment,
+    VaultPaymentMethod,
     VoidPayment,
 )
 from mercato.platform.errors import Problem
@@ -41,6 +42,15 @@ def _intent_id(checks: Checks, value: object) -> None:
 
 def _key(checks: Checks, value: str) -> None:
     checks.text("idempotencyKey", value, max_length=TEXT_MAX)
+
+
+def check_vault(cmd: VaultPaymentMethod) -> None:
+    checks = Checks()
+    if not isinstance(cmd.customer_id, uuid.UUID):
+        checks.add("customerId", Problem.INVALID, "customerId must be a customer id")
+    checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
+    _key(checks, cmd.idempotency_key)
+    checks.raise_as(Problem)
 
 
 def check_authorize(cmd: AuthorizePayment) -> None:

@@ -14,8 +14,20 @@ from mercato.platform.types import Money
 
 
 @dataclass(frozen=True)
+class VaultPaymentMethod:
+    """Keep the shopper's provider token (encrypted) and answer an opaque reference for it (see
+    `domain.vault`). The same (customer, idempotency key) answers the same reference; with another
+    token it is refused (`IDEMPOTENCY_KEY_REUSED`)."""
+
+    customer_id: uuid.UUID
+    payment_token: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class AuthorizePayment:
-    """Reserve `amount` on the customer's payment method (a provider token) for an order."""
+    """Reserve `amount` on the customer's payment method for an order. `payment_token` is a vault
+    reference (`pm_...`, what the order saga sends) or a raw provider token (older sagas, tools)."""
 
     order_reference: str
     amount: Money

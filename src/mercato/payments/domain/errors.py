@@ -10,6 +10,14 @@ from __future__ import annotations
 from enum import Enum
 
 
+class VaultPaymentMethodErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+
+
 class AuthorizePaymentErrorCode(Enum):
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"

@@ -22,6 +22,8 @@ class PaymentsService(Protocol):
 
     async def handle(self, cmd: Any) -> Any: ...
 
+    async def vault_payment_method(self, cmd: commands.VaultPaymentMethod) -> str: ...
+
 
 def intent_message(intent: PaymentIntent) -> payments_pb2.PaymentIntent:
     return payments_pb2.PaymentIntent(
@@ -54,6 +56,17 @@ def reconciliation_message(value: Reconciliation) -> payments_pb2.Reconciliation
 class PaymentsServicer(payments_service_pb2_grpc.PaymentsServiceServicer):
     def __init__(self, service: PaymentsService) -> None:
         self.service = service
+
+    async def VaultPaymentMethod(
+        self, request: Any, context: Any
+    ) -> payments_service_pb2.VaultPaymentMethodResponse:
+        command = commands.VaultPaymentMethod(
+            customer_id=parse_uuid(request.customer_id, "customerId"),
+            payment_token=request.payment_token,
+            idempotency_key=request.idempotency_key,
+        )
+        reference = await self.service.vault_payment_method(command)
+        return payments_service_pb2.VaultPaymentMethodResponse(payment_method=reference)
 
     async def AuthorizePayment(
         self, request: Any, context: Any

@@ -101,7 +101,7 @@ class _Participant:
                 AuthorizePayment(
                     order_reference=order_reference,
                     amount=Money(int(p["amount"]), str(p["currency"])),
-                    payment_token=str(p["payment_token"]),
+                    payment_token=_payment_method(p),
                     idempotency_key=str(p["idempotency_key"]),
                 ),
                 _outcome_in(uow),
@@ -119,7 +119,7 @@ class _Participant:
                 AuthorizeAndCapturePayment(
                     order_reference=order_reference,
                     amount=Money(int(p["amount"]), str(p["currency"])),
-                    payment_token=str(p["payment_token"]),
+                    payment_token=_payment_method(p),
                     idempotency_key=str(p["idempotency_key"]),
                     capture_idempotency_key=str(p["capture_idempotency_key"]),
                 ),
@@ -192,6 +192,13 @@ def saga_subscription(payments: PaymentCommands) -> Subscription:
             REFUND_PAYMENT_REQUESTED: participant.refund,
         },
     )
+
+
+def _payment_method(payload: dict[str, Any]) -> str:
+    """The vaulted reference (`payment_method`); a command sent before the vault carries the raw
+    token (`payment_token`), paid with as it is."""
+    value = payload.get("payment_method") or payload.get("payment_token")
+    return str(value or "")
 
 
 def _intent(payload: dict[str, Any]) -> uuid.UUID:

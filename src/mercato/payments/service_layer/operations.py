@@ -118,10 +118,14 @@ class OperationRunner:
         unit_of_work: Callable[[], PaymentsUnitOfWork],
         provider: PaymentProvider,
         settings: RunnerSettings,
+        token_for: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.provider = provider
         self.settings = settings
+        # Turns an authorization's payment method (a vault reference) into the provider's token,
+        # in memory, only here: the operation row keeps the reference.
+        self.token_for = token_for or _as_is
 
     async def run(
         self, begin: Begin, touches: Touches, outcome: PaymentsUnitOfWork | None = None
@@ -236,7 +240,8 @@ class OperationRunner:
     async def _call(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
         reference = operation.reference
         if operation.kind is OperationKind.AUTHORIZE:
-            return await self.provider.authorize(operation.payment_token or "", operation.amount, reference)
+            token = await self.token_for(operation.payment_token or "")
+            return await self.provider.authorize(token, operation.amount, reference)
         charge = intent.provider_reference
         if charge is None:  # pragma: no cover - only AUTHORIZED intents get further operations
             raise RuntimeError(f"payment intent {intent.id} has no provider reference")
@@ -330,3 +335,7 @@ class OperationRunner:
                 current = await uow.store.operation(operation_id)
             if current is None or current.finished or not current.leased:
                 return
+
+
+async def _as_is(payment_method: str) -> str:
+    return payment_method

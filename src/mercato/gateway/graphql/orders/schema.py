@@ -127,6 +127,10 @@ class OrdersMutations:
             principal = _customer(info)
             cart = parse_id(cart_id, "cartId")
             lines, total = await _cart_contents(clients.cart, cart, principal, settings.default_currency)
+            # The token goes no further than payments: the saga, NATS and logs get the reference.
+            payment_method = await clients.payments.vault_payment_method(
+                principal.user_id, payment_token, idempotency_key
+            )
             view = await clients.orders.place_order(
                 PlaceOrder(
                     customer_id=principal.user_id,
@@ -135,7 +139,7 @@ class OrdersMutations:
                     lines=lines,
                     total=total,
                     shipping_address=shipping_address.to_fields(),
-                    payment_token=payment_token,
+                    payment_method=payment_method,
                 ),
                 wait_seconds=settings.checkout_wait_seconds,
             )

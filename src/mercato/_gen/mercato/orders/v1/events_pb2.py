@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emercato/orders/v1/events.proto\x12\x11mercato.orders.v1\"*\n\tStockLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\\\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x14\n\x0ctotal_amount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\"u\n\x0eOrderConfirmed\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x03 \x01(\t\x12+\n\x05lines\x18\x04 \x03(\x0b\x32\x1c.mercato.orders.v1.StockLine\"F\n\rOrderRejected\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x80\x01\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0erefunded_total\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\"P\n\x0eOrderFulfilled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\"\x80\x01\n\rOrderRefunded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x0erefunded_total\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\"~\n\x15ReserveStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12+\n\x05lines\x18\x03 \x03(\x0b\x32\x1c.mercato.orders.v1.StockLine\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x05\"\x7f\n\x19\x41uthorizePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x15\n\rpayment_token\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"W\n\x17\x43\x61pturePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"S\n\x14\x43ommitStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"d\n\x15ReleaseStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"d\n\x15RestockStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"T\n\x14VoidPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"\x88\x01\n\x16RefundPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emercato/orders/v1/events.proto\x12\x11mercato.orders.v1\"*\n\tStockLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\\\n\x0bOrderPlaced\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x14\n\x0ctotal_amount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\"u\n\x0eOrderConfirmed\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61rt_id\x18\x03 \x01(\t\x12+\n\x05lines\x18\x04 \x03(\x0b\x32\x1c.mercato.orders.v1.StockLine\"F\n\rOrderRejected\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x80\x01\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0erefunded_total\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\"P\n\x0eOrderFulfilled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\"\x80\x01\n\rOrderRefunded\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x0erefunded_total\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\"~\n\x15ReserveStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12+\n\x05lines\x18\x03 \x03(\x0b\x32\x1c.mercato.orders.v1.StockLine\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x05\"\x80\x01\n\x19\x41uthorizePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x16\n\x0epayment_method\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"W\n\x17\x43\x61pturePaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"S\n\x14\x43ommitStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\"d\n\x15ReleaseStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"d\n\x15RestockStockRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"T\n\x14VoidPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"\x88\x01\n\x16RefundPaymentRequested\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,18 +47,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERREFUNDED']._serialized_end=724
   _globals['_RESERVESTOCKREQUESTED']._serialized_start=726
   _globals['_RESERVESTOCKREQUESTED']._serialized_end=852
-  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_start=854
-  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_end=981
-  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_start=983
-  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_end=1070
-  _globals['_COMMITSTOCKREQUESTED']._serialized_start=1072
-  _globals['_COMMITSTOCKREQUESTED']._serialized_end=1155
-  _globals['_RELEASESTOCKREQUESTED']._serialized_start=1157
-  _globals['_RELEASESTOCKREQUESTED']._serialized_end=1257
-  _globals['_RESTOCKSTOCKREQUESTED']._serialized_start=1259
-  _globals['_RESTOCKSTOCKREQUESTED']._serialized_end=1359
-  _globals['_VOIDPAYMENTREQUESTED']._serialized_start=1361
-  _globals['_VOIDPAYMENTREQUESTED']._serialized_end=1445
-  _globals['_REFUNDPAYMENTREQUESTED']._serialized_start=1448
-  _globals['_REFUNDPAYMENTREQUESTED']._serialized_end=1584
+  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_start=855
+  _globals['_AUTHORIZEPAYMENTREQUESTED']._serialized_end=983
+  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_start=985
+  _globals['_CAPTUREPAYMENTREQUESTED']._serialized_end=1072
+  _globals['_COMMITSTOCKREQUESTED']._serialized_start=1074
+  _globals['_COMMITSTOCKREQUESTED']._serialized_end=1157
+  _globals['_RELEASESTOCKREQUESTED']._serialized_start=1159
+  _globals['_RELEASESTOCKREQUESTED']._serialized_end=1259
+  _globals['_RESTOCKSTOCKREQUESTED']._serialized_start=1261
+  _globals['_RESTOCKSTOCKREQUESTED']._serialized_end=1361
+  _globals['_VOIDPAYMENTREQUESTED']._serialized_start=1363
+  _globals['_VOIDPAYMENTREQUESTED']._serialized_end=1447
+  _globals['_REFUNDPAYMENTREQUESTED']._serialized_start=1450
+  _globals['_REFUNDPAYMENTREQUESTED']._serialized_end=1586
 # @@protoc_insertion_point(module_scope)

@@ -103,18 +103,18 @@ class ReserveStockRequested(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., reference: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[StockLine, _Mapping]]] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
 
 class AuthorizePaymentRequested(_message.Message):
-    __slots__ = ("order_id", "amount", "currency", "payment_token", "idempotency_key")
+    __slots__ = ("order_id", "amount", "currency", "payment_method", "idempotency_key")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
-    PAYMENT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_METHOD_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     amount: int
     currency: str
-    payment_token: str
+    payment_method: str
     idempotency_key: str
-    def __init__(self, order_id: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., payment_token: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., payment_method: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class CapturePaymentRequested(_message.Message):
     __slots__ = ("order_id", "intent_id", "idempotency_key")

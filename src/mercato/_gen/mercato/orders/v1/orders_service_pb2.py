@@ -27,7 +27,7 @@ from mercato._gen.mercato.common.v1 import money_pb2 as mercato_dot_common_dot_v
 from mercato._gen.mercato.orders.v1 import order_pb2 as mercato_dot_orders_dot_v1_dot_order__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&mercato/orders/v1/orders_service.proto\x12\x11mercato.orders.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1dmercato/common/v1/money.proto\x1a\x1dmercato/orders/v1/order.proto\"\xac\x02\n\x11PlaceOrderRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12+\n\x05lines\x18\x02 \x03(\x0b\x32\x1c.mercato.orders.v1.OrderLine\x12\'\n\x05total\x18\x03 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x31\n\x10shipping_address\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x15\n\rpayment_token\x18\x05 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x15\n\x08order_id\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x07\x63\x61rt_id\x18\x08 \x01(\t\x12\x14\n\x0cwait_seconds\x18\t \x01(\x01\x42\x0b\n\t_order_id\"=\n\x12PlaceOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.mercato.orders.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.mercato.orders.v1.Order\")\n\x15GetOrderStatusRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"H\n\x16GetOrderStatusResponse\x12.\n\x06status\x18\x01 \x01(\x0e\x32\x1e.mercato.orders.v1.OrderStatus\"`\n\x1cListOrdersForCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\r\n\x05\x66irst\x18\x02 \x01(\x05\x12\x12\n\x05\x61\x66ter\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_after\"\x87\x01\n\x1dListOrdersForCustomerResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.mercato.orders.v1.Order\x12\x17\n\nend_cursor\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rhas_next_page\x18\x03 \x01(\x08\x42\r\n\x0b_end_cursor\"o\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x18\n\x0b\x63ustomer_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_customer_id\"\x15\n\x13\x43\x61ncelOrderResponse\"O\n\x13\x46ulfillOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x17\n\x0ftracking_number\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\"\x16\n\x14\x46ulfillOrderResponse\"x\n\x12RefundOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12(\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\"*\n\x13RefundOrderResponse\x12\x13\n\x0brefund_sent\x18\x01 \x01(\x08\x32\xbf\x05\n\rOrdersService\x12Y\n\nPlaceOrder\x12$.mercato.orders.v1.PlaceOrderRequest\x1a%.mercato.orders.v1.PlaceOrderResponse\x12S\n\x08GetOrder\x12\".mercato.orders.v1.GetOrderRequest\x1a#.mercato.orders.v1.GetOrderResponse\x12\x65\n\x0eGetOrderStatus\x12(.mercato.orders.v1.GetOrderStatusRequest\x1a).mercato.orders.v1.GetOrderStatusResponse\x12z\n\x15ListOrdersForCustomer\x12/.mercato.orders.v1.ListOrdersForCustomerRequest\x1a\x30.mercato.orders.v1.ListOrdersForCustomerResponse\x12\\\n\x0b\x43\x61ncelOrder\x12%.mercato.orders.v1.CancelOrderRequest\x1a&.mercato.orders.v1.CancelOrderResponse\x12_\n\x0c\x46ulfillOrder\x12&.mercato.orders.v1.FulfillOrderRequest\x1a\'.mercato.orders.v1.FulfillOrderResponse\x12\\\n\x0bRefundOrder\x12%.mercato.orders.v1.RefundOrderRequest\x1a&.mercato.orders.v1.RefundOrderResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&mercato/orders/v1/orders_service.proto\x12\x11mercato.orders.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1dmercato/common/v1/money.proto\x1a\x1dmercato/orders/v1/order.proto\"\xad\x02\n\x11PlaceOrderRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12+\n\x05lines\x18\x02 \x03(\x0b\x32\x1c.mercato.orders.v1.OrderLine\x12\'\n\x05total\x18\x03 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x31\n\x10shipping_address\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0epayment_method\x18\x05 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x15\n\x08order_id\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x07\x63\x61rt_id\x18\x08 \x01(\t\x12\x14\n\x0cwait_seconds\x18\t \x01(\x01\x42\x0b\n\t_order_id\"=\n\x12PlaceOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.mercato.orders.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.mercato.orders.v1.Order\")\n\x15GetOrderStatusRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"H\n\x16GetOrderStatusResponse\x12.\n\x06status\x18\x01 \x01(\x0e\x32\x1e.mercato.orders.v1.OrderStatus\"`\n\x1cListOrdersForCustomerRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\r\n\x05\x66irst\x18\x02 \x01(\x05\x12\x12\n\x05\x61\x66ter\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_after\"\x87\x01\n\x1dListOrdersForCustomerResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.mercato.orders.v1.Order\x12\x17\n\nend_cursor\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rhas_next_page\x18\x03 \x01(\x08\x42\r\n\x0b_end_cursor\"o\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x18\n\x0b\x63ustomer_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_customer_id\"\x15\n\x13\x43\x61ncelOrderResponse\"O\n\x13\x46ulfillOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x17\n\x0ftracking_number\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\"\x16\n\x14\x46ulfillOrderResponse\"x\n\x12RefundOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12(\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\"*\n\x13RefundOrderResponse\x12\x13\n\x0brefund_sent\x18\x01 \x01(\x08\x32\xbf\x05\n\rOrdersService\x12Y\n\nPlaceOrder\x12$.mercato.orders.v1.PlaceOrderRequest\x1a%.mercato.orders.v1.PlaceOrderResponse\x12S\n\x08GetOrder\x12\".mercato.orders.v1.GetOrderRequest\x1a#.mercato.orders.v1.GetOrderResponse\x12\x65\n\x0eGetOrderStatus\x12(.mercato.orders.v1.GetOrderStatusRequest\x1a).mercato.orders.v1.GetOrderStatusResponse\x12z\n\x15ListOrdersForCustomer\x12/.mercato.orders.v1.ListOrdersForCustomerRequest\x1a\x30.mercato.orders.v1.ListOrdersForCustomerResponse\x12\\\n\x0b\x43\x61ncelOrder\x12%.mercato.orders.v1.CancelOrderRequest\x1a&.mercato.orders.v1.CancelOrderResponse\x12_\n\x0c\x46ulfillOrder\x12&.mercato.orders.v1.FulfillOrderRequest\x1a\'.mercato.orders.v1.FulfillOrderResponse\x12\\\n\x0bRefundOrder\x12%.mercato.orders.v1.RefundOrderRequest\x1a&.mercato.orders.v1.RefundOrderResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,33 +35,33 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mercato.orders.v1.orders_se
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PLACEORDERREQUEST']._serialized_start=154
-  _globals['_PLACEORDERREQUEST']._serialized_end=454
-  _globals['_PLACEORDERRESPONSE']._serialized_start=456
-  _globals['_PLACEORDERRESPONSE']._serialized_end=517
-  _globals['_GETORDERREQUEST']._serialized_start=519
-  _globals['_GETORDERREQUEST']._serialized_end=554
-  _globals['_GETORDERRESPONSE']._serialized_start=556
-  _globals['_GETORDERRESPONSE']._serialized_end=615
-  _globals['_GETORDERSTATUSREQUEST']._serialized_start=617
-  _globals['_GETORDERSTATUSREQUEST']._serialized_end=658
-  _globals['_GETORDERSTATUSRESPONSE']._serialized_start=660
-  _globals['_GETORDERSTATUSRESPONSE']._serialized_end=732
-  _globals['_LISTORDERSFORCUSTOMERREQUEST']._serialized_start=734
-  _globals['_LISTORDERSFORCUSTOMERREQUEST']._serialized_end=830
-  _globals['_LISTORDERSFORCUSTOMERRESPONSE']._serialized_start=833
-  _globals['_LISTORDERSFORCUSTOMERRESPONSE']._serialized_end=968
-  _globals['_CANCELORDERREQUEST']._serialized_start=970
-  _globals['_CANCELORDERREQUEST']._serialized_end=1081
-  _globals['_CANCELORDERRESPONSE']._serialized_start=1083
-  _globals['_CANCELORDERRESPONSE']._serialized_end=1104
-  _globals['_FULFILLORDERREQUEST']._serialized_start=1106
-  _globals['_FULFILLORDERREQUEST']._serialized_end=1185
-  _globals['_FULFILLORDERRESPONSE']._serialized_start=1187
-  _globals['_FULFILLORDERRESPONSE']._serialized_end=1209
-  _globals['_REFUNDORDERREQUEST']._serialized_start=1211
-  _globals['_REFUNDORDERREQUEST']._serialized_end=1331
-  _globals['_REFUNDORDERRESPONSE']._serialized_start=1333
-  _globals['_REFUNDORDERRESPONSE']._serialized_end=1375
-  _globals['_ORDERSSERVICE']._serialized_start=1378
-  _globals['_ORDERSSERVICE']._serialized_end=2081
+  _globals['_PLACEORDERREQUEST']._serialized_end=455
+  _globals['_PLACEORDERRESPONSE']._serialized_start=457
+  _globals['_PLACEORDERRESPONSE']._serialized_end=518
+  _globals['_GETORDERREQUEST']._serialized_start=520
+  _globals['_GETORDERREQUEST']._serialized_end=555
+  _globals['_GETORDERRESPONSE']._serialized_start=557
+  _globals['_GETORDERRESPONSE']._serialized_end=616
+  _globals['_GETORDERSTATUSREQUEST']._serialized_start=618
+  _globals['_GETORDERSTATUSREQUEST']._serialized_end=659
+  _globals['_GETORDERSTATUSRESPONSE']._serialized_start=661
+  _globals['_GETORDERSTATUSRESPONSE']._serialized_end=733
+  _globals['_LISTORDERSFORCUSTOMERREQUEST']._serialized_start=735
+  _globals['_LISTORDERSFORCUSTOMERREQUEST']._serialized_end=831
+  _globals['_LISTORDERSFORCUSTOMERRESPONSE']._serialized_start=834
+  _globals['_LISTORDERSFORCUSTOMERRESPONSE']._serialized_end=969
+  _globals['_CANCELORDERREQUEST']._serialized_start=971
+  _globals['_CANCELORDERREQUEST']._serialized_end=1082
+  _globals['_CANCELORDERRESPONSE']._serialized_start=1084
+  _globals['_CANCELORDERRESPONSE']._serialized_end=1105
+  _globals['_FULFILLORDERREQUEST']._serialized_start=1107
+  _globals['_FULFILLORDERREQUEST']._serialized_end=1186
+  _globals['_FULFILLORDERRESPONSE']._serialized_start=1188
+  _globals['_FULFILLORDERRESPONSE']._serialized_end=1210
+  _globals['_REFUNDORDERREQUEST']._serialized_start=1212
+  _globals['_REFUNDORDERREQUEST']._serialized_end=1332
+  _globals['_REFUNDORDERRESPONSE']._serialized_start=1334
+  _globals['_REFUNDORDERRESPONSE']._serialized_end=1376
+  _globals['_ORDERSSERVICE']._serialized_start=1379
+  _globals['_ORDERSSERVICE']._serialized_end=2082
 # @@protoc_insertion_point(module_scope)

@@ -10,12 +10,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PlaceOrderRequest(_message.Message):
-    __slots__ = ("customer_id", "lines", "total", "shipping_address", "payment_token", "idempotency_key", "order_id", "cart_id", "wait_seconds")
+    __slots__ = ("customer_id", "lines", "total", "shipping_address", "payment_method", "idempotency_key", "order_id", "cart_id", "wait_seconds")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
-    PAYMENT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_METHOD_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CART_ID_FIELD_NUMBER: _ClassVar[int]
@@ -24,12 +24,12 @@ class PlaceOrderRequest(_message.Message):
     lines: _containers.RepeatedCompositeFieldContainer[_order_pb2.OrderLine]
     total: _money_pb2.Money
     shipping_address: _struct_pb2.Struct
-    payment_token: str
+    payment_method: str
     idempotency_key: str
     order_id: str
     cart_id: str
     wait_seconds: float
-    def __init__(self, customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_order_pb2.OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipping_address: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., payment_token: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., order_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., wait_seconds: _Optional[float] = ...) -> None: ...
+    def __init__(self, customer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_order_pb2.OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipping_address: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., payment_method: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., order_id: _Optional[str] = ..., cart_id: _Optional[str] = ..., wait_seconds: _Optional[float] = ...) -> None: ...
 
 class PlaceOrderResponse(_message.Message):
     __slots__ = ("order",)

@@ -26,41 +26,45 @@ from mercato._gen.mercato.common.v1 import money_pb2 as mercato_dot_common_dot_v
 from mercato._gen.mercato.payments.v1 import payments_pb2 as mercato_dot_payments_dot_v1_dot_payments__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*mercato/payments/v1/payments_service.proto\x12\x13mercato.payments.v1\x1a\x1dmercato/common/v1/money.proto\x1a\"mercato/payments/v1/payments.proto\"\x8c\x01\n\x17\x41uthorizePaymentRequest\x12\x17\n\x0forder_reference\x18\x01 \x01(\t\x12(\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x15\n\rpayment_token\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"N\n\x18\x41uthorizePaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"C\n\x15\x43\x61pturePaymentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"L\n\x16\x43\x61pturePaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"@\n\x12VoidPaymentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"I\n\x13VoidPaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"|\n\x14RefundPaymentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12(\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"K\n\x15RefundPaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"%\n\x10GetIntentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\"G\n\x11GetIntentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"5\n\x1aListIntentsForOrderRequest\x12\x17\n\x0forder_reference\x18\x01 \x01(\t\"R\n\x1bListIntentsForOrderResponse\x12\x33\n\x07intents\x18\x01 \x03(\x0b\x32\".mercato.payments.v1.PaymentIntent\"0\n\x15ReconcileOrderRequest\x12\x17\n\x0forder_reference\x18\x01 \x01(\t\"V\n\x16ReconcileOrderResponse\x12<\n\x0freconciliations\x18\x01 \x03(\x0b\x32#.mercato.payments.v1.Reconciliation2\xf8\x05\n\x0fPaymentsService\x12o\n\x10\x41uthorizePayment\x12,.mercato.payments.v1.AuthorizePaymentRequest\x1a-.mercato.payments.v1.AuthorizePaymentResponse\x12i\n\x0e\x43\x61pturePayment\x12*.mercato.payments.v1.CapturePaymentRequest\x1a+.mercato.payments.v1.CapturePaymentResponse\x12`\n\x0bVoidPayment\x12\'.mercato.payments.v1.VoidPaymentRequest\x1a(.mercato.payments.v1.VoidPaymentResponse\x12\x66\n\rRefundPayment\x12).mercato.payments.v1.RefundPaymentRequest\x1a*.mercato.payments.v1.RefundPaymentResponse\x12Z\n\tGetIntent\x12%.mercato.payments.v1.GetIntentRequest\x1a&.mercato.payments.v1.GetIntentResponse\x12x\n\x13ListIntentsForOrder\x12/.mercato.payments.v1.ListIntentsForOrderRequest\x1a\x30.mercato.payments.v1.ListIntentsForOrderResponse\x12i\n\x0eReconcileOrder\x12*.mercato.payments.v1.ReconcileOrderRequest\x1a+.mercato.payments.v1.ReconcileOrderResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*mercato/payments/v1/payments_service.proto\x12\x13mercato.payments.v1\x1a\x1dmercato/common/v1/money.proto\x1a\"mercato/payments/v1/payments.proto\"`\n\x19VaultPaymentMethodRequest\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x15\n\rpayment_token\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"4\n\x1aVaultPaymentMethodResponse\x12\x16\n\x0epayment_method\x18\x01 \x01(\t\"\x8c\x01\n\x17\x41uthorizePaymentRequest\x12\x17\n\x0forder_reference\x18\x01 \x01(\t\x12(\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x15\n\rpayment_token\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"N\n\x18\x41uthorizePaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"C\n\x15\x43\x61pturePaymentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"L\n\x16\x43\x61pturePaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"@\n\x12VoidPaymentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"I\n\x13VoidPaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"|\n\x14RefundPaymentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12(\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x18.mercato.common.v1.Money\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"K\n\x15RefundPaymentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"%\n\x10GetIntentRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\"G\n\x11GetIntentResponse\x12\x32\n\x06intent\x18\x01 \x01(\x0b\x32\".mercato.payments.v1.PaymentIntent\"5\n\x1aListIntentsForOrderRequest\x12\x17\n\x0forder_reference\x18\x01 \x01(\t\"R\n\x1bListIntentsForOrderResponse\x12\x33\n\x07intents\x18\x01 \x03(\x0b\x32\".mercato.payments.v1.PaymentIntent\"0\n\x15ReconcileOrderRequest\x12\x17\n\x0forder_reference\x18\x01 \x01(\t\"V\n\x16ReconcileOrderResponse\x12<\n\x0freconciliations\x18\x01 \x03(\x0b\x32#.mercato.payments.v1.Reconciliation2\xef\x06\n\x0fPaymentsService\x12u\n\x12VaultPaymentMethod\x12..mercato.payments.v1.VaultPaymentMethodRequest\x1a/.mercato.payments.v1.VaultPaymentMethodResponse\x12o\n\x10\x41uthorizePayment\x12,.mercato.payments.v1.AuthorizePaymentRequest\x1a-.mercato.payments.v1.AuthorizePaymentResponse\x12i\n\x0e\x43\x61pturePayment\x12*.mercato.payments.v1.CapturePaymentRequest\x1a+.mercato.payments.v1.CapturePaymentResponse\x12`\n\x0bVoidPayment\x12\'.mercato.payments.v1.VoidPaymentRequest\x1a(.mercato.payments.v1.VoidPaymentResponse\x12\x66\n\rRefundPayment\x12).mercato.payments.v1.RefundPaymentRequest\x1a*.mercato.payments.v1.RefundPaymentResponse\x12Z\n\tGetIntent\x12%.mercato.payments.v1.GetIntentRequest\x1a&.mercato.payments.v1.GetIntentResponse\x12x\n\x13ListIntentsForOrder\x12/.mercato.payments.v1.ListIntentsForOrderRequest\x1a\x30.mercato.payments.v1.ListIntentsForOrderResponse\x12i\n\x0eReconcileOrder\x12*.mercato.payments.v1.ReconcileOrderRequest\x1a+.mercato.payments.v1.ReconcileOrderResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mercato.payments.v1.payments_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUTHORIZEPAYMENTREQUEST']._serialized_start=135
-  _globals['_AUTHORIZEPAYMENTREQUEST']._serialized_end=275
-  _globals['_AUTHORIZEPAYMENTRESPONSE']._serialized_start=277
-  _globals['_AUTHORIZEPAYMENTRESPONSE']._serialized_end=355
-  _globals['_CAPTUREPAYMENTREQUEST']._serialized_start=357
-  _globals['_CAPTUREPAYMENTREQUEST']._serialized_end=424
-  _globals['_CAPTUREPAYMENTRESPONSE']._serialized_start=426
-  _globals['_CAPTUREPAYMENTRESPONSE']._serialized_end=502
-  _globals['_VOIDPAYMENTREQUEST']._serialized_start=504
-  _globals['_VOIDPAYMENTREQUEST']._serialized_end=568
-  _globals['_VOIDPAYMENTRESPONSE']._serialized_start=570
-  _globals['_VOIDPAYMENTRESPONSE']._serialized_end=643
-  _globals['_REFUNDPAYMENTREQUEST']._serialized_start=645
-  _globals['_REFUNDPAYMENTREQUEST']._serialized_end=769
-  _globals['_REFUNDPAYMENTRESPONSE']._serialized_start=771
-  _globals['_REFUNDPAYMENTRESPONSE']._serialized_end=846
-  _globals['_GETINTENTREQUEST']._serialized_start=848
-  _globals['_GETINTENTREQUEST']._serialized_end=885
-  _globals['_GETINTENTRESPONSE']._serialized_start=887
-  _globals['_GETINTENTRESPONSE']._serialized_end=958
-  _globals['_LISTINTENTSFORORDERREQUEST']._serialized_start=960
-  _globals['_LISTINTENTSFORORDERREQUEST']._serialized_end=1013
-  _globals['_LISTINTENTSFORORDERRESPONSE']._serialized_start=1015
-  _globals['_LISTINTENTSFORORDERRESPONSE']._serialized_end=1097
-  _globals['_RECONCILEORDERREQUEST']._serialized_start=1099
-  _globals['_RECONCILEORDERREQUEST']._serialized_end=1147
-  _globals['_RECONCILEORDERRESPONSE']._serialized_start=1149
-  _globals['_RECONCILEORDERRESPONSE']._serialized_end=1235
-  _globals['_PAYMENTSSERVICE']._serialized_start=1238
-  _globals['_PAYMENTSSERVICE']._serialized_end=1998
+  _globals['_VAULTPAYMENTMETHODREQUEST']._serialized_start=134
+  _globals['_VAULTPAYMENTMETHODREQUEST']._serialized_end=230
+  _globals['_VAULTPAYMENTMETHODRESPONSE']._serialized_start=232
+  _globals['_VAULTPAYMENTMETHODRESPONSE']._serialized_end=284
+  _globals['_AUTHORIZEPAYMENTREQUEST']._serialized_start=287
+  _globals['_AUTHORIZEPAYMENTREQUEST']._serialized_end=427
+  _globals['_AUTHORIZEPAYMENTRESPONSE']._serialized_start=429
+  _globals['_AUTHORIZEPAYMENTRESPONSE']._serialized_end=507
+  _globals['_CAPTUREPAYMENTREQUEST']._serialized_start=509
+  _globals['_CAPTUREPAYMENTREQUEST']._serialized_end=576
+  _globals['_CAPTUREPAYMENTRESPONSE']._serialized_start=578
+  _globals['_CAPTUREPAYMENTRESPONSE']._serialized_end=654
+  _globals['_VOIDPAYMENTREQUEST']._serialized_start=656
+  _globals['_VOIDPAYMENTREQUEST']._serialized_end=720
+  _globals['_VOIDPAYMENTRESPONSE']._serialized_start=722
+  _globals['_VOIDPAYMENTRESPONSE']._serialized_end=795
+  _globals['_REFUNDPAYMENTREQUEST']._serialized_start=797
+  _globals['_REFUNDPAYMENTREQUEST']._serialized_end=921
+  _globals['_REFUNDPAYMENTRESPONSE']._serialized_start=923
+  _globals['_REFUNDPAYMENTRESPONSE']._serialized_end=998
+  _globals['_GETINTENTREQUEST']._serialized_start=1000
+  _globals['_GETINTENTREQUEST']._serialized_end=1037
+  _globals['_GETINTENTRESPONSE']._serialized_start=1039
+  _globals['_GETINTENTRESPONSE']._serialized_end=1110
+  _globals['_LISTINTENTSFORORDERREQUEST']._serialized_start=1112
+  _globals['_LISTINTENTSFORORDERREQUEST']._serialized_end=1165
+  _globals['_LISTINTENTSFORORDERRESPONSE']._serialized_start=1167
+  _globals['_LISTINTENTSFORORDERRESPONSE']._serialized_end=1249
+  _globals['_RECONCILEORDERREQUEST']._serialized_start=1251
+  _globals['_RECONCILEORDERREQUEST']._serialized_end=1299
+  _globals['_RECONCILEORDERRESPONSE']._serialized_start=1301
+  _globals['_RECONCILEORDERRESPONSE']._serialized_end=1387
+  _globals['_PAYMENTSSERVICE']._serialized_start=1390
+  _globals['_PAYMENTSSERVICE']._serialized_end=2269
 # @@protoc_insertion_point(module_scope)

@@ -8,6 +8,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class VaultPaymentMethodRequest(_message.Message):
+    __slots__ = ("customer_id", "payment_token", "idempotency_key")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    payment_token: str
+    idempotency_key: str
+    def __init__(self, customer_id: _Optional[str] = ..., payment_token: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class VaultPaymentMethodResponse(_message.Message):
+    __slots__ = ("payment_method",)
+    PAYMENT_METHOD_FIELD_NUMBER: _ClassVar[int]
+    payment_method: str
+    def __init__(self, payment_method: _Optional[str] = ...) -> None: ...
+
 class AuthorizePaymentRequest(_message.Message):
     __slots__ = ("order_reference", "amount", "payment_token", "idempotency_key")
     ORDER_REFERENCE_FIELD_NUMBER: _ClassVar[int]

@@ -41,6 +41,11 @@ class PaymentsServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.VaultPaymentMethod = channel.unary_unary(
+                '/mercato.payments.v1.PaymentsService/VaultPaymentMethod',
+                request_serializer=mercato_dot_payments_dot_v1_dot_payments__service__pb2.VaultPaymentMethodRequest.SerializeToString,
+                response_deserializer=mercato_dot_payments_dot_v1_dot_payments__service__pb2.VaultPaymentMethodResponse.FromString,
+                _registered_method=True)
         self.AuthorizePayment = channel.unary_unary(
                 '/mercato.payments.v1.PaymentsService/AuthorizePayment',
                 request_serializer=mercato_dot_payments_dot_v1_dot_payments__service__pb2.AuthorizePaymentRequest.SerializeToString,
@@ -87,6 +92,14 @@ class PaymentsServiceServicer:
     (final, the intent is FAILED); UNAVAILABLE with PROVIDER_TIMEOUT / PROVIDER_ERROR /
     OPERATION_IN_PROGRESS (retry with the same key).
     """
+
+    def VaultPaymentMethod(self, request, context):
+        """Keeps the shopper's provider token (encrypted, in payments only) and answers the opaque
+        payment-method reference to pay with instead. Idempotent by (customer, idempotency key).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def AuthorizePayment(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -136,6 +149,11 @@ class PaymentsServiceServicer:
 
 def add_PaymentsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'VaultPaymentMethod': grpc.unary_unary_rpc_method_handler(
+                    servicer.VaultPaymentMethod,
+                    request_deserializer=mercato_dot_payments_dot_v1_dot_payments__service__pb2.VaultPaymentMethodRequest.FromString,
+                    response_serializer=mercato_dot_payments_dot_v1_dot_payments__service__pb2.VaultPaymentMethodResponse.SerializeToString,
+            ),
             'AuthorizePayment': grpc.unary_unary_rpc_method_handler(
                     servicer.AuthorizePayment,
                     request_deserializer=mercato_dot_payments_dot_v1_dot_payments__service__pb2.AuthorizePaymentRequest.FromString,
@@ -188,6 +206,33 @@ class PaymentsService:
     (final, the intent is FAILED); UNAVAILABLE with PROVIDER_TIMEOUT / PROVIDER_ERROR /
     OPERATION_IN_PROGRESS (retry with the same key).
     """
+
+    @staticmethod
+    def VaultPaymentMethod(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.payments.v1.PaymentsService/VaultPaymentMethod',
+            mercato_dot_payments_dot_v1_dot_payments__service__pb2.VaultPaymentMethodRequest.SerializeToString,
+            mercato_dot_payments_dot_v1_dot_payments__service__pb2.VaultPaymentMethodResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def AuthorizePayment(request,
