@@ -159,6 +159,7 @@ async def test_a_batch_commits_in_one_transaction_with_one_inbox_claim(bed: Bed)
 
     # Then one claim, five handlers, one outbox INSERT for the five events, one commit
     assert fetched == 6
+    assert consumer.fetch_limit == 100
     claims = [s for s in counter.statements if s.startswith(f"INSERT INTO {bed.schema}.inbox")]
     assert len(claims) == 1
     assert counter.count == 1 + len(notes) + 1
@@ -213,6 +214,7 @@ async def test_a_failed_batch_is_rolled_back_whole_then_applied_one_message_at_a
     assert await bed.inbox() == {e.id for e in good}
     assert bad.id not in await bed.inbox()
     assert counter.commits == 2  # a alone and b alone; the batch and bad alone rolled back
+    assert consumer.fetch_limit == 1  # the next fetch asks for half the failed batch (3 // 2)
 
 
 async def test_a_poisoned_message_is_retried_then_parked_while_the_others_commit_once(bed: Bed) -> None:

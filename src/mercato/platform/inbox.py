@@ -127,6 +127,9 @@ class EventConsumer:
         self.subscription = subscription
         self.uow_factory = uow_factory
         self.batch_size = batch_size
+        # What the next fetch asks for: halved after a failed batch, doubled after one that committed,
+        # so concurrent batches that keep deadlocking on the same rows shrink instead of retrying whole.
+        self.fetch_limit = batch_size
         self.max_deliveries = max_deliveries
         self.ack_wait = ack_wait
         self.concurrency = max(1, concurrency)
@@ -220,7 +223,7 @@ class EventConsumer:
         assert self._psub is not None
         try:
             # Returns what is available at once, else the first message(s) to arrive within `wait`.
-            return await self._psub.fetch(self.batch_size, timeout=wait)
+            return await self._psub.fetch(self.fetch_limit, timeout=wait)
         except (FetchTimeoutError, TimeoutError):
             return []
 
@@ -243,10 +246,15 @@ class EventConsumer:
         if not deliveries:
             return
         async with self._kept_in_progress(deliveries):
-            if len(deliveries) == 1 or not await self._apply_batch(deliveries):
+            if len(deliveries) == 1:
+                await self._apply_alone(deliveries[0])
+                return
+            if not await self._apply_batch(deliveries):
+                self.fetch_limit = max(1, len(deliveries) // 2)
                 for delivery in deliveries:
                     await self._apply_alone(delivery)
                 return
+            self.fetch_limit = min(self.batch_size, self.fetch_limit * 2)
         for delivery in deliveries:
             # Buffered by the client and flushed together: no round trip is awaited per message.
             await delivery.msg.ack()
