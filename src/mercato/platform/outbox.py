@@ -135,36 +135,6 @@ class Outbox:
         return rows
 
 
-def outbox_insert_sql(schema: str) -> str:
-    """An INSERT of `EmbeddedEvents.params()` into `schema`'s outbox, for a branch of a data-modifying
-    CTE: a store that writes its change in one statement writes the change's events in it too. The
-    rows are inserted in their order (their `seq`, the order the poll publishes them in)."""
-    return (
-        f"INSERT INTO {schema}.outbox (id, subject, body, next_attempt_at) "
-        "SELECT e.id, e.subject, e.body, now() + make_interval(secs => :outbox_after) "
-        "FROM unnest(CAST(:outbox_ids AS uuid[]), CAST(:outbox_subjects AS text[]), "
-        "CAST(:outbox_bodies AS bytea[])) WITH ORDINALITY AS e(id, subject, body, n)"
-    )
-
-
-@dataclass(frozen=True)
-class EmbeddedEvents:
-    """Events whose outbox rows a store inserts itself, in a statement of its own (`outbox_insert_sql`),
-    rather than the unit of work in an INSERT of their own at commit: one statement less."""
-
-    events: tuple[DomainEvent, ...]
-    rows: tuple[OutboxRow, ...]
-    publish_after: float
-
-    def params(self) -> dict[str, object]:
-        return {
-            "outbox_ids": [r.id for r in self.rows],
-            "outbox_subjects": [r.subject for r in self.rows],
-            "outbox_bodies": [r.body for r in self.rows],
-            "outbox_after": self.publish_after,
-        }
-
-
 def _headers(event_id: uuid.UUID, body: bytes) -> dict[str, str]:
     headers = {"Nats-Msg-Id": str(event_id)}
     # An event written outside any trace has `"trace":{}` and costs no second parse.

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent
-from mercato.platform.outbox import EmbeddedEvents, Outbox, OutboxRelay, OutboxRow
+from mercato.platform.outbox import Outbox, OutboxRelay, OutboxRow
+from mercato.platform.outbox_embed import EmbeddedEvents
 
 StoreT = TypeVar("StoreT")
 
@@ -105,7 +106,7 @@ class UnitOfWork:
 
     def embed_events(self, events: Sequence[DomainEvent]) -> EmbeddedEvents:
         """Outbox rows of `events` for the caller to insert in one of its own statements (with
-        `outbox_insert_sql`); call `embedded(...)` once that statement wrote them."""
+        `outbox_embed.outbox_insert_sql`); call `embedded(...)` once that statement wrote them."""
         return EmbeddedEvents(tuple(events), tuple(self.outbox.rows(events)), self._publish_after())
 
     def embedded(self, events: EmbeddedEvents) -> None:

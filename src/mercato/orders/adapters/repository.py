@@ -18,7 +18,7 @@ from mercato.orders.adapters import locks
 from mercato.orders.domain.model import Order, OrderLine, OrderOwner, OrderStatus, RejectReason
 from mercato.orders.domain.saga_codec import from_document, to_document
 from mercato.orders.domain.saga_types import LockedSaga, SagaState
-from mercato.platform.outbox import EmbeddedEvents, outbox_insert_sql
+from mercato.platform.outbox_embed import EmbeddedEvents, outbox_insert_sql
 from mercato.platform.types import Money
 
 # The events of a new order or of a saga step (`EmbeddedEvents.params()`) ride in its own statement.

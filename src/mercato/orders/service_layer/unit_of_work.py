@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mercato.orders.domain.model import Order
 from mercato.orders.domain.saga_types import LockedSaga, SagaPolicy, SagaState
 from mercato.platform.db import Database
-from mercato.platform.outbox import EmbeddedEvents, Outbox
+from mercato.platform.outbox import Outbox
+from mercato.platform.outbox_embed import EmbeddedEvents
 from mercato.platform.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
