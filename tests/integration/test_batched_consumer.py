@@ -85,6 +85,8 @@ class Bed:
             raise Poison(note)
         if note == "rogue":
             await uow.conn.rollback()
+        if note == "committer":
+            await uow.commit()
 
     def consumer(self, **options: float) -> EventConsumer:
         subscription = Subscription(
@@ -258,6 +260,22 @@ async def test_a_handler_that_ends_the_shared_transaction_fails_the_batch_not_th
     # handler, only ran alone)
     assert bed.runs == Counter({"a": 2, "rogue": 2, "b": 1})
     assert await bed.effects() == ["a", "b"]
+
+
+async def test_a_handler_may_not_commit_the_batch_so_a_later_failure_loses_no_message(bed: Bed) -> None:
+    # Given a batch where a handler commits, against the contract, and a later one fails
+    await bed.publish("a", "committer", "bad", "b")
+    consumer = bed.consumer()
+
+    # When it is polled
+    assert await consumer.poll(wait=1.0) == 4
+    await consumer.stop()
+
+    # Then the commit was refused (it would have committed the inbox rows of bad and b with it), so
+    # the batch was retried alone: b is handled, and bad is not marked as handled
+    assert bed.runs == Counter({"a": 2, "committer": 2, "bad": 1, "b": 1})
+    assert await bed.effects() == ["a", "committer", "b"]
+    assert len(await bed.inbox()) == 3
 
 
 async def test_a_batch_longer_than_the_ack_wait_is_not_redelivered(bed: Bed) -> None:

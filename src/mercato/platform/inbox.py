@@ -15,9 +15,10 @@ work of its own: the good messages commit, and the bad one is nak'ed with backof
 the ack means redelivery, and the inbox row makes the second delivery a no-op.
 
 Handlers must be batch-safe. A handler's unit of work holds other messages' work too: it never commits
-nor rolls it back. To undo part of its own work it uses a savepoint (`async with
-uow.conn.begin_nested():`) and adds events only for what it keeps. What it does outside the
-transaction (a cache drop, a call) must be idempotent, since a handler of a failed batch runs again.
+nor rolls it back (in a batch, `uow.commit()` raises and an ended transaction fails the batch). To undo
+part of its own work it uses a savepoint (`async with uow.conn.begin_nested():`) and adds events only
+for what it keeps. What it does outside the transaction (a cache drop, a call) must be idempotent,
+since a handler of a failed batch runs again.
 
 Handling a message is a CONSUMER span, a child of the trace context the event was written in (the
 message's `traceparent` header, else the envelope's `trace`); its handler runs in that span. The events
@@ -277,18 +278,26 @@ class EventConsumer:
         try:
             async with self.uow_factory() as uow:
                 new = set(await self._claim_all(uow, [d.envelope.id for d in deliveries]))
-                for index, (delivery, span) in enumerate(zip(deliveries, spans, strict=True)):
-                    # The same message twice in one fetch (a redelivery) runs once.
-                    duplicate = delivery.envelope.id not in new
-                    span.set_attribute(DUPLICATE, duplicate)
-                    if duplicate:
-                        continue
-                    new.discard(delivery.envelope.id)
-                    failed_at = index
-                    with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                        await delivery.handler(delivery.envelope, uow)
-                    if not uow.conn.in_transaction():
-                        raise HandlerBrokeTheBatch(f"{delivery.envelope.type} ended the shared transaction")
+                # A handler's commit would commit every claimed inbox row, those of the messages still
+                # to run included: a later failure would then leave them claimed but never handled.
+                commit = uow.commit
+                uow.commit = _refuse_commit  # type: ignore[method-assign]
+                try:
+                    for index, (delivery, span) in enumerate(zip(deliveries, spans, strict=True)):
+                        # The same message twice in one fetch (a redelivery) runs once.
+                        duplicate = delivery.envelope.id not in new
+                        span.set_attribute(DUPLICATE, duplicate)
+                        if duplicate:
+                            continue
+                        new.discard(delivery.envelope.id)
+                        failed_at = index
+                        with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                            await delivery.handler(delivery.envelope, uow)
+                        if not uow.conn.in_transaction():
+                            ended = f"{delivery.envelope.type} ended the shared transaction"
+                            raise HandlerBrokeTheBatch(ended)
+                finally:
+                    uow.commit = commit  # type: ignore[method-assign]
                 failed_at = None
                 with trace.use_span(batch, record_exception=False, set_status_on_exception=False):
                     await uow.commit()
@@ -405,6 +414,10 @@ class EventConsumer:
                 },
             )
         await msg.term()
+
+
+async def _refuse_commit() -> None:
+    raise HandlerBrokeTheBatch("a handler committed the unit of work its batch shares")
 
 
 def _end(*spans: Span) -> None:
