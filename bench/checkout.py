@@ -184,6 +184,7 @@ class LevelResult:
     wire: WireCounts | None = None  # database traffic of every server process during the window
     cart_lags: list[float] = field(default_factory=list)  # seconds from a confirmation to an empty cart
     carts_left_full: int = 0  # confirmed orders whose cart was still full CART_WAIT s later
+    refill_errors: int = 0  # cart refills that failed on the wire (retried on the next turn)
     proxy_cpu: float | None = None  # share of one CPU the counting proxy used during the level
 
     @property
@@ -223,6 +224,17 @@ async def checkout_once(http: httpx.AsyncClient, shopper: Shopper) -> tuple[str,
     return (status if status != "REJECTED" else f"REJECTED:{order['reason']}"), pending
 
 
+async def add_line(http: httpx.AsyncClient, shopper: Shopper) -> bool:
+    """Put the shopper's line back in the cart; False when the request failed on the wire (a
+    connection the server closed under load)."""
+    try:
+        await gql(http, ADD, {"c": shopper.cart, "l": [{"sku": shopper.sku, "quantity": 1}]}, shopper.token)
+    except (BadResponse, httpx.HTTPError):
+        await asyncio.sleep(0.05)
+        return False
+    return True
+
+
 async def drive(
     base_url: str,
     shoppers: list[Shopper],
@@ -245,12 +257,13 @@ async def drive(
             lag = await probe.wait_empty(shopper.cart) if probe is not None else 0.0
             if lag is None:  # ordering again orders the line still there
                 result.carts_left_full += measured
-            else:
-                if measured:
-                    result.cart_lags.append(lag)
-                line = [{"sku": shopper.sku, "quantity": 1}]
-                await gql(http, ADD, {"c": shopper.cart, "l": line}, shopper.token)
-            shopper.needs_line = False
+                shopper.needs_line = False
+                return
+            if measured:
+                result.cart_lags.append(lag)
+            refilled = await add_line(http, shopper)
+            result.refill_errors += not refilled  # refilled again on the next turn
+            shopper.needs_line = not refilled
 
         async def loop(shopper: Shopper) -> None:
             while (now := time.perf_counter()) < until and sum(result.outcomes.values()) < max_orders:
