@@ -84,7 +84,7 @@ def test_up_runs_a_process_per_context_and_stops_them_all(data_dir: Path) -> Non
         body = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=10).json()
         assert len(body["data"]["products"]["edges"]) == 5
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
-        assert set(ready["upstreams"]) == {"catalog", "inventory", "cart", "customers", "orders"}
+        assert set(ready["upstreams"]) == {"catalog", "inventory", "cart", "customers", "orders", "payments"}
 
         services = served_processes(psutil.Process(proc.pid))
         assert sorted(services) == sorted(SERVICES)
