@@ -49,6 +49,9 @@ CHECKOUT = (
     "{ order { id status reason } errors { code message } } }"
 )
 ORDER = "query($id: ID!) { order(id: $id) { id status reason } }"
+# Below uvicorn's keep-alive timeout (5 s): the client drops an idle connection before the server
+# closes it, so a request never goes out on a connection the server is closing (httpx.ReadError).
+KEEPALIVE_EXPIRY = 2.0
 REMOVE = (
     "mutation($c: ID!, $s: [String!]!) { cartLinesRemove(cartId: $c, skus: $s) { errors { code message } } }"
 )
@@ -248,7 +251,11 @@ async def drive(
     measured orders); an order counts when it was submitted inside the measured window. `wire`, if
     given, is read at the window's start and end."""
     result = LevelResult(len(shoppers), duration)
-    limits = httpx.Limits(max_connections=len(shoppers) + 2, max_keepalive_connections=len(shoppers) + 2)
+    limits = httpx.Limits(
+        max_connections=len(shoppers) + 2,
+        max_keepalive_connections=len(shoppers) + 2,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
     async with httpx.AsyncClient(base_url=base_url, timeout=90, limits=limits) as http:
         measure_from = time.perf_counter() + warmup
         until = measure_from + duration

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import httpx
 
-from bench.checkout import ADDRESS, CHECKOUT, ORDER, TERMINAL, Shopper, gql
+from bench.checkout import ADDRESS, CHECKOUT, KEEPALIVE_EXPIRY, ORDER, TERMINAL, Shopper, gql
 from bench.checkout_checks import StockCheck, Trouble
 from bench.load import _percentile
 from bench.validate import BadResponse
@@ -116,7 +116,9 @@ async def rush(base_url: str, dsn: str, shoppers: list[Shopper], result: RushRes
     keys = [secrets.token_hex(8) for _ in shoppers]
     go, t0 = asyncio.Event(), [0.0]
     n = len(shoppers)
-    limits = httpx.Limits(max_connections=n + 4, max_keepalive_connections=n + 4)
+    limits = httpx.Limits(
+        max_connections=n + 4, max_keepalive_connections=n + 4, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     async with httpx.AsyncClient(base_url=base_url, timeout=90, limits=limits) as http:
         pairs = zip(shoppers, keys, strict=True)
         tasks = [asyncio.ensure_future(_shop(http, s, k, go, t0, result)) for s, k in pairs]
