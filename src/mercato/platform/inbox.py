@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
@@ -145,20 +144,13 @@ class EventConsumer:
         )
 
     async def start(self) -> None:
-        stream = await self.broker.ensure_stream(self.subscription.source_context)
-        subject = f"{self.broker.namespace}.{self.subscription.source_context}.>"
-        self._psub = await self.broker.js.pull_subscribe(
-            subject,
-            durable=self.durable,
-            stream=self.stream,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_wait=self.ack_wait,
-                max_deliver=self.max_deliveries + 1,
-            ),
+        self._psub = await self.broker.durable_pull(
+            self.subscription.source_context,
+            self.durable,
+            ack_wait=self.ack_wait,
+            max_deliveries=self.max_deliveries,
         )
-        log.debug("consumer %s on %s started", self.durable, stream)
+        log.debug("consumer %s on %s started", self.durable, self.stream)
 
     async def stop(self) -> None:
         """Stop fetching; the durable consumer stays on the server and resumes where it left off."""

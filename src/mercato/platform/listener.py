@@ -18,10 +18,9 @@ from typing import Protocol
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
 
-from mercato.platform.events import Envelope, stream_name
+from mercato.platform.events import Envelope
 from mercato.platform.messaging import Broker
 
 log = logging.getLogger(__name__)
@@ -68,19 +67,12 @@ class EventListener:
         self.durable = ""
 
     async def start(self, broker: Broker) -> None:
-        source = self.listening.source_context
-        await broker.ensure_stream(source)
         self.durable = f"{broker.namespace}_{self.listening.owner}_{self.listening.name}"
-        self._psub = await broker.js.pull_subscribe(
-            f"{broker.namespace}.{source}.>",
-            durable=self.durable,
-            stream=stream_name(broker.namespace, source),
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_wait=self.ack_wait,
-                max_deliver=self.max_deliveries + 1,
-            ),
+        self._psub = await broker.durable_pull(
+            self.listening.source_context,
+            self.durable,
+            ack_wait=self.ack_wait,
+            max_deliveries=self.max_deliveries,
         )
 
     async def stop(self) -> None:

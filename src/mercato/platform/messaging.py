@@ -7,7 +7,7 @@ import logging
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
 from mercato.platform.errors import Unavailable
@@ -54,6 +54,25 @@ class Broker:
     @property
     def is_connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
+
+    async def durable_pull(
+        self, source_context: str, durable: str, *, ack_wait: float, max_deliveries: int
+    ) -> JetStreamContext.PullSubscription:
+        """A pull subscription on a durable consumer of every event of `source_context` (its stream
+        created if missing), shared by every replica: explicit acks, from the stream's start, one
+        delivery more than `max_deliveries` so the last failure can be parked rather than lost."""
+        await self.ensure_stream(source_context)
+        return await self.js.pull_subscribe(
+            f"{self.namespace}.{source_context}.>",
+            durable=durable,
+            stream=stream_name(self.namespace, source_context),
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=ack_wait,
+                max_deliver=max_deliveries + 1,
+            ),
+        )
 
     async def ensure_stream(self, context: str) -> str:
         """Create (or keep) the stream that holds one context's events; returns its name."""
