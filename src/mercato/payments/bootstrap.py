@@ -13,7 +13,7 @@ from typing import Any, overload
 from mercato.payments.adapters import tables
 from mercato.payments.adapters.repository import PaymentsRepository
 from mercato.payments.adapters.sandbox import SandboxProvider
-from mercato.payments.adapters.vault import AesGcmCipher, PaymentMethodStore, vault_key
+from mercato.payments.adapters.vault import AesGcmCipher, PaymentMethodStore, SivSealer, VaultKeys
 from mercato.payments.domain import commands
 from mercato.payments.domain.model import PaymentIntent
 from mercato.payments.domain.operations import ResolveReport
@@ -46,15 +46,15 @@ class PaymentsService:
         *,
         clock: Clock = utc_now,
         runner_settings: RunnerSettings | None = None,
-        vault_key: bytes | None = None,
+        vault_keys: VaultKeys | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
         self.provider = provider
         self.on_commit = on_commit
         self.clock = clock
-        key = vault_key if vault_key is not None else _dev_vault_key()
-        self.vault = Vault(PaymentMethodStore(db, AesGcmCipher(key)))
+        keys = vault_keys if vault_keys is not None else _dev_vault_keys()
+        self.vault = Vault(SivSealer(keys.siv), PaymentMethodStore(db, AesGcmCipher(keys.legacy)))
         self.runner = OperationRunner(
             self.unit_of_work, provider, runner_settings or RunnerSettings(), self.vault.token_for
         )
@@ -127,10 +127,10 @@ def build_payments(
         on_commit,
         clock=clock,
         runner_settings=runner_settings,
-        vault_key=vault_key(settings.payments_vault_key, settings.auth_secret),
+        vault_keys=VaultKeys.derive(settings.payments_vault_key, settings.auth_secret),
     )
 
 
-def _dev_vault_key() -> bytes:
-    """A service built without settings (tests): the development key `vault_key` derives too."""
-    return vault_key(None, None)
+def _dev_vault_keys() -> VaultKeys:
+    """A service built without settings (tests): the development keys, logged as such."""
+    return VaultKeys.derive(None, None)

@@ -129,6 +129,18 @@ async def test_the_same_key_for_another_cart_is_refused_even_with_the_same_conte
     assert len(await outbox(orders_db, first.id)) == 2
 
 
+async def test_the_same_key_with_another_payment_method_is_refused(
+    orders: OrdersService, orders_db: Database
+) -> None:
+    # payments seals the same shopper's same token into the same reference: another one is another card
+    cmd = a_place_order()
+    first = await orders.handle(cmd)
+    with pytest.raises(Conflict) as caught:
+        await orders.handle(replace(cmd, payment_method="pm_2.another-card"))
+    assert caught.value.code is PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED
+    assert len(await outbox(orders_db, first.id)) == 2
+
+
 async def test_a_retry_from_the_emptied_cart_returns_the_first_order_in_one_statement(
     orders: OrdersService, orders_db: Database
 ) -> None:

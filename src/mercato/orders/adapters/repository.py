@@ -7,6 +7,7 @@ a saga step costs one too (the saga, and when the status moves the order and its
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -42,9 +43,11 @@ _ADD = text(
 )
 
 _BY_KEY = text(
-    "SELECT id, customer_id, idempotency_key, status, reason, lines, total_amount, currency, "
-    "shipping_address, created_at, cart_id FROM orders.orders "
-    "WHERE customer_id = :customer_id AND idempotency_key = :key"
+    "SELECT o.id, o.customer_id, o.idempotency_key, o.status, o.reason, o.lines, o.total_amount, "
+    "o.currency, o.shipping_address, o.created_at, o.cart_id, "
+    "coalesce(s.state->>'payment_method', s.state->>'payment_token') AS payment_method "
+    "FROM orders.orders o LEFT JOIN orders.sagas s ON s.order_id = o.id "
+    "WHERE o.customer_id = :customer_id AND o.idempotency_key = :key"
 )
 
 _SAVE = (
@@ -141,8 +144,10 @@ class OrdersRepository:
         return row is not None
 
     async def by_key(self, customer_id: uuid.UUID, idempotency_key: str) -> Order | None:
+        """The order placed under the key, with the payment method its saga was started with (what
+        tells a retry from a reused key, `Order.answers`)."""
         row = (await self.conn.execute(_BY_KEY, {"customer_id": customer_id, "key": idempotency_key})).first()
-        return to_order(row) if row is not None else None
+        return replace(to_order(row), payment_method=row.payment_method) if row is not None else None
 
     async def lock_saga(self, order_id: uuid.UUID) -> LockedSaga | None:
         row = (await self.conn.execute(locks.LOCK_SAGA, {"id": order_id})).first()

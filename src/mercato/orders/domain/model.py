@@ -25,7 +25,10 @@ SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 SKU_MAX = 64
 LINES_MAX = 200  # the inventory reserves at most 200 lines at once
 QUANTITY_MAX = 10_000
-TEXT_MAX = 200  # idempotency key, payment token
+TEXT_MAX = 200  # idempotency key
+# A payment method is payments' sealed reference: at most 1,117 characters for the longest token
+# payments accepts (200 characters); the margin is for a future version of its format.
+PAYMENT_METHOD_MAX = 1_200
 _ORDER_IDS = uuid.UUID("6f1d3c5e-2b8a-4e0f-9a7d-1c2b3d4e5f60")  # namespace of derived order ids
 
 
@@ -95,6 +98,8 @@ class Order:
     idempotency_key: str
     created_at: datetime
     cart_id: uuid.UUID | None = None  # the cart it was checked out from (None: placed by other means)
+    # The payment method the saga was started with, where the store read it (retries, `answers`).
+    payment_method: str | None = None
 
     @classmethod
     def place(cls, cmd: PlaceOrder, *, now: datetime) -> Order:
@@ -111,6 +116,7 @@ class Order:
             idempotency_key=cmd.idempotency_key,
             created_at=now,
             cart_id=cmd.cart_id,
+            payment_method=cmd.payment_method,
         )
 
     def answers(self, cmd: PlaceOrder) -> bool:
@@ -121,6 +127,8 @@ class Order:
             return False
         if not cmd.lines:
             return True
+        if self.payment_method is not None and cmd.payment_method != self.payment_method:
+            return False  # payments answers the same reference for the same shopper and token
         lines = tuple(OrderLine(sku, quantity, price) for sku, quantity, price in cmd.lines)
         address = cmd.shipping_address.check(Checks()).to_document()
         return lines == self.lines and cmd.total == self.total and address == dict(self.shipping_address)
@@ -200,5 +208,5 @@ def check_order(cmd: PlaceOrder) -> PostalAddress:
 
 def check_request(checks: Checks, cmd: PlaceOrder) -> None:
     """The checks of what the customer sends besides the cart (key and payment token)."""
-    checks.text("paymentToken", cmd.payment_method, max_length=TEXT_MAX)
+    checks.text("paymentToken", cmd.payment_method, max_length=PAYMENT_METHOD_MAX)
     checks.text("idempotencyKey", cmd.idempotency_key, max_length=TEXT_MAX)

@@ -16,11 +16,12 @@ from mercato.payments.domain.commands import (
     VaultPaymentMethod,
     VoidPayment,
 )
+from mercato.payments.domain.vault import REFERENCE_MAX, TOKEN_MAX
 from mercato.platform.errors import Problem
 from mercato.platform.types import Money
 from mercato.platform.validation import Checks
 
-TEXT_MAX = 200  # order reference, payment token, idempotency key, refund reason
+TEXT_MAX = 200  # order reference, idempotency key, refund reason
 
 
 def _money(checks: Checks, value: object, *, required: bool = True) -> None:
@@ -48,7 +49,7 @@ def check_vault(cmd: VaultPaymentMethod) -> None:
     checks = Checks()
     if not isinstance(cmd.customer_id, uuid.UUID):
         checks.add("customerId", Problem.INVALID, "customerId must be a customer id")
-    checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
+    checks.text("paymentToken", cmd.payment_token, max_length=TOKEN_MAX)
     _key(checks, cmd.idempotency_key)
     checks.raise_as(Problem)
 
@@ -57,7 +58,7 @@ def check_authorize(cmd: AuthorizePayment) -> None:
     checks = Checks()
     checks.text("orderReference", cmd.order_reference, max_length=TEXT_MAX)
     _money(checks, cmd.amount)
-    checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
+    checks.text("paymentToken", cmd.payment_token, max_length=REFERENCE_MAX)
     _key(checks, cmd.idempotency_key)
     checks.raise_as(Problem)
 
@@ -66,7 +67,7 @@ def check_authorize_and_capture(cmd: AuthorizeAndCapturePayment) -> None:
     checks = Checks()
     checks.text("orderReference", cmd.order_reference, max_length=TEXT_MAX)
     _money(checks, cmd.amount)
-    checks.text("paymentToken", cmd.payment_token, max_length=TEXT_MAX)
+    checks.text("paymentToken", cmd.payment_token, max_length=REFERENCE_MAX)
     _key(checks, cmd.idempotency_key)
     checks.text("captureIdempotencyKey", cmd.capture_idempotency_key, max_length=TEXT_MAX)
     checks.raise_as(Problem)

@@ -15,9 +15,9 @@ from mercato.platform.types import Money
 
 @dataclass(frozen=True)
 class VaultPaymentMethod:
-    """Keep the shopper's provider token (encrypted) and answer an opaque reference for it (see
-    `domain.vault`). The same (customer, idempotency key) answers the same reference; with another
-    token it is refused (`IDEMPOTENCY_KEY_REUSED`)."""
+    """Seal the shopper's provider token into an opaque reference only payments can open (see
+    `domain.vault`). The same customer and token answer the same reference, whatever the key: the
+    order placed under the key tells a retry from a reused key."""
 
     customer_id: uuid.UUID
     payment_token: str

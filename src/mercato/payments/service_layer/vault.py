@@ -1,44 +1,46 @@
-"""The vault use cases: keep a shopper's token behind a reference, and open it for the provider.
+"""The vault use cases: seal a shopper's token into a reference, and open it for the provider.
 
-The store is handed in (bootstrap knows the concrete one); see `domain.vault` for why tokens are
-vaulted at all.
+No SQL on either path for this vault's references (`domain.vault`); the first vault's row
+references open through its table.
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Protocol
+import logging
 
 from mercato.payments.domain import checks
 from mercato.payments.domain.commands import VaultPaymentMethod
 from mercato.payments.domain.errors import VaultPaymentMethodErrorCode
-from mercato.payments.domain.vault import is_reference
+from mercato.payments.domain.vault import LegacyPaymentMethods, TokenSealer, is_reference, is_sealed
 from mercato.platform.errors import ClientError, recode
 
-
-class PaymentMethods(Protocol):
-    async def store(self, customer_id: uuid.UUID, idempotency_key: str, token: str) -> str: ...
-
-    async def reveal(self, reference: str) -> str | None: ...
+log = logging.getLogger(__name__)
 
 
 class Vault:
-    def __init__(self, store: PaymentMethods) -> None:
-        self.store = store
+    def __init__(self, sealer: TokenSealer, legacy: LegacyPaymentMethods) -> None:
+        self.sealer = sealer
+        self.legacy = legacy
 
     async def vault(self, cmd: VaultPaymentMethod) -> str:
         """The reference for `cmd.payment_token`; errors carry `VaultPaymentMethodErrorCode`s."""
         try:
             checks.check_vault(cmd)
-            return await self.store.store(cmd.customer_id, cmd.idempotency_key, cmd.payment_token)
         except ClientError as exc:
             raise recode(exc, VaultPaymentMethodErrorCode) from None
+        return self.sealer.seal(cmd.customer_id, cmd.payment_token)
 
     async def token_for(self, payment_method: str) -> str:
-        """What the provider is asked with: the vaulted token behind a reference, a raw token (an
-        older saga's) as is. An unknown reference goes as is too: no provider knows it, so the
-        authorization is declined rather than stuck."""
+        """What the provider is asked with: the token sealed into a reference, a raw token (an
+        older saga's) as is. A reference that does not open goes as is too: no provider knows it,
+        so the authorization is declined rather than stuck."""
         if not is_reference(payment_method):
             return payment_method
-        token = await self.store.reveal(payment_method)
+        if is_sealed(payment_method):
+            opened = self.sealer.open(payment_method)
+            if opened is None:
+                log.error("a sealed payment method does not open with the current key")
+                return payment_method
+            return opened[1]
+        token = await self.legacy.reveal(payment_method)
         return payment_method if token is None else token
