@@ -57,8 +57,8 @@ async def test_one_command_authorizes_and_captures_in_three_transactions(
     with db.count_statements() as counted:
         await handle(service, charge(order))
     # The authorization PENDING (1) | provider | its outcome and the capture PENDING (lock, outcome,
-    # insert) | provider | in the consumer's transaction: lock, outcome, the reply at commit.
-    assert (counted.count, counted.commits) == (7, 3), counted.statements
+    # insert) | provider | in the consumer's transaction: lock, outcome with the reply's outbox row.
+    assert (counted.count, counted.commits) == (6, 3), counted.statements
     [intent] = await service.queries.intents_for_order(order)
     assert (intent.status, intent.captured_amount) == (IntentStatus.CAPTURED, Money(2_500, "USD"))
     assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
@@ -94,8 +94,9 @@ async def test_a_declined_card_answers_payment_declined_and_captures_nothing(
     order = str(uuid.uuid4())
     with db.count_statements() as counted:
         await handle(service, charge(order, "tok_insufficient_funds"))
-    # The authorization PENDING | provider | the decline in the consumer's transaction.
-    assert (counted.count, counted.commits) == (4, 2), counted.statements
+    # The authorization PENDING | provider | the decline (lock, outcome with its event's outbox row)
+    # in the consumer's transaction.
+    assert (counted.count, counted.commits) == (3, 2), counted.statements
     [intent] = await service.queries.intents_for_order(order)
     assert (intent.status, intent.failure_code) == (IntentStatus.FAILED, "INSUFFICIENT_FUNDS")
     assert await operations(db, intent.id) == [("AUTHORIZE", "DECLINED", "INSUFFICIENT_FUNDS", 1)]

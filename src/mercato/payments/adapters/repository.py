@@ -25,6 +25,7 @@ from mercato.payments.domain.model import (
     Reconciliation,
 )
 from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation
+from mercato.platform.outbox_embed import EmbeddedEvents, outbox_insert_sql
 from mercato.platform.types import Money
 
 _OPERATIONS_FOR = text(
@@ -78,6 +79,7 @@ _INSERT_AUTHORIZATION = text(
     "CAST(:created_at AS timestamptz), CAST(:updated_at AS timestamptz), CAST(:version AS bigint) FROM op "
     "RETURNING id"
 )
+_OUTBOX_INSERT = outbox_insert_sql("payments")
 _FINISH = (
     "f AS (UPDATE payments.payment_operations SET status = :status, result = CAST(:result AS jsonb), "
     "provider_reference = :provider_reference, outcome_code = :outcome_code, decline_code = :decline_code, "
@@ -134,9 +136,9 @@ def _operation_params(operation: PaymentOperation, lease_seconds: float) -> dict
     }
 
 
-def _outcome_statement(outcome: Outcome) -> tuple[TextClause, dict[str, Any]]:
-    """The outcome's writes as one data-modifying CTE: the intent and the ledger entry are written
-    only if the operation was still PENDING (`f` returned its row)."""
+def _outcome_statement(outcome: Outcome, events: EmbeddedEvents | None) -> tuple[TextClause, dict[str, Any]]:
+    """The outcome's writes as one data-modifying CTE: the intent, the ledger entry and the outbox
+    rows of `events` are written only if the operation was still PENDING (`f` returned its row)."""
     operation = outcome.operation
     parts = [_FINISH]
     params: dict[str, Any] = {
@@ -175,6 +177,9 @@ def _outcome_statement(outcome: Outcome) -> tuple[TextClause, dict[str, Any]]:
             "entry_currency": entry.amount.currency,
             "entry_created_at": entry.created_at,
         }
+    if events is not None:
+        parts.append(f"ob AS ({_OUTBOX_INSERT} WHERE EXISTS (SELECT FROM f))")
+        params |= events.params()
     body = ", ".join(parts)
     statement = f"WITH {body} SELECT (SELECT count(*) FROM f) AS finished, {saved} AS saved"
     return text(statement), params
@@ -252,10 +257,11 @@ class PaymentsRepository:
         params = {"limit": limit, "lease": timedelta(seconds=lease_seconds), "max_attempts": max_attempts}
         return [to_operation(r) for r in (await self.conn.execute(locks.CLAIM_STALE, params)).all()]
 
-    async def record_outcome(self, outcome: Outcome) -> None:
-        """Finish a PENDING operation, save its intent, write its ledger entry: one statement.
-        The caller holds the intent's lock and saw the operation PENDING under it."""
-        statement, params = _outcome_statement(outcome)
+    async def record_outcome(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> None:
+        """Finish a PENDING operation, save its intent, write its ledger entry and the outbox rows of
+        `events`: one statement. The caller holds the intent's lock and saw the operation PENDING
+        under it."""
+        statement, params = _outcome_statement(outcome, events)
         row = (await self.conn.execute(statement, params)).one()
         if row.finished != 1:  # pragma: no cover - every finisher holds the intent's lock
             raise RuntimeError(f"payment operation {outcome.operation.id} finished twice")

@@ -288,6 +288,10 @@ class OperationRunner:
             code = outcome_code(operation.kind, result.decline_code)
             transition = intent.declined(operation.kind, code, now=now)
         decline = result.decline_code.value if result.decline_code is not None else None
+        # The event rides in the recording statement (one INSERT less at commit).
+        announced = (
+            uow.embed_events([transition.event]) if announce and transition.event is not None else None
+        )
         await uow.store.record_outcome(
             Outcome(
                 operation=operation,
@@ -299,11 +303,12 @@ class OperationRunner:
                 ledger=transition.ledger,
                 outcome_code=code,
                 decline_code=decline,
-            )
+            ),
+            announced,
         )
         uow.recorded(operation)
-        if announce and transition.event is not None:
-            uow.add_event(transition.event)
+        if announced is not None:
+            uow.embedded(announced)
         return replace(
             operation,
             status=status,
