@@ -189,6 +189,7 @@ class LevelResult:
     carts_left_full: int = 0  # confirmed orders whose cart was still full CART_WAIT s later
     refill_errors: int = 0  # cart refills that failed on the wire (retried on the next turn)
     proxy_cpu: float | None = None  # share of one CPU the counting proxy used during the level
+    cpu: dict[str, float] = field(default_factory=dict)  # cores each part used (machine.ComponentCpu)
 
     @property
     def confirmed(self) -> int:
@@ -204,6 +205,11 @@ class LevelResult:
 
     def ms(self, q: float) -> float:
         return _percentile(sorted(self.latencies), q) * 1000
+
+    def cpu_ms_per_order(self) -> dict[str, float]:
+        """Milliseconds of CPU per confirmed order, by part, at the level's steady rate."""
+        rate = self.orders_per_s
+        return {part: 1000 * cores / rate for part, cores in self.cpu.items()} if rate else {}
 
     def per_order(self, counter: str, idle_per_s: float = 0.0) -> float | None:
         """Wire `counter` per confirmed order in the window, less an idle rate (per second)."""

@@ -178,6 +178,28 @@ def _levels_markdown(results: CheckoutResults) -> list[str]:
     return out
 
 
+def _cpu_markdown(results: CheckoutResults) -> list[str]:
+    """Where a confirmed order's CPU goes, per level: what bounds the rate on a 2-CPU machine."""
+    levels = [(t, r) for t, r in sorted(results.levels, key=lambda tr: tr[1].concurrency) if r.cpu]
+    if not levels:
+        return []
+    parts = sorted({p for _, r in levels for p in r.cpu})
+    out = [
+        "",
+        "CPU per confirmed order (ms, from the processes' CPU time over the level at its steady rate; "
+        "cores in use in brackets; the machine has 2):",
+        "",
+        "| topology | shoppers | " + " | ".join(parts) + " | all |",
+        "| --- | ---: |" + " ---: |" * (len(parts) + 1),
+    ]
+    for topology, r in levels:
+        ms = r.cpu_ms_per_order()
+        cells = [f"{ms.get(p, 0.0):.1f} ({r.cpu.get(p, 0.0):.2f})" for p in parts]
+        total = f"{sum(ms.values()):.1f} ({sum(r.cpu.values()):.2f})"
+        out.append(f"| {topology} | {r.concurrency} | " + " | ".join(cells) + f" | {total} |")
+    return out
+
+
 def _outcomes(results: CheckoutResults) -> list[str]:
     runs = [(t, "", r) for t, r in results.levels] + [
         (h.topology, ", hot", r) for h in results.hot for r in h.levels
@@ -317,6 +339,7 @@ def markdown(results: CheckoutResults) -> list[str]:
         "",
         *_levels_markdown(results),
         *_outcomes(results),
+        *_cpu_markdown(results),
         "",
         "Commit ceiling: pgbench (or an asyncpg loop without it), one `INSERT` of one row per "
         "transaction into a table of the run's database, same concurrency (fewer connections when the "

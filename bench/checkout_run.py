@@ -257,6 +257,8 @@ class CheckoutBench:
         print(f"bench: {label} at {level} shoppers: {warmup:g} s warm-up, {seconds:g} s …", flush=True)
         others = machine.OtherLoad()
         others.start()
+        parts = machine.ComponentCpu()
+        parts.start()
         wire = self.proxy.snapshot if self.plan.count_wire else None
 
         async def go() -> checkout.LevelResult:
@@ -271,6 +273,7 @@ class CheckoutBench:
         result = asyncio.run(go())
         if wire is not None:
             result.proxy_cpu = (self.proxy.cpu_seconds() - proxy_cpu) / (time.perf_counter() - started)
+        result.cpu = parts.stop()
         share, top = others.stop()
         if share > 10:
             run = f"{level}-shopper {topology} {kind} run"
@@ -285,6 +288,8 @@ class CheckoutBench:
             f"PENDING answers {result.pending_answers}{cost}",
             flush=True,
         )
+        spent = ", ".join(f"{part} {ms:.1f}" for part, ms in result.cpu_ms_per_order().items())
+        print(f"bench: CPU ms per confirmed order: {spent}", flush=True)
         return result
 
     def _hot(self, server: Server, topology: str, seconds: float, warmup: float, idle_wait: float) -> None:
