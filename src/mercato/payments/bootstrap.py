@@ -6,6 +6,7 @@ here, at the edge).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, overload
@@ -15,6 +16,7 @@ from mercato.payments.adapters.repository import PaymentsRepository
 from mercato.payments.adapters.sandbox import SandboxProvider
 from mercato.payments.adapters.vault import AesGcmCipher, PaymentMethodStore, SivSealer, VaultKeys
 from mercato.payments.domain import commands
+from mercato.payments.domain.breaker import BreakerSettings, BreakerState, CircuitBreaker
 from mercato.payments.domain.model import PaymentIntent
 from mercato.payments.domain.operations import ResolveReport
 from mercato.payments.domain.provider import PaymentProvider
@@ -32,6 +34,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+log = logging.getLogger(__name__)
+
+
 def payments_outbox(namespace: str) -> Outbox:
     return Outbox(tables.outbox, namespace)
 
@@ -47,6 +52,7 @@ class PaymentsService:
         clock: Clock = utc_now,
         runner_settings: RunnerSettings | None = None,
         vault_keys: VaultKeys | None = None,
+        breaker: BreakerSettings | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -56,7 +62,11 @@ class PaymentsService:
         keys = vault_keys if vault_keys is not None else _dev_vault_keys()
         self.vault = Vault(SivSealer(keys.siv), PaymentMethodStore(db, AesGcmCipher(keys.legacy)))
         self.runner = OperationRunner(
-            self.unit_of_work, provider, runner_settings or RunnerSettings(), self.vault.token_for
+            self.unit_of_work,
+            provider,
+            runner_settings or RunnerSettings(),
+            self.vault.token_for,
+            CircuitBreaker(breaker, on_change=_log_breaker),
         )
         self.queries = PaymentsQueries(db, PaymentsRepository)
 
@@ -128,7 +138,22 @@ def build_payments(
         clock=clock,
         runner_settings=runner_settings,
         vault_keys=VaultKeys.derive(settings.payments_vault_key, settings.auth_secret),
+        breaker=BreakerSettings(
+            failures_to_open=settings.payments_breaker_failures,
+            open_seconds=settings.payments_breaker_open_seconds,
+        ),
     )
+
+
+def _log_breaker(state: BreakerState, failures: int, open_seconds: float) -> None:
+    if state is BreakerState.OPEN:
+        log.warning(
+            "payment provider circuit open after %d calls without an answer: calls refused for %.1f s",
+            failures,
+            open_seconds,
+        )
+    else:
+        log.warning("payment provider circuit %s", state.value.replace("_", "-"))
 
 
 def _dev_vault_keys() -> VaultKeys:

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # attempt blocks a retry before another worker takes it over.
     payments_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     payments_lease_seconds: float = Field(default=30.0, gt=0)
+    # The provider's circuit breaker (payments/domain/breaker.py): open after this many calls in a
+    # row without an answer, refusing calls for `open_seconds` (doubling per failed probe, ≤ 60 s).
+    payments_breaker_failures: int = Field(default=5, ge=1)
+    payments_breaker_open_seconds: float = Field(default=5.0, gt=0, le=60)
     # Seals vaulted payment tokens (AES-256-GCM, key derived with HKDF). Unset: derived from the auth
     # secret, which is fine for development only; production sets its own and keeps it (rotating it
     # makes the tokens vaulted before unreadable: in-flight checkouts are then declined).

@@ -63,6 +63,16 @@ class ProviderTimeout(ProviderUnavailable):
         super().__init__(message, code="PROVIDER_TIMEOUT")
 
 
+class ProviderPaused(ProviderError):
+    """The circuit breaker refused the call without asking the provider (`domain.breaker`): the
+    provider failed every recent call. Same code and same advice as any provider error."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the payment provider is failing: calls paused for {seconds:.1f} s more; retry with the same key"
+        )
+
+
 class PaymentProvider(Protocol):
     """What Mercato needs of a provider. Every method is idempotent on `reference`."""
 

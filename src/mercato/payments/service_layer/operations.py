@@ -41,11 +41,13 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from mercato.payments.domain.breaker import CircuitBreaker
 from mercato.payments.domain.model import OperationKind, PaymentIntent
 from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation, outcome_code
 from mercato.payments.domain.provider import (
     PaymentProvider,
     ProviderError,
+    ProviderPaused,
     ProviderResult,
     ProviderTimeout,
     ProviderUnavailable,
@@ -119,10 +121,13 @@ class OperationRunner:
         provider: PaymentProvider,
         settings: RunnerSettings,
         token_for: Callable[[str], Awaitable[str]] | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.provider = provider
         self.settings = settings
+        # One per process, shared by every operation it runs (`domain.breaker`).
+        self.breaker = breaker or CircuitBreaker()
         # Turns an authorization's payment method (a vault reference) into the provider's token,
         # in memory, only here: the operation row keeps the reference.
         self.token_for = token_for or _as_is
@@ -192,19 +197,33 @@ class OperationRunner:
         return await self._recorded(operation, await self._ask(operation, intent), outcome)
 
     async def _ask(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
-        """The provider's answer; on no answer the lease is freed and `ProviderUnavailable` raised."""
+        """The provider's answer; on no answer the lease is freed and `ProviderUnavailable` raised.
+        While the breaker is open, no answer is asked for (`ProviderPaused`)."""
+        breaker = self.breaker
+        if not breaker.allow():
+            paused = ProviderPaused(max(breaker.seconds_until_probe(), 0.1))
+            await self._release(operation, paused.message)
+            raise paused
         try:
             async with asyncio.timeout(self.settings.provider_timeout_seconds):
-                return await self._call(operation, intent)
+                result = await self._call(operation, intent)
         except TimeoutError:
+            breaker.failed()
             await self._release(operation, "provider timeout")
             raise ProviderTimeout() from None
         except ProviderUnavailable as exc:
+            breaker.failed()
             await self._release(operation, exc.message)
             raise
+        except asyncio.CancelledError:
+            breaker.abandoned()
+            raise
         except Exception as exc:  # whatever broke in the adapter, the outcome is unknown
+            breaker.failed()
             await self._release(operation, repr(exc))
             raise ProviderError() from exc
+        breaker.succeeded()
+        return result
 
     async def _recorded(
         self, operation: PaymentOperation, result: ProviderResult, outcome: PaymentsUnitOfWork | None
