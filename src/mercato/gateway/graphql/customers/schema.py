@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import strawberry
 
+from mercato.cart import MergeCartOnLogin
 from mercato.customers.domain.errors import (
     AccountRegisterErrorCode,
     AddressCreateErrorCode,
@@ -190,7 +191,7 @@ async def _merge_cart(info: strawberry.Info, cart_id: str, access_token: str) ->
         return
     principal = await info.context.clients.customers.authenticate(access_token)
     with contextlib.suppress(ClientError):
-        await info.context.clients.cart.merge_on_login(anonymous_cart, principal)
+        await info.context.clients.cart.merge_on_login(MergeCartOnLogin(anonymous_cart, principal))
 
 
 @strawberry.type
