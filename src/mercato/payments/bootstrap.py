@@ -7,6 +7,7 @@ here, at the edge).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -18,8 +19,8 @@ from mercato.payments.domain import commands
 from mercato.payments.domain.model import PaymentIntent
 from mercato.payments.domain.operations import ResolveReport
 from mercato.payments.domain.provider import PaymentProvider
-from mercato.payments.service_layer.handlers import COMMAND_HANDLERS
-from mercato.payments.service_layer.operations import OperationRunner, RunnerSettings
+from mercato.payments.service_layer.dispatch import COMMAND_HANDLERS
+from mercato.payments.service_layer.operations import OperationRunner, PaymentsDeps, RunnerSettings
 from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
 from mercato.payments.service_layer.vault import Vault
@@ -59,6 +60,7 @@ class PaymentsService:
             self.unit_of_work, provider, runner_settings or RunnerSettings(), self.vault.token_for
         )
         self.queries = PaymentsQueries(db, PaymentsRepository)
+        self.deps = PaymentsDeps(runner=self.runner)
 
     def unit_of_work(self) -> PaymentsUnitOfWork:
         return PaymentsUnitOfWork(
@@ -94,7 +96,8 @@ class PaymentsService:
         handler = COMMAND_HANDLERS.get(type(cmd))
         if handler is None:
             raise TypeError(f"payments has no handler for {type(cmd).__name__}")
-        return await handler(cmd, self.runner, outcome)
+        deps = self.deps if outcome is None else replace(self.deps, outcome=outcome)
+        return await handler(cmd, deps)
 
     async def vault_payment_method(self, cmd: commands.VaultPaymentMethod) -> str:
         """The opaque reference (`pm_...`) the shopper's token is kept behind (see `domain.vault`)."""
