@@ -15,6 +15,14 @@ from redis.asyncio import Redis
 from mercato._gen.mercato.cart.v1 import cart_service_pb2, cart_service_pb2_grpc
 from mercato.cart.bootstrap import CartService
 from mercato.cart.client import CartClient, InProcessCartClient
+from mercato.cart.domain.commands import (
+    AddCartLines,
+    ClearCart,
+    CreateCart,
+    MergeCartOnLogin,
+    RemoveCartLines,
+    UpdateCartLines,
+)
 from mercato.cart.domain.errors import (
     CartCheckoutErrorCode,
     CartLinesAddErrorCode,
@@ -105,17 +113,17 @@ async def test_a_cart_is_filled_priced_and_snapshotted(
 ) -> None:
     shopper = customer()
     a, b = await skus(cart_catalog, 1000, 250)
-    cart = await client.create(shopper)
+    cart = await client.create(CreateCart(shopper))
     assert (cart.owner_id, dict(cart.lines)) == (shopper.user_id, {})
 
-    view = await client.add_lines(cart.id, shopper, [(a, 2), (b, 1)])
+    view = await client.add_lines(AddCartLines(cart.id, shopper, [(a, 2), (b, 1)]))
     assert [(line.sku, line.quantity, line.total) for line in view.lines] == [
         (a, 2, Money(2000, "USD")),
         (b, 1, Money(250, "USD")),
     ]
     assert (view.total, view.item_count) == (Money(2250, "USD"), 3)
-    view = await client.update_lines(cart.id, shopper, [(a, 1)])
-    view = await client.remove_lines(cart.id, shopper, [b])
+    view = await client.update_lines(UpdateCartLines(cart.id, shopper, [(a, 1)]))
+    view = await client.remove_lines(RemoveCartLines(cart.id, shopper, [b]))
     assert [(line.sku, line.quantity) for line in view.lines] == [(a, 1)]
     assert await client.get(cart.id, shopper) == view
 
@@ -127,7 +135,7 @@ async def test_a_cart_is_filled_priced_and_snapshotted(
         "USD",
     )
     assert [(line.sku, line.quantity, line.product_name != "") for line in snapshot.lines] == [(a, 1, True)]
-    await client.clear(cart.id)
+    await client.clear(ClearCart(cart.id))
     assert (await client.get(cart.id, shopper)).lines == ()
 
 
@@ -135,11 +143,11 @@ async def test_an_anonymous_cart_merges_into_the_account(
     client: CartClient, cart_catalog: CatalogService
 ) -> None:
     [sku] = await skus(cart_catalog, 500)
-    anonymous = await client.create(None)
+    anonymous = await client.create(CreateCart(None))
     assert anonymous.owner_id is None
-    await client.add_lines(anonymous.id, None, [(sku, 3)])
+    await client.add_lines(AddCartLines(anonymous.id, None, [(sku, 3)]))
     shopper = customer()
-    merged = await client.merge_on_login(anonymous.id, shopper)
+    merged = await client.merge_on_login(MergeCartOnLogin(anonymous.id, shopper))
     assert (merged.id, merged.owner_id, dict(merged.lines)) == (anonymous.id, shopper.user_id, {sku: 3})
     with pytest.raises(NotFound):
         await client.get(anonymous.id, None)  # owned now: the id alone no longer opens it
@@ -149,8 +157,8 @@ async def test_an_unavailable_line_is_shown_with_its_issue(
     local: InProcessCartClient, grpc_cart: GrpcCartClient, cart_catalog: CatalogService
 ) -> None:
     product_id, [gone, kept] = await a_product(cart_catalog, prices=(700, 300))
-    cart = await local.create(None)
-    await local.add_lines(cart.id, None, [(gone, 1), (kept, 2)])
+    cart = await local.create(CreateCart(None))
+    await local.add_lines(AddCartLines(cart.id, None, [(gone, 1), (kept, 2)]))
     await cart_catalog.handle(UpdateProduct(product_id=product_id, changes={"published": False}))
     for c in (local, grpc_cart):
         view = await c.get(cart.id, None)
@@ -174,8 +182,8 @@ async def test_reads_return_equal_values(
 ) -> None:
     shopper = customer()
     a, b = await skus(cart_catalog, 1999, 1)
-    cart = await local.create(shopper)
-    await local.add_lines(cart.id, shopper, [(a, 1), (b, 4)])
+    cart = await local.create(CreateCart(shopper))
+    await local.add_lines(AddCartLines(cart.id, shopper, [(a, 1), (b, 4)]))
     assert await grpc_cart.get(cart.id, shopper) == await local.get(cart.id, shopper)
     remote, here = (
         await grpc_cart.checkout_snapshot(cart.id, shopper),
@@ -190,24 +198,39 @@ async def test_typed_errors_arrive_identical_on_both_clients(
     owner, intruder = customer(), customer()
     [sku] = await skus(cart_catalog, 100)
     [hidden] = await skus(cart_catalog, 100, published=False)
-    cart = await local.create(owner)
-    await local.add_lines(cart.id, owner, [(sku, 1)])
-    empty = await local.create(None)
+    cart = await local.create(CreateCart(owner))
+    await local.add_lines(AddCartLines(cart.id, owner, [(sku, 1)]))
+    empty = await local.create(CreateCart(None))
 
     calls: list[tuple[Callable[[CartClient], Awaitable[object]], object]] = [
         # BOLA: another principal, or none, cannot reach an owned cart: the same CART_NOT_FOUND.
         (lambda c: c.get(cart.id, intruder), CartQueryErrorCode.CART_NOT_FOUND),
         (lambda c: c.get(cart.id, None), CartQueryErrorCode.CART_NOT_FOUND),
-        (lambda c: c.add_lines(cart.id, intruder, [(sku, 1)]), CartLinesAddErrorCode.CART_NOT_FOUND),
-        (lambda c: c.update_lines(cart.id, intruder, [(sku, 5)]), CartLinesUpdateErrorCode.CART_NOT_FOUND),
-        (lambda c: c.remove_lines(cart.id, intruder, [sku]), CartLinesRemoveErrorCode.CART_NOT_FOUND),
-        (lambda c: c.checkout_snapshot(cart.id, intruder), CartCheckoutErrorCode.CART_NOT_FOUND),
-        (lambda c: c.merge_on_login(cart.id, intruder), CartMergeErrorCode.CART_NOT_FOUND),
-        (lambda c: c.get(uuid.uuid4(), owner), CartQueryErrorCode.CART_NOT_FOUND),
-        (lambda c: c.add_lines(cart.id, owner, [("bad sku!", 0)]), CartLinesAddErrorCode.INVALID),
-        (lambda c: c.add_lines(cart.id, owner, [(hidden, 1)]), CartLinesAddErrorCode.NOT_PURCHASABLE),
         (
-            lambda c: c.update_lines(cart.id, owner, [("NOT-IN-CART", 1)]),
+            lambda c: c.add_lines(AddCartLines(cart.id, intruder, [(sku, 1)])),
+            CartLinesAddErrorCode.CART_NOT_FOUND,
+        ),
+        (
+            lambda c: c.update_lines(UpdateCartLines(cart.id, intruder, [(sku, 5)])),
+            CartLinesUpdateErrorCode.CART_NOT_FOUND,
+        ),
+        (
+            lambda c: c.remove_lines(RemoveCartLines(cart.id, intruder, [sku])),
+            CartLinesRemoveErrorCode.CART_NOT_FOUND,
+        ),
+        (lambda c: c.checkout_snapshot(cart.id, intruder), CartCheckoutErrorCode.CART_NOT_FOUND),
+        (lambda c: c.merge_on_login(MergeCartOnLogin(cart.id, intruder)), CartMergeErrorCode.CART_NOT_FOUND),
+        (lambda c: c.get(uuid.uuid4(), owner), CartQueryErrorCode.CART_NOT_FOUND),
+        (
+            lambda c: c.add_lines(AddCartLines(cart.id, owner, [("bad sku!", 0)])),
+            CartLinesAddErrorCode.INVALID,
+        ),
+        (
+            lambda c: c.add_lines(AddCartLines(cart.id, owner, [(hidden, 1)])),
+            CartLinesAddErrorCode.NOT_PURCHASABLE,
+        ),
+        (
+            lambda c: c.update_lines(UpdateCartLines(cart.id, owner, [("NOT-IN-CART", 1)])),
             CartLinesUpdateErrorCode.LINE_NOT_FOUND,
         ),
         (lambda c: c.checkout_snapshot(empty.id, None), CartCheckoutErrorCode.CART_EMPTY),
@@ -234,8 +257,8 @@ async def test_the_servicer_acts_for_the_signed_principal_not_the_request_body(
 ) -> None:
     victim, mallory = customer(), customer()
     [sku] = await skus(cart_catalog, 100)
-    cart = await local.create(victim)
-    await local.add_lines(cart.id, victim, [(sku, 1)])
+    cart = await local.create(CreateCart(victim))
+    await local.add_lines(AddCartLines(cart.id, victim, [(sku, 1)]))
     stub = cart_service_pb2_grpc.CartServiceStub(cart_channel)
     assert settings.auth_secret is not None
     forged = cart_service_pb2.GetCartRequest(cart_id=str(cart.id), principal=principal_message(victim))
@@ -259,7 +282,7 @@ async def test_a_call_without_a_service_token_is_refused(cart_channel: grpc.aio.
     assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
     forged = GrpcCartClient(cart_channel, service="gateway", secret="y" * 48)
     with pytest.raises(Unauthenticated):
-        await forged.create(None)
+        await forged.create(CreateCart(None))
 
 
 async def test_the_health_service_answers_serving(cart_channel: grpc.aio.Channel) -> None:
@@ -277,14 +300,14 @@ async def test_only_the_gateway_may_clear_a_cart(
 ) -> None:
     owner = customer()
     [sku] = await skus(cart_catalog, 100)
-    cart = await local.create(owner)
-    await local.add_lines(cart.id, owner, [(sku, 1)])
+    cart = await local.create(CreateCart(owner))
+    await local.add_lines(AddCartLines(cart.id, owner, [(sku, 1)]))
     assert settings.auth_secret is not None
     other_service = GrpcCartClient(cart_channel, service="orders", secret=settings.auth_secret)
     with pytest.raises(PermissionDenied):
-        await other_service.clear(cart.id)
+        await other_service.clear(ClearCart(cart.id))
     assert [line.sku for line in (await local.get(cart.id, owner)).lines] == [sku]
 
     gateway = GrpcCartClient(cart_channel, service="gateway", secret=settings.auth_secret)
-    await gateway.clear(cart.id)
+    await gateway.clear(ClearCart(cart.id))
     assert list((await local.get(cart.id, owner)).lines) == []

@@ -18,6 +18,21 @@ from mercato.customers.adapters.passwords import Argon2Passwords
 from mercato.customers.bootstrap import CustomersService, create_admin, customers_outbox
 from mercato.customers.client import CustomersClient, InProcessCustomersClient
 from mercato.customers.domain.addresses import AddressFields
+from mercato.customers.domain.commands import (
+    AddAddress,
+    ChangePassword,
+    CreateToken,
+    DeleteAddress,
+    RefreshToken,
+    RegisterAccount,
+    RequestPasswordReset,
+    ResetPassword,
+    RevokeAllTokens,
+    RevokeToken,
+    SetAccountActive,
+    SetStaffPermissions,
+    UpdateAddress,
+)
 from mercato.customers.domain.errors import (
     AccountRegisterErrorCode,
     AccountSetActiveErrorCode,
@@ -101,8 +116,8 @@ def new_email() -> str:
 
 async def signed_up(client: CustomersClient) -> Principal:
     email = new_email()
-    await client.register(email, PASSWORD)
-    return await client.authenticate((await client.create_token(email, PASSWORD)).access_token)
+    await client.register(RegisterAccount(email, PASSWORD))
+    return await client.authenticate((await client.create_token(CreateToken(email, PASSWORD))).access_token)
 
 
 def described(exc: MercatoError) -> tuple[object, ...]:
@@ -113,25 +128,25 @@ def described(exc: MercatoError) -> tuple[object, ...]:
 
 async def test_an_account_signs_up_in_and_out(client: CustomersClient) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
+    account = await client.register(RegisterAccount(email, PASSWORD))
     assert (account.email, account.role, account.permissions, account.is_active) == (
         email,
         Role.CUSTOMER,
         frozenset(),
         True,
     )
-    pair = await client.create_token(email, PASSWORD, ip=f"ip-{ref()}")
+    pair = await client.create_token(CreateToken(email, PASSWORD, ip=f"ip-{ref()}"))
     assert (pair.token_type, pair.expires_in > 0) == ("Bearer", True)
     principal = await client.authenticate(pair.access_token)
     assert (principal.user_id, principal.email, principal.role) == (account.id, email, Role.CUSTOMER)
     assert await client.me(principal) == account
 
-    rotated = await client.refresh(pair.refresh_token)
+    rotated = await client.refresh(RefreshToken(pair.refresh_token))
     assert rotated.refresh_token != pair.refresh_token
-    await client.revoke(rotated.refresh_token)
-    await client.revoke(rotated.refresh_token)  # revoking twice is fine
+    await client.revoke(RevokeToken(rotated.refresh_token))
+    await client.revoke(RevokeToken(rotated.refresh_token))  # revoking twice is fine
     with pytest.raises(MercatoError) as caught:
-        await client.refresh(rotated.refresh_token)
+        await client.refresh(RefreshToken(rotated.refresh_token))
     assert caught.value.code is TokenRefreshErrorCode.INVALID_TOKEN
 
 
@@ -143,14 +158,18 @@ async def test_a_missing_account_is_none(client: CustomersClient) -> None:
 
 async def test_the_address_book_round_trips(client: CustomersClient) -> None:
     principal = await signed_up(client)
-    added = await client.add_address(principal, HOME)
+    added = await client.add_address(AddAddress(principal, HOME))
     assert (added.first_name, added.city, added.country, added.line2) == ("Ada", "London", "GB", "")
     moved = await client.update_address(
-        principal, added.id, AddressFields("Ada", "King", "1 Ockham Park", "Ockham", "gb", postal_code="GU23")
+        UpdateAddress(
+            principal,
+            added.id,
+            AddressFields("Ada", "King", "1 Ockham Park", "Ockham", "gb", postal_code="GU23"),
+        )
     )
     assert (moved.id, moved.last_name, moved.country, moved.postal_code) == (added.id, "King", "GB", "GU23")
     assert await client.addresses(principal) == [moved]
-    await client.delete_address(principal, added.id)
+    await client.delete_address(DeleteAddress(principal, added.id))
     assert await client.addresses(principal) == []
 
 
@@ -158,10 +177,10 @@ async def test_reads_return_equal_values(
     local: InProcessCustomersClient, grpc_customers: GrpcCustomersClient
 ) -> None:
     principal = await signed_up(local)
-    await local.add_address(principal, HOME)
+    await local.add_address(AddAddress(principal, HOME))
     assert await grpc_customers.me(principal) == await local.me(principal)
     assert await grpc_customers.addresses(principal) == await local.addresses(principal)
-    token = (await local.create_token(principal.email, PASSWORD)).access_token
+    token = (await local.create_token(CreateToken(principal.email, PASSWORD))).access_token
     assert await grpc_customers.authenticate(token) == await local.authenticate(token)
 
 
@@ -170,32 +189,44 @@ async def test_typed_errors_arrive_identical_on_both_clients(
 ) -> None:
     owner = await signed_up(local)
     other = await signed_up(local)
-    theirs = await local.add_address(other, HOME)
+    theirs = await local.add_address(AddAddress(other, HOME))
     taken = new_email()
-    await local.register(taken, PASSWORD)
+    await local.register(RegisterAccount(taken, PASSWORD))
 
     async def reused(c: CustomersClient) -> object:
-        pair = await local.create_token(owner.email, PASSWORD)
-        await local.refresh(pair.refresh_token)
-        return await c.refresh(pair.refresh_token)
+        pair = await local.create_token(CreateToken(owner.email, PASSWORD))
+        await local.refresh(RefreshToken(pair.refresh_token))
+        return await c.refresh(RefreshToken(pair.refresh_token))
 
     calls: list[tuple[Callable[[CustomersClient], Awaitable[object]], type[MercatoError], object]] = [
-        (lambda c: c.register(taken, PASSWORD), EmailTaken, AccountRegisterErrorCode.EMAIL_TAKEN),
-        (lambda c: c.register("not-an-email", "x"), MercatoError, AccountRegisterErrorCode.INVALID),
         (
-            lambda c: c.create_token(taken, "wrong password"),
+            lambda c: c.register(RegisterAccount(taken, PASSWORD)),
+            EmailTaken,
+            AccountRegisterErrorCode.EMAIL_TAKEN,
+        ),
+        (
+            lambda c: c.register(RegisterAccount("not-an-email", "x")),
+            MercatoError,
+            AccountRegisterErrorCode.INVALID,
+        ),
+        (
+            lambda c: c.create_token(CreateToken(taken, "wrong password")),
             InvalidCredentials,
             TokenCreateErrorCode.INVALID_CREDENTIALS,
         ),
         (reused, TokenReused, TokenRefreshErrorCode.TOKEN_REUSED),
-        (lambda c: c.revoke("nonsense"), MercatoError, TokenRevokeErrorCode.INVALID_TOKEN),
+        (lambda c: c.revoke(RevokeToken("nonsense")), MercatoError, TokenRevokeErrorCode.INVALID_TOKEN),
         (
-            lambda c: c.update_address(owner, theirs.id, HOME),
+            lambda c: c.update_address(UpdateAddress(owner, theirs.id, HOME)),
             AddressNotFound,
             AddressUpdateErrorCode.NOT_FOUND,
         ),
-        (lambda c: c.delete_address(owner, theirs.id), AddressNotFound, AddressDeleteErrorCode.NOT_FOUND),
-        (lambda c: c.add_address(owner, AddressFields("", "", "", "", "XX")), MercatoError, None),
+        (
+            lambda c: c.delete_address(DeleteAddress(owner, theirs.id)),
+            AddressNotFound,
+            AddressDeleteErrorCode.NOT_FOUND,
+        ),
+        (lambda c: c.add_address(AddAddress(owner, AddressFields("", "", "", "", "XX"))), MercatoError, None),
         (lambda c: c.authenticate("not.a.token"), Unauthenticated, None),
     ]
     for call, cls, code in calls:
@@ -216,10 +247,14 @@ async def test_staff_permissions_are_granted_by_the_signed_actor_only(
 ) -> None:
     admin_email = new_email()
     await create_admin(customers_service, admin_email, PASSWORD)
-    admin = await local.authenticate((await local.create_token(admin_email, PASSWORD)).access_token)
+    admin = await local.authenticate(
+        (await local.create_token(CreateToken(admin_email, PASSWORD))).access_token
+    )
     for c in (local, grpc_customers):
         staff = await signed_up(local)
-        granted = await c.set_staff_permissions(admin, staff.user_id, Role.STAFF, [Permission.CATALOG_WRITE])
+        granted = await c.set_staff_permissions(
+            SetStaffPermissions.of(admin, staff.user_id, Role.STAFF, [Permission.CATALOG_WRITE])
+        )
         assert (granted.id, granted.role, granted.permissions) == (
             staff.user_id,
             Role.STAFF,
@@ -230,7 +265,7 @@ async def test_staff_permissions_are_granted_by_the_signed_actor_only(
     seen = []
     for c in (local, grpc_customers):
         with pytest.raises(PermissionDenied) as caught:
-            await c.set_staff_permissions(customer, customer.user_id, Role.ADMIN, [])
+            await c.set_staff_permissions(SetStaffPermissions.of(customer, customer.user_id, Role.ADMIN, []))
         seen.append(described(caught.value))
     assert seen[0] == seen[1]
     assert caught.value.code is StaffPermissionsSetErrorCode.PERMISSION_DENIED
@@ -241,7 +276,7 @@ async def test_the_servicer_acts_for_the_signed_principal_not_the_request_body(
 ) -> None:
     mallory = await signed_up(local)
     victim = await signed_up(local)
-    await local.add_address(victim, HOME)
+    await local.add_address(AddAddress(victim, HOME))
     stub = customers_service_pb2_grpc.CustomersServiceStub(customers_channel)
     assert settings.auth_secret is not None
     forged = customers_service_pb2.ListAddressesRequest(principal=principal_message(victim))
@@ -302,21 +337,23 @@ async def test_account_security_behaves_alike_on_both_clients(
 ) -> None:
     # Sign out everywhere: the earlier access token is refused at once.
     principal = await signed_up(local)
-    pair = await local.create_token(principal.email, PASSWORD)
-    await client.revoke_all(principal)
+    pair = await local.create_token(CreateToken(principal.email, PASSWORD))
+    await client.revoke_all(RevokeAllTokens(principal))
     with pytest.raises(Unauthenticated):
         await client.authenticate(pair.access_token)
 
     # Disabling needs customers:manage; the disabled account's token stops working.
     admin_email = new_email()
     await create_admin(customers_service, admin_email, PASSWORD)
-    admin = await local.authenticate((await local.create_token(admin_email, PASSWORD)).access_token)
+    admin = await local.authenticate(
+        (await local.create_token(CreateToken(admin_email, PASSWORD))).access_token
+    )
     target_email = new_email()
-    target = await local.register(target_email, PASSWORD)
-    target_token = (await local.create_token(target_email, PASSWORD)).access_token
+    target = await local.register(RegisterAccount(target_email, PASSWORD))
+    target_token = (await local.create_token(CreateToken(target_email, PASSWORD))).access_token
     with pytest.raises(PermissionDenied) as denied:
-        await client.set_account_active(await signed_up(local), target.id, False)
-    disabled = await client.set_account_active(admin, target.id, False)
+        await client.set_account_active(SetAccountActive(await signed_up(local), target.id, False))
+    disabled = await client.set_account_active(SetAccountActive(admin, target.id, False))
     with pytest.raises(Unauthenticated):
         await client.authenticate(target_token)
     assert denied.value.code is AccountSetActiveErrorCode.PERMISSION_DENIED
@@ -325,14 +362,14 @@ async def test_account_security_behaves_alike_on_both_clients(
     # Password change: the current one is required.
     owner = await signed_up(local)
     with pytest.raises(MercatoError) as wrong:
-        await client.change_password(owner, "not the password", "a new passphrase")
-    await client.change_password(owner, PASSWORD, "a new passphrase")
+        await client.change_password(ChangePassword(owner, "not the password", "a new passphrase"))
+    await client.change_password(ChangePassword(owner, PASSWORD, "a new passphrase"))
     assert wrong.value.code is PasswordChangeErrorCode.INVALID_CREDENTIALS
-    assert (await local.create_token(owner.email, "a new passphrase")).token_type == "Bearer"
+    assert (await local.create_token(CreateToken(owner.email, "a new passphrase"))).token_type == "Bearer"
 
     # Password reset: the same answer for any email; a token works once.
-    assert await client.request_password_reset(new_email()) is None
-    assert await client.request_password_reset(owner.email) is None
+    assert await client.request_password_reset(RequestPasswordReset(new_email())) is None
+    assert await client.request_password_reset(RequestPasswordReset(owner.email)) is None
     async with db.connect() as conn:
         body = (
             await conn.execute(
@@ -345,7 +382,7 @@ async def test_account_security_behaves_alike_on_both_clients(
             )
         ).scalar_one()
     token = Envelope.from_json(bytes(body)).payload["token"]
-    await client.reset_password(token, "the third passphrase")
+    await client.reset_password(ResetPassword(token, "the third passphrase"))
     with pytest.raises(MercatoError) as spent:
-        await client.reset_password(token, "the fourth passphrase")
+        await client.reset_password(ResetPassword(token, "the fourth passphrase"))
     assert spent.value.code is PasswordResetErrorCode.INVALID_TOKEN

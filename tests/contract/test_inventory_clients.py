@@ -14,6 +14,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mercato._gen.mercato.inventory.v1 import inventory_service_pb2, inventory_service_pb2_grpc
 from mercato.inventory.bootstrap import InventoryService, build_inventory
 from mercato.inventory.client import InProcessInventoryClient, InventoryClient
+from mercato.inventory.domain.commands import (
+    AdjustStock,
+    CommitReservation,
+    CreateWarehouse,
+    ReleaseReservation,
+    ReserveStock,
+)
 from mercato.inventory.domain.errors import (
     CommitReservationErrorCode,
     ReleaseReservationErrorCode,
@@ -75,9 +82,11 @@ def new_sku() -> str:
 
 
 async def stocked(client: InventoryClient, units: int) -> tuple[uuid.UUID, str]:
-    warehouse = await client.create_warehouse(code=ref("wh"), name="Main")
+    warehouse = await client.create_warehouse(CreateWarehouse(code=ref("wh"), name="Main"))
     sku = new_sku()
-    await client.adjust(sku=sku, warehouse_id=warehouse.id, reason="RECEIVED", actor="test", delta=units)
+    await client.adjust(
+        AdjustStock(sku=sku, warehouse_id=warehouse.id, reason="RECEIVED", actor="test", delta=units)
+    )
     return warehouse.id, sku
 
 
@@ -99,18 +108,21 @@ async def test_reads_return_equal_values(
 
 async def test_a_reservation_lives_through_commit_and_release(client: InventoryClient) -> None:
     warehouse_id, sku = await stocked(client, 5)
-    held = await client.reserve(reference=ref("order"), lines=[(sku, 2)], ttl_seconds=600)
+    held = await client.reserve(ReserveStock(reference=ref("order"), lines=[(sku, 2)], ttl_seconds=600))
     assert held.status is ReservationStatus.ACTIVE
     assert [(a.sku, a.warehouse_id, a.quantity) for a in held.allocations] == [(sku, warehouse_id, 2)]
     assert await client.availability([sku]) == {sku: 3}
-    assert await client.reserve(reference=held.reference, lines=[(sku, 2)], ttl_seconds=600) == held
+    assert (
+        await client.reserve(ReserveStock(reference=held.reference, lines=[(sku, 2)], ttl_seconds=600))
+        == held
+    )
 
-    committed = await client.commit(held.id)
+    committed = await client.commit(CommitReservation(reservation_id=held.id))
     assert committed.status is ReservationStatus.COMMITTED
-    assert await client.commit(held.id) == committed  # idempotent
+    assert await client.commit(CommitReservation(reservation_id=held.id)) == committed  # idempotent
 
-    other = await client.reserve(reference=ref("order"), lines=[(sku, 1)])
-    released = await client.release(other.id, "customer left")
+    other = await client.reserve(ReserveStock(reference=ref("order"), lines=[(sku, 1)]))
+    released = await client.release(ReleaseReservation(reservation_id=other.id, reason="customer left"))
     assert (released.status, released.release_reason) == (ReservationStatus.RELEASED, "customer left")
     [level] = await client.stock(sku)
     assert (level.on_hand, level.reserved, level.available) == (3, 0, 3)
@@ -119,7 +131,7 @@ async def test_a_reservation_lives_through_commit_and_release(client: InventoryC
 async def test_adjustments_come_back_as_recorded(client: InventoryClient) -> None:
     warehouse_id, sku = await stocked(client, 1)
     key = ref("key")
-    first = await client.adjust(
+    counted = AdjustStock(
         sku=sku,
         warehouse_id=warehouse_id,
         reason="COUNTED",
@@ -127,22 +139,16 @@ async def test_adjustments_come_back_as_recorded(client: InventoryClient) -> Non
         set_on_hand=9,
         idempotency_key=key,
     )
+    first = await client.adjust(counted)
     assert (first.delta, first.on_hand_after, first.reason, first.set_on_hand) == (8, 9, "COUNTED", 9)
-    again = await client.adjust(
-        sku=sku,
-        warehouse_id=warehouse_id,
-        reason="COUNTED",
-        actor="staff",
-        set_on_hand=9,
-        idempotency_key=key,
-    )
+    again = await client.adjust(counted)
     assert again == first
 
 
 async def test_insufficient_stock_is_a_conflict_with_the_reserve_code(client: InventoryClient) -> None:
     _, sku = await stocked(client, 1)
     with pytest.raises(Conflict) as caught:
-        await client.reserve(reference=ref("order"), lines=[(sku, 2)])
+        await client.reserve(ReserveStock(reference=ref("order"), lines=[(sku, 2)]))
     assert isinstance(caught.value, InsufficientStock)
     assert caught.value.code is ReserveStockErrorCode.INSUFFICIENT_STOCK
     assert caught.value.skus == [sku]
@@ -154,24 +160,45 @@ async def test_typed_errors_arrive_identical_on_both_clients(
     local = InProcessInventoryClient(inventory_service)
     warehouse_id, sku = await stocked(local, 2)
     taken = (await local.warehouses())[0].code
-    held = await local.reserve(reference=ref("order"), lines=[(sku, 1)])
-    await local.commit(held.id)
+    held = await local.reserve(ReserveStock(reference=ref("order"), lines=[(sku, 1)]))
+    await local.commit(CommitReservation(reservation_id=held.id))
     calls = [
-        (lambda c: c.reserve(reference=ref("o"), lines=[(sku, 5)]), ReserveStockErrorCode.INSUFFICIENT_STOCK),
-        (lambda c: c.reserve(reference="", lines=[("bad sku!", 0)]), ReserveStockErrorCode.REQUIRED),
-        (lambda c: c.commit(uuid.uuid4()), CommitReservationErrorCode.RESERVATION_NOT_FOUND),
-        (lambda c: c.release(held.id, "late"), ReleaseReservationErrorCode.RESERVATION_NOT_ACTIVE),
-        (lambda c: c.create_warehouse(code=taken, name="Again"), WarehouseCreateErrorCode.DUPLICATE_CODE),
         (
-            lambda c: c.adjust(sku=sku, warehouse_id=uuid.uuid4(), reason="RECEIVED", actor="t", delta=1),
+            lambda c: c.reserve(ReserveStock(reference=ref("o"), lines=[(sku, 5)])),
+            ReserveStockErrorCode.INSUFFICIENT_STOCK,
+        ),
+        (
+            lambda c: c.reserve(ReserveStock(reference="", lines=[("bad sku!", 0)])),
+            ReserveStockErrorCode.REQUIRED,
+        ),
+        (
+            lambda c: c.commit(CommitReservation(reservation_id=uuid.uuid4())),
+            CommitReservationErrorCode.RESERVATION_NOT_FOUND,
+        ),
+        (
+            lambda c: c.release(ReleaseReservation(reservation_id=held.id, reason="late")),
+            ReleaseReservationErrorCode.RESERVATION_NOT_ACTIVE,
+        ),
+        (
+            lambda c: c.create_warehouse(CreateWarehouse(code=taken, name="Again")),
+            WarehouseCreateErrorCode.DUPLICATE_CODE,
+        ),
+        (
+            lambda c: c.adjust(
+                AdjustStock(sku=sku, warehouse_id=uuid.uuid4(), reason="RECEIVED", actor="t", delta=1)
+            ),
             StockAdjustErrorCode.WAREHOUSE_NOT_FOUND,
         ),
         (
-            lambda c: c.adjust(sku=sku, warehouse_id=warehouse_id, reason="BOGUS", actor="t", delta=0),
+            lambda c: c.adjust(
+                AdjustStock(sku=sku, warehouse_id=warehouse_id, reason="BOGUS", actor="t", delta=0)
+            ),
             StockAdjustErrorCode.INVALID,
         ),
         (
-            lambda c: c.adjust(sku=sku, warehouse_id=warehouse_id, reason="DAMAGED", actor="t", delta=-5),
+            lambda c: c.adjust(
+                AdjustStock(sku=sku, warehouse_id=warehouse_id, reason="DAMAGED", actor="t", delta=-5)
+            ),
             StockAdjustErrorCode.INSUFFICIENT_STOCK,
         ),
     ]
@@ -187,7 +214,7 @@ async def test_typed_errors_arrive_identical_on_both_clients(
 
 async def test_a_missing_reservation_is_not_found(client: InventoryClient) -> None:
     with pytest.raises(NotFound) as caught:
-        await client.commit(uuid.uuid4())
+        await client.commit(CommitReservation(reservation_id=uuid.uuid4()))
     assert caught.value.code is CommitReservationErrorCode.RESERVATION_NOT_FOUND
 
 
@@ -226,6 +253,8 @@ async def test_a_stopped_server_yields_unavailable_within_the_deadline(
             with pytest.raises(Unavailable):
                 await client.availability(["ANY"])
             with pytest.raises(Unavailable):
-                await client.create_warehouse(code=ref("wh"), name="x")  # a write: tried once
+                await client.create_warehouse(
+                    CreateWarehouse(code=ref("wh"), name="x")
+                )  # a write: tried once
     finally:
         await channel.close()

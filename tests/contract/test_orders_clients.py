@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mercato._gen.mercato.orders.v1 import orders_service_pb2, orders_service_pb2_grpc
 from mercato.orders.bootstrap import OrdersService, build_orders
 from mercato.orders.client import InProcessOrdersClient, OrdersClient
-from mercato.orders.domain.commands import PlaceOrder
+from mercato.orders.domain.commands import CancelOrder, FulfillOrder, PlaceOrder, RefundOrder
 from mercato.orders.domain.errors import (
     OrderCancelErrorCode,
     OrderFulfillErrorCode,
@@ -228,27 +228,33 @@ async def test_typed_errors_arrive_identical_on_both_clients(
         (lambda c: c.orders_for_customer(customer, first=0), OrderQueryErrorCode.OUT_OF_RANGE),
         (lambda c: c.orders_for_customer(customer, after="garbage"), OrderQueryErrorCode.INVALID_CURSOR),
         (
-            lambda c: c.cancel_order(missing, actor="staff", reason="x", customer_id=None),
+            lambda c: c.cancel_order(CancelOrder(missing, actor="staff", reason="x", customer_id=None)),
             OrderCancelErrorCode.NOT_FOUND,
         ),
         (
-            lambda c: c.cancel_order(pending.id, actor="someone", reason="x", customer_id=uuid.uuid4()),
+            lambda c: c.cancel_order(
+                CancelOrder(pending.id, actor="someone", reason="x", customer_id=uuid.uuid4())
+            ),
             OrderCancelErrorCode.NOT_FOUND,
         ),
         (
-            lambda c: c.fulfill_order(pending.id, tracking_number="TRK-1", actor="staff"),
+            lambda c: c.fulfill_order(FulfillOrder(pending.id, tracking_number="TRK-1", actor="staff")),
             OrderFulfillErrorCode.INVALID_STATE,
         ),
         (
-            lambda c: c.fulfill_order(missing, tracking_number="TRK-1", actor="staff"),
+            lambda c: c.fulfill_order(FulfillOrder(missing, tracking_number="TRK-1", actor="staff")),
             OrderFulfillErrorCode.NOT_FOUND,
         ),
         (
-            lambda c: c.refund_order(pending.id, amount=usd(100), idempotency_key=ref("k"), actor="staff"),
+            lambda c: c.refund_order(
+                RefundOrder(pending.id, amount=usd(100), idempotency_key=ref("k"), actor="staff")
+            ),
             OrderRefundErrorCode.INVALID_STATE,
         ),
         (
-            lambda c: c.refund_order(missing, amount=usd(100), idempotency_key=ref("k"), actor="staff"),
+            lambda c: c.refund_order(
+                RefundOrder(missing, amount=usd(100), idempotency_key=ref("k"), actor="staff")
+            ),
             OrderRefundErrorCode.NOT_FOUND,
         ),
     ]
@@ -296,6 +302,8 @@ async def test_a_stopped_server_yields_unavailable_within_the_deadline(
             with pytest.raises(Unavailable):
                 await client.order(uuid.uuid4())
             with pytest.raises(Unavailable):
-                await client.fulfill_order(uuid.uuid4(), tracking_number="T", actor="staff")  # tried once
+                await client.fulfill_order(
+                    FulfillOrder(uuid.uuid4(), tracking_number="T", actor="staff")
+                )  # tried once
     finally:
         await channel.close()

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mercato._gen.mercato.payments.v1 import payments_service_pb2, payments_service_pb2_grpc
 from mercato.payments.bootstrap import PaymentsService, build_payments
 from mercato.payments.client import InProcessPaymentsClient, PaymentsClient
+from mercato.payments.domain.commands import AuthorizePayment, CapturePayment, RefundPayment, VoidPayment
 from mercato.payments.domain.errors import (
     AuthorizePaymentErrorCode,
     CapturePaymentErrorCode,
@@ -30,7 +31,14 @@ from mercato.payments.grpc_client import GrpcPaymentsClient
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
-from mercato.platform.errors import ClientError, Conflict, MercatoError, Unavailable, field_errors
+from mercato.platform.errors import (
+    ClientError,
+    Conflict,
+    InputRejected,
+    MercatoError,
+    Unavailable,
+    field_errors,
+)
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
 from mercato.platform.types import Money
@@ -76,7 +84,7 @@ def usd(amount: int) -> Money:
 
 
 async def authorized(client: PaymentsClient, amount: int = 5_000) -> PaymentIntent:
-    return await client.authorize(ref("order"), usd(amount), "tok_success", ref("key"))
+    return await client.authorize(AuthorizePayment(ref("order"), usd(amount), "tok_success", ref("key")))
 
 
 def described(exc: MercatoError) -> tuple[object, ...]:
@@ -91,7 +99,7 @@ async def test_reads_return_equal_values(
 ) -> None:
     local = InProcessPaymentsClient(payments_service)
     held = await authorized(local)
-    await local.capture(held.id, ref("key"))
+    await local.capture(CapturePayment(held.id, ref("key")))
     order = held.order_reference
     assert await grpc_payments.intent(held.id) == await local.intent(held.id)
     assert await grpc_payments.intents_for_order(order) == await local.intents_for_order(order)
@@ -111,12 +119,14 @@ async def test_a_payment_lives_through_capture_and_refunds(client: PaymentsClien
         usd(10_000),
         True,
     )
-    captured = await client.capture(held.id, ref("key"))
+    captured = await client.capture(CapturePayment(held.id, ref("key")))
     assert (captured.status, captured.captured_amount) == (IntentStatus.CAPTURED, usd(10_000))
     key = ref("key")
-    partly = await client.refund(held.id, usd(2_500), key, "damaged")
+    partly = await client.refund(RefundPayment(held.id, usd(2_500), key, "damaged"))
     assert (partly.status, partly.refunded_amount) == (IntentStatus.PARTIALLY_REFUNDED, usd(2_500))
-    assert await client.refund(held.id, usd(2_500), key, "damaged") == partly  # same key: same outcome
+    assert (
+        await client.refund(RefundPayment(held.id, usd(2_500), key, "damaged")) == partly
+    )  # same key: same outcome
     [totals] = await client.reconcile(held.order_reference)
     assert (totals.authorized, totals.captured, totals.refunded, totals.net) == (10_000, 10_000, 2_500, 7_500)
     assert await client.intent(held.id) == partly
@@ -124,9 +134,9 @@ async def test_a_payment_lives_through_capture_and_refunds(client: PaymentsClien
 
 async def test_authorize_is_idempotent_and_void_releases(client: PaymentsClient) -> None:
     order, key = ref("order"), ref("key")
-    first = await client.authorize(order, usd(700), "tok_success", key)
-    assert await client.authorize(order, usd(700), "tok_success", key) == first
-    voided = await client.void(first.id, ref("key"))
+    first = await client.authorize(AuthorizePayment(order, usd(700), "tok_success", key))
+    assert await client.authorize(AuthorizePayment(order, usd(700), "tok_success", key)) == first
+    voided = await client.void(VoidPayment(first.id, ref("key")))
     assert voided.status is IntentStatus.VOIDED
     assert await client.intents_for_order(order) == [voided]
 
@@ -140,7 +150,7 @@ async def test_a_vaulted_token_is_paid_with_through_its_reference_only(client: P
     assert await client.vault_payment_method(customer, token, key) == reference
     assert await client.vault_payment_method(uuid.uuid4(), token, key) != reference
     # When an authorization names the reference, the provider is asked with the token (approved)
-    held = await client.authorize(ref("order"), usd(900), reference, ref("key"))
+    held = await client.authorize(AuthorizePayment(ref("order"), usd(900), reference, ref("key")))
     assert held.status is IntentStatus.AUTHORIZED
 
 
@@ -164,7 +174,7 @@ async def test_a_bad_token_is_refused_before_anything_is_vaulted(client: Payment
 
 async def test_a_decline_is_a_payment_declined_conflict(client: PaymentsClient) -> None:
     with pytest.raises(Conflict) as caught:
-        await client.authorize(ref("order"), usd(1_000), "tok_decline", ref("key"))
+        await client.authorize(AuthorizePayment(ref("order"), usd(1_000), "tok_decline", ref("key")))
     assert isinstance(caught.value, PaymentDeclined)
     assert caught.value.code is AuthorizePaymentErrorCode.PAYMENT_DECLINED
     failed = await client.intent(caught.value.intent_id)
@@ -174,10 +184,25 @@ async def test_a_decline_is_a_payment_declined_conflict(client: PaymentsClient) 
 
 async def test_capture_after_void_is_an_invalid_state(client: PaymentsClient) -> None:
     held = await authorized(client)
-    await client.void(held.id, ref("key"))
+    await client.void(VoidPayment(held.id, ref("key")))
     with pytest.raises(InvalidState) as caught:
-        await client.capture(held.id, ref("key"))
+        await client.capture(CapturePayment(held.id, ref("key")))
     assert caught.value.code is CapturePaymentErrorCode.INVALID_STATE
+
+
+async def test_a_remote_capture_with_an_amount_is_refused_and_captures_nothing(
+    grpc_payments: GrpcPaymentsClient,
+) -> None:
+    # The request carries no amount (wire compatibility): the client refuses rather than drop it.
+    held = await authorized(grpc_payments)
+
+    with pytest.raises(InputRejected) as caught:
+        await grpc_payments.capture(CapturePayment(held.id, ref("key"), amount=usd(1)))
+
+    assert [(e.field, e.code) for e in caught.value.errors] == [("amount", CapturePaymentErrorCode.INVALID)]
+    after = await grpc_payments.intent(held.id)
+    assert after is not None
+    assert (after.status, after.captured_amount) == (held.status, held.captured_amount)
 
 
 async def test_typed_errors_arrive_identical_on_both_clients(
@@ -185,36 +210,46 @@ async def test_typed_errors_arrive_identical_on_both_clients(
 ) -> None:
     local = InProcessPaymentsClient(payments_service)
     voided = await authorized(local)
-    await local.void(voided.id, ref("key"))
+    await local.void(VoidPayment(voided.id, ref("key")))
     captured = await authorized(local, 2_000)
-    await local.capture(captured.id, ref("key"))
+    await local.capture(CapturePayment(captured.id, ref("key")))
     reused, declined_key, order, declined_order = ref("key"), ref("key"), ref("order"), ref("order")
-    await local.authorize(order, usd(100), "tok_success", reused)
+    await local.authorize(AuthorizePayment(order, usd(100), "tok_success", reused))
     with pytest.raises(PaymentDeclined):
-        await local.authorize(declined_order, usd(100), "tok_insufficient_funds", declined_key)
+        await local.authorize(
+            AuthorizePayment(declined_order, usd(100), "tok_insufficient_funds", declined_key)
+        )
     missing = uuid.uuid4()
     calls: list[tuple[Callable[[PaymentsClient], Awaitable[object]], Enum]] = [
         (
-            lambda c: c.authorize(declined_order, usd(100), "tok_insufficient_funds", declined_key),
+            lambda c: c.authorize(
+                AuthorizePayment(declined_order, usd(100), "tok_insufficient_funds", declined_key)
+            ),
             AuthorizePaymentErrorCode.INSUFFICIENT_FUNDS,
         ),
         (
-            lambda c: c.authorize(order, usd(999), "tok_success", reused),
+            lambda c: c.authorize(AuthorizePayment(order, usd(999), "tok_success", reused)),
             AuthorizePaymentErrorCode.IDEMPOTENCY_KEY_REUSED,
         ),
-        (lambda c: c.authorize("", usd(100), "tok_success", ref("k")), AuthorizePaymentErrorCode.REQUIRED),
-        (lambda c: c.capture(voided.id, ref("k")), CapturePaymentErrorCode.INVALID_STATE),
-        (lambda c: c.capture(missing, ref("k")), CapturePaymentErrorCode.INTENT_NOT_FOUND),
-        (lambda c: c.void(captured.id, ref("k")), VoidPaymentErrorCode.INVALID_STATE),
         (
-            lambda c: c.refund(captured.id, usd(2_001), ref("k"), "x"),
+            lambda c: c.authorize(AuthorizePayment("", usd(100), "tok_success", ref("k"))),
+            AuthorizePaymentErrorCode.REQUIRED,
+        ),
+        (lambda c: c.capture(CapturePayment(voided.id, ref("k"))), CapturePaymentErrorCode.INVALID_STATE),
+        (lambda c: c.capture(CapturePayment(missing, ref("k"))), CapturePaymentErrorCode.INTENT_NOT_FOUND),
+        (lambda c: c.void(VoidPayment(captured.id, ref("k"))), VoidPaymentErrorCode.INVALID_STATE),
+        (
+            lambda c: c.refund(RefundPayment(captured.id, usd(2_001), ref("k"), "x")),
             RefundPaymentErrorCode.REFUND_EXCEEDS_CAPTURED,
         ),
         (
-            lambda c: c.refund(captured.id, Money(1, "EUR"), ref("k"), "x"),
+            lambda c: c.refund(RefundPayment(captured.id, Money(1, "EUR"), ref("k"), "x")),
             RefundPaymentErrorCode.CURRENCY_MISMATCH,
         ),
-        (lambda c: c.refund(missing, usd(1), ref("k"), "x"), RefundPaymentErrorCode.INTENT_NOT_FOUND),
+        (
+            lambda c: c.refund(RefundPayment(missing, usd(1), ref("k"), "x")),
+            RefundPaymentErrorCode.INTENT_NOT_FOUND,
+        ),
     ]
     for call, code in calls:
         seen = []
@@ -228,7 +263,7 @@ async def test_typed_errors_arrive_identical_on_both_clients(
 
 async def test_a_missing_intent_is_not_found(client: PaymentsClient) -> None:
     with pytest.raises(IntentNotFound) as caught:
-        await client.void(uuid.uuid4(), ref("key"))
+        await client.void(VoidPayment(uuid.uuid4(), ref("key")))
     assert caught.value.code is VoidPaymentErrorCode.INTENT_NOT_FOUND
 
 
@@ -265,6 +300,6 @@ async def test_a_stopped_server_yields_unavailable_within_the_deadline(
             with pytest.raises(Unavailable):
                 await client.intent(uuid.uuid4())
             with pytest.raises(Unavailable):
-                await client.authorize(ref("order"), usd(100), "tok_success", ref("key"))
+                await client.authorize(AuthorizePayment(ref("order"), usd(100), "tok_success", ref("key")))
     finally:
         await channel.close()

@@ -9,6 +9,7 @@ from starlette.types import ASGIApp
 from mercato.app.runtime import Runtime
 from mercato.app.topology import GrpcTopology
 from mercato.customers.bootstrap import create_admin
+from mercato.customers.domain.commands import CreateToken, RegisterAccount, SetStaffPermissions
 from mercato.gateway.app import create_app
 from mercato.platform.auth import Permission, Principal, Role
 from mercato.platform.config import Settings
@@ -71,13 +72,13 @@ def sign_in(app: ASGIApp, runtime: Runtime, clients: list[httpx.AsyncClient]) ->
         if role is Role.ADMIN:
             await create_admin(runtime.customers, email, PASSWORD)
         else:
-            account = await runtime.customers_client.register(email, PASSWORD)
+            account = await runtime.customers_client.register(RegisterAccount(email, PASSWORD))
             if role is Role.STAFF:
                 admin = await _admin_principal(runtime)
                 await runtime.customers_client.set_staff_permissions(
-                    admin, account.id, role, frozenset(permissions)
+                    SetStaffPermissions.of(admin, account.id, role, frozenset(permissions))
                 )
-        tokens = await runtime.customers_client.create_token(email, PASSWORD)
+        tokens = await runtime.customers_client.create_token(CreateToken(email, PASSWORD))
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://mercato.test",
@@ -92,7 +93,7 @@ def sign_in(app: ASGIApp, runtime: Runtime, clients: list[httpx.AsyncClient]) ->
 async def _admin_principal(runtime: Runtime) -> Principal:
     email = f"{ref('admin')}@example.com"
     await create_admin(runtime.customers, email, PASSWORD)
-    tokens = await runtime.customers_client.create_token(email, PASSWORD)
+    tokens = await runtime.customers_client.create_token(CreateToken(email, PASSWORD))
     return await runtime.customers_client.authenticate(tokens.access_token)
 
 
@@ -117,7 +118,7 @@ async def inprocess_api(
     (statement counts), which gRPC handlers, running in tasks of their own, would escape."""
     email = f"{ref('admin')}@example.com"
     await create_admin(runtime.customers, email, PASSWORD)
-    tokens = await runtime.customers_client.create_token(email, PASSWORD)
+    tokens = await runtime.customers_client.create_token(CreateToken(email, PASSWORD))
     http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(settings, runtime)),
         base_url="http://mercato.test",

@@ -7,6 +7,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from mercato.app.runtime import Runtime
+from mercato.customers.domain.commands import CreateToken, RegisterAccount
 from mercato.platform.auth import Permission, Role
 from tests.conftest import ref
 from tests.e2e.api_client import GraphQLClient
@@ -36,8 +37,8 @@ async def test_sign_out_everywhere_refuses_the_token_on_the_next_request(
     app: ASGIApp, runtime: Runtime
 ) -> None:
     email = f"{ref('user')}@example.com"
-    await runtime.customers_client.register(email, PASSWORD)
-    pair = await runtime.customers_client.create_token(email, PASSWORD)
+    await runtime.customers_client.register(RegisterAccount(email, PASSWORD))
+    pair = await runtime.customers_client.create_token(CreateToken(email, PASSWORD))
     shopper = _client(app, pair.access_token)
     try:
         before = await shopper.data(ME)

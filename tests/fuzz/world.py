@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from mercato.app.contexts import MIGRATIONS
 from mercato.app.runtime import Runtime
 from mercato.customers.bootstrap import create_admin
+from mercato.customers.domain.commands import CreateToken, RegisterAccount
 from mercato.gateway.app import create_app
 from mercato.gateway.context import Clients
 from mercato.platform.config import Settings
@@ -88,14 +89,17 @@ async def build_target(runtime: Runtime, clients: Clients | None = None) -> Targ
     known = Known(passwords=[PASSWORD])
     admin_email, shopper_email, other_email = (f"{ref(r)}@example.com" for r in ("admin", "shop", "other"))
     await create_admin(runtime.customers, admin_email, PASSWORD)
-    accounts = [await runtime.customers_client.register(e, PASSWORD) for e in (shopper_email, other_email)]
+    accounts = [
+        await runtime.customers_client.register(RegisterAccount(e, PASSWORD))
+        for e in (shopper_email, other_email)
+    ]
     known.emails = [admin_email, shopper_email, other_email]
     known.ids["account"] = [str(a.id) for a in accounts]
-    tokens = {e: await runtime.customers_client.create_token(e, PASSWORD) for e in known.emails}
+    tokens = {e: await runtime.customers_client.create_token(CreateToken(e, PASSWORD)) for e in known.emails}
     # A spare sign-in of the shopper: refreshing or revoking it leaves the shopper's own token alone.
     known.access_tokens = [tokens[shopper_email].access_token, tokens[admin_email].access_token]
     known.refresh_tokens = [
-        (await runtime.customers_client.create_token(shopper_email, PASSWORD)).refresh_token
+        (await runtime.customers_client.create_token(CreateToken(shopper_email, PASSWORD))).refresh_token
     ]
     callers = {
         "admin": await _client(app, tokens[admin_email].access_token),

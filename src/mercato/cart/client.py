@@ -6,9 +6,16 @@ its in-process implementation. Errors arrive as `platform.errors` classes carryi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from mercato.cart.domain.commands import (
+    AddCartLines,
+    ClearCart,
+    CreateCart,
+    MergeCartOnLogin,
+    RemoveCartLines,
+    UpdateCartLines,
+)
 from mercato.cart.domain.model import Cart
 from mercato.cart.domain.pricing import CartSnapshot, CartView
 from mercato.platform.auth import Principal
@@ -18,27 +25,22 @@ if TYPE_CHECKING:
 
 
 class CartClient(Protocol):
-    async def create(self, owner: Principal | None) -> Cart: ...
+    # Mutations take their command (`domain.commands`); the reads take plain arguments.
+    async def create(self, cmd: CreateCart) -> Cart: ...
 
     async def get(self, cart_id: uuid.UUID, principal: Principal | None) -> CartView: ...
 
-    async def add_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView: ...
+    async def add_lines(self, cmd: AddCartLines) -> CartView: ...
 
-    async def update_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView: ...
+    async def update_lines(self, cmd: UpdateCartLines) -> CartView: ...
 
-    async def remove_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, skus: Sequence[str]
-    ) -> CartView: ...
+    async def remove_lines(self, cmd: RemoveCartLines) -> CartView: ...
 
-    async def merge_on_login(self, anonymous_cart_id: uuid.UUID, principal: Principal) -> Cart: ...
+    async def merge_on_login(self, cmd: MergeCartOnLogin) -> Cart: ...
 
     async def checkout_snapshot(self, cart_id: uuid.UUID, principal: Principal | None) -> CartSnapshot: ...
 
-    async def clear(self, cart_id: uuid.UUID) -> None: ...
+    async def clear(self, cmd: ClearCart) -> None: ...
 
 
 class InProcessCartClient:
@@ -47,32 +49,26 @@ class InProcessCartClient:
     def __init__(self, service: CartService) -> None:
         self.service = service
 
-    async def create(self, owner: Principal | None) -> Cart:
-        return await self.service.create(owner)
+    async def create(self, cmd: CreateCart) -> Cart:
+        return await self.service.handle(cmd)
 
     async def get(self, cart_id: uuid.UUID, principal: Principal | None) -> CartView:
         return await self.service.get(cart_id, principal)
 
-    async def add_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView:
-        return await self.service.add_lines(cart_id, principal, lines)
+    async def add_lines(self, cmd: AddCartLines) -> CartView:
+        return await self.service.handle(cmd)
 
-    async def update_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView:
-        return await self.service.update_lines(cart_id, principal, lines)
+    async def update_lines(self, cmd: UpdateCartLines) -> CartView:
+        return await self.service.handle(cmd)
 
-    async def remove_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, skus: Sequence[str]
-    ) -> CartView:
-        return await self.service.remove_lines(cart_id, principal, skus)
+    async def remove_lines(self, cmd: RemoveCartLines) -> CartView:
+        return await self.service.handle(cmd)
 
-    async def merge_on_login(self, anonymous_cart_id: uuid.UUID, principal: Principal) -> Cart:
-        return await self.service.merge_on_login(anonymous_cart_id, principal)
+    async def merge_on_login(self, cmd: MergeCartOnLogin) -> Cart:
+        return await self.service.handle(cmd)
 
     async def checkout_snapshot(self, cart_id: uuid.UUID, principal: Principal | None) -> CartSnapshot:
         return await self.service.checkout_snapshot(cart_id, principal)
 
-    async def clear(self, cart_id: uuid.UUID) -> None:
-        await self.service.clear(cart_id)
+    async def clear(self, cmd: ClearCart) -> None:
+        await self.service.handle(cmd)

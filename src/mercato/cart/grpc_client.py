@@ -18,7 +18,7 @@ from typing import Any
 
 from mercato._gen.mercato.cart.v1 import cart_pb2, cart_service_pb2, cart_service_pb2_grpc
 from mercato._gen.mercato.common.v1 import money_pb2, principal_pb2
-from mercato.cart.domain import model
+from mercato.cart.domain import commands, model
 from mercato.cart.domain.errors import (
     CartCheckoutErrorCode,
     CartCreateErrorCode,
@@ -154,10 +154,10 @@ class GrpcCartClient:
         with acting_as(principal):
             return await self._caller.call(method, request, retryable=retryable, codes=codes)
 
-    async def create(self, owner: Principal | None) -> Cart:
-        request = cart_service_pb2.CreateCartRequest(owner=_principal(owner))
+    async def create(self, cmd: commands.CreateCart) -> Cart:
+        request = cart_service_pb2.CreateCartRequest(owner=_principal(cmd.owner))
         reply = await self._as(
-            owner, self._stub.CreateCart, request, retryable=False, codes=CartCreateErrorCode
+            cmd.owner, self._stub.CreateCart, request, retryable=False, codes=CartCreateErrorCode
         )
         return cart_of(reply.cart)
 
@@ -168,45 +168,39 @@ class GrpcCartClient:
         )
         return view_of(reply.cart)
 
-    async def add_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView:
+    async def add_lines(self, cmd: commands.AddCartLines) -> CartView:
         request = cart_service_pb2.AddCartLinesRequest(
-            cart_id=str(cart_id), principal=_principal(principal), lines=_cart_lines(lines)
+            cart_id=str(cmd.cart_id), principal=_principal(cmd.principal), lines=_cart_lines(cmd.lines)
         )
         reply = await self._as(
-            principal, self._stub.AddCartLines, request, retryable=False, codes=CartLinesAddErrorCode
+            cmd.principal, self._stub.AddCartLines, request, retryable=False, codes=CartLinesAddErrorCode
         )
         return view_of(reply.cart)
 
-    async def update_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView:
+    async def update_lines(self, cmd: commands.UpdateCartLines) -> CartView:
         request = cart_service_pb2.UpdateCartLinesRequest(
-            cart_id=str(cart_id), principal=_principal(principal), lines=_cart_lines(lines)
+            cart_id=str(cmd.cart_id), principal=_principal(cmd.principal), lines=_cart_lines(cmd.lines)
         )
         reply = await self._as(
-            principal, self._stub.UpdateCartLines, request, retryable=True, codes=CartLinesUpdateErrorCode
+            cmd.principal, self._stub.UpdateCartLines, request, retryable=True, codes=CartLinesUpdateErrorCode
         )
         return view_of(reply.cart)
 
-    async def remove_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, skus: Sequence[str]
-    ) -> CartView:
+    async def remove_lines(self, cmd: commands.RemoveCartLines) -> CartView:
         request = cart_service_pb2.RemoveCartLinesRequest(
-            cart_id=str(cart_id), principal=_principal(principal), skus=list(skus)
+            cart_id=str(cmd.cart_id), principal=_principal(cmd.principal), skus=list(cmd.skus)
         )
         reply = await self._as(
-            principal, self._stub.RemoveCartLines, request, retryable=True, codes=CartLinesRemoveErrorCode
+            cmd.principal, self._stub.RemoveCartLines, request, retryable=True, codes=CartLinesRemoveErrorCode
         )
         return view_of(reply.cart)
 
-    async def merge_on_login(self, anonymous_cart_id: uuid.UUID, principal: Principal) -> Cart:
+    async def merge_on_login(self, cmd: commands.MergeCartOnLogin) -> Cart:
         request = cart_service_pb2.MergeCartOnLoginRequest(
-            anonymous_cart_id=str(anonymous_cart_id), principal=_principal(principal)
+            anonymous_cart_id=str(cmd.anonymous_cart_id), principal=_principal(cmd.principal)
         )
         reply = await self._as(
-            principal, self._stub.MergeCartOnLogin, request, retryable=False, codes=CartMergeErrorCode
+            cmd.principal, self._stub.MergeCartOnLogin, request, retryable=False, codes=CartMergeErrorCode
         )
         return cart_of(reply.cart)
 
@@ -219,6 +213,6 @@ class GrpcCartClient:
         )
         return snapshot_of(reply.snapshot)
 
-    async def clear(self, cart_id: uuid.UUID) -> None:
-        request = cart_service_pb2.ClearCartRequest(cart_id=str(cart_id))
+    async def clear(self, cmd: commands.ClearCart) -> None:
+        request = cart_service_pb2.ClearCartRequest(cart_id=str(cmd.cart_id))
         await self._caller.call(self._stub.ClearCart, request, retryable=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from mercato.catalog.domain.commands import CatalogCommand
 from mercato.catalog.service_layer.listing import ListingRequest
 from mercato.catalog.service_layer.queries import GENERATION_KEY
 from mercato.catalog.service_layer.views import CategoryView, ProductPage, ProductView, SkuPrice, VariantView
@@ -39,8 +40,8 @@ class CatalogClient(Protocol):
 
     async def categories(self) -> list[CategoryView]: ...
 
-    async def execute(self, command: Any) -> Any:
-        """Run a catalog command (see `mercato.catalog.domain.commands`)."""
+    async def execute(self, command: CatalogCommand) -> uuid.UUID:
+        """Run a catalog command (see `mercato.catalog.domain.commands`): the new or changed id."""
         ...
 
 
@@ -76,5 +77,5 @@ class InProcessCatalogClient:
     async def categories(self) -> list[CategoryView]:
         return await self._service.queries.categories()
 
-    async def execute(self, command: Any) -> Any:
+    async def execute(self, command: CatalogCommand) -> uuid.UUID:
         return await self._service.handle(command)

@@ -175,7 +175,7 @@ class GrpcCatalogClient:
         )
         return [category_view(c) for c in reply.categories]
 
-    async def execute(self, command: Any) -> Any:
+    async def execute(self, command: commands.CatalogCommand) -> uuid.UUID:
         """Run a catalog command remotely; answers what `CatalogService.handle` answers (the new or
         changed id). Commands carry no idempotency key, so they are never retried."""
         call = self._caller.call

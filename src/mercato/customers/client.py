@@ -8,46 +8,44 @@ Nothing returned carries a password hash or a token hash.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from mercato.customers.domain import commands
-from mercato.customers.domain.addresses import AddressFields
 from mercato.customers.service_layer.queries import AccountView, AddressView
 from mercato.customers.service_layer.sessions import TokenPair
-from mercato.platform.auth import Permission, Principal, Role
+from mercato.platform.auth import Principal
 
 if TYPE_CHECKING:
     from mercato.customers.bootstrap import CustomersService
 
 
 class CustomersClient(Protocol):
-    async def register(self, email: str, password: str) -> AccountView: ...
+    # Mutations take their command (`domain.commands`); the reads take plain arguments.
+    async def register(self, cmd: commands.RegisterAccount) -> AccountView: ...
 
-    async def create_token(self, email: str, password: str, ip: str | None = None) -> TokenPair: ...
+    async def create_token(self, cmd: commands.CreateToken) -> TokenPair: ...
 
-    async def refresh(self, refresh_token: str) -> TokenPair: ...
+    async def refresh(self, cmd: commands.RefreshToken) -> TokenPair: ...
 
-    async def revoke(self, refresh_token: str) -> None: ...
+    async def revoke(self, cmd: commands.RevokeToken) -> None: ...
 
-    async def revoke_all(self, principal: Principal) -> None:
+    async def revoke_all(self, cmd: commands.RevokeAllTokens) -> None:
         """Sign out everywhere: every refresh token, and every access token issued so far."""
         ...
 
-    async def set_account_active(self, actor: Principal, user_id: uuid.UUID, active: bool) -> AccountView:
+    async def set_account_active(self, cmd: commands.SetAccountActive) -> AccountView:
         """Disable (or enable again) an account; needs `customers:manage`."""
         ...
 
-    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
+    async def change_password(self, cmd: commands.ChangePassword) -> None:
         """Ends every sign-in of the account (sign in again with the new password)."""
         ...
 
-    async def request_password_reset(self, email: str) -> None:
+    async def request_password_reset(self, cmd: commands.RequestPasswordReset) -> None:
         """Always answers None, whether or not the email has an account."""
         ...
 
-    async def reset_password(self, token: str, new_password: str) -> None: ...
+    async def reset_password(self, cmd: commands.ResetPassword) -> None: ...
 
     async def me(self, principal: Principal) -> AccountView | None:
         """The principal's account; None if it no longer exists or was disabled."""
@@ -55,17 +53,13 @@ class CustomersClient(Protocol):
 
     async def addresses(self, principal: Principal) -> list[AddressView]: ...
 
-    async def add_address(self, principal: Principal, fields: AddressFields) -> AddressView: ...
+    async def add_address(self, cmd: commands.AddAddress) -> AddressView: ...
 
-    async def update_address(
-        self, principal: Principal, address_id: uuid.UUID, fields: AddressFields
-    ) -> AddressView: ...
+    async def update_address(self, cmd: commands.UpdateAddress) -> AddressView: ...
 
-    async def delete_address(self, principal: Principal, address_id: uuid.UUID) -> None: ...
+    async def delete_address(self, cmd: commands.DeleteAddress) -> None: ...
 
-    async def set_staff_permissions(
-        self, actor: Principal, user_id: uuid.UUID, role: Role, permissions: Iterable[Permission]
-    ) -> AccountView: ...
+    async def set_staff_permissions(self, cmd: commands.SetStaffPermissions) -> AccountView: ...
 
     async def authenticate(self, access_token: str) -> Principal:
         """The principal of a valid access token; `Unauthenticated` otherwise."""
@@ -78,40 +72,32 @@ class InProcessCustomersClient:
     def __init__(self, service: CustomersService) -> None:
         self.service = service
 
-    async def register(self, email: str, password: str) -> AccountView:
-        account = await self.service.handle(commands.RegisterAccount(email=email, password=password))
-        return AccountView.of(account)
+    async def register(self, cmd: commands.RegisterAccount) -> AccountView:
+        return AccountView.of(await self.service.handle(cmd))
 
-    async def create_token(self, email: str, password: str, ip: str | None = None) -> TokenPair:
-        return await self.service.handle(commands.CreateToken(email=email, password=password, ip=ip))
+    async def create_token(self, cmd: commands.CreateToken) -> TokenPair:
+        return await self.service.handle(cmd)
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
-        return await self.service.handle(commands.RefreshToken(refresh_token=refresh_token))
+    async def refresh(self, cmd: commands.RefreshToken) -> TokenPair:
+        return await self.service.handle(cmd)
 
-    async def revoke(self, refresh_token: str) -> None:
-        await self.service.handle(commands.RevokeToken(refresh_token=refresh_token))
+    async def revoke(self, cmd: commands.RevokeToken) -> None:
+        await self.service.handle(cmd)
 
-    async def revoke_all(self, principal: Principal) -> None:
-        await self.service.handle(commands.RevokeAllTokens(account_id=principal.user_id))
+    async def revoke_all(self, cmd: commands.RevokeAllTokens) -> None:
+        await self.service.handle(cmd)
 
-    async def set_account_active(self, actor: Principal, user_id: uuid.UUID, active: bool) -> AccountView:
-        account = await self.service.handle(
-            commands.SetAccountActive(actor=actor, user_id=user_id, active=active)
-        )
-        return AccountView.of(account)
+    async def set_account_active(self, cmd: commands.SetAccountActive) -> AccountView:
+        return AccountView.of(await self.service.handle(cmd))
 
-    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
-        await self.service.handle(
-            commands.ChangePassword(
-                account_id=principal.user_id, current_password=current_password, new_password=new_password
-            )
-        )
+    async def change_password(self, cmd: commands.ChangePassword) -> None:
+        await self.service.handle(cmd)
 
-    async def request_password_reset(self, email: str) -> None:
-        await self.service.handle(commands.RequestPasswordReset(email=email))
+    async def request_password_reset(self, cmd: commands.RequestPasswordReset) -> None:
+        await self.service.handle(cmd)
 
-    async def reset_password(self, token: str, new_password: str) -> None:
-        await self.service.handle(commands.ResetPassword(token=token, new_password=new_password))
+    async def reset_password(self, cmd: commands.ResetPassword) -> None:
+        await self.service.handle(cmd)
 
     async def me(self, principal: Principal) -> AccountView | None:
         account = await self.service.queries.account(principal.user_id)
@@ -120,28 +106,17 @@ class InProcessCustomersClient:
     async def addresses(self, principal: Principal) -> list[AddressView]:
         return await self.service.queries.addresses(principal.user_id)
 
-    async def add_address(self, principal: Principal, fields: AddressFields) -> AddressView:
-        address = await self.service.handle(commands.AddAddress(owner_id=principal.user_id, fields=fields))
-        return AddressView.of(address)
+    async def add_address(self, cmd: commands.AddAddress) -> AddressView:
+        return AddressView.of(await self.service.handle(cmd))
 
-    async def update_address(
-        self, principal: Principal, address_id: uuid.UUID, fields: AddressFields
-    ) -> AddressView:
-        address = await self.service.handle(
-            commands.UpdateAddress(owner_id=principal.user_id, address_id=address_id, fields=fields)
-        )
-        return AddressView.of(address)
+    async def update_address(self, cmd: commands.UpdateAddress) -> AddressView:
+        return AddressView.of(await self.service.handle(cmd))
 
-    async def delete_address(self, principal: Principal, address_id: uuid.UUID) -> None:
-        await self.service.handle(commands.DeleteAddress(owner_id=principal.user_id, address_id=address_id))
+    async def delete_address(self, cmd: commands.DeleteAddress) -> None:
+        await self.service.handle(cmd)
 
-    async def set_staff_permissions(
-        self, actor: Principal, user_id: uuid.UUID, role: Role, permissions: Iterable[Permission]
-    ) -> AccountView:
-        account = await self.service.handle(
-            commands.SetStaffPermissions.of(actor, user_id, role, permissions)
-        )
-        return AccountView.of(account)
+    async def set_staff_permissions(self, cmd: commands.SetStaffPermissions) -> AccountView:
+        return AccountView.of(await self.service.handle(cmd))
 
     async def authenticate(self, access_token: str) -> Principal:
         return await self.service.authenticate(access_token)

@@ -17,7 +17,7 @@ from typing import Any
 
 from mercato._gen.mercato.common.v1 import principal_pb2
 from mercato._gen.mercato.customers.v1 import customers_pb2, customers_service_pb2, customers_service_pb2_grpc
-from mercato.customers.domain import rules
+from mercato.customers.domain import commands, rules
 from mercato.customers.domain.addresses import AddressFields
 from mercato.customers.domain.errors import (
     AccountRegisterErrorCode,
@@ -162,68 +162,69 @@ class GrpcCustomersClient:
         with acting_as(principal):
             return await self._caller.call(method, request, retryable=retryable, codes=codes)
 
-    async def register(self, email: str, password: str) -> AccountView:
-        request = customers_service_pb2.RegisterRequest(email=email, password=password)
+    async def register(self, cmd: commands.RegisterAccount) -> AccountView:
+        request = customers_service_pb2.RegisterRequest(email=cmd.email, password=cmd.password)
         reply = await self._caller.call(
             self._stub.Register, request, retryable=False, codes=AccountRegisterErrorCode
         )
         return account_of(reply.account)
 
-    async def create_token(self, email: str, password: str, ip: str | None = None) -> TokenPair:
-        request = customers_service_pb2.CreateTokenRequest(email=email, password=password, ip=ip)
+    async def create_token(self, cmd: commands.CreateToken) -> TokenPair:
+        request = customers_service_pb2.CreateTokenRequest(email=cmd.email, password=cmd.password, ip=cmd.ip)
         reply = await self._caller.call(
             self._stub.CreateToken, request, retryable=False, codes=TokenCreateErrorCode
         )
         return tokens_of(reply.tokens)
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
-        request = customers_service_pb2.RefreshTokenRequest(refresh_token=refresh_token)
+    async def refresh(self, cmd: commands.RefreshToken) -> TokenPair:
+        request = customers_service_pb2.RefreshTokenRequest(refresh_token=cmd.refresh_token)
         reply = await self._caller.call(
             self._stub.RefreshToken, request, retryable=False, codes=TokenRefreshErrorCode
         )
         return tokens_of(reply.tokens)
 
-    async def revoke(self, refresh_token: str) -> None:
-        request = customers_service_pb2.RevokeTokenRequest(refresh_token=refresh_token)
+    async def revoke(self, cmd: commands.RevokeToken) -> None:
+        request = customers_service_pb2.RevokeTokenRequest(refresh_token=cmd.refresh_token)
         await self._caller.call(self._stub.RevokeToken, request, retryable=True, codes=TokenRevokeErrorCode)
 
-    async def revoke_all(self, principal: Principal) -> None:
+    async def revoke_all(self, cmd: commands.RevokeAllTokens) -> None:
         # Retried: signing out everywhere twice is the same as once.
+        principal = cmd.principal
         request = customers_service_pb2.RevokeAllTokensRequest(principal=principal_message(principal))
         await self._as(
             principal, self._stub.RevokeAllTokens, request, retryable=True, codes=TokenRevokeAllErrorCode
         )
 
-    async def set_account_active(self, actor: Principal, user_id: uuid.UUID, active: bool) -> AccountView:
+    async def set_account_active(self, cmd: commands.SetAccountActive) -> AccountView:
         request = customers_service_pb2.SetAccountActiveRequest(
-            actor=principal_message(actor), user_id=str(user_id), active=active
+            actor=principal_message(cmd.actor), user_id=str(cmd.user_id), active=cmd.active
         )
         reply = await self._as(
-            actor, self._stub.SetAccountActive, request, retryable=True, codes=AccountSetActiveErrorCode
+            cmd.actor, self._stub.SetAccountActive, request, retryable=True, codes=AccountSetActiveErrorCode
         )
         return account_of(reply.account)
 
-    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
+    async def change_password(self, cmd: commands.ChangePassword) -> None:
         # Not retried: a repeat after a lost reply would check the old password against the new hash.
         request = customers_service_pb2.ChangePasswordRequest(
-            principal=principal_message(principal),
-            current_password=current_password,
-            new_password=new_password,
+            principal=principal_message(cmd.principal),
+            current_password=cmd.current_password,
+            new_password=cmd.new_password,
         )
         await self._as(
-            principal, self._stub.ChangePassword, request, retryable=False, codes=PasswordChangeErrorCode
+            cmd.principal, self._stub.ChangePassword, request, retryable=False, codes=PasswordChangeErrorCode
         )
 
-    async def request_password_reset(self, email: str) -> None:
+    async def request_password_reset(self, cmd: commands.RequestPasswordReset) -> None:
         # Not retried: each call mails a token.
-        request = customers_service_pb2.RequestPasswordResetRequest(email=email)
+        request = customers_service_pb2.RequestPasswordResetRequest(email=cmd.email)
         await self._caller.call(
             self._stub.RequestPasswordReset, request, retryable=False, codes=PasswordResetRequestErrorCode
         )
 
-    async def reset_password(self, token: str, new_password: str) -> None:
+    async def reset_password(self, cmd: commands.ResetPassword) -> None:
         # Not retried: the token is spent by the first call.
-        request = customers_service_pb2.ResetPasswordRequest(token=token, new_password=new_password)
+        request = customers_service_pb2.ResetPasswordRequest(token=cmd.token, new_password=cmd.new_password)
         await self._caller.call(
             self._stub.ResetPassword, request, retryable=False, codes=PasswordResetErrorCode
         )
@@ -238,46 +239,44 @@ class GrpcCustomersClient:
         reply = await self._as(principal, self._stub.ListAddresses, request, retryable=True)
         return [address_of(a) for a in reply.addresses]
 
-    async def add_address(self, principal: Principal, fields: AddressFields) -> AddressView:
+    async def add_address(self, cmd: commands.AddAddress) -> AddressView:
         request = customers_service_pb2.AddAddressRequest(
-            principal=principal_message(principal), fields=fields_message(fields)
+            principal=principal_message(cmd.principal), fields=fields_message(cmd.fields)
         )
         reply = await self._as(
-            principal, self._stub.AddAddress, request, retryable=False, codes=AddressCreateErrorCode
+            cmd.principal, self._stub.AddAddress, request, retryable=False, codes=AddressCreateErrorCode
         )
         return address_of(reply.address)
 
-    async def update_address(
-        self, principal: Principal, address_id: uuid.UUID, fields: AddressFields
-    ) -> AddressView:
+    async def update_address(self, cmd: commands.UpdateAddress) -> AddressView:
         request = customers_service_pb2.UpdateAddressRequest(
-            principal=principal_message(principal), address_id=str(address_id), fields=fields_message(fields)
+            principal=principal_message(cmd.principal),
+            address_id=str(cmd.address_id),
+            fields=fields_message(cmd.fields),
         )
         reply = await self._as(
-            principal, self._stub.UpdateAddress, request, retryable=False, codes=AddressUpdateErrorCode
+            cmd.principal, self._stub.UpdateAddress, request, retryable=False, codes=AddressUpdateErrorCode
         )
         return address_of(reply.address)
 
-    async def delete_address(self, principal: Principal, address_id: uuid.UUID) -> None:
+    async def delete_address(self, cmd: commands.DeleteAddress) -> None:
         # Not retried: a repeat after a lost reply would answer NOT_FOUND for a delete that succeeded.
         request = customers_service_pb2.DeleteAddressRequest(
-            principal=principal_message(principal), address_id=str(address_id)
+            principal=principal_message(cmd.principal), address_id=str(cmd.address_id)
         )
         await self._as(
-            principal, self._stub.DeleteAddress, request, retryable=False, codes=AddressDeleteErrorCode
+            cmd.principal, self._stub.DeleteAddress, request, retryable=False, codes=AddressDeleteErrorCode
         )
 
-    async def set_staff_permissions(
-        self, actor: Principal, user_id: uuid.UUID, role: Role, permissions: Iterable[Permission]
-    ) -> AccountView:
+    async def set_staff_permissions(self, cmd: commands.SetStaffPermissions) -> AccountView:
         request = customers_service_pb2.SetStaffPermissionsRequest(
-            actor=principal_message(actor),
-            user_id=str(user_id),
-            role=role_value(role),
-            permissions=sorted(permission_value(p) for p in frozenset(permissions)),
+            actor=principal_message(cmd.actor),
+            user_id=str(cmd.user_id),
+            role=role_value(cmd.role),
+            permissions=sorted(permission_value(p) for p in cmd.permissions),
         )
         reply = await self._as(
-            actor,
+            cmd.actor,
             self._stub.SetStaffPermissions,
             request,
             retryable=False,

@@ -13,9 +13,9 @@ from mercato.inventory.adapters import tables
 from mercato.inventory.adapters.repository import InventoryRepository
 from mercato.inventory.domain import commands
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
-from mercato.inventory.service_layer.handlers import COMMAND_HANDLERS, IN_UNIT_OF_WORK
+from mercato.inventory.service_layer.dispatch import COMMAND_HANDLERS, IN_UNIT_OF_WORK
 from mercato.inventory.service_layer.queries import InventoryQueries
-from mercato.inventory.service_layer.unit_of_work import Clock, InventoryUnitOfWork
+from mercato.inventory.service_layer.unit_of_work import Clock, InventoryDeps, InventoryUnitOfWork
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
@@ -44,6 +44,7 @@ class InventoryService:
         self.on_commit = on_commit
         self.clock = clock
         self.queries = InventoryQueries(db)
+        self.deps = InventoryDeps(uow=self.unit_of_work, clock=clock)
 
     def unit_of_work(self) -> InventoryUnitOfWork:
         return InventoryUnitOfWork(
@@ -64,16 +65,16 @@ class InventoryService:
     async def handle(self, cmd: commands.ExpireReservations) -> int: ...
 
     async def handle(self, cmd: Any) -> Any:
-        """Run one command in a fresh unit of work (one transaction)."""
+        """Run one command (one transaction, in a unit of work of its own)."""
         handler = COMMAND_HANDLERS.get(type(cmd))
         if handler is None:
             raise TypeError(f"inventory has no handler for {type(cmd).__name__}")
-        return await handler(cmd, self.unit_of_work())
+        return await handler(cmd, self.deps)
 
     async def handle_in(self, cmd: Any, uow: UnitOfWork) -> Any:
         """Run one saga command inside `uow`, an open unit of work of this service (the saga
         consumer's): nothing committed nor rolled back here, the caller commits. Refusals leave
-        nothing of the command in the transaction (`service_layer.handlers`)."""
+        nothing of the command in the transaction (`service_layer.dispatch`)."""
         handler = IN_UNIT_OF_WORK.get(type(cmd))
         if handler is None:
             raise TypeError(f"inventory runs no {type(cmd).__name__} in a caller's unit of work")

@@ -7,7 +7,6 @@ one without the caller changing. Errors arrive as `platform.errors` classes with
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,32 +19,16 @@ if TYPE_CHECKING:
 
 
 class InventoryClient(Protocol):
-    async def create_warehouse(self, *, code: str, name: str) -> Warehouse: ...
+    # Mutations take their command (`domain.commands`); queries take plain arguments.
+    async def create_warehouse(self, cmd: commands.CreateWarehouse) -> Warehouse: ...
 
-    async def adjust(
-        self,
-        *,
-        sku: str,
-        warehouse_id: uuid.UUID,
-        reason: str,
-        actor: str,
-        delta: int | None = None,
-        set_on_hand: int | None = None,
-        note: str = "",
-        idempotency_key: str | None = None,
-    ) -> Adjustment: ...
+    async def adjust(self, cmd: commands.AdjustStock) -> Adjustment: ...
 
-    async def reserve(
-        self,
-        *,
-        reference: str,
-        lines: Sequence[tuple[str, int]],
-        ttl_seconds: int = commands.DEFAULT_RESERVATION_TTL_SECONDS,
-    ) -> Reservation: ...
+    async def reserve(self, cmd: commands.ReserveStock) -> Reservation: ...
 
-    async def commit(self, reservation_id: uuid.UUID) -> Reservation: ...
+    async def commit(self, cmd: commands.CommitReservation) -> Reservation: ...
 
-    async def release(self, reservation_id: uuid.UUID, reason: str) -> Reservation: ...
+    async def release(self, cmd: commands.ReleaseReservation) -> Reservation: ...
 
     async def availability(self, skus: Sequence[str]) -> dict[str, int]: ...
 
@@ -60,52 +43,20 @@ class InProcessInventoryClient:
     def __init__(self, service: InventoryService) -> None:
         self.service = service
 
-    async def create_warehouse(self, *, code: str, name: str) -> Warehouse:
-        return await self.service.handle(commands.CreateWarehouse(code=code, name=name))
+    async def create_warehouse(self, cmd: commands.CreateWarehouse) -> Warehouse:
+        return await self.service.handle(cmd)
 
-    async def adjust(
-        self,
-        *,
-        sku: str,
-        warehouse_id: uuid.UUID,
-        reason: str,
-        actor: str,
-        delta: int | None = None,
-        set_on_hand: int | None = None,
-        note: str = "",
-        idempotency_key: str | None = None,
-    ) -> Adjustment:
-        return await self.service.handle(
-            commands.AdjustStock(
-                sku=sku,
-                warehouse_id=warehouse_id,
-                reason=reason,
-                actor=actor,
-                delta=delta,
-                set_on_hand=set_on_hand,
-                note=note,
-                idempotency_key=idempotency_key,
-            )
-        )
+    async def adjust(self, cmd: commands.AdjustStock) -> Adjustment:
+        return await self.service.handle(cmd)
 
-    async def reserve(
-        self,
-        *,
-        reference: str,
-        lines: Sequence[tuple[str, int]],
-        ttl_seconds: int = commands.DEFAULT_RESERVATION_TTL_SECONDS,
-    ) -> Reservation:
-        return await self.service.handle(
-            commands.ReserveStock(reference=reference, lines=list(lines), ttl_seconds=ttl_seconds)
-        )
+    async def reserve(self, cmd: commands.ReserveStock) -> Reservation:
+        return await self.service.handle(cmd)
 
-    async def commit(self, reservation_id: uuid.UUID) -> Reservation:
-        return await self.service.handle(commands.CommitReservation(reservation_id=reservation_id))
+    async def commit(self, cmd: commands.CommitReservation) -> Reservation:
+        return await self.service.handle(cmd)
 
-    async def release(self, reservation_id: uuid.UUID, reason: str) -> Reservation:
-        return await self.service.handle(
-            commands.ReleaseReservation(reservation_id=reservation_id, reason=reason)
-        )
+    async def release(self, cmd: commands.ReleaseReservation) -> Reservation:
+        return await self.service.handle(cmd)
 
     async def availability(self, skus: Sequence[str]) -> dict[str, int]:
         return await self.service.queries.availability(skus)

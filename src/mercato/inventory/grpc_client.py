@@ -92,8 +92,8 @@ class GrpcInventoryClient:
             service=service, target_name=TARGET, secret=secret, policy=policy, known_errors=KNOWN_ERRORS
         )
 
-    async def create_warehouse(self, *, code: str, name: str) -> Warehouse:
-        request = inventory_service_pb2.CreateWarehouseRequest(code=code, name=name)
+    async def create_warehouse(self, cmd: commands.CreateWarehouse) -> Warehouse:
+        request = inventory_service_pb2.CreateWarehouseRequest(code=cmd.code, name=cmd.name)
         reply = await self._caller.call(
             self._stub.CreateWarehouse, request, retryable=False, codes=WarehouseCreateErrorCode
         )
@@ -101,60 +101,46 @@ class GrpcInventoryClient:
             id=uuid.UUID(reply.warehouse.id), code=reply.warehouse.code, name=reply.warehouse.name
         )
 
-    async def adjust(
-        self,
-        *,
-        sku: str,
-        warehouse_id: uuid.UUID,
-        reason: str,
-        actor: str,
-        delta: int | None = None,
-        set_on_hand: int | None = None,
-        note: str = "",
-        idempotency_key: str | None = None,
-    ) -> Adjustment:
+    async def adjust(self, cmd: commands.AdjustStock) -> Adjustment:
         request = inventory_service_pb2.AdjustStockRequest(
-            sku=sku,
-            warehouse_id=str(warehouse_id),
-            reason=_reason_value(reason),
-            actor=actor,
-            delta=delta,
-            set_on_hand=set_on_hand,
-            note=note,
-            idempotency_key=idempotency_key,
+            sku=cmd.sku,
+            warehouse_id=str(cmd.warehouse_id),
+            reason=_reason_value(cmd.reason),
+            actor=cmd.actor,
+            delta=cmd.delta,
+            set_on_hand=cmd.set_on_hand,
+            note=cmd.note,
+            idempotency_key=cmd.idempotency_key,
         )
         reply = await self._caller.call(
-            self._stub.AdjustStock, request, retryable=idempotency_key is not None, codes=StockAdjustErrorCode
+            self._stub.AdjustStock,
+            request,
+            retryable=cmd.idempotency_key is not None,
+            codes=StockAdjustErrorCode,
         )
         return adjustment(reply.adjustment)
 
-    async def reserve(
-        self,
-        *,
-        reference: str,
-        lines: Sequence[tuple[str, int]],
-        ttl_seconds: int = commands.DEFAULT_RESERVATION_TTL_SECONDS,
-    ) -> Reservation:
+    async def reserve(self, cmd: commands.ReserveStock) -> Reservation:
         request = inventory_service_pb2.ReserveStockRequest(
-            reference=reference,
-            lines=[inventory_pb2.ReservationLine(sku=sku, quantity=quantity) for sku, quantity in lines],
-            ttl_seconds=ttl_seconds,
+            reference=cmd.reference,
+            lines=[inventory_pb2.ReservationLine(sku=sku, quantity=quantity) for sku, quantity in cmd.lines],
+            ttl_seconds=cmd.ttl_seconds,
         )
         reply = await self._caller.call(
             self._stub.ReserveStock, request, retryable=True, codes=ReserveStockErrorCode
         )
         return reservation(reply.reservation)
 
-    async def commit(self, reservation_id: uuid.UUID) -> Reservation:
-        request = inventory_service_pb2.CommitReservationRequest(reservation_id=str(reservation_id))
+    async def commit(self, cmd: commands.CommitReservation) -> Reservation:
+        request = inventory_service_pb2.CommitReservationRequest(reservation_id=str(cmd.reservation_id))
         reply = await self._caller.call(
             self._stub.CommitReservation, request, retryable=True, codes=CommitReservationErrorCode
         )
         return reservation(reply.reservation)
 
-    async def release(self, reservation_id: uuid.UUID, reason: str) -> Reservation:
+    async def release(self, cmd: commands.ReleaseReservation) -> Reservation:
         request = inventory_service_pb2.ReleaseReservationRequest(
-            reservation_id=str(reservation_id), reason=reason
+            reservation_id=str(cmd.reservation_id), reason=cmd.reason
         )
         reply = await self._caller.call(
             self._stub.ReleaseReservation, request, retryable=True, codes=ReleaseReservationErrorCode

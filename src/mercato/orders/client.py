@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from mercato.orders.domain.commands import CancelOrder, FulfillOrder, PlaceOrder, RefundOrder
 from mercato.orders.service_layer.queries import OrderPage, OrderView
-from mercato.platform.types import Money
 
 T = TypeVar("T")
 
@@ -45,17 +44,14 @@ class OrdersClient(Protocol):
         timeout: float,  # noqa: ASYNC109
     ) -> OrderView | None: ...
 
-    # After the purchase: each returns once the request is recorded (and its commands sent).
-    async def cancel_order(
-        self, order_id: uuid.UUID, *, actor: str, reason: str, customer_id: uuid.UUID | None
-    ) -> None: ...
+    # After the purchase: each returns once the request is recorded (and its commands sent). Like
+    # `place_order`, mutations take their command (`domain.commands`); reads take plain arguments.
+    async def cancel_order(self, cmd: CancelOrder) -> None: ...
 
-    async def fulfill_order(self, order_id: uuid.UUID, *, tracking_number: str, actor: str) -> None: ...
+    async def fulfill_order(self, cmd: FulfillOrder) -> None: ...
 
     # True when a refund was sent; False for a retry of one.
-    async def refund_order(
-        self, order_id: uuid.UUID, *, amount: Money, idempotency_key: str, actor: str
-    ) -> bool: ...
+    async def refund_order(self, cmd: RefundOrder) -> bool: ...
 
 
 async def poll_until(
@@ -93,24 +89,14 @@ class InProcessOrdersClient:
     ) -> OrderPage:
         return await self.service.queries.orders_for_customer(customer_id, first, after)
 
-    async def cancel_order(
-        self, order_id: uuid.UUID, *, actor: str, reason: str, customer_id: uuid.UUID | None
-    ) -> None:
-        await self.service.handle(
-            CancelOrder(order_id=order_id, actor=actor, reason=reason, customer_id=customer_id)
-        )
+    async def cancel_order(self, cmd: CancelOrder) -> None:
+        await self.service.handle(cmd)
 
-    async def fulfill_order(self, order_id: uuid.UUID, *, tracking_number: str, actor: str) -> None:
-        await self.service.handle(
-            FulfillOrder(order_id=order_id, tracking_number=tracking_number, actor=actor)
-        )
+    async def fulfill_order(self, cmd: FulfillOrder) -> None:
+        await self.service.handle(cmd)
 
-    async def refund_order(
-        self, order_id: uuid.UUID, *, amount: Money, idempotency_key: str, actor: str
-    ) -> bool:
-        return await self.service.handle(
-            RefundOrder(order_id=order_id, amount=amount, idempotency_key=idempotency_key, actor=actor)
-        )
+    async def refund_order(self, cmd: RefundOrder) -> bool:
+        return await self.service.handle(cmd)
 
     async def wait_until(
         self,

@@ -16,7 +16,7 @@ from mercato._gen.mercato.common.v1 import money_pb2
 from mercato._gen.mercato.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
 from mercato.orders.client import poll_until
 from mercato.orders.domain import rules
-from mercato.orders.domain.commands import PlaceOrder
+from mercato.orders.domain.commands import CancelOrder, FulfillOrder, PlaceOrder, RefundOrder
 from mercato.orders.domain.errors import (
     OrderCancelErrorCode,
     OrderFulfillErrorCode,
@@ -161,30 +161,29 @@ class GrpcOrdersClient:
             has_next_page=reply.has_next_page,
         )
 
-    async def cancel_order(
-        self, order_id: uuid.UUID, *, actor: str, reason: str, customer_id: uuid.UUID | None
-    ) -> None:
+    async def cancel_order(self, cmd: CancelOrder) -> None:
         request = orders_service_pb2.CancelOrderRequest(
-            order_id=str(order_id),
-            actor=actor,
-            reason=reason,
-            customer_id=str(customer_id) if customer_id is not None else None,
+            order_id=str(cmd.order_id),
+            actor=cmd.actor,
+            reason=cmd.reason,
+            customer_id=str(cmd.customer_id) if cmd.customer_id is not None else None,
         )
         await self._caller.call(self._stub.CancelOrder, request, retryable=False, codes=OrderCancelErrorCode)
 
-    async def fulfill_order(self, order_id: uuid.UUID, *, tracking_number: str, actor: str) -> None:
+    async def fulfill_order(self, cmd: FulfillOrder) -> None:
         request = orders_service_pb2.FulfillOrderRequest(
-            order_id=str(order_id), tracking_number=tracking_number, actor=actor
+            order_id=str(cmd.order_id), tracking_number=cmd.tracking_number, actor=cmd.actor
         )
         await self._caller.call(
             self._stub.FulfillOrder, request, retryable=False, codes=OrderFulfillErrorCode
         )
 
-    async def refund_order(
-        self, order_id: uuid.UUID, *, amount: Money, idempotency_key: str, actor: str
-    ) -> bool:
+    async def refund_order(self, cmd: RefundOrder) -> bool:
         request = orders_service_pb2.RefundOrderRequest(
-            order_id=str(order_id), amount=money_message(amount), idempotency_key=idempotency_key, actor=actor
+            order_id=str(cmd.order_id),
+            amount=money_message(cmd.amount),
+            idempotency_key=cmd.idempotency_key,
+            actor=cmd.actor,
         )
         reply = await self._caller.call(
             self._stub.RefundOrder, request, retryable=True, codes=OrderRefundErrorCode

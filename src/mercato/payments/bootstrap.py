@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -20,8 +21,8 @@ from mercato.payments.domain.breaker import BreakerSettings, BreakerState, Circu
 from mercato.payments.domain.model import PaymentIntent
 from mercato.payments.domain.operations import ResolveReport
 from mercato.payments.domain.provider import PaymentProvider
-from mercato.payments.service_layer.handlers import COMMAND_HANDLERS
-from mercato.payments.service_layer.operations import OperationRunner, RunnerSettings
+from mercato.payments.service_layer.dispatch import COMMAND_HANDLERS
+from mercato.payments.service_layer.operations import OperationRunner, PaymentsDeps, RunnerSettings
 from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
 from mercato.payments.service_layer.vault import Vault
@@ -69,6 +70,7 @@ class PaymentsService:
             CircuitBreaker(breaker, on_change=_log_breaker),
         )
         self.queries = PaymentsQueries(db, PaymentsRepository)
+        self.deps = PaymentsDeps(runner=self.runner)
 
     def unit_of_work(self) -> PaymentsUnitOfWork:
         return PaymentsUnitOfWork(
@@ -104,7 +106,8 @@ class PaymentsService:
         handler = COMMAND_HANDLERS.get(type(cmd))
         if handler is None:
             raise TypeError(f"payments has no handler for {type(cmd).__name__}")
-        return await handler(cmd, self.runner, outcome)
+        deps = self.deps if outcome is None else replace(self.deps, outcome=outcome)
+        return await handler(cmd, deps)
 
     async def vault_payment_method(self, cmd: commands.VaultPaymentMethod) -> str:
         """The opaque reference (`pm_...`) the shopper's token is kept behind (see `domain.vault`)."""

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from mercato.payments.domain import commands
 from mercato.payments.domain.model import PaymentIntent, Reconciliation
-from mercato.platform.types import Money
 
 if TYPE_CHECKING:
     from mercato.payments.bootstrap import PaymentsService
@@ -30,17 +29,15 @@ class PaymentsClient(Protocol):
         `InputRejected` / `Conflict` with `VaultPaymentMethodErrorCode`s."""
         ...
 
-    async def authorize(
-        self, order_reference: str, amount: Money, payment_token: str, idempotency_key: str
-    ) -> PaymentIntent: ...
+    # The payment mutations take their command (`domain.commands`); reads take plain arguments.
+    async def authorize(self, cmd: commands.AuthorizePayment) -> PaymentIntent: ...
 
-    async def capture(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent: ...
+    # A full capture: over gRPC `cmd.amount` must be None (the request carries no amount).
+    async def capture(self, cmd: commands.CapturePayment) -> PaymentIntent: ...
 
-    async def void(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent: ...
+    async def void(self, cmd: commands.VoidPayment) -> PaymentIntent: ...
 
-    async def refund(
-        self, intent_id: uuid.UUID, amount: Money, idempotency_key: str, reason: str
-    ) -> PaymentIntent: ...
+    async def refund(self, cmd: commands.RefundPayment) -> PaymentIntent: ...
 
     async def intent(self, intent_id: uuid.UUID) -> PaymentIntent | None: ...
 
@@ -64,36 +61,17 @@ class InProcessPaymentsClient:
             )
         )
 
-    async def authorize(
-        self, order_reference: str, amount: Money, payment_token: str, idempotency_key: str
-    ) -> PaymentIntent:
-        return await self.service.handle(
-            commands.AuthorizePayment(
-                order_reference=order_reference,
-                amount=amount,
-                payment_token=payment_token,
-                idempotency_key=idempotency_key,
-            )
-        )
+    async def authorize(self, cmd: commands.AuthorizePayment) -> PaymentIntent:
+        return await self.service.handle(cmd)
 
-    async def capture(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent:
-        return await self.service.handle(
-            commands.CapturePayment(intent_id=intent_id, idempotency_key=idempotency_key)
-        )
+    async def capture(self, cmd: commands.CapturePayment) -> PaymentIntent:
+        return await self.service.handle(cmd)
 
-    async def void(self, intent_id: uuid.UUID, idempotency_key: str) -> PaymentIntent:
-        return await self.service.handle(
-            commands.VoidPayment(intent_id=intent_id, idempotency_key=idempotency_key)
-        )
+    async def void(self, cmd: commands.VoidPayment) -> PaymentIntent:
+        return await self.service.handle(cmd)
 
-    async def refund(
-        self, intent_id: uuid.UUID, amount: Money, idempotency_key: str, reason: str
-    ) -> PaymentIntent:
-        return await self.service.handle(
-            commands.RefundPayment(
-                intent_id=intent_id, amount=amount, idempotency_key=idempotency_key, reason=reason
-            )
-        )
+    async def refund(self, cmd: commands.RefundPayment) -> PaymentIntent:
+        return await self.service.handle(cmd)
 
     async def intent(self, intent_id: uuid.UUID) -> PaymentIntent | None:
         return await self.service.queries.intent(intent_id)

@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from mercato.cart.bootstrap import CartService
+from mercato.cart.domain.commands import AddCartLines, CreateCart, RemoveCartLines, UpdateCartLines
 from mercato.cart.domain.errors import (
     CartCheckoutErrorCode,
     CartLinesAddErrorCode,
@@ -38,9 +39,9 @@ async def attempts(
 ) -> list[object]:
     return [
         await refusal(carts.get(cart_id, caller)),
-        await refusal(carts.add_lines(cart_id, caller, [(sku, 1)])),
-        await refusal(carts.update_lines(cart_id, caller, [(sku, 5)])),
-        await refusal(carts.remove_lines(cart_id, caller, [sku])),
+        await refusal(carts.handle(AddCartLines(cart_id, caller, [(sku, 1)]))),
+        await refusal(carts.handle(UpdateCartLines(cart_id, caller, [(sku, 5)]))),
+        await refusal(carts.handle(RemoveCartLines(cart_id, caller, [sku]))),
         await refusal(carts.checkout_snapshot(cart_id, caller)),
     ]
 
@@ -64,8 +65,8 @@ async def test_nobody_but_the_owner_reaches_an_owned_cart(
 ) -> None:
     [sku] = await skus_priced(catalog_service, 100)
     owner = customer()
-    cart = await carts.create(owner)
-    await carts.add_lines(cart.id, owner, [(sku, 2)])
+    cart = await carts.handle(CreateCart(owner))
+    await carts.handle(AddCartLines(cart.id, owner, [(sku, 2)]))
     before = await stored(redis, settings, cart.id)
     caller = intruder()  # type: ignore[operator]
 
@@ -80,10 +81,10 @@ async def test_an_anonymous_cart_answers_to_whoever_holds_its_id(
     carts: CartService, catalog_service: CatalogService
 ) -> None:
     [sku] = await skus_priced(catalog_service, 100)
-    cart = await carts.create(None)
+    cart = await carts.handle(CreateCart(None))
 
-    await carts.add_lines(cart.id, None, [(sku, 1)])
-    view = await carts.add_lines(cart.id, customer(), [(sku, 1)])
+    await carts.handle(AddCartLines(cart.id, None, [(sku, 1)]))
+    view = await carts.handle(AddCartLines(cart.id, customer(), [(sku, 1)]))
 
     assert (view.owner_id, [(line.sku, line.quantity) for line in view.lines]) == (None, [(sku, 2)])
 
@@ -93,11 +94,11 @@ async def test_a_customer_has_one_cart_creating_again_returns_it(
 ) -> None:
     [sku] = await skus_priced(catalog_service, 100)
     shopper = customer()
-    first = await carts.create(shopper)
-    await carts.add_lines(first.id, shopper, [(sku, 1)])
+    first = await carts.handle(CreateCart(shopper))
+    await carts.handle(AddCartLines(first.id, shopper, [(sku, 1)]))
 
-    again = await carts.create(shopper)
-    other = await carts.create(customer())
+    again = await carts.handle(CreateCart(shopper))
+    other = await carts.handle(CreateCart(customer()))
 
     assert (again.id, again.owner_id, dict(again.lines)) == (first.id, shopper.user_id, {sku: 1})
     assert other.id != first.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.cart.bootstrap import CartService
+from mercato.cart.domain.commands import AddCartLines, CreateCart
 from mercato.cart.domain.errors import CartCheckoutErrorCode
 from mercato.cart.domain.pricing import LineIssue
 from mercato.catalog.bootstrap import CatalogService
@@ -18,8 +19,8 @@ async def test_a_snapshot_lists_lines_at_current_prices(
 ) -> None:
     a, b = await skus_priced(catalog_service, 1999, 500)
     shopper = customer()
-    cart = await carts.create(shopper)
-    await carts.add_lines(cart.id, shopper, [(a, 2), (b, 1)])
+    cart = await carts.handle(CreateCart(shopper))
+    await carts.handle(AddCartLines(cart.id, shopper, [(a, 2), (b, 1)]))
     await set_price(catalog_service, b, 750)
 
     shot = await carts.checkout_snapshot(cart.id, shopper)
@@ -44,8 +45,8 @@ async def test_a_product_unpublished_after_it_was_added_stays_listed_but_blocks_
 ) -> None:
     [kept] = await skus_priced(catalog_service, 300)
     [hidden] = await skus_priced(catalog_service, 900)
-    cart = await carts.create(None)
-    await carts.add_lines(cart.id, None, [(kept, 1), (hidden, 2)])
+    cart = await carts.handle(CreateCart(None))
+    await carts.handle(AddCartLines(cart.id, None, [(kept, 1), (hidden, 2)]))
 
     await unpublish(catalog_service, hidden)
 
@@ -63,7 +64,7 @@ async def test_a_product_unpublished_after_it_was_added_stays_listed_but_blocks_
 
 
 async def test_an_empty_cart_cannot_be_checked_out(carts: CartService) -> None:
-    cart = await carts.create(None)
+    cart = await carts.handle(CreateCart(None))
     with pytest.raises(ClientError) as caught:
         await carts.checkout_snapshot(cart.id, None)
     assert (caught.value.field, caught.value.code) == ("lines", CartCheckoutErrorCode.CART_EMPTY)

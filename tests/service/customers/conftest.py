@@ -18,6 +18,7 @@ from mercato import customers
 from mercato.customers.adapters.passwords import Argon2Passwords
 from mercato.customers.bootstrap import CustomersService, customers_outbox
 from mercato.customers.client import InProcessCustomersClient
+from mercato.customers.domain.commands import CreateToken, RegisterAccount
 from mercato.platform.auth import Principal
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
@@ -122,8 +123,8 @@ def new_ip() -> str:
 async def signed_up(client: InProcessCustomersClient, email: str | None = None) -> Principal:
     """A new customer and the principal of its access token."""
     email = email or new_email()
-    await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     return await client.authenticate(pair.access_token)
 
 

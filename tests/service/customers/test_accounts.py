@@ -18,7 +18,7 @@ async def test_register_stores_a_lowercase_email_an_argon2id_hash_and_an_event(
     client: InProcessCustomersClient, db: Database, clock: FakeClock
 ) -> None:
     local = ref("mixed")
-    view = await client.register(f"  {local.upper()}@Example.COM ", PASSWORD)
+    view = await client.register(RegisterAccount(f"  {local.upper()}@Example.COM ", PASSWORD))
 
     email = f"{local}@example.com"
     assert (view.email, view.role, view.permissions, view.is_active, view.created_at) == (
@@ -38,10 +38,10 @@ async def test_register_stores_a_lowercase_email_an_argon2id_hash_and_an_event(
 
 async def test_an_email_is_taken_whatever_its_case(client: InProcessCustomersClient, db: Database) -> None:
     email = new_email()
-    first = await client.register(email, PASSWORD)
+    first = await client.register(RegisterAccount(email, PASSWORD))
 
     with pytest.raises(Conflict) as caught:
-        await client.register(email.upper(), "another password")
+        await client.register(RegisterAccount(email.upper(), "another password"))
 
     assert (caught.value.code, caught.value.field) == (AccountRegisterErrorCode.EMAIL_TAKEN, "email")
     row = await account_row(db, email)
@@ -83,7 +83,7 @@ async def test_invalid_sign_ups_are_refused_with_the_mutation_codes_and_write_no
     client: InProcessCustomersClient, db: Database, email: str, password: str, expected: list[tuple[str, str]]
 ) -> None:
     with pytest.raises(InputRejected) as caught:
-        await client.register(email, password)
+        await client.register(RegisterAccount(email, password))
 
     assert [(e.field, e.code) for e in caught.value.errors] == [
         (f, AccountRegisterErrorCode[c]) for f, c in expected
@@ -93,8 +93,8 @@ async def test_invalid_sign_ups_are_refused_with_the_mutation_codes_and_write_no
 
 
 async def test_password_limits_are_inclusive(client: InProcessCustomersClient) -> None:
-    shortest = await client.register(new_email(), "p" * 8)
-    longest = await client.register(new_email(), "p" * 128)
+    shortest = await client.register(RegisterAccount(new_email(), "p" * 8))
+    longest = await client.register(RegisterAccount(new_email(), "p" * 128))
 
     assert (shortest.role, longest.role) == (Role.CUSTOMER, Role.CUSTOMER)
 
@@ -117,7 +117,7 @@ async def test_create_admin_refuses_a_taken_email_with_its_own_codes(
     service: CustomersService, client: InProcessCustomersClient, db: Database
 ) -> None:
     email = new_email()
-    customer = await client.register(email, PASSWORD)
+    customer = await client.register(RegisterAccount(email, PASSWORD))
 
     with pytest.raises(Conflict) as caught:
         await create_admin(service, email, PASSWORD)
@@ -133,7 +133,7 @@ async def test_views_and_reprs_never_show_the_password_hash(
     service: CustomersService, client: InProcessCustomersClient
 ) -> None:
     email = new_email()
-    view = await client.register(email, PASSWORD)
+    view = await client.register(RegisterAccount(email, PASSWORD))
     account = await service.handle(RegisterAccount(email=new_email(), password=PASSWORD))
 
     assert not hasattr(view, "password_hash")

@@ -14,6 +14,7 @@ from mercato.customers import (
     AddressUpdateErrorCode,
 )
 from mercato.customers.client import InProcessCustomersClient
+from mercato.customers.domain.commands import AddAddress, DeleteAddress, UpdateAddress
 from mercato.platform.auth import Principal, Role
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError, InputRejected, NotFound
@@ -45,12 +46,12 @@ async def test_add_list_update_delete(
 ) -> None:
     me = await signed_up(client)
 
-    home = await client.add_address(me, HOME)
+    home = await client.add_address(AddAddress(me, HOME))
     clock.advance(1)
-    work = await client.add_address(me, WORK)
+    work = await client.add_address(AddAddress(me, WORK))
     clock.advance(1)
-    moved = await client.update_address(me, home.id, WORK)
-    await client.delete_address(me, work.id)
+    moved = await client.update_address(UpdateAddress(me, home.id, WORK))
+    await client.delete_address(DeleteAddress(me, work.id))
 
     assert (home.first_name, home.country, home.line2, home.postal_code, home.phone) == (
         "Ada",
@@ -76,14 +77,14 @@ async def test_a_customer_cannot_see_or_touch_another_customers_addresses(
 ) -> None:
     alice = await signed_up(client)
     mallory = await signed_up(client)
-    alices = await client.add_address(alice, HOME)
+    alices = await client.add_address(AddAddress(alice, HOME))
 
     with pytest.raises(NotFound) as updating:
-        await client.update_address(mallory, alices.id, WORK)
+        await client.update_address(UpdateAddress(mallory, alices.id, WORK))
     with pytest.raises(NotFound) as deleting:
-        await client.delete_address(mallory, alices.id)
+        await client.delete_address(DeleteAddress(mallory, alices.id))
     with pytest.raises(NotFound) as unknown:
-        await client.update_address(mallory, uuid.uuid4(), WORK)
+        await client.update_address(UpdateAddress(mallory, uuid.uuid4(), WORK))
 
     assert (updating.value.code, updating.value.field) == (AddressUpdateErrorCode.NOT_FOUND, "id")
     assert (deleting.value.code, deleting.value.field) == (AddressDeleteErrorCode.NOT_FOUND, "id")
@@ -96,10 +97,10 @@ async def test_a_customer_cannot_see_or_touch_another_customers_addresses(
 async def test_the_address_book_holds_at_most_twenty(client: InProcessCustomersClient, db: Database) -> None:
     me = await signed_up(client)
     for _ in range(MAX_ADDRESSES):
-        await client.add_address(me, WORK)
+        await client.add_address(AddAddress(me, WORK))
 
     with pytest.raises(ClientError) as caught:
-        await client.add_address(me, HOME)
+        await client.add_address(AddAddress(me, HOME))
 
     assert MAX_ADDRESSES == 20
     assert caught.value.code is AddressCreateErrorCode.ADDRESS_LIMIT_REACHED
@@ -109,9 +110,11 @@ async def test_the_address_book_holds_at_most_twenty(client: InProcessCustomersC
 async def test_the_limit_holds_under_concurrent_adds(client: InProcessCustomersClient, db: Database) -> None:
     me = await signed_up(client)
     for _ in range(MAX_ADDRESSES - 2):
-        await client.add_address(me, WORK)
+        await client.add_address(AddAddress(me, WORK))
 
-    outcomes = await asyncio.gather(*(client.add_address(me, HOME) for _ in range(5)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(client.add_address(AddAddress(me, HOME)) for _ in range(5)), return_exceptions=True
+    )
 
     refused = [o for o in outcomes if isinstance(o, ClientError)]
     assert len(refused) == 3
@@ -134,7 +137,7 @@ async def test_invalid_addresses_are_refused_field_by_field_and_write_nothing(
     )
 
     with pytest.raises(InputRejected) as caught:
-        await client.add_address(me, bad)
+        await client.add_address(AddAddress(me, bad))
 
     assert [(e.field, e.code) for e in caught.value.errors] == [
         ("first_name", AddressCreateErrorCode.REQUIRED),
@@ -152,10 +155,12 @@ async def test_an_update_with_invalid_fields_changes_nothing(
     client: InProcessCustomersClient, db: Database
 ) -> None:
     me = await signed_up(client)
-    home = await client.add_address(me, HOME)
+    home = await client.add_address(AddAddress(me, HOME))
 
     with pytest.raises(InputRejected) as caught:
-        await client.update_address(me, home.id, AddressFields("Ada", "L", "1 Main St", "Boston", ""))
+        await client.update_address(
+            UpdateAddress(me, home.id, AddressFields("Ada", "L", "1 Main St", "Boston", ""))
+        )
 
     assert [(e.field, e.code) for e in caught.value.errors] == [("country", AddressUpdateErrorCode.REQUIRED)]
     assert await _rows(db, me.user_id) == [("12 St James's Square", "GB")]
@@ -165,7 +170,7 @@ async def test_a_principal_without_an_account_cannot_add(client: InProcessCustom
     ghost = Principal(user_id=uuid.uuid4(), email="ghost@example.com", role=Role.CUSTOMER)
 
     with pytest.raises(ClientError) as caught:
-        await client.add_address(ghost, WORK)
+        await client.add_address(AddAddress(ghost, WORK))
 
     assert caught.value.code is AddressCreateErrorCode.UNAUTHENTICATED
     assert await client.addresses(ghost) == []

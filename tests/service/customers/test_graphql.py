@@ -13,6 +13,7 @@ import strawberry
 from mercato.customers import AddressFields
 from mercato.customers.bootstrap import create_admin
 from mercato.customers.client import InProcessCustomersClient
+from mercato.customers.domain.commands import AddAddress, CreateToken, RegisterAccount
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.platform.auth import Principal
 from mercato.platform.config import Settings
@@ -99,7 +100,7 @@ async def test_refusals_are_payload_errors_with_each_mutations_codes(
     client: InProcessCustomersClient, auth_settings: Settings
 ) -> None:
     email = new_email()
-    await client.register(email, PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
     register = (
         "mutation ($email: String!, $password: String!) { accountRegister(input: {email: $email, "
         "password: $password}) { account { id } errors { field code message } } }"
@@ -188,7 +189,9 @@ async def test_address_mutations_refuse_anonymous_callers_and_foreign_ids(
 ) -> None:
     alice = await signed_up(client)
     mallory = await signed_up(client)
-    address = await client.add_address(alice, AddressFields("Ada", "Lovelace", "1 Main St", "Boston", "US"))
+    address = await client.add_address(
+        AddAddress(alice, AddressFields("Ada", "Lovelace", "1 Main St", "Boston", "US"))
+    )
     update = (
         "mutation ($id: ID!, $input: AddressInput!) { addressUpdate(id: $id, input: $input) "
         "{ address { id } errors { field code } } }"
@@ -242,7 +245,7 @@ async def test_staff_permissions_set(
         email = new_email("admin")
         await create_admin(service, email, PASSWORD)
         actor: Principal | None = await client.authenticate(
-            (await client.create_token(email, PASSWORD, new_ip())).access_token
+            (await client.create_token(CreateToken(email, PASSWORD, new_ip()))).access_token
         )
     else:
         actor = await signed_up(client)

@@ -9,6 +9,14 @@ from redis.asyncio import Redis
 from mercato.customers import AccountSetActiveErrorCode, TokenCreateErrorCode, TokenRefreshErrorCode
 from mercato.customers.bootstrap import CustomersService, create_admin, customers_outbox
 from mercato.customers.client import InProcessCustomersClient
+from mercato.customers.domain.commands import (
+    CreateToken,
+    RefreshToken,
+    RegisterAccount,
+    RevokeAllTokens,
+    SetAccountActive,
+    SetStaffPermissions,
+)
 from mercato.platform.auth import Permission, Principal, Role, Unauthenticated
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
@@ -28,7 +36,9 @@ from tests.service.customers.conftest import (
 async def _admin(client: InProcessCustomersClient, service: CustomersService) -> Principal:
     email = new_email("admin")
     await create_admin(service, email, PASSWORD)
-    return await client.authenticate((await client.create_token(email, PASSWORD, new_ip())).access_token)
+    return await client.authenticate(
+        (await client.create_token(CreateToken(email, PASSWORD, new_ip()))).access_token
+    )
 
 
 async def _refused(client: InProcessCustomersClient, token: str) -> bool:
@@ -44,19 +54,19 @@ async def test_signing_out_everywhere_refuses_earlier_access_and_refresh_tokens_
 ) -> None:
     # Given a customer signed in twice
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    first = await client.create_token(email, PASSWORD, new_ip())
-    second = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    first = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
+    second = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     principal = await client.authenticate(first.access_token)
 
     # When it signs out everywhere
-    await client.revoke_all(principal)
+    await client.revoke_all(RevokeAllTokens(principal))
 
     # Then both sign-ins are over, and a new one works
     assert await _refused(client, first.access_token)
     assert await _refused(client, second.access_token)
     with pytest.raises(ClientError) as refresh:
-        await client.refresh(second.refresh_token)
+        await client.refresh(RefreshToken(second.refresh_token))
     assert refresh.value.code is TokenRefreshErrorCode.INVALID_TOKEN
     revoked = await fetch(
         db,
@@ -65,7 +75,7 @@ async def test_signing_out_everywhere_refuses_earlier_access_and_refresh_tokens_
         a=account.id,
     )
     assert revoked[0].n == 0
-    fresh = await client.create_token(email, PASSWORD, new_ip())
+    fresh = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     assert (await client.authenticate(fresh.access_token)).user_id == account.id
 
 
@@ -88,12 +98,12 @@ async def test_another_process_refuses_a_revoked_token_within_the_cache_ttl(
         )
     )
     email = new_email()
-    await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     principal = await other.authenticate(pair.access_token)
 
     # When the first process revokes every token of the account
-    await client.revoke_all(principal)
+    await client.revoke_all(RevokeAllTokens(principal))
 
     # Then the second still trusts its memory until the TTL ends, and refuses from then on
     assert not await _refused(other, pair.access_token)
@@ -107,18 +117,22 @@ async def test_a_demoted_staff_members_token_is_refused_and_a_refresh_carries_th
     # Given staff holding catalog:write and inventory:write, signed in
     admin = await _admin(client, service)
     email = new_email("staff")
-    account = await client.register(email, PASSWORD)
+    account = await client.register(RegisterAccount(email, PASSWORD))
     await client.set_staff_permissions(
-        admin, account.id, Role.STAFF, [Permission.CATALOG_WRITE, Permission.INVENTORY_WRITE]
+        SetStaffPermissions.of(
+            admin, account.id, Role.STAFF, [Permission.CATALOG_WRITE, Permission.INVENTORY_WRITE]
+        )
     )
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     before = await client.authenticate(pair.access_token)
 
     # When an admin takes catalog:write away
-    await client.set_staff_permissions(admin, account.id, Role.STAFF, [Permission.INVENTORY_WRITE])
+    await client.set_staff_permissions(
+        SetStaffPermissions.of(admin, account.id, Role.STAFF, [Permission.INVENTORY_WRITE])
+    )
 
     # Then the old token is refused, and the refreshed one holds only what is left
-    refreshed = await client.refresh(pair.refresh_token)
+    refreshed = await client.refresh(RefreshToken(pair.refresh_token))
     after = await client.authenticate(refreshed.access_token)
     assert before.permissions == frozenset({Permission.CATALOG_WRITE, Permission.INVENTORY_WRITE})
     assert await _refused(client, pair.access_token)
@@ -131,25 +145,27 @@ async def test_a_manager_disables_an_account_its_tokens_stop_and_it_cannot_sign_
     # Given a customer signed in, and staff holding customers:manage
     admin = await _admin(client, service)
     manager_email = new_email("manager")
-    manager_account = await client.register(manager_email, PASSWORD)
-    await client.set_staff_permissions(admin, manager_account.id, Role.STAFF, [Permission.CUSTOMERS_MANAGE])
+    manager_account = await client.register(RegisterAccount(manager_email, PASSWORD))
+    await client.set_staff_permissions(
+        SetStaffPermissions.of(admin, manager_account.id, Role.STAFF, [Permission.CUSTOMERS_MANAGE])
+    )
     manager = await client.authenticate(
-        (await client.create_token(manager_email, PASSWORD, new_ip())).access_token
+        (await client.create_token(CreateToken(manager_email, PASSWORD, new_ip()))).access_token
     )
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
 
     # When the manager disables the account
-    disabled = await client.set_account_active(manager, account.id, False)
+    disabled = await client.set_account_active(SetAccountActive(manager, account.id, False))
 
     # Then its token, its refresh token and its password stop working
     assert disabled.is_active is False
     assert await _refused(client, pair.access_token)
     with pytest.raises(ClientError) as refresh:
-        await client.refresh(pair.refresh_token)
+        await client.refresh(RefreshToken(pair.refresh_token))
     with pytest.raises(ClientError) as sign_in:
-        await client.create_token(email, PASSWORD, new_ip())
+        await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     assert refresh.value.code is TokenRefreshErrorCode.INVALID_TOKEN
     assert sign_in.value.code is TokenCreateErrorCode.INVALID_CREDENTIALS
     assert (await account_row(db, email)).is_active is False
@@ -158,8 +174,8 @@ async def test_a_manager_disables_an_account_its_tokens_stop_and_it_cannot_sign_
     ] == [False]
 
     # And once enabled again, it signs in
-    enabled = await client.set_account_active(manager, account.id, True)
-    again = await client.create_token(email, PASSWORD, new_ip())
+    enabled = await client.set_account_active(SetAccountActive(manager, account.id, True))
+    again = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     assert enabled.is_active is True
     assert (await client.authenticate(again.access_token)).user_id == account.id
 
@@ -169,14 +185,16 @@ async def test_disabling_needs_customers_manage_and_not_oneself(
 ) -> None:
     admin = await _admin(client, service)
     email = new_email()
-    await client.register(email, PASSWORD)
-    customer = await client.authenticate((await client.create_token(email, PASSWORD, new_ip())).access_token)
-    other = await client.register(new_email(), PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
+    customer = await client.authenticate(
+        (await client.create_token(CreateToken(email, PASSWORD, new_ip()))).access_token
+    )
+    other = await client.register(RegisterAccount(new_email(), PASSWORD))
 
     with pytest.raises(ClientError) as denied:
-        await client.set_account_active(customer, other.id, False)
+        await client.set_account_active(SetAccountActive(customer, other.id, False))
     with pytest.raises(ClientError) as self_disabled:
-        await client.set_account_active(admin, admin.user_id, False)
+        await client.set_account_active(SetAccountActive(admin, admin.user_id, False))
 
     assert denied.value.code is AccountSetActiveErrorCode.PERMISSION_DENIED
     assert self_disabled.value.code is AccountSetActiveErrorCode.CANNOT_DISABLE_SELF

@@ -8,6 +8,7 @@ import pytest
 from mercato.customers import StaffPermissionsSetErrorCode
 from mercato.customers.bootstrap import CustomersService, create_admin
 from mercato.customers.client import InProcessCustomersClient
+from mercato.customers.domain.commands import CreateToken, RegisterAccount, SetStaffPermissions
 from mercato.platform.auth import ALL_PERMISSIONS, Permission, Principal, Role
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError, InputRejected
@@ -19,7 +20,9 @@ P = Permission
 async def _admin(service: CustomersService, client: InProcessCustomersClient) -> Principal:
     email = new_email("admin")
     await create_admin(service, email, PASSWORD)
-    return await client.authenticate((await client.create_token(email, PASSWORD, new_ip())).access_token)
+    return await client.authenticate(
+        (await client.create_token(CreateToken(email, PASSWORD, new_ip()))).access_token
+    )
 
 
 async def _staff(
@@ -28,9 +31,11 @@ async def _staff(
     """A staff member holding `permissions`, signed in after the grant."""
     admin = await _admin(service, client)
     email = new_email("staff")
-    account = await client.register(email, PASSWORD)
-    await client.set_staff_permissions(admin, account.id, Role.STAFF, permissions)
-    return await client.authenticate((await client.create_token(email, PASSWORD, new_ip())).access_token)
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    await client.set_staff_permissions(SetStaffPermissions.of(admin, account.id, Role.STAFF, permissions))
+    return await client.authenticate(
+        (await client.create_token(CreateToken(email, PASSWORD, new_ip()))).access_token
+    )
 
 
 async def _state(db: Database, email: str) -> tuple[str, list[str]]:
@@ -52,7 +57,7 @@ async def test_an_admin_makes_a_customer_staff_and_the_change_is_announced(
     customer = await signed_up(client)
 
     view = await client.set_staff_permissions(
-        admin, customer.user_id, Role.STAFF, [P.INVENTORY_WRITE, P.CATALOG_WRITE]
+        SetStaffPermissions.of(admin, customer.user_id, Role.STAFF, [P.INVENTORY_WRITE, P.CATALOG_WRITE])
     )
 
     assert (view.role, view.permissions) == (Role.STAFF, frozenset({P.CATALOG_WRITE, P.INVENTORY_WRITE}))
@@ -68,7 +73,7 @@ async def test_an_admin_makes_a_customer_staff_and_the_change_is_announced(
         }
     ]
     # The next sign-in of the new staff member carries the grants.
-    pair = await client.create_token(customer.email, PASSWORD, new_ip())
+    pair = await client.create_token(CreateToken(customer.email, PASSWORD, new_ip()))
     assert (await client.authenticate(pair.access_token)).permissions == view.permissions
 
 
@@ -79,9 +84,15 @@ async def test_customers_and_staff_without_staff_manage_are_refused(
     clerk = await _staff(service, client, P.CATALOG_WRITE)
     target = await signed_up(client)
 
-    by_customer = await _refusal(client.set_staff_permissions(customer, target.user_id, Role.STAFF, []))
-    by_clerk = await _refusal(client.set_staff_permissions(clerk, target.user_id, Role.STAFF, []))
-    by_self = await _refusal(client.set_staff_permissions(customer, customer.user_id, Role.ADMIN, []))
+    by_customer = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(customer, target.user_id, Role.STAFF, []))
+    )
+    by_clerk = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(clerk, target.user_id, Role.STAFF, []))
+    )
+    by_self = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(customer, customer.user_id, Role.ADMIN, []))
+    )
 
     assert by_customer is by_clerk is by_self is StaffPermissionsSetErrorCode.PERMISSION_DENIED
     assert await _state(db, target.email) == ("CUSTOMER", [])
@@ -96,13 +107,23 @@ async def test_a_staff_manager_grants_only_what_they_hold_and_never_admin(
     admin = await _admin(service, client)
     target = await signed_up(client)
 
-    granted = await client.set_staff_permissions(manager, target.user_id, Role.STAFF, [P.CATALOG_WRITE])
-    beyond = await _refusal(
-        client.set_staff_permissions(manager, target.user_id, Role.STAFF, [P.PAYMENTS_REFUND])
+    granted = await client.set_staff_permissions(
+        SetStaffPermissions.of(manager, target.user_id, Role.STAFF, [P.CATALOG_WRITE])
     )
-    to_admin = await _refusal(client.set_staff_permissions(manager, target.user_id, Role.ADMIN, []))
-    self_to_admin = await _refusal(client.set_staff_permissions(manager, manager.user_id, Role.ADMIN, []))
-    demote_admin = await _refusal(client.set_staff_permissions(manager, admin.user_id, Role.STAFF, []))
+    beyond = await _refusal(
+        client.set_staff_permissions(
+            SetStaffPermissions.of(manager, target.user_id, Role.STAFF, [P.PAYMENTS_REFUND])
+        )
+    )
+    to_admin = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(manager, target.user_id, Role.ADMIN, []))
+    )
+    self_to_admin = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(manager, manager.user_id, Role.ADMIN, []))
+    )
+    demote_admin = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(manager, admin.user_id, Role.STAFF, []))
+    )
 
     assert granted.permissions == frozenset({P.CATALOG_WRITE})
     assert {beyond, to_admin, self_to_admin, demote_admin} == {StaffPermissionsSetErrorCode.PERMISSION_DENIED}
@@ -117,7 +138,9 @@ async def test_a_manager_cannot_remove_a_permission_they_do_not_hold(
     manager = await _staff(service, client, P.STAFF_MANAGE)
     refunder = await _staff(service, client, P.PAYMENTS_REFUND)
 
-    code = await _refusal(client.set_staff_permissions(manager, refunder.user_id, Role.STAFF, []))
+    code = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(manager, refunder.user_id, Role.STAFF, []))
+    )
 
     assert code is StaffPermissionsSetErrorCode.PERMISSION_DENIED
     assert await _state(db, refunder.email) == ("STAFF", ["payments:refund"])
@@ -129,7 +152,9 @@ async def test_an_admin_cannot_demote_themself(
     admin = await _admin(service, client)
 
     code = await _refusal(
-        client.set_staff_permissions(admin, admin.user_id, Role.STAFF, list(ALL_PERMISSIONS))
+        client.set_staff_permissions(
+            SetStaffPermissions.of(admin, admin.user_id, Role.STAFF, list(ALL_PERMISSIONS))
+        )
     )
 
     assert code is StaffPermissionsSetErrorCode.CANNOT_DEMOTE_SELF
@@ -143,12 +168,16 @@ async def test_authority_is_read_from_the_database_not_from_the_token(
     admin = await _admin(service, client)
     demoted = await _staff(service, client, P.STAFF_MANAGE)
     target = await signed_up(client)
-    await client.set_staff_permissions(admin, demoted.user_id, Role.STAFF, [])
+    await client.set_staff_permissions(SetStaffPermissions.of(admin, demoted.user_id, Role.STAFF, []))
 
     # `demoted` still holds an access token that claims STAFF_MANAGE.
-    code = await _refusal(client.set_staff_permissions(demoted, target.user_id, Role.STAFF, []))
+    code = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(demoted, target.user_id, Role.STAFF, []))
+    )
     forged = Principal(user_id=uuid.uuid4(), email="nobody@example.com", role=Role.ADMIN)
-    unknown_actor = await _refusal(client.set_staff_permissions(forged, target.user_id, Role.STAFF, []))
+    unknown_actor = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(forged, target.user_id, Role.STAFF, []))
+    )
 
     assert demoted.has(P.STAFF_MANAGE)
     assert code is unknown_actor is StaffPermissionsSetErrorCode.PERMISSION_DENIED
@@ -161,9 +190,13 @@ async def test_unknown_accounts_and_invalid_grants_are_refused(
     admin = await _admin(service, client)
     customer = await signed_up(client)
 
-    unknown = await _refusal(client.set_staff_permissions(admin, uuid.uuid4(), Role.STAFF, []))
+    unknown = await _refusal(
+        client.set_staff_permissions(SetStaffPermissions.of(admin, uuid.uuid4(), Role.STAFF, []))
+    )
     with pytest.raises(InputRejected) as caught:
-        await client.set_staff_permissions(admin, customer.user_id, Role.CUSTOMER, [P.CATALOG_WRITE])
+        await client.set_staff_permissions(
+            SetStaffPermissions.of(admin, customer.user_id, Role.CUSTOMER, [P.CATALOG_WRITE])
+        )
 
     assert unknown is StaffPermissionsSetErrorCode.NOT_FOUND
     assert [(e.field, e.code) for e in caught.value.errors] == [
@@ -178,8 +211,10 @@ async def test_promoting_to_admin_drops_grants_and_a_no_op_writes_no_event(
     admin = await _admin(service, client)
     target = await signed_up(client)
 
-    promoted = await client.set_staff_permissions(admin, target.user_id, Role.ADMIN, [P.CATALOG_WRITE])
-    again = await client.set_staff_permissions(admin, target.user_id, Role.ADMIN, [])
+    promoted = await client.set_staff_permissions(
+        SetStaffPermissions.of(admin, target.user_id, Role.ADMIN, [P.CATALOG_WRITE])
+    )
+    again = await client.set_staff_permissions(SetStaffPermissions.of(admin, target.user_id, Role.ADMIN, []))
 
     assert promoted.permissions == again.permissions == ALL_PERMISSIONS
     assert await _state(db, target.email) == ("ADMIN", [])

@@ -9,6 +9,7 @@ from mercato.customers import TokenCreateErrorCode
 from mercato.customers.adapters.throttle import RedisLoginThrottle
 from mercato.customers.bootstrap import CustomersService, customers_outbox
 from mercato.customers.client import InProcessCustomersClient
+from mercato.customers.domain.commands import CreateToken, RegisterAccount
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
@@ -28,7 +29,7 @@ from tests.service.customers.conftest import (
 
 async def _code(client: InProcessCustomersClient, email: str, password: str, ip: str | None) -> str:
     try:
-        await client.create_token(email, password, ip)
+        await client.create_token(CreateToken(email, password, ip))
     except ClientError as exc:
         assert isinstance(exc.code, TokenCreateErrorCode)
         return exc.code.name
@@ -50,7 +51,7 @@ async def test_an_account_is_throttled_after_its_limit_even_with_the_right_passw
     auth_settings: Settings,
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
+    account = await client.register(RegisterAccount(email, PASSWORD))
     codes = [await _code(client, email, "wrong password", new_ip()) for _ in range(PER_ACCOUNT)]
     passwords.calls.clear()
 
@@ -70,7 +71,7 @@ async def test_a_successful_sign_in_resets_the_accounts_counter(
     client: InProcessCustomersClient, service: CustomersService, redis: Redis
 ) -> None:
     email = new_email()
-    await client.register(email, PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
     before = [await _code(client, email, "wrong password", new_ip()) for _ in range(PER_ACCOUNT - 1)]
 
     signed_in = await _code(client, email, PASSWORD, new_ip())
@@ -89,7 +90,7 @@ async def test_an_ip_is_throttled_after_its_failures_across_accounts_and_a_succe
 ) -> None:
     ip = new_ip()
     email = new_email()
-    account = await client.register(email, PASSWORD)
+    account = await client.register(RegisterAccount(email, PASSWORD))
     guesses = [await _code(client, new_email(), PASSWORD, ip) for _ in range(PER_IP - 1)]
     signed_in = await _code(client, email, PASSWORD, ip)
     counter_after_success = int(await redis.get(_throttle(service).ip_key(ip)) or 0)
@@ -111,7 +112,7 @@ async def test_successful_sign_ins_never_count_against_the_ip(
     # Given one address (an office, a NAT, a proxy) where many shoppers sign in correctly
     ip = new_ip()
     email = new_email()
-    account = await client.register(email, PASSWORD)
+    account = await client.register(RegisterAccount(email, PASSWORD))
 
     # When it signs in far more often than the per-IP limit of failures
     codes = [await _code(client, email, PASSWORD, ip) for _ in range(PER_IP * 3 + 1)]
@@ -140,7 +141,7 @@ async def test_the_default_limits_let_31_correct_sign_ins_through_and_throttle_w
     )
     ip = new_ip()
     email = new_email()
-    await client.register(email, PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
 
     # When one address signs in correctly 31 times, then guesses one account's password
     correct = [await _code(client, email, PASSWORD, ip) for _ in range(31)]
@@ -153,7 +154,7 @@ async def test_the_default_limits_let_31_correct_sign_ins_through_and_throttle_w
 
 async def test_without_an_ip_only_the_account_is_throttled(client: InProcessCustomersClient) -> None:
     email = new_email()
-    await client.register(email, PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
 
     codes = [await _code(client, email, "wrong password", None) for _ in range(PER_ACCOUNT + 1)]
 
@@ -178,7 +179,7 @@ async def test_the_throttle_fails_open_when_redis_is_unreachable(
         )
     )
     email = new_email()
-    await client.register(email, PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
 
     with caplog.at_level(logging.WARNING, logger="mercato.customers.adapters.throttle"):
         codes = [await _code(client, email, "wrong password", new_ip()) for _ in range(PER_ACCOUNT + 1)]

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from mercato.customers import TokenCreateErrorCode, TokenPair, TokenRefreshErrorCode, TokenRevokeErrorCode
 from mercato.customers.bootstrap import CustomersService, customers_outbox
 from mercato.customers.client import InProcessCustomersClient
+from mercato.customers.domain.commands import CreateToken, RefreshToken, RegisterAccount, RevokeToken
 from mercato.platform.auth import Principal, Role, Unauthenticated
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
@@ -34,9 +35,9 @@ async def test_sign_in_hands_out_an_access_token_and_stores_only_the_refresh_tok
     client: InProcessCustomersClient, db: Database, auth_settings: Settings, clock: FakeClock
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
+    account = await client.register(RegisterAccount(email, PASSWORD))
 
-    pair = await client.create_token(email.upper(), PASSWORD, new_ip())
+    pair = await client.create_token(CreateToken(email.upper(), PASSWORD, new_ip()))
 
     assert pair.expires_in == auth_settings.access_token_ttl_seconds == 900
     assert await client.authenticate(pair.access_token) == Principal(
@@ -61,13 +62,13 @@ async def test_wrong_password_and_unknown_email_are_the_same_error_and_write_not
     client: InProcessCustomersClient, db: Database, passwords: SpyPasswords
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
+    account = await client.register(RegisterAccount(email, PASSWORD))
     passwords.calls.clear()
 
     with pytest.raises(ClientError) as wrong:
-        await client.create_token(email, "wrong password", new_ip())
+        await client.create_token(CreateToken(email, "wrong password", new_ip()))
     with pytest.raises(ClientError) as unknown:
-        await client.create_token(new_email(), PASSWORD, new_ip())
+        await client.create_token(CreateToken(new_email(), PASSWORD, new_ip()))
 
     assert (wrong.value.code, wrong.value.field, wrong.value.message) == (
         TokenCreateErrorCode.INVALID_CREDENTIALS,
@@ -89,7 +90,7 @@ async def test_malformed_emails_are_invalid_credentials_at_the_cost_of_a_hash(
     client: InProcessCustomersClient, passwords: SpyPasswords, email: str
 ) -> None:
     with pytest.raises(ClientError) as caught:
-        await client.create_token(email, PASSWORD, new_ip())
+        await client.create_token(CreateToken(email, PASSWORD, new_ip()))
 
     assert caught.value.code is TokenCreateErrorCode.INVALID_CREDENTIALS
     assert passwords.calls == ["burn"]
@@ -99,8 +100,8 @@ async def test_a_disabled_account_cannot_sign_in_nor_refresh(
     client: InProcessCustomersClient, db: Database
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     async with db.begin() as conn:
         await conn.execute(
             text("UPDATE customers.accounts SET is_active = false WHERE id = :id"),
@@ -108,9 +109,9 @@ async def test_a_disabled_account_cannot_sign_in_nor_refresh(
         )
 
     with pytest.raises(ClientError) as signing_in:
-        await client.create_token(email, PASSWORD, new_ip())
+        await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     with pytest.raises(ClientError) as refreshing:
-        await client.refresh(pair.refresh_token)
+        await client.refresh(RefreshToken(pair.refresh_token))
 
     assert signing_in.value.code is TokenCreateErrorCode.INVALID_CREDENTIALS
     assert refreshing.value.code is TokenRefreshErrorCode.INVALID_TOKEN
@@ -121,11 +122,11 @@ async def test_refresh_rotates_within_the_family(
     client: InProcessCustomersClient, db: Database, clock: FakeClock
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    first = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    first = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     clock.advance(60)
 
-    second = await client.refresh(first.refresh_token)
+    second = await client.refresh(RefreshToken(first.refresh_token))
 
     assert second.refresh_token != first.refresh_token
     assert (await client.authenticate(second.access_token)).user_id == account.id
@@ -139,18 +140,18 @@ async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
     client: InProcessCustomersClient, db: Database, clock: FakeClock
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    stolen = await client.create_token(email, PASSWORD, new_ip())
-    rotated = await client.refresh(stolen.refresh_token)
-    other_sign_in = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    stolen = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
+    rotated = await client.refresh(RefreshToken(stolen.refresh_token))
+    other_sign_in = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     clock.advance(5)
 
     with pytest.raises(ClientError) as reused:
-        await client.refresh(stolen.refresh_token)
+        await client.refresh(RefreshToken(stolen.refresh_token))
     with pytest.raises(ClientError) as after:
-        await client.refresh(rotated.refresh_token)
+        await client.refresh(RefreshToken(rotated.refresh_token))
     with pytest.raises(ClientError) as replayed_again:
-        await client.refresh(stolen.refresh_token)
+        await client.refresh(RefreshToken(stolen.refresh_token))
 
     assert (reused.value.code, reused.value.field) == (TokenRefreshErrorCode.TOKEN_REUSED, "refresh_token")
     assert after.value.code is TokenRefreshErrorCode.INVALID_TOKEN
@@ -160,18 +161,20 @@ async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
     assert len(tokens) == 3  # no token was issued by the refused refreshes
     assert {t.revoked_at for t in tokens if t.family_id in family} == {clock.now}
     # Other sign-ins of the same account are not touched.
-    assert (await client.refresh(other_sign_in.refresh_token)).expires_in == 900
+    assert (await client.refresh(RefreshToken(other_sign_in.refresh_token))).expires_in == 900
 
 
 async def test_concurrent_refreshes_of_one_token_let_exactly_one_win(
     client: InProcessCustomersClient, db: Database
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
 
     outcomes = await asyncio.gather(
-        client.refresh(pair.refresh_token), client.refresh(pair.refresh_token), return_exceptions=True
+        client.refresh(RefreshToken(pair.refresh_token)),
+        client.refresh(RefreshToken(pair.refresh_token)),
+        return_exceptions=True,
     )
 
     won = [o for o in outcomes if isinstance(o, TokenPair)]
@@ -184,12 +187,12 @@ async def test_an_expired_refresh_token_is_invalid_and_left_unused(
     client: InProcessCustomersClient, db: Database, clock: FakeClock, auth_settings: Settings
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     clock.advance(auth_settings.refresh_token_ttl_seconds)
 
     with pytest.raises(ClientError) as caught:
-        await client.refresh(pair.refresh_token)
+        await client.refresh(RefreshToken(pair.refresh_token))
 
     assert caught.value.code is TokenRefreshErrorCode.INVALID_TOKEN
     assert [(t.used_at, t.revoked_at) for t in await tokens_of(db, account.id)] == [(None, None)]
@@ -198,9 +201,9 @@ async def test_an_expired_refresh_token_is_invalid_and_left_unused(
 @pytest.mark.parametrize("token", ["", "unknown-token", "x" * 5_000])
 async def test_unknown_refresh_tokens_are_invalid(client: InProcessCustomersClient, token: str) -> None:
     with pytest.raises(ClientError) as refreshing:
-        await client.refresh(token)
+        await client.refresh(RefreshToken(token))
     with pytest.raises(ClientError) as revoking:
-        await client.revoke(token)
+        await client.revoke(RevokeToken(token))
 
     assert refreshing.value.code is TokenRefreshErrorCode.INVALID_TOKEN
     assert revoking.value.code is TokenRevokeErrorCode.INVALID_TOKEN
@@ -210,17 +213,17 @@ async def test_revoke_ends_the_sign_in_and_may_be_repeated(
     client: InProcessCustomersClient, db: Database, clock: FakeClock
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    first = await client.create_token(email, PASSWORD, new_ip())
-    second = await client.refresh(first.refresh_token)
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    first = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
+    second = await client.refresh(RefreshToken(first.refresh_token))
 
-    await client.revoke(second.refresh_token)
+    await client.revoke(RevokeToken(second.refresh_token))
     revoked_at = clock.now
     clock.advance(10)
-    await client.revoke(second.refresh_token)
+    await client.revoke(RevokeToken(second.refresh_token))
 
     with pytest.raises(ClientError) as caught:
-        await client.refresh(second.refresh_token)
+        await client.refresh(RefreshToken(second.refresh_token))
     assert caught.value.code is TokenRefreshErrorCode.INVALID_TOKEN
     assert {t.revoked_at for t in await tokens_of(db, account.id)} == {revoked_at}
 
@@ -229,8 +232,8 @@ async def test_an_access_token_expires_on_the_services_clock(
     client: InProcessCustomersClient, clock: FakeClock
 ) -> None:
     email = new_email()
-    await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
 
     clock.advance(pair.expires_in - 1)
     assert (await client.authenticate(pair.access_token)).email == email
@@ -254,8 +257,8 @@ async def test_an_access_token_signed_with_another_secret_is_refused(
         )
     )
     email = new_email()
-    await other.register(email, PASSWORD)
-    foreign = await other.create_token(email, PASSWORD, new_ip())
+    await other.register(RegisterAccount(email, PASSWORD))
+    foreign = await other.create_token(CreateToken(email, PASSWORD, new_ip()))
 
     with pytest.raises(Unauthenticated, match="invalid access token"):
         await client.authenticate(foreign.access_token)
@@ -267,7 +270,7 @@ async def test_signing_in_upgrades_a_hash_made_with_older_parameters(
     db: Database, redis: Redis, auth_settings: Settings, clock: FakeClock, client: InProcessCustomersClient
 ) -> None:
     email = new_email()
-    await client.register(email, PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
     old_hash = (await account_row(db, email)).password_hash
     stronger = CustomersService(
         db,
@@ -278,30 +281,30 @@ async def test_signing_in_upgrades_a_hash_made_with_older_parameters(
         passwords=cheap_passwords(time_cost=2),
     )
 
-    await InProcessCustomersClient(stronger).create_token(email, PASSWORD, new_ip())
+    await InProcessCustomersClient(stronger).create_token(CreateToken(email, PASSWORD, new_ip()))
     upgraded = (await account_row(db, email)).password_hash
-    await InProcessCustomersClient(stronger).create_token(email, PASSWORD, new_ip())
+    await InProcessCustomersClient(stronger).create_token(CreateToken(email, PASSWORD, new_ip()))
 
     assert ",t=1," in old_hash
     assert upgraded.startswith("$argon2id$v=19$m=1024,t=2,p=1$")
     assert (await account_row(db, email)).password_hash == upgraded  # no rehash when current
     # The old parameters still verify the new hash (parameters are read from the hash).
-    assert (await client.create_token(email, PASSWORD, new_ip())).expires_in == 900
+    assert (await client.create_token(CreateToken(email, PASSWORD, new_ip()))).expires_in == 900
 
 
 async def test_a_refresh_carries_the_accounts_current_role(
     service: CustomersService, client: InProcessCustomersClient, db: Database
 ) -> None:
     email = new_email()
-    account = await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    account = await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
     async with db.begin() as conn:
         await conn.execute(
             text("UPDATE customers.accounts SET role = 'ADMIN' WHERE id = :id"),
             {"id": account.id},
         )
 
-    refreshed = await client.refresh(pair.refresh_token)
+    refreshed = await client.refresh(RefreshToken(pair.refresh_token))
 
     assert (await client.authenticate(pair.access_token)).role is Role.CUSTOMER
     assert (await client.authenticate(refreshed.access_token)).role is Role.ADMIN
@@ -309,10 +312,10 @@ async def test_a_refresh_carries_the_accounts_current_role(
 
 async def test_a_sign_in_costs_three_statements(client: InProcessCustomersClient, db: Database) -> None:
     email = new_email()
-    await client.register(email, PASSWORD)
+    await client.register(RegisterAccount(email, PASSWORD))
 
     with db.count_statements() as counter:
-        await client.create_token(email, PASSWORD, new_ip())
+        await client.create_token(CreateToken(email, PASSWORD, new_ip()))
 
     # read the account, start the family, insert its first token
     assert counter.count == 3
@@ -320,11 +323,11 @@ async def test_a_sign_in_costs_three_statements(client: InProcessCustomersClient
 
 async def test_a_refresh_costs_four_statements(client: InProcessCustomersClient, db: Database) -> None:
     email = new_email()
-    await client.register(email, PASSWORD)
-    pair = await client.create_token(email, PASSWORD, new_ip())
+    await client.register(RegisterAccount(email, PASSWORD))
+    pair = await client.create_token(CreateToken(email, PASSWORD, new_ip()))
 
     with db.count_statements() as counter:
-        await client.refresh(pair.refresh_token)
+        await client.refresh(RefreshToken(pair.refresh_token))
 
     # lock token+family, read account, mark used, insert child
     assert counter.count == 4
@@ -345,10 +348,10 @@ async def test_no_token_is_issued_without_a_secret(
         )
     )
     email = new_email()
-    account = await unset.register(email, PASSWORD)
+    account = await unset.register(RegisterAccount(email, PASSWORD))
 
     with pytest.raises(RuntimeError, match="MERCATO_AUTH_SECRET"):
-        await unset.create_token(email, PASSWORD, new_ip())
+        await unset.create_token(CreateToken(email, PASSWORD, new_ip()))
     with pytest.raises(Unauthenticated):
         await unset.authenticate(jwt.encode({"sub": str(uuid.uuid4())}, "k" * 40, algorithm="HS256"))
     assert (

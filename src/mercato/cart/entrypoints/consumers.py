@@ -12,6 +12,7 @@ import logging
 import uuid
 from typing import Protocol
 
+from mercato.cart.domain.commands import RemoveBoughtLines
 from mercato.platform.events import Envelope
 from mercato.platform.listener import Listening
 
@@ -21,11 +22,9 @@ ORDER_CONFIRMED = "orders.order_confirmed"
 
 
 class BoughtLines(Protocol):
-    """What the consumer needs of the cart: `CartService.remove_bought`."""
+    """What the consumer needs of the cart: `CartService.handle`."""
 
-    async def remove_bought(
-        self, cart_id: uuid.UUID, order_id: uuid.UUID, lines: list[tuple[str, int]]
-    ) -> bool: ...
+    async def handle(self, cmd: RemoveBoughtLines) -> bool: ...
 
 
 def order_events(cart: BoughtLines) -> Listening:
@@ -39,7 +38,7 @@ def order_events(cart: BoughtLines) -> Listening:
             # An order placed from no cart (or by an older orders version): nothing to take out.
             log.debug("order_confirmed %s names no cart", envelope.id)
             return
-        await cart.remove_bought(cart_id, order_id, lines)
+        await cart.handle(RemoveBoughtLines(cart_id=cart_id, order_id=order_id, lines=lines))
 
     return Listening(
         owner="cart", name="orders", source_context="orders", handlers={ORDER_CONFIRMED: order_confirmed}

@@ -12,11 +12,11 @@ answers CART_NOT_FOUND, exactly as in process.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mercato._gen.mercato.cart.v1 import cart_pb2, cart_service_pb2, cart_service_pb2_grpc
 from mercato._gen.mercato.common.v1 import money_pb2
+from mercato.cart.domain import commands
 from mercato.cart.domain.model import Cart
 from mercato.cart.domain.pricing import CartLineView, CartSnapshot, CartView
 from mercato.platform.auth import Principal, require_principal
@@ -35,27 +35,11 @@ CLEARING_CALLERS = frozenset({"gateway"})
 class CartService(Protocol):
     """What the servicer uses of `bootstrap.CartService` (entrypoints sit below bootstrap)."""
 
-    async def create(self, owner: Principal | None) -> Cart: ...
+    async def handle(self, cmd: Any) -> Any: ...
 
     async def get(self, cart_id: uuid.UUID, principal: Principal | None) -> CartView: ...
 
-    async def add_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView: ...
-
-    async def update_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, lines: Sequence[tuple[str, int]]
-    ) -> CartView: ...
-
-    async def remove_lines(
-        self, cart_id: uuid.UUID, principal: Principal | None, skus: Sequence[str]
-    ) -> CartView: ...
-
-    async def merge_on_login(self, anonymous_cart_id: uuid.UUID, principal: Principal) -> Cart: ...
-
     async def checkout_snapshot(self, cart_id: uuid.UUID, principal: Principal | None) -> CartSnapshot: ...
-
-    async def clear(self, cart_id: uuid.UUID) -> None: ...
 
 
 def optional_money(value: Money | None) -> money_pb2.Money | None:
@@ -133,7 +117,7 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
         self.service = service
 
     async def CreateCart(self, request: Any, context: Any) -> cart_service_pb2.CreateCartResponse:
-        cart = await self.service.create(_caller())
+        cart = await self.service.handle(commands.CreateCart(_caller()))
         return cart_service_pb2.CreateCartResponse(cart=cart_message(cart))
 
     async def GetCart(self, request: Any, context: Any) -> cart_service_pb2.GetCartResponse:
@@ -141,27 +125,27 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
         return cart_service_pb2.GetCartResponse(cart=view_message(view))
 
     async def AddCartLines(self, request: Any, context: Any) -> cart_service_pb2.AddCartLinesResponse:
-        view = await self.service.add_lines(
-            parse_uuid(request.cart_id, "cart_id"), _caller(), _lines(request)
+        view = await self.service.handle(
+            commands.AddCartLines(parse_uuid(request.cart_id, "cart_id"), _caller(), _lines(request))
         )
         return cart_service_pb2.AddCartLinesResponse(cart=view_message(view))
 
     async def UpdateCartLines(self, request: Any, context: Any) -> cart_service_pb2.UpdateCartLinesResponse:
-        view = await self.service.update_lines(
-            parse_uuid(request.cart_id, "cart_id"), _caller(), _lines(request)
+        view = await self.service.handle(
+            commands.UpdateCartLines(parse_uuid(request.cart_id, "cart_id"), _caller(), _lines(request))
         )
         return cart_service_pb2.UpdateCartLinesResponse(cart=view_message(view))
 
     async def RemoveCartLines(self, request: Any, context: Any) -> cart_service_pb2.RemoveCartLinesResponse:
-        view = await self.service.remove_lines(
-            parse_uuid(request.cart_id, "cart_id"), _caller(), list(request.skus)
+        view = await self.service.handle(
+            commands.RemoveCartLines(parse_uuid(request.cart_id, "cart_id"), _caller(), list(request.skus))
         )
         return cart_service_pb2.RemoveCartLinesResponse(cart=view_message(view))
 
     async def MergeCartOnLogin(self, request: Any, context: Any) -> cart_service_pb2.MergeCartOnLoginResponse:
         principal = require_principal(_caller())
-        cart = await self.service.merge_on_login(
-            parse_uuid(request.anonymous_cart_id, "anonymous_cart_id"), principal
+        cart = await self.service.handle(
+            commands.MergeCartOnLogin(parse_uuid(request.anonymous_cart_id, "anonymous_cart_id"), principal)
         )
         return cart_service_pb2.MergeCartOnLoginResponse(cart=cart_message(cart))
 
@@ -177,7 +161,7 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
         caller = current_caller.get()
         if caller not in CLEARING_CALLERS:
             raise PermissionDenied(f"service {caller!r} may not clear carts")
-        await self.service.clear(parse_uuid(request.cart_id, "cart_id"))
+        await self.service.handle(commands.ClearCart(parse_uuid(request.cart_id, "cart_id")))
         return cart_service_pb2.ClearCartResponse()
 
 

@@ -1,4 +1,5 @@
-"""What the cart's use cases need from the outside: a store for carts, and current prices.
+"""What the cart's use cases need from the outside: a store for carts, and current prices; and the
+bundle of them every handler receives (`CartDeps`).
 
 `CatalogPort` is the slice of the catalog's `CatalogClient` Protocol the cart uses, restated here so
 the cart depends on no catalog module (contexts stay independent); any `CatalogClient` satisfies it.
@@ -7,11 +8,14 @@ the cart depends on no catalog module (contexts stay independent); any `CatalogC
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from mercato.cart.domain.model import Cart, CartLimits
+
+Clock = Callable[[], datetime]
 
 
 class SkuPriceInfo(Protocol):
@@ -81,3 +85,12 @@ class CartStore(Protocol):
     async def clear(self, cart_id: uuid.UUID, now: datetime) -> None:
         """Empty the cart, keeping its id and owner; nothing happens if it does not exist."""
         ...
+
+
+@dataclass(frozen=True)
+class CartDeps:
+    store: CartStore
+    catalog: CatalogPort
+    limits: CartLimits
+    default_currency: str
+    clock: Clock

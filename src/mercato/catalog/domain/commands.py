@@ -1,4 +1,4 @@
-"""Catalog use cases, as data. Entrypoints build one and hand it to `handlers.handle`."""
+"""Catalog use cases, as data. Entrypoints build one and hand it to `CatalogService.handle`."""
 
 from __future__ import annotations
 
@@ -60,6 +60,12 @@ class UpdateVariant:
     variant_id: uuid.UUID
     price: Money | None = None
     attributes: dict[str, Any] | None = None
+
+
+# What `CatalogService.handle` and `CatalogClient.execute` run; each answers the new or changed id.
+CatalogCommand = (
+    CreateCategory | CreateProduct | UpdateProduct | DeleteProduct | CreateVariant | UpdateVariant
+)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
-"""Catalog use cases. Each takes a command and a unit of work, and commits or raises a typed error."""
+"""Catalog use cases. Each takes a command and the context's `CatalogDeps` (`handler(cmd, deps)`,
+listed in `dispatch.COMMAND_HANDLERS`), and commits or raises a typed error. `record_availability`
+is the exception: an event handler, it runs in the consumer's unit of work (`(cmd, uow)`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +23,7 @@ from mercato.catalog.domain.errors import (
 )
 from mercato.catalog.domain.model import Category, Product, Variant
 from mercato.catalog.domain.rules import DuplicateSku, DuplicateSlug
-from mercato.catalog.service_layer.unit_of_work import CatalogUnitOfWork
+from mercato.catalog.service_layer.unit_of_work import CatalogDeps, CatalogUnitOfWork
 from mercato.platform.db import violated_constraint
 from mercato.platform.errors import ClientError, NotFound, recode
 from mercato.platform.types import new_id
@@ -44,9 +46,9 @@ async def _guarded(codes: type[Enum], action: Callable[[], Awaitable[T]]) -> T:
         raise recode(exc, codes) from None
 
 
-async def create_category(cmd: commands.CreateCategory, uow: CatalogUnitOfWork) -> uuid.UUID:
+async def create_category(cmd: commands.CreateCategory, deps: CatalogDeps) -> uuid.UUID:
     async def run() -> uuid.UUID:
-        async with uow:
+        async with deps.uow() as uow:
             parent_path = "/"
             if cmd.parent_id is not None:
                 found = await uow.categories.path_of(cmd.parent_id)
@@ -69,9 +71,9 @@ async def _check_category(uow: CatalogUnitOfWork, category_id: uuid.UUID | None)
         raise NotFound("category not found", code="CATEGORY_NOT_FOUND", field="categoryId")
 
 
-async def create_product(cmd: commands.CreateProduct, uow: CatalogUnitOfWork) -> uuid.UUID:
+async def create_product(cmd: commands.CreateProduct, deps: CatalogDeps) -> uuid.UUID:
     async def run() -> uuid.UUID:
-        async with uow:
+        async with deps.uow() as uow:
             await _check_category(uow, cmd.category_id)
             product = Product.create(
                 slug=cmd.slug,
@@ -93,9 +95,9 @@ async def create_product(cmd: commands.CreateProduct, uow: CatalogUnitOfWork) ->
     return await _guarded(ProductCreateErrorCode, run)
 
 
-async def update_product(cmd: commands.UpdateProduct, uow: CatalogUnitOfWork) -> uuid.UUID:
+async def update_product(cmd: commands.UpdateProduct, deps: CatalogDeps) -> uuid.UUID:
     async def run() -> uuid.UUID:
-        async with uow:
+        async with deps.uow() as uow:
             product = await uow.products.get(cmd.product_id)
             if product is None:
                 raise NotFound("product not found", code="NOT_FOUND", field="id")
@@ -110,9 +112,9 @@ async def update_product(cmd: commands.UpdateProduct, uow: CatalogUnitOfWork) ->
     return await _guarded(ProductUpdateErrorCode, run)
 
 
-async def delete_product(cmd: commands.DeleteProduct, uow: CatalogUnitOfWork) -> uuid.UUID:
+async def delete_product(cmd: commands.DeleteProduct, deps: CatalogDeps) -> uuid.UUID:
     async def run() -> uuid.UUID:
-        async with uow:
+        async with deps.uow() as uow:
             product = await uow.products.get(cmd.product_id)
             if product is None:
                 raise NotFound("product not found", code="NOT_FOUND", field="id")
@@ -124,9 +126,9 @@ async def delete_product(cmd: commands.DeleteProduct, uow: CatalogUnitOfWork) ->
     return await _guarded(ProductDeleteErrorCode, run)
 
 
-async def create_variant(cmd: commands.CreateVariant, uow: CatalogUnitOfWork) -> uuid.UUID:
+async def create_variant(cmd: commands.CreateVariant, deps: CatalogDeps) -> uuid.UUID:
     async def run() -> uuid.UUID:
-        async with uow:
+        async with deps.uow() as uow:
             product = await uow.products.get(cmd.product_id)
             if product is None:
                 raise NotFound("product not found", code="PRODUCT_NOT_FOUND", field="productId")
@@ -138,9 +140,9 @@ async def create_variant(cmd: commands.CreateVariant, uow: CatalogUnitOfWork) ->
     return await _guarded(VariantCreateErrorCode, run)
 
 
-async def update_variant(cmd: commands.UpdateVariant, uow: CatalogUnitOfWork) -> uuid.UUID:
+async def update_variant(cmd: commands.UpdateVariant, deps: CatalogDeps) -> uuid.UUID:
     async def run() -> uuid.UUID:
-        async with uow:
+        async with deps.uow() as uow:
             product = await uow.products.get_by_variant(cmd.variant_id)
             variant = product.variant(cmd.variant_id) if product is not None else None
             if product is None or variant is None:
@@ -178,14 +180,3 @@ async def record_availability(cmd: commands.RecordAvailability, uow: CatalogUnit
         return False  # stale event: a newer level is already recorded
     previous = row.previous or 0  # no row yet: nothing was sellable
     return (previous > 0) != (cmd.available > 0)
-
-
-COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
-    commands.CreateCategory: create_category,
-    commands.CreateProduct: create_product,
-    commands.UpdateProduct: update_product,
-    commands.DeleteProduct: delete_product,
-    commands.CreateVariant: create_variant,
-    commands.UpdateVariant: update_variant,
-    commands.RecordAvailability: record_availability,
-}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Self
 
 from mercato.catalog.adapters.repository import CategoryRepository, ProductRepository
@@ -28,3 +30,10 @@ class CatalogUnitOfWork(UnitOfWork):
             self.add_events(category.events)
             category.events = []
         await super().commit()
+
+
+@dataclass(frozen=True)
+class CatalogDeps:
+    """What every catalog handler gets besides its command: a fresh unit of work per call."""
+
+    uow: Callable[[], CatalogUnitOfWork]

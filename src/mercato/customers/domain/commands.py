@@ -1,5 +1,8 @@
 """Customers use cases, as data. Entrypoints build one and hand it to `CustomersService.handle`.
 
+A command an account runs on itself names it by its `principal` (who it acts for over gRPC, signed
+into the call's metadata); `owner_id` / `account_id` read its id.
+
 Commands carrying secrets (passwords, refresh tokens) keep them out of `repr`, so a command that
 ends up in a log line or a traceback does not leak them.
 """
@@ -76,30 +79,46 @@ class SetStaffPermissions:
 
 @dataclass(frozen=True)
 class AddAddress:
-    owner_id: uuid.UUID
+    principal: Principal  # the owner, acting for themselves
     fields: AddressFields
+
+    @property
+    def owner_id(self) -> uuid.UUID:
+        return self.principal.user_id
 
 
 @dataclass(frozen=True)
 class UpdateAddress:
     """Replace every field of one of the owner's addresses."""
 
-    owner_id: uuid.UUID
+    principal: Principal  # the owner
     address_id: uuid.UUID
     fields: AddressFields
+
+    @property
+    def owner_id(self) -> uuid.UUID:
+        return self.principal.user_id
 
 
 @dataclass(frozen=True)
 class DeleteAddress:
-    owner_id: uuid.UUID
+    principal: Principal  # the owner
     address_id: uuid.UUID
+
+    @property
+    def owner_id(self) -> uuid.UUID:
+        return self.principal.user_id
 
 
 @dataclass(frozen=True)
 class RevokeAllTokens:
     """Sign out everywhere: every sign-in of the account, and every access token issued so far."""
 
-    account_id: uuid.UUID
+    principal: Principal  # the account's own
+
+    @property
+    def account_id(self) -> uuid.UUID:
+        return self.principal.user_id
 
 
 @dataclass(frozen=True)
@@ -115,9 +134,13 @@ class SetAccountActive:
 class ChangePassword:
     """A signed-in account changes its password; it must know the current one."""
 
-    account_id: uuid.UUID
+    principal: Principal  # the account's own
     current_password: str = field(repr=False)
     new_password: str = field(repr=False)
+
+    @property
+    def account_id(self) -> uuid.UUID:
+        return self.principal.user_id
 
 
 @dataclass(frozen=True)

@@ -165,17 +165,15 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
         return customers_service_pb2.ListAddressesResponse(addresses=[address_message(a) for a in found])
 
     async def AddAddress(self, request: Any, context: Any) -> customers_service_pb2.AddAddressResponse:
-        owner_id = _acting().user_id
         address = await self.service.handle(
-            commands.AddAddress(owner_id=owner_id, fields=address_fields(request.fields))
+            commands.AddAddress(principal=_acting(), fields=address_fields(request.fields))
         )
         return customers_service_pb2.AddAddressResponse(address=address_message(AddressView.of(address)))
 
     async def UpdateAddress(self, request: Any, context: Any) -> customers_service_pb2.UpdateAddressResponse:
-        owner_id = _acting().user_id
         address = await self.service.handle(
             commands.UpdateAddress(
-                owner_id=owner_id,
+                principal=_acting(),
                 address_id=parse_uuid(request.address_id, "id"),
                 fields=address_fields(request.fields),
             )
@@ -183,9 +181,8 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
         return customers_service_pb2.UpdateAddressResponse(address=address_message(AddressView.of(address)))
 
     async def DeleteAddress(self, request: Any, context: Any) -> customers_service_pb2.DeleteAddressResponse:
-        owner_id = _acting().user_id
         await self.service.handle(
-            commands.DeleteAddress(owner_id=owner_id, address_id=parse_uuid(request.address_id, "id"))
+            commands.DeleteAddress(principal=_acting(), address_id=parse_uuid(request.address_id, "id"))
         )
         return customers_service_pb2.DeleteAddressResponse()
 
@@ -209,7 +206,7 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
     async def RevokeAllTokens(
         self, request: Any, context: Any
     ) -> customers_service_pb2.RevokeAllTokensResponse:
-        await self.service.handle(commands.RevokeAllTokens(account_id=_acting().user_id))
+        await self.service.handle(commands.RevokeAllTokens(principal=_acting()))
         return customers_service_pb2.RevokeAllTokensResponse()
 
     async def SetAccountActive(
@@ -230,7 +227,7 @@ class CustomersServicer(customers_service_pb2_grpc.CustomersServiceServicer):
     ) -> customers_service_pb2.ChangePasswordResponse:
         await self.service.handle(
             commands.ChangePassword(
-                account_id=_acting().user_id,
+                principal=_acting(),
                 current_password=request.current_password,
                 new_password=request.new_password,
             )

@@ -1,16 +1,18 @@
-"""Inventory use cases. Each takes a command and a unit of work, and commits or raises a typed error.
+"""Inventory use cases. Each takes a command and the context's `InventoryDeps` (`handler(cmd, deps)`,
+listed in `dispatch.COMMAND_HANDLERS`), and commits or raises a typed error.
 
 The saga's commands also have an `*_in` form, which runs inside a unit of work the caller opened and
-commits: the inventory's saga consumer runs it in the transaction that claims the message's inbox
-row, possibly beside other messages of the same batch. Such a form never commits nor rolls back, and
-leaves nothing written when it refuses, so the caller can commit what the others did.
+commits (`handler_in(cmd, uow)`, listed in `dispatch.IN_UNIT_OF_WORK`): the inventory's saga
+consumer runs it in the transaction that claims the message's inbox row, possibly beside other
+messages of the same batch. Such a form never commits nor rolls back, and leaves nothing written
+when it refuses, so the caller can commit what the others did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -37,8 +39,7 @@ from mercato.inventory.domain.rules import (
     ReservationNotFound,
     WarehouseNotFound,
 )
-from mercato.inventory.service_layer.restock import restock_reservation, restock_reservation_in
-from mercato.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from mercato.inventory.service_layer.unit_of_work import InventoryDeps, InventoryUnitOfWork
 from mercato.platform.db import violated_constraint
 from mercato.platform.errors import ClientError, recode
 
@@ -49,10 +50,11 @@ _IDEMPOTENCY_KEY_CONSTRAINT = "adjustments_idempotency_key_key"
 
 
 async def _committed(
-    use_case: Callable[[C, InventoryUnitOfWork], Awaitable[T]], cmd: C, uow: InventoryUnitOfWork
+    use_case: Callable[[C, InventoryUnitOfWork], Awaitable[T]], cmd: C, deps: InventoryDeps
 ) -> T:
-    """Run an in-unit-of-work use case in `uow` of its own: one transaction, committed unless it raised."""
-    async with uow:
+    """Run an in-unit-of-work use case in a unit of work of its own: one transaction, committed unless
+    it raised."""
+    async with deps.uow() as uow:
         result = await use_case(cmd, uow)
         await uow.commit()
         return result
@@ -73,9 +75,9 @@ async def _guarded(codes: type[Enum], action: Callable[[], Awaitable[T]]) -> T:
         raise recode(exc, codes) from None
 
 
-async def create_warehouse(cmd: commands.CreateWarehouse, uow: InventoryUnitOfWork) -> Warehouse:
+async def create_warehouse(cmd: commands.CreateWarehouse, deps: InventoryDeps) -> Warehouse:
     async def run() -> Warehouse:
-        async with uow:
+        async with deps.uow() as uow:
             warehouse = Warehouse.create(code=cmd.code, name=cmd.name)
             await uow.store.add_warehouse(warehouse)
             uow.add_event(warehouse.created())
@@ -85,13 +87,13 @@ async def create_warehouse(cmd: commands.CreateWarehouse, uow: InventoryUnitOfWo
     return await _guarded(WarehouseCreateErrorCode, run)
 
 
-async def adjust_stock(cmd: commands.AdjustStock, uow: InventoryUnitOfWork) -> Adjustment:
+async def adjust_stock(cmd: commands.AdjustStock, deps: InventoryDeps) -> Adjustment:
     """Apply a staff adjustment and record it. A repeated idempotency key returns the first
     adjustment (nothing written) if the parameters match, and is refused if they differ."""
 
     async def run() -> Adjustment:
         check_adjustment(cmd)  # before a connection is taken from the pool
-        async with uow:
+        async with deps.uow() as uow:
             if cmd.idempotency_key is not None:
                 earlier = await uow.store.adjustment_by_key(cmd.idempotency_key)
                 if earlier is not None:
@@ -147,12 +149,12 @@ async def reserve_stock_in(cmd: commands.ReserveStock, uow: InventoryUnitOfWork)
     return reservation
 
 
-async def reserve_stock(cmd: commands.ReserveStock, uow: InventoryUnitOfWork) -> Reservation:
+async def reserve_stock(cmd: commands.ReserveStock, deps: InventoryDeps) -> Reservation:
     """Hold every line or none. The same reference again returns the first reservation as it is."""
 
     async def run() -> Reservation:
         check_reservation(cmd)  # before a connection is taken from the pool
-        return await _committed(reserve_stock_in, cmd, uow)
+        return await _committed(reserve_stock_in, cmd, deps)
 
     return await _guarded(ReserveStockErrorCode, run)
 
@@ -173,9 +175,9 @@ async def commit_reservation_in(cmd: commands.CommitReservation, uow: InventoryU
     return committed
 
 
-async def commit_reservation(cmd: commands.CommitReservation, uow: InventoryUnitOfWork) -> Reservation:
+async def commit_reservation(cmd: commands.CommitReservation, deps: InventoryDeps) -> Reservation:
     """The held units leave stock. Committing twice is a no-op; a released one is refused."""
-    return await _guarded(CommitReservationErrorCode, lambda: _committed(commit_reservation_in, cmd, uow))
+    return await _guarded(CommitReservationErrorCode, lambda: _committed(commit_reservation_in, cmd, deps))
 
 
 async def release_reservation_in(cmd: commands.ReleaseReservation, uow: InventoryUnitOfWork) -> Reservation:
@@ -195,20 +197,20 @@ async def release_reservation_in(cmd: commands.ReleaseReservation, uow: Inventor
     return released
 
 
-async def release_reservation(cmd: commands.ReleaseReservation, uow: InventoryUnitOfWork) -> Reservation:
+async def release_reservation(cmd: commands.ReleaseReservation, deps: InventoryDeps) -> Reservation:
     """The held units become sellable again. Idempotent; a committed one is refused."""
 
     async def run() -> Reservation:
         check_release_reason(cmd.reason)  # before a connection is taken from the pool
-        return await _committed(release_reservation_in, cmd, uow)
+        return await _committed(release_reservation_in, cmd, deps)
 
     return await _guarded(ReleaseReservationErrorCode, run)
 
 
-async def expire_reservations(cmd: commands.ExpireReservations, uow: InventoryUnitOfWork) -> int:
+async def expire_reservations(cmd: commands.ExpireReservations, deps: InventoryDeps) -> int:
     """Release (as EXPIRED) up to `limit` reservations past their expiry; returns how many.
     Claims skip rows another sweeper holds, so sweepers may run side by side."""
-    async with uow:
+    async with deps.uow() as uow:
         claimed = await uow.store.claim_expired(cmd.now, max(1, min(cmd.limit, 1_000)))
         expiring = [(r, outcome) for r in claimed if (outcome := r.expire(cmd.now)) is not None]
         if not expiring:
@@ -221,22 +223,3 @@ async def expire_reservations(cmd: commands.ExpireReservations, uow: InventoryUn
         uow.add_events([event for _, event in outcomes])
         await uow.commit()
         return len(outcomes)
-
-
-# The commands the saga consumer runs in its own unit of work (see the module docstring).
-IN_UNIT_OF_WORK: dict[type[Any], Callable[..., Awaitable[Any]]] = {
-    commands.ReserveStock: reserve_stock_in,
-    commands.CommitReservation: commit_reservation_in,
-    commands.ReleaseReservation: release_reservation_in,
-    commands.RestockReservation: restock_reservation_in,
-}
-
-COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
-    commands.CreateWarehouse: create_warehouse,
-    commands.AdjustStock: adjust_stock,
-    commands.ReserveStock: reserve_stock,
-    commands.CommitReservation: commit_reservation,
-    commands.ReleaseReservation: release_reservation,
-    commands.ExpireReservations: expire_reservations,
-    commands.RestockReservation: restock_reservation,
-}

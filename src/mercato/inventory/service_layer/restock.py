@@ -14,7 +14,7 @@ import uuid
 from mercato.inventory.domain import commands, events
 from mercato.inventory.domain.model import Adjustment, Reservation, ReservationStatus, check_release_reason
 from mercato.inventory.domain.rules import ReservationNotActive, ReservationNotFound
-from mercato.inventory.service_layer.unit_of_work import InventoryUnitOfWork
+from mercato.inventory.service_layer.unit_of_work import InventoryDeps, InventoryUnitOfWork
 
 ACTOR = "orders"  # restocks are asked by the orders' saga only
 
@@ -60,10 +60,10 @@ async def restock_reservation_in(cmd: commands.RestockReservation, uow: Inventor
     return reservation
 
 
-async def restock_reservation(cmd: commands.RestockReservation, uow: InventoryUnitOfWork) -> Reservation:
+async def restock_reservation(cmd: commands.RestockReservation, deps: InventoryDeps) -> Reservation:
     """Put a COMMITTED reservation's units back; refused (ReservationNotActive) for any other."""
     check_release_reason(cmd.reason)
-    async with uow:
+    async with deps.uow() as uow:
         reservation = await restock_reservation_in(cmd, uow)
         await uow.commit()
         return reservation

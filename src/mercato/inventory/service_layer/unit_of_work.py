@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -82,3 +83,12 @@ class InventoryUnitOfWork(StoreUnitOfWork[InventoryStore]):
             await self.store.save_stock(book)  # nothing to do for a book its use case wrote already
         self.add_events(stock_events(self.store.moves))
         await super().commit()
+
+
+@dataclass(frozen=True)
+class InventoryDeps:
+    """What every inventory handler gets besides its command: a fresh unit of work per call, and
+    the clock (the units of work read it too, for reservation expiries)."""
+
+    uow: Callable[[], InventoryUnitOfWork]
+    clock: Clock

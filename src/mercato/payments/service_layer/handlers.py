@@ -1,15 +1,16 @@
-"""Payment use cases. Each checks its input, runs its operation through the `OperationRunner`
+"""Payment use cases, `handler(cmd, deps)` (`operations.PaymentsDeps`, listed in
+`dispatch.COMMAND_HANDLERS`). Each checks its input, runs its operation through the `OperationRunner`
 and answers the intent after it, or raises a typed error with a code of its mutation's enum.
 
-`outcome`, when given, is the caller's unit of work (an event consumer's): the operation's outcome
-is written in it and the caller commits (see `service_layer.operations`)."""
+`deps.outcome`, when given, is the caller's unit of work (an event consumer's): the operation's
+outcome is written in it and the caller commits (see `service_layer.operations`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from mercato.payments.domain import checks, commands
 from mercato.payments.domain.errors import (
@@ -33,6 +34,7 @@ from mercato.payments.service_layer.operations import (
     Drive,
     Follow,
     OperationRunner,
+    PaymentsDeps,
     Step,
     Touches,
     Wait,
@@ -189,9 +191,9 @@ def _request(
     return request_for
 
 
-async def authorize_payment(
-    cmd: commands.AuthorizePayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
-) -> PaymentIntent:
+async def authorize_payment(cmd: commands.AuthorizePayment, deps: PaymentsDeps) -> PaymentIntent:
+    runner, outcome = deps.runner, deps.outcome
+
     async def run() -> PaymentIntent:
         checks.check_authorize(cmd)
         begin = _begin_authorize(cmd, runner.provider.name, runner.settings.lease_seconds)
@@ -231,14 +233,13 @@ def _follow_with_capture(key: str, lease_seconds: float) -> Follow:
 
 
 async def authorize_and_capture_payment(
-    cmd: commands.AuthorizeAndCapturePayment,
-    runner: OperationRunner,
-    outcome: PaymentsUnitOfWork | None = None,
+    cmd: commands.AuthorizeAndCapturePayment, deps: PaymentsDeps
 ) -> PaymentIntent:
     """Authorize, then capture all of it. Three transactions when all goes well: the authorization
     PENDING; its outcome with the capture PENDING; the capture's outcome (in `outcome` when given).
     A decline raises `PaymentDeclined` as `authorize_payment` does; a refused capture raises
     `CaptureRefused` (the money stays authorized, for the caller to void)."""
+    runner, outcome = deps.runner, deps.outcome
     lease = runner.settings.lease_seconds
     key = cmd.capture_idempotency_key
 
@@ -263,10 +264,9 @@ async def authorize_and_capture_payment(
         raise CaptureRefused(authorized.id, exc) from exc
 
 
-async def capture_payment(
-    cmd: commands.CapturePayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
-) -> PaymentIntent:
+async def capture_payment(cmd: commands.CapturePayment, deps: PaymentsDeps) -> PaymentIntent:
     """Full capture only: no amount means the authorized amount; another amount is refused."""
+    runner, outcome = deps.runner, deps.outcome
 
     async def run() -> PaymentIntent:
         checks.check_capture(cmd)
@@ -277,9 +277,9 @@ async def capture_payment(
     return await _guarded(CapturePaymentErrorCode, run)
 
 
-async def void_payment(
-    cmd: commands.VoidPayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
-) -> PaymentIntent:
+async def void_payment(cmd: commands.VoidPayment, deps: PaymentsDeps) -> PaymentIntent:
+    runner, outcome = deps.runner, deps.outcome
+
     async def run() -> PaymentIntent:
         checks.check_void(cmd)
         kind, key = OperationKind.VOID, cmd.idempotency_key
@@ -289,9 +289,9 @@ async def void_payment(
     return await _guarded(VoidPaymentErrorCode, run)
 
 
-async def refund_payment(
-    cmd: commands.RefundPayment, runner: OperationRunner, outcome: PaymentsUnitOfWork | None = None
-) -> PaymentIntent:
+async def refund_payment(cmd: commands.RefundPayment, deps: PaymentsDeps) -> PaymentIntent:
+    runner, outcome = deps.runner, deps.outcome
+
     async def run() -> PaymentIntent:
         checks.check_refund(cmd)
         kind, key = OperationKind.REFUND, cmd.idempotency_key
@@ -302,10 +302,12 @@ async def refund_payment(
 
 
 async def resolve_pending_operations(
-    cmd: commands.ResolvePendingOperations, runner: OperationRunner, outcome: None = None
+    cmd: commands.ResolvePendingOperations, deps: PaymentsDeps
 ) -> ResolveReport:
     """Claim stale PENDING operations (SKIP LOCKED: sweepers may run side by side) and re-drive
-    them one after the other; a decline is an outcome like a success here, nothing is raised."""
+    them one after the other; a decline is an outcome like a success here, nothing is raised.
+    Always in transactions of its own (`deps.outcome` is not used)."""
+    runner = deps.runner
     async with runner.unit_of_work() as uow:
         claimed = await uow.store.claim_stale(
             max(1, min(cmd.limit, 500)), runner.settings.lease_seconds, max(1, cmd.max_attempts)
@@ -320,13 +322,3 @@ async def resolve_pending_operations(
             continue
         resolved += 1
     return ResolveReport(claimed=len(claimed), resolved=resolved, still_pending=len(claimed) - resolved)
-
-
-COMMAND_HANDLERS: dict[type[Any], Callable[..., Awaitable[Any]]] = {
-    commands.AuthorizePayment: authorize_payment,
-    commands.AuthorizeAndCapturePayment: authorize_and_capture_payment,
-    commands.CapturePayment: capture_payment,
-    commands.VoidPayment: void_payment,
-    commands.RefundPayment: refund_payment,
-    commands.ResolvePendingOperations: resolve_pending_operations,
-}

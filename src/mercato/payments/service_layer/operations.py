@@ -114,6 +114,16 @@ class RunnerSettings:
             raise ValueError("the lease must outlast the provider timeout")
 
 
+@dataclass(frozen=True)
+class PaymentsDeps:
+    """What every payments handler gets besides its command (`handler(cmd, deps)`): the runner (the
+    unit-of-work factory, the provider and their timings), and `outcome`, the caller's unit of work
+    when an event consumer runs the command (the outcome is recorded in it; the caller commits)."""
+
+    runner: OperationRunner
+    outcome: PaymentsUnitOfWork | None = None
+
+
 class OperationRunner:
     def __init__(
         self,

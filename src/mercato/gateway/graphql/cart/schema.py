@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import strawberry
 
+from mercato.cart import AddCartLines, CreateCart, RemoveCartLines, UpdateCartLines
 from mercato.cart.client import CartClient
 from mercato.cart.domain.errors import (
     CartCreateErrorCode,
@@ -65,7 +66,7 @@ class CartMutations:
     async def cart_create(self, info: strawberry.Info) -> CartCreatePayload:
         client, principal = _caller(info)
         try:
-            cart = await client.create(principal)
+            cart = await client.create(CreateCart(principal))
             # Priced like any read: a customer's existing cart may already hold lines.
             view = await client.get(cart.id, principal)
         except ClientError as exc:
@@ -78,7 +79,7 @@ class CartMutations:
     ) -> CartLinesAddPayload:
         client, principal = _caller(info)
         try:
-            view = await client.add_lines(parse_id(cart_id, "cartId"), principal, _lines(lines))
+            view = await client.add_lines(AddCartLines(parse_id(cart_id, "cartId"), principal, _lines(lines)))
         except ClientError as exc:
             return CartLinesAddPayload(
                 errors=payload_errors(recode(exc, CartLinesAddErrorCode), CartLinesAddError)
@@ -91,7 +92,9 @@ class CartMutations:
     ) -> CartLinesUpdatePayload:
         client, principal = _caller(info)
         try:
-            view = await client.update_lines(parse_id(cart_id, "cartId"), principal, _lines(lines))
+            view = await client.update_lines(
+                UpdateCartLines(parse_id(cart_id, "cartId"), principal, _lines(lines))
+            )
         except ClientError as exc:
             return CartLinesUpdatePayload(
                 errors=payload_errors(recode(exc, CartLinesUpdateErrorCode), CartLinesUpdateError)
@@ -104,7 +107,7 @@ class CartMutations:
     ) -> CartLinesRemovePayload:
         client, principal = _caller(info)
         try:
-            view = await client.remove_lines(parse_id(cart_id, "cartId"), principal, skus)
+            view = await client.remove_lines(RemoveCartLines(parse_id(cart_id, "cartId"), principal, skus))
         except ClientError as exc:
             return CartLinesRemovePayload(
                 errors=payload_errors(recode(exc, CartLinesRemoveErrorCode), CartLinesRemoveError)

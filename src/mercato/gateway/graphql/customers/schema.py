@@ -15,6 +15,17 @@ from typing import TypeVar
 
 import strawberry
 
+from mercato.cart import MergeCartOnLogin
+from mercato.customers import (
+    AddAddress,
+    CreateToken,
+    DeleteAddress,
+    RefreshToken,
+    RegisterAccount,
+    RevokeToken,
+    SetStaffPermissions,
+    UpdateAddress,
+)
 from mercato.customers.domain.errors import (
     AccountRegisterErrorCode,
     AddressCreateErrorCode,
@@ -190,7 +201,7 @@ async def _merge_cart(info: strawberry.Info, cart_id: str, access_token: str) ->
         return
     principal = await info.context.clients.customers.authenticate(access_token)
     with contextlib.suppress(ClientError):
-        await info.context.clients.cart.merge_on_login(anonymous_cart, principal)
+        await info.context.clients.cart.merge_on_login(MergeCartOnLogin(anonymous_cart, principal))
 
 
 @strawberry.type
@@ -211,7 +222,7 @@ class CustomersMutations(AccountSecurityMutations):
         self, info: strawberry.Info, input: AccountRegisterInput
     ) -> AccountRegisterPayload:
         try:
-            view = await info.context.clients.customers.register(input.email, input.password)
+            view = await info.context.clients.customers.register(RegisterAccount(input.email, input.password))
         except ClientError as exc:
             return AccountRegisterPayload(
                 errors=_refused(exc, AccountRegisterErrorCode, AccountRegisterError)
@@ -222,7 +233,7 @@ class CustomersMutations(AccountSecurityMutations):
     async def token_create(self, info: strawberry.Info, input: TokenCreateInput) -> TokenCreatePayload:
         try:
             pair: TokenPair = await info.context.clients.customers.create_token(
-                input.email, input.password, _client_ip(info)
+                CreateToken(input.email, input.password, _client_ip(info))
             )
         except ClientError as exc:
             return TokenCreatePayload(errors=_refused(exc, TokenCreateErrorCode, TokenCreateError))
@@ -235,7 +246,7 @@ class CustomersMutations(AccountSecurityMutations):
     @strawberry.mutation(description="Exchange a refresh token for a new pair; each one works once.")
     async def token_refresh(self, info: strawberry.Info, refresh_token: str) -> TokenRefreshPayload:
         try:
-            pair: TokenPair = await info.context.clients.customers.refresh(refresh_token)
+            pair: TokenPair = await info.context.clients.customers.refresh(RefreshToken(refresh_token))
         except ClientError as exc:
             return TokenRefreshPayload(errors=_refused(exc, TokenRefreshErrorCode, TokenRefreshError))
         return TokenRefreshPayload(
@@ -245,7 +256,7 @@ class CustomersMutations(AccountSecurityMutations):
     @strawberry.mutation(description="Sign out: revoke a refresh token and every token of its sign-in.")
     async def token_revoke(self, info: strawberry.Info, refresh_token: str) -> TokenRevokePayload:
         try:
-            await info.context.clients.customers.revoke(refresh_token)
+            await info.context.clients.customers.revoke(RevokeToken(refresh_token))
         except ClientError as exc:
             return TokenRevokePayload(errors=_refused(exc, TokenRevokeErrorCode, TokenRevokeError))
         return TokenRevokePayload(revoked=True)
@@ -256,7 +267,7 @@ class CustomersMutations(AccountSecurityMutations):
         if principal is None:
             return AddressCreatePayload(errors=_anonymous(AddressCreateErrorCode, AddressCreateError))
         try:
-            view = await info.context.clients.customers.add_address(principal, input.to_fields())
+            view = await info.context.clients.customers.add_address(AddAddress(principal, input.to_fields()))
         except ClientError as exc:
             return AddressCreatePayload(errors=_refused(exc, AddressCreateErrorCode, AddressCreateError))
         return AddressCreatePayload(address=Address.of(view))
@@ -270,7 +281,7 @@ class CustomersMutations(AccountSecurityMutations):
             return AddressUpdatePayload(errors=_anonymous(AddressUpdateErrorCode, AddressUpdateError))
         try:
             view = await info.context.clients.customers.update_address(
-                principal, parse_id(id, "id"), input.to_fields()
+                UpdateAddress(principal, parse_id(id, "id"), input.to_fields())
             )
         except ClientError as exc:
             return AddressUpdatePayload(errors=_refused(exc, AddressUpdateErrorCode, AddressUpdateError))
@@ -283,7 +294,7 @@ class CustomersMutations(AccountSecurityMutations):
             return AddressDeletePayload(errors=_anonymous(AddressDeleteErrorCode, AddressDeleteError))
         try:
             address_id = parse_id(id, "id")
-            await info.context.clients.customers.delete_address(principal, address_id)
+            await info.context.clients.customers.delete_address(DeleteAddress(principal, address_id))
         except ClientError as exc:
             return AddressDeletePayload(errors=_refused(exc, AddressDeleteErrorCode, AddressDeleteError))
         return AddressDeletePayload(deleted_id=strawberry.ID(str(address_id)))
@@ -302,7 +313,7 @@ class CustomersMutations(AccountSecurityMutations):
             return StaffPermissionsSetPayload(errors=_anonymous(codes, error_type))
         try:
             view = await info.context.clients.customers.set_staff_permissions(
-                principal, parse_id(user_id, "userId"), role, permissions
+                SetStaffPermissions.of(principal, parse_id(user_id, "userId"), role, permissions)
             )
         except ClientError as exc:
             return StaffPermissionsSetPayload(errors=_refused(exc, codes, error_type))

@@ -10,6 +10,13 @@ from typing import TypeVar
 
 import strawberry
 
+from mercato.customers import (
+    ChangePassword,
+    RequestPasswordReset,
+    ResetPassword,
+    RevokeAllTokens,
+    SetAccountActive,
+)
 from mercato.customers.domain.errors import (
     AccountSetActiveErrorCode,
     PasswordChangeErrorCode,
@@ -140,7 +147,7 @@ class AccountSecurityMutations:
                 ]
             )
         try:
-            await info.context.clients.customers.revoke_all(principal)
+            await info.context.clients.customers.revoke_all(RevokeAllTokens(principal))
         except ClientError as exc:
             return TokenRevokeAllPayload(
                 errors=payload_errors(recode(exc, TokenRevokeAllErrorCode), TokenRevokeAllError)
@@ -165,7 +172,7 @@ class AccountSecurityMutations:
             )
         try:
             view = await info.context.clients.customers.set_account_active(
-                principal, parse_id(user_id, "userId"), active
+                SetAccountActive(principal, parse_id(user_id, "userId"), active)
             )
         except ClientError as exc:
             return AccountSetActivePayload(
@@ -190,7 +197,7 @@ class AccountSecurityMutations:
             )
         try:
             await info.context.clients.customers.change_password(
-                principal, input.current_password, input.new_password
+                ChangePassword(principal, input.current_password, input.new_password)
             )
         except ClientError as exc:
             coded = recode(exc, PasswordChangeErrorCode)
@@ -203,7 +210,7 @@ class AccountSecurityMutations:
     )
     async def password_reset_request(self, info: strawberry.Info, email: str) -> PasswordResetRequestPayload:
         try:
-            await info.context.clients.customers.request_password_reset(email)
+            await info.context.clients.customers.request_password_reset(RequestPasswordReset(email))
         except ClientError as exc:
             return PasswordResetRequestPayload(
                 errors=payload_errors(recode(exc, PasswordResetRequestErrorCode), PasswordResetRequestError)
@@ -213,7 +220,9 @@ class AccountSecurityMutations:
     @strawberry.mutation(description="Set a new password with the token of a reset email (works once).")
     async def password_reset(self, info: strawberry.Info, input: PasswordResetInput) -> PasswordResetPayload:
         try:
-            await info.context.clients.customers.reset_password(input.token, input.new_password)
+            await info.context.clients.customers.reset_password(
+                ResetPassword(input.token, input.new_password)
+            )
         except ClientError as exc:
             coded = recode(exc, PasswordResetErrorCode)
             return PasswordResetPayload(errors=_renamed(payload_errors(coded, PasswordResetError)))

@@ -8,6 +8,7 @@ from mercato.gateway.graphql.core.auth import staff
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.inventory.types import StockAdjustment, StockLevel, Warehouse
+from mercato.inventory import AdjustStock, CreateWarehouse
 from mercato.inventory.domain.errors import StockAdjustErrorCode, WarehouseCreateErrorCode
 from mercato.inventory.domain.model import AdjustmentReason
 from mercato.platform.auth import Permission
@@ -86,7 +87,9 @@ class InventoryMutations:
     ) -> WarehouseCreatePayload:
         staff(info, Permission.INVENTORY_WRITE)
         try:
-            created = await info.context.clients.inventory.create_warehouse(code=input.code, name=input.name)
+            created = await info.context.clients.inventory.create_warehouse(
+                CreateWarehouse(code=input.code, name=input.name)
+            )
         except ClientError as exc:
             errors = payload_errors(recode(exc, WarehouseCreateErrorCode), WarehouseCreateError)
             return WarehouseCreatePayload(errors=errors)
@@ -100,14 +103,16 @@ class InventoryMutations:
         client = info.context.clients.inventory
         try:
             adjustment = await client.adjust(
-                sku=input.sku,
-                warehouse_id=parse_id(input.warehouse_id, "warehouseId"),
-                reason=input.reason.value,
-                actor=actor.email,
-                delta=input.delta,
-                set_on_hand=input.set_on_hand,
-                note=input.note,
-                idempotency_key=input.idempotency_key,
+                AdjustStock(
+                    sku=input.sku,
+                    warehouse_id=parse_id(input.warehouse_id, "warehouseId"),
+                    reason=input.reason.value,
+                    actor=actor.email,
+                    delta=input.delta,
+                    set_on_hand=input.set_on_hand,
+                    note=input.note,
+                    idempotency_key=input.idempotency_key,
+                )
             )
         except ClientError as exc:
             return StockAdjustPayload(

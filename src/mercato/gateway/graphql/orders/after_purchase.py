@@ -20,6 +20,7 @@ from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.core.types import MoneyInput
 from mercato.gateway.graphql.orders.types import Order
+from mercato.orders.domain.commands import CancelOrder, FulfillOrder, RefundOrder
 from mercato.orders.domain.errors import OrderCancelErrorCode, OrderFulfillErrorCode, OrderRefundErrorCode
 from mercato.orders.domain.model import OrderStatus
 from mercato.orders.service_layer.queries import OrderView
@@ -127,10 +128,12 @@ async def order_cancel(
         order_id = parse_id(id, "id")
         principal, _, as_staff = await _authorized(info, order_id, Permission.ORDERS_MANAGE, owner_may=True)
         await info.context.clients.orders.cancel_order(
-            order_id,
-            actor=str(principal.user_id),
-            reason=reason or "",
-            customer_id=None if as_staff else principal.user_id,
+            CancelOrder(
+                order_id,
+                actor=str(principal.user_id),
+                reason=reason or "",
+                customer_id=None if as_staff else principal.user_id,
+            )
         )
     except ClientError as exc:
         return OrderCancelPayload(errors=_errors(exc, OrderCancelErrorCode, OrderCancelError))
@@ -145,7 +148,7 @@ async def order_fulfill(
         order_id = parse_id(id, "id")
         principal, _, _ = await _authorized(info, order_id, Permission.ORDERS_MANAGE, owner_may=False)
         await info.context.clients.orders.fulfill_order(
-            order_id, tracking_number=tracking_number, actor=str(principal.user_id)
+            FulfillOrder(order_id, tracking_number=tracking_number, actor=str(principal.user_id))
         )
     except ClientError as exc:
         return OrderFulfillPayload(errors=_errors(exc, OrderFulfillErrorCode, OrderFulfillError))
@@ -163,7 +166,7 @@ async def order_refund(
         except MoneyError as exc:
             raise Refused("INVALID", str(exc), "amount") from None
         sent = await info.context.clients.orders.refund_order(
-            order_id, amount=money, idempotency_key=idempotency_key, actor=str(principal.user_id)
+            RefundOrder(order_id, amount=money, idempotency_key=idempotency_key, actor=str(principal.user_id))
         )
     except ClientError as exc:
         return OrderRefundPayload(errors=_errors(exc, OrderRefundErrorCode, OrderRefundError))
