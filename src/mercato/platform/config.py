@@ -18,6 +18,15 @@ class Settings(BaseSettings):
 
     # Engines. Unset -> Mercato starts an embedded engine under `data_dir`.
     database_url: str | None = None
+    # Least privilege: a context's own login role (`postgresql://<role>:<password>@…`, same database).
+    # Set, the context connects with it, and `mercato migrate` (connected as the owner,
+    # `database_url`) creates or updates that role with access to the context's schema only. Unset,
+    # the context connects as `database_url` (development, tests: one trusted role).
+    catalog_database_url: str | None = None
+    inventory_database_url: str | None = None
+    customers_database_url: str | None = None
+    payments_database_url: str | None = None
+    orders_database_url: str | None = None
     nats_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path(".mercato")
@@ -134,6 +143,11 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad entry
         return value
+
+    def context_database_url(self, context: str) -> str | None:
+        """The URL a context's database work uses: its own role's when set, else the shared one."""
+        own: str | None = getattr(self, f"{context}_database_url", None)
+        return own or self.database_url
 
     @cached_property
     def data_path(self) -> Path:
