@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = Field(default=5, ge=1)
     login_attempts_per_ip: int = Field(default=30, ge=1)
     login_throttle_window_seconds: int = Field(default=300, ge=1)
+    # Rate limits of the gateway (fixed windows in Redis, `platform.rate_limit`): anonymous `cartCreate`
+    # per client address, `checkoutComplete` per customer (per address when anonymous). The address
+    # is the one `trusted_proxies` decides, as for the sign-in throttle. Over the limit the mutation
+    # answers its `TOO_MANY_ATTEMPTS` code.
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    cart_create_per_ip: int = Field(default=60, ge=1)
+    checkout_per_customer: int = Field(default=20, ge=1)
+    checkout_per_ip: int = Field(default=60, ge=1)
     # Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` names the client. Empty:
     # the header is never believed and the direct peer is the client (see gateway.client_ip).
     trusted_proxies: str = ""
