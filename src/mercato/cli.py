@@ -422,6 +422,19 @@ def engines_status() -> None:
     Console().print(table)
 
 
+@engines_app.command("nats-config")
+def engines_nats_config(
+    namespace: Annotated[
+        str | None, typer.Option(help="The installation's namespace (default: MERCATO_NAMESPACE).")
+    ] = None,
+) -> None:
+    """Print nats-server's users: one per context, allowed its own subjects and what it consumes."""
+    from mercato.app.engine_users import nats_config
+
+    settings = _settings() if namespace is None else None
+    sys.stdout.write(nats_config(namespace or (settings.namespace if settings else "mercato")))
+
+
 @engines_app.command("stop")
 def engines_stop() -> None:
     """Stop the embedded engines of this data directory (data is kept)."""

@@ -52,6 +52,9 @@ ENGINES = {
     "orders": {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL"},
 }
 URLS = {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL", "MERCATO_REDIS_URL"}
+VAULT_KEY = "MERCATO_PAYMENTS_VAULT_KEY"
+DATABASE_CONTEXTS = sorted(c for c, engines in ENGINES.items() if "MERCATO_DATABASE_URL" in engines)
+CONTEXTS_AND_GATEWAY = ["gateway", *CONTEXTS]
 
 
 @functools.cache
@@ -165,9 +168,89 @@ def test_each_component_gets_the_urls_of_its_engines_only(name: str) -> None:
     c = container(of(rendered("values-prod.yaml"), "Deployment")[name])
 
     secret = {e["name"] for e in c["env"] if "valueFrom" in e}
-    assert secret == ENGINES[name] | {"MERCATO_AUTH_SECRET"}
+    assert secret == ENGINES[name] | {"MERCATO_AUTH_SECRET"} | ({VAULT_KEY} if name == "payments" else set())
     single = container(of(rendered("values-prod.yaml", SINGLE_OVERLAY), "Deployment")["gateway"])
-    assert {e["name"] for e in single["env"] if "valueFrom" in e} == URLS | {"MERCATO_AUTH_SECRET"}
+    # The one process hosts every context: every engine, the vault key, and each context's own role.
+    assert {e["name"] for e in single["env"] if "valueFrom" in e} == URLS | {
+        "MERCATO_AUTH_SECRET",
+        VAULT_KEY,
+    } | {f"MERCATO_{c.upper()}_DATABASE_URL" for c in DATABASE_CONTEXTS}
+
+
+def _secret_keys(c: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in c["env"] if "valueFrom" in e}
+
+
+@pytest.mark.parametrize("values_file", ["values-prod.yaml", "values-dev.yaml"])
+def test_only_the_payments_pods_get_the_vault_key_from_the_secret(values_file: str) -> None:
+    deployments = of(rendered(values_file), "Deployment")
+    secret_name = "mercato-prod-secrets" if values_file == "values-prod.yaml" else "mercato-secrets"
+
+    payments = container(deployments["payments"])
+    ref = next(e for e in payments["env"] if e["name"] == VAULT_KEY)["valueFrom"]["secretKeyRef"]
+
+    assert ref == {"name": secret_name, "key": "payments-vault-key"}
+    assert [n for n in CONTEXTS_AND_GATEWAY if VAULT_KEY in _secret_keys(container(deployments[n]))] == [
+        "payments"
+    ]
+    assert VAULT_KEY not in _secret_keys(container(of(rendered(values_file), "Job")["migrate"]))
+
+
+def test_an_inline_vault_key_must_be_set_and_long_enough() -> None:
+    values = load_values("values-dev.yaml", overlay={"secrets": {"values": {"payments-vault-key": "short"}}})
+
+    with pytest.raises(helm.HelmError, match="payments-vault-key must be set"):
+        render(values)
+
+
+@pytest.mark.parametrize("name", ["gateway", *CONTEXTS])
+def test_each_component_reads_its_engine_credentials_from_keys_of_its_own(name: str) -> None:
+    keys = _secret_keys(container(of(rendered("values-prod.yaml"), "Deployment")[name]))
+
+    engine_keys = {env: key for env, key in keys.items() if env in URLS}
+    base = {
+        "MERCATO_DATABASE_URL": "database-url",
+        "MERCATO_NATS_URL": "nats-url",
+        "MERCATO_REDIS_URL": "redis-url",
+    }
+    assert engine_keys == {env: f"{base[env]}-{name}" for env in ENGINES[name]}
+
+
+def test_the_migration_job_connects_as_the_owner_and_gets_every_contexts_role_url() -> None:
+    keys = _secret_keys(container(of(rendered("values-prod.yaml"), "Job")["migrate"]))
+
+    assert keys["MERCATO_DATABASE_URL"] == "database-url"
+    own = {
+        env: key
+        for env, key in keys.items()
+        if env.endswith("_DATABASE_URL") and env != "MERCATO_DATABASE_URL"
+    }
+    assert own == {f"MERCATO_{c.upper()}_DATABASE_URL": f"database-url-{c}" for c in DATABASE_CONTEXTS}
+
+
+def test_without_per_component_credentials_every_pod_shares_the_engine_keys() -> None:
+    deployments = of(
+        rendered("values-prod.yaml", {"secrets": {"perComponentCredentials": False}}), "Deployment"
+    )
+
+    keys = {n: _secret_keys(container(deployments[n])) for n in CONTEXTS_AND_GATEWAY}
+
+    assert {k for per in keys.values() for env, k in per.items() if env in URLS} == {
+        "database-url", "nats-url", "redis-url"
+    }  # fmt: skip
+
+
+def test_the_dev_secret_holds_every_key_a_pod_refers_to() -> None:
+    manifests = rendered("values-dev.yaml")
+    secret = next(m for m in manifests if m.kind == "Secret")
+    referred = {
+        key
+        for m in manifests
+        if m.kind in ("Deployment", "Job")
+        for key in _secret_keys(container(m)).values()
+    }
+
+    assert set(secret.body["stringData"]) == referred
 
 
 @pytest.mark.parametrize("name", CONTEXTS)
