@@ -13,6 +13,7 @@ import helm_python as helm
 import pytest
 import yaml
 
+from mercato.app.engine_users import nats_config
 from mercato.app.service_process import LIVENESS
 from tests.deploy import topologycheck
 from tests.deploy.chartcheck import (
@@ -134,7 +135,7 @@ def test_the_distributed_topology_is_the_default_and_single_keeps_one_deployment
 
 def test_the_config_map_points_every_caller_at_each_context_service() -> None:
     manifests = rendered("values.yaml")
-    [config] = [m for m in manifests if m.kind == "ConfigMap"]
+    [config] = [m for m in manifests if m.kind == "ConfigMap" and m.name == "mercato-config"]
     services = of(manifests, "Service")
 
     addresses = {k: v for k, v in config.body["data"].items() if k.endswith("_ADDRESS")}
@@ -330,7 +331,7 @@ def test_a_disabled_context_that_is_called_needs_an_address() -> None:
             "values.yaml", overlay={"contexts": {"cart": {"enabled": False, "address": "carts.shop:7000"}}}
         )
     )
-    [config] = [m for m in external if m.kind == "ConfigMap"]
+    [config] = [m for m in external if m.kind == "ConfigMap" and m.name == "mercato-config"]
 
     assert config.body["data"]["MERCATO_CART_ADDRESS"] == "carts.shop:7000"
     assert "cart" not in of(external, "Deployment")
@@ -479,7 +480,7 @@ def test_the_topology_check_catches_wrong_callers_leaked_urls_and_http_probes() 
 
 def test_the_topology_check_catches_a_missing_address_and_a_wrong_port() -> None:
     manifests = [copy.deepcopy(m) for m in rendered("values.yaml")]
-    [config] = [m for m in manifests if m.kind == "ConfigMap"]
+    [config] = [m for m in manifests if m.kind == "ConfigMap" and m.name == "mercato-config"]
     del config.body["data"]["MERCATO_ORDERS_ADDRESS"]
     config.body["data"]["MERCATO_CATALOG_ADDRESS"] = "mercato-catalog:8000"
     config.body["data"]["MERCATO_CART_ADDRESS"] = "mercato-carts:50051"
@@ -589,3 +590,22 @@ def test_grpc_tls_mounts_the_certificates_and_probes_contexts_over_http(name: st
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert all("grpc" not in c[p] for p in ("startupProbe", "readinessProbe", "livenessProbe"))
+
+
+@pytest.mark.parametrize(
+    ("values_file", "namespace"), [("values-dev.yaml", "mercato_dev"), ("values-prod.yaml", "mercato")]
+)
+def test_the_nats_users_config_map_is_what_mercato_generates_for_the_namespace(
+    values_file: str, namespace: str
+) -> None:
+    [config_map] = [
+        m for m in rendered(values_file) if m.kind == "ConfigMap" and m.name == "mercato-nats-users"
+    ]
+
+    assert load_values(values_file).get("config", {}).get("MERCATO_NAMESPACE", "mercato") == namespace
+    assert config_map.body["data"]["nats-users.conf"] == nats_config(namespace)
+
+
+def test_the_charts_nats_users_file_is_the_generated_one() -> None:
+    # The chart renders it for its namespace by replacing the placeholder (templates/nats-users.yaml).
+    assert (ROOT / "deploy/helm/mercato/files/nats-users.conf").read_text() == nats_config("nsplaceholder")
