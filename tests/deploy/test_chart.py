@@ -145,8 +145,12 @@ def test_the_config_map_points_every_caller_at_each_context_service() -> None:
     for name in CONTEXTS:
         ports = {p["name"]: (p["port"], p["targetPort"]) for p in services[name].body["spec"]["ports"]}
         assert ports == {"grpc": (50051, "grpc"), "http": (8000, "http")}
-    single = [m for m in rendered("values.yaml", SINGLE_OVERLAY) if m.kind == "ConfigMap"]
-    assert [k for k in single[0].body["data"] if k.endswith("_ADDRESS")] == []
+    [single] = [
+        m
+        for m in rendered("values.yaml", SINGLE_OVERLAY)
+        if m.kind == "ConfigMap" and m.name == "mercato-config"
+    ]
+    assert [k for k in single.body["data"] if k.endswith("_ADDRESS")] == []
 
 
 @pytest.mark.parametrize("name", CONTEXTS)
