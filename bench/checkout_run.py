@@ -28,6 +28,8 @@ SERVER_ENV = {
     "MERCATO_CHECKOUT_WAIT_SECONDS": "10",  # checkoutComplete answers with the terminal state
     "MERCATO_PAYMENTS_SANDBOX_LATENCY_MS": "0",
     "MERCATO_LOGIN_ATTEMPTS_PER_IP": "10000",  # every shopper signs in from 127.0.0.1
+    "MERCATO_CART_CREATE_PER_IP": "1000000",
+    "MERCATO_CHECKOUT_PER_CUSTOMER": "1000000",  # a shopper checks out in a loop
 }
 
 

@@ -106,6 +106,11 @@ def settings(engine_urls: EngineUrls, database_url: str, namespace: str) -> Sett
         namespace=namespace,
         auth_secret=secrets.token_urlsafe(48),
         outbox_poll_interval_seconds=0.05,
+        # Every test client comes from 127.0.0.1 and the session shares one namespace: lift the
+        # gateway's rate limits (tests/e2e/test_rate_limits.py tests them with settings of its own).
+        cart_create_per_ip=1_000_000,
+        checkout_per_customer=1_000_000,
+        checkout_per_ip=1_000_000,
         reservation_sweep_interval_seconds=0.2,
         _env_file=None,  # type: ignore[call-arg]
     )

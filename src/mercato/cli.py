@@ -139,13 +139,13 @@ def dev(
         runtime = Runtime(settings)
 
         async def serve() -> None:
-            from mercato.app.contexts import MIGRATIONS
+            from mercato.app.contexts import MIGRATIONS, context_roles
             from mercato.app.seed import catalog_is_empty, seed_demo
             from mercato.platform.migrations import migrate
             from mercato.platform.telemetry import configure_tracing
 
             configure_tracing("mercato")
-            await migrate(runtime.db, MIGRATIONS)
+            await migrate(runtime.db, MIGRATIONS, context_roles(runtime.settings))
             await runtime.start()
             try:
                 if await catalog_is_empty(runtime.catalog):
@@ -313,7 +313,7 @@ def _serve_context(settings: Settings, context: str) -> None:
 @app.command(name="migrate")
 def migrate_command() -> None:
     """Bring every context's schema to the latest version (idempotent)."""
-    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.contexts import MIGRATIONS, context_roles
     from mercato.platform.db import Database
     from mercato.platform.migrations import migrate
 
@@ -323,7 +323,7 @@ def migrate_command() -> None:
         async def run() -> None:
             db = Database(resolved.database_url or "")
             try:
-                await migrate(db, MIGRATIONS)
+                await migrate(db, MIGRATIONS, context_roles(resolved))
             finally:
                 await db.dispose()
 
@@ -341,7 +341,7 @@ def seed(
 ) -> None:
     """Fill the catalog and stock: the project's own demo data, or a catalog file."""
     from mercato.app import demo_data, luma
-    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.contexts import MIGRATIONS, context_roles
     from mercato.app.runtime import Runtime
     from mercato.app.seed import seed_plan
     from mercato.platform.migrations import migrate
@@ -355,7 +355,7 @@ def seed(
 
             async def run() -> Any:
                 try:
-                    await migrate(runtime.db, MIGRATIONS)
+                    await migrate(runtime.db, MIGRATIONS, context_roles(runtime.settings))
                     with Progress(
                         TextColumn("[progress.description]{task.description}"),
                         BarColumn(),
@@ -385,7 +385,7 @@ def admin_create(
     ],
 ) -> None:
     """Create an administrator (the first one bootstraps staff management)."""
-    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.contexts import MIGRATIONS, context_roles
     from mercato.app.runtime import Runtime
     from mercato.customers.bootstrap import create_admin
     from mercato.platform.migrations import migrate
@@ -396,7 +396,7 @@ def admin_create(
 
         async def run() -> str:
             try:
-                await migrate(runtime.db, MIGRATIONS)
+                await migrate(runtime.db, MIGRATIONS, context_roles(runtime.settings))
                 account = await create_admin(runtime.customers, email, password)
                 return str(account.email)
             finally:
@@ -420,6 +420,19 @@ def engines_status() -> None:
             str(status.data_dir),
         )
     Console().print(table)
+
+
+@engines_app.command("nats-config")
+def engines_nats_config(
+    namespace: Annotated[
+        str | None, typer.Option(help="The installation's namespace (default: MERCATO_NAMESPACE).")
+    ] = None,
+) -> None:
+    """Print nats-server's users: one per context, allowed its own subjects and what it consumes."""
+    from mercato.app.engine_users import nats_config
+
+    settings = _settings() if namespace is None else None
+    sys.stdout.write(nats_config(namespace or (settings.namespace if settings else "mercato")))
 
 
 @engines_app.command("stop")

@@ -13,6 +13,7 @@ import helm_python as helm
 import pytest
 import yaml
 
+from mercato.app.engine_users import nats_config
 from mercato.app.service_process import LIVENESS
 from tests.deploy import topologycheck
 from tests.deploy.chartcheck import (
@@ -52,6 +53,9 @@ ENGINES = {
     "orders": {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL"},
 }
 URLS = {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL", "MERCATO_REDIS_URL"}
+VAULT_KEY = "MERCATO_PAYMENTS_VAULT_KEY"
+DATABASE_CONTEXTS = sorted(c for c, engines in ENGINES.items() if "MERCATO_DATABASE_URL" in engines)
+CONTEXTS_AND_GATEWAY = ["gateway", *CONTEXTS]
 
 
 @functools.cache
@@ -131,7 +135,7 @@ def test_the_distributed_topology_is_the_default_and_single_keeps_one_deployment
 
 def test_the_config_map_points_every_caller_at_each_context_service() -> None:
     manifests = rendered("values.yaml")
-    [config] = [m for m in manifests if m.kind == "ConfigMap"]
+    [config] = [m for m in manifests if m.kind == "ConfigMap" and m.name == "mercato-config"]
     services = of(manifests, "Service")
 
     addresses = {k: v for k, v in config.body["data"].items() if k.endswith("_ADDRESS")}
@@ -141,8 +145,12 @@ def test_the_config_map_points_every_caller_at_each_context_service() -> None:
     for name in CONTEXTS:
         ports = {p["name"]: (p["port"], p["targetPort"]) for p in services[name].body["spec"]["ports"]}
         assert ports == {"grpc": (50051, "grpc"), "http": (8000, "http")}
-    single = [m for m in rendered("values.yaml", SINGLE_OVERLAY) if m.kind == "ConfigMap"]
-    assert [k for k in single[0].body["data"] if k.endswith("_ADDRESS")] == []
+    [single] = [
+        m
+        for m in rendered("values.yaml", SINGLE_OVERLAY)
+        if m.kind == "ConfigMap" and m.name == "mercato-config"
+    ]
+    assert [k for k in single.body["data"] if k.endswith("_ADDRESS")] == []
 
 
 @pytest.mark.parametrize("name", CONTEXTS)
@@ -165,9 +173,89 @@ def test_each_component_gets_the_urls_of_its_engines_only(name: str) -> None:
     c = container(of(rendered("values-prod.yaml"), "Deployment")[name])
 
     secret = {e["name"] for e in c["env"] if "valueFrom" in e}
-    assert secret == ENGINES[name] | {"MERCATO_AUTH_SECRET"}
+    assert secret == ENGINES[name] | {"MERCATO_AUTH_SECRET"} | ({VAULT_KEY} if name == "payments" else set())
     single = container(of(rendered("values-prod.yaml", SINGLE_OVERLAY), "Deployment")["gateway"])
-    assert {e["name"] for e in single["env"] if "valueFrom" in e} == URLS | {"MERCATO_AUTH_SECRET"}
+    # The one process hosts every context: every engine, the vault key, and each context's own role.
+    assert {e["name"] for e in single["env"] if "valueFrom" in e} == URLS | {
+        "MERCATO_AUTH_SECRET",
+        VAULT_KEY,
+    } | {f"MERCATO_{c.upper()}_DATABASE_URL" for c in DATABASE_CONTEXTS}
+
+
+def _secret_keys(c: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in c["env"] if "valueFrom" in e}
+
+
+@pytest.mark.parametrize("values_file", ["values-prod.yaml", "values-dev.yaml"])
+def test_only_the_payments_pods_get_the_vault_key_from_the_secret(values_file: str) -> None:
+    deployments = of(rendered(values_file), "Deployment")
+    secret_name = "mercato-prod-secrets" if values_file == "values-prod.yaml" else "mercato-secrets"
+
+    payments = container(deployments["payments"])
+    ref = next(e for e in payments["env"] if e["name"] == VAULT_KEY)["valueFrom"]["secretKeyRef"]
+
+    assert ref == {"name": secret_name, "key": "payments-vault-key"}
+    assert [n for n in CONTEXTS_AND_GATEWAY if VAULT_KEY in _secret_keys(container(deployments[n]))] == [
+        "payments"
+    ]
+    assert VAULT_KEY not in _secret_keys(container(of(rendered(values_file), "Job")["migrate"]))
+
+
+def test_an_inline_vault_key_must_be_set_and_long_enough() -> None:
+    values = load_values("values-dev.yaml", overlay={"secrets": {"values": {"payments-vault-key": "short"}}})
+
+    with pytest.raises(helm.HelmError, match="payments-vault-key must be set"):
+        render(values)
+
+
+@pytest.mark.parametrize("name", ["gateway", *CONTEXTS])
+def test_each_component_reads_its_engine_credentials_from_keys_of_its_own(name: str) -> None:
+    keys = _secret_keys(container(of(rendered("values-prod.yaml"), "Deployment")[name]))
+
+    engine_keys = {env: key for env, key in keys.items() if env in URLS}
+    base = {
+        "MERCATO_DATABASE_URL": "database-url",
+        "MERCATO_NATS_URL": "nats-url",
+        "MERCATO_REDIS_URL": "redis-url",
+    }
+    assert engine_keys == {env: f"{base[env]}-{name}" for env in ENGINES[name]}
+
+
+def test_the_migration_job_connects_as_the_owner_and_gets_every_contexts_role_url() -> None:
+    keys = _secret_keys(container(of(rendered("values-prod.yaml"), "Job")["migrate"]))
+
+    assert keys["MERCATO_DATABASE_URL"] == "database-url"
+    own = {
+        env: key
+        for env, key in keys.items()
+        if env.endswith("_DATABASE_URL") and env != "MERCATO_DATABASE_URL"
+    }
+    assert own == {f"MERCATO_{c.upper()}_DATABASE_URL": f"database-url-{c}" for c in DATABASE_CONTEXTS}
+
+
+def test_without_per_component_credentials_every_pod_shares_the_engine_keys() -> None:
+    deployments = of(
+        rendered("values-prod.yaml", {"secrets": {"perComponentCredentials": False}}), "Deployment"
+    )
+
+    keys = {n: _secret_keys(container(deployments[n])) for n in CONTEXTS_AND_GATEWAY}
+
+    assert {k for per in keys.values() for env, k in per.items() if env in URLS} == {
+        "database-url", "nats-url", "redis-url"
+    }  # fmt: skip
+
+
+def test_the_dev_secret_holds_every_key_a_pod_refers_to() -> None:
+    manifests = rendered("values-dev.yaml")
+    secret = next(m for m in manifests if m.kind == "Secret")
+    referred = {
+        key
+        for m in manifests
+        if m.kind in ("Deployment", "Job")
+        for key in _secret_keys(container(m)).values()
+    }
+
+    assert set(secret.body["stringData"]) == referred
 
 
 @pytest.mark.parametrize("name", CONTEXTS)
@@ -247,7 +335,7 @@ def test_a_disabled_context_that_is_called_needs_an_address() -> None:
             "values.yaml", overlay={"contexts": {"cart": {"enabled": False, "address": "carts.shop:7000"}}}
         )
     )
-    [config] = [m for m in external if m.kind == "ConfigMap"]
+    [config] = [m for m in external if m.kind == "ConfigMap" and m.name == "mercato-config"]
 
     assert config.body["data"]["MERCATO_CART_ADDRESS"] == "carts.shop:7000"
     assert "cart" not in of(external, "Deployment")
@@ -396,7 +484,7 @@ def test_the_topology_check_catches_wrong_callers_leaked_urls_and_http_probes() 
 
 def test_the_topology_check_catches_a_missing_address_and_a_wrong_port() -> None:
     manifests = [copy.deepcopy(m) for m in rendered("values.yaml")]
-    [config] = [m for m in manifests if m.kind == "ConfigMap"]
+    [config] = [m for m in manifests if m.kind == "ConfigMap" and m.name == "mercato-config"]
     del config.body["data"]["MERCATO_ORDERS_ADDRESS"]
     config.body["data"]["MERCATO_CATALOG_ADDRESS"] = "mercato-catalog:8000"
     config.body["data"]["MERCATO_CART_ADDRESS"] = "mercato-carts:50051"
@@ -506,3 +594,22 @@ def test_grpc_tls_mounts_the_certificates_and_probes_contexts_over_http(name: st
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert all("grpc" not in c[p] for p in ("startupProbe", "readinessProbe", "livenessProbe"))
+
+
+@pytest.mark.parametrize(
+    ("values_file", "namespace"), [("values-dev.yaml", "mercato_dev"), ("values-prod.yaml", "mercato")]
+)
+def test_the_nats_users_config_map_is_what_mercato_generates_for_the_namespace(
+    values_file: str, namespace: str
+) -> None:
+    [config_map] = [
+        m for m in rendered(values_file) if m.kind == "ConfigMap" and m.name == "mercato-nats-users"
+    ]
+
+    assert load_values(values_file).get("config", {}).get("MERCATO_NAMESPACE", "mercato") == namespace
+    assert config_map.body["data"]["nats-users.conf"] == nats_config(namespace)
+
+
+def test_the_charts_nats_users_file_is_the_generated_one() -> None:
+    # The chart renders it for its namespace by replacing the placeholder (templates/nats-users.yaml).
+    assert (ROOT / "deploy/helm/mercato/files/nats-users.conf").read_text() == nats_config("nsplaceholder")

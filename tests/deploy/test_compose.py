@@ -163,3 +163,65 @@ def test_docker_compose_accepts_the_file() -> None:
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def _user(url: str) -> str:
+    return url.split("://", 1)[1].split(":", 1)[0]
+
+
+def test_each_process_signs_in_to_each_engine_as_a_user_of_its_own() -> None:
+    services = _mercato_services()
+    users: dict[str, dict[str, str]] = {}
+    for target in ("gateway", *CONTEXTS):
+        env = services[target]["environment"]
+        users[target] = {var: _user(env[var]) for var in ENGINE_SERVICES if var in env}
+
+    for var in ENGINE_SERVICES:
+        per_process = [u[var] for u in users.values() if var in u]
+        assert len(set(per_process)) == len(per_process), f"{var}: shared users {per_process}"
+    assert users["catalog"] == {
+        "MERCATO_DATABASE_URL": "mercato_catalog",
+        "MERCATO_NATS_URL": "catalog",
+        "MERCATO_REDIS_URL": "catalog",
+    }
+    # No process but the migration holds the owner of the schemas.
+    assert "mercato" not in {u.get("MERCATO_DATABASE_URL") for u in users.values()}
+
+
+def test_the_migration_connects_as_the_owner_and_creates_every_contexts_role() -> None:
+    services = _mercato_services()
+    env = services["migrate"]["environment"]
+
+    own = {var: env[var] for var in env if var.endswith("_DATABASE_URL") and var != "MERCATO_DATABASE_URL"}
+
+    assert _user(env["MERCATO_DATABASE_URL"]) == "mercato"
+    assert own == {
+        f"MERCATO_{c.upper()}_DATABASE_URL": services[c]["environment"]["MERCATO_DATABASE_URL"]
+        for c in CONTEXTS
+        if "MERCATO_DATABASE_URL" in services[c]["environment"]
+    }
+
+
+def test_nats_and_redis_load_their_users_and_know_every_password() -> None:
+    services = _compose()["services"]
+    acl = (ROOT / "deploy/compose/redis-users.acl").read_text().splitlines()
+    redis_passwords = {line.split()[1]: line.split()[3].removeprefix(">") for line in acl if " on " in line}
+    urls = [
+        url
+        for s in _mercato_services().values()
+        for var, url in s["environment"].items()
+        if var.endswith("_URL") and "DATABASE" not in var
+    ]
+
+    for name in ("nats-1", "nats-2", "nats-3"):
+        assert services[name]["command"][:2] == ["-c", "/etc/nats/nats-auth.conf"]
+        assert "./deploy/compose/nats-auth.conf:/etc/nats/nats-auth.conf:ro" in services[name]["volumes"]
+    assert "--aclfile" in services["redis"]["command"]
+    assert "user default off" in acl
+    nats_env = services["nats-1"]["environment"]
+    for url in urls:
+        user, password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)
+        if url.startswith("nats://"):
+            assert nats_env[f"NATS_{user.upper()}_PASSWORD"] == password, url
+        else:
+            assert redis_passwords[user] == password, url

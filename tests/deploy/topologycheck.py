@@ -22,6 +22,9 @@ from mercato.app.service_process import CALLS, ENGINE_VARIABLES
 from mercato.app.topology import GATEWAY_UPSTREAMS
 
 AUTH_SECRET = "MERCATO_AUTH_SECRET"
+# Seals vaulted payment tokens: whatever hosts payments must get it (without it the key would be
+# derived from the auth secret, for development only; docs/security.md "Payment data").
+VAULT_KEY = "MERCATO_PAYMENTS_VAULT_KEY"
 ALL_ENGINE_VARIABLES = frozenset(ENGINE_VARIABLES.values())
 
 
@@ -49,13 +52,14 @@ def callers(context: str, components: Iterable[str]) -> frozenset[str]:
 def required_env(component: str, *, single: bool) -> frozenset[str]:
     """What `mercato serve <target>` refuses to start without (see cli._serve_graphql, service_process)."""
     if single:
-        return ALL_ENGINE_VARIABLES | {AUTH_SECRET}
+        return ALL_ENGINE_VARIABLES | {AUTH_SECRET, VAULT_KEY}
     if component == "gateway":
         engines = {ENGINE_VARIABLES["redis"]}
     else:
         engines = {ENGINE_VARIABLES[e] for e in ENGINES_OF[component]}
     addresses = {f"MERCATO_{c.upper()}_ADDRESS" for c in callees(component)}
-    return frozenset(engines | addresses | {AUTH_SECRET})
+    vault = {VAULT_KEY} if component == "payments" else set()
+    return frozenset(engines | addresses | vault | {AUTH_SECRET})
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ async def installation(engine_urls: EngineUrls) -> AsyncIterator[Settings]:
             auth_secret=secrets.token_urlsafe(48),
             checkout_wait_seconds=2.0,
             login_attempts_per_ip=1_000_000,
+            cart_create_per_ip=1_000_000,
+            checkout_per_customer=1_000_000,
             _env_file=None,  # type: ignore[call-arg]
         )
         db = Database(database_url)

@@ -55,6 +55,10 @@ async def quiet_runtime(engine_urls: EngineUrls, settings: Settings) -> AsyncIte
                 # Every caller signs in from 127.0.0.1, and the fuzzer signs in on purpose.
                 "login_attempts_per_ip": 1_000_000,
                 "login_attempts_per_account": 1_000_000,
+                # And creates carts and checks out from it far more often than a shopper would.
+                "cart_create_per_ip": 1_000_000,
+                "checkout_per_customer": 1_000_000,
+                "checkout_per_ip": 1_000_000,
             }
         )
         runtime = Runtime(quiet)

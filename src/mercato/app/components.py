@@ -118,6 +118,8 @@ class Engines:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url or "", pool_size=settings.db_pool_size)
+        # Contexts with a role of their own (settings `<context>_database_url`) get a pool on it.
+        self._databases: dict[str, Database] = {settings.database_url or "": self.db}
         self.redis = redis_client(settings.redis_url or "redis://unset")
         self.broker = Broker(settings.nats_url or "", settings.namespace)
         self.cache = Cache(
@@ -128,6 +130,13 @@ class Engines:
         )
         self.relays: dict[str, OutboxRelay] = {}
 
+    def db_for(self, context: str) -> Database:
+        """The database pool of `context`: on its own role when configured, else the shared one."""
+        url = self.settings.context_database_url(context) or ""
+        if url not in self._databases:
+            self._databases[url] = Database(url, pool_size=self.settings.db_pool_size)
+        return self._databases[url]
+
     def waker(self, context: str) -> RelayHandoff:
         """The `on_commit` of a context's units of work: after a commit that wrote events, it hands
         them to the context's relay in this process, which publishes them at once."""
@@ -137,17 +146,25 @@ class Engines:
         """Which of the `needed` engines answer right now (for /readyz and the health service)."""
         checks: dict[str, bool] = {}
         if POSTGRES in needed:
-            checks[POSTGRES] = await _answers(self.db.ping())
+            pings = [_answers(db.ping()) for db in self.databases_in_use()]
+            checks[POSTGRES] = all(await asyncio.gather(*pings))
         if REDIS in needed:
             checks[REDIS] = await _answers(self.redis.ping())
         if NATS in needed:
             checks[NATS] = self.broker.is_connected
         return checks
 
+    def databases_in_use(self) -> list[Database]:
+        """The shared pool, or the contexts' own pools once any was asked for (the shared one then
+        serves nobody in a process whose every context has its own role)."""
+        own = [db for db in self._databases.values() if db is not self.db]
+        return own or [self.db]
+
     async def close(self) -> None:
         await self.broker.close()
         await self.redis.aclose()
-        await self.db.dispose()
+        for db in self._databases.values():
+            await db.dispose()
 
 
 async def _answers(probe: Awaitable[Any]) -> bool:
@@ -159,7 +176,9 @@ async def _answers(probe: Awaitable[Any]) -> bool:
 
 
 def catalog_component(engines: Engines) -> Component[CatalogService]:
-    service = CatalogService(engines.db, engines.cache, engines.settings.namespace, engines.waker("catalog"))
+    service = CatalogService(
+        engines.db_for("catalog"), engines.cache, engines.settings.namespace, engines.waker("catalog")
+    )
     return Component(
         "catalog",
         service,
@@ -172,7 +191,7 @@ def catalog_component(engines: Engines) -> Component[CatalogService]:
 
 def inventory_component(engines: Engines) -> Component[InventoryService]:
     service = InventoryService(
-        engines.db, inventory_outbox(engines.settings.namespace), engines.waker("inventory")
+        engines.db_for("inventory"), inventory_outbox(engines.settings.namespace), engines.waker("inventory")
     )
     return Component(
         "inventory",
@@ -199,7 +218,9 @@ def cart_component(engines: Engines, catalog: CatalogClient) -> Component[CartSe
 
 
 def customers_component(engines: Engines) -> Component[CustomersService]:
-    service = build_customers(engines.db, engines.redis, engines.settings, engines.waker("customers"))
+    service = build_customers(
+        engines.db_for("customers"), engines.redis, engines.settings, engines.waker("customers")
+    )
     return Component(
         "customers",
         service,
@@ -210,7 +231,7 @@ def customers_component(engines: Engines) -> Component[CustomersService]:
 
 
 def payments_component(engines: Engines) -> Component[PaymentsService]:
-    service = build_payments(engines.db, engines.settings, engines.waker("payments"))
+    service = build_payments(engines.db_for("payments"), engines.settings, engines.waker("payments"))
     return Component(
         "payments",
         service,
@@ -224,7 +245,7 @@ def payments_component(engines: Engines) -> Component[PaymentsService]:
 
 
 def orders_component(engines: Engines) -> Component[OrdersService]:
-    service = build_orders(engines.db, engines.settings, engines.waker("orders"))
+    service = build_orders(engines.db_for("orders"), engines.settings, engines.waker("orders"))
     return Component(
         "orders",
         service,

@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from mercato.app.components import Component, Engines, Sweeper
+from mercato.platform.db import Database
 from mercato.platform.inbox import EventConsumer
 from mercato.platform.listener import Listener
 from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_pending_source
-from mercato.platform.outbox import OutboxRelay
+from mercato.platform.outbox import Outbox, OutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Host:
                 continue
             await engines.broker.ensure_stream(component.name)
             engines.relays[component.name] = OutboxRelay(
-                engines.db,
+                engines.db_for(component.name),
                 component.outbox,
                 engines.broker,
                 batch_size=s.outbox_batch_size,
@@ -53,7 +54,7 @@ class Host:
             for wiring in component.consumers:
                 self.consumers.append(
                     EventConsumer(
-                        engines.db,
+                        engines.db_for(component.name),
                         engines.broker,
                         wiring.schema,
                         wiring.subscription,
@@ -107,9 +108,14 @@ class Host:
         """Report consumer lag and unpublished outbox events on `metrics` (call after `start`)."""
         if self.consumers:
             metrics.add_consumer_lag_source(consumer_lag_source(self.consumers))
-        outboxes = [c.outbox for c in self.components if c.outbox is not None]
-        if outboxes:
-            metrics.add_outbox_source(outbox_pending_source(self.engines.db, outboxes))
+        # One count per database pool: a context on a role of its own sees its own outbox only.
+        by_db: dict[int, tuple[Database, list[Outbox]]] = {}
+        for c in self.components:
+            if c.outbox is not None:
+                db = self.engines.db_for(c.name)
+                by_db.setdefault(id(db), (db, []))[1].append(c.outbox)
+        for db, outboxes in by_db.values():
+            metrics.add_outbox_source(outbox_pending_source(db, outboxes))
 
     async def ready(self) -> dict[str, bool]:
         """Which of the engines this process needs answer right now."""

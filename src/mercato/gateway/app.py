@@ -22,6 +22,7 @@ from mercato.app.runtime import Runtime
 from mercato.gateway.context import Clients, GatewayContext
 from mercato.gateway.graphql.core.errors import format_error
 from mercato.gateway.graphql.schema import build_schema
+from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.gateway.response_cache import ResponseCache
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
@@ -44,7 +45,9 @@ def error_response(message: str, code: str, status: int) -> JSONResponse:
 
 
 class MercatoGraphQL(GraphQL[GatewayContext, None]):
-    def __init__(self, settings: Settings, clients: Clients) -> None:
+    def __init__(
+        self, settings: Settings, clients: Clients, rate_limits: GatewayRateLimits | None = None
+    ) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -52,10 +55,15 @@ class MercatoGraphQL(GraphQL[GatewayContext, None]):
         )
         self.settings = settings
         self.clients = clients
+        self.rate_limits = rate_limits
 
     async def get_context(self, request: Any, response: Any) -> GatewayContext:
         context = GatewayContext(
-            settings=self.settings, clients=self.clients, request=request, response=response
+            settings=self.settings,
+            clients=self.clients,
+            request=request,
+            response=response,
+            rate_limits=self.rate_limits,
         )
         header = request.headers.get("authorization") if request is not None else None
         if header:
@@ -226,7 +234,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, clients: Clie
 
 def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> ASGIApp:
     """The gateway app on `backend`; it starts and stops the backend in its lifespan if it owns it."""
-    graphql = MercatoGraphQL(settings, backend.clients)
+    graphql = MercatoGraphQL(settings, backend.clients, GatewayRateLimits(backend.cache.redis, settings))
     metrics = Metrics()
 
     async def healthz(_: Request) -> Response:

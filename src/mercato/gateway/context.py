@@ -10,6 +10,7 @@ from mercato.catalog.client import CatalogClient
 from mercato.customers.client import CustomersClient
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
 from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
+from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.inventory.client import InventoryClient
 from mercato.orders.client import OrdersClient
 from mercato.payments.client import PaymentsClient
@@ -35,6 +36,7 @@ class GatewayContext:
     response: Any = None
     principal: Principal | None = None  # from the `Authorization: Bearer` access token
     auth_error: str | None = None  # why a presented token was refused
+    rate_limits: GatewayRateLimits | None = None  # None: not limited (a test's bare schema)
     catalog_loaders: CatalogLoaders = field(init=False)
     inventory_loaders: InventoryLoaders = field(init=False)
 

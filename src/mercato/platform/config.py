@@ -18,6 +18,15 @@ class Settings(BaseSettings):
 
     # Engines. Unset -> Mercato starts an embedded engine under `data_dir`.
     database_url: str | None = None
+    # Least privilege: a context's own login role (`postgresql://<role>:<password>@…`, same database).
+    # Set, the context connects with it, and `mercato migrate` (connected as the owner,
+    # `database_url`) creates or updates that role with access to the context's schema only. Unset,
+    # the context connects as `database_url` (development, tests: one trusted role).
+    catalog_database_url: str | None = None
+    inventory_database_url: str | None = None
+    customers_database_url: str | None = None
+    payments_database_url: str | None = None
+    orders_database_url: str | None = None
     nats_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path(".mercato")
@@ -70,6 +79,14 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = Field(default=5, ge=1)
     login_attempts_per_ip: int = Field(default=30, ge=1)
     login_throttle_window_seconds: int = Field(default=300, ge=1)
+    # Rate limits of the gateway (fixed windows in Redis, `platform.rate_limit`): anonymous `cartCreate`
+    # per client address, `checkoutComplete` per customer (per address when anonymous). The address
+    # is the one `trusted_proxies` decides, as for the sign-in throttle. Over the limit the mutation
+    # answers its `TOO_MANY_ATTEMPTS` code.
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    cart_create_per_ip: int = Field(default=60, ge=1)
+    checkout_per_customer: int = Field(default=20, ge=1)
+    checkout_per_ip: int = Field(default=60, ge=1)
     # Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` names the client. Empty:
     # the header is never believed and the direct peer is the client (see gateway.client_ip).
     trusted_proxies: str = ""
@@ -138,6 +155,11 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad entry
         return value
+
+    def context_database_url(self, context: str) -> str | None:
+        """The URL a context's database work uses: its own role's when set, else the shared one."""
+        own: str | None = getattr(self, f"{context}_database_url", None)
+        return own or self.database_url
 
     @cached_property
     def data_path(self) -> Path:

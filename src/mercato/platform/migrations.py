@@ -6,6 +6,7 @@ A context's `migrations/env.py` only calls `run_env()`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 
 from mercato.platform.db import Database
+from mercato.platform.db_roles import ContextRole, ensure_role
 
 _LOCK_KEY = 0x6D65726361746F  # "mercato"
 
@@ -46,7 +48,9 @@ def _current(connection: Connection, source: MigrationSource) -> str | None:
     return connection.execute(text(f"SELECT version_num FROM {source.schema}.alembic_version")).scalar()
 
 
-async def migrate(db: Database, sources: list[MigrationSource]) -> None:
+async def migrate(db: Database, sources: list[MigrationSource], roles: Iterable[ContextRole] = ()) -> None:
+    """Upgrade every source, then create/update each context's own role (`db_roles`), as `db`'s
+    user: the owner of the schemas."""
     async with db.engine.connect() as conn:
         await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
         await conn.commit()
@@ -54,6 +58,9 @@ async def migrate(db: Database, sources: list[MigrationSource]) -> None:
             for source in sources:
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{source.schema}"'))
                 await conn.run_sync(_upgrade, source)
+                await conn.commit()
+            for role in roles:
+                await ensure_role(conn, role, [s.schema for s in sources])
                 await conn.commit()
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})

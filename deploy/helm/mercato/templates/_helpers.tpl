@@ -163,22 +163,58 @@ seccompProfile:
 {{- end -}}
 
 {{/*
-The secret settings a component gets: MERCATO_AUTH_SECRET (and any other key), plus the URL of each
-engine in `engines` only — a pod never holds credentials for an engine it does not use.
-Call with (dict "root" $ "engines" (list ...)).
+The Secret key that holds `env` for one consumer of the Secret, or "" when it gets none:
+  - an engine URL only for an engine in `engines`; with `perComponent` (a Deployment of the distributed
+    topology and secrets.perComponentCredentials) the component's own key `<key>-<name>`, holding its
+    own engine user (least privilege: a catalog pod cannot sign in as orders to PostgreSQL, NATS or
+    Redis); else the shared key;
+  - MERCATO_PAYMENTS_VAULT_KEY only for the process that hosts payments (`vault`);
+  - anything else (MERCATO_AUTH_SECRET, ...) for everyone.
+Call with (dict "root" $ "env" ... "name" ... "engines" (list ...) "perComponent" bool "vault" bool).
+*/}}
+{{- define "mercato.secretKeyFor" -}}
+{{- $key := get .root.Values.secrets.keys .env -}}
+{{- $engineOf := dict "MERCATO_DATABASE_URL" "postgresql" "MERCATO_NATS_URL" "nats" "MERCATO_REDIS_URL" "redis" -}}
+{{- $engine := get $engineOf .env -}}
+{{- if $engine -}}
+{{- if has $engine .engines -}}
+{{- if .perComponent -}}{{- printf "%s-%s" $key .name -}}{{- else -}}{{- $key -}}{{- end -}}
+{{- end -}}
+{{- else if eq .env "MERCATO_PAYMENTS_VAULT_KEY" -}}
+{{- if .vault -}}{{- $key -}}{{- end -}}
+{{- else -}}
+{{- $key -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The secret settings one consumer gets (see mercato.secretKeyFor), plus, with `contextDatabases`,
+MERCATO_<CONTEXT>_DATABASE_URL from `<database key>-<context>` for every enabled context that uses
+PostgreSQL: what `mercato migrate` creates each context's role from, and what the single process
+connects each context with. Same arguments as mercato.secretKeyFor, minus `env`.
 */}}
 {{- define "mercato.secretEnv" -}}
 {{- $secret := include "mercato.secretName" .root -}}
-{{- $engineOf := dict "MERCATO_DATABASE_URL" "postgresql" "MERCATO_NATS_URL" "nats" "MERCATO_REDIS_URL" "redis" -}}
-{{- $engines := .engines -}}
-{{- range $env, $key := .root.Values.secrets.keys }}
-{{- $engine := get $engineOf $env }}
-{{- if or (not $engine) (has $engine $engines) }}
+{{- $args := . -}}
+{{- range $env, $_ := .root.Values.secrets.keys }}
+{{- $key := include "mercato.secretKeyFor" (merge (dict "env" $env) $args) }}
+{{- if $key }}
 - name: {{ $env }}
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- if and .contextDatabases .root.Values.secrets.perComponentCredentials }}
+{{- range $name, $ctx := .root.Values.contexts }}
+{{- if and $ctx.enabled (has "postgresql" ($ctx.engines | default list)) }}
+- name: MERCATO_{{ upper $name }}_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ printf "%s-%s" (get $.root.Values.secrets.keys "MERCATO_DATABASE_URL") $name }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end -}}

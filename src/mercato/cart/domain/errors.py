@@ -24,6 +24,8 @@ class CartCreateErrorCode(Enum):
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    # The gateway's rate limit on anonymous carts per client address (gateway.rate_limits).
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 class CartLinesAddErrorCode(Enum):

@@ -6,8 +6,8 @@ Keys: `<namespace>:throttle:account:<sha256 of the email>` and `<namespace>:thro
 Only failures count, so a busy address (a shop's office, a carrier NAT) can sign in correctly as
 often as it likes. Checking and counting are still one atomic step, or a burst of concurrent guesses
 would all pass a "below the limit?" check before any of them counted: each attempt *reserves* a
-place on both counters (INCR, and EXPIRE for a new counter, in one Lua script: one round trip, and a
-crash can never leave a counter without expiry, which would lock an account for good). A sign-in
+place on both counters (the shared fixed-window count of `platform.rate_limit`: INCR, and EXPIRE for a
+new counter, in one Lua script, so a crash can never leave a counter without expiry). A sign-in
 that succeeds gives its place back: the account's counter is deleted (a correct password proves
 the owner) and the IP's is decremented (one good password must not wipe the counter of an address
 trying many accounts). So at rest both counters hold failures only, and in flight they hold
@@ -25,22 +25,10 @@ import hashlib
 import logging
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+
+from mercato.platform.rate_limit import UNREACHABLE, FixedWindow
 
 log = logging.getLogger(__name__)
-
-# KEYS: the counters; ARGV[1]: the window in seconds. Returns each counter after the increment.
-# The TTL check (rather than "count == 1") also repairs a counter that somehow lost its expiry.
-_ATTEMPT = """
-local counts = {}
-for i, key in ipairs(KEYS) do
-  counts[i] = redis.call('INCR', key)
-  if redis.call('TTL', key) < 0 then
-    redis.call('EXPIRE', key, ARGV[1])
-  end
-end
-return counts
-"""
 
 # KEYS[1]: the account counter (deleted); KEYS[2], if given: the IP counter, given back one place.
 # A counter whose window ended meanwhile is not recreated (DECR on a missing key would make it -1).
@@ -54,9 +42,6 @@ end
 return 1
 """
 
-# What a Redis outage looks like from redis-py: its own errors, or the socket's.
-_UNREACHABLE = (RedisError, OSError, TimeoutError)
-
 
 class RedisLoginThrottle:
     def __init__(
@@ -69,28 +54,30 @@ class RedisLoginThrottle:
         window_seconds: int,
     ) -> None:
         self.redis = redis
-        self.prefix = f"{namespace}:throttle:"
+        # The reservation is the shared fixed-window count (platform.rate_limit); giving a place back
+        # on success is this throttle's own.
+        self.window = FixedWindow(
+            redis, namespace, "throttle", window_seconds=window_seconds, label="sign-in throttle"
+        )
+        self.prefix = self.window.prefix
         self.per_account = per_account
         self.per_ip = per_ip
         self.window_seconds = window_seconds
-        self._attempt = redis.register_script(_ATTEMPT)
         self._succeeded = redis.register_script(_SUCCEEDED)
 
     def account_key(self, email: str) -> str:
-        return f"{self.prefix}account:{hashlib.sha256(email.encode('utf-8')).hexdigest()}"
+        return self.window.key("account", hashlib.sha256(email.encode("utf-8")).hexdigest())
 
     def ip_key(self, ip: str) -> str:
-        return f"{self.prefix}ip:{ip[:64]}"
+        return self.window.key("ip", ip)
 
     def _keys(self, email: str, ip: str | None) -> list[str]:
         return [self.account_key(email)] if ip is None else [self.account_key(email), self.ip_key(ip)]
 
     async def attempt(self, email: str, ip: str | None) -> bool:
-        try:
-            counts = await self._attempt(keys=self._keys(email, ip), args=[self.window_seconds])
-        except _UNREACHABLE as exc:
-            log.warning("sign-in throttle unavailable (%r); allowing the attempt unthrottled", exc)
-            return True
+        counts = await self.window.hit(self._keys(email, ip))
+        if counts is None:
+            return True  # Redis is down: fail open (logged by the counter)
         if int(counts[0]) > self.per_account:
             return False
         return ip is None or int(counts[1]) <= self.per_ip
@@ -98,5 +85,5 @@ class RedisLoginThrottle:
     async def succeeded(self, email: str, ip: str | None) -> None:
         try:
             await self._succeeded(keys=self._keys(email, ip), args=[])
-        except _UNREACHABLE as exc:
+        except UNREACHABLE as exc:
             log.warning("sign-in throttle unavailable (%r); the attempt stays counted", exc)

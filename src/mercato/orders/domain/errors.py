@@ -46,6 +46,8 @@ class CheckoutCompleteErrorCode(Enum):
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     TOTAL_MISMATCH = "TOTAL_MISMATCH"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    # The gateway's rate limit per customer, or per client address when anonymous (gateway.rate_limits).
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 class OrderCancelErrorCode(Enum):

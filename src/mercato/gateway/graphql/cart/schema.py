@@ -31,6 +31,7 @@ from mercato.gateway.graphql.cart.types import (
     CartLinesUpdateError,
     CartLinesUpdatePayload,
 )
+from mercato.gateway.graphql.core.auth import request_client_ip
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.platform.auth import Principal
@@ -66,6 +67,9 @@ class CartMutations:
     async def cart_create(self, info: strawberry.Info) -> CartCreatePayload:
         client, principal = _caller(info)
         try:
+            limits = getattr(info.context, "rate_limits", None)
+            if limits is not None:
+                await limits.cart_create(principal, request_client_ip(info.context))
             cart = await client.create(CreateCart(principal))
             # Priced like any read: a customer's existing cart may already hold lines.
             view = await client.get(cart.id, principal)

@@ -16,6 +16,7 @@ from enum import Enum
 import strawberry
 
 from mercato.cart.client import CartClient
+from mercato.gateway.graphql.core.auth import request_client_ip
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.customers.types import AddressInput
@@ -124,6 +125,10 @@ class OrdersMutations:
     ) -> CheckoutCompletePayload:
         clients, settings = info.context.clients, info.context.settings
         try:
+            # Counted before anything else: per customer, or per address for an anonymous caller.
+            limits = getattr(info.context, "rate_limits", None)
+            if limits is not None:
+                await limits.checkout(info.context.principal, request_client_ip(info.context))
             principal = _customer(info)
             cart = parse_id(cart_id, "cartId")
             lines, total = await _cart_contents(clients.cart, cart, principal, settings.default_currency)
