@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from mercato.app.runtime import Runtime
 from mercato.app.topology import GrpcTopology
 from mercato.cart.domain.errors import CartCreateErrorCode
+from mercato.customers import CreateToken, RegisterAccount
 from mercato.gateway.app import create_app
 from mercato.orders.domain.errors import CheckoutCompleteErrorCode
 from mercato.platform.config import Settings
@@ -71,8 +72,8 @@ async def connect(limited_app: ASGIApp) -> AsyncIterator[Any]:
 
 async def _customer_token(runtime: Runtime) -> str:
     email = f"{ref('limited')}@example.com"
-    await runtime.customers_client.register(email, PASSWORD)
-    return (await runtime.customers_client.create_token(email, PASSWORD)).access_token
+    await runtime.customers_client.register(RegisterAccount(email, PASSWORD))
+    return (await runtime.customers_client.create_token(CreateToken(email, PASSWORD))).access_token
 
 
 async def _cart_create(client: GraphQLClient) -> tuple[str, bool]:
