@@ -9,6 +9,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanContext
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from mercato.catalog.service_layer.views import CategoryView
 from mercato.platform.errors import Conflict
@@ -17,7 +18,8 @@ from mercato.platform.grpc import auth
 
 class FakeQueries:
     """`mode`: "ok" (one category), "principal" (its name tells the calling service and end user),
-    "conflict" (a mapped error), "boom" (an unmapped one, with SQL in it), "hang" (never answers)."""
+    "conflict" (a mapped error), "boom" (an unmapped one, with SQL in it), "hang" (never answers),
+    "no connection" (the database pool had none free in time)."""
 
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
@@ -31,6 +33,8 @@ class FakeQueries:
             raise Conflict("already there", code="TAKEN", field="slug")
         if self.mode == "boom":
             raise RuntimeError("SELECT secret FROM catalog.products")
+        if self.mode == "no connection":
+            raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out")
         name = "name"
         if self.mode == "principal":
             principal = auth.current_principal.get()

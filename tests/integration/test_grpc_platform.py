@@ -281,6 +281,15 @@ async def test_a_server_bug_arrives_as_internal_without_details(fake: Fake) -> N
     assert str(caught.value) == INTERNAL_MESSAGE
 
 
+async def test_an_engine_fault_arrives_as_unavailable_not_internal(fake: Fake) -> None:
+    # Given a servicer whose database pool had no connection free (a store overloaded or down)
+    fake.catalog.queries.mode = "no connection"
+    # Then the caller gets UNAVAILABLE (which it may retry), without the pool's details
+    with pytest.raises(Unavailable) as caught:
+        await fake.client.categories()
+    assert "QueuePool" not in str(caught.value)
+
+
 async def test_a_standard_client_reads_the_rich_status(fake: Fake) -> None:
     """Non-Python or non-Mercato callers decode errors with the stock `grpc_status` helper."""
     fake.catalog.queries.mode = "conflict"

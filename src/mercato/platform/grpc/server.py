@@ -17,7 +17,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from mercato.platform import telemetry
 from mercato.platform.auth import Unauthenticated
-from mercato.platform.errors import MercatoError
+from mercato.platform.errors import MercatoError, Unavailable
+from mercato.platform.faults import is_unavailable
 from mercato.platform.grpc import auth
 from mercato.platform.grpc.errors import to_status
 from mercato.platform.grpc.inputs import check_request
@@ -68,9 +69,16 @@ def _map_errors(behavior: Behavior, method: str) -> Behavior:
             context.set_trailing_metadata(trailers)
             await context.abort(code, message)
         except Exception as exc:
+            trace.get_current_span().record_exception(exc)
+            if is_unavailable(exc):
+                # An engine down, slow or out of connections: the caller may retry (its client does).
+                log.warning("%s: an engine is unavailable: %r", method, exc)
+                unavailable = Unavailable("a store this service needs is unavailable; retry")
+                code, message, trailers = to_status(unavailable)
+                context.set_trailing_metadata(trailers)
+                await context.abort(code, message)
             # The caller gets a bare INTERNAL; the details (SQL, paths, ...) stay in our log and trace.
             log.exception("unhandled error in %s", method)
-            trace.get_current_span().record_exception(exc)
             code, message, _ = to_status(RuntimeError())
             await context.abort(code, message)
 

@@ -8,25 +8,14 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from graphql.error import GraphQLError
-from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import SchemaExtension
 
-from mercato.platform.errors import ClientError, MercatoError, Unavailable, field_errors
+from mercato.platform.errors import ClientError, MercatoError, field_errors
+from mercato.platform.faults import is_unavailable
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
-
-_UNAVAILABLE = (
-    Unavailable,
-    OperationalError,
-    InterfaceError,
-    RedisError,
-    ConnectionError,
-    TimeoutError,
-    OSError,
-)
 
 
 def payload_errors(exc: ClientError, error_type: Callable[..., E]) -> list[E]:
@@ -49,9 +38,7 @@ def _code_of(original: BaseException | None) -> tuple[str, bool]:
         if isinstance(original.code, Enum):
             return str(original.code.value), True
         return original.graphql_code, True
-    if isinstance(original, DBAPIError) and original.connection_invalidated:
-        return "UNAVAILABLE", False
-    if isinstance(original, _UNAVAILABLE):
+    if is_unavailable(original):
         return "UNAVAILABLE", False
     return "INTERNAL", False
 
