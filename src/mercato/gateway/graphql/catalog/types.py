@@ -171,7 +171,10 @@ _CATEGORY_FIELDS = frozenset({"category"})
 
 
 def _asks_for(fields: Iterable[Any], names: frozenset[str]) -> bool:
-    return any(f.name in names or _asks_for(getattr(f, "selections", ()), names) for f in fields)
+    # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed INTERNAL).
+    return any(
+        getattr(f, "name", None) in names or _asks_for(getattr(f, "selections", ()), names) for f in fields
+    )
 
 
 async def products_of(info: strawberry.Info, views: Sequence[ProductView]) -> list[Product]:

@@ -24,13 +24,16 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from graphql.pyutils import Path
@@ -46,10 +49,6 @@ class _Abandon(Exception):
 
 
 _ABANDON = _Abandon()
-
-
-def _abandon() -> Any:
-    raise _ABANDON
 
 
 class PlainSelectionExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -99,96 +98,157 @@ class PlainSelectionExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
             return None
-        type_name = object_type.name
-        plan: list[tuple[str, str | None, Complete | None]] = []
+        code = _Code()
         for response_name, field_group in grouped.items():
             node = field_group[0].node
-            name = node.name.value
-            if name == "__typename":
-                plan.append((response_name, None, None))
+            if node.name.value == "__typename":
+                code.constant(response_name, object_type.name)
                 continue
-            field = object_type.fields.get(name)
-            if field is None or field.args or node.arguments:
+            attribute = _plain_attribute(object_type, node)
+            if attribute is None:
                 return None
-            definition = (field.extensions or {}).get(_DEFINITION)
-            if (
-                definition is None
-                or not getattr(field.resolve, "_is_default", False)
-                or not definition.is_basic_field
-                or definition.default_resolver is not getattr
-            ):
-                return None
-            complete = self._value(field.type, field_group)
+            field_type = object_type.fields[node.name.value].type
+            complete = self._value(field_type, field_group)
             if complete is None:
                 return None
-            plan.append((response_name, definition.python_name, complete))
-        fields = tuple(plan)
-
-        def complete_object(source: Any) -> dict[str, Any]:
-            if isinstance(source, Exception):
-                raise _ABANDON
-            data: dict[str, Any] = {}
-            try:
-                for response_name, attribute, complete in fields:
-                    if attribute is None:
-                        data[response_name] = type_name
-                    else:
-                        data[response_name] = complete(getattr(source, attribute))  # type: ignore[misc]
-            except _Abandon:
-                raise
-            except Exception:
-                raise _ABANDON from None
-            return data
-
-        return complete_object
+            code.field(response_name, attribute, field_type, complete)
+        return code.function()
 
     def _value(self, type_: GraphQLOutputType, field_group: Any) -> Complete | None:
         """The completion of a value of `type_` (the same steps as graphql-core's `complete_value`)."""
-        if isinstance(type_, GraphQLNonNull):
-            inner = self._value(type_.of_type, field_group)
-            if inner is None:
-                return None
-
-            def non_null(value: Any) -> Any:
-                completed = inner(value)
-                return _abandon() if completed is None else completed
-
-            return non_null
-        if isinstance(type_, GraphQLList):
-            item = self._value(type_.of_type, field_group)
-            if item is None:
-                return None
-
-            def list_of(value: Any) -> Any:
-                if value is None:
-                    return None
-                if type(value) is not list and type(value) is not tuple:
-                    raise _ABANDON  # other iterables (and async ones) take the reference path
-                return [item(v) for v in value]
-
-            return list_of
-        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
-            coerce = type_.coerce_output_value
-
-            def leaf(value: Any) -> Any:
-                if value is None:
-                    return None
-                if isinstance(value, Exception):
-                    raise _ABANDON
-                coerced = coerce(value)
-                if coerced is None or coerced is Undefined:
-                    raise _ABANDON
-                return coerced
-
-            return leaf
-        if isinstance(type_, GraphQLObjectType):
+        non_null = isinstance(type_, GraphQLNonNull)
+        inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if isinstance(inner, GraphQLList):
+            item = self._value(inner.of_type, field_group)
+            return None if item is None else _list(item, non_null)
+        if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+            return _leaf(inner.coerce_output_value, non_null)
+        if isinstance(inner, GraphQLObjectType):
             # Compiled now: whether the nested selection is plain decides whether this one is.
-            nested = self._compile(type_, field_group)
-            if nested is None:
-                return None
-
-            def object_of(value: Any) -> Any:
-                return None if value is None else nested(value)
-
-            return object_of
+            nested = self._compile(inner, field_group)
+            return None if nested is None else _object_value(nested, non_null)
         return None  # interfaces and unions: the reference executor resolves their runtime type
+
+
+def _plain_attribute(object_type: GraphQLObjectType, node: Any) -> str | None:
+    """The attribute Strawberry would read for this field, or None if it does more than read one."""
+    field = object_type.fields.get(node.name.value)
+    if field is None or field.args or node.arguments:
+        return None
+    definition = (field.extensions or {}).get(_DEFINITION)
+    if (
+        definition is None
+        or not getattr(field.resolve, "_is_default", False)
+        or not definition.is_basic_field
+        or definition.default_resolver is not getattr
+        or not definition.python_name.isidentifier()
+    ):
+        return None
+    name: str = definition.python_name
+    return name
+
+
+# Values graphql-core's `coerce_output_value` hands back unchanged for these scalars: the generated
+# code takes them as they are and calls the full completion for anything else.
+_EXACT = ((GraphQLString, "str"), (GraphQLID, "str"), (GraphQLBoolean, "bool"))
+
+
+class _Code:
+    """The source of one object's completion: read each attribute, take it as is when it is already
+    what the response holds, else complete it with its function; one dict at the end."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.items: list[str] = []
+        self.functions: list[Complete] = []
+
+    def constant(self, response_name: str, value: str) -> None:
+        self.items.append(f"{response_name!r}: {value!r}")
+
+    def field(self, response_name: str, attribute: str, type_: GraphQLOutputType, complete: Complete) -> None:
+        index = len(self.functions)
+        self.functions.append(complete)
+        value, function = f"v{index}", f"f{index}"
+        self.lines.append(f"            {value} = source.{attribute}")
+        non_null = isinstance(type_, GraphQLNonNull)
+        named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        exact = next((python for scalar, python in _EXACT if named is scalar), None)
+        if exact is None:
+            self.lines.append(f"            {value} = {function}({value})")
+        elif non_null:
+            self.lines.append(
+                f"            if {value}.__class__ is not {exact}: {value} = {function}({value})"
+            )
+        else:
+            check = f"{value} is not None and {value}.__class__ is not {exact}"
+            self.lines.append(f"            if {check}: {value} = {function}({value})")
+        self.items.append(f"{response_name!r}: {value}")
+
+    def function(self) -> Complete:
+        functions = ", ".join(f"f{i}" for i in range(len(self.functions)))
+        source = "\n".join(
+            [
+                f"def make(ABANDON, Abandon, {functions}):" if functions else "def make(ABANDON, Abandon):",
+                "    def complete(source):",
+                "        if isinstance(source, Exception): raise ABANDON",
+                "        try:",
+                *self.lines,
+                "            pass" if not self.lines else "",
+                "        except Abandon: raise",
+                "        except Exception: raise ABANDON from None",
+                "        return {" + ", ".join(self.items) + "}",
+                "    return complete",
+            ]
+        )
+        make = _made.get(source)
+        if make is None:
+            namespace: dict[str, Any] = {}
+            exec(compile(source, "<mercato plain selection>", "exec"), namespace)  # noqa: S102
+            make = _made[source] = namespace["make"]
+            if len(_made) > _MADE_MAX:  # drop the oldest: documents come and go
+                del _made[next(iter(_made))]
+        complete: Complete = make(_ABANDON, _Abandon, *self.functions)
+        return complete
+
+
+# Compiled sources, shared by requests (compiling is what costs; the source is cheap to build again).
+_made: dict[str, Callable[..., Complete]] = {}
+_MADE_MAX = 4_096
+
+
+def _list(item: Complete, non_null: bool) -> Complete:
+    def list_of(value: Any) -> Any:
+        if value.__class__ is not list and value.__class__ is not tuple:
+            if value is None and not non_null:
+                return None
+            raise _ABANDON  # null for a non-null list, other iterables, async ones: the reference path
+        return [item(v) for v in value]
+
+    return list_of
+
+
+def _leaf(coerce: Callable[[Any], Any], non_null: bool) -> Complete:
+    def leaf(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise _ABANDON
+            return None
+        if isinstance(value, Exception):
+            raise _ABANDON
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _ABANDON
+        return coerced
+
+    return leaf
+
+
+def _object_value(nested: Complete, non_null: bool) -> Complete:
+    def object_value(value: Any) -> Any:
+        if value is None:
+            if non_null:
+                raise _ABANDON
+            return None
+        return nested(value)
+
+    return object_value
