@@ -12,9 +12,10 @@ worker first answers the whole mix once; the run stops if two executors disagree
 
 Executors (see `EXECUTORS`): the gateway's schema as it serves (`gateway`); the same with graphql-core's
 executor alone (`reference`); the schema with the parser and validation caches only, without the
-gateway's other extensions and the text guard (`bare`: what those cost); graphql-core's `execute` called directly on the parsed and validated
-document (`graphql-core`, and `graphql-core-plain` with the compiled executor: what Strawberry's
-per-request wrapper costs).
+gateway's other extensions and the text guard (`bare`: what those cost); graphql-core's `execute`
+called directly on the parsed and validated document (`graphql-core`, and `graphql-core-plain` with
+the compiled executor: what Strawberry's per-request wrapper costs). `--profile DIR` then samples each
+executor with py-spy and writes its flame graph.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -65,7 +67,7 @@ def _executor(name: str, stock: bool) -> tuple[Run, list[str]]:
         served = strawberry.Schema(
             query=gateway_schema.Query,
             mutation=gateway_schema.Mutation,
-            extensions=[ParserCache(maxsize=1_000), ValidationCache(maxsize=1_000)],
+            extensions=[lambda: ParserCache(maxsize=1_000), lambda: ValidationCache(maxsize=1_000)],
         )
     else:
         core = gateway_schema.build_schema(settings)._schema
@@ -177,6 +179,30 @@ class Worker:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+def _profile(workers: list[Worker], out: Path, seconds: int) -> None:
+    """py-spy each worker while it runs the mix for `seconds`; collapsed stacks and a flame graph."""
+    from bench import flamegraph, profile
+
+    # py-spy also where this Python's venv keeps it (the shared venv is not always on PATH).
+    exe = profile.py_spy() or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if exe is None:
+        print("bench: py-spy is not installed; no profile", file=sys.stderr)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for w in workers:
+        raw = out / f"graphql-{w.label}.collapsed.txt"
+        proc = profile.start(exe, w.proc.pid, seconds, raw)
+        time.sleep(0.5)  # py-spy attached before the slice starts
+        w.slice(seconds - 1)
+        found = profile.finish(proc, raw)
+        if found is None:
+            continue
+        title = f"listing mix in process, executor {w.label}"
+        svg = out / f"graphql-{w.label}.svg"
+        svg.write_text(flamegraph.render(flamegraph.parse(raw.read_text()), title))
+        profile.print_summary(w.label, found)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -186,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executors", default=",".join(EXECUTORS))
     parser.add_argument("--baseline", default=None, help="a commit to measure as `before` (e.g. main)")
     parser.add_argument("--stock", action="store_true", help="the mix with quantityAvailable / inStock")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="then py-spy each executor for --profile-seconds: DIR/graphql-<label>.{collapsed.txt,svg}",
+    )
+    parser.add_argument("--profile-seconds", type=int, default=15)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -206,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(slices):
             for w in workers:
                 w.slice(args.slice)
+        if args.profile is not None:
+            _profile(workers, args.profile, args.profile_seconds)
         for w in workers:
             w.close()
     base = workers[0].rate
@@ -213,9 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         f"listing mix ({'with' if args.stock else 'without'} availability), {workers[0].size} bytes "
         f"of data per response on average; identical responses from every executor ({workers[0].digest})"
     )
-    print(
-        f"{'executor':<20} {'requests':>9} {'seconds':>8} {'req/s':>8} {'ms/req':>7} {'x ' + workers[0].label:>10}"
-    )
+    head = f"x {workers[0].label}"
+    print(f"{'executor':<20} {'requests':>9} {'seconds':>8} {'req/s':>8} {'ms/req':>7} {head:>10}")
     for w in workers:
         print(
             f"{w.label:<20} {w.requests:>9} {w.seconds:>8.1f} {w.rate:>8.1f} {1000 / w.rate:>7.2f} "
