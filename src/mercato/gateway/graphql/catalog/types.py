@@ -197,5 +197,5 @@ async def stock_levels(info: strawberry.Info, products: Iterable[ProductView]) -
 async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:
     if not skus or not _asks_for(info.selected_fields, _STOCK_FIELDS):
         return {}
-    levels: list[int] = await info.context.inventory_loaders.available_by_sku.load_many(skus)
-    return dict(zip(skus, levels, strict=True))
+    levels: dict[str, int] = await info.context.inventory_loaders.available(skus)
+    return levels
