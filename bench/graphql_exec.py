@@ -239,22 +239,23 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(slices):
             for w in workers:
                 w.slice(args.slice)
+        base = workers[0].rate
+        print(
+            f"listing mix ({'with' if args.stock else 'without'} availability), {workers[0].size} bytes "
+            f"of data per response on average; identical responses from every executor ({workers[0].digest})"
+        )
+        head = f"x {workers[0].label}"
+        print(f"{'executor':<20} {'requests':>9} {'seconds':>8} {'req/s':>8} {'ms/req':>7} {head:>10}")
+        for w in workers:
+            print(
+                f"{w.label:<20} {w.requests:>9} {w.seconds:>8.1f} {w.rate:>8.1f} {1000 / w.rate:>7.2f} "
+                f"{w.rate / base:>10.2f}"
+            )
+        # After the figures: py-spy slows the process it samples.
         if args.profile is not None:
             _profile(workers, args.profile, args.profile_seconds)
         for w in workers:
             w.close()
-    base = workers[0].rate
-    print(
-        f"listing mix ({'with' if args.stock else 'without'} availability), {workers[0].size} bytes "
-        f"of data per response on average; identical responses from every executor ({workers[0].digest})"
-    )
-    head = f"x {workers[0].label}"
-    print(f"{'executor':<20} {'requests':>9} {'seconds':>8} {'req/s':>8} {'ms/req':>7} {head:>10}")
-    for w in workers:
-        print(
-            f"{w.label:<20} {w.requests:>9} {w.seconds:>8.1f} {w.rate:>8.1f} {1000 / w.rate:>7.2f} "
-            f"{w.rate / base:>10.2f}"
-        )
     return 0
 
 

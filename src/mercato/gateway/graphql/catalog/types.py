@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, cast
@@ -41,7 +41,7 @@ class Variant:
     attributes: JSON
     price: Money
 
-    # Plain values, filled for a whole page at once (see `stock_levels`): a resolver per variant would
+    # Plain values, filled for a whole page at once (see `products_of`): a resolver per variant would
     # cost more than the query itself.
     quantity_available: int = strawberry.field(
         description="Units that can be ordered now, across warehouses."
@@ -167,35 +167,42 @@ class ProductFilterInput:
 
 
 _STOCK_FIELDS = frozenset({"quantityAvailable", "inStock"})
-_CATEGORY_FIELDS = frozenset({"category"})
 
 
-def _asks_for(fields: Iterable[Any], names: frozenset[str]) -> bool:
-    # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed INTERNAL).
-    return any(
-        getattr(f, "name", None) in names or _asks_for(getattr(f, "selections", ()), names) for f in fields
-    )
+def _selected_names(info: strawberry.Info) -> set[str]:
+    """The names of every field (and fragment) the query selects under this one, at any depth."""
+    names: set[str] = set()
+    stack: list[Any] = list(info.selected_fields)
+    while stack:
+        selection = stack.pop()
+        # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed INTERNAL).
+        name = getattr(selection, "name", None)
+        if name is not None:
+            names.add(name)
+        stack.extend(getattr(selection, "selections", ()))
+    return names
 
 
 async def products_of(info: strawberry.Info, views: Sequence[ProductView]) -> list[Product]:
     """`views` as GraphQL products, with what the query asks of them loaded for all at once: the
     availability of every variant (one batched call) and the categories (one batched load)."""
-    levels = await stock_levels(info, views)
+    names = _selected_names(info)
+    levels = await _levels(info, [v.sku for p in views for v in p.variants], names)
     categories: dict[uuid.UUID, CategoryView] = {}
     wanted = list({v.category_id for v in views if v.category_id is not None})
-    if wanted and _asks_for(info.selected_fields, _CATEGORY_FIELDS):
+    if wanted and "category" in names:
         found: list[CategoryView | None] = await info.context.catalog_loaders.category_by_id.load_many(wanted)
         categories = {c.id: c for c in found if c is not None}
     return [Product.of(v, levels, categories) for v in views]
 
 
-async def stock_levels(info: strawberry.Info, products: Iterable[ProductView]) -> Mapping[str, int]:
-    """Availability of every variant of `products` in one batched call, when the query asks for it."""
-    return await sku_levels(info, [v.sku for p in products for v in p.variants])
-
-
 async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:
-    if not skus or not _asks_for(info.selected_fields, _STOCK_FIELDS):
+    """Availability of `skus` in one batched call, when the query asks for it."""
+    return await _levels(info, skus, _selected_names(info))
+
+
+async def _levels(info: strawberry.Info, skus: list[str], names: set[str]) -> Mapping[str, int]:
+    if not skus or names.isdisjoint(_STOCK_FIELDS):
         return {}
     levels: dict[str, int] = await info.context.inventory_loaders.available(skus)
     return levels

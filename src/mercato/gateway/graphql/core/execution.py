@@ -26,6 +26,7 @@ from typing import Any
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLID,
     GraphQLList,
     GraphQLNonNull,
@@ -132,8 +133,16 @@ class PlainSelectionExecutor(StrawberryGraphQLCoreExecutionContext):
 
 def _plain_attribute(object_type: GraphQLObjectType, node: Any) -> str | None:
     """The attribute Strawberry would read for this field, or None if it does more than read one."""
-    field = object_type.fields.get(node.name.value)
-    if field is None or field.args or node.arguments:
+    if node.arguments:
+        return None
+    key = (object_type, node.name.value)
+    if key not in _attributes:
+        _attributes[key] = _attribute_of(object_type.fields.get(node.name.value))
+    return _attributes[key]
+
+
+def _attribute_of(field: GraphQLField | None) -> str | None:
+    if field is None or field.args:
         return None
     definition = (field.extensions or {}).get(_DEFINITION)
     if (
@@ -146,6 +155,10 @@ def _plain_attribute(object_type: GraphQLObjectType, node: Any) -> str | None:
         return None
     name: str = definition.python_name
     return name
+
+
+# Per field of the schema (types are made once with it): what `_attribute_of` found.
+_attributes: dict[tuple[GraphQLObjectType, str], str | None] = {}
 
 
 # Values graphql-core's `coerce_output_value` hands back unchanged for these scalars: the generated
