@@ -56,6 +56,15 @@ bench: $(STAMP)
 bench-checkout: $(STAMP)
 	@$(BIN)/python -m bench.run --scenario checkout $(ARGS)
 
+# GraphQL execution of the storefront listing mix in process, no HTTP (issue 9): each executor in its own
+# worker, side by side in one run, against the code of GRAPHQL_BASELINE (before issue 9's work) as
+# `before`. Ratios hold on a busy machine; req/s per worker only on a quiet one.
+# `make bench-graphql ARGS="--seconds 60 --stock --profile docs/profiles"`: options of bench/graphql_exec.py.
+GRAPHQL_BASELINE ?= 6e18b9b
+.PHONY: bench-graphql
+bench-graphql: $(STAMP)
+	@$(BIN)/python -m bench.graphql_exec --baseline $(GRAPHQL_BASELINE) $(ARGS)
+
 schema: $(STAMP)
 	@$(BIN)/python -c "from mercato.gateway.graphql.schema import SCHEMA_FILE, schema_sdl; SCHEMA_FILE.write_text(schema_sdl())"
 	@echo "wrote src/mercato/gateway/graphql/schema.graphql"

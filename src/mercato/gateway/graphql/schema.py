@@ -15,6 +15,7 @@ from mercato.gateway.graphql.cart.schema import CartMutations, CartQueries
 from mercato.gateway.graphql.catalog.schema import CatalogMutations, CatalogQueries
 from mercato.gateway.graphql.core.cost import QueryCost
 from mercato.gateway.graphql.core.errors import ErrorFormatting
+from mercato.gateway.graphql.core.execution import PlainSelectionExecutor
 from mercato.gateway.graphql.core.text_guard import guard_text_arguments
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
@@ -48,7 +49,9 @@ class MercatoSchema(strawberry.Schema):
                 super().process_errors([error], execution_context)
 
 
-def build_schema(settings: Settings) -> MercatoSchema:
+def build_schema(settings: Settings, *, fast_execution: bool = True) -> MercatoSchema:
+    """The gateway's schema. `fast_execution=False`: graphql-core's executor alone (the reference the
+    fast one is tested against, and the baseline of `bench/graphql_exec.py`)."""
     # The depth rule is made once: `QueryDepthLimiter` makes a new rule class per instance, and with a
     # new class in the rules of every request the validation cache (keyed by the rules) never hit,
     # so every request was validated again (~18% of a worker's CPU under checkout load).
@@ -63,6 +66,9 @@ def build_schema(settings: Settings) -> MercatoSchema:
             lambda: AddValidationRules(depth_rules),
             lambda: QueryCost(max_cost=settings.graphql_max_cost),
         ],
+        # Plain selections (a listing page's products, variants, prices) completed by compiled code,
+        # everything else by graphql-core as before: see core/execution.py.
+        execution_context_class=PlainSelectionExecutor if fast_execution else None,
     )
     # The boundary rule for text, once for every argument of every field (see core/text_guard.py).
     guard_text_arguments(schema._schema)

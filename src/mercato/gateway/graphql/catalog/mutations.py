@@ -19,7 +19,7 @@ from mercato.catalog.domain.errors import (
     VariantCreateErrorCode,
     VariantUpdateErrorCode,
 )
-from mercato.gateway.graphql.catalog.types import Category, Product, Variant, sku_levels, stock_levels
+from mercato.gateway.graphql.catalog.types import Category, Product, Variant, products_of, sku_levels
 from mercato.gateway.graphql.core.auth import staff
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
@@ -182,7 +182,7 @@ def _attributes(value: Any, field: str = "attributes") -> dict[str, Any]:
 
 async def _staff_product(info: strawberry.Info, product_id: uuid.UUID) -> Product | None:
     found = await info.context.clients.catalog.products_by_ids([product_id], include_unpublished=True)
-    return Product.of(found[0], await stock_levels(info, found)) if found else None
+    return (await products_of(info, found))[0] if found else None
 
 
 def _refused(exc: ClientError, codes: type[Enum]) -> ClientError:

@@ -20,7 +20,7 @@ from mercato.gateway.graphql.catalog.types import (
     ProductFilterInput,
     ProductSortInput,
     SortDirection,
-    stock_levels,
+    products_of,
 )
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
 from mercato.gateway.graphql.core.types import PageInfo
@@ -72,13 +72,10 @@ class CatalogQueries:
             descending=sort.direction is SortDirection.DESC,
         )
         page = await info.context.clients.catalog.list_products(request)
-        levels = await stock_levels(info, page.items)
+        nodes = await products_of(info, page.items)
         edges = [
-            ProductEdge(
-                cursor=Cursor.after_product(p, request.sort, request.descending).encode(),
-                node=Product.of(p, levels),
-            )
-            for p in page.items
+            ProductEdge(cursor=Cursor.after_product(p, request.sort, request.descending).encode(), node=node)
+            for p, node in zip(page.items, nodes, strict=True)
         ]
         return ProductConnection(
             edges=edges,
@@ -101,7 +98,7 @@ class CatalogQueries:
             raise ClientError("give exactly one of id and slug", field="id")
         product_id = parse_id(id, "id") if id is not None else None
         view = await info.context.clients.catalog.product(product_id=product_id, slug=slug)
-        return Product.of(view, await stock_levels(info, [view])) if view is not None else None
+        return (await products_of(info, [view]))[0] if view is not None else None
 
     @strawberry.field(description="Every category, parents before children in menu order.")
     async def categories(self, info: strawberry.Info) -> list[Category]:

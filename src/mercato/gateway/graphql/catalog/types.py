@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, cast
@@ -40,7 +41,7 @@ class Variant:
     attributes: JSON
     price: Money
 
-    # Plain values, filled for a whole page at once (see `stock_levels`): a resolver per variant would
+    # Plain values, filled for a whole page at once (see `products_of`): a resolver per variant would
     # cost more than the query itself.
     quantity_available: int = strawberry.field(
         description="Units that can be ordered now, across warehouses."
@@ -78,28 +79,20 @@ class Product:
     created_at: datetime
     updated_at: datetime
     variants: list[Variant]
+    # Plain values too, filled for a whole page by `products_of` (the category from one batched load per
+    # page): a resolver here ran once per product, and an async one made every product an awaitable.
+    category: Category | None
+    price_range: PriceRange | None
     view: strawberry.Private[ProductView]
 
-    @strawberry.field
-    async def category(self, info: strawberry.Info) -> Category | None:
-        if self.view.category_id is None:
-            return None
-        found: CategoryView | None = await info.context.catalog_loaders.category_by_id.load(
-            self.view.category_id
-        )
-        return Category.of(found) if found is not None else None
-
-    @strawberry.field
-    def price_range(self) -> PriceRange | None:
-        prices = [v.price_amount for v in self.view.variants]
-        if not prices or self.view.currency is None:
-            return None
-        return PriceRange(
-            start=Money.of(min(prices), self.view.currency), stop=Money.of(max(prices), self.view.currency)
-        )
-
     @classmethod
-    def of(cls, view: ProductView, levels: Mapping[str, int]) -> Product:
+    def of(
+        cls,
+        view: ProductView,
+        levels: Mapping[str, int],
+        categories: Mapping[uuid.UUID, CategoryView] | None = None,
+    ) -> Product:
+        found = categories.get(view.category_id) if categories and view.category_id else None
         return cls(
             id=strawberry.ID(str(view.id)),
             slug=view.slug,
@@ -111,8 +104,17 @@ class Product:
             created_at=view.created_at,
             updated_at=view.updated_at,
             variants=[Variant.of(v, levels) for v in view.variants],
+            category=Category.of(found) if found is not None else None,
+            price_range=_price_range(view),
             view=view,
         )
+
+
+def _price_range(view: ProductView) -> PriceRange | None:
+    if not view.variants or view.currency is None:
+        return None
+    prices = [v.price_amount for v in view.variants]
+    return PriceRange(start=Money.of(min(prices), view.currency), stop=Money.of(max(prices), view.currency))
 
 
 @strawberry.type
@@ -167,17 +169,40 @@ class ProductFilterInput:
 _STOCK_FIELDS = frozenset({"quantityAvailable", "inStock"})
 
 
-def _asks_for_stock(fields: Iterable[Any]) -> bool:
-    return any(f.name in _STOCK_FIELDS or _asks_for_stock(getattr(f, "selections", ())) for f in fields)
+def _selected_names(info: strawberry.Info) -> set[str]:
+    """The names of every field (and fragment) the query selects under this one, at any depth."""
+    names: set[str] = set()
+    stack: list[Any] = list(info.selected_fields)
+    while stack:
+        selection = stack.pop()
+        # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed INTERNAL).
+        name = getattr(selection, "name", None)
+        if name is not None:
+            names.add(name)
+        stack.extend(getattr(selection, "selections", ()))
+    return names
 
 
-async def stock_levels(info: strawberry.Info, products: Iterable[ProductView]) -> Mapping[str, int]:
-    """Availability of every variant of `products` in one batched call, when the query asks for it."""
-    return await sku_levels(info, [v.sku for p in products for v in p.variants])
+async def products_of(info: strawberry.Info, views: Sequence[ProductView]) -> list[Product]:
+    """`views` as GraphQL products, with what the query asks of them loaded for all at once: the
+    availability of every variant (one batched call) and the categories (one batched load)."""
+    names = _selected_names(info)
+    levels = await _levels(info, [v.sku for p in views for v in p.variants], names)
+    categories: dict[uuid.UUID, CategoryView] = {}
+    wanted = list({v.category_id for v in views if v.category_id is not None})
+    if wanted and "category" in names:
+        found: list[CategoryView | None] = await info.context.catalog_loaders.category_by_id.load_many(wanted)
+        categories = {c.id: c for c in found if c is not None}
+    return [Product.of(v, levels, categories) for v in views]
 
 
 async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:
-    if not skus or not _asks_for_stock(info.selected_fields):
+    """Availability of `skus` in one batched call, when the query asks for it."""
+    return await _levels(info, skus, _selected_names(info))
+
+
+async def _levels(info: strawberry.Info, skus: list[str], names: set[str]) -> Mapping[str, int]:
+    if not skus or names.isdisjoint(_STOCK_FIELDS):
         return {}
-    levels: list[int] = await info.context.inventory_loaders.available_by_sku.load_many(skus)
-    return dict(zip(skus, levels, strict=True))
+    levels: dict[str, int] = await info.context.inventory_loaders.available(skus)
+    return levels
