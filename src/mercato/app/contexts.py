@@ -8,6 +8,7 @@ from mercato.inventory import MIGRATIONS as INVENTORY_MIGRATIONS
 from mercato.orders import MIGRATIONS as ORDERS_MIGRATIONS
 from mercato.payments import MIGRATIONS as PAYMENTS_MIGRATIONS
 from mercato.platform.migrations import MigrationSource
+from mercato.search import MIGRATIONS as SEARCH_MIGRATIONS
 
 MIGRATIONS: list[MigrationSource] = [
     CATALOG_MIGRATIONS,
@@ -15,4 +16,5 @@ MIGRATIONS: list[MigrationSource] = [
     CUSTOMERS_MIGRATIONS,
     PAYMENTS_MIGRATIONS,
     ORDERS_MIGRATIONS,
+    SEARCH_MIGRATIONS,
 ]

@@ -24,8 +24,10 @@ from mercato.gateway.graphql.catalog.types import (
 )
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
 from mercato.gateway.graphql.core.types import PageInfo
+from mercato.gateway.graphql.search.ranked import products_request, ranked_products
 from mercato.platform.errors import ClientError
 from mercato.platform.types import Money, MoneyError
+from mercato.search import SearchRequest
 
 __all__ = ["CatalogMutations", "CatalogQueries"]
 
@@ -52,9 +54,33 @@ def _filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
     )
 
 
+async def _by_relevance(info: strawberry.Info, request: SearchRequest) -> ProductConnection:
+    result, found = await ranked_products(info, request)
+    levels = await stock_levels(info, [view for _, view in found])
+    edges = [
+        ProductEdge(cursor=request.cursor(position), node=Product.of(view, levels))
+        for position, view in found
+    ]
+    return ProductConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=result.has_next_page,
+            has_previous_page=request.after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
 @strawberry.type
 class CatalogQueries:
-    @strawberry.field(description="Published products, a page at a time (at most 100 per page).")
+    @strawberry.field(
+        description=(
+            "Published products, a page at a time (at most 100 per page). With `filter.search` and no "
+            "`sortBy`, ranked by relevance: any word may match, typos are corrected, and filters "
+            'written in the words ("under $60", "in stock") apply.'
+        )
+    )
     async def products(
         self,
         info: strawberry.Info,
@@ -63,11 +89,16 @@ class CatalogQueries:
         filter: ProductFilterInput | None = None,
         sort_by: ProductSortInput | None = None,
     ) -> ProductConnection:
+        listing_filter = _filter(filter, info.context.settings.default_currency)
+        query = (listing_filter.search or "").strip()
+        if query and sort_by is None and info.context.clients.search is not None:
+            # A search with no explicit sort is ranked by relevance (the search context).
+            return await _by_relevance(info, products_request(query, first, after, listing_filter))
         sort = sort_by or ProductSortInput()
         request = ListingRequest(
             first=first,
             after=after,
-            filter=_filter(filter, info.context.settings.default_currency),
+            filter=listing_filter,
             sort=ProductSort(sort.field.value),
             descending=sort.direction is SortDirection.DESC,
         )
