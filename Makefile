@@ -52,6 +52,11 @@ bench: $(STAMP)
 
 # The checkout alone (issue 8's figures): both topologies at 1/8/32/64/128 shoppers, the hot SKU at
 # the best level, 200 shoppers at once on 20 units, the commit ceiling; targets with PASS/MISS.
+.PHONY: search-eval
+# The judged query set over ../shared/data/luma (docs/search.md): `make search-eval ARGS=--verbose`.
+search-eval: $(STAMP)
+	@PYTHONPATH=src:. $(BIN)/python -m bench.search_eval.run $(ARGS)
+
 .PHONY: bench-checkout
 bench-checkout: $(STAMP)
 	@$(BIN)/python -m bench.run --scenario checkout $(ARGS)

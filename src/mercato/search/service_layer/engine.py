@@ -20,6 +20,7 @@ from mercato.search.service_layer.spelling import resolve
 class SearchEngine:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.semantic_available = False
 
     async def search(self, request: SearchRequest) -> SearchResult:
         if not 1 <= request.first <= PAGE_MAX:
