@@ -22,7 +22,8 @@ class Query:
 
 def _values(product: Mapping[str, Any], code: str) -> set[str]:
     found: set[str] = set()
-    for attributes in (product.get("attributes", {}), *(v["attributes"] for v in product.get("variants", []))):
+    variants = [v["attributes"] for v in product.get("variants", [])]
+    for attributes in (product.get("attributes", {}), *variants):
         value = attributes.get(code)
         if isinstance(value, list):
             found.update(str(v) for v in value)

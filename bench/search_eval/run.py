@@ -20,6 +20,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -78,8 +79,7 @@ def _rankers(runtime: Runtime) -> dict[str, Ranker]:
     return rankers
 
 
-async def evaluate(catalog_path: Path, verbose: bool) -> None:
-    products = json.loads(catalog_path.read_text())
+async def evaluate(catalog_path: Path, products: list[Any], verbose: bool) -> None:
     queries = load(products)
     url = await _database(os.environ.get("MERCATO_DATABASE_URL", ""))
     runtime = Runtime(Settings(database_url=url, namespace="searcheval"))
@@ -127,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.catalog.exists():
         sys.exit(f"no catalog at {args.catalog} (give --catalog)")
-    asyncio.run(evaluate(args.catalog, args.verbose))
+    asyncio.run(evaluate(args.catalog, json.loads(args.catalog.read_text()), args.verbose))
 
 
 if __name__ == "__main__":
