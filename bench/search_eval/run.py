@@ -15,7 +15,9 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -33,6 +35,7 @@ from mercato.app.search_index import reindex_search
 from mercato.app.seed import seed_plan
 from mercato.catalog.service_layer.listing import ListingRequest, ProductFilter
 from mercato.platform.config import Settings
+from mercato.platform.engines import EmbeddedEngines
 from mercato.platform.migrations import migrate
 from mercato.search import SearchMode, SearchRequest
 
@@ -54,7 +57,7 @@ async def _database(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{DATABASE}", parts.query, parts.fragment))
 
 
-def _rankers(runtime: Runtime) -> dict[str, Ranker]:
+async def _rankers(runtime: Runtime) -> dict[str, Ranker]:
     async def catalog(q: str) -> list[uuid.UUID]:
         page = await runtime.catalog_client.list_products(
             ListingRequest(first=DEPTH, filter=ProductFilter(search=q))
@@ -73,7 +76,7 @@ def _rankers(runtime: Runtime) -> dict[str, Ranker]:
         "lexical": search(SearchMode.LEXICAL, False),
         "lexical+nl": search(SearchMode.LEXICAL, True),
     }
-    if runtime.search.engine.semantic_available:
+    if await runtime.search.engine.semantic_available():
         rankers["semantic"] = search(SearchMode.SEMANTIC, True)
         rankers["hybrid"] = search(SearchMode.HYBRID, True)
     return rankers
@@ -81,7 +84,7 @@ def _rankers(runtime: Runtime) -> dict[str, Ranker]:
 
 async def evaluate(catalog_path: Path, products: list[Any], verbose: bool) -> None:
     queries = load(products)
-    url = await _database(os.environ.get("MERCATO_DATABASE_URL", ""))
+    url = await _database(os.environ["MERCATO_DATABASE_URL"])
     runtime = Runtime(Settings(database_url=url, namespace="searcheval"))
     try:
         await migrate(runtime.db, MIGRATIONS)
@@ -93,7 +96,7 @@ async def evaluate(catalog_path: Path, products: list[Any], verbose: bool) -> No
         variants = await runtime.catalog_client.variants_by_skus(list(skus))
         judged_sku = {v.product_id: skus[sku] for sku, v in variants.items()}
         results: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
-        for mode, ranker in _rankers(runtime).items():
+        for mode, ranker in (await _rankers(runtime)).items():
             per_kind: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
             for query in queries:
                 ranked = [judged_sku.get(pid, "?") for pid in await ranker(query.text)]
@@ -127,7 +130,21 @@ def main() -> None:
     args = parser.parse_args()
     if not args.catalog.exists():
         sys.exit(f"no catalog at {args.catalog} (give --catalog)")
-    asyncio.run(evaluate(args.catalog, json.loads(args.catalog.read_text()), args.verbose))
+    # Engines not named by MERCATO_*_URL are started from the wheels (PostgreSQL 18 has pgvector, so
+    # the semantic and hybrid modes are measured there) and stopped at the end.
+    missing = [e for e in ("database", "nats", "redis") if not os.environ.get(f"MERCATO_{e.upper()}_URL")]
+    engines = EmbeddedEngines(Path(tempfile.mkdtemp(prefix="mercato-search-eval-"))) if missing else None
+    try:
+        if engines is not None:
+            names = {"database": "postgres", "nats": "nats", "redis": "redis"}
+            started = engines.start(names[m] for m in missing)
+            for m in missing:
+                os.environ[f"MERCATO_{m.upper()}_URL"] = started[names[m]]
+        asyncio.run(evaluate(args.catalog, json.loads(args.catalog.read_text()), args.verbose))
+    finally:
+        if engines is not None:
+            engines.stop()
+            shutil.rmtree(engines.data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -328,19 +328,26 @@ def migrate_command() -> None:
     from mercato.app.contexts import MIGRATIONS
     from mercato.platform.db import Database
     from mercato.platform.migrations import migrate
+    from mercato.search import semantic_schema
 
     settings = _settings()
     with _one_line_errors(), _engines(settings) as resolved:
 
-        async def run() -> None:
+        async def run() -> bool:
             db = Database(resolved.database_url or "")
             try:
                 await migrate(db, MIGRATIONS)
+                return await semantic_schema(db)
             finally:
                 await db.dispose()
 
-        asyncio.run(run())
+        semantic = asyncio.run(run())
     console.print("Migrations are up to date.", highlight=False)
+    if not semantic:
+        console.print(
+            "Semantic search is off: this PostgreSQL has no pgvector extension (search stays lexical).",
+            highlight=False,
+        )
 
 
 @app.command()

@@ -42,6 +42,7 @@ from mercato.platform.listener import EventListener, Listener
 from mercato.platform.messaging import Broker
 from mercato.platform.outbox import Outbox, OutboxRelay
 from mercato.platform.unit_of_work import RelayHandoff, UnitOfWork
+from mercato.search.adapters import embedder
 from mercato.search.bootstrap import SearchService
 from mercato.search.service_layer.ports import CatalogPort
 
@@ -255,7 +256,12 @@ def search_component(engines: Engines, catalog: CatalogPort) -> Component[Search
         await engines.cache.bump(generation)
 
     service = SearchService(
-        engines.db, catalog, engines.settings.namespace, engines.waker("search"), drop_cached_answers
+        engines.db,
+        catalog,
+        engines.settings.namespace,
+        engines.waker("search"),
+        drop_cached_answers,
+        embedder=embedder.load(),
     )
     return Component(
         "search",

@@ -36,6 +36,8 @@ async def reindex_search(runtime: Runtime, progress: Callable[[int, int], None] 
         if progress is not None:
             progress(done, len(ids))
 
-    written = await reindex(runtime.catalog_client, runtime.search.uow, ids, progress=step)
+    written = await reindex(
+        runtime.catalog_client, runtime.search.uow, ids, semantic=runtime.search.semantic, progress=step
+    )
     await runtime.cache.bump(runtime.catalog.queries.generation_key)
     return written

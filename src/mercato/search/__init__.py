@@ -4,6 +4,9 @@ Fed by the catalog's product events and inventory's availability flips; queried 
 through `SearchClient`. Others use only what is exported here.
 """
 
+from sqlalchemy import text
+
+from mercato.platform.db import Database
 from mercato.platform.migrations import MigrationSource, script_location
 from mercato.search.client import InProcessSearchClient, SearchClient
 from mercato.search.service_layer.requests import (
@@ -18,6 +21,13 @@ from mercato.search.service_layer.requests import (
 
 MIGRATIONS = MigrationSource(schema="search", script_location=script_location(__file__))
 
+
+async def semantic_schema(db: Database) -> bool:
+    """Whether the embeddings table exists (the migrations create it only where pgvector is)."""
+    async with db.connect() as conn:
+        return bool((await conn.execute(text("SELECT to_regclass('search.embeddings')"))).scalar())
+
+
 __all__ = [
     "MIGRATIONS",
     "Correction",
@@ -29,4 +39,5 @@ __all__ = [
     "SearchMode",
     "SearchRequest",
     "SearchResult",
+    "semantic_schema",
 ]

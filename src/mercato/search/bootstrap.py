@@ -10,7 +10,8 @@ from mercato.platform.outbox import Outbox
 from mercato.search.adapters import tables
 from mercato.search.entrypoints.consumers import subscriptions
 from mercato.search.service_layer.engine import SearchEngine
-from mercato.search.service_layer.ports import CatalogPort
+from mercato.search.service_layer.ports import CatalogPort, Embedder
+from mercato.search.service_layer.semantic import Semantic
 from mercato.search.service_layer.unit_of_work import SearchUnitOfWork
 
 CONTEXT = "search"
@@ -29,11 +30,14 @@ class SearchService:
         namespace: str,
         on_commit: Callable[[], None] | None = None,
         on_index_change: Callable[[], Awaitable[None]] | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
         self.outbox = Outbox(tables.outbox, namespace)
-        self.engine = SearchEngine(db)
+        # Without an embedder (its packages absent) or pgvector, search is lexical alone.
+        self.semantic = Semantic(embedder)
+        self.engine = SearchEngine(db, self.semantic)
         self.on_commit = on_commit
         self.on_index_change = on_index_change
 
@@ -41,4 +45,4 @@ class SearchService:
         return SearchUnitOfWork(self.db, self.outbox, self.on_commit)
 
     def subscriptions(self) -> list[Subscription]:
-        return subscriptions(self.catalog, self.on_index_change)
+        return subscriptions(self.catalog, self.semantic, self.on_index_change)

@@ -38,6 +38,12 @@ class SearchDocument:
     def min_price(self) -> int:
         return min(self.prices, default=0)
 
+    def semantic_text(self) -> str:
+        """What the embedding is computed from: the name first (the model reads at most 256 word
+        pieces, so the description's tail is what gets cut), then where and what it is."""
+        parts = (self.name, self.category_text, self.attribute_text, self.description)
+        return ". ".join(p for p in parts if p)
+
     def terms(self) -> list[str]:
         """The distinct words of every field, sorted: the document's share of the vocabulary that
         spelling correction draws on (sorted, so vocabulary rows are always locked in one order)."""

@@ -15,6 +15,7 @@ from mercato.platform.inbox import Handler, Subscription
 from mercato.platform.unit_of_work import UnitOfWork
 from mercato.search.service_layer.indexing import refresh_products
 from mercato.search.service_layer.ports import CatalogPort
+from mercato.search.service_layer.semantic import Semantic
 from mercato.search.service_layer.unit_of_work import SearchUnitOfWork
 
 # Catalog events after which a product's document may differ (names as `<context>.<event>`).
@@ -31,7 +32,9 @@ AVAILABILITY_FLIPPED = "inventory.availability_flipped"
 
 
 def subscriptions(
-    catalog: CatalogPort, on_index_change: Callable[[], Awaitable[None]] | None = None
+    catalog: CatalogPort,
+    semantic: Semantic | None = None,
+    on_index_change: Callable[[], Awaitable[None]] | None = None,
 ) -> list[Subscription]:
     """`on_index_change` runs after a commit that changed the index: cached search answers (the
     gateway's response cache) must not outlive the index state they were computed on."""
@@ -42,7 +45,7 @@ def subscriptions(
 
     async def product_changed(envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(uow, SearchUnitOfWork)
-        await refresh_products([uuid.UUID(envelope.aggregate_id)], uow, catalog)
+        await refresh_products([uuid.UUID(envelope.aggregate_id)], uow, catalog, semantic)
         changed(uow)
 
     async def availability_flipped(envelope: Envelope, uow: UnitOfWork) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
 from mercato.search.domain.text import query_words
@@ -10,17 +12,32 @@ from mercato.search.service_layer.requests import (
     PAGE_MAX,
     QUERY_MAX,
     Correction,
+    Hit,
     Interpretation,
+    SearchMode,
     SearchRequest,
     SearchResult,
 )
-from mercato.search.service_layer.spelling import resolve
+from mercato.search.service_layer.semantic import Semantic, fuse
+from mercato.search.service_layer.spelling import Resolution, resolve
+
+# Each ranking fused contributes this many candidates at least: a page deep in the lexical list must
+# still meet the semantic list's view of the same products.
+FUSION_DEPTH = 100
+# Reciprocal rank fusion weights (lexical, semantic), chosen on the judged set as a whole
+# (docs/search.md): exact words are the stronger evidence when they match.
+LEXICAL_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 1.0
 
 
 class SearchEngine:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, semantic: Semantic | None = None) -> None:
         self.db = db
-        self.semantic_available = False
+        self.semantic = semantic or Semantic(None)
+
+    async def semantic_available(self) -> bool:
+        async with self.db.connect() as conn:
+            return await self.semantic.ready(conn)
 
     async def search(self, request: SearchRequest) -> SearchResult:
         if not 1 <= request.first <= PAGE_MAX:
@@ -29,24 +46,46 @@ class SearchEngine:
             raise ClientError(f"the query is longer than {QUERY_MAX} characters", field="query")
         offset = request.offset()
         depth = offset + request.first + 1
+        words = query_words(request.query)
+        semantic_used = False
         async with self.db.connect() as conn:
-            resolution = await resolve(conn, query_words(request.query))
-            if resolution.terms:
-                hits = await lexical.rank(conn, resolution.terms, resolution.documents, request.filter, depth)
-            elif not query_words(request.query):
+            resolution = await resolve(conn, words)
+            use_semantic = (
+                request.mode is not SearchMode.LEXICAL and bool(words) and await self.semantic.ready(conn)
+            )
+            if not words:
                 hits = await lexical.filtered(conn, request.filter, depth)
+            elif not use_semantic:
+                hits = await self._lexical(conn, resolution, request, depth)
+            elif request.mode is SearchMode.SEMANTIC:
+                hits = await self.semantic.rank(conn, request.query, request.filter, depth)
+                semantic_used = True
             else:
-                hits = []
-        interpretation = Interpretation(
-            text=" ".join(t.term for t in resolution.terms),
-            corrections=tuple(Correction(t.typed, t.term) for t in resolution.terms if t.corrected),
-            unknown=tuple(resolution.unknown),
-        )
+                pool = max(depth, FUSION_DEPTH)
+                by_words = await self._lexical(conn, resolution, request, pool)
+                by_meaning = await self.semantic.rank(conn, request.query, request.filter, pool)
+                hits = fuse([(LEXICAL_WEIGHT, by_words), (SEMANTIC_WEIGHT, by_meaning)])
+                semantic_used = True
         page = hits[offset : offset + request.first]
         return SearchResult(
             hits=tuple(page),
             offset=offset,
             has_next_page=len(hits) > offset + request.first,
-            interpretation=interpretation,
-            semantic=False,
+            interpretation=_interpretation(resolution),
+            semantic=semantic_used,
         )
+
+    async def _lexical(
+        self, conn: AsyncConnection, resolution: Resolution, request: SearchRequest, limit: int
+    ) -> list[Hit]:
+        if not resolution.terms:
+            return []
+        return await lexical.rank(conn, resolution.terms, resolution.documents, request.filter, limit)
+
+
+def _interpretation(resolution: Resolution) -> Interpretation:
+    return Interpretation(
+        text=" ".join(t.term for t in resolution.terms),
+        corrections=tuple(Correction(t.typed, t.term) for t in resolution.terms if t.corrected),
+        unknown=tuple(resolution.unknown),
+    )

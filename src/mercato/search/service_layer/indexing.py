@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from mercato.search.domain.model import SearchDocument, attribute_text, facet_values
 from mercato.search.service_layer.ports import CatalogPort, CategoryInfo, ProductInfo
+from mercato.search.service_layer.semantic import Semantic
 from mercato.search.service_layer.unit_of_work import SearchUnitOfWork
 
 
@@ -46,7 +47,10 @@ async def category_tree(catalog: CatalogPort) -> dict[uuid.UUID, CategoryInfo]:
 
 
 async def refresh_products(
-    product_ids: Iterable[uuid.UUID], uow: SearchUnitOfWork, catalog: CatalogPort
+    product_ids: Iterable[uuid.UUID],
+    uow: SearchUnitOfWork,
+    catalog: CatalogPort,
+    semantic: Semantic | None = None,
 ) -> int:
     """Bring the documents of `product_ids` to the catalog's current state: written when the product
     is published, removed when it is not (or no longer exists). Returns the documents written.
@@ -57,14 +61,17 @@ async def refresh_products(
         return 0
     found = {p.id: p for p in await catalog.products_by_ids(ids, include_unpublished=True)}
     tree = await category_tree(catalog) if found else {}
-    written = 0
+    written: list[SearchDocument] = []
     for product_id in ids:
         product = found.get(product_id)
         if product is None or not product.published:
             await uow.index.remove(product_id)
-        elif await uow.index.upsert(document_of(product, tree)):
-            written += 1
-    return written
+        elif await uow.index.upsert(doc := document_of(product, tree)):
+            written.append(doc)
+    if semantic is not None:
+        # One inference for the batch, and only for documents whose text changed.
+        await semantic.index(uow.conn, written)
+    return len(written)
 
 
 async def reindex(
@@ -72,6 +79,7 @@ async def reindex(
     uow_factory: Callable[[], SearchUnitOfWork],
     all_ids: Sequence[uuid.UUID],
     *,
+    semantic: Semantic | None = None,
     batch: int = 100,
     progress: Callable[[int], None] | None = None,
 ) -> int:
@@ -80,7 +88,7 @@ async def reindex(
     written = 0
     for start in range(0, len(all_ids), batch):
         async with uow_factory() as uow:
-            written += await refresh_products(all_ids[start : start + batch], uow, catalog)
+            written += await refresh_products(all_ids[start : start + batch], uow, catalog, semantic)
             await uow.commit()
         if progress is not None:
             progress(min(batch, len(all_ids) - start))

@@ -64,3 +64,11 @@ class CatalogPort(Protocol):
     ) -> Sequence[ProductInfo]: ...
 
     async def categories(self) -> Sequence[CategoryInfo]: ...
+
+
+class Embedder(Protocol):
+    """Text to unit-length vectors (adapters/embedder.py); the same model for documents and queries."""
+
+    model_id: str
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
