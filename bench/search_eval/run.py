@@ -82,10 +82,14 @@ async def _rankers(runtime: Runtime) -> dict[str, Ranker]:
     return rankers
 
 
-async def evaluate(catalog_path: Path, products: list[Any], verbose: bool) -> None:
+async def evaluate(
+    catalog_path: Path, products: list[Any], verbose: bool, weights: tuple[float, float] | None
+) -> None:
     queries = load(products)
     url = await _database(os.environ["MERCATO_DATABASE_URL"])
     runtime = Runtime(Settings(database_url=url, namespace="searcheval"))
+    if weights is not None:
+        runtime.search.engine.weights = weights
     try:
         await migrate(runtime.db, MIGRATIONS)
         if not (await runtime.catalog_client.list_products(ListingRequest(first=1))).items:
@@ -127,6 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
     parser.add_argument("--verbose", action="store_true", help="one line per query and mode")
+    parser.add_argument(
+        "--weights", help="lexical,semantic fusion weights to try instead of the engine's (e.g. 1,0.5)"
+    )
     args = parser.parse_args()
     if not args.catalog.exists():
         sys.exit(f"no catalog at {args.catalog} (give --catalog)")
@@ -140,7 +147,9 @@ def main() -> None:
             started = engines.start(names[m] for m in missing)
             for m in missing:
                 os.environ[f"MERCATO_{m.upper()}_URL"] = started[names[m]]
-        asyncio.run(evaluate(args.catalog, json.loads(args.catalog.read_text()), args.verbose))
+        weights = tuple(float(w) for w in args.weights.split(",")) if args.weights else None
+        products = json.loads(args.catalog.read_text())
+        asyncio.run(evaluate(args.catalog, products, args.verbose, weights))  # type: ignore[arg-type]
     finally:
         if engines is not None:
             engines.stop()

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
-from mercato.search.domain.text import query_words
+from mercato.search.domain.text import query_words, words
 from mercato.search.service_layer import lexical
 from mercato.search.service_layer.requests import (
     PAGE_MAX,
@@ -27,13 +27,14 @@ FUSION_DEPTH = 100
 # Reciprocal rank fusion weights (lexical, semantic), chosen on the judged set as a whole
 # (docs/search.md): exact words are the stronger evidence when they match.
 LEXICAL_WEIGHT = 1.0
-SEMANTIC_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 0.7
 
 
 class SearchEngine:
     def __init__(self, db: Database, semantic: Semantic | None = None) -> None:
         self.db = db
         self.semantic = semantic or Semantic(None)
+        self.weights = (LEXICAL_WEIGHT, SEMANTIC_WEIGHT)
 
     async def semantic_available(self) -> bool:
         async with self.db.connect() as conn:
@@ -58,13 +59,17 @@ class SearchEngine:
             elif not use_semantic:
                 hits = await self._lexical(conn, resolution, request, depth)
             elif request.mode is SearchMode.SEMANTIC:
-                hits = await self.semantic.rank(conn, request.query, request.filter, depth)
+                hits = await self.semantic.rank(
+                    conn, _meaning(request.query, resolution), request.filter, depth
+                )
                 semantic_used = True
             else:
                 pool = max(depth, FUSION_DEPTH)
                 by_words = await self._lexical(conn, resolution, request, pool)
-                by_meaning = await self.semantic.rank(conn, request.query, request.filter, pool)
-                hits = fuse([(LEXICAL_WEIGHT, by_words), (SEMANTIC_WEIGHT, by_meaning)])
+                by_meaning = await self.semantic.rank(
+                    conn, _meaning(request.query, resolution), request.filter, pool
+                )
+                hits = fuse([(self.weights[0], by_words), (self.weights[1], by_meaning)])
                 semantic_used = True
         page = hits[offset : offset + request.first]
         return SearchResult(
@@ -81,6 +86,14 @@ class SearchEngine:
         if not resolution.terms:
             return []
         return await lexical.rank(conn, resolution.terms, resolution.documents, request.filter, limit)
+
+
+def _meaning(query: str, resolution: Resolution) -> str:
+    """The query the embedding model reads: the shopper's words with typos corrected ("womens jakcet"
+    means nothing to the model, "women jacket" does). Words the catalog does not know are kept:
+    "marathon" is not a catalog word, but the model knows what it is about."""
+    fixed = {t.typed: t.term for t in resolution.terms if t.corrected}
+    return " ".join(fixed.get(w, w) for w in words(query)) if fixed else query
 
 
 def _interpretation(resolution: Resolution) -> Interpretation:
