@@ -22,9 +22,9 @@ from mercato.search.domain.model import SearchDocument
 # D description (ts_rank weighs them, see service_layer/lexical.py).
 _UPSERT = text("""
     INSERT INTO search.documents AS d (product_id, slug, name, category_ids, skus, prices, min_price,
-        facets, terms, document, updated_at, indexed_at)
+        facets, variant_axes, terms, document, updated_at, indexed_at)
     VALUES (:product_id, :slug, :name, :category_ids, :skus, :prices, :min_price, CAST(:facets AS jsonb),
-        :terms,
+        :variant_axes, :terms,
         setweight(to_tsvector('english', :name), 'A')
         || setweight(to_tsvector('english', :category_text), 'B')
         || setweight(to_tsvector('english', :attribute_text), 'C')
@@ -32,13 +32,15 @@ _UPSERT = text("""
         :updated_at, now())
     ON CONFLICT (product_id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name,
         category_ids = EXCLUDED.category_ids, skus = EXCLUDED.skus, prices = EXCLUDED.prices,
-        min_price = EXCLUDED.min_price, facets = EXCLUDED.facets, terms = EXCLUDED.terms,
+        min_price = EXCLUDED.min_price, facets = EXCLUDED.facets, variant_axes = EXCLUDED.variant_axes,
+        terms = EXCLUDED.terms,
         document = EXCLUDED.document, updated_at = EXCLUDED.updated_at, indexed_at = now()
 """).bindparams(
     bindparam("category_ids", type_=ARRAY(UUID(as_uuid=True))),
     bindparam("skus", type_=ARRAY(Text)),
     bindparam("prices", type_=ARRAY(BigInteger)),
     bindparam("terms", type_=ARRAY(Text)),
+    bindparam("variant_axes", type_=ARRAY(Text)),
 )
 _ADD_TERMS = text("""
     INSERT INTO search.vocabulary (term, docs) SELECT t, 1 FROM unnest(:terms) AS t
@@ -81,6 +83,7 @@ class SearchIndex:
                 "min_price": doc.min_price,
                 "facets": orjson.dumps({k: list(v) for k, v in doc.facets.items()}).decode(),
                 "terms": terms,
+                "variant_axes": list(doc.variant_axes),
                 "category_text": doc.category_text,
                 "attribute_text": doc.attribute_text,
                 "description": doc.description,

@@ -33,6 +33,9 @@ class SearchDocument:
     prices: tuple[int, ...] = ()  # minor units, one per variant
     # Attribute name -> the values the product or one of its variants has, for filters and facets.
     facets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The attributes its variants differ by ("color", "size"): what a shopper picks, so what a
+    # query's words may filter on ("red", "size 32").
+    variant_axes: tuple[str, ...] = ()
 
     @property
     def min_price(self) -> int:

@@ -39,6 +39,7 @@ def document_of(product: ProductInfo, tree: Mapping[uuid.UUID, CategoryInfo]) ->
         skus=tuple(v.sku for v in product.variants),
         prices=tuple(v.price_amount for v in product.variants),
         facets=facets,
+        variant_axes=tuple(sorted({name for v in product.variants for name in v.attributes})),
     )
 
 

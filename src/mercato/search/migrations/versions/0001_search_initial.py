@@ -28,6 +28,7 @@ def upgrade() -> None:
         prices bigint[] NOT NULL DEFAULT '{{}}',
         min_price bigint NOT NULL DEFAULT 0,
         facets jsonb NOT NULL DEFAULT '{{}}',
+        variant_axes text[] NOT NULL DEFAULT '{{}}',
         terms text[] NOT NULL DEFAULT '{{}}',
         document tsvector NOT NULL,
         updated_at timestamptz NOT NULL,
