@@ -9,6 +9,7 @@ from sqlalchemy import text
 from mercato.platform.db import Database
 from mercato.platform.migrations import MigrationSource, script_location
 from mercato.search.client import InProcessSearchClient, SearchClient
+from mercato.search.service_layer.facets import Facets, PriceRange
 from mercato.search.service_layer.requests import (
     Correction,
     Hit,
@@ -31,9 +32,11 @@ async def semantic_schema(db: Database) -> bool:
 __all__ = [
     "MIGRATIONS",
     "Correction",
+    "Facets",
     "Hit",
     "InProcessSearchClient",
     "Interpretation",
+    "PriceRange",
     "SearchClient",
     "SearchFilter",
     "SearchMode",

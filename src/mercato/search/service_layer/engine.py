@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
 from mercato.search.domain.text import fold, query_words, words
-from mercato.search.service_layer import lexical
+from mercato.search.service_layer import facets, lexical
+from mercato.search.service_layer.facets import FACET_DEPTH
 from mercato.search.service_layer.interpret import Lexicon, read
 from mercato.search.service_layer.ports import CatalogPort
 from mercato.search.service_layer.requests import (
@@ -91,11 +92,13 @@ class SearchEngine:
                 # comes first, then the rest of what the words and the client's filter find. A
                 # misreading then costs places, never the whole answer.
                 first = await self._search(
-                    request, request.query, reading.filter, reading.sources, whole=True
+                    request, request.query, reading.filter, reading.sources, whole=True, count=False
                 )
-                rest = await self._search(request, request.query, request.filter, (), whole=True)
+                rest = await self._search(
+                    request, request.query, request.filter, (), whole=True, count=request.facets
+                )
                 return _page(request, first, rest)
-        return await self._search(request, request.query, request.filter, ())
+        return await self._search(request, request.query, request.filter, (), count=request.facets)
 
     async def _search(
         self,
@@ -105,10 +108,13 @@ class SearchEngine:
         sources: Sources,
         *,
         whole: bool = False,
+        count: bool = False,
     ) -> SearchResult:
-        """One ranking; `whole`: every hit up to the page's end, from the first (for `_page`)."""
+        """One ranking; `whole`: every hit up to the page's end, from the first (for `_page`);
+        `count`: with the facets of the first FACET_DEPTH hits."""
         offset = 0 if whole else request.offset()
-        depth = request.offset() + request.first + 1
+        page_end = request.offset() + request.first + 1
+        depth = max(page_end, FACET_DEPTH) if count else page_end
         query_terms = query_words(query)
         semantic_used = False
         async with self.db.connect() as conn:
@@ -128,7 +134,8 @@ class SearchEngine:
                     by_words = await _lexical(conn, resolution, search_filter, pool)
                     by_meaning = await self.semantic.rank(conn, meaning, search_filter, pool)
                     hits = fuse([(self.weights[0], by_words), (self.weights[1], by_meaning)])
-        page = hits[offset:depth] if whole else hits[offset : offset + request.first]
+            counted = await facets.count(conn, [h.product_id for h in hits]) if count else None
+        page = hits[offset:page_end] if whole else hits[offset : offset + request.first]
         return SearchResult(
             hits=tuple(page),
             offset=offset,
@@ -141,6 +148,7 @@ class SearchEngine:
                 sources=sources,
             ),
             semantic=semantic_used,
+            facets=counted,
         )
 
 
@@ -155,6 +163,7 @@ def _page(request: SearchRequest, first: SearchResult, rest: SearchResult) -> Se
         has_next_page=len(hits) > offset + request.first,
         interpretation=first.interpretation,
         semantic=first.semantic or rest.semantic,
+        facets=rest.facets,  # what the words and the client's filter find: every product listed
     )
 
 

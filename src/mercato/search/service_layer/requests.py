@@ -12,6 +12,7 @@ from enum import Enum
 import orjson
 
 from mercato.platform.errors import ClientError
+from mercato.search.service_layer.facets import Facets
 
 QUERY_MAX = 200
 PAGE_MAX = 100
@@ -43,6 +44,8 @@ class SearchRequest:
     mode: SearchMode = SearchMode.HYBRID
     # Read filters (price, colour, department...) out of the query's words.
     interpret: bool = True
+    # Count facets over the results (service_layer/facets.py): one more statement.
+    facets: bool = False
 
     def fingerprint(self) -> str:
         """What a cursor is bound to: the same query, filters and mode."""
@@ -104,3 +107,4 @@ class SearchResult:
     has_next_page: bool
     interpretation: Interpretation
     semantic: bool  # whether embeddings took part
+    facets: Facets | None = None

@@ -11,6 +11,7 @@ from mercato.catalog.service_layer.listing import (
     ProductFilter,
     ProductSort,
 )
+from mercato.catalog.service_layer.views import ProductView
 from mercato.gateway.graphql.catalog.mutations import CatalogMutations
 from mercato.gateway.graphql.catalog.types import (
     Category,
@@ -27,7 +28,7 @@ from mercato.gateway.graphql.core.types import PageInfo
 from mercato.gateway.graphql.search.ranked import products_request, ranked_products
 from mercato.platform.errors import ClientError
 from mercato.platform.types import Money, MoneyError
-from mercato.search import SearchRequest
+from mercato.search import SearchRequest, SearchResult
 
 __all__ = ["CatalogMutations", "CatalogQueries"]
 
@@ -41,7 +42,7 @@ def _price(value: str | None, field: str, currency: str) -> int | None:
         raise ClientError(str(exc), code=ProductListErrorCode.INVALID, field=field) from None
 
 
-def _filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
+def product_filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
     if given is None:
         return ProductFilter()
     return ProductFilter(
@@ -56,6 +57,16 @@ def _filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
 
 async def _by_relevance(info: strawberry.Info, request: SearchRequest) -> ProductConnection:
     result, found = await ranked_products(info, request)
+    return await relevance_connection(info, request, result, found)
+
+
+async def relevance_connection(
+    info: strawberry.Info,
+    request: SearchRequest,
+    result: SearchResult,
+    found: list[tuple[int, ProductView]],
+) -> ProductConnection:
+    """A page of products in the search's order, each with its position's cursor."""
     levels = await stock_levels(info, [view for _, view in found])
     edges = [
         ProductEdge(cursor=request.cursor(position), node=Product.of(view, levels))
@@ -89,7 +100,7 @@ class CatalogQueries:
         filter: ProductFilterInput | None = None,
         sort_by: ProductSortInput | None = None,
     ) -> ProductConnection:
-        listing_filter = _filter(filter, info.context.settings.default_currency)
+        listing_filter = product_filter(filter, info.context.settings.default_currency)
         query = (listing_filter.search or "").strip()
         if query and sort_by is None and info.context.clients.search is not None:
             # A search with no explicit sort is ranked by relevance (the search context).
