@@ -59,8 +59,9 @@ ENGINES_OF: dict[str, frozenset[str]] = {
     "customers": frozenset({POSTGRES, NATS, REDIS}),
     "payments": frozenset({POSTGRES, NATS}),
     "orders": frozenset({POSTGRES, NATS}),
-    "search": frozenset({POSTGRES, NATS}),
 }
+# Search is hosted by the single process only (no gRPC service, so no process or chart entry of its own).
+SEARCH_ENGINES = frozenset({POSTGRES, NATS})
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,6 @@ def search_component(engines: Engines, catalog: CatalogPort) -> Component[Search
         "search",
         service,
         None,
-        ENGINES_OF["search"],
+        SEARCH_ENGINES,
         consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
     )
