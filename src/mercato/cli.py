@@ -345,8 +345,9 @@ def migrate_command() -> None:
     console.print("Migrations are up to date.", highlight=False)
     if not semantic:
         console.print(
-            "Semantic search is off: this PostgreSQL has no pgvector extension (search stays lexical).",
+            "Semantic search is off: this PostgreSQL has no pgvector (search is lexical).",
             highlight=False,
+            soft_wrap=True,
         )
 
 
