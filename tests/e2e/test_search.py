@@ -122,3 +122,15 @@ async def test_search_answers_results_facets_and_interpretation_in_one_round_tri
         {"start": {"amount": "50.00"}, "stop": {"amount": "100.00"}, "count": 1},
     ]
     assert result["facets"]["attributes"] == [{"name": "size", "values": [{"value": "M", "count": 2}]}]
+
+
+async def test_a_listing_cursor_is_refused_by_a_relevance_search_with_the_listings_code(
+    inprocess_api: GraphQLClient,
+) -> None:
+    listing = await inprocess_api.data("{ products(first: 1) { pageInfo { endCursor } } }")
+    cursor = listing["products"]["pageInfo"]["endCursor"]
+
+    response = await inprocess_api.execute(SEARCH_PRODUCTS, {"search": "jacket", "first": 2, "after": cursor})
+
+    assert response["data"] is None
+    assert [e["extensions"]["code"] for e in response["errors"]] == ["INVALID_CURSOR"]

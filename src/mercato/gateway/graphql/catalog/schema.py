@@ -56,6 +56,10 @@ def product_filter(given: ProductFilterInput | None, currency: str) -> ProductFi
 
 
 async def _by_relevance(info: strawberry.Info, request: SearchRequest) -> ProductConnection:
+    try:
+        request.offset()
+    except ClientError as exc:
+        raise ClientError(exc.message, code=ProductListErrorCode.INVALID_CURSOR, field="after") from None
     result, found = await ranked_products(info, request)
     return await relevance_connection(info, request, result, found)
 
@@ -103,7 +107,9 @@ class CatalogQueries:
         listing_filter = product_filter(filter, info.context.settings.default_currency)
         query = (listing_filter.search or "").strip()
         if query and sort_by is None and info.context.clients.search is not None:
-            # A search with no explicit sort is ranked by relevance (the search context).
+            # A search with no explicit sort is ranked by relevance (the search context). The page
+            # size and filter are checked as the listing checks them, with the listing's codes.
+            ListingRequest(first=first, filter=listing_filter).validate()
             return await _by_relevance(info, products_request(query, first, after, listing_filter))
         sort = sort_by or ProductSortInput()
         request = ListingRequest(
