@@ -19,6 +19,7 @@ def test_department_colour_and_price_come_out_of_the_words() -> None:
     reading = read("women's red jacket under $60", LEXICON, SearchFilter())
 
     assert reading.text == "jacket"
+    assert reading.searched == "women red jacket"
     assert reading.filter == SearchFilter(
         category_id=WOMEN, price_max=6000, attributes=(("color", ("Red",)),)
     )

@@ -92,10 +92,10 @@ class SearchEngine:
                 # comes first, then the rest of what the words and the client's filter find. A
                 # misreading then costs places, never the whole answer.
                 first = await self._search(
-                    request, request.query, reading.filter, reading.sources, whole=True, count=False
+                    request, reading.searched, reading.filter, reading.sources, whole=True, count=False
                 )
                 rest = await self._search(
-                    request, request.query, request.filter, (), whole=True, count=request.facets
+                    request, reading.searched, request.filter, (), whole=True, count=request.facets
                 )
                 return _page(request, first, rest)
         return await self._search(request, request.query, request.filter, (), count=request.facets)

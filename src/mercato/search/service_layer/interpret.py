@@ -44,6 +44,9 @@ class Lexicon:
 @dataclass(frozen=True)
 class Reading:
     text: str  # the query without the words filters came from
+    # The query without its price and stock phrases: what to search for when the filters read only
+    # order the answer (colour and department words still describe the product; "under $60" does not).
+    searched: str
     filter: SearchFilter
     sources: tuple[tuple[str, str], ...]  # (filter, the words it came from)
 
@@ -137,6 +140,7 @@ def read(query: str, lexicon: Lexicon, base: SearchFilter, *, minor_per_unit: in
         sources.append(("in_stock", stock.group(0)))
         text = text.replace(stock.group(0), " ")
 
+    searched = " ".join(words(text))
     kept, picked, value_sources = _values(words(text), lexicon)
     sources.extend(value_sources)
     attributes = dict(base.attributes)
@@ -158,4 +162,4 @@ def read(query: str, lexicon: Lexicon, base: SearchFilter, *, minor_per_unit: in
         in_stock=in_stock,
         attributes=tuple(attributes.items()),
     )
-    return Reading(" ".join(kept), found, tuple(sources))
+    return Reading(" ".join(kept), searched, found, tuple(sources))
