@@ -83,13 +83,19 @@ async def _rankers(runtime: Runtime) -> dict[str, Ranker]:
 
 
 async def evaluate(
-    catalog_path: Path, products: list[Any], verbose: bool, weights: tuple[float, float] | None
+    catalog_path: Path,
+    products: list[Any],
+    verbose: bool,
+    weights: tuple[float, float] | None,
+    rrf_k: int | None = None,
 ) -> None:
     queries = load(products)
     url = await _database(os.environ["MERCATO_DATABASE_URL"])
     runtime = Runtime(Settings(database_url=url, namespace="searcheval"))
     if weights is not None:
         runtime.search.engine.weights = weights
+    if rrf_k is not None:
+        runtime.search.engine.rrf_k = rrf_k
     try:
         await migrate(runtime.db, MIGRATIONS)
         if not (await runtime.catalog_client.list_products(ListingRequest(first=1))).items:
@@ -131,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
     parser.add_argument("--verbose", action="store_true", help="one line per query and mode")
+    parser.add_argument("--rrf-k", type=int, help="reciprocal rank fusion's k to try (engine: 60)")
     parser.add_argument(
         "--weights", help="lexical,semantic fusion weights to try instead of the engine's (e.g. 1,0.5)"
     )
@@ -149,7 +156,7 @@ def main() -> None:
                 os.environ[f"MERCATO_{m.upper()}_URL"] = started[names[m]]
         weights = tuple(float(w) for w in args.weights.split(",")) if args.weights else None
         products = json.loads(args.catalog.read_text())
-        asyncio.run(evaluate(args.catalog, products, args.verbose, weights))  # type: ignore[arg-type]
+        asyncio.run(evaluate(args.catalog, products, args.verbose, weights, args.rrf_k))  # type: ignore[arg-type]
     finally:
         if engines is not None:
             engines.stop()

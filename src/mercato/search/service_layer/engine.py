@@ -36,6 +36,8 @@ FUSION_DEPTH = 100
 # (docs/search.md): exact words are the stronger evidence when they match.
 LEXICAL_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 0.7
+# RRF's rank offset: the usual 60 (Cormack et al.); smaller favours each list's top ranks.
+RRF_K = 60
 LEXICON_TTL_SECONDS = 60.0
 _AXIS_VALUES = text("""
     SELECT DISTINCT a.name, v.value
@@ -54,6 +56,7 @@ class SearchEngine:
         self.semantic = semantic or Semantic(None)
         self.catalog = catalog
         self.weights = (LEXICAL_WEIGHT, SEMANTIC_WEIGHT)
+        self.rrf_k = RRF_K
         self._lexicon_cache: tuple[float, Lexicon] | None = None
 
     async def semantic_available(self) -> bool:
@@ -133,7 +136,7 @@ class SearchEngine:
                     pool = max(depth, FUSION_DEPTH)
                     by_words = await _lexical(conn, resolution, search_filter, pool)
                     by_meaning = await self.semantic.rank(conn, meaning, search_filter, pool)
-                    hits = fuse([(self.weights[0], by_words), (self.weights[1], by_meaning)])
+                    hits = fuse([(self.weights[0], by_words), (self.weights[1], by_meaning)], self.rrf_k)
             counted = await facets.count(conn, [h.product_id for h in hits]) if count else None
         page = hits[offset:page_end] if whole else hits[offset : offset + request.first]
         return SearchResult(
