@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from mercato.catalog.service_layer.listing import ListingRequest
 from mercato.gateway.graphql.catalog.schema import product_filter, relevance_connection
 from mercato.gateway.graphql.catalog.types import ProductFilterInput
 from mercato.gateway.graphql.search.ranked import ranked_products, search_filter
@@ -41,11 +42,14 @@ class SearchQueries:
         if info.context.clients.search is None:
             raise Unavailable("search is not available in this deployment")
         currency = info.context.settings.default_currency
+        given = product_filter(filter, currency)
+        # The page size and filter are checked as the listing checks them, with the listing's codes.
+        ListingRequest(first=first, filter=given).validate()
         request = SearchRequest(
             query=query,
             first=first,
             after=after,
-            filter=search_filter(product_filter(filter, currency)),
+            filter=search_filter(given),
             mode=SearchMode(mode.value),
             interpret=interpret,
             facets=True,
