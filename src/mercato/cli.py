@@ -28,6 +28,8 @@ engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, N
 app.add_typer(engines_app, name="engines")
 admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
 app.add_typer(admin_app, name="admin")
+search_app = typer.Typer(no_args_is_help=True, help="The product search index.")
+app.add_typer(search_app, name="search")
 
 console = Console(stderr=True)
 
@@ -106,6 +108,16 @@ def _local_instance(settings: Settings, url: str) -> Iterator[Settings]:
             console.print("Stopping engines…", highlight=False)
             embedded.stop()
         lock.release()
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def _setup_logging(level: str) -> None:
@@ -316,19 +328,27 @@ def migrate_command() -> None:
     from mercato.app.contexts import MIGRATIONS, context_roles
     from mercato.platform.db import Database
     from mercato.platform.migrations import migrate
+    from mercato.search import semantic_schema
 
     settings = _settings()
     with _one_line_errors(), _engines(settings) as resolved:
 
-        async def run() -> None:
+        async def run() -> bool:
             db = Database(resolved.database_url or "")
             try:
                 await migrate(db, MIGRATIONS, context_roles(resolved))
+                return await semantic_schema(db)
             finally:
                 await db.dispose()
 
-        asyncio.run(run())
+        semantic = asyncio.run(run())
     console.print("Migrations are up to date.", highlight=False)
+    if not semantic:
+        console.print(
+            "Semantic search is off: this PostgreSQL has no pgvector (search is lexical).",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -343,6 +363,7 @@ def seed(
     from mercato.app import demo_data, luma
     from mercato.app.contexts import MIGRATIONS, context_roles
     from mercato.app.runtime import Runtime
+    from mercato.app.search_index import reindex_search
     from mercato.app.seed import seed_plan
     from mercato.platform.migrations import migrate
 
@@ -368,12 +389,41 @@ def seed(
                         def progress(done: int, total: int) -> None:
                             bar.update(task, completed=done, total=total)
 
-                        return await seed_plan(runtime.catalog, runtime.inventory, plan, progress=progress)
+                        summary = await seed_plan(runtime.catalog, runtime.inventory, plan, progress=progress)
+                        # Searchable at once, without waiting for the events to reach the index.
+                        search = bar.add_task("Indexing for search", total=len(plan.products))
+                        await reindex_search(runtime, lambda d, t: bar.update(search, completed=d, total=t))
+                        return summary
                 finally:
                     await runtime.stop()
 
             summary = asyncio.run(run())
     console.print(f"Seeded: {summary}", highlight=False)
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild every published product's search document from the catalog (idempotent)."""
+    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.runtime import Runtime
+    from mercato.app.search_index import reindex_search
+    from mercato.platform.migrations import migrate
+
+    settings = _settings()
+    with _one_line_errors(), _engines(settings) as resolved:
+        runtime = Runtime(resolved)
+
+        async def run() -> int:
+            try:
+                await migrate(runtime.db, MIGRATIONS)
+                with _progress_bar() as bar:
+                    task = bar.add_task("Indexing products", total=None)
+                    return await reindex_search(runtime, lambda d, t: bar.update(task, completed=d, total=t))
+            finally:
+                await runtime.stop()
+
+        written = asyncio.run(run())
+    console.print(f"Search index rebuilt: {written} products.", highlight=False)
 
 
 @admin_app.command("create")

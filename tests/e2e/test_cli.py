@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from mercato.platform.config import Settings
+from mercato.platform.db import Database
+from mercato.search import semantic_schema
 
 
 def run(settings: Settings, *args: str | bytes, **env: str | bytes) -> subprocess.CompletedProcess[str]:
@@ -32,9 +34,18 @@ def run(settings: Settings, *args: str | bytes, **env: str | bytes) -> subproces
     )
 
 
-def test_migrate_is_idempotent(settings: Settings) -> None:
+SEMANTIC_OFF = "Semantic search is off: this PostgreSQL has no pgvector (search is lexical)."
+
+
+async def test_migrate_is_idempotent_and_says_in_one_line_when_semantic_search_is_off(
+    settings: Settings, db: Database
+) -> None:
+    has_pgvector = await semantic_schema(db)
+
     result = run(settings, "migrate")
-    assert (result.returncode, result.stderr.strip()) == (0, "Migrations are up to date.")
+
+    expected = ["Migrations are up to date."] + ([] if has_pgvector else [SEMANTIC_OFF])
+    assert (result.returncode, result.stderr.strip().splitlines()) == (0, expected)
 
 
 def test_a_missing_catalog_file_is_one_line(settings: Settings, tmp_path: Path) -> None:

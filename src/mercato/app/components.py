@@ -21,7 +21,7 @@ from mercato.cart.bootstrap import CartService
 from mercato.cart.entrypoints.consumers import order_events
 from mercato.cart.entrypoints.grpc_server import registration as cart_service
 from mercato.catalog.bootstrap import CatalogService
-from mercato.catalog.client import CatalogClient
+from mercato.catalog.client import CATALOG_GENERATION_KEY, CatalogClient
 from mercato.catalog.entrypoints.grpc_server import registration as catalog_service
 from mercato.customers.bootstrap import CustomersService, build_customers
 from mercato.customers.entrypoints.grpc_server import registration as customers_service
@@ -42,6 +42,9 @@ from mercato.platform.listener import EventListener, Listener
 from mercato.platform.messaging import Broker
 from mercato.platform.outbox import Outbox, OutboxRelay
 from mercato.platform.unit_of_work import RelayHandoff, UnitOfWork
+from mercato.search.adapters import embedder
+from mercato.search.bootstrap import SearchService
+from mercato.search.service_layer.ports import CatalogPort
 
 S = TypeVar("S")
 
@@ -57,6 +60,8 @@ ENGINES_OF: dict[str, frozenset[str]] = {
     "payments": frozenset({POSTGRES, NATS}),
     "orders": frozenset({POSTGRES, NATS}),
 }
+# Search is hosted by the single process only (no gRPC service, so no process or chart entry of its own).
+SEARCH_ENGINES = frozenset({POSTGRES, NATS})
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class Sweeper:
 class Component(Generic[S]):
     name: str
     service: S
-    registration: ServiceRegistration
+    # None for a context not served over gRPC yet (search: the gateway calls it in process only).
+    registration: ServiceRegistration | None
     engines: frozenset[str]
     outbox: Outbox | None = None
     consumers: list[ConsumerWiring] = field(default_factory=list)
@@ -257,4 +263,32 @@ def orders_component(engines: Engines) -> Component[OrdersService]:
         listeners=[service.watch],
         # Time out saga steps that got no reply: retry them, then compensate.
         sweepers=[Sweeper("saga expiry", lambda: service.expire_due(100))],
+    )
+
+
+def search_component(engines: Engines, catalog: CatalogPort) -> Component[SearchService]:
+    """Search keeps its index from catalog and inventory events, reading products with `catalog`.
+
+    It publishes nothing, so no outbox relay runs for it. Not in `CONTEXTS`: it has no gRPC service
+    yet, so only the single process (`Runtime`) hosts it."""
+    generation = engines.cache.key(CATALOG_GENERATION_KEY)
+
+    async def drop_cached_answers() -> None:
+        # Cached responses live under the catalog's generation; search answers are among them.
+        await engines.cache.bump(generation)
+
+    service = SearchService(
+        engines.db_for("search"),
+        catalog,
+        engines.settings.namespace,
+        engines.waker("search"),
+        drop_cached_answers,
+        embedder=embedder.load(),
+    )
+    return Component(
+        "search",
+        service,
+        None,
+        SEARCH_ENGINES,
+        consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
     )

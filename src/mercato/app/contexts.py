@@ -10,6 +10,7 @@ from mercato.payments import MIGRATIONS as PAYMENTS_MIGRATIONS
 from mercato.platform.config import Settings
 from mercato.platform.db_roles import ContextRole, context_role
 from mercato.platform.migrations import MigrationSource
+from mercato.search import MIGRATIONS as SEARCH_MIGRATIONS
 
 MIGRATIONS: list[MigrationSource] = [
     CATALOG_MIGRATIONS,
@@ -17,6 +18,7 @@ MIGRATIONS: list[MigrationSource] = [
     CUSTOMERS_MIGRATIONS,
     PAYMENTS_MIGRATIONS,
     ORDERS_MIGRATIONS,
+    SEARCH_MIGRATIONS,
 ]
 
 

@@ -19,6 +19,7 @@ from mercato.app.components import (
     inventory_component,
     orders_component,
     payments_component,
+    search_component,
 )
 from mercato.app.host import Host
 from mercato.cart.client import InProcessCartClient
@@ -29,6 +30,7 @@ from mercato.orders.client import InProcessOrdersClient
 from mercato.payments.client import InProcessPaymentsClient
 from mercato.platform.config import Settings
 from mercato.platform.inbox import EventConsumer
+from mercato.search.client import InProcessSearchClient
 
 
 class Runtime:
@@ -58,8 +60,12 @@ class Runtime:
         self.customers_client = InProcessCustomersClient(self.customers)
         self.payments_client = InProcessPaymentsClient(self.payments)
         self.orders_client = InProcessOrdersClient(self.orders)
+        # Served over gRPC by `GrpcTopology`; search is hosted here but has no gRPC service yet.
         self.components: list[Component[Any]] = [catalog, inventory, cart, customers, payments, orders]
-        self.host = Host(self.engines, self.components)
+        search = search_component(self.engines, self.catalog_client)
+        self.search = search.service
+        self.search_client = InProcessSearchClient(self.search)
+        self.host = Host(self.engines, [*self.components, search])
 
     @property
     def consumers(self) -> list[EventConsumer]:

@@ -102,8 +102,10 @@ class ServiceProcess:
         self.host = Host(self.engines, [self.component])
         self.metrics = Metrics()
         _check_free(settings.grpc_host, settings.grpc_port)
+        registration = self.component.registration
+        assert registration is not None, "every context of CONTEXTS has a gRPC service"
         self.grpc = GrpcServer(
-            [self.component.registration],
+            [registration],
             secret=settings.auth_secret,
             address=f"{settings.grpc_host}:{settings.grpc_port}",
             credentials=server_tls(settings),
@@ -147,7 +149,7 @@ class ServiceProcess:
 
     async def _follow_engines(self) -> None:
         """Report NOT_SERVING while an engine this context needs does not answer, SERVING once it does."""
-        names = ["", self.component.registration.name]
+        names = ["", registration.name] if (registration := self.component.registration) else [""]
         status = health_pb2.HealthCheckResponse
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)

@@ -56,7 +56,9 @@ class GrpcTopology:
     def __init__(self, runtime: Runtime, address: str = "127.0.0.1:0") -> None:
         secret = runtime.settings.auth_secret
         self.server = GrpcServer(
-            [component.registration for component in runtime.components], secret=secret, address=address
+            [c.registration for c in runtime.components if c.registration is not None],
+            secret=secret,
+            address=address,
         )
         self._secret = secret
         self._policy = CallPolicy(timeout=runtime.settings.grpc_deadline_seconds)

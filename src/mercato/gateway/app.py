@@ -214,6 +214,7 @@ class InProcessBackend:
             customers=runtime.customers_client,
             orders=runtime.orders_client,
             payments=runtime.payments_client,
+            search=runtime.search_client,
         )
         self.cache = runtime.cache
         self.generation_key = runtime.catalog.queries.generation_key

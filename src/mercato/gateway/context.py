@@ -16,6 +16,7 @@ from mercato.orders.client import OrdersClient
 from mercato.payments.client import PaymentsClient
 from mercato.platform.auth import Principal
 from mercato.platform.config import Settings
+from mercato.search import SearchClient
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Clients:
     customers: CustomersClient
     orders: OrdersClient
     payments: PaymentsClient  # the vault only: checkout exchanges the payment token for a reference
+    # In process only for now: without it, `products(filter: {search})` is the catalog's word match.
+    search: SearchClient | None = None
 
 
 @dataclass

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     customers_database_url: str | None = None
     payments_database_url: str | None = None
     orders_database_url: str | None = None
+    search_database_url: str | None = None
     nats_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path(".mercato")

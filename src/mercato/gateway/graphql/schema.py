@@ -20,12 +20,16 @@ from mercato.gateway.graphql.core.text_guard import guard_text_arguments
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
 from mercato.gateway.graphql.orders.schema import OrdersMutations, OrdersQueries
+from mercato.gateway.graphql.search.schema import SearchQueries
 from mercato.platform.config import Settings
 from mercato.platform.errors import ClientError, MercatoError
 
 log = logging.getLogger(__name__)
 
-Query = merge_types("Query", (CatalogQueries, InventoryQueries, CartQueries, CustomersQueries, OrdersQueries))
+Query = merge_types(
+    "Query",
+    (CatalogQueries, InventoryQueries, CartQueries, CustomersQueries, OrdersQueries, SearchQueries),
+)
 Mutation = merge_types(
     "Mutation", (CatalogMutations, InventoryMutations, CartMutations, CustomersMutations, OrdersMutations)
 )

@@ -11,6 +11,7 @@ from mercato.catalog.service_layer.listing import (
     ProductFilter,
     ProductSort,
 )
+from mercato.catalog.service_layer.views import ProductView
 from mercato.gateway.graphql.catalog.mutations import CatalogMutations
 from mercato.gateway.graphql.catalog.types import (
     Category,
@@ -24,8 +25,10 @@ from mercato.gateway.graphql.catalog.types import (
 )
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
 from mercato.gateway.graphql.core.types import PageInfo
+from mercato.gateway.graphql.search.ranked import products_request, ranked_products
 from mercato.platform.errors import ClientError
 from mercato.platform.types import Money, MoneyError
+from mercato.search import SearchRequest, SearchResult
 
 __all__ = ["CatalogMutations", "CatalogQueries"]
 
@@ -39,7 +42,7 @@ def _price(value: str | None, field: str, currency: str) -> int | None:
         raise ClientError(str(exc), code=ProductListErrorCode.INVALID, field=field) from None
 
 
-def _filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
+def product_filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
     if given is None:
         return ProductFilter()
     return ProductFilter(
@@ -52,9 +55,47 @@ def _filter(given: ProductFilterInput | None, currency: str) -> ProductFilter:
     )
 
 
+async def _by_relevance(info: strawberry.Info, request: SearchRequest) -> ProductConnection:
+    try:
+        request.offset()
+    except ClientError as exc:
+        raise ClientError(exc.message, code=ProductListErrorCode.INVALID_CURSOR, field="after") from None
+    result, found = await ranked_products(info, request)
+    return await relevance_connection(info, request, result, found)
+
+
+async def relevance_connection(
+    info: strawberry.Info,
+    request: SearchRequest,
+    result: SearchResult,
+    found: list[tuple[int, ProductView]],
+) -> ProductConnection:
+    """A page of products in the search's order, each with its position's cursor."""
+    nodes = await products_of(info, [view for _, view in found])
+    edges = [
+        ProductEdge(cursor=request.cursor(position), node=node)
+        for (position, _), node in zip(found, nodes, strict=True)
+    ]
+    return ProductConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=result.has_next_page,
+            has_previous_page=request.after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
 @strawberry.type
 class CatalogQueries:
-    @strawberry.field(description="Published products, a page at a time (at most 100 per page).")
+    @strawberry.field(
+        description=(
+            "Published products, a page at a time (at most 100 per page). With `filter.search` and no "
+            "`sortBy`, ranked by relevance: any word may match, typos are corrected, and filters "
+            'written in the words ("under $60", "in stock") apply.'
+        )
+    )
     async def products(
         self,
         info: strawberry.Info,
@@ -63,11 +104,18 @@ class CatalogQueries:
         filter: ProductFilterInput | None = None,
         sort_by: ProductSortInput | None = None,
     ) -> ProductConnection:
+        listing_filter = product_filter(filter, info.context.settings.default_currency)
+        query = (listing_filter.search or "").strip()
+        if query and sort_by is None and info.context.clients.search is not None:
+            # A search with no explicit sort is ranked by relevance (the search context). The page
+            # size and filter are checked as the listing checks them, with the listing's codes.
+            ListingRequest(first=first, filter=listing_filter).validate()
+            return await _by_relevance(info, products_request(query, first, after, listing_filter))
         sort = sort_by or ProductSortInput()
         request = ListingRequest(
             first=first,
             after=after,
-            filter=_filter(filter, info.context.settings.default_currency),
+            filter=listing_filter,
             sort=ProductSort(sort.field.value),
             descending=sort.direction is SortDirection.DESC,
         )

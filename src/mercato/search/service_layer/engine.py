@@ -1,0 +1,186 @@
+"""A search, start to finish: read filters out of the words, resolve the words, rank, fuse, page."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.platform.db import Database
+from mercato.platform.errors import ClientError
+from mercato.search.domain.text import fold, query_words, words
+from mercato.search.service_layer import facets, lexical
+from mercato.search.service_layer.facets import FACET_DEPTH
+from mercato.search.service_layer.interpret import Lexicon, read
+from mercato.search.service_layer.ports import CatalogPort
+from mercato.search.service_layer.requests import (
+    PAGE_MAX,
+    QUERY_MAX,
+    Correction,
+    Hit,
+    Interpretation,
+    SearchFilter,
+    SearchMode,
+    SearchRequest,
+    SearchResult,
+)
+from mercato.search.service_layer.semantic import Semantic, fuse
+from mercato.search.service_layer.spelling import Resolution, resolve
+
+# Each ranking fused contributes this many candidates at least: a page deep in the lexical list must
+# still meet the semantic list's view of the same products.
+FUSION_DEPTH = 100
+# Reciprocal rank fusion weights (lexical, semantic), chosen on the judged set as a whole
+# (docs/search.md): exact words are the stronger evidence when they match.
+LEXICAL_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 0.7
+# RRF's rank offset: the usual 60 (Cormack et al.); smaller favours each list's top ranks.
+RRF_K = 60
+LEXICON_TTL_SECONDS = 60.0
+_AXIS_VALUES = text("""
+    SELECT DISTINCT a.name, v.value
+    FROM search.documents d, unnest(d.variant_axes) AS a(name),
+         jsonb_array_elements_text(d.facets -> a.name) AS v(value)
+""")
+
+Sources = tuple[tuple[str, str], ...]
+
+
+class SearchEngine:
+    def __init__(
+        self, db: Database, semantic: Semantic | None = None, catalog: CatalogPort | None = None
+    ) -> None:
+        self.db = db
+        self.semantic = semantic or Semantic(None)
+        self.catalog = catalog
+        self.weights = (LEXICAL_WEIGHT, SEMANTIC_WEIGHT)
+        self.rrf_k = RRF_K
+        self._lexicon_cache: tuple[float, Lexicon] | None = None
+
+    async def semantic_available(self) -> bool:
+        async with self.db.connect() as conn:
+            return await self.semantic.ready(conn)
+
+    async def lexicon(self, conn: AsyncConnection) -> Lexicon:
+        """The catalog's departments and variant values, rebuilt at most once a minute per process
+        (a new colour is recognised in queries within a minute of its first product's indexing)."""
+        now = time.monotonic()
+        if self._lexicon_cache is not None and now - self._lexicon_cache[0] < LEXICON_TTL_SECONDS:
+            return self._lexicon_cache[1]
+        axes: dict[str, dict[str, tuple[str, str]]] = {}
+        for row in await conn.execute(_AXIS_VALUES):
+            axes.setdefault(fold(row.name), {})[" ".join(words(row.value))] = (row.name, row.value)
+        departments: dict[str, uuid.UUID] = {}
+        if self.catalog is not None:
+            for category in await self.catalog.categories():
+                if category.parent_id is None:
+                    departments[" ".join(words(category.name))] = category.id
+        lexicon = Lexicon(departments, axes)
+        self._lexicon_cache = (now, lexicon)
+        return lexicon
+
+    async def search(self, request: SearchRequest) -> SearchResult:
+        if not 1 <= request.first <= PAGE_MAX:
+            raise ClientError(f"first must be 1-{PAGE_MAX}", field="first")
+        if len(request.query) > QUERY_MAX:
+            raise ClientError(f"the query is longer than {QUERY_MAX} characters", field="query")
+        request.offset()  # a malformed cursor fails before any work
+        if request.interpret:
+            async with self.db.connect() as conn:
+                reading = read(request.query, await self.lexicon(conn), request.filter)
+            if reading.sources:
+                # Filters read from words order the answer rather than cut it: what meets them
+                # comes first, then the rest of what the words and the client's filter find. A
+                # misreading then costs places, never the whole answer.
+                first = await self._search(
+                    request, reading.searched, reading.filter, reading.sources, whole=True, count=False
+                )
+                rest = await self._search(
+                    request, reading.searched, request.filter, (), whole=True, count=request.facets
+                )
+                return _page(request, first, rest)
+        return await self._search(request, request.query, request.filter, (), count=request.facets)
+
+    async def _search(
+        self,
+        request: SearchRequest,
+        query: str,
+        search_filter: SearchFilter,
+        sources: Sources,
+        *,
+        whole: bool = False,
+        count: bool = False,
+    ) -> SearchResult:
+        """One ranking; `whole`: every hit up to the page's end, from the first (for `_page`);
+        `count`: with the facets of the first FACET_DEPTH hits."""
+        offset = 0 if whole else request.offset()
+        page_end = request.offset() + request.first + 1
+        depth = max(page_end, FACET_DEPTH) if count else page_end
+        query_terms = query_words(query)
+        semantic_used = False
+        async with self.db.connect() as conn:
+            resolution = await resolve(conn, query_terms)
+            wants_semantic = request.mode is not SearchMode.LEXICAL and bool(query_terms)
+            if not query_terms:
+                hits = await lexical.filtered(conn, search_filter, depth)
+            elif not (wants_semantic and await self.semantic.ready(conn)):
+                hits = await _lexical(conn, resolution, search_filter, depth)
+            else:
+                semantic_used = True
+                meaning = _meaning(query, resolution)
+                if request.mode is SearchMode.SEMANTIC:
+                    hits = await self.semantic.rank(conn, meaning, search_filter, depth)
+                else:
+                    pool = max(depth, FUSION_DEPTH)
+                    by_words = await _lexical(conn, resolution, search_filter, pool)
+                    by_meaning = await self.semantic.rank(conn, meaning, search_filter, pool)
+                    hits = fuse([(self.weights[0], by_words), (self.weights[1], by_meaning)], self.rrf_k)
+            counted = await facets.count(conn, [h.product_id for h in hits]) if count else None
+        page = hits[offset:page_end] if whole else hits[offset : offset + request.first]
+        return SearchResult(
+            hits=tuple(page),
+            offset=offset,
+            has_next_page=len(hits) > offset + request.first,
+            interpretation=Interpretation(
+                text=" ".join(t.term for t in resolution.terms),
+                corrections=tuple(Correction(t.typed, t.term) for t in resolution.terms if t.corrected),
+                unknown=tuple(resolution.unknown),
+                filter=search_filter,
+                sources=sources,
+            ),
+            semantic=semantic_used,
+            facets=counted,
+        )
+
+
+def _page(request: SearchRequest, first: SearchResult, rest: SearchResult) -> SearchResult:
+    """`first`'s hits, then `rest`'s not already given, cut to the request's page."""
+    seen = {h.product_id for h in first.hits}
+    hits = [*first.hits, *(h for h in rest.hits if h.product_id not in seen)]
+    offset = request.offset()
+    return SearchResult(
+        hits=tuple(hits[offset : offset + request.first]),
+        offset=offset,
+        has_next_page=len(hits) > offset + request.first,
+        interpretation=first.interpretation,
+        semantic=first.semantic or rest.semantic,
+        facets=rest.facets,  # what the words and the client's filter find: every product listed
+    )
+
+
+async def _lexical(
+    conn: AsyncConnection, resolution: Resolution, search_filter: SearchFilter, limit: int
+) -> list[Hit]:
+    if not resolution.terms:
+        return []
+    return await lexical.rank(conn, resolution.terms, resolution.documents, search_filter, limit)
+
+
+def _meaning(query: str, resolution: Resolution) -> str:
+    """The query the embedding model reads: the shopper's words with typos corrected ("womens jakcet"
+    means nothing to the model, "women jacket" does). Words the catalog does not know are kept:
+    "marathon" is not a catalog word, but the model knows what it is about."""
+    fixed = {t.typed: t.term for t in resolution.terms if t.corrected}
+    return " ".join(fixed.get(w, w) for w in words(query)) if fixed else query

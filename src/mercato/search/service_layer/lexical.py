@@ -1,0 +1,104 @@
+"""Lexical ranking: PostgreSQL full text with field weights and per-word IDF, any word may match.
+
+Score of a document = coverage x sum over query words of idf(word) x ts_rank(word), where
+- ts_rank weighs where the word occurs: name > categories > attributes and variant options >
+  description (the weights below), and saturates with repeats;
+- idf (BM25's) makes a rare word ("backpack") count more than a common one ("black");
+- coverage is the share of the query's idf that the document matches: a product that has every word
+  beats one that has the rarest word many times.
+Matching is OR over words (a shopper's extra word must not empty the results), ranked as above.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.search.service_layer.requests import Hit, SearchFilter
+from mercato.search.service_layer.spelling import Term
+
+# ts_rank's weights, in its order {D, C, B, A}: description, attributes/options, categories, name.
+WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
+
+
+def idf(docs: int, total: int) -> float:
+    return math.log(1 + (total - docs + 0.5) / (docs + 0.5))
+
+
+def filter_sql(f: SearchFilter, params: dict[str, Any], alias: str = "d") -> list[str]:
+    """SQL conditions of `f` on the documents table aliased `alias`; binds go into `params`."""
+    conditions: list[str] = []
+    if f.category_id is not None:
+        params["category_id"] = f.category_id
+        conditions.append(f"{alias}.category_ids @> ARRAY[CAST(:category_id AS uuid)]")
+    if f.price_min is not None or f.price_max is not None:
+        params["price_min"] = f.price_min if f.price_min is not None else 0
+        params["price_max"] = f.price_max if f.price_max is not None else 2**62
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM unnest({alias}.prices) p WHERE p BETWEEN :price_min AND :price_max)"
+        )
+    if f.in_stock is not None:
+        sellable = (
+            "EXISTS (SELECT 1 FROM search.sku_availability a"
+            f" WHERE a.sku = ANY({alias}.skus) AND a.available > 0)"
+        )
+        conditions.append(sellable if f.in_stock else f"NOT {sellable}")
+    for i, (name, values) in enumerate(f.attributes):
+        params[f"attr_name_{i}"] = name
+        params[f"attr_values_{i}"] = list(values)
+        conditions.append(
+            f"({alias}.facets -> CAST(:attr_name_{i} AS text)) ?| CAST(:attr_values_{i} AS text[])"
+        )
+    return conditions
+
+
+def _tsquery(term: Term) -> str:
+    # Terms are [a-z0-9]+ (domain.text.words), so they need no quoting inside to_tsquery.
+    return f"{term.term}:*" if term.prefix else term.term
+
+
+async def rank(
+    conn: AsyncConnection,
+    terms: list[Term],
+    total: int,
+    search_filter: SearchFilter,
+    limit: int,
+) -> list[Hit]:
+    """The `limit` best documents for `terms` under `search_filter`, best first."""
+    if not terms:
+        return []
+    params: dict[str, Any] = {"limit": limit}
+    weights = [idf(t.docs, max(total, t.docs)) for t in terms]
+    whole = sum(weights) or 1.0
+    scored: list[str] = []
+    covered: list[str] = []
+    for i, (term, weight) in enumerate(zip(terms, weights, strict=True)):
+        params[f"q{i}"] = _tsquery(term)
+        params[f"w{i}"] = weight / whole
+        scored.append(f"CAST(:w{i} AS float8) * ts_rank('{WEIGHTS}', d.document, q.q{i})")
+        covered.append(f"CASE WHEN d.document @@ q.q{i} THEN CAST(:w{i} AS float8) ELSE 0 END")
+    queries = ", ".join(f"to_tsquery('english', :q{i}) AS q{i}" for i in range(len(terms)))
+    any_term = " || ".join(f"q.q{i}" for i in range(len(terms)))
+    conditions = [f"d.document @@ ({any_term})", *filter_sql(search_filter, params)]
+    sql = f"""
+        WITH q AS (SELECT {queries})
+        SELECT d.product_id, ({" + ".join(scored)}) * ({" + ".join(covered)}) AS score
+        FROM search.documents d, q
+        WHERE {" AND ".join(conditions)}
+        ORDER BY score DESC, d.product_id
+        LIMIT :limit"""
+    rows = await conn.execute(text(sql), params)
+    return [Hit(r.product_id, float(r.score)) for r in rows]
+
+
+async def filtered(conn: AsyncConnection, search_filter: SearchFilter, limit: int) -> list[Hit]:
+    """Documents under `search_filter` alone (a query made only of filters: "red under $30"), in a
+    stable order: cheapest first."""
+    params: dict[str, Any] = {"limit": limit}
+    conditions = filter_sql(search_filter, params) or ["true"]
+    sql = f"""SELECT d.product_id FROM search.documents d WHERE {" AND ".join(conditions)}
+              ORDER BY d.min_price, d.name, d.product_id LIMIT :limit"""
+    return [Hit(r.product_id, 0.0) for r in await conn.execute(text(sql), params)]

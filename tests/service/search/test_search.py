@@ -1,0 +1,186 @@
+"""Search on real PostgreSQL: documents kept from the catalog's events, ranked lexical search.
+
+The index is shared by the whole session, so every test searches for words only it uses."""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from mercato.catalog.bootstrap import CatalogService
+from mercato.catalog.domain.commands import UpdateProduct
+from mercato.catalog.domain.events import ProductCreated
+from mercato.platform.errors import ClientError
+from mercato.platform.events import Envelope
+from mercato.search import Correction, SearchFilter, SearchMode, SearchRequest
+from mercato.search.bootstrap import SearchService
+from mercato.search.service_layer.indexing import document_of, refresh_products
+from tests.service.catalog.builders import a_category, a_product
+
+
+def a_word() -> str:
+    """A made-up word no other test uses (letters only, so it is one word to the index)."""
+    return "".join(random.choices(string.ascii_lowercase, k=10))
+
+
+async def index(search: SearchService, *product_ids: uuid.UUID) -> None:
+    async with search.uow() as uow:
+        await refresh_products(product_ids, uow, search.catalog)
+        await uow.commit()
+
+
+async def ranked(search: SearchService, query: str, **kw: object) -> list[uuid.UUID]:
+    result = await search.engine.search(SearchRequest(query=query, mode=SearchMode.LEXICAL, **kw))  # type: ignore[arg-type]
+    return [h.product_id for h in result.hits]
+
+
+async def docs_of(search: SearchService, term: str) -> int | None:
+    async with search.db.connect() as conn:
+        found = await conn.execute(text("SELECT docs FROM search.vocabulary WHERE term = :t"), {"t": term})
+        return found.scalar()
+
+
+async def test_the_name_outranks_categories_and_description(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    word = a_word()
+    category = await a_category(catalog, name=f"{word} Gear")
+    in_description, _ = await a_product(catalog, description=f"Goes well with any {word} outfit.")
+    in_category, _ = await a_product(catalog, category_id=category)
+    in_name, _ = await a_product(catalog, name=f"{word.title()} Jacket")
+    await index(search, in_description, in_category, in_name)
+
+    assert await ranked(search, word) == [in_name, in_category, in_description]
+
+
+async def test_any_word_may_match_and_more_words_rank_higher(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    a, b = a_word(), a_word()
+    both, _ = await a_product(catalog, name=f"{a} {b} Tee")
+    one, _ = await a_product(catalog, name=f"{a} Tee")
+    await index(search, both, one)
+
+    result = await search.engine.search(SearchRequest(query=f"{a} {b} zzqqxxvvyy", mode=SearchMode.LEXICAL))
+
+    assert [h.product_id for h in result.hits] == [both, one]
+    assert result.interpretation.unknown == ("zzqqxxvvyy",)
+
+
+async def test_a_typo_is_corrected_against_the_catalog_vocabulary(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    word = a_word()
+    product, _ = await a_product(catalog, name=f"{word} Backpack")
+    await index(search, product)
+    typo = word[0] + word[2] + word[1] + word[3:]  # two letters swapped
+
+    result = await search.engine.search(SearchRequest(query=typo, mode=SearchMode.LEXICAL))
+
+    assert [h.product_id for h in result.hits] == [product]
+    assert result.interpretation.corrections == (Correction(typo, word),)
+
+
+async def test_the_start_of_a_word_finds_it(catalog: CatalogService, search: SearchService) -> None:
+    word = a_word()
+    product, _ = await a_product(catalog, name=f"{word} Hoodie")
+    await index(search, product)
+
+    assert await ranked(search, word[:6]) == [product]
+
+
+async def test_an_unpublished_product_leaves_the_index_and_its_words_the_vocabulary(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    word = a_word()
+    product, _ = await a_product(catalog, name=f"{word} Watch")
+    await index(search, product)
+    assert await docs_of(search, word) == 1
+
+    await catalog.handle(UpdateProduct(product, {"published": False}))
+    await index(search, product)
+
+    assert await ranked(search, word) == []
+    assert await docs_of(search, word) == 0
+
+
+async def test_the_consumer_indexes_a_product_from_its_event_and_a_replay_changes_nothing(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    word = a_word()
+    product, skus = await a_product(catalog, name=f"{word} Shorts")
+    envelope = Envelope.of(ProductCreated(aggregate_id=str(product), slug="s", skus=skus))
+    products = next(s for s in search.subscriptions() if s.name == "products")
+    handler = products.handlers[envelope.type]
+
+    for _ in range(2):
+        async with search.uow() as uow:
+            await handler(envelope, uow)
+            await uow.commit()
+
+    assert await ranked(search, word) == [product]
+    assert await docs_of(search, word) == 1
+
+
+async def test_an_older_state_never_overwrites_a_newer_one(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    word, old_word = a_word(), a_word()
+    product, _ = await a_product(catalog, name=f"{word} Tank")
+    await index(search, product)
+    (view,) = await search.catalog.products_by_ids([product])
+    stale = document_of(view, {})
+    stale = type(stale)(**{**stale.__dict__, "name": old_word, "updated_at": view.updated_at - timedelta(1)})
+
+    async with search.uow() as uow:
+        written = await uow.index.upsert(stale)
+        await uow.commit()
+
+    assert written is False
+    assert await ranked(search, word) == [product]
+    assert await ranked(search, old_word) == []
+
+
+async def test_filters_narrow_a_search(catalog: CatalogService, search: SearchService) -> None:
+    word = a_word()
+    category = await a_category(catalog)
+    cheap, cheap_skus = await a_product(catalog, name=f"{word} Tee", prices=(1500,), category_id=category)
+    dear, _ = await a_product(catalog, name=f"{word} Tee", prices=(6000,))
+    await index(search, cheap, dear)
+    async with search.uow() as uow:
+        await uow.index.record_availability(cheap_skus[0], 3, 1)
+        await uow.commit()
+
+    assert await ranked(search, word, filter=SearchFilter(price_max=2000)) == [cheap]
+    assert await ranked(search, word, filter=SearchFilter(category_id=category)) == [cheap]
+    assert await ranked(search, word, filter=SearchFilter(in_stock=True)) == [cheap]
+    assert await ranked(search, word, filter=SearchFilter(in_stock=False)) == [dear]
+    assert set(await ranked(search, word, filter=SearchFilter(attributes=(("size", ("S",)),)))) == {
+        cheap,
+        dear,
+    }
+    assert await ranked(search, word, filter=SearchFilter(attributes=(("size", ("XL",)),))) == []
+
+
+async def test_pages_follow_the_cursor_and_refuse_another_searchs(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    word = a_word()
+    ids = [(await a_product(catalog, name=f"{word} Bag {i}"))[0] for i in range(3)]
+    await index(search, *ids)
+    first = await search.engine.search(SearchRequest(query=word, first=2, mode=SearchMode.LEXICAL))
+    after = SearchRequest(query=word, first=2, mode=SearchMode.LEXICAL).cursor(1)
+
+    second = await search.engine.search(
+        SearchRequest(query=word, first=2, after=after, mode=SearchMode.LEXICAL)
+    )
+
+    assert first.has_next_page is True and second.has_next_page is False
+    assert {h.product_id for h in (*first.hits, *second.hits)} == set(ids)
+    with pytest.raises(ClientError):
+        await search.engine.search(SearchRequest(query="other", after=after, mode=SearchMode.LEXICAL))
