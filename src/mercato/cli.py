@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mercato.cli_ops import register as register_operator_commands
 from mercato.platform.config import Settings
 from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
 from mercato.platform.errors import MercatoError
@@ -429,6 +430,9 @@ def engines_stop() -> None:
     with _one_line_errors():
         EmbeddedEngines(settings.data_path).stop()
     console.print("Embedded engines stopped.", highlight=False)
+
+
+register_operator_commands(app)
 
 
 def main() -> None:
