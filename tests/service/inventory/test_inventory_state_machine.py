@@ -262,7 +262,8 @@ class InventoryMachine(RuleBasedStateMachine):
         self, requests: dict[str, tuple[tuple[str, int], ...]], outcomes: list[Any], release: str | None
     ) -> dict[str, Reservation]:
         """The reserves of a race are serialisable: what succeeded fits in what was free (plus what
-        the release freed); what was refused asked for more than was left by the ones that succeeded."""
+        the release freed); what was refused asked for more than was left by the ones that succeeded
+        (whether it ran before or after the release, at least that little was free for it)."""
         freed = {sku: 0 for sku in self.skus}
         for (sku, _), quantity in (self.reservations[release].allocations if release else {}).items():
             freed[sku] += quantity
@@ -272,7 +273,7 @@ class InventoryMachine(RuleBasedStateMachine):
         for reference, outcome in zip(requests, outcomes, strict=True):
             if not isinstance(outcome, Reservation):
                 assert isinstance(outcome, MercatoError) and code_of(outcome) == "INSUFFICIENT_STOCK"
-                assert any(q > before[s] + freed[s] - taken[s] for s, q in requests[reference])
+                assert any(q > before[s] - taken[s] for s, q in requests[reference])
         for sku in self.skus:
             assert taken[sku] <= before[sku] + freed[sku]
         return made
@@ -314,11 +315,11 @@ def test_inventory_against_its_model(engine_urls: EngineUrls, settings: Settings
 
 
 def settings_for_ci(machine: type[RuleBasedStateMachine]) -> Any:
-    """Bounded: a few dozen schedules of up to 30 steps, a few seconds on a loaded machine."""
+    """Bounded: 15 schedules of up to 25 steps (10-30 s on a loaded 2-core machine)."""
     case = machine.TestCase
     case.settings = settings(
-        max_examples=25,
-        stateful_step_count=30,
+        max_examples=15,
+        stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
