@@ -76,15 +76,16 @@ async def plant_order(
             "status": status,
             "lines": orjson.dumps([{"sku": "x", "quantity": 1, "unit_price": total}]).decode(),
             "total": total,
-            "at": NOW - timedelta(minutes=5),
+            "at": datetime.now(UTC) - timedelta(minutes=5),
             "cart": cart_id,
         },
     )
     steps = history or tuple(dict.fromkeys(("PENDING", status)))
+    placed = datetime.now(UTC) - timedelta(minutes=5)
     for seq, step in enumerate(steps):
         await conn.execute(
             text("INSERT INTO orders.status_history (order_id, status, at) VALUES (:id, :s, :at)"),
-            {"id": order_id, "s": step, "at": NOW - timedelta(minutes=5) + timedelta(seconds=seq)},
+            {"id": order_id, "s": step, "at": placed + timedelta(seconds=seq)},
         )
     if saga:
         await conn.execute(
@@ -92,7 +93,7 @@ async def plant_order(
                 "INSERT INTO orders.sagas (order_id, status, state, deadline, updated_at) "
                 "VALUES (:id, :s, CAST('{}' AS jsonb), :deadline, :at)"
             ),
-            {"id": order_id, "s": status, "deadline": saga_deadline, "at": NOW},
+            {"id": order_id, "s": status, "deadline": saga_deadline, "at": placed},
         )
     return order_id
 
@@ -196,17 +197,18 @@ async def test_a_consistent_order_passes(planted: Planted) -> None:
 
 
 async def test_an_order_whose_saga_is_past_its_deadline_or_missing_is_stuck(planted: Planted) -> None:
+    now = datetime.now(UTC)
     async with planted.db.begin() as conn:
-        late = await plant_order(conn, "STOCK_RESERVED", saga_deadline=NOW - timedelta(minutes=3))
+        late = await plant_order(conn, "STOCK_RESERVED", saga_deadline=now - timedelta(minutes=3))
         orphan = await plant_order(conn, "PENDING", saga=False)
-        moving = await plant_order(conn, "PENDING", saga_deadline=NOW + timedelta(seconds=30))
+        moving = await plant_order(conn, "PENDING", saga_deadline=now + timedelta(seconds=30))
 
     report = await planted.check(only(orders=[late, orphan, moving]))
 
     assert sorted(found(report)) == sorted(
         [("orders terminal or in flight", str(late)), ("orders terminal or in flight", str(orphan))]
     )
-    assert report.results[0].note.startswith("0 settled, 3 in flight, oldest 3")
+    assert report.results[0].note.startswith("0 settled, 3 in flight, oldest 30")  # placed 5 min ago
 
 
 async def test_a_confirmed_order_never_captured_does_not_reconcile(planted: Planted) -> None:
