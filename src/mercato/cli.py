@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mercato.cli_ops import register as register_operator_commands
 from mercato.platform.config import Settings
 from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
 from mercato.platform.errors import MercatoError
@@ -129,6 +130,16 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _unwind_on_signals() -> None:
+    """uvicorn re-raises the signal that stopped it once it returns. SIGTERM's default action would then
+    kill the process before the engines are stopped, and for SIGINT asyncio.run's own handler would cancel
+    the main task, cutting the runtime's stop short at its first await and leaving its tasks to a cancel-
+    and-wait that a lost cancellation turns into a hang. Both raise KeyboardInterrupt instead: the
+    `finally` that stops the runtime runs whole (bounded, see `platform.shutdown`), then the process exits."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+
+
 @app.command()
 def dev(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -143,9 +154,7 @@ def dev(
 
     settings = _settings(http_host=host, http_port=port)
     _setup_logging(settings.log_level)
-    # uvicorn re-raises the signal that stopped it once it returns; SIGTERM's default action would then
-    # kill the process before the engines are stopped, so treat it like Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
+    _unwind_on_signals()
     url = f"http://{settings.http_host}:{settings.http_port}/graphql"
     with _one_line_errors(), _local_instance(settings, url) as settings:
         runtime = Runtime(settings)
@@ -289,8 +298,7 @@ def _serve_context(settings: Settings, context: str) -> None:
     missing = missing_configuration(settings, context)
     if missing:
         _fail(f"`mercato serve {context}` needs {', '.join(missing)}")
-    # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C so stop() runs.
-    signal.signal(signal.SIGTERM, _interrupt)
+    _unwind_on_signals()
 
     async def run() -> None:
         configure_tracing(f"mercato-{context}")
@@ -492,6 +500,9 @@ def engines_stop() -> None:
     with _one_line_errors():
         EmbeddedEngines(settings.data_path).stop()
     console.print("Embedded engines stopped.", highlight=False)
+
+
+register_operator_commands(app)
 
 
 def main() -> None:

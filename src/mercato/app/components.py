@@ -41,6 +41,7 @@ from mercato.platform.inbox import Subscription
 from mercato.platform.listener import EventListener, Listener
 from mercato.platform.messaging import Broker
 from mercato.platform.outbox import Outbox, OutboxRelay
+from mercato.platform.shutdown import STOP_GRACE_SECONDS, within
 from mercato.platform.unit_of_work import RelayHandoff, UnitOfWork
 from mercato.search.adapters import embedder
 from mercato.search.bootstrap import SearchService
@@ -166,16 +167,19 @@ class Engines:
         own = [db for db in self._databases.values() if db is not self.db]
         return own or [self.db]
 
-    async def close(self) -> None:
-        await self.broker.close()
-        await self.redis.aclose()
+    async def close(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Close the connections, each within `grace` seconds (an engine that is down must not hold
+        the process up: its connections die with it)."""
+        await within(self.broker.close(), grace, "closing the NATS connection")
+        await within(self.redis.aclose(), grace, "closing the Redis connections")
         for db in self._databases.values():
-            await db.dispose()
+            await within(db.dispose(), grace, "closing a database pool")
 
 
 async def _answers(probe: Awaitable[Any]) -> bool:
     try:
-        await asyncio.wait_for(probe, timeout=2)
+        async with asyncio.timeout(2):
+            await probe
     except Exception:  # noqa: BLE001 - any failure means "not ready"
         return False
     return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from mercato.platform.inbox import EventConsumer
 from mercato.platform.listener import Listener
 from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_pending_source
 from mercato.platform.outbox import Outbox, OutboxRelay
+from mercato.platform.shutdown import STOP_GRACE_SECONDS, Stopping, stop_tasks, within
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class Host:
         self.consumers: list[EventConsumer] = []
         self.listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = Stopping()  # the sweepers' loops check it
 
     async def start(self, *, background: bool = True) -> None:
         """Connect to the broker, create streams and durable consumers; with `background`, run relays,
@@ -36,6 +37,7 @@ class Host:
         if not any(c.outbox is not None or c.consumers or c.listeners for c in self.components):
             return  # nothing to publish or consume: no broker connection
         engines, s = self.engines, self.engines.settings
+        self._stopping.clear()
         await engines.broker.connect()
         for component in self.components:
             if component.outbox is None:
@@ -81,6 +83,7 @@ class Host:
     async def _start_listeners(self, *, background: bool) -> None:
         self.listeners = [listener for c in self.components for listener in c.listeners]
         for listener in self.listeners:
+            listener.stopping.clear()  # listeners belong to their component: a host may start them again
             await listener.start(self.engines.broker)
             if background:
                 self._spawn(listener.run)
@@ -93,7 +96,7 @@ class Host:
 
     def _sweeping(self, sweeper: Sweeper) -> Callable[[], Awaitable[None]]:
         async def loop() -> None:
-            while True:
+            while not self._stopping:
                 try:
                     await sweeper.run_once()
                 except asyncio.CancelledError:
@@ -121,18 +124,28 @@ class Host:
         """Which of the engines this process needs answer right now."""
         return await self.engines.ready(self.needs)
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop within about `grace` seconds whatever the loops are doing: flag them, cancel them (again
+        if a cancellation was lost, see `platform.shutdown`), then unsubscribe and close the relays,
+        each step bounded. What is abandoned is redelivered or taken by another process's poll."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        self._stopping.set()
+        for polling in self.engines.relays.values():
+            polling.stopping.set()
+        for consumer in self.consumers:
+            consumer.stopping.set()
+        for listener in self.listeners:
+            listener.stopping.set()
+        await stop_tasks(self._tasks, grace=grace / 2)
         self._tasks.clear()
         for consumer in self.consumers:
-            await consumer.stop()
+            await within(
+                consumer.stop(), max(0.5, deadline - loop.time()), f"unsubscribing {consumer.durable}"
+            )
         self.consumers.clear()
         for listener in self.listeners:
-            await listener.stop()
+            await within(listener.stop(), max(0.5, deadline - loop.time()), "stopping a listener")
         self.listeners.clear()
         # Last, once nothing here commits any more: publish what was handed off, mark what was
         # published. Units of work that commit after this write their events due for the poll of
@@ -140,4 +153,5 @@ class Host:
         for component in self.components:
             relay = self.engines.relays.pop(component.name, None)
             if relay is not None:
-                await relay.close()
+                left = max(1.0, deadline - loop.time())
+                await within(relay.close(wait_seconds=left / 2), left, f"closing the {component.name} relay")

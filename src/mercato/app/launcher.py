@@ -287,13 +287,15 @@ async def _exited(process: subprocess.Popen[bytes], deadline: float) -> None:
 async def _http_ok(host: str, port: int, path: str) -> bool:
     """A plain HTTP/1.0 GET: does the server answer 200?"""
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout=0.5)
+        async with asyncio.timeout(0.5):
+            reader, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError):
         return False
     try:
         writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
         await writer.drain()
-        status_line = await asyncio.wait_for(reader.readline(), timeout=0.5)
+        async with asyncio.timeout(0.5):
+            status_line = await reader.readline()
         return b" 200 " in status_line
     except (OSError, TimeoutError):
         return False

@@ -9,7 +9,6 @@ probes route around it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
 from mercato.platform.grpc.tls import channel_tls, server_tls
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
+from mercato.platform.shutdown import STOP_GRACE_SECONDS, stop_tasks, within
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +186,9 @@ class ServiceProcess:
     async def stop(self) -> None:
         """Drain gRPC first (health goes NOT_SERVING, in-flight calls finish), then the background work."""
         if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
-        await self.grpc.stop()
+            await stop_tasks([self._watch], grace=1.0)
+        await within(self.grpc.stop(), STOP_GRACE_SECONDS + 1, "stopping the gRPC server")
         await self.host.stop()
         for channel in self._channels:
-            await channel.close()
+            await within(channel.close(), 1.0, "closing a gRPC channel")
         await self.engines.close()

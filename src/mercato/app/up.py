@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from mercato.app.seed import catalog_is_empty, seed_demo
 from mercato.platform.config import Settings
 from mercato.platform.engines import ENGINE_NAMES, EmbeddedEngines
 from mercato.platform.migrations import migrate
+from mercato.platform.shutdown import wait_event
 
 
 def external_engines(settings: Settings) -> set[str]:
@@ -83,8 +83,7 @@ async def run_topology(launcher: Launcher, url: str, console: Console, external:
                         f"{launcher.log_dir})",
                         highlight=False,
                     )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), timeout=1.0)
+                await wait_event(stopping, 1.0)
             # The state the stop found, not the one of up to a second before.
             live.update(status_table(await launcher.status(), engines()), refresh=True)
     finally:

@@ -26,6 +26,7 @@ from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.inbox import Subscription
 from mercato.platform.outbox import Outbox
+from mercato.platform.shutdown import wait_event
 
 CONTEXT = "orders"
 
@@ -111,13 +112,10 @@ class OrdersService:
         deadline = loop.time() + timeout
         interval = self.fallback_poll_interval if self.watch.running else self.poll_interval
         while (left := deadline - loop.time()) > 0:
-            try:
-                await asyncio.wait_for(settled.wait(), timeout=min(interval, left))
-            except TimeoutError:
-                status = await self.queries.status(order_id)
-                if status is None or status.is_terminal:
-                    return
-            else:
+            if await wait_event(settled, min(interval, left)):
+                return
+            status = await self.queries.status(order_id)
+            if status is None or status.is_terminal:
                 return
 
     def subscriptions(self) -> list[Subscription]:

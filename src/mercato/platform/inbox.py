@@ -47,6 +47,7 @@ from mercato.platform import telemetry
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
 from mercato.platform.messaging import Broker
+from mercato.platform.shutdown import Stopping
 from mercato.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,8 @@ class EventConsumer:
         self.durable = f"{broker.namespace}_{schema}_{subscription.name}"
         self.stream = stream_name(broker.namespace, subscription.source_context)
         self._psub: JetStreamContext.PullSubscription | None = None
+        # Checked at every turn of `run`: a cancellation lost inside the NATS client must not keep it going.
+        self.stopping = Stopping()
         self._claim = text(
             f"INSERT INTO {schema}.inbox (consumer, event_id) "
             "SELECT CAST(:consumer AS text), e FROM unnest(CAST(:event_ids AS uuid[])) AS e "
@@ -180,7 +183,7 @@ class EventConsumer:
                 log.error("consumer %s: a batch failed", self.durable, exc_info=task.exception())
 
         try:
-            while True:
+            while not self.stopping:
                 await slots.acquire()
                 try:
                     messages = await self._fetch(self.fetch_wait)

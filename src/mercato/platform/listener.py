@@ -22,6 +22,7 @@ from nats.js.errors import FetchTimeoutError
 
 from mercato.platform.events import Envelope
 from mercato.platform.messaging import Broker
+from mercato.platform.shutdown import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ IdempotentHandler = Callable[[Envelope], Awaitable[None]]
 
 class Listener(Protocol):
     """Something a context runs on the broker beside its inbox consumers (see `app.host`)."""
+
+    # Set before `run`'s task is cancelled: `run` returns at its next turn (see `platform.shutdown`).
+    stopping: Stopping
 
     async def start(self, broker: Broker) -> None: ...
 
@@ -65,6 +69,7 @@ class EventListener:
         self.ack_wait = ack_wait
         self._psub: JetStreamContext.PullSubscription | None = None
         self.durable = ""
+        self.stopping = Stopping()
 
     async def start(self, broker: Broker) -> None:
         self.durable = f"{broker.namespace}_{self.listening.owner}_{self.listening.name}"
@@ -81,7 +86,7 @@ class EventListener:
             self._psub = None
 
     async def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 await self.poll(wait=1.0)
             except asyncio.CancelledError:

@@ -23,7 +23,6 @@ the handed-off row; the relay sends it as the message's `traceparent`/`tracestat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import uuid
@@ -57,6 +56,7 @@ from mercato.platform import telemetry
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent, Envelope
 from mercato.platform.messaging import Broker
+from mercato.platform.shutdown import Stopping, stop_tasks, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +193,7 @@ class OutboxRelay:
         # (statement counters, the bench's attribution) and so is its lifetime.
         self._context = contextvars.copy_context()
         self._closed = False
+        self.stopping = Stopping()  # `run` returns at its next turn (see `platform.shutdown`)
         self._next_poll: float | None = None  # when `run` polls next; None while it polls or is not running
 
     @property
@@ -243,8 +244,7 @@ class OutboxRelay:
                 wait = due - loop.time()
             if wait > 0:
                 self._more.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._more.wait(), timeout=wait)
+                await wait_event(self._more, wait)
                 continue
             if not await self.mark_published():
                 return  # the database failed: the next poll or hand-off marks them
@@ -303,12 +303,9 @@ class OutboxRelay:
         self._more.set()  # a publisher waiting for the mark interval marks now
         publisher = self._publisher
         if publisher is not None and not publisher.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(publisher), timeout=wait_seconds)
-            except TimeoutError:
-                publisher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await publisher
+            # Waited for, not awaited: a timeout here must not cancel it before `stop_tasks` does.
+            await asyncio.wait({publisher}, timeout=wait_seconds)
+            await stop_tasks([publisher], grace=1.0)
         self._handed.clear()
         await self.mark_published()
 
@@ -319,7 +316,7 @@ class OutboxRelay:
         self._context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
         try:
-            while True:
+            while not self.stopping:
                 self._next_poll = None
                 try:
                     published = await self.publish_pending()
@@ -331,8 +328,7 @@ class OutboxRelay:
                 if published >= self.batch_size:
                     continue  # more may be waiting
                 self._next_poll = loop.time() + self.poll_interval
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                await wait_event(self._wake, self.poll_interval)
                 self._wake.clear()
         finally:
             self._next_poll = None

@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from mercato.platform.messaging import Broker
+from mercato.platform.shutdown import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class OrderWatch:
     def __init__(self) -> None:
         self._waiters: dict[uuid.UUID, set[asyncio.Event]] = {}
         self._subscriptions: list[Subscription] = []
+        self.stopping = Stopping()  # a `Listener`; `run` has no loop to stop
 
     @property
     def running(self) -> bool:
