@@ -35,6 +35,7 @@ from mercato.platform.types import Money
 from tests.conftest import own_database, ref
 
 LUMA = Path("/work/shared/data/luma/catalog.json")
+HAS_LUMA = LUMA.exists()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,8 @@ async def _outbox(db: Database) -> list[tuple[str, dict[str, Any]]]:
     async with db.connect() as conn:
         rows = await conn.execute(
             text(
-                "SELECT subject, body FROM catalog.outbox UNION ALL SELECT subject, body FROM inventory.outbox"
+                "SELECT subject, body FROM catalog.outbox "
+                "UNION ALL SELECT subject, body FROM inventory.outbox"
             )
         )
         return [(r.subject, orjson.loads(r.body)["payload"]) for r in rows]
@@ -129,7 +131,9 @@ async def test_jsonl_import_writes_rows_stock_and_batched_events_and_a_second_ru
     stored = await _scalar(own_db, "SELECT count(*) FROM catalog.products WHERE slug = ANY(:s)", s=slugs)
     assert stored == 12
     on_hand = await _scalar(
-        own_db, "SELECT sum(on_hand) FROM inventory.stock WHERE sku = ANY(:s)", s=[v.sku for p in products for v in p.variants]
+        own_db,
+        "SELECT sum(on_hand) FROM inventory.stock WHERE sku = ANY(:s)",
+        s=[v.sku for p in products for v in p.variants],
     )
     assert on_hand == 12 * (3 * 5 + 0 + 1 + 2)
     events = (await _outbox(own_db))[before:]
@@ -152,13 +156,18 @@ async def test_jsonl_import_writes_rows_stock_and_batched_events_and_a_second_ru
 
 async def _ids(db: Database, slugs: list[str]) -> dict[str, Any]:
     async with db.connect() as conn:
-        rows = await conn.execute(text("SELECT slug, id FROM catalog.products WHERE slug = ANY(:s)"), {"s": slugs})
+        rows = await conn.execute(
+            text("SELECT slug, id FROM catalog.products WHERE slug = ANY(:s)"), {"s": slugs}
+        )
         return {r.slug: r.id for r in rows}
 
 
 @pytest.mark.parametrize("file_format", [FileFormat.JSONL, FileFormat.CSV])
 async def test_import_export_import_is_a_no_op(
-    services: tuple[CatalogService, InventoryService], own_db: Database, tmp_path: Path, file_format: FileFormat
+    services: tuple[CatalogService, InventoryService],
+    own_db: Database,
+    tmp_path: Path,
+    file_format: FileFormat,
 ) -> None:
     # Given a catalog imported from a file
     await _import(services, _catalog_file(tmp_path, _products(5)))
@@ -184,7 +193,9 @@ async def test_a_changed_row_updates_that_product_only(
     await _import(services, _catalog_file(tmp_path, products))
     changed = list(products)
     first = changed[1].variants[0]
-    cheaper = VariantSpec(first.sku, Money(first.price.amount - 50, "USD"), first.attributes, (("main", 9), ("east", 0)))
+    cheaper = VariantSpec(
+        first.sku, Money(first.price.amount - 50, "USD"), first.attributes, (("main", 9), ("east", 0))
+    )
     changed[1] = ProductSpec(**{**changed[1].__dict__, "variants": (cheaper, *changed[1].variants[1:])})
 
     # When the changed file is imported
@@ -199,7 +210,8 @@ async def test_a_changed_row_updates_that_product_only(
     assert row == first.price.amount - 50
     adjustment = await _scalar(
         own_db,
-        "SELECT delta FROM inventory.adjustments WHERE sku = :s AND reason = 'COUNTED' ORDER BY created_at DESC LIMIT 1",
+        "SELECT delta FROM inventory.adjustments WHERE sku = :s AND reason = 'COUNTED' "
+        "ORDER BY created_at DESC LIMIT 1",
         s=first.sku,
     )
     assert adjustment == 9 - 5
@@ -214,11 +226,29 @@ async def test_rejected_rows_are_reported_and_nothing_of_the_file_is_written(
     tag = ref("bad")
     bad_lines = [
         '{"slug": "not json',
-        orjson.dumps({"slug": f"{tag}-a", "name": "Bad sku", "variants": [{"sku": "has space", "price": "1.00", "currency": "USD"}]}),
+        orjson.dumps(
+            {
+                "slug": f"{tag}-a",
+                "name": "Bad sku",
+                "variants": [{"sku": "has space", "price": "1.00", "currency": "USD"}],
+            }
+        ),
         orjson.dumps({"slug": f"{tag}-b", "name": "Bad\u0007name", "variants": []}),
-        orjson.dumps({"slug": f"{tag}-c", "name": "Negative", "variants": [{"sku": f"{tag}-C", "price": "-1.00", "currency": "USD"}]}),
+        orjson.dumps(
+            {
+                "slug": f"{tag}-c",
+                "name": "Negative",
+                "variants": [{"sku": f"{tag}-C", "price": "-1.00", "currency": "USD"}],
+            }
+        ),
         orjson.dumps({"slug": f"{tag}-d", "name": "No category", "category": "no-such-category"}),
-        orjson.dumps({"slug": f"{tag}-e", "name": "Dup", "variants": [{"sku": good[0].variants[0].sku, "price": "1.00", "currency": "USD"}]}),
+        orjson.dumps(
+            {
+                "slug": f"{tag}-e",
+                "name": "Dup",
+                "variants": [{"sku": good[0].variants[0].sku, "price": "1.00", "currency": "USD"}],
+            }
+        ),
     ]
     with path.open("a") as out:
         for line in bad_lines:
@@ -237,14 +267,21 @@ async def test_rejected_rows_are_reported_and_nothing_of_the_file_is_written(
     assert "price" in reasons[f"line {first_bad + 3}"]
     assert "SKU also used at" in reasons[f"line {first_bad + 5}"]
     assert not summary.written
-    assert await _scalar(own_db, "SELECT count(*) FROM catalog.products WHERE slug = ANY(:s)", s=[p.slug for p in good]) == 0
+    assert (
+        await _scalar(
+            own_db, "SELECT count(*) FROM catalog.products WHERE slug = ANY(:s)", s=[p.slug for p in good]
+        )
+        == 0
+    )
     assert len(await _outbox(own_db)) == outbox
 
     # And a row the database refuses (unknown category) also leaves nothing written
     bad = tmp_path / "unknown-category.jsonl"
     bad.write_text(bad_lines[4].decode() + "\n" if isinstance(bad_lines[4], bytes) else bad_lines[4])
     refused = await _import(services, bad)
-    assert [(r.ref, r.reason) for r in refused.rejected] == [(f"{tag}-d", "unknown category 'no-such-category'")]
+    assert [(r.ref, r.reason) for r in refused.rejected] == [
+        (f"{tag}-d", "unknown category 'no-such-category'")
+    ]
 
 
 async def test_a_sku_of_another_product_is_refused_by_the_database_check(
@@ -282,7 +319,12 @@ async def test_a_dry_run_counts_the_changes_and_writes_nothing(
     # Then the changes are counted but no product, stock row or event exists
     assert (summary.dry_run, summary.products_created, summary.variants_written) == (True, 4, 12)
     assert summary.events == 2
-    assert await _scalar(own_db, "SELECT count(*) FROM catalog.products WHERE slug = ANY(:s)", s=[p.slug for p in products]) == 0
+    assert (
+        await _scalar(
+            own_db, "SELECT count(*) FROM catalog.products WHERE slug = ANY(:s)", s=[p.slug for p in products]
+        )
+        == 0
+    )
     skus = [v.sku for p in products for v in p.variants]
     assert await _scalar(own_db, "SELECT count(*) FROM inventory.stock WHERE sku = ANY(:s)", s=skus) == 0
     assert len(await _outbox(own_db)) == outbox
@@ -313,7 +355,7 @@ async def test_imported_levels_feed_the_catalogs_availability_read_model(
 async def test_luma_import_export_import_is_a_no_op(
     engine_urls: EngineUrls, redis: Any, namespace: str, tmp_path: Path
 ) -> None:
-    if not LUMA.exists():
+    if not HAS_LUMA:
         pytest.skip(f"{LUMA} is not present (the Luma sample data is not part of the repository)")
     # (A database of its own: Luma's category names are the demo's too, and a Luma file names
     # categories by path of names.)

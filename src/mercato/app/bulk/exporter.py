@@ -44,7 +44,8 @@ async def export_catalog(
         async with conn.begin():
             catalog_bulk, inventory_bulk = CatalogBulk(conn), InventoryBulk(conn)
             categories = [
-                CategorySpec(r.slug, r.name, r.parent, r.position) for r in await catalog_bulk.export_categories()
+                CategorySpec(r.slug, r.name, r.parent, r.position)
+                for r in await catalog_bulk.export_categories()
             ]
             warehouses = [WarehouseSpec(r.code, r.name) for r in await inventory_bulk.export_warehouses()]
             with path.open("w", encoding="utf-8", newline="") as out:

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -72,12 +72,18 @@ async def import_records(
     total = len(records.products)
     validate(records, None if progress is None else lambda done: progress("checking", done, total))
     summary = ImportSummary(
-        records.source, total, skipped=tuple(records.skipped), dry_run=dry_run, rejected=tuple(records.rejected)
+        records.source,
+        total,
+        skipped=tuple(records.skipped),
+        dry_run=dry_run,
+        rejected=tuple(records.rejected),
     )
     if records.rejected:
         return _timed(summary, started)
     if catalog.db.url != inventory.db.url:
-        raise RuntimeError("mercato import writes the catalog and the inventory in one transaction: one database")
+        raise RuntimeError(
+            "mercato import writes the catalog and the inventory in one transaction: one database"
+        )
     run = _Run(catalog, inventory, records, progress)
     async with catalog.db.connect() as conn:
         try:
@@ -145,8 +151,20 @@ class _Run:
         import_id = str(uuid.uuid4())
         catalog_events += _product_events(import_id, upserted.created, upserted.updated)
         inventory_events += _level_events(import_id, written)
-        self.catalog_rows = await self.catalog.outbox.write(conn, catalog_events, publish_after=_grace(self.catalog.on_commit)) if catalog_events else []
-        self.inventory_rows = await self.inventory.outbox.write(conn, inventory_events, publish_after=_grace(self.inventory.on_commit)) if inventory_events else []
+        self.catalog_rows = (
+            await self.catalog.outbox.write(
+                conn, catalog_events, publish_after=_grace(self.catalog.on_commit)
+            )
+            if catalog_events
+            else []
+        )
+        self.inventory_rows = (
+            await self.inventory.outbox.write(
+                conn, inventory_events, publish_after=_grace(self.inventory.on_commit)
+            )
+            if inventory_events
+            else []
+        )
         return _replace(
             summary,
             warehouses_created=sum(1 for e in inventory_events if e.name == "warehouse_created"),
@@ -160,7 +178,10 @@ class _Run:
 
     def hand_off(self) -> None:
         """After commit: the relays of this process (if any) publish the events at once."""
-        for handoff, rows in ((self.catalog.on_commit, self.catalog_rows), (self.inventory.on_commit, self.inventory_rows)):
+        for handoff, rows in (
+            (self.catalog.on_commit, self.catalog_rows),
+            (self.inventory.on_commit, self.inventory_rows),
+        ):
             if rows and isinstance(handoff, RelayHandoff):
                 handoff.hand_off(rows)
 
@@ -191,10 +212,15 @@ class _Run:
                 continue
             parent = known.get(spec.parent_slug) if spec.parent_slug is not None else None
             if spec.parent_slug is not None and parent is None:
-                self.rejected.append(Rejected(f"category {spec.slug!r}", spec.slug, f"unknown parent {spec.parent_slug!r}"))
+                self.rejected.append(
+                    Rejected(f"category {spec.slug!r}", spec.slug, f"unknown parent {spec.parent_slug!r}")
+                )
                 continue
             category = Category.create(
-                slug=spec.slug, name=spec.name, parent_id=parent[0] if parent else None, position=spec.position
+                slug=spec.slug,
+                name=spec.name,
+                parent_id=parent[0] if parent else None,
+                position=spec.position,
             )
             path = parent[1] if parent else "/"
             await repository.add(category, path)

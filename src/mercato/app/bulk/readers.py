@@ -96,7 +96,9 @@ def read_jsonl(text: str, source: str) -> ImportRecords:
         try:
             _jsonl_record(records, value, where)
         except RowError as exc:
-            ref = value.get("sku") or value.get("slug") or value.get("code") if isinstance(value, dict) else ""
+            ref = (
+                value.get("sku") or value.get("slug") or value.get("code") if isinstance(value, dict) else ""
+            )
             records.rejected.append(Rejected(where, ref if isinstance(ref, str) else "", str(exc)))
     return records
 
@@ -181,30 +183,9 @@ def read_csv(text: str, source: str) -> ImportRecords:
         problems = [f"missing columns: {', '.join(missing)}"] if missing else []
         problems += [f"unknown columns: {', '.join(unknown)}"] if unknown else []
         raise SeedFileError(Path(source), f"not a Mercato product CSV ({'; '.join(problems)})")
-    products: dict[str, tuple[dict[str, str], str, list[VariantSpec]]] = {}
+    products: dict[str, _CsvProduct] = {}
     for number, cells in rows:
-        where = f"line {number}"
-        if len(cells) != len(columns):
-            records.rejected.append(Rejected(where, "", f"{len(cells)} cells, the header has {len(columns)}"))
-            continue
-        row = dict(zip(columns, cells, strict=True))
-        slug, sku = row["slug"], row.get("sku", "")
-        try:
-            if not slug:
-                raise RowError("'slug' is required")
-            variant = _csv_variant(row) if sku or row.get("price") else None
-        except RowError as exc:
-            records.rejected.append(Rejected(where, sku or slug, str(exc)))
-            continue
-        found = products.setdefault(slug, ({}, where, []))
-        if row.get("name"):
-            if found[0] and _product_cells(found[0]) != _product_cells(row):
-                records.rejected.append(Rejected(where, slug, "the product's fields differ from an earlier row"))
-                continue
-            if not found[0]:
-                found[0].update(row)
-        if variant is not None:
-            found[2].append(variant)
+        _csv_row(records, products, columns, f"line {number}", cells)
     for slug, (row, where, variants) in products.items():
         if not row:
             records.rejected.append(Rejected(where, slug, "no row of this product gives its 'name'"))
@@ -214,6 +195,34 @@ def read_csv(text: str, source: str) -> ImportRecords:
         except RowError as exc:
             records.rejected.append(Rejected(where, slug, str(exc)))
     return records
+
+
+_CsvProduct = tuple[dict[str, str], str, list[VariantSpec]]  # product cells, where, variants
+
+
+def _csv_row(
+    records: ImportRecords, products: dict[str, _CsvProduct], columns: list[str], where: str, cells: list[str]
+) -> None:
+    if len(cells) != len(columns):
+        records.rejected.append(Rejected(where, "", f"{len(cells)} cells, the header has {len(columns)}"))
+        return
+    row = dict(zip(columns, cells, strict=True))
+    slug, sku = row["slug"], row.get("sku", "")
+    try:
+        if not slug:
+            raise RowError("'slug' is required")
+        variant = _csv_variant(row) if sku or row.get("price") else None
+    except RowError as exc:
+        records.rejected.append(Rejected(where, sku or slug, str(exc)))
+        return
+    found = products.setdefault(slug, ({}, where, []))
+    if row.get("name"):
+        if found[0] and _product_cells(found[0]) != _product_cells(row):
+            records.rejected.append(Rejected(where, slug, "the product's fields differ from an earlier row"))
+            return
+        found[0].update(row)
+    if variant is not None:
+        found[2].append(variant)
 
 
 def _csv_rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
@@ -230,7 +239,9 @@ def _csv_rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _product_cells(row: dict[str, str]) -> tuple[str, ...]:
-    return tuple(row.get(c, "") for c in ("name", "description", "category", "published", "attributes", "media"))
+    return tuple(
+        row.get(c, "") for c in ("name", "description", "category", "published", "attributes", "media")
+    )
 
 
 def _csv_variant(row: dict[str, str]) -> VariantSpec:
@@ -246,7 +257,9 @@ def _csv_variant(row: dict[str, str]) -> VariantSpec:
             raise RowError(f"stock {pair!r} must be warehouse=units") from None
         if not sep:
             raise RowError(f"stock {pair!r} must be warehouse=units")
-    return VariantSpec(row["sku"], price, _json_object(row.get("variant_attributes", ""), "variant_attributes"), tuple(stock))
+    return VariantSpec(
+        row["sku"], price, _json_object(row.get("variant_attributes", ""), "variant_attributes"), tuple(stock)
+    )
 
 
 def _csv_product(slug: str, row: dict[str, str], variants: list[VariantSpec]) -> ProductSpec:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 from mercato.app.bulk.records import ImportRecords, Rejected
 from mercato.app.demo_data import ProductSpec
@@ -28,18 +29,20 @@ _ANY_ID = uuid.UUID(int=0)
 def validate(records: ImportRecords, progress: Progress | None = None) -> None:
     """Append a `Rejected` to `records.rejected` for every record the domain refuses."""
     for warehouse in records.warehouses:
-        _check(records, f"warehouse {warehouse.code!r}", warehouse.code, lambda w=warehouse: Warehouse.create(code=w.code, name=w.name))
-    for category in records.categories:
+        where = f"warehouse {warehouse.code!r}"
         _check(
             records,
-            f"category {category.slug!r}",
-            category.slug,
-            lambda c=category: Category.create(slug=c.slug, name=c.name, parent_id=None, position=c.position),
+            where,
+            warehouse.code,
+            partial(Warehouse.create, code=warehouse.code, name=warehouse.name),
         )
+    for c in records.categories:
+        create = partial(Category.create, slug=c.slug, name=c.name, parent_id=None, position=c.position)
+        _check(records, f"category {c.slug!r}", c.slug, create)
     slugs: dict[str, str] = {}
     skus: dict[str, str] = {}
     for index, (product, where) in enumerate(zip(records.products, records.origins, strict=True)):
-        _check(records, where, product.slug, lambda p=product: _product(p))
+        _check(records, where, product.slug, partial(_product, product))
         if product.slug in slugs:
             records.rejected.append(Rejected(where, product.slug, f"slug also used at {slugs[product.slug]}"))
         slugs.setdefault(product.slug, where)
@@ -61,7 +64,9 @@ def _product(spec: ProductSpec) -> None:
         attributes=spec.attributes,
         media=list(spec.media),
         published=spec.published,
-        variants=[Variant(id=_ANY_ID, sku=v.sku, attributes=v.attributes, price=v.price) for v in spec.variants],
+        variants=[
+            Variant(id=_ANY_ID, sku=v.sku, attributes=v.attributes, price=v.price) for v in spec.variants
+        ],
     )
     checks = Checks()
     for i, variant in enumerate(spec.variants):

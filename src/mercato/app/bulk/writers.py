@@ -22,11 +22,19 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def jsonl_header(out: IO[str], warehouses: Iterable[WarehouseSpec], categories: Iterable[CategorySpec]) -> None:
+def jsonl_header(
+    out: IO[str], warehouses: Iterable[WarehouseSpec], categories: Iterable[CategorySpec]
+) -> None:
     for w in warehouses:
         out.write(_json({"type": "warehouse", "code": w.code, "name": w.name}) + "\n")
     for c in categories:  # parents first
-        record = {"type": "category", "slug": c.slug, "name": c.name, "parent": c.parent_slug, "position": c.position}
+        record = {
+            "type": "category",
+            "slug": c.slug,
+            "name": c.name,
+            "parent": c.parent_slug,
+            "position": c.position,
+        }
         out.write(_json(record) + "\n")
 
 

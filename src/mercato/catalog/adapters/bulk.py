@@ -26,8 +26,8 @@ _STAGE = (
     "published boolean NOT NULL, min_price_amount bigint NOT NULL, currency text, "
     "existing boolean NOT NULL DEFAULT false) ON COMMIT DROP",
     "CREATE TEMP TABLE import_variants (product_slug text NOT NULL, sku text NOT NULL, "
-    "attributes text NOT NULL, price_amount bigint NOT NULL, currency text NOT NULL, position integer NOT NULL) "
-    "ON COMMIT DROP",
+    "attributes text NOT NULL, price_amount bigint NOT NULL, currency text NOT NULL, "
+    "position integer NOT NULL) ON COMMIT DROP",
 )
 _INDEX_STAGE = (
     "CREATE UNIQUE INDEX ON import_products (slug)",
@@ -70,7 +70,16 @@ _KEPT_MIN_PRICE = text(
     "currency = coalesce(t.currency, k.currency) FROM (SELECT v.product_id, min(v.price_amount) AS amount, "
     f"min(v.currency) AS currency {_KEPT_VARIANTS} GROUP BY v.product_id) k WHERE k.product_id = t.id"
 )
-_PRODUCT_FIELDS = ("name", "description", "category_id", "attributes", "media", "published", "min_price_amount", "currency")
+_PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "category_id",
+    "attributes",
+    "media",
+    "published",
+    "min_price_amount",
+    "currency",
+)
 _STAGED_PRODUCT = (
     "i.name, i.description, i.category_id, CAST(i.attributes AS jsonb), CAST(i.media AS jsonb), "
     "i.published, i.min_price_amount, i.currency"
@@ -165,8 +174,8 @@ class CatalogBulk:
             (
                 await self.conn.execute(
                     text(
-                        "SELECT c.slug, c.name, p.slug AS parent, c.position, c.path FROM catalog.categories c "
-                        "LEFT JOIN catalog.categories p ON p.id = c.parent_id "
+                        "SELECT c.slug, c.name, p.slug AS parent, c.position, c.path "
+                        "FROM catalog.categories c LEFT JOIN catalog.categories p ON p.id = c.parent_id "
                         "ORDER BY length(c.path) - length(replace(c.path, '/', '')), c.position, c.slug"
                     )
                 )

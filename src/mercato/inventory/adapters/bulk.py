@@ -21,11 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 STOCK_COLUMNS = ("sku", "warehouse_id", "on_hand", "initial_only")
 
-_STAGE = "CREATE TEMP TABLE import_stock (sku text NOT NULL, warehouse_id uuid NOT NULL, on_hand integer NOT NULL, initial_only boolean NOT NULL, PRIMARY KEY (sku, warehouse_id)) ON COMMIT DROP"
+_STAGE = (
+    "CREATE TEMP TABLE import_stock (sku text NOT NULL, warehouse_id uuid NOT NULL, "
+    "on_hand integer NOT NULL, initial_only boolean NOT NULL, PRIMARY KEY (sku, warehouse_id)) ON COMMIT DROP"
+)
 # A row needs writing when it is missing and the count is not 0, or exists with another count (and
 # the count is not only an initial one).
 _NEEDS_WRITE = (
-    "(s.sku IS NULL AND i.on_hand > 0) OR (s.sku IS NOT NULL AND NOT i.initial_only AND s.on_hand <> i.on_hand)"
+    "(s.sku IS NULL AND i.on_hand > 0) "
+    "OR (s.sku IS NOT NULL AND NOT i.initial_only AND s.on_hand <> i.on_hand)"
 )
 _TOUCHED = (
     "CREATE TEMP TABLE import_touched ON COMMIT DROP AS SELECT DISTINCT i.sku FROM import_stock i "
@@ -129,4 +133,6 @@ class InventoryBulk:
         return found
 
     async def export_warehouses(self) -> list[Any]:
-        return list((await self.conn.execute(text("SELECT code, name FROM inventory.warehouses ORDER BY code"))).all())
+        return list(
+            (await self.conn.execute(text("SELECT code, name FROM inventory.warehouses ORDER BY code"))).all()
+        )
