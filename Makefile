@@ -56,6 +56,13 @@ bench: $(STAMP)
 bench-checkout: $(STAMP)
 	@$(BIN)/python -m bench.run --scenario checkout $(ARGS)
 
+# The storefront at 1k, 10k and 100k products, the catalog grown in place by the bulk importer (the
+# use cases would take hours for 100k): `make bench-sizes ARGS="--scenario listing"`.
+BENCH_SIZES ?= 1000,10000,100000
+.PHONY: bench-sizes
+bench-sizes: $(STAMP)
+	@$(BIN)/python -m bench.run --sizes $(BENCH_SIZES) --seeder import $(ARGS)
+
 schema: $(STAMP)
 	@$(BIN)/python -c "from mercato.gateway.graphql.schema import SCHEMA_FILE, schema_sdl; SCHEMA_FILE.write_text(schema_sdl())"
 	@echo "wrote src/mercato/gateway/graphql/schema.graphql"
