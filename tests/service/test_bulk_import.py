@@ -387,3 +387,35 @@ async def _luma_round_trip(services: tuple[CatalogService, InventoryService], tm
     # Then the export names every product and importing it changes nothing
     assert {p.slug for p in records.products} >= {p.slug for p in readers.read(LUMA).products}
     assert (again.rejected, again.changes, again.events) == ((), 0, 0)
+
+
+async def test_variants_a_file_leaves_out_stay_and_keep_deciding_the_price(
+    services: tuple[CatalogService, InventoryService], own_db: Database, tmp_path: Path
+) -> None:
+    # Given an imported product, and a file giving it a new name and none of its variants
+    [product] = _products(1)
+    await _import(services, _catalog_file(tmp_path, [product]))
+    renamed = ProductSpec(**{**product.__dict__, "name": "Renamed", "variants": ()})
+
+    # When that file is imported
+    summary = await _import(services, _catalog_file(tmp_path, [renamed], "renamed.jsonl"))
+
+    # Then the product is renamed, its variants stay and its lowest price is still theirs
+    assert (summary.products_updated, summary.variants_written, summary.stock_rows_written) == (1, 0, 0)
+    async with own_db.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT p.name, p.min_price_amount, p.currency, count(v.id) AS variants "
+                    "FROM catalog.products p JOIN catalog.variants v ON v.product_id = p.id "
+                    "WHERE p.slug = :s GROUP BY p.id"
+                ),
+                {"s": product.slug},
+            )
+        ).one()
+    assert (row.name, row.min_price_amount, row.currency, row.variants) == (
+        "Renamed",
+        min(v.price.amount for v in product.variants),
+        "USD",
+        3,
+    )

@@ -268,7 +268,8 @@ def _product_row(spec: ProductSpec, category_id: uuid.UUID | None) -> tuple[Any,
         _json(spec.attributes),
         _json(list(spec.media)),
         spec.published,
-        min((p.amount for p in prices), default=0),
+        # None without variants: the ones the product keeps (or 0) decide (`CatalogBulk.upsert`).
+        min((p.amount for p in prices), default=None),
         prices[0].currency if prices else None,
     )
 

@@ -23,7 +23,7 @@ IMPORT_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('mercato.catalog.impor
 _STAGE = (
     "CREATE TEMP TABLE import_products (id uuid NOT NULL, slug text NOT NULL, name text NOT NULL, "
     "description text NOT NULL, category_id uuid, attributes text NOT NULL, media text NOT NULL, "
-    "published boolean NOT NULL, min_price_amount bigint NOT NULL, currency text, "
+    "published boolean NOT NULL, min_price_amount bigint, currency text, "
     "existing boolean NOT NULL DEFAULT false) ON COMMIT DROP",
     "CREATE TEMP TABLE import_variants (product_slug text NOT NULL, sku text NOT NULL, "
     "attributes text NOT NULL, price_amount bigint NOT NULL, currency text NOT NULL, "
@@ -82,7 +82,7 @@ _PRODUCT_FIELDS = (
 )
 _STAGED_PRODUCT = (
     "i.name, i.description, i.category_id, CAST(i.attributes AS jsonb), CAST(i.media AS jsonb), "
-    "i.published, i.min_price_amount, i.currency"
+    "i.published, coalesce(i.min_price_amount, 0), i.currency"
 )
 _UPSERT_PRODUCTS = text(
     "INSERT INTO catalog.products AS p (id, slug, name, description, category_id, attributes, media, "
