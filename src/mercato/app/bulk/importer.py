@@ -20,6 +20,7 @@ time (an advisory lock). Split a very large file to shorten those windows.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -70,29 +71,35 @@ async def import_records(
     """Check and write `records`; a dry run does all the work and rolls it back."""
     started = time.perf_counter()
     total = len(records.products)
-    validate(records, None if progress is None else lambda done: progress("checking", done, total))
-    summary = ImportSummary(
-        records.source,
-        total,
-        skipped=tuple(records.skipped),
-        dry_run=dry_run,
-        rejected=tuple(records.rejected),
-    )
-    if records.rejected:
-        return _timed(summary, started)
     if catalog.db.url != inventory.db.url:
         raise RuntimeError(
             "mercato import writes the catalog and the inventory in one transaction: one database"
         )
+    summary = ImportSummary(records.source, total, skipped=tuple(records.skipped), dry_run=dry_run)
+    # The domain's checks (Python, one core) run in a thread while PostgreSQL stages and upserts (the
+    # other core). All or nothing still holds: nothing commits before the checks are done, and a row
+    # they refuse rolls everything back.
+    report = None if progress is None else (lambda done: progress("checking", done, total))
+    checking = asyncio.create_task(asyncio.to_thread(validate, records, report))
     run = _Run(catalog, inventory, records, progress)
-    async with catalog.db.connect() as conn:
-        try:
-            async with conn.begin() as transaction:
-                summary = await run.write(conn, summary)
-                if dry_run:
-                    await transaction.rollback()
-        except _Refused as refused:
-            return _timed(_replace(summary, rejected=tuple(refused.rejected)), started)
+    try:
+        async with catalog.db.connect() as conn, conn.begin() as transaction:
+            summary = await run.write(conn, summary)
+            await checking
+            if records.rejected:
+                raise _Refused([])
+            if dry_run:
+                await transaction.rollback()
+    except _Refused as refused:
+        await checking
+        return _timed(_replace(summary, rejected=(*records.rejected, *refused.rejected)), started)
+    except Exception:
+        # A row the rules refuse (a NUL in a name, a negative price) may fail a statement before the
+        # checks have named it: then the refusals are the answer, not the statement's error.
+        await checking
+        if records.rejected:
+            return _timed(_replace(summary, rejected=tuple(records.rejected)), started)
+        raise
     if not dry_run:
         run.hand_off()
     return _timed(summary, started)
