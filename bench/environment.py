@@ -198,7 +198,10 @@ async def seed(engines: BenchEngines, products: int, *, via_import: bool = False
     started = time.perf_counter()
     try:
         if via_import:
-            records = ImportRecords.of_plan(demo_data.generate(products), f"demo catalog of {products:,}")
+            # Initial stock only, as the use-case seeder: growing the catalog never resets the stock
+            # of products an earlier run (or a checkout scenario) already has.
+            plan = demo_data.generate(products)
+            records = ImportRecords.of_plan(plan, f"demo catalog of {products:,}", initial_stock=True)
             imported = await import_records(runtime.catalog, runtime.inventory, records)
             if imported.rejected:
                 raise RuntimeError(f"seeding by import refused: {imported.rejected[0].describe()}")
