@@ -71,6 +71,19 @@ GRAPHQL_BASELINE ?= 6e18b9b
 bench-graphql: $(STAMP)
 	@$(BIN)/python -m bench.graphql_exec --baseline $(GRAPHQL_BASELINE) $(ARGS)
 
+# The storefront at 1k, 10k and 100k products, the catalog grown in place by the bulk importer (the
+# use cases would take hours for 100k): `make bench-sizes ARGS="--scenario listing"`.
+BENCH_SIZES ?= 1000,10000,100000
+.PHONY: bench-sizes
+bench-sizes: $(STAMP)
+	@$(BIN)/python -m bench.run --sizes $(BENCH_SIZES) --seeder import $(ARGS)
+
+# `mercato import` of a generated demo catalog (20k products, ~11.7 variants each) into a fresh database,
+# twice (the second run must change nothing): wall time, products/s and CPU seconds per product.
+.PHONY: bench-import
+bench-import: $(STAMP)
+	@$(BIN)/python -m bench.bulk_import $(ARGS)
+
 schema: $(STAMP)
 	@$(BIN)/python -c "from mercato.gateway.graphql.schema import SCHEMA_FILE, schema_sdl; SCHEMA_FILE.write_text(schema_sdl())"
 	@echo "wrote src/mercato/gateway/graphql/schema.graphql"

@@ -4,6 +4,7 @@
         [--connections 16] [--threads 2] [--workers 2] [--scenario all] [--idle-wait 20] [--retries 1]
         [--profile] [--shoppers 1,8,32,64,128] [--cost-orders 32] [--ceiling-seconds 5]
         [--topology single,distributed] [--hot best|none|32,128] [--rush 200x20|none] [--direct]
+        [--seeder use-cases|import]
 
 See docs/benchmarks.md for what it measures and the results so far.
 """
@@ -111,6 +112,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--topology",
         default=",".join(TOPOLOGIES),
         help="comma-separated: single (`mercato serve`), distributed (`mercato up`); default both",
+    )
+    parser.add_argument(
+        "--seeder",
+        choices=("use-cases", "import"),
+        default="use-cases",
+        help="seed through the use cases, one product at a time, or the bulk importer (large --sizes)",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
@@ -248,7 +255,7 @@ class Bench:
 
     def catalog(self, size: int) -> None:
         print(f"bench: seeding the catalog up to {size:,} products …", flush=True)
-        summary, seconds = asyncio.run(seed(self.engines, size))
+        summary, seconds = asyncio.run(seed(self.engines, size, via_import=self.args.seeder == "import"))
         line = f"{size:,} products: {summary} in {seconds:.1f} s"
         print(f"bench: {line}", flush=True)
         self.info.seeding.append(line)
@@ -321,7 +328,7 @@ class Bench:
         a = self.args
         if a.scenario == "checkout":  # no listing run: just the catalog
             print(f"bench: seeding the catalog up to {a.sizes[0]:,} products …", flush=True)
-            summary, seconds = asyncio.run(seed(self.engines, a.sizes[0]))
+            summary, seconds = asyncio.run(seed(self.engines, a.sizes[0], via_import=a.seeder == "import"))
             self.info.seeding.append(f"{a.sizes[0]:,} products: {summary} in {seconds:.1f} s")
         plan = Plan(a.shoppers, a.cost_orders, a.topologies, a.hot, a.rush, count_wire=not a.direct)
         bench = CheckoutBench(self.engines, a.workers, plan)

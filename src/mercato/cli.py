@@ -504,6 +504,12 @@ def engines_stop() -> None:
 
 register_operator_commands(app)
 
+# Bulk import and export live in their own module (cli_bulk.py imports this one's helpers lazily).
+from mercato.cli_bulk import export_command, import_command  # noqa: E402
+
+app.command("import")(import_command)
+app.command("export")(export_command)
+
 
 def main() -> None:
     try:

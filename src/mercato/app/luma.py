@@ -202,8 +202,13 @@ def _product(
     path = tuple(row.get("category_path", list, []))
     # The deepest known category on the product's path (a file without categories.json knows all).
     category = next((by_path[path[:n]] for n in range(len(path), 0, -1) if path[:n] in by_path), None)
+    # Magento's url_key when the file gives one (`mercato export --format luma` does, so that a product
+    # keeps its slug through a round trip); otherwise derived from the name, unique within the file.
+    url_key = row.get("url_key", str)
+    if url_key is not None:
+        slugs.add(url_key)
     return ProductSpec(
-        slug=unique(slugify(name) or slugify(sku), slugs),
+        slug=url_key if url_key is not None else unique(slugify(name) or slugify(sku), slugs),
         name=name,
         description=description,
         category_slug=category,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from mercato.catalog.bootstrap import CatalogService
-from mercato.catalog.entrypoints.consumers import AVAILABILITY_FLIPPED
+from mercato.catalog.entrypoints.consumers import AVAILABILITY_FLIPPED, STOCK_LEVELS_IMPORTED
 from mercato.catalog.service_layer.listing import ListingRequest, ProductFilter
 from mercato.inventory import (
     AdjustStock,
@@ -52,8 +52,10 @@ async def in_stock(catalog: CatalogService, category: uuid.UUID) -> set[uuid.UUI
 
 
 async def test_the_catalog_handles_flips_and_not_level_changes(uncached_catalog: CatalogService) -> None:
-    assert set(availability(uncached_catalog).handlers) == {AVAILABILITY_FLIPPED}
+    # (and a bulk import's batches of levels: tests/service/test_bulk_import.py)
+    assert set(availability(uncached_catalog).handlers) == {AVAILABILITY_FLIPPED, STOCK_LEVELS_IMPORTED}
     assert AVAILABILITY_FLIPPED == "inventory.availability_flipped"
+    assert STOCK_LEVELS_IMPORTED == "inventory.stock_levels_imported"
 
 
 async def test_flips_in_any_order_and_repeated_land_on_the_inventorys_state(

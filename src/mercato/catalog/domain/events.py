@@ -69,3 +69,18 @@ class VariantPriceChanged(CatalogEvent):
     old_amount: int
     new_amount: int
     currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductsImported(CatalogEvent):
+    """A bulk import changed these products (aggregate_id: the import's id). One event per batch of
+    at most `IMPORT_EVENT_BATCH` products, instead of a product/variant event each: a 100k-product file
+    would otherwise put millions of messages on the bus. A reader that needs the data (a search index)
+    re-reads the products by id."""
+
+    name: ClassVar[str] = "products_imported"
+    created: list[str]  # product ids
+    updated: list[str]
+
+
+IMPORT_EVENT_BATCH = 500

@@ -8,12 +8,14 @@ from mercato.catalog.domain.events import (
     ProductCreated,
     ProductDeleted,
     ProductPublished,
+    ProductsImported,
     ProductUpdated,
     VariantCreated,
     VariantPriceChanged,
     VariantUpdated,
 )
 from mercato.catalog.service_layer.handlers import record_availability
+from mercato.catalog.service_layer.imported import record_imported_levels
 from mercato.catalog.service_layer.queries import CatalogQueries
 from mercato.catalog.service_layer.unit_of_work import CatalogUnitOfWork
 from mercato.platform.events import Envelope
@@ -24,6 +26,8 @@ from mercato.platform.unit_of_work import UnitOfWork
 # that does not cross zero is not even claimed in the inbox (no handler: acknowledged, no SQL).
 # Why flips alone keep the read model right: docs/events.md, "Catalog availability".
 AVAILABILITY_FLIPPED = "inventory.availability_flipped"
+# A bulk import's stock counts: many SKUs' levels in one event (mercato.app.bulk).
+STOCK_LEVELS_IMPORTED = "inventory.stock_levels_imported"
 
 _CACHE_EVENTS = (
     CategoryCreated,
@@ -34,6 +38,7 @@ _CACHE_EVENTS = (
     VariantCreated,
     VariantUpdated,
     VariantPriceChanged,
+    ProductsImported,
 )
 
 
@@ -56,12 +61,20 @@ def subscriptions(queries: CatalogQueries) -> list[Subscription]:
             # After commit: a reader refilling the cache in between must already see the new level.
             uow.after_commit(queries.invalidate)
 
+    async def stock_levels_imported(envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(uow, CatalogUnitOfWork)
+        if await record_imported_levels(envelope.payload["levels"], uow):
+            uow.after_commit(queries.invalidate)
+
     cache_handlers: dict[str, Handler] = {event.type_name(): drop_cached_pages for event in _CACHE_EVENTS}
     return [
         Subscription(name="cache", source_context="catalog", handlers=cache_handlers),
         Subscription(
             name="availability",
             source_context="inventory",
-            handlers={AVAILABILITY_FLIPPED: availability_flipped},
+            handlers={
+                AVAILABILITY_FLIPPED: availability_flipped,
+                STOCK_LEVELS_IMPORTED: stock_levels_imported,
+            },
         ),
     ]

@@ -128,3 +128,20 @@ class AvailabilityFlipped(InventoryEvent):
             "available": self.available,
             "version": self.stock_version,
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockLevelsImported(InventoryEvent):
+    """A bulk import set stock counts (aggregate_id: the import's id): one event per batch of SKUs,
+    each entry what a `stock_level_changed` of that SKU would carry ({"sku", "available", "version"},
+    the version from the same per-SKU sequence), written for every SKU whose availability moved.
+    Readers of levels or flips apply each entry as that event (highest version wins); a bulk import
+    emits no per-SKU `stock_level_changed`/`availability_flipped` nor per-row `stock_adjusted` (the
+    COUNTED adjustments are in the audit trail all the same)."""
+
+    name: ClassVar[str] = "stock_levels_imported"
+    levels: list[dict[str, Any]]
+    adjustments: int
+
+
+IMPORT_EVENT_BATCH = 1_000

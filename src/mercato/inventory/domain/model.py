@@ -94,8 +94,13 @@ def check_adjustment(cmd: AdjustStock) -> None:
         _check_whole(checks, "delta", cmd.delta, -ON_HAND_MAX, ON_HAND_MAX)
         checks.that(cmd.delta != 0, "delta", Problem.INVALID, "delta must not be zero")
     else:
-        _check_whole(checks, "setOnHand", cmd.set_on_hand, 0, ON_HAND_MAX)
+        check_count(checks, "setOnHand", cmd.set_on_hand)
     checks.raise_as(Problem)
+
+
+def check_count(checks: Checks, field: str, value: object) -> None:
+    """A counted number of units on hand (`AdjustStock.set_on_hand`, an imported stock count)."""
+    _check_whole(checks, field, value, 0, ON_HAND_MAX)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,318 @@
+"""`mercato import`: a file's products, variants, categories, warehouses and stock in ONE transaction.
+
+All or nothing, per file. Every record is checked with the domain's rules first (`validate.py`); then,
+in one transaction over the catalog's and the inventory's schemas (Mercato keeps every context's schema
+in one PostgreSQL database), the rows are COPYed into staging tables, checked against the database
+(unknown category or warehouse, a SKU of another product, a count below the units reserved) and
+upserted set-based, each context's statements in its own adapter (`catalog.adapters.bulk`,
+`inventory.adapters.bulk`). The events go into each context's outbox in that transaction, in batches
+(`products_imported`, `stock_levels_imported`). If any row is refused, nothing is written and every
+refused row is reported; a crash or a failed statement rolls everything back. Importing the same file
+again writes nothing and emits nothing.
+
+Why one transaction per file and not per batch: a half-imported catalog (products without their stock,
+or the first half of a price change) is worse than a slower retry, and PostgreSQL holds a 100k-product
+transaction easily. Row locks are the cost: the stock rows an import changes are locked from the
+stock step to the commit (the last seconds of the run, not the whole run), and products it updates
+from their upsert on; products and stock it leaves as they are are never locked. Imports run one at a
+time (an advisory lock). Split a very large file to shorten those windows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.app.bulk.records import ImportRecords, ImportSummary, Rejected
+from mercato.app.bulk.validate import validate
+from mercato.app.demo_data import ProductSpec
+from mercato.catalog.adapters.bulk import CatalogBulk
+from mercato.catalog.adapters.repository import CategoryRepository
+from mercato.catalog.bootstrap import CatalogService
+from mercato.catalog.domain.events import IMPORT_EVENT_BATCH as PRODUCT_BATCH
+from mercato.catalog.domain.events import ProductsImported
+from mercato.catalog.domain.model import Category
+from mercato.inventory.adapters.bulk import InventoryBulk, StockWritten
+from mercato.inventory.adapters.repository import InventoryRepository
+from mercato.inventory.bootstrap import InventoryService
+from mercato.inventory.domain.events import IMPORT_EVENT_BATCH as LEVEL_BATCH
+from mercato.inventory.domain.events import StockLevelsImported
+from mercato.inventory.domain.model import Warehouse
+from mercato.platform.events import DomainEvent
+from mercato.platform.outbox import OutboxRow
+from mercato.platform.unit_of_work import RelayHandoff
+
+ACTOR = "import"
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+class _Refused(Exception):
+    """Rows the database's state refuses: roll back and report them."""
+
+    def __init__(self, rejected: list[Rejected]) -> None:
+        self.rejected = rejected
+
+
+async def import_records(
+    catalog: CatalogService,
+    inventory: InventoryService,
+    records: ImportRecords,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Check and write `records`; a dry run does all the work and rolls it back."""
+    started = time.perf_counter()
+    total = len(records.products)
+    if catalog.db.url != inventory.db.url:
+        raise RuntimeError(
+            "mercato import writes the catalog and the inventory in one transaction: one database"
+        )
+    summary = ImportSummary(records.source, total, skipped=tuple(records.skipped), dry_run=dry_run)
+    # The domain's checks (Python, one core) run in a thread while PostgreSQL stages and upserts (the
+    # other core). All or nothing still holds: nothing commits before the checks are done, and a row
+    # they refuse rolls everything back.
+    report = None if progress is None else (lambda done: progress("checking", done, total))
+    checking = asyncio.create_task(asyncio.to_thread(validate, records, report))
+    run = _Run(catalog, inventory, records, progress)
+    try:
+        async with catalog.db.connect() as conn, conn.begin() as transaction:
+            summary = await run.write(conn, summary)
+            await checking
+            if records.rejected:
+                raise _Refused([])
+            if dry_run:
+                await transaction.rollback()
+    except _Refused as refused:
+        await checking
+        return _timed(_replace(summary, rejected=(*records.rejected, *refused.rejected)), started)
+    except Exception:
+        # A row the rules refuse (a NUL in a name, a negative price) may fail a statement before the
+        # checks have named it: then the refusals are the answer, not the statement's error.
+        await checking
+        if records.rejected:
+            return _timed(_replace(summary, rejected=tuple(records.rejected)), started)
+        raise
+    if not dry_run:
+        run.hand_off()
+    return _timed(summary, started)
+
+
+def _timed(summary: ImportSummary, started: float) -> ImportSummary:
+    return _replace(summary, seconds=time.perf_counter() - started)
+
+
+def _replace(summary: ImportSummary, **changes: Any) -> ImportSummary:
+    return replace(summary, **changes)
+
+
+class _Run:
+    def __init__(
+        self,
+        catalog: CatalogService,
+        inventory: InventoryService,
+        records: ImportRecords,
+        progress: Progress | None,
+    ) -> None:
+        self.catalog = catalog
+        self.inventory = inventory
+        self.records = records
+        self.progress = progress
+        self.rejected: list[Rejected] = []
+        self.catalog_rows: list[OutboxRow] = []
+        self.inventory_rows: list[OutboxRow] = []
+
+    def _step(self, phase: str, done: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, len(self.records.products))
+
+    async def write(self, conn: AsyncConnection, summary: ImportSummary) -> ImportSummary:
+        catalog, inventory = CatalogBulk(conn), InventoryBulk(conn)
+        await catalog.lock()
+        catalog_events: list[DomainEvent] = []
+        inventory_events: list[DomainEvent] = []
+        warehouses = await self._warehouses(conn, inventory, inventory_events)
+        categories = await self._categories(conn, catalog, catalog_events)
+        self._step("staging", 0)
+        products, variants, stock = self._staged(categories, warehouses)
+        if self.rejected:
+            raise _Refused(self.rejected)
+        await catalog.stage(products, variants)
+        self.rejected += [Rejected("database", ref, reason) for ref, reason in await catalog.conflicts()]
+        if self.rejected:
+            raise _Refused(self.rejected)
+        self._step("writing products", 0)
+        upserted = await catalog.upsert()
+        self._step("writing stock", len(self.records.products))
+        below = await inventory.stage(stock)
+        if below:
+            raise _Refused([Rejected("database", sku, reason) for sku, reason in below])
+        written = await inventory.write(actor=ACTOR, note=f"mercato import {self.records.source}"[:2_000])
+        import_id = str(uuid.uuid4())
+        catalog_events += _product_events(import_id, upserted.created, upserted.updated)
+        inventory_events += _level_events(import_id, written)
+        self.catalog_rows = (
+            await self.catalog.outbox.write(
+                conn, catalog_events, publish_after=_grace(self.catalog.on_commit)
+            )
+            if catalog_events
+            else []
+        )
+        self.inventory_rows = (
+            await self.inventory.outbox.write(
+                conn, inventory_events, publish_after=_grace(self.inventory.on_commit)
+            )
+            if inventory_events
+            else []
+        )
+        return _replace(
+            summary,
+            warehouses_created=sum(1 for e in inventory_events if e.name == "warehouse_created"),
+            categories_created=sum(1 for e in catalog_events if e.name == "category_created"),
+            products_created=len(upserted.created),
+            products_updated=len(upserted.updated),
+            variants_written=upserted.variants,
+            stock_rows_written=written.rows,
+            events=len(catalog_events) + len(inventory_events),
+        )
+
+    def hand_off(self) -> None:
+        """After commit: the relays of this process (if any) publish the events at once."""
+        for handoff, rows in (
+            (self.catalog.on_commit, self.catalog_rows),
+            (self.inventory.on_commit, self.inventory_rows),
+        ):
+            if rows and isinstance(handoff, RelayHandoff):
+                handoff.hand_off(rows)
+
+    async def _warehouses(
+        self, conn: AsyncConnection, bulk: InventoryBulk, events: list[DomainEvent]
+    ) -> dict[str, uuid.UUID]:
+        """Warehouses by code; those of the file that are missing are created (by the inventory's
+        model and repository, on this transaction)."""
+        known = await bulk.warehouses()
+        repository = InventoryRepository(conn)
+        for spec in self.records.warehouses:
+            if spec.code not in known:
+                warehouse = Warehouse.create(code=spec.code, name=spec.name)
+                await repository.add_warehouse(warehouse)
+                events.append(warehouse.created())
+                known[spec.code] = warehouse.id
+        return known
+
+    async def _categories(
+        self, conn: AsyncConnection, bulk: CatalogBulk, events: list[DomainEvent]
+    ) -> dict[str, uuid.UUID]:
+        """Categories by slug; missing ones of the file are created, parents first. Existing ones are
+        left as they are (an import never moves or renames a category)."""
+        known = await bulk.categories()
+        repository = CategoryRepository(conn)
+        for spec in self.records.categories:
+            if spec.slug in known:
+                continue
+            parent = known.get(spec.parent_slug) if spec.parent_slug is not None else None
+            if spec.parent_slug is not None and parent is None:
+                self.rejected.append(
+                    Rejected(f"category {spec.slug!r}", spec.slug, f"unknown parent {spec.parent_slug!r}")
+                )
+                continue
+            category = Category.create(
+                slug=spec.slug,
+                name=spec.name,
+                parent_id=parent[0] if parent else None,
+                position=spec.position,
+            )
+            path = parent[1] if parent else "/"
+            await repository.add(category, path)
+            events += category.events
+            known[spec.slug] = (category.id, f"{path}{category.id}/")
+        return {slug: found[0] for slug, found in known.items()}
+
+    def _staged(
+        self, categories: dict[str, uuid.UUID], warehouses: dict[str, uuid.UUID]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[str, uuid.UUID, int, bool]]]:
+        products: list[tuple[Any, ...]] = []
+        variants: list[tuple[Any, ...]] = []
+        stock: list[tuple[str, uuid.UUID, int, bool]] = []
+        initial = self.records.initial_stock
+        for spec, where in zip(self.records.products, self.records.origins, strict=True):
+            category_id = categories.get(spec.category_slug) if spec.category_slug else None
+            if spec.category_slug and category_id is None:
+                self.rejected.append(Rejected(where, spec.slug, f"unknown category {spec.category_slug!r}"))
+            products.append(_product_row(spec, category_id))
+            for position, v in enumerate(spec.variants):
+                variants.append(
+                    (spec.slug, v.sku, _json(v.attributes), v.price.amount, v.price.currency, position)
+                )
+                seen: set[str] = set()
+                for code, units in v.stock:
+                    warehouse_id = warehouses.get(code)
+                    if warehouse_id is None:
+                        self.rejected.append(Rejected(where, v.sku, f"unknown warehouse {code!r}"))
+                    elif code in seen:
+                        self.rejected.append(Rejected(where, v.sku, f"warehouse {code!r} given twice"))
+                    else:
+                        stock.append((v.sku, warehouse_id, units, initial))
+                    seen.add(code)
+        return products, variants, stock
+
+
+def _product_row(spec: ProductSpec, category_id: uuid.UUID | None) -> tuple[Any, ...]:
+    prices = [v.price for v in spec.variants]
+    return (
+        uuid.uuid4(),
+        spec.slug,
+        spec.name.strip(),  # as `Product.create` stores it
+        spec.description,
+        category_id,
+        _json(spec.attributes),
+        _json(list(spec.media)),
+        spec.published,
+        # None without variants: the ones the product keeps (or 0) decide (`CatalogBulk.upsert`).
+        min((p.amount for p in prices), default=None),
+        prices[0].currency if prices else None,
+    )
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _grace(on_commit: object) -> float:
+    return on_commit.publish_after() if isinstance(on_commit, RelayHandoff) else 0.0
+
+
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _product_events(
+    import_id: str, created: Sequence[uuid.UUID], updated: Sequence[uuid.UUID]
+) -> list[DomainEvent]:
+    changed = [(str(p), True) for p in created] + [(str(p), False) for p in updated]
+    return [
+        ProductsImported(
+            aggregate_id=import_id,
+            created=[p for p, new in batch if new],
+            updated=[p for p, new in batch if not new],
+        )
+        for batch in _batches(changed, PRODUCT_BATCH)
+    ]
+
+
+def _level_events(import_id: str, written: StockWritten) -> list[DomainEvent]:
+    return [
+        StockLevelsImported(
+            aggregate_id=import_id,
+            levels=[{"sku": lv.sku, "available": lv.available, "version": lv.version} for lv in batch],
+            adjustments=written.adjustments if index == 0 else 0,
+        )
+        for index, batch in enumerate(_batches(written.levels, LEVEL_BATCH))
+    ]

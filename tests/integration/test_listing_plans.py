@@ -1,0 +1,269 @@
+"""The storefront's listing queries stay index-driven on a large catalog (issue 9: flat as it grows).
+
+A database of this module's own gets a catalog of `PRODUCTS` products (`VARIANTS` variants each)
+through the bulk importer, then ANALYZE. Every statement the catalog's read side sends for a set of
+listing requests (each sort order both ways, a second page, category subtree, price range, search,
+in stock, attribute filters) and for product pages is captured as sent, and EXPLAINed (no ANALYZE)
+with its parameters: no plan may scan `products` or `variants` sequentially. The queries are not
+copied here, so the test follows the read side as it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from mercato.app.bulk.importer import import_records
+from mercato.app.bulk.records import ImportRecords
+from mercato.app.contexts import MIGRATIONS
+from mercato.app.demo_data import CategorySpec, ProductSpec, VariantSpec, WarehouseSpec
+from mercato.catalog.bootstrap import CatalogService
+from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
+from mercato.catalog.service_layer.views import ProductPage
+from mercato.inventory.bootstrap import InventoryService, inventory_outbox
+from mercato.platform.cache import Cache
+from mercato.platform.db import Database
+from mercato.platform.engines import EngineUrls
+from mercato.platform.migrations import migrate
+from mercato.platform.types import Money
+from tests.conftest import own_database
+
+PRODUCTS = 20_000
+VARIANTS = 3
+WATCHED = {"products", "variants"}
+_WORDS = [
+    "aurora",
+    "basalt",
+    "cascade",
+    "drift",
+    "ember",
+    "fjord",
+    "glacier",
+    "halcyon",
+    "ionic",
+    "juniper",
+    "kestrel",
+    "lumen",
+    "meridian",
+    "nimbus",
+    "orion",
+    "pinnacle",
+    "quarry",
+    "redwood",
+    "solstice",
+    "tamarack",
+    "umber",
+    "vista",
+    "willow",
+    "yarrow",
+    "zephyr",
+]
+_NOUNS = ("Jacket", "Hoodie", "Tee", "Pant", "Short", "Pack", "Bottle", "Cap", "Sock", "Mat")
+_MATERIALS = ("Cotton", "Wool", "Nylon", "Polyester", "Hemp", "Linen")
+
+
+def _catalog() -> ImportRecords:
+    rng = random.Random(9)
+    records = ImportRecords("generated", [WarehouseSpec("main", "Main")])
+    roots = [CategorySpec(f"dept-{d}", f"Department {d}", None, d) for d in range(4)]
+    leaves = [CategorySpec(f"leaf-{d}-{n}", f"Leaf {n}", f"dept-{d}", n) for d in range(4) for n in range(6)]
+    records.categories = roots + leaves
+    for i in range(PRODUCTS):
+        name = f"{rng.choice(_WORDS).title()} {rng.choice(_WORDS).title()} {rng.choice(_NOUNS)} {i}"
+        price = rng.randint(5, 400) * 100 - 1
+        product = ProductSpec(
+            slug=f"plan-{i}",
+            name=name,
+            description=f"A {name.lower()} made of {rng.choice(_MATERIALS).lower()}.",
+            category_slug=rng.choice(leaves).slug,
+            attributes={"material": [rng.choice(_MATERIALS)]},
+            media=(),
+            published=rng.random() < 0.9,
+            variants=tuple(
+                VariantSpec(
+                    f"PLAN-{i}-{n}",
+                    Money(price + 100 * n, "USD"),
+                    {"size": size},
+                    (("main", rng.choice((0, 0, 3, 12))),),
+                )
+                for n, size in enumerate(("S", "M", "L")[:VARIANTS])
+            ),
+        )
+        records.add_product(product, f"product {i}")
+    return records
+
+
+@dataclass
+class Captured:
+    statement: str
+    parameters: Any
+
+
+@pytest.fixture(scope="module")
+async def large_catalog(engine_urls: EngineUrls, redis: Any, namespace: str) -> AsyncIterator[CatalogService]:
+    async with own_database(engine_urls, f"plans_{secrets.token_hex(4)}") as url:
+        db = Database(url, pool_size=2)
+        try:
+            await migrate(db, MIGRATIONS)
+            catalog = CatalogService(db, Cache(redis, namespace, enabled=False), namespace)
+            summary = await import_records(
+                catalog, InventoryService(db, inventory_outbox(namespace)), _catalog()
+            )
+            assert summary.rejected == () and summary.products_created == PRODUCTS
+            async with db.connect() as conn:  # the planner's statistics, as autovacuum would leave them
+                await conn.execute(text("ANALYZE"))
+                await conn.commit()
+            # The read model of availability, as the catalog's consumer would have filled it.
+            async with db.connect() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO catalog.sku_availability (sku, available, version) "
+                        "SELECT sku, sum(on_hand - reserved), sum(version) FROM inventory.stock GROUP BY sku"
+                    )
+                )
+                await conn.execute(text("ANALYZE catalog.sku_availability"))
+                await conn.commit()
+            yield catalog
+        finally:
+            await db.dispose()
+
+
+async def _captured(catalog: CatalogService, action: Any) -> list[Captured]:
+    found: list[Captured] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        found.append(Captured(statement, parameters))
+
+    engine = catalog.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        await action()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return found
+
+
+def _scans(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(node type, relation) of every node of a JSON plan that reads a relation."""
+    found = []
+    if "Relation Name" in plan:
+        found.append((plan["Node Type"], plan["Relation Name"]))
+    for child in plan.get("Plans", ()):
+        found += _scans(child)
+    return found
+
+
+async def _plans(
+    catalog: CatalogService, statements: list[Captured]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    async with catalog.db.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        plans = []
+        for captured in statements:
+            params = tuple(captured.parameters or ())
+            explained = await raw.fetchval("EXPLAIN (FORMAT JSON) " + captured.statement, *params)
+            plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+            plans.append((captured.statement, _scans(plan)))
+        return plans
+
+
+# Each storefront listing, built from a category and a cursor after the first page.
+_LISTINGS: dict[str, Callable[[uuid.UUID, str], ListingRequest]] = {
+    **{
+        f"sort-{sort.value.lower()}{'-desc' if descending else ''}": (
+            lambda _leaf, _cursor, sort=sort, descending=descending: ListingRequest(
+                first=24, sort=sort, descending=descending
+            )
+        )
+        for sort in ProductSort
+        for descending in (False, True)
+    },
+    "second-page": lambda _leaf, cursor: ListingRequest(first=24, after=cursor),
+    "category-subtree": lambda leaf, _cursor: ListingRequest(
+        first=24, filter=ProductFilter(category_id=leaf)
+    ),
+    "price-range": lambda _leaf, _cursor: ListingRequest(
+        first=24, sort=ProductSort.PRICE, filter=ProductFilter(price_min=2_000, price_max=3_000)
+    ),
+    "search": lambda _leaf, _cursor: ListingRequest(first=24, filter=ProductFilter(search="glacier jacket")),
+    "in-stock": lambda _leaf, _cursor: ListingRequest(first=24, filter=ProductFilter(in_stock=True)),
+    "product-attribute": lambda _leaf, _cursor: ListingRequest(
+        first=24, filter=ProductFilter(attributes=(("material", ("Wool",)),))
+    ),
+    "variant-attribute": lambda _leaf, _cursor: ListingRequest(
+        first=24, filter=ProductFilter(attributes=(("size", ("M",)),))
+    ),
+}
+# An attribute filter is `products.attributes ?| values OR EXISTS (variant whose attributes->>name IN
+# values)`: an OR'd EXISTS cannot become a semi-join, so PostgreSQL hashes every variant matching
+# `attributes->>$name`, a sequential scan of `variants` that no index can serve (the key is a
+# parameter). The fix is in the query (catalog/service_layer/queries.py, not this branch's to edit):
+# the variant side as `attributes @> {name: value}` per value, served by a GIN (jsonb_path_ops) index
+# on catalog.variants.attributes added in the same change (checked by hand on this catalog: the
+# subplan becomes a Bitmap Index Scan on that index). Strict: once it passes, the mark fails the run.
+_ATTRIBUTE_SCAN = pytest.mark.xfail(
+    strict=True, reason="attribute filters scan variants sequentially (see the comment above)"
+)
+_CASES = [
+    pytest.param(name, marks=_ATTRIBUTE_SCAN) if name.endswith("attribute") else name for name in _LISTINGS
+]
+
+
+@pytest.fixture(scope="module")
+async def page_context(large_catalog: CatalogService) -> tuple[uuid.UUID, str, ProductPage]:
+    categories = await large_catalog.queries.categories()
+    leaf = next(c.id for c in categories if c.slug == "leaf-1-2")
+    first = await large_catalog.queries.list_products(ListingRequest(first=24))
+    return leaf, Cursor.after_product(first.items[-1], ProductSort.NAME, False).encode(), first
+
+
+def _sequential(plans: list[tuple[str, list[tuple[str, str]]]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [(sql, scans) for sql, scans in plans if any(n == "Seq Scan" and r in WATCHED for n, r in scans)]
+
+
+@pytest.mark.parametrize("listing", _CASES)
+async def test_a_listing_uses_indexes_on_a_large_catalog(
+    large_catalog: CatalogService, page_context: tuple[uuid.UUID, str, ProductPage], listing: str
+) -> None:
+    # Given a large catalog and one storefront listing request
+    leaf, cursor, _first = page_context
+    request = _LISTINGS[listing](leaf, cursor)
+
+    # When the read side answers it (uncached)
+    async def answer() -> None:
+        page = await large_catalog.queries.list_products(request)
+        assert page.items  # the request finds products: the plans are of real work
+
+    plans = await _plans(large_catalog, await _captured(large_catalog, answer))
+
+    # Then it reads products (and their variants) through indexes, never by a sequential scan
+    assert any(r == "products" for _sql, scans in plans for _n, r in scans)
+    sequential = _sequential(plans)
+    assert sequential == [], "\n\n".join(f"{sql}\n  {scans}" for sql, scans in sequential)
+
+
+async def test_product_pages_use_indexes_on_a_large_catalog(
+    large_catalog: CatalogService, page_context: tuple[uuid.UUID, str, ProductPage]
+) -> None:
+    # Given a large catalog and two of its products
+    _leaf, _cursor, first = page_context
+
+    # When the read side loads one product page by slug and one by id
+    async def pages() -> None:
+        assert await large_catalog.queries.product(slug=first.items[1].slug) is not None
+        assert await large_catalog.queries.product(product_id=first.items[0].id) is not None
+
+    plans = await _plans(large_catalog, await _captured(large_catalog, pages))
+
+    # Then both read products and variants through indexes
+    assert {r for _sql, scans in plans for _n, r in scans} >= WATCHED
+    assert _sequential(plans) == []
