@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.domain.commands import UpdateProduct
-from mercato.catalog.domain.events import ProductCreated
+from mercato.catalog.domain.events import ProductCreated, ProductsImported
+from mercato.inventory.domain.events import StockLevelsImported
 from mercato.platform.errors import ClientError
 from mercato.platform.events import Envelope
 from mercato.search import Correction, SearchFilter, SearchMode, SearchRequest
@@ -125,6 +126,42 @@ async def test_the_consumer_indexes_a_product_from_its_event_and_a_replay_change
 
     assert await ranked(search, word) == [product]
     assert await docs_of(search, word) == 1
+
+
+async def test_a_bulk_imports_batches_index_their_products_and_levels(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    # Given two products a bulk import wrote (no per-product events), and its stock batch
+    word = a_word()
+    first, first_skus = await a_product(catalog, name=f"{word} Parka")
+    second, _ = await a_product(catalog, name=f"{word} Anorak")
+    imported = Envelope.of(
+        ProductsImported(aggregate_id=str(uuid.uuid4()), created=[str(first)], updated=[str(second)])
+    )
+    levels = Envelope.of(
+        StockLevelsImported(
+            aggregate_id=str(uuid.uuid4()),
+            levels=[{"sku": first_skus[0], "available": 3, "version": 7}],
+            adjustments=1,
+        )
+    )
+    products, availability = (
+        next(s for s in search.subscriptions() if s.name == name) for name in ("products", "availability")
+    )
+    # When search's consumers handle the batches (twice: a redelivery changes nothing)
+    for _ in range(2):
+        async with search.uow() as uow:
+            await products.handlers[imported.type](imported, uow)
+            await availability.handlers[levels.type](levels, uow)
+            await uow.commit()
+    # Then both products are found, and the SKU's level is the batch's
+    assert sorted(await ranked(search, word)) == sorted([first, second])
+    async with search.db.connect() as conn:
+        found = await conn.execute(
+            text("SELECT available, version FROM search.sku_availability WHERE sku = :s"),
+            {"s": first_skus[0]},
+        )
+        assert found.all() == [(3, 7)]
 
 
 async def test_an_older_state_never_overwrites_a_newer_one(

@@ -8,6 +8,7 @@ counts stay exact however many consumers run. Vocabulary rows are updated in sor
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import orjson
@@ -124,10 +125,25 @@ class SearchIndex:
 
     async def record_availability(self, sku: str, available: int, version: int) -> None:
         """Keep the highest version per SKU: availability events may arrive out of order."""
+        await self.record_availabilities([(sku, available, version)])
+
+    async def record_availabilities(self, levels: Sequence[tuple[str, int, int]]) -> None:
+        """`record_availability` of many SKUs (sku, available, version) in one statement."""
+        latest: dict[str, tuple[int, int]] = {}
+        for sku, available, version in levels:
+            if sku not in latest or latest[sku][1] < version:
+                latest[sku] = (available, version)
+        if not latest:
+            return
         await self.conn.execute(
             text("""INSERT INTO search.sku_availability AS a (sku, available, version)
-                    VALUES (:sku, :available, :version)
+                    SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:available AS integer[]),
+                                         CAST(:versions AS bigint[]))
                     ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version
                     WHERE a.version < EXCLUDED.version"""),
-            {"sku": sku, "available": available, "version": version},
+            {
+                "skus": list(latest),
+                "available": [a for a, _ in latest.values()],
+                "versions": [v for _, v in latest.values()],
+            },
         )

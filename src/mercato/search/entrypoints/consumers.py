@@ -29,6 +29,9 @@ PRODUCT_EVENTS = (
     "catalog.variant_price_changed",
 )
 AVAILABILITY_FLIPPED = "inventory.availability_flipped"
+# A bulk import's batches: products by id (re-read as one event would), levels per SKU.
+PRODUCTS_IMPORTED = "catalog.products_imported"
+STOCK_LEVELS_IMPORTED = "inventory.stock_levels_imported"
 
 
 def subscriptions(
@@ -56,12 +59,30 @@ def subscriptions(
         )
         changed(uow)
 
+    async def products_imported(envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(uow, SearchUnitOfWork)
+        payload = envelope.payload
+        ids = [uuid.UUID(str(i)) for i in [*payload.get("created", []), *payload.get("updated", [])]]
+        if ids:
+            await refresh_products(ids, uow, catalog, semantic)
+            changed(uow)
+
+    async def stock_levels_imported(envelope: Envelope, uow: UnitOfWork) -> None:
+        assert isinstance(uow, SearchUnitOfWork)
+        levels = [(str(e["sku"]), int(e["available"]), int(e["version"])) for e in envelope.payload["levels"]]
+        await uow.index.record_availabilities(levels)
+        changed(uow)
+
     product_handlers: dict[str, Handler] = dict.fromkeys(PRODUCT_EVENTS, product_changed)
+    product_handlers[PRODUCTS_IMPORTED] = products_imported
     return [
         Subscription(name="products", source_context="catalog", handlers=product_handlers),
         Subscription(
             name="availability",
             source_context="inventory",
-            handlers={AVAILABILITY_FLIPPED: availability_flipped},
+            handlers={
+                AVAILABILITY_FLIPPED: availability_flipped,
+                STOCK_LEVELS_IMPORTED: stock_levels_imported,
+            },
         ),
     ]
