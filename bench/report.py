@@ -20,6 +20,8 @@ from bench.server import ROOT
 
 TARGET_RPS = 2_000
 TARGET_P99_MS = 20.0
+# Issue 9's, for the storefront mix at 16 connections on 2 workers: (req/s at least, p99 ms under).
+MIX_TARGETS = {"listing-mix": (500, 100.0), "listing-mix-cached": (0, 20.0)}
 MARKER = re.compile(r"^<!-- bench-run: (?P<key>[^>]*?) -->$", re.MULTILINE)
 
 INTRO = """# Benchmarks
@@ -213,7 +215,8 @@ def wrk_version(wrk: str | None) -> str:
 
 def verdict(row: Row) -> str:
     r = row.result
-    ok = r.rps >= TARGET_RPS and r.p99_ms < TARGET_P99_MS and r.errors == 0
+    rps, p99 = MIX_TARGETS.get(row.scenario, (TARGET_RPS, TARGET_P99_MS))
+    ok = r.rps >= rps and r.p99_ms < p99 and r.errors == 0
     return "meets" if ok else "misses"
 
 
@@ -265,6 +268,9 @@ def _target_lines(rows: list[Row]) -> list[str]:
         if row.scenario == "ceiling":
             continue
         what = "the target" if row.scenario == "listing" else "the listing's target, for comparison,"
+        if row.scenario in MIX_TARGETS:
+            rps, p99 = MIX_TARGETS[row.scenario]
+            what = f"issue 9's target ({f'≥ {rps:,} req/s and ' if rps else ''}p99 < {p99:.0f} ms)"
         line = (
             f"- {row.scenario} ({row.topology}) at {row.products:,} products: {verdict(row)} {what} "
             f"({row.result.rps:,.0f} req/s, p99 {row.result.p99_ms:.1f} ms)"

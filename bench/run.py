@@ -44,9 +44,30 @@ from bench.server import (
     running,
     topology_server,
 )
-from bench.validate import LISTING, LISTING_AVAILABILITY, QUERIES, BadResponse, check_response
+from bench.validate import (
+    BODIES,
+    LISTING,
+    LISTING_AVAILABILITY,
+    LISTING_MIX,
+    LISTING_MIX_CACHED,
+    QUERIES,
+    BadResponse,
+    check_all,
+    check_response,
+)
 
-SCENARIOS = ("all", "listing", "listing-availability", "ceiling", "checkout")
+SCENARIOS = (
+    "all",
+    "listing",
+    "listing-availability",
+    "listing-mix",
+    "listing-mix-cached",
+    "ceiling",
+    "checkout",
+)
+# Scenarios by the server they need: one with the response cache on, one started with it off.
+CACHE_ON = (LISTING, LISTING_AVAILABILITY, LISTING_MIX_CACHED)
+CACHE_OFF = (LISTING_MIX,)
 QUIET_LIMIT = 300.0
 PROFILE_SECONDS = 10
 BUSY_PERCENT = 15.0
@@ -190,12 +211,12 @@ class Bench:
             info.notes.append("wrk was not available: numbers come from the Python fallback load generator")
         self.ceiling_body: bytes | None = None
 
-    def _load(self, server: Server, body: bytes) -> load.LoadResult:
+    def _load(self, server: Server, bodies: list[bytes]) -> load.LoadResult:
         a = self.args
         return load.run_load(
             self.wrk,
             server.base_url,
-            body,
+            bodies,
             connections=a.connections,
             threads=a.threads,
             warmup=a.warmup,
@@ -213,10 +234,13 @@ class Bench:
         if busy > BUSY_PERCENT:
             print(f"bench: warning: the machine is {busy:.0f}% busy before the {scenario} run ({top})")
 
-    def _measure(self, scenario: str, size: int, server: Server, request: bytes, topology: str = "-") -> None:
+    def _measure(
+        self, scenario: str, size: int, server: Server, bodies: list[bytes], topology: str = "-"
+    ) -> None:
         """One row: the least disturbed of up to 1 + --retries runs (retrying only while other
-        processes took more than OTHERS_PERCENT of a CPU during the run)."""
-        check_response(server.base_url, request, scenario)
+        processes took more than OTHERS_PERCENT of a CPU during the run). Every request is checked
+        before (with the cache on, that pass warms it) and after."""
+        check_all(server.base_url, bodies, scenario)
         label = scenario if topology == "-" else f"{scenario} ({topology})"
         best: tuple[float, str, load.LoadResult] | None = None
         for attempt in range(1 + self.args.retries):
@@ -228,7 +252,7 @@ class Bench:
             )
             others = machine.OtherLoad()
             others.start()
-            result = self._load(server, request)
+            result = self._load(server, bodies)
             share, top = others.stop()
             if best is None or share < best[0]:
                 best = (share, top, result)
@@ -241,7 +265,7 @@ class Bench:
             note = f"other processes used {share:.0f}% of a CPU during the {label} run ({top})"
             print(f"bench: warning: {note}", flush=True)
             self.info.notes.append(note)
-        after = check_response(server.base_url, request, scenario)  # still correct after the load
+        after = check_all(server.base_url, bodies, scenario)  # still correct after the load
         row = report.Row(scenario, size, result, after.cache if server.name != "ceiling" else "-", topology)
         self.info.rows.append(row)
         print(report.table([row]).splitlines()[-1], flush=True)
@@ -258,8 +282,20 @@ class Bench:
             self._listing(size, topology)
 
     def _listing(self, size: int, topology: str) -> None:
-        print(f"bench: starting the {topology} topology …", flush=True)
-        server = topology_server(topology, self.engines.server_env(), self.args.workers)
+        chosen = self.args.scenario
+        wanted = [s for s in CACHE_ON if chosen in ("all", s)]
+        if wanted or chosen == "ceiling":  # the ceiling serves the listing's body from this server
+            self._listing_server(size, topology, wanted, cache=True)
+        wanted = [s for s in CACHE_OFF if chosen in ("all", s)]
+        if wanted:
+            self._listing_server(size, topology, wanted, cache=False)
+
+    def _listing_server(self, size: int, topology: str, wanted: list[str], *, cache: bool) -> None:
+        env = self.engines.server_env()
+        if not cache:
+            env["MERCATO_CACHE_ENABLED"] = "false"  # the response cache, and the catalog's page cache
+        print(f"bench: starting the {topology} topology (cache {'on' if cache else 'off'}) …", flush=True)
+        server = topology_server(topology, env, self.args.workers)
         with running(server, "/readyz", timeout=READY_TIMEOUT[topology]):
             quiet, waited = asyncio.run(wait_until_quiet(self.engines, QUIET_LIMIT))
             note = f"relays and consumers worked off seeding's events in {waited:.1f} s"
@@ -270,10 +306,9 @@ class Bench:
                 )
                 self.info.notes.append(note)
             print(f"bench: {note}", flush=True)
-            wanted = [s for s in (LISTING, LISTING_AVAILABILITY) if self.args.scenario in ("all", s)]
             for scenario in wanted:
-                self._measure(scenario, size, server, QUERIES[scenario], topology)
-            if self.ceiling_body is None and self.args.scenario in ("all", "ceiling"):
+                self._measure(scenario, size, server, BODIES[scenario], topology)
+            if cache and self.ceiling_body is None and self.args.scenario in ("all", "ceiling"):
                 self.ceiling_body = check_response(server.base_url, QUERIES[LISTING], LISTING).body
             # One worker of `mercato serve` is the whole application; in the distributed topology
             # one process would show one context only, so profiles stay single-topology.
@@ -298,7 +333,7 @@ class Bench:
         load.run_load(
             self.wrk,
             server.base_url,
-            QUERIES[scenario],
+            BODIES[scenario],
             connections=a.connections,
             threads=a.threads,
             warmup=0,
@@ -315,7 +350,7 @@ class Bench:
             body_file.write_bytes(self.ceiling_body)
             server = ceiling_server(body_file, self.args.workers)
             with running(server, "/readyz", timeout=30):
-                self._measure("ceiling", self.args.sizes[0], server, QUERIES[LISTING])
+                self._measure("ceiling", self.args.sizes[0], server, [QUERIES[LISTING]])
 
     def checkout(self) -> None:
         a = self.args
