@@ -62,6 +62,7 @@ SCENARIOS = (
     "listing-availability",
     "listing-mix",
     "listing-mix-cached",
+    "mix",  # both mix scenarios in one run, so one section of docs/benchmarks.md holds the pair
     "ceiling",
     "checkout",
 )
@@ -184,6 +185,12 @@ def _rush(text: str) -> tuple[int, int] | None:
     return n, u
 
 
+def wanted_of(chosen: str, scenarios: tuple[str, ...]) -> list[str]:
+    """Which of one server's `scenarios` the --scenario choice runs."""
+    mix = (LISTING_MIX, LISTING_MIX_CACHED)
+    return [s for s in scenarios if chosen in ("all", s) or (chosen == "mix" and s in mix)]
+
+
 def _engines_text(engines: BenchEngines) -> str:
     versions = ", ".join(f"{name} {v}" for name, v in engines.versions.items())
     if engines.embedded:
@@ -282,11 +289,10 @@ class Bench:
             self._listing(size, topology)
 
     def _listing(self, size: int, topology: str) -> None:
-        chosen = self.args.scenario
-        wanted = [s for s in CACHE_ON if chosen in ("all", s)]
-        if wanted or chosen == "ceiling":  # the ceiling serves the listing's body from this server
+        wanted = wanted_of(self.args.scenario, CACHE_ON)
+        if wanted or self.args.scenario == "ceiling":  # the ceiling serves the listing's body from here
             self._listing_server(size, topology, wanted, cache=True)
-        wanted = [s for s in CACHE_OFF if chosen in ("all", s)]
+        wanted = wanted_of(self.args.scenario, CACHE_OFF)
         if wanted:
             self._listing_server(size, topology, wanted, cache=False)
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 from bench import load, report
-from bench.run import parse_args
+from bench.run import CACHE_OFF, CACHE_ON, parse_args, wanted_of
 from bench.storefront_data import listing_mix
 from bench.validate import BODIES, LISTING, LISTING_MIX, LISTING_MIX_CACHED, MIX, BadResponse, _check_page
 
@@ -70,6 +70,17 @@ def test_the_mix_scenarios_send_the_listing_mix_of_the_in_process_bench() -> Non
     assert len(BODIES[LISTING]) == 1
     assert parse_args(["--scenario", "listing-mix"]).scenario == LISTING_MIX
     assert parse_args(["--scenario", "listing-mix-cached"]).scenario == LISTING_MIX_CACHED
+    assert parse_args(["--scenario", "mix"]).scenario == "mix"
+
+
+def test_the_uncached_mix_gets_a_server_of_its_own_and_mix_runs_both() -> None:
+    assert CACHE_OFF == (LISTING_MIX,)  # started with MERCATO_CACHE_ENABLED=false
+    assert wanted_of("mix", CACHE_ON) == [LISTING_MIX_CACHED]
+    assert wanted_of("mix", CACHE_OFF) == [LISTING_MIX]
+    assert wanted_of("listing-mix", CACHE_ON) == []
+    assert wanted_of("all", CACHE_ON) == [LISTING, "listing-availability", LISTING_MIX_CACHED]
+    assert wanted_of("all", CACHE_OFF) == [LISTING_MIX]
+    assert wanted_of("checkout", CACHE_ON + CACHE_OFF) == []
 
 
 def test_a_page_may_hold_as_many_products_as_the_query_asked_for() -> None:
