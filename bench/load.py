@@ -1,5 +1,6 @@
 """Load generation: wrk with a Lua script that prints exact percentiles, or, when wrk cannot be
-had, a small asyncio HTTP/1.1 keep-alive generator (its results are labelled as such)."""
+had, a small asyncio HTTP/1.1 keep-alive generator (its results are labelled as such). Either sends one
+request body, or cycles through several (a listing mix)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,75 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 WRK_TOOL = "wrk"
 PYTHON_TOOL = "python-asyncio (fallback)"
 
-_LUA = """
+_HEAD = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [==[%(body)s]==]
+"""
 
+# Many bodies: requests are formatted once per thread (wrk's advice: building one per request costs),
+# then each request takes the next one round the list.
+_ROTATE = """
+bodies = { %(bodies)s }
+local threads = 0
+
+-- Each thread starts at its own place in the list, so the threads do not send the same query together.
+setup = function(thread)
+  thread:set("start", threads * %(step)d)
+  threads = threads + 1
+end
+
+init = function(args)
+  requests = {}
+  for i, body in ipairs(bodies) do
+    requests[i] = wrk.format(nil, nil, nil, body)
+  end
+  n = (start or 0) %% #requests
+end
+
+request = function()
+  n = n %% #requests + 1
+  return requests[n]
+end
+"""
+
+_DONE = """
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'BENCH_RESULT {"requests":%%d,"duration_us":%%d,"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,' ..
-    '"max_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"status":%%d,"timeout":%%d}\\n',
+    'BENCH_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    '"max_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
+
+
+def _lua_string(body: bytes) -> str:
+    """`body` as a Lua long string, with a bracket level its text does not close early."""
+    text = body.decode()
+    level = 0
+    while f"]{'=' * level}]" in text or text.endswith("]" + "=" * level):
+        level += 1
+    return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+def wrk_script(bodies: Sequence[bytes], threads: int = 1) -> str:
+    """wrk's Lua: POST the one body (wrk's static request), or cycle through several, each thread
+    from its own offset; `done` prints the figures as one JSON line."""
+    if not bodies:
+        raise ValueError("wrk needs at least one request body")
+    if len(bodies) == 1:
+        return _HEAD + f"wrk.body = {_lua_string(bodies[0])}\n" + _DONE
+    listed = ",\n  ".join(_lua_string(b) for b in bodies)
+    step = max(1, len(bodies) // max(1, threads))
+    return _HEAD + _ROTATE % {"bodies": listed, "step": step} + _DONE
 
 
 class LoadError(RuntimeError):
@@ -90,11 +140,17 @@ def _wrk_once(wrk: str, url: str, script: Path, connections: int, threads: int, 
 
 
 def run_wrk(
-    wrk: str, url: str, body: bytes, connections: int, threads: int, warmup: float, duration: float
+    wrk: str,
+    url: str,
+    bodies: Sequence[bytes],
+    connections: int,
+    threads: int,
+    warmup: float,
+    duration: float,
 ) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         script = Path(tmp) / "post.lua"
-        script.write_text(_LUA % {"body": body.decode()})
+        script.write_text(wrk_script(bodies, threads))
         if warmup > 0:
             _wrk_once(wrk, url, script, connections, threads, warmup)
         return _wrk_once(wrk, url, script, connections, threads, duration)
@@ -128,16 +184,19 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 async def _connection(
     host: str,
     port: int,
-    request: bytes,
+    requests: Sequence[bytes],
+    start: int,
     until: float,
     measure_from: float,
     out: list[float],
     failed: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
+    sent = start
     try:
         while (started := time.perf_counter()) < until:
-            writer.write(request)
+            writer.write(requests[sent % len(requests)])
+            sent += 1
             try:
                 status = await asyncio.wait_for(_read_response(reader), timeout=5)
             except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
@@ -151,20 +210,30 @@ async def _connection(
 
 
 async def _python_load(
-    host: str, port: int, path: str, body: bytes, connections: int, warmup: float, duration: float
+    host: str,
+    port: int,
+    path: str,
+    bodies: Sequence[bytes],
+    connections: int,
+    warmup: float,
+    duration: float,
 ) -> LoadResult:
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    requests = [
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+        for body in bodies
+    ]
     latencies: list[float] = []
     failed = [0]
     measure_from = time.perf_counter() + warmup
     until = measure_from + duration
     await asyncio.gather(
         *(
-            _connection(host, port, request, until, measure_from, latencies, failed)
-            for _ in range(connections)
+            _connection(host, port, requests, i, until, measure_from, latencies, failed)
+            for i in range(connections)
         )
     )
     ordered = sorted(latencies)
@@ -183,7 +252,7 @@ async def _python_load(
 def run_load(
     wrk: str | None,
     base_url: str,
-    body: bytes,
+    bodies: Sequence[bytes],
     *,
     connections: int,
     threads: int,
@@ -192,6 +261,6 @@ def run_load(
 ) -> LoadResult:
     url = base_url + "/graphql"
     if wrk is not None:
-        return run_wrk(wrk, url, body, connections, threads, warmup, duration)
+        return run_wrk(wrk, url, bodies, connections, threads, warmup, duration)
     host, _, port = base_url.removeprefix("http://").partition(":")
-    return asyncio.run(_python_load(host, int(port), "/graphql", body, connections, warmup, duration))
+    return asyncio.run(_python_load(host, int(port), "/graphql", bodies, connections, warmup, duration))

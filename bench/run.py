@@ -45,9 +45,31 @@ from bench.server import (
     running,
     topology_server,
 )
-from bench.validate import LISTING, LISTING_AVAILABILITY, QUERIES, BadResponse, check_response
+from bench.validate import (
+    BODIES,
+    LISTING,
+    LISTING_AVAILABILITY,
+    LISTING_MIX,
+    LISTING_MIX_CACHED,
+    QUERIES,
+    BadResponse,
+    check_all,
+    check_response,
+)
 
-SCENARIOS = ("all", "listing", "listing-availability", "ceiling", "checkout")
+SCENARIOS = (
+    "all",
+    "listing",
+    "listing-availability",
+    "listing-mix",
+    "listing-mix-cached",
+    "mix",  # both mix scenarios in one run, so one section of docs/benchmarks.md holds the pair
+    "ceiling",
+    "checkout",
+)
+# Scenarios by the server they need: one with the response cache on, one started with it off.
+CACHE_ON = (LISTING, LISTING_AVAILABILITY, LISTING_MIX_CACHED)
+CACHE_OFF = (LISTING_MIX,)
 QUIET_LIMIT = 300.0
 PROFILE_SECONDS = 10
 BUSY_PERCENT = 15.0
@@ -170,6 +192,12 @@ def _rush(text: str) -> tuple[int, int] | None:
     return n, u
 
 
+def wanted_of(chosen: str, scenarios: tuple[str, ...]) -> list[str]:
+    """Which of one server's `scenarios` the --scenario choice runs."""
+    mix = (LISTING_MIX, LISTING_MIX_CACHED)
+    return [s for s in scenarios if chosen in ("all", s) or (chosen == "mix" and s in mix)]
+
+
 def _engines_text(engines: BenchEngines) -> str:
     versions = ", ".join(f"{name} {v}" for name, v in engines.versions.items())
     if engines.embedded:
@@ -197,12 +225,12 @@ class Bench:
             info.notes.append("wrk was not available: numbers come from the Python fallback load generator")
         self.ceiling_body: bytes | None = None
 
-    def _load(self, server: Server, body: bytes) -> load.LoadResult:
+    def _load(self, server: Server, bodies: list[bytes]) -> load.LoadResult:
         a = self.args
         return load.run_load(
             self.wrk,
             server.base_url,
-            body,
+            bodies,
             connections=a.connections,
             threads=a.threads,
             warmup=a.warmup,
@@ -220,10 +248,13 @@ class Bench:
         if busy > BUSY_PERCENT:
             print(f"bench: warning: the machine is {busy:.0f}% busy before the {scenario} run ({top})")
 
-    def _measure(self, scenario: str, size: int, server: Server, request: bytes, topology: str = "-") -> None:
+    def _measure(
+        self, scenario: str, size: int, server: Server, bodies: list[bytes], topology: str = "-"
+    ) -> None:
         """One row: the least disturbed of up to 1 + --retries runs (retrying only while other
-        processes took more than OTHERS_PERCENT of a CPU during the run)."""
-        check_response(server.base_url, request, scenario)
+        processes took more than OTHERS_PERCENT of a CPU during the run). Every request is checked
+        before (with the cache on, that pass warms it) and after."""
+        check_all(server.base_url, bodies, scenario)
         label = scenario if topology == "-" else f"{scenario} ({topology})"
         best: tuple[float, str, load.LoadResult] | None = None
         for attempt in range(1 + self.args.retries):
@@ -235,7 +266,7 @@ class Bench:
             )
             others = machine.OtherLoad()
             others.start()
-            result = self._load(server, request)
+            result = self._load(server, bodies)
             share, top = others.stop()
             if best is None or share < best[0]:
                 best = (share, top, result)
@@ -248,7 +279,7 @@ class Bench:
             note = f"other processes used {share:.0f}% of a CPU during the {label} run ({top})"
             print(f"bench: warning: {note}", flush=True)
             self.info.notes.append(note)
-        after = check_response(server.base_url, request, scenario)  # still correct after the load
+        after = check_all(server.base_url, bodies, scenario)  # still correct after the load
         row = report.Row(scenario, size, result, after.cache if server.name != "ceiling" else "-", topology)
         self.info.rows.append(row)
         print(report.table([row]).splitlines()[-1], flush=True)
@@ -265,8 +296,19 @@ class Bench:
             self._listing(size, topology)
 
     def _listing(self, size: int, topology: str) -> None:
-        print(f"bench: starting the {topology} topology …", flush=True)
-        server = topology_server(topology, self.engines.server_env(), self.args.workers)
+        wanted = wanted_of(self.args.scenario, CACHE_ON)
+        if wanted or self.args.scenario == "ceiling":  # the ceiling serves the listing's body from here
+            self._listing_server(size, topology, wanted, cache=True)
+        wanted = wanted_of(self.args.scenario, CACHE_OFF)
+        if wanted:
+            self._listing_server(size, topology, wanted, cache=False)
+
+    def _listing_server(self, size: int, topology: str, wanted: list[str], *, cache: bool) -> None:
+        env = self.engines.server_env()
+        if not cache:
+            env["MERCATO_CACHE_ENABLED"] = "false"  # the response cache, and the catalog's page cache
+        print(f"bench: starting the {topology} topology (cache {'on' if cache else 'off'}) …", flush=True)
+        server = topology_server(topology, env, self.args.workers)
         with running(server, "/readyz", timeout=READY_TIMEOUT[topology]):
             quiet, waited = asyncio.run(wait_until_quiet(self.engines, QUIET_LIMIT))
             note = f"relays and consumers worked off seeding's events in {waited:.1f} s"
@@ -277,10 +319,9 @@ class Bench:
                 )
                 self.info.notes.append(note)
             print(f"bench: {note}", flush=True)
-            wanted = [s for s in (LISTING, LISTING_AVAILABILITY) if self.args.scenario in ("all", s)]
             for scenario in wanted:
-                self._measure(scenario, size, server, QUERIES[scenario], topology)
-            if self.ceiling_body is None and self.args.scenario in ("all", "ceiling"):
+                self._measure(scenario, size, server, BODIES[scenario], topology)
+            if cache and self.ceiling_body is None and self.args.scenario in ("all", "ceiling"):
                 self.ceiling_body = check_response(server.base_url, QUERIES[LISTING], LISTING).body
             # One worker of `mercato serve` is the whole application; in the distributed topology
             # one process would show one context only, so profiles stay single-topology.
@@ -305,7 +346,7 @@ class Bench:
         load.run_load(
             self.wrk,
             server.base_url,
-            QUERIES[scenario],
+            BODIES[scenario],
             connections=a.connections,
             threads=a.threads,
             warmup=0,
@@ -322,7 +363,7 @@ class Bench:
             body_file.write_bytes(self.ceiling_body)
             server = ceiling_server(body_file, self.args.workers)
             with running(server, "/readyz", timeout=30):
-                self._measure("ceiling", self.args.sizes[0], server, QUERIES[LISTING])
+                self._measure("ceiling", self.args.sizes[0], server, [QUERIES[LISTING]])
 
     def checkout(self) -> None:
         a = self.args
