@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mercato.ops.cli import ops_app
 from mercato.platform.config import Settings
 from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
 from mercato.platform.errors import MercatoError
@@ -28,6 +29,7 @@ engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, N
 app.add_typer(engines_app, name="engines")
 admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
 app.add_typer(admin_app, name="admin")
+app.add_typer(ops_app, name="ops")
 
 console = Console(stderr=True)
 

@@ -27,15 +27,11 @@ history is thinned when samples are dense so memory stays bounded. Scores lie in
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from collections import deque
 from dataclasses import dataclass
 
+from mercato.ops.memory import DAY, WEEK, Z50, ModelRecord, SeasonalHistory
 from mercato.ops.rolling import MAD_TO_SIGMA, RollingWindow, robust_location_scale
-
-DAY = 86400.0
-WEEK = 7 * DAY
-_Z99 = 2.576
-_Z50 = 0.6745
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class DetectorConfig:
     local_window: int = 30
     calibration_window: int = 500
     min_calibration: int = 20
-    warmup: int = 30  # samples scored 0 before any alert
+    warmup: int = 50  # samples scored 0 before any alert
     rewarm: int = 5  # samples scored 0 after a gap
     gap_intervals: float = 10.0
     neighbourhood_seconds: float = 1800.0  # +- around the same time of day / week
@@ -61,6 +57,7 @@ class DetectorConfig:
     cusum_k: float = 0.75
     cusum_h: float = 15.0
     cusum_clip: float = 4.0
+    cusum_delay: int = 200  # samples before a CUSUM value counts in its own calibration
 
 
 @dataclass(frozen=True)
@@ -74,77 +71,6 @@ class Reading:
     kind: str  # "", "spike", "dip", "rise" or "fall" (the last two: level shift or drift)
 
 
-class _Model:
-    """Calibration and fit record of one model of normal.
-
-    The calibration is kept per hour of the day as well as overall: a count that is noisy at night
-    (two checkouts, one failed) must not make the same deviation at noon look ordinary."""
-
-    def __init__(self, config: DetectorConfig) -> None:
-        self.abs_z = RollingWindow(config.calibration_window)
-        self.abs_z_by_hour = [RollingWindow(config.calibration_window // 4) for _ in range(24)]
-        self.abs_residual = RollingWindow(config.calibration_window)
-        self._min = config.min_calibration
-
-    def ready(self) -> bool:
-        return len(self.abs_z) >= self._min
-
-    def factor(self, hour: int) -> float:
-        """How much wider than its own sigma this model's surprises have been lately (>= 1)."""
-        window = self.abs_z_by_hour[hour]
-        if len(window) < self._min:
-            window = self.abs_z
-        if len(window) < self._min:
-            return 1.0
-        return max(1.0, window.median() / _Z50, window.quantile(0.99) / _Z99)
-
-    def calibrated(self, z_raw: float, hour: int) -> float:
-        return z_raw / self.factor(hour)
-
-    def typical(self) -> float:
-        """The typical absolute residual: how well this model has predicted lately."""
-        return self.abs_residual.trimmed_mean() if self.ready() else math.inf
-
-    def learn(self, residual: float, z_raw: float, hour: int, cap: float) -> None:
-        # Capped so one outage cannot inflate the calibration for the whole window.
-        value = min(abs(z_raw), cap)
-        self.abs_z.push(value)
-        self.abs_z_by_hour[hour].push(value)
-        self.abs_residual.push(abs(residual))
-
-
-class _History:
-    """Timestamped values of the last weeks, thinned to at most `max_history` entries."""
-
-    def __init__(self, config: DetectorConfig) -> None:
-        self._times: list[float] = []
-        self._values: list[float] = []
-        self._start = 0
-        self._span = config.weeks * WEEK + DAY
-        self._max = config.max_history
-        self._count = 0
-
-    def add(self, t: float, x: float, interval: float) -> None:
-        per_span = self._span / max(interval, 1e-9)
-        stride = max(1, math.ceil(per_span / self._max))
-        self._count += 1
-        if self._count % stride == 0 or stride == 1:
-            self._times.append(t)
-            self._values.append(x)
-        horizon = t - self._span
-        while self._start < len(self._times) and self._times[self._start] < horizon:
-            self._start += 1
-        if self._start > 1024 and self._start > len(self._times) // 2:
-            del self._times[: self._start]
-            del self._values[: self._start]
-            self._start = 0
-
-    def around(self, centre: float, half_width: float) -> list[float]:
-        lo = bisect_left(self._times, centre - half_width, self._start)
-        hi = bisect_right(self._times, centre + half_width, lo)
-        return self._values[lo:hi]
-
-
 class Detector:
     """Scores a series sample by sample; feed it timestamps (seconds) in strictly increasing order."""
 
@@ -155,7 +81,7 @@ class Detector:
         self._gaps = RollingWindow(50)
         self._local = RollingWindow(c.local_window)
         self._long = RollingWindow(c.calibration_window)
-        self._history = _History(c)
+        self._history = SeasonalHistory(c)
         self._ewma: float | None = None
         self._last_x: float | None = None
         self._steps = RollingWindow(c.calibration_window)
@@ -164,9 +90,11 @@ class Detector:
         self._slow_offset = 0.0
         self._slow_seasonal = False
         self._recent_fit: dict[str, float] = {}  # EWMA of |x - profile| per seasonal model
-        self._models = {name: _Model(c) for name in ("local", "ewma", "daily", "weekly", "slow")}
+        self._models = {name: ModelRecord(c) for name in ("local", "ewma", "daily", "weekly", "slow")}
         self._cusum_up = 0.0
         self._cusum_down = 0.0
+        self._cusum_delayed: deque[float] = deque()
+        self._cusum_history = RollingWindow(2 * c.calibration_window)
         self._quiet = 0  # samples left without scoring (warm-up, re-warm after a gap)
         self._armed = True
         self._below = 0
@@ -266,10 +194,10 @@ class Detector:
         if "slow" in raw and self._models["slow"].ready():
             u = self._models["slow"].calibrated(raw["slow"][1], hour)
             u = _clip(u, c.cusum_clip)
-            cap = 2.0 * c.cusum_h
+            cap = 4.0 * c.cusum_h
             self._cusum_up = min(cap, max(0.0, self._cusum_up + u - c.cusum_k))
             self._cusum_down = min(cap, max(0.0, self._cusum_down - u - c.cusum_k))
-            drift = max(self._cusum_up, self._cusum_down) / c.cusum_h
+            drift = max(self._cusum_up, self._cusum_down) / self._cusum_threshold()
 
         point_score = _to_score(abs(z) / c.z_alert)
         drift_score = _to_score(drift)
@@ -288,12 +216,22 @@ class Detector:
         self._learn(t, x, interval, raw, z)
         return Reading(score, alert, expected, z, kind if score >= c.release else "")
 
+    def _cusum_threshold(self) -> float:
+        """H, or more on a series whose level wanders by nature (a random walk): 1.25 times the 99th
+        percentile of the CUSUM's own past values, read with a delay so that a drift in progress
+        does not raise the bar it is about to cross."""
+        c = self.config
+        history = self._cusum_history
+        if len(history) < 100:
+            return c.cusum_h
+        return max(c.cusum_h, 1.25 * history.quantile(0.99))
+
     def _noise_floor(self) -> float:
         """Half the series' sample-to-sample noise (median of the nonzero steps): a window that
         happened to be flat (zeros at night) must not make the next ordinary step infinitely rare."""
         if len(self._steps) < self.config.min_calibration:
             return 0.0
-        return 0.5 * self._steps.median() / (_Z50 * math.sqrt(2.0))
+        return 0.5 * self._steps.median() / (Z50 * math.sqrt(2.0))
 
     def _alert(self, score: float) -> bool:
         c = self.config
@@ -316,7 +254,9 @@ class Detector:
         self._last_x = x
         self._history.add(t, x, interval)
 
-    def _learn(self, t: float, x: float, interval: float, raw: dict[str, tuple[float, float]], z: float) -> None:
+    def _learn(
+        self, t: float, x: float, interval: float, raw: dict[str, tuple[float, float]], z: float
+    ) -> None:
         c = self.config
         hour = int(t % DAY // 3600)
         for name, (residual, z_raw) in raw.items():
@@ -333,6 +273,9 @@ class Detector:
                 self._offsets[name] += c.offset_alpha * (standardized - self._offsets[name])
         if "slow" in raw and self._slow_seasonal:
             self._slow_offset += c.slow_alpha * _clip(raw["slow"][1], 2.0 * c.cusum_clip)
+        self._cusum_delayed.append(max(self._cusum_up, self._cusum_down))
+        if len(self._cusum_delayed) > c.cusum_delay:
+            self._cusum_history.push(self._cusum_delayed.popleft())
         if self._last_x is not None and x != self._last_x:
             self._steps.push(abs(x - self._last_x))
         self._last_x = x

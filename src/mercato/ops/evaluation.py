@@ -78,7 +78,10 @@ class Score:
 
 
 def score_series(
-    samples: Sequence[tuple[float, float]], alerts: Sequence[bool], incidents: Sequence[Incident], training_end: float
+    samples: Sequence[tuple[float, float]],
+    alerts: Sequence[bool],
+    incidents: Sequence[Incident],
+    training_end: float,
 ) -> tuple[Score, dict[str, float | None]]:
     """Scores one series' alerts against the incidents planted on it; also each incident's delay."""
     harmful = [i for i in incidents if not i.benign]

@@ -23,7 +23,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from mercato.ops.anomaly import DAY
+from mercato.ops.memory import DAY
 
 HOUR = 3600.0
 START = 1_780_272_000.0  # 2026-06-01 00:00:00 UTC, a Monday
@@ -93,7 +93,9 @@ def _plan(rng: random.Random, days: int) -> list[Incident]:
     return incidents
 
 
-def generate(seed: int = 1, *, days: int = 21, interval: float = 300.0, peak_orders_per_minute: float = 12.0) -> Traffic:
+def generate(
+    seed: int = 1, *, days: int = 21, interval: float = 300.0, peak_orders_per_minute: float = 12.0
+) -> Traffic:
     """`days` of traffic from Monday 2026-06-01, incidents planted after the first week."""
     if days < 14:
         raise ValueError("at least 14 days: a training week, then one incident a day")
