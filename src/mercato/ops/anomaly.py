@@ -43,6 +43,7 @@ class DetectorConfig:
     local_window: int = 30
     calibration_window: int = 500
     min_calibration: int = 20
+    calibration_delay: int = 12  # samples before a sample counts in its model's calibration
     warmup: int = 50  # samples scored 0 before any alert
     rewarm: int = 5  # samples scored 0 after a gap
     gap_intervals: float = 10.0

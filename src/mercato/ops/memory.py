@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import deque
 from typing import TYPE_CHECKING
 
 from mercato.ops.rolling import RollingWindow
@@ -31,6 +32,8 @@ class ModelRecord:
         self.abs_z_by_hour = [RollingWindow(config.calibration_window // 4) for _ in range(24)]
         self.abs_residual = RollingWindow(config.calibration_window)
         self._min = config.min_calibration
+        self._delay = config.calibration_delay
+        self._pending: deque[tuple[float, int, float]] = deque()
 
     def ready(self) -> bool:
         return len(self.abs_z) >= self._min
@@ -56,11 +59,15 @@ class ModelRecord:
         return self.abs_residual.trimmed_mean() if self.ready() else math.inf
 
     def learn(self, residual: float, z_raw: float, hour: int, cap: float) -> None:
-        # Capped so one outage cannot inflate the calibration for the whole window.
-        value = min(abs(z_raw), cap)
+        # Capped so one outage cannot inflate the calibration for the whole window, and delayed so
+        # an incident in progress does not make its own next samples look ordinary.
+        self._pending.append((min(abs(z_raw), cap), hour, abs(residual)))
+        if len(self._pending) <= self._delay:
+            return
+        value, hour, residual = self._pending.popleft()
         self.abs_z.push(value)
         self.abs_z_by_hour[hour].push(value)
-        self.abs_residual.push(abs(residual))
+        self.abs_residual.push(residual)
 
 
 class SeasonalHistory:
