@@ -79,6 +79,8 @@ class Detector:
         self.config = c = config or DetectorConfig()
         self._n = 0
         self._last_t: float | None = None
+        self._first_t: float | None = None
+        self._elapsed = 0.0
         self._gaps = RollingWindow(50)
         self._local = RollingWindow(c.local_window)
         self._long = RollingWindow(c.calibration_window)
@@ -124,6 +126,9 @@ class Detector:
                 self._quiet = max(self._quiet, c.rewarm)
                 self._cusum_up = self._cusum_down = 0.0
             self._gaps.push(gap)
+        if self._first_t is None:
+            self._first_t = t
+        self._elapsed = t - self._first_t
         self._last_t = t
         self._n += 1
         interval = self.interval or 1.0
@@ -147,7 +152,8 @@ class Detector:
         if self._ewma is not None:
             # A few samples' deviation says little about the spread: never below the local one.
             out["ewma"] = (self._ewma, max(1.2533 * self._ewma_dev, spread))
-        half = max(c.neighbourhood_seconds, 2.0 * interval)
+        # Wide enough to find a few samples, narrow enough not to span the daily slope when sparse.
+        half = max(c.neighbourhood_seconds, 0.5 * interval)
         for name, period, count in (("daily", DAY, c.days), ("weekly", WEEK, c.weeks)):
             if period < 4 * interval:
                 continue  # a "season" of a handful of samples is no season
@@ -158,7 +164,7 @@ class Detector:
                 if values:
                     periods += 1
                     seen.extend(values)
-            if periods >= (1 if name == "weekly" else 2) and len(seen) >= 5:
+            if periods >= (1 if name == "weekly" else 2) and len(seen) >= 3:
                 level, sigma = robust_location_scale(seen)
                 sigma = max(sigma, floor)
                 # Offsets are kept in sigmas of the time of day: a weekend's extra hundred orders at
@@ -220,11 +226,14 @@ class Detector:
     def _cusum_threshold(self) -> float:
         """H, or more on a series whose level wanders by nature (a random walk): 1.25 times the 99th
         percentile of the CUSUM's own past values, read with a delay so that a drift in progress
-        does not raise the bar it is about to cross."""
+        does not raise the bar it is about to cross. Until that record exists (`cusum_delay` + 100
+        samples, and a day or 2000 samples) the drift test is muted: before the seasonal models exist,
+        the slow baseline is a plain median, and a daily cycle would look like a drift on day one."""
         c = self.config
         history = self._cusum_history
-        if len(history) < 100:
-            return c.cusum_h
+        settled = self._slow_seasonal or self._n >= 2000 or self._elapsed >= DAY
+        if len(history) < 100 or not settled:
+            return math.inf  # muted until calibrated: a day's cycle is no drift
         return max(c.cusum_h, 1.25 * history.quantile(0.99))
 
     def _noise_floor(self) -> float:
