@@ -10,6 +10,7 @@ cart refused. The cart context empties the cart when the order's confirmation ev
 
 from __future__ import annotations
 
+import time
 import uuid
 from enum import Enum
 
@@ -24,6 +25,7 @@ from mercato.gateway.graphql.orders.types import Order, OrderConnection, custome
 from mercato.orders.domain.commands import PlaceOrder
 from mercato.orders.domain.errors import CheckoutCompleteErrorCode
 from mercato.platform.auth import Permission, Principal, Unauthenticated
+from mercato.platform.business_metrics import checkout_duration
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.types import Money
 
@@ -123,6 +125,7 @@ class OrdersMutations:
         idempotency_key: str,
     ) -> CheckoutCompletePayload:
         clients, settings = info.context.clients, info.context.settings
+        started = time.perf_counter()
         try:
             principal = _customer(info)
             cart = parse_id(cart_id, "cartId")
@@ -155,4 +158,5 @@ class OrdersMutations:
                     )
                 ]
             )
+        checkout_duration.labels(view.status.value).observe(time.perf_counter() - started)
         return CheckoutCompletePayload(order=Order.of(view))
