@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
 import signal
@@ -23,6 +22,7 @@ from mercato.ops.cli import ops_app
 from mercato.platform.config import Settings
 from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
 from mercato.platform.errors import MercatoError
+from mercato.platform.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mercato, a headless commerce backend.")
 engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, NATS and Redis.")
@@ -111,8 +111,8 @@ def _local_instance(settings: Settings, url: str) -> Iterator[Settings]:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # JSON lines with trace ids (platform/logs.py); MERCATO_LOG_FORMAT=text for a terminal.
+    configure_logging(level, os.environ.get("MERCATO_LOG_FORMAT", "json"))
 
 
 def _interrupt(signum: int, _frame: object) -> None:

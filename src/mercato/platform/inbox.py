@@ -46,6 +46,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from mercato.platform import telemetry
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
+from mercato.platform.logs import log_fields, message_fields
 from mercato.platform.messaging import Broker
 from mercato.platform.unit_of_work import UnitOfWork
 
@@ -97,6 +98,10 @@ class _Delivery:
     msg: Msg
     envelope: Envelope
     handler: Handler
+
+
+def _log_fields(envelope: Envelope) -> dict[str, str]:
+    return message_fields(envelope.type, envelope.aggregate_id, envelope.payload)
 
 
 class HandlerBrokeTheBatch(RuntimeError):
@@ -283,7 +288,11 @@ class EventConsumer:
                             continue
                         new.discard(delivery.envelope.id)
                         failed_at = index
-                        with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                        with (
+                            trace.use_span(span, record_exception=False, set_status_on_exception=False),
+                            log_fields(**_log_fields(delivery.envelope)),
+                        ):
+                            log.debug("handling %s", delivery.envelope.type)
                             await delivery.handler(delivery.envelope, uow)
                         if not uow.conn.in_transaction():
                             ended = f"{delivery.envelope.type} ended the shared transaction"
@@ -337,7 +346,9 @@ class EventConsumer:
                     duplicate = inserted.first() is None
                     span.set_attribute(DUPLICATE, duplicate)
                     if not duplicate:
-                        await delivery.handler(envelope, uow)
+                        with log_fields(**_log_fields(envelope)):
+                            log.debug("handling %s alone", envelope.type)
+                            await delivery.handler(envelope, uow)
                     await uow.commit()
             except asyncio.CancelledError:
                 raise
