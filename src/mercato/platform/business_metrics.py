@@ -17,14 +17,17 @@ further one into "other". No id ever becomes a label.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
+    from sqlalchemy.pool import Pool
 
     from mercato.platform.events import DomainEvent
 
@@ -75,6 +78,25 @@ checkout_duration = Histogram(
     "(CONFIRMED / REJECTED: the saga settled in time; PENDING: it had not).",
     ["status"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 30.0),
+    registry=BUSINESS,
+)
+
+consumer_redeliveries = Counter(
+    "mercato_consumer_redeliveries_total",
+    "Messages a durable consumer received again (a failed or timed-out earlier delivery).",
+    ["consumer"],
+    registry=BUSINESS,
+)
+dead_letters = Counter(
+    "mercato_consumer_dead_letters_total",
+    "Messages parked in a context's dead_letters table after their last try.",
+    ["consumer"],
+    registry=BUSINESS,
+)
+response_cache = Counter(
+    "mercato_response_cache_requests_total",
+    "Cacheable GraphQL requests by result: hit, or miss (the query ran). Hit ratio: hit / sum.",
+    ["result"],
     registry=BUSINESS,
 )
 
@@ -133,6 +155,30 @@ def _observe(kind: str, event: DomainEvent) -> None:
 def _field(event: DomainEvent, name: str) -> Any:
     value = getattr(event, name, None)
     return getattr(value, "value", value)  # enums count by their value
+
+
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def watch_pool(pool: Pool) -> None:
+    """Report this connection pool's use at every scrape (read from the pool: no query)."""
+    _pools.add(pool)
+
+
+class _PoolCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "mercato_db_pool_connections",
+            "Database connections of this process's pools: in use, idle, and the pools' size.",
+            labels=["state"],
+        )
+        pools = list(_pools)
+        for state, read in (("in_use", "checkedout"), ("idle", "checkedin"), ("size", "size")):
+            family.add_metric([state], float(sum(getattr(p, read)() for p in pools if hasattr(p, read))))
+        yield family
+
+
+BUSINESS.register(_PoolCollector())
 
 
 class BusinessCollector(Collector):

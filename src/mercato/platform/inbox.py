@@ -44,6 +44,7 @@ from sqlalchemy import Column, DateTime, LargeBinary, MetaData, PrimaryKeyConstr
 from sqlalchemy.dialects.postgresql import UUID
 
 from mercato.platform import telemetry
+from mercato.platform.business_metrics import consumer_redeliveries, dead_letters
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
 from mercato.platform.logs import log_fields, message_fields
@@ -98,6 +99,13 @@ class _Delivery:
     msg: Msg
     envelope: Envelope
     handler: Handler
+
+
+def _redelivered(msg: Msg) -> bool:
+    try:
+        return (msg.metadata.num_delivered or 1) > 1
+    except Exception:  # noqa: BLE001 - not a JetStream message (a test's): not a redelivery
+        return False
 
 
 def _log_fields(envelope: Envelope) -> dict[str, str]:
@@ -230,6 +238,8 @@ class EventConsumer:
         fails or there is only one to handle, one transaction each."""
         deliveries: list[_Delivery] = []
         for msg in messages:
+            if _redelivered(msg):
+                consumer_redeliveries.labels(self.subscription.name).inc()
             try:
                 envelope = Envelope.from_json(msg.data)
             except Exception:  # no redelivery will ever parse it: drop it, loudly
@@ -417,6 +427,7 @@ class EventConsumer:
                 },
             )
         await msg.term()
+        dead_letters.labels(self.subscription.name).inc()
 
 
 async def _refuse_commit() -> None:

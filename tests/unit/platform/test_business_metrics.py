@@ -6,6 +6,7 @@ from mercato.orders.domain.events import OrderPlaced, OrderRejected
 from mercato.payments.domain.events import PaymentDeclined
 from mercato.platform import business_metrics
 from mercato.platform.business_metrics import MAX_VALUES, OTHER, bounded, observe_committed
+from mercato.platform.db import Database
 from mercato.platform.metrics import Metrics
 
 
@@ -50,3 +51,14 @@ def test_a_label_keeps_a_bounded_number_of_values() -> None:
     assert kept[MAX_VALUES:] == [OTHER] * 5
     assert bounded(label, "v0") == "v0"
     assert bounded(label, None) == OTHER
+
+
+def test_the_connection_pools_are_reported_without_a_query() -> None:
+    metrics = Metrics(process_collectors=False)
+    before = sample(metrics, "mercato_db_pool_connections", state="size")
+
+    db = Database("postgresql://nobody@127.0.0.1:1/none", pool_size=7)
+
+    assert sample(metrics, "mercato_db_pool_connections", state="size") == before + 7
+    assert sample(metrics, "mercato_db_pool_connections", state="in_use") >= 0
+    del db
