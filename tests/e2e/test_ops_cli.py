@@ -82,3 +82,12 @@ def test_bad_files_are_one_line(tmp_path: Path) -> None:
         1,
         f"error: {tmp_path / 'nowhere.csv'}: No such file or directory\n",
     )
+
+
+def test_anomalies_warns_about_a_process_it_cannot_scrape_and_goes_on() -> None:
+    result = ops("anomalies", "http://127.0.0.1:9/metrics", "--interval", "0.1", "--samples", "2")
+
+    assert result.returncode == 0
+    assert result.stdout == "http://127.0.0.1:9/metrics: 0 series watched, 0 anomalous now\n"
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2 and all(w.startswith("warning: http://127.0.0.1:9/metrics: ") for w in warnings)

@@ -1,4 +1,4 @@
-"""`mercato ops`: the anomaly detector over files, synthetic traffic and the detector's evaluation.
+"""`mercato ops`: the anomaly detector over files and live processes, synthetic traffic, evaluation.
 
 Kept out of `mercato.cli` (which only registers `ops_app`) and free of engines: these commands need no
 database, broker or configuration.
@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from mercato.ops.anomaly import DetectorConfig, detect
 from mercato.ops.evaluation import Score, detector_rule, evaluate, static_rule
 from mercato.ops.series import SeriesError, format_time, read_series, series_csv, write_scored
 from mercato.ops.traffic import generate
+from mercato.ops.watch import Anomaly, Watch
 
 ops_app = typer.Typer(no_args_is_help=True, help="Operations: anomaly detection over metric series.")
 
@@ -121,3 +124,58 @@ def _delay_cell(delays: list[float | None]) -> str:
     missed = len(delays) - len(found)
     text = f"caught {len(found)}/{len(delays)}, median delay {statistics.median(found):.0f} min"
     return text + (f" (max {max(found):.0f})" if missed == 0 else "")
+
+
+@ops_app.command("anomalies")
+def anomalies_command(
+    urls: Annotated[list[str], typer.Argument(help="/metrics URLs of the processes to watch.")],
+    interval: Annotated[float, typer.Option(help="Seconds between scrapes.")] = 15.0,
+    samples: Annotated[int, typer.Option(help="Scrapes before stopping; 0: until interrupted.")] = 0,
+    webhook: Annotated[str | None, typer.Option(help="POST each alert there as JSON.")] = None,
+) -> None:
+    """Watch processes' metrics live and report each anomaly as it starts (what, since when, how far)."""
+    if interval <= 0:
+        _fail("--interval must be positive")
+    watches = {url: Watch() for url in urls}
+    done = 0
+    with httpx.Client(timeout=min(interval, 10.0)) as http:
+        try:
+            while samples == 0 or done < samples:
+                started = time.time()
+                for url, watch in watches.items():
+                    try:
+                        exposition = http.get(url).raise_for_status().text
+                    except httpx.HTTPError as exc:
+                        typer.echo(f"warning: {url}: {exc}", err=True)
+                        continue
+                    for anomaly in watch.feed(started, exposition):
+                        _report(http, url, anomaly, webhook)
+                done += 1
+                if samples == 0 or done < samples:
+                    time.sleep(max(0.0, interval - (time.time() - started)))
+        except KeyboardInterrupt:
+            pass
+    for url, watch in watches.items():
+        active = {s: r for s, (_, r) in watch.last.items() if r.score >= 0.5}
+        typer.echo(f"{url}: {len(watch.last)} series watched, {len(active)} anomalous now")
+
+
+def _report(http: httpx.Client, url: str, anomaly: Anomaly, webhook: str | None) -> None:
+    text = f"{url}: {anomaly.message()}"
+    typer.echo(text)
+    if webhook is None:
+        return
+    body = {
+        "text": text,
+        "source": url,
+        "series": anomaly.series,
+        "value": anomaly.value,
+        "expected": anomaly.reading.expected,
+        "score": anomaly.reading.score,
+        "kind": anomaly.reading.kind,
+        "since": format_time(anomaly.at),
+    }
+    try:
+        http.post(webhook, json=body).raise_for_status()
+    except httpx.HTTPError as exc:
+        typer.echo(f"warning: webhook {webhook}: {exc}", err=True)
