@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
 import signal
@@ -23,6 +22,7 @@ from mercato.cli_ops import register as register_operator_commands
 from mercato.platform.config import Settings
 from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
 from mercato.platform.errors import MercatoError
+from mercato.platform.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mercato, a headless commerce backend.")
 engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, NATS and Redis.")
@@ -122,8 +122,10 @@ def _progress_bar() -> Progress:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # JSON lines with trace ids (platform/logs.py) for collectors; plain text when a person watches a
+    # terminal. MERCATO_LOG_FORMAT=json|text decides either way.
+    default = "text" if sys.stderr.isatty() else "json"
+    configure_logging(level, os.environ.get("MERCATO_LOG_FORMAT", default))
 
 
 def _interrupt(signum: int, _frame: object) -> None:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mercato.app.invariants import Limits, Report, Scope
+from mercato.ops.cli import ops_app  # one `mercato ops` group: the detector's commands and these
 from mercato.platform.config import Settings
 
 if TYPE_CHECKING:
@@ -90,9 +91,6 @@ def verify(
     render(report, _out())
     if not report.ok:
         raise typer.Exit(1)
-
-
-ops_app = typer.Typer(no_args_is_help=True, help="Repair tools: dead letters and stuck sagas (audited).")
 
 
 def _audit_path(settings: Settings) -> Path:

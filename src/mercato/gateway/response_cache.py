@@ -20,6 +20,7 @@ from graphql.error import GraphQLError
 from graphql.language import Visitor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mercato.platform.business_metrics import response_cache
 from mercato.platform.cache import Cache
 
 # Fields whose values change with every order or differ per caller: responses selecting them are
@@ -84,6 +85,7 @@ class ResponseCache:
         stored = await self.cache.get_or_load_versioned(
             self.generation_key, key, load, _identity, _identity, store_if=_is_bytes
         )
+        response_cache.labels("miss" if captured else "hit").inc()
         if captured:  # this request ran the query: send what it produced, cached or not
             for message in captured:
                 await send(message)

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from mercato.platform.business_metrics import watch_pool
 from mercato.platform.config import to_asyncpg_url
 
 
@@ -48,6 +49,7 @@ class Database:
         )
         event.listen(self.engine.sync_engine, "before_cursor_execute", self._on_statement)
         event.listen(self.engine.sync_engine, "commit", self._on_commit)
+        watch_pool(self.engine.sync_engine.pool)  # mercato_db_pool_connections, read at scrape
 
     def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         counter = _current_counter.get()

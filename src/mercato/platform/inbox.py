@@ -44,8 +44,10 @@ from sqlalchemy import Column, DateTime, LargeBinary, MetaData, PrimaryKeyConstr
 from sqlalchemy.dialects.postgresql import UUID
 
 from mercato.platform import telemetry
+from mercato.platform.business_metrics import consumer_redeliveries, dead_letters
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
+from mercato.platform.logs import log_fields, message_fields
 from mercato.platform.messaging import Broker
 from mercato.platform.shutdown import Stopping
 from mercato.platform.unit_of_work import UnitOfWork
@@ -98,6 +100,17 @@ class _Delivery:
     msg: Msg
     envelope: Envelope
     handler: Handler
+
+
+def _redelivered(msg: Msg) -> bool:
+    try:
+        return (msg.metadata.num_delivered or 1) > 1
+    except Exception:  # noqa: BLE001 - not a JetStream message (a test's): not a redelivery
+        return False
+
+
+def _log_fields(envelope: Envelope) -> dict[str, str]:
+    return message_fields(envelope.type, envelope.aggregate_id, envelope.payload)
 
 
 class HandlerBrokeTheBatch(RuntimeError):
@@ -228,6 +241,8 @@ class EventConsumer:
         fails or there is only one to handle, one transaction each."""
         deliveries: list[_Delivery] = []
         for msg in messages:
+            if _redelivered(msg):
+                consumer_redeliveries.labels(self.subscription.name).inc()
             try:
                 envelope = Envelope.from_json(msg.data)
             except Exception:  # no redelivery will ever parse it: drop it, loudly
@@ -286,7 +301,11 @@ class EventConsumer:
                             continue
                         new.discard(delivery.envelope.id)
                         failed_at = index
-                        with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+                        with (
+                            trace.use_span(span, record_exception=False, set_status_on_exception=False),
+                            log_fields(**_log_fields(delivery.envelope)),
+                        ):
+                            log.debug("handling %s", delivery.envelope.type)
                             await delivery.handler(delivery.envelope, uow)
                         if not uow.conn.in_transaction():
                             ended = f"{delivery.envelope.type} ended the shared transaction"
@@ -340,7 +359,9 @@ class EventConsumer:
                     duplicate = inserted.first() is None
                     span.set_attribute(DUPLICATE, duplicate)
                     if not duplicate:
-                        await delivery.handler(envelope, uow)
+                        with log_fields(**_log_fields(envelope)):
+                            log.debug("handling %s alone", envelope.type)
+                            await delivery.handler(envelope, uow)
                     await uow.commit()
             except asyncio.CancelledError:
                 raise
@@ -409,6 +430,7 @@ class EventConsumer:
                 },
             )
         await msg.term()
+        dead_letters.labels(self.subscription.name).inc()
 
 
 async def _refuse_commit() -> None:

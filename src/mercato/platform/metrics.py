@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mercato.platform.business_metrics import BusinessCollector
 from mercato.platform.grpc.outcome import run_recording_code
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class Metrics:
             PlatformCollector(registry=self.registry)
             GCCollector(registry=self.registry)
         r = self.registry
+        # Business and saga counters: process-wide, counted where events commit (business_metrics).
+        r.register(BusinessCollector())
         self.http_in_flight = Gauge(
             "mercato_http_requests_in_flight", "HTTP requests being served now.", registry=r
         )

@@ -19,6 +19,7 @@ from typing import Generic, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mercato.platform.business_metrics import observe_committed
 from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent
 from mercato.platform.outbox import Outbox, OutboxRelay, OutboxRow
@@ -124,6 +125,7 @@ class UnitOfWork:
             rows += await self.outbox.write(self.conn, self._events, publish_after=self._publish_after())
         await self.conn.commit()
         self.committed_events = [e for batch in embedded for e in batch.events] + self._events
+        observe_committed(self.committed_events)
         self._events = []
         if rows:
             if self._handoff is not None:

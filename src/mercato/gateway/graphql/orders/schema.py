@@ -10,6 +10,7 @@ cart refused. The cart context empties the cart when the order's confirmation ev
 
 from __future__ import annotations
 
+import time
 import uuid
 from enum import Enum
 
@@ -25,6 +26,7 @@ from mercato.gateway.graphql.orders.types import Order, OrderConnection, custome
 from mercato.orders.domain.commands import PlaceOrder
 from mercato.orders.domain.errors import CheckoutCompleteErrorCode
 from mercato.platform.auth import Permission, Principal, Unauthenticated
+from mercato.platform.business_metrics import checkout_duration
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.types import Money
 
@@ -124,6 +126,7 @@ class OrdersMutations:
         idempotency_key: str,
     ) -> CheckoutCompletePayload:
         clients, settings = info.context.clients, info.context.settings
+        started = time.perf_counter()
         try:
             # Counted before anything else: per customer, or per address for an anonymous caller.
             limits = getattr(info.context, "rate_limits", None)
@@ -160,4 +163,5 @@ class OrdersMutations:
                     )
                 ]
             )
+        checkout_duration.labels(view.status.value).observe(time.perf_counter() - started)
         return CheckoutCompletePayload(order=Order.of(view))
