@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     cart_create_per_ip: int = Field(default=60, ge=1)
     checkout_per_customer: int = Field(default=20, ge=1)
     checkout_per_ip: int = Field(default=60, ge=1)
+    # `passwordResetRequest` mails whoever owns the address: counted per email (so nobody's inbox can be
+    # flooded) and per client address, in a window of its own (an hour). The answer is the same
+    # whether or not the email has an account, so the limit reveals nothing.
+    password_reset_window_seconds: int = Field(default=3_600, ge=1)
+    password_reset_requests_per_email: int = Field(default=3, ge=1)
+    password_reset_requests_per_ip: int = Field(default=20, ge=1)
     # Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` names the client. Empty:
     # the header is never believed and the direct peer is the client (see gateway.client_ip).
     trusted_proxies: str = ""
