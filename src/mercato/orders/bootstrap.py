@@ -15,7 +15,14 @@ from typing import Any, overload
 from mercato.orders.adapters import tables
 from mercato.orders.adapters.order_watch import OrderWatch
 from mercato.orders.adapters.repository import OrdersRepository
-from mercato.orders.domain.commands import CancelOrder, ExpireSagas, FulfillOrder, PlaceOrder, RefundOrder
+from mercato.orders.domain.commands import (
+    CancelOrder,
+    ExpireSagas,
+    FulfillOrder,
+    PlaceOrder,
+    RefundOrder,
+    ResumeSaga,
+)
 from mercato.orders.domain.model import Order, order_id_for_command
 from mercato.orders.domain.saga_types import SagaPolicy
 from mercato.orders.entrypoints.saga import subscriptions
@@ -75,7 +82,7 @@ class OrdersService:
     @overload
     async def handle(self, cmd: CancelOrder | FulfillOrder) -> None: ...
     @overload
-    async def handle(self, cmd: RefundOrder) -> bool: ...
+    async def handle(self, cmd: RefundOrder | ResumeSaga) -> bool: ...
 
     async def handle(self, cmd: Any) -> Any:
         """Run one command (one transaction)."""
