@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # the fallback: it publishes rows still unpublished `grace` seconds after their commit (their
     # process died or the broker failed), and marks what was published, at most every mark interval.
     outbox_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    # Each process runs the anomaly detector over its own metrics this often (`ops.self_watch`);
+    # 0 turns it off.
+    anomaly_watch_interval_seconds: float = Field(default=15.0, ge=0)
     outbox_publish_grace_seconds: float = Field(default=5.0, gt=0)
     outbox_mark_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
