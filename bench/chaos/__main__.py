@@ -39,6 +39,12 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--outages", type=_engines, default=defaults.outages, help="engines, one outage each")
     parser.add_argument("--outage-seconds", type=float, default=defaults.outage_seconds)
     parser.add_argument(
+        "--reservation-ttl",
+        type=int,
+        default=defaults.reservation_ttl_seconds,
+        help="seconds a reservation holds",
+    )
+    parser.add_argument(
         "--private",
         type=_engines,
         default=defaults.private,
@@ -57,6 +63,7 @@ def parse(argv: list[str]) -> Options:
         delays=args.delays,
         outages=args.outages,
         outage_seconds=args.outage_seconds,
+        reservation_ttl_seconds=args.reservation_ttl,
         private=args.private,
     )
 

@@ -27,11 +27,16 @@ class Injector:
         self._heals: list[asyncio.Task[None]] = []
         self.last_heal = 0.0  # monotonic time the last fault ended
 
-    async def play(self, faults: list[Fault], started: float, stop_at: float) -> None:
-        """Each fault at its moment (none after `stop_at`: the load has ended)."""
+    async def play(self, faults: list[Fault], started: float, ended: asyncio.Event) -> None:
+        """Each fault at its moment, until the load has `ended` (later ones are skipped, not cut
+        short: a fault is always applied whole, so its heal is always scheduled)."""
         for fault in faults:
-            await asyncio.sleep(max(0.0, started + fault.at - time.monotonic()))
-            if time.monotonic() >= stop_at:
+            wait = started + fault.at - time.monotonic()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await ended.wait()
+            if ended.is_set():
                 self.log.append(f"skipped (load ended): {fault.describe()}")
                 continue
             await self._apply(fault)

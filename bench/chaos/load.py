@@ -54,6 +54,7 @@ class Tally:
     checkouts: Counter[str] = field(default_factory=Counter)  # placed, refused:<code>, lost
     answered: Counter[str] = field(default_factory=Counter)  # status in the checkout's answer
     staff: Counter[str] = field(default_factory=Counter)  # adjust / update: ok, refused:<code>, lost
+    carts: Counter[str] = field(default_factory=Counter)  # carts not filled: lost, refused:<code>
     resent: int = 0  # requests sent again after a transport or UNAVAILABLE error
     orders: set[str] = field(default_factory=set)
 
@@ -174,12 +175,13 @@ class Load:
             card = self.rng.choices(list(TOKENS), weights=list(TOKENS.values()))[0]
             key = secrets.token_hex(8)
             cart = await self._again(http, CART, {}, shopper.token)
-            if cart is None or cart.get("cart") is None:
-                await asyncio.sleep(0.5)
-                continue
-            cart_id = cart["cart"]["id"]
-            added = await self._again(http, ADD, {"c": cart_id, "l": lines}, shopper.token)
+            added = None
+            if cart is not None and cart.get("cart") is not None:
+                cart_id = cart["cart"]["id"]
+                added = await self._again(http, ADD, {"c": cart_id, "l": lines}, shopper.token)
             if added is None or added["errors"]:
+                refused = added["errors"][0]["code"] if added is not None else None
+                self.tally.carts[f"refused:{refused}" if refused else "lost"] += 1
                 await asyncio.sleep(0.5)
                 continue
             variables = {"c": cart_id, "t": card, "a": ADDRESS, "k": key}

@@ -28,6 +28,8 @@ def summary(outcome: Outcome, console: Console) -> None:
     orders.add_row("checkouts submitted", str(tally.submitted))
     for what, count in sorted(tally.checkouts.items()):
         orders.add_row(f"  {what}", str(count))
+    for what, count in sorted(tally.carts.items()):
+        orders.add_row(f"  cart not filled: {what}", str(count))
     orders.add_row("requests sent again (same key)", str(tally.resent))
     settled = sum(n for status, n in outcome.statuses.items() if status in SETTLED)
     orders.add_row("orders in the database", str(sum(outcome.statuses.values())))

@@ -64,6 +64,10 @@ class Options:
     provider_latency_ms: int = 20
     provider_jitter_ms: int = 150
     provider_timeout_seconds: float = 2.0
+    # A crashed provider call blocks its retry this long (the default keeps 3x the 10 s timeout).
+    payments_lease_seconds: float = 10.0
+    # Short, so that an outage can outlive a reservation: the saga's compensation (no clock jump: the
+    # services have no shared clock seam to move).
     reservation_ttl_seconds: int = 120
 
     def plan(self) -> Plan:
@@ -80,9 +84,14 @@ class Options:
         """The command line that replays this run's schedule."""
         args = [f"--seed {self.seed}", f"--budget {self.budget:g}", f"--orders {self.orders}"]
         defaults = Options()
-        for name in ("shoppers", "kills", "cuts", "delays", "outage_seconds"):
+        for name in ("shoppers", "kills", "cuts", "delays", "outage_seconds", "reservation_ttl_seconds"):
             if getattr(self, name) != getattr(defaults, name):
-                args.append(f"--{name.replace('_', '-')} {getattr(self, name)}")
+                flag = (
+                    name.replace("_seconds", "").replace("_", "-")
+                    if name != "outage_seconds"
+                    else "outage-seconds"
+                )
+                args.append(f"--{flag} {getattr(self, name)}")
         if self.outages != defaults.outages:
             args.append(f"--outages {','.join(self.outages) or 'none'}")
         if self.private != defaults.private:
@@ -164,6 +173,7 @@ def service_settings(
             "payments_sandbox_error_rate": options.provider_error_rate,
             "payments_sandbox_timeout_rate": options.provider_timeout_rate,
             "payments_provider_timeout_seconds": options.provider_timeout_seconds,
+            "payments_lease_seconds": options.payments_lease_seconds,
         }
     )
 
@@ -240,6 +250,7 @@ async def run_chaos(
     proxy: ProxyProcess | None = None
     launcher: ChaosLauncher | None = None
     engines: BenchEngines | None = None
+    supervised, supervisor = asyncio.Event(), None
     try:
         for engine in private.values():
             await asyncio.to_thread(engine.start)
@@ -280,15 +291,16 @@ async def run_chaos(
 
         injector = Injector(launcher, proxy, private)
         load = Load(base_url, shoppers, staff, items, options.seed, options.orders)
-        supervised = asyncio.Event()
         supervisor = asyncio.ensure_future(_supervise(launcher, supervised))
         started = time.monotonic()
         stop_at = started + options.budget
-        playing = asyncio.ensure_future(injector.play(outcome.schedule, started, stop_at))
-        outcome.tally = await load.run(stop_at)
-        outcome.load_seconds = time.monotonic() - started
-        playing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        ended = asyncio.Event()
+        playing = asyncio.ensure_future(injector.play(outcome.schedule, started, ended))
+        try:
+            outcome.tally = await load.run(stop_at)
+        finally:
+            outcome.load_seconds = time.monotonic() - started
+            ended.set()
             await playing
         say(f"chaos: load done after {outcome.load_seconds:.0f} s; healing")
         await injector.heal_all()
@@ -301,9 +313,10 @@ async def run_chaos(
         )
         outcome.report = await _check(engines)
         outcome.statuses = await _statuses(engines.database_url)
-        supervised.set()
-        await supervisor
     finally:
+        supervised.set()
+        if supervisor is not None:
+            await supervisor
         if launcher is not None:
             await launcher.stop()
         if proxy is not None:
