@@ -2,11 +2,11 @@
 answer the provider loses) and staff adjusting stock and editing products, through the gateway's
 GraphQL API while faults are injected.
 
-Shoppers and their sign-in come from the checkout benchmark (`bench.checkout.make_shoppers`); each
-order here gets a fresh cart of one or two lines, and a checkout that meets a transport error or an
-UNAVAILABLE error is sent again with the same idempotency key (at most one order per key, whatever
-was lost on the way). What each request ended as is tallied; the orders themselves are judged from
-the database after recovery, since an answer lost to a fault says nothing about the order.
+The requests are the checkout benchmark's (`bench.checkout`); each order gets a fresh cart of one
+or two lines, and a checkout that meets a transport error or an UNAVAILABLE error is sent again with
+the same idempotency key (at most one order per key, whatever was lost on the way). What each
+request ended as is tallied; the orders themselves are judged from the database after recovery,
+since an answer lost to a fault says nothing about the order.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.checkout import ADD, ADDRESS, CART, KEEPALIVE_EXPIRY, Shopper
+from bench.checkout import ADD, ADDRESS, CART, KEEPALIVE_EXPIRY, PASSWORD, REGISTER, TOKEN
 
 CHECKOUT = (
     "mutation($c: ID!, $t: String!, $a: AddressInput!, $k: String!) { checkoutComplete(cartId: $c, "
@@ -73,7 +73,7 @@ async def send(http: httpx.AsyncClient, query: str, variables: dict[str, Any], t
         response = await http.post(
             "/graphql",
             json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
         )
     except httpx.HTTPError as exc:
         raise Retry(type(exc).__name__) from exc
@@ -85,6 +85,40 @@ async def send(http: httpx.AsyncClient, query: str, variables: dict[str, Any], t
         raise Retry(",".join(str(c) for c in codes) or "no data")
     payload: dict[str, Any] = next(iter(body["data"].values()))
     return payload
+
+
+async def _patiently(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Set-up requests on a busy machine: an UNAVAILABLE (a deadline met while hashing a password)
+    is asked again, a few times."""
+    for attempt in range(SENDS):
+        try:
+            return await send(http, query, variables, "")
+        except Retry:
+            if attempt == SENDS - 1:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+async def sign_up(base_url: str, count: int) -> list[str]:
+    """`count` customers registered and signed in through the API, one after the other (argon2 is
+    slow on a shared machine): their access tokens. A registration whose answer was lost and that
+    went through is EMAIL_TAKEN when asked again, which is as good."""
+    tag = secrets.token_hex(3)
+    tokens = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        for i in range(count):
+            credentials = {"i": {"email": f"chaos-{tag}-{i}@example.com", "password": PASSWORD}}
+            await _patiently(http, REGISTER, credentials)
+            tokens.append(await sign_in(http, credentials["i"]))
+    return tokens
+
+
+async def sign_in(http: httpx.AsyncClient, credentials: dict[str, str]) -> str:
+    signed_in = await _patiently(http, TOKEN, {"i": credentials})
+    if not signed_in["accessToken"]:
+        raise RuntimeError(f"chaos: sign-in refused: {signed_in['errors']}")
+    return str(signed_in["accessToken"])
 
 
 async def catalog_items(base_url: str, token: str, skus: list[str]) -> list[Item]:
@@ -128,7 +162,7 @@ class Load:
     def __init__(
         self,
         base_url: str,
-        shoppers: list[Shopper],
+        shoppers: list[str],  # access tokens
         staff_token: str,
         items: list[Item],
         seed: int,
@@ -166,7 +200,7 @@ class Load:
                 await asyncio.sleep(0.25 * 2**attempt)
         return None
 
-    async def _shop(self, http: httpx.AsyncClient, shopper: Shopper, stop_at: float) -> None:
+    async def _shop(self, http: httpx.AsyncClient, shopper: str, stop_at: float) -> None:
         while self._going(stop_at):
             lines = [
                 {"sku": item.sku, "quantity": self.rng.randint(1, 2)}
@@ -174,18 +208,18 @@ class Load:
             ]
             card = self.rng.choices(list(TOKENS), weights=list(TOKENS.values()))[0]
             key = secrets.token_hex(8)
-            cart = await self._again(http, CART, {}, shopper.token)
+            cart = await self._again(http, CART, {}, shopper)
             added = None
             if cart is not None and cart.get("cart") is not None:
                 cart_id = cart["cart"]["id"]
-                added = await self._again(http, ADD, {"c": cart_id, "l": lines}, shopper.token)
+                added = await self._again(http, ADD, {"c": cart_id, "l": lines}, shopper)
             if added is None or added["errors"]:
                 refused = added["errors"][0]["code"] if added is not None else None
                 self.tally.carts[f"refused:{refused}" if refused else "lost"] += 1
                 await asyncio.sleep(0.5)
                 continue
             variables = {"c": cart_id, "t": card, "a": ADDRESS, "k": key}
-            payload = await self._again(http, CHECKOUT, variables, shopper.token)
+            payload = await self._again(http, CHECKOUT, variables, shopper)
             if payload is None:
                 self.tally.checkouts["lost"] += 1
             elif payload["order"] is not None:

@@ -22,10 +22,10 @@ import httpx
 
 from bench.chaos.engines import PrivateEngine
 from bench.chaos.faults import Injector
-from bench.chaos.load import Load, Tally, catalog_items
+from bench.chaos.load import Load, Tally, catalog_items, sign_in, sign_up
 from bench.chaos.proxy import ProxyProcess
 from bench.chaos.schedule import ENGINES, SERVICE_LINKS, Fault, Plan, draw
-from bench.checkout import TOKEN, gql, listed_skus, make_shoppers
+from bench.checkout import listed_skus
 from bench.checkout_checks import set_stock
 from bench.environment import BenchEngines, _asyncpg_dsn, cleanup, prepare, seed
 from bench.server import free_port_block
@@ -229,9 +229,8 @@ async def _staff_token(engines: BenchEngines, base_url: str) -> str:
         await create_admin(customers_component(built).service, email, ADMIN_PASSWORD)
     finally:
         await built.close()
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-        data = await gql(http, TOKEN, {"i": {"email": email, "password": ADMIN_PASSWORD}})
-    return str(data["tokenCreate"]["accessToken"])
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        return await sign_in(http, {"email": email, "password": ADMIN_PASSWORD})
 
 
 async def run_chaos(
@@ -244,6 +243,11 @@ async def run_chaos(
     """The whole run against the given engines (`database_server_url`: any database of the server;
     the run creates its own). Private engines replace the shared ones named in `options.private`."""
     outcome = Outcome(options, draw(options.plan(), options.seed))
+    began = time.monotonic()
+
+    def note(line: str) -> None:
+        say(f"[{time.monotonic() - began:5.0f} s] {line}")
+
     private = {name: PrivateEngine(name) for name in options.private}
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-chaos-"))
     outcome.log_dir = data_dir / "logs"
@@ -263,7 +267,7 @@ async def run_chaos(
         )
         await prepare(engines)
         summary, _ = await seed(engines, options.skus)
-        say(f"chaos: database {engines.database}, namespace {engines.namespace}; {summary}")
+        note(f"chaos: database {engines.database}, namespace {engines.namespace}; {summary}")
         ports = _port_layout()
         upstreams = {
             "postgres": _address(engines.server_url),
@@ -278,14 +282,15 @@ async def run_chaos(
         )
         launcher.start()
         await launcher.wait_serving(within=180)
+        note("chaos: every service serving")
         base_url = f"http://127.0.0.1:{ports[GATEWAY].http}"
         skus = await listed_skus(base_url, options.skus)
         await set_stock(engines, dict.fromkeys(skus, options.stock), others_to_zero=True)
         staff = await _staff_token(engines, base_url)
-        shoppers = await make_shoppers(base_url, [skus[i % len(skus)] for i in range(options.shoppers)])
+        shoppers = await sign_up(base_url, options.shoppers)
         items = await catalog_items(base_url, staff, skus)
         scheduled = len(outcome.schedule)
-        say(f"chaos: {len(private)} private engine(s), {scheduled} faults scheduled (seed {options.seed}):")
+        note(f"chaos: {len(private)} private engine(s), {scheduled} faults scheduled (seed {options.seed}):")
         for fault in outcome.schedule:
             say(f"  {fault.describe()}")
 
@@ -302,7 +307,7 @@ async def run_chaos(
             outcome.load_seconds = time.monotonic() - started
             ended.set()
             await playing
-        say(f"chaos: load done after {outcome.load_seconds:.0f} s; healing")
+        note(f"chaos: load done after {outcome.load_seconds:.0f} s; healing")
         await injector.heal_all()
         await launcher.wait_serving(within=180)
         recovered = time.monotonic()
@@ -311,6 +316,9 @@ async def run_chaos(
         outcome.terminal_seconds, outcome.in_flight_left = await _wait_terminal(
             engines.database_url, options.terminal_within
         )
+        terminal = outcome.terminal_seconds
+        when = f"after {terminal:.1f} s" if terminal is not None else "NOT in time"
+        note(f"chaos: serving again; every order terminal {when}")
         outcome.report = await _check(engines)
         outcome.statuses = await _statuses(engines.database_url)
     finally:
