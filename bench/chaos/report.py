@@ -31,7 +31,7 @@ def summary(outcome: Outcome, console: Console) -> None:
     for what, count in sorted(tally.carts.items()):
         orders.add_row(f"  cart not filled: {what}", str(count))
     orders.add_row("requests sent again (same key)", str(tally.resent))
-    settled = sum(n for status, n in outcome.statuses.items() if status in SETTLED)
+    settled = sum(n for status, n in outcome.statuses.items() if status.split()[0] in SETTLED)
     orders.add_row("orders in the database", str(sum(outcome.statuses.values())))
     for status, count in sorted(outcome.statuses.items()):
         orders.add_row(f"  {status}", str(count))
@@ -41,7 +41,11 @@ def summary(outcome: Outcome, console: Console) -> None:
     console.print(orders)
 
     recovery = Table("recovery", "value")
-    recovery.add_row("last fault healed → every service serving", f"{outcome.recovery_seconds:.1f} s")
+    median, p99, slowest = outcome.settling
+    recovery.add_row(
+        "order placed → terminal: median / p99 / max", f"{median:.1f} / {p99:.1f} / {slowest:.1f} s"
+    )
+    recovery.add_row("load ended, faults healed → every service serving", f"{outcome.recovery_seconds:.1f} s")
     terminal = outcome.terminal_seconds
     recovery.add_row(
         "recovery → every order terminal",

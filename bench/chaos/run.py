@@ -107,6 +107,7 @@ class Outcome:
     faults: Counter[str] = field(default_factory=Counter)  # what was done, by kind and target
     fault_log: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)  # orders in the database, by status
+    settling: tuple[float, float, float] = (0.0, 0.0, 0.0)  # placement → terminal: median, p99, max (s)
     load_seconds: float = 0.0
     recovery_seconds: float = 0.0  # from the last fault's end to every service serving again
     terminal_seconds: float | None = None  # from recovery to every order terminal; None: not within bound
@@ -203,13 +204,26 @@ async def _wait_terminal(database_url: str, within: float) -> tuple[float | None
         await conn.close()
 
 
-async def _statuses(database_url: str) -> Counter[str]:
+# Seconds from an order's placement to its last status change (its terminal one, once settled).
+SETTLING = (
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.99) WITHIN GROUP (ORDER BY s), "
+    "max(s) FROM (SELECT extract(epoch FROM max(h.at) - o.created_at)::float8 AS s FROM orders.orders o "
+    "JOIN orders.status_history h ON h.order_id = o.id GROUP BY o.id, o.created_at) t"
+)
+
+
+async def _orders(database_url: str) -> tuple[Counter[str], tuple[float, float, float]]:
+    """Orders by status (REJECTED by reason), and placement → terminal: (median, p99, max) seconds."""
     conn = await asyncpg.connect(_asyncpg_dsn(database_url))
     try:
-        rows = await conn.fetch("SELECT status, count(*) AS n FROM orders.orders GROUP BY status")
+        rows = await conn.fetch("SELECT status, reason, count(*) AS n FROM orders.orders GROUP BY 1, 2")
+        settling = await conn.fetchrow(SETTLING)
     finally:
         await conn.close()
-    return Counter({row["status"]: int(row["n"]) for row in rows})
+    statuses: Counter[str] = Counter()
+    for row in rows:
+        statuses[row["status"] + (f" ({row['reason']})" if row["reason"] else "")] += int(row["n"])
+    return statuses, (settling[0] or 0.0, settling[1] or 0.0, settling[2] or 0.0)
 
 
 async def _check(engines: BenchEngines) -> Report:
@@ -320,7 +334,7 @@ async def run_chaos(
         when = f"after {terminal:.1f} s" if terminal is not None else "NOT in time"
         note(f"chaos: serving again; every order terminal {when}")
         outcome.report = await _check(engines)
-        outcome.statuses = await _statuses(engines.database_url)
+        outcome.statuses, outcome.settling = await _orders(engines.database_url)
     finally:
         supervised.set()
         if supervisor is not None:
