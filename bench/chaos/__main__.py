@@ -33,6 +33,8 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--budget", type=float, default=defaults.budget, help="seconds of load")
     parser.add_argument("--orders", type=int, default=defaults.orders, help="checkouts at most")
     parser.add_argument("--shoppers", type=int, default=defaults.shoppers)
+    parser.add_argument("--skus", type=int, default=defaults.skus, help="SKUs the shoppers buy")
+    parser.add_argument("--stock", type=int, default=defaults.stock, help="units of each SKU at the start")
     parser.add_argument("--kills", type=int, default=None, help="SIGKILLs (default: one per 30 s, ≥ 2)")
     parser.add_argument("--cuts", type=int, default=None, help="link cuts (default: one per 40 s, ≥ 1)")
     parser.add_argument("--delays", type=int, default=None, help="link delays (default: one per 40 s, ≥ 1)")
@@ -58,6 +60,8 @@ def parse(argv: list[str]) -> Options:
         budget=args.budget,
         orders=args.orders,
         shoppers=args.shoppers,
+        skus=args.skus,
+        stock=args.stock,
         kills=args.kills,
         cuts=args.cuts,
         delays=args.delays,

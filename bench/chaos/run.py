@@ -84,7 +84,16 @@ class Options:
         """The command line that replays this run's schedule."""
         args = [f"--seed {self.seed}", f"--budget {self.budget:g}", f"--orders {self.orders}"]
         defaults = Options()
-        for name in ("shoppers", "kills", "cuts", "delays", "outage_seconds", "reservation_ttl_seconds"):
+        for name in (
+            "shoppers",
+            "skus",
+            "stock",
+            "kills",
+            "cuts",
+            "delays",
+            "outage_seconds",
+            "reservation_ttl_seconds",
+        ):
             if getattr(self, name) != getattr(defaults, name):
                 flag = (
                     name.replace("_seconds", "").replace("_", "-")
