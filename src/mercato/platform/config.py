@@ -117,6 +117,11 @@ class Settings(BaseSettings):
 
     # Payments: the built-in sandbox provider's simulated latency.
     payments_sandbox_latency_ms: int = Field(default=0, ge=0)
+    # Injected faults of the sandbox (fault-injection runs, `make chaos`; off by default): the share
+    # of calls that fail, the share whose answer is lost after the change is made, extra random latency.
+    payments_sandbox_error_rate: float = Field(default=0.0, ge=0, le=1)
+    payments_sandbox_timeout_rate: float = Field(default=0.0, ge=0, le=1)
+    payments_sandbox_jitter_ms: int = Field(default=0, ge=0)
     # A provider call gives up after the timeout; its lease (always longer) is how long a crashed
     # attempt blocks a retry before another worker takes it over.
     payments_provider_timeout_seconds: float = Field(default=10.0, gt=0)
