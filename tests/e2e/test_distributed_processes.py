@@ -236,7 +236,7 @@ async def test_search_runs_in_its_own_process_and_ranks_as_the_single_process_do
     """Products created through the gateway reach the search process through the catalog's events (it
     re-reads them from the catalog over gRPC); the gateway asks it over gRPC. The single process,
     on the same database, answers the very same pages, facets and interpretation."""
-    assert (await http.get("/readyz")).json()["upstreams"]["search"] == "SERVING"
+    await gateway_sees(http, "search")
     word = a_word()
     category = await create_category(staff)
     await create_product(staff, category, f"{word.title()} Rain Jacket", ["80.00"])
