@@ -478,6 +478,8 @@ def test_the_topology_check_catches_wrong_callers_leaked_urls_and_http_probes() 
     assert set(problems) == {
         "catalog: gRPC ingress from cart is closed but should be open",
         "cart: gRPC egress to catalog is closed but should be open",
+        "catalog: gRPC ingress from search is closed but should be open",
+        "search: gRPC egress to catalog is closed but should be open",
         "payments: gRPC ingress from orders is open but should be closed",
         "orders: gRPC egress to payments is open but should be closed",
         "gateway: gets MERCATO_DATABASE_URL but uses no such engine",
