@@ -218,7 +218,17 @@ def up(
         asyncio.run(run_topology(launcher, url, console, external))
 
 
-SERVE_TARGETS = ("all", "gateway", "catalog", "inventory", "cart", "customers", "payments", "orders")
+SERVE_TARGETS = (
+    "all",
+    "gateway",
+    "catalog",
+    "inventory",
+    "cart",
+    "customers",
+    "payments",
+    "orders",
+    "search",
+)
 
 
 @app.command()
@@ -227,7 +237,8 @@ def serve(
         str,
         typer.Argument(
             help="all: every context and GraphQL in one process; gateway: GraphQL over gRPC; or one context "
-            "(catalog, inventory, cart, customers, payments, orders): its gRPC service, relay and consumers.",
+            "(catalog, inventory, cart, customers, payments, orders, search): its gRPC service, relay and "
+            "consumers.",
             show_default=True,
         ),
     ] = "all",

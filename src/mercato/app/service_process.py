@@ -35,6 +35,7 @@ from mercato.app.components import (
     inventory_component,
     orders_component,
     payments_component,
+    search_component,
 )
 from mercato.app.host import Host
 from mercato.catalog.grpc_client import GrpcCatalogClient
@@ -53,8 +54,9 @@ HEALTH_INTERVAL_SECONDS = 2.0
 # liveness probe asks (restarting a process because its database is down would not bring it back).
 LIVENESS = "liveness"
 ENGINE_VARIABLES = {POSTGRES: "MERCATO_DATABASE_URL", NATS: "MERCATO_NATS_URL", REDIS: "MERCATO_REDIS_URL"}
-# What each context's process needs besides its engines: the services it calls.
-CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",)}
+# What each context's process needs besides its engines: the services it calls (the cart prices its
+# lines with the catalog; search re-reads the products its events name from it).
+CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",), "search": ("catalog",)}
 
 
 def missing_configuration(settings: Settings, context: str) -> list[str]:
@@ -103,10 +105,8 @@ class ServiceProcess:
         self.host = Host(self.engines, [self.component])
         self.metrics = Metrics()
         _check_free(settings.grpc_host, settings.grpc_port)
-        registration = self.component.registration
-        assert registration is not None, "every context of CONTEXTS has a gRPC service"
         self.grpc = GrpcServer(
-            [registration],
+            [self.component.registration],
             secret=settings.auth_secret,
             address=f"{settings.grpc_host}:{settings.grpc_port}",
             credentials=server_tls(settings),
@@ -124,6 +124,7 @@ class ServiceProcess:
             "customers": lambda: customers_component(self.engines),
             "payments": lambda: payments_component(self.engines),
             "orders": lambda: orders_component(self.engines),
+            "search": lambda: search_component(self.engines, self._catalog_client()),
         }
         return builders[context]()
 
@@ -154,7 +155,7 @@ class ServiceProcess:
 
     async def _follow_engines(self) -> None:
         """Report NOT_SERVING while an engine this context needs does not answer, SERVING once it does."""
-        names = ["", registration.name] if (registration := self.component.registration) else [""]
+        names = ["", self.component.registration.name]
         status = health_pb2.HealthCheckResponse
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)

@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     customers_address: str | None = None
     orders_address: str | None = None
     payments_address: str | None = None
+    # Optional for the gateway: without it, `products(filter: {search})` is the catalog's word match.
+    search_address: str | None = None
     # TLS between services (PEM files): certificate + key -> the gRPC server speaks TLS; a CA as well ->
     # it requires callers' certificates (mutual TLS), and clients verify servers against it.
     grpc_tls_cert_file: Path | None = None
