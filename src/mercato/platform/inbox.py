@@ -153,6 +153,8 @@ class EventConsumer:
         self._psub: JetStreamContext.PullSubscription | None = None
         # Checked at every turn of `run`: a cancellation lost inside the NATS client must not keep it going.
         self.stopping = Stopping()
+        # Called at every turn of `run` (a fetch returned, empty or not): the watchdog's sign of life.
+        self.heartbeat: Callable[[], None] = _no_heartbeat
         self._claim = text(
             f"INSERT INTO {schema}.inbox (consumer, event_id) "
             "SELECT CAST(:consumer AS text), e FROM unnest(CAST(:event_ids AS uuid[])) AS e "
@@ -173,6 +175,16 @@ class EventConsumer:
         if self._psub is not None:
             await self._psub.unsubscribe()
             self._psub = None
+
+    async def resubscribe(self, wait: float = 2.0) -> None:
+        """Let go of the subscription (a fetch wedged on it goes with it) and take a new one; the
+        durable consumer on the server keeps the messages and their ack state."""
+        psub, self._psub = self._psub, None
+        if psub is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(wait):
+                    await psub.unsubscribe()
+        await self.start()
 
     async def pending(self) -> int:
         """This consumer's lag: messages of its stream not delivered yet plus delivered and not acked.
@@ -203,10 +215,12 @@ class EventConsumer:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    self.heartbeat()
                     slots.release()
                     log.exception("consumer %s failed to fetch; retrying", self.durable)
                     await asyncio.sleep(0.5)
                     continue
+                self.heartbeat()
                 if not messages:
                     slots.release()
                     continue
@@ -431,6 +445,10 @@ class EventConsumer:
             )
         await msg.term()
         dead_letters.labels(self.subscription.name).inc()
+
+
+def _no_heartbeat() -> None:
+    pass
 
 
 async def _refuse_commit() -> None:
