@@ -126,7 +126,12 @@ class PrometheusSource:
     def history(self, days: float, now: float) -> dict[str, list[float]]:
         past: dict[str, list[float]] = {}
         for name in SERIES:
-            params = {"query": self._query(name), "start": now - days * DAY, "end": now, "step": self.step}
+            params: dict[str, str | float] = {
+                "query": self._query(name),
+                "start": now - days * DAY,
+                "end": now,
+                "step": self.step,
+            }
             answer = self.http.get(f"{self.url}/api/v1/query_range", params=params)
             answer.raise_for_status()
             result = answer.json()["data"]["result"]
