@@ -52,8 +52,9 @@ _BY_KEY = text(
 
 # The step awaited, and since when: kept while the step stays the same (a re-send), reset when it moves.
 _STEP = (
-    "step = CAST(:step AS text), step_started_at = CASE WHEN step IS NOT DISTINCT FROM CAST(:step AS text) "
-    "THEN step_started_at ELSE CAST(:now AS timestamptz) END, "
+    "step = CAST(:step AS text), step_started_at = CASE WHEN CAST(:step AS text) IS NULL THEN NULL "
+    "WHEN step IS NOT DISTINCT FROM CAST(:step AS text) THEN step_started_at "
+    "ELSE CAST(:now AS timestamptz) END, "
 )
 _SAVE = (
     "UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
