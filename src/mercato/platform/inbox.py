@@ -55,6 +55,8 @@ from mercato.platform.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 DUPLICATE = "mercato.inbox.duplicate"
+# How long a batch in progress keeps telling the watchdog the consumer is alive (see `_kept_in_progress`).
+BATCH_LIFE_SECONDS = 600.0
 ROLLED_BACK = "mercato.inbox.batch_rolled_back"
 
 
@@ -405,11 +407,17 @@ class EventConsumer:
     @contextlib.asynccontextmanager
     async def _kept_in_progress(self, deliveries: Sequence[_Delivery]) -> AsyncIterator[None]:
         """Tell the server, every half ack wait, that these messages are still being worked on, so a
-        long batch (or its one-by-one retry) is not redelivered to another consumer meanwhile."""
+        long batch (or its one-by-one retry) is not redelivered to another consumer meanwhile. A batch
+        still running is a sign of life for the watchdog too, for up to `BATCH_LIFE_SECONDS`: a long
+        batch (a bulk import reaching the search index) is not a wedged consumer, an endless one is."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
 
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.ack_wait / 2)
+                if loop.time() - started < BATCH_LIFE_SECONDS:
+                    self.heartbeat()
                 for delivery in deliveries:
                     # Already acked, nak'ed or parked: nothing to extend.
                     with contextlib.suppress(Exception):
