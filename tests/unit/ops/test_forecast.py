@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import math
 
+import httpx
 import pytest
 from prometheus_client import generate_latest
+from typer.testing import CliRunner
 
+from mercato.ops import cli_scaling  # noqa: F401 - registers the commands on ops_app
+from mercato.ops.cli import ops_app
 from mercato.ops.forecast import HoltWinters, HoltWintersConfig
-from mercato.ops.forecaster import Forecaster, counter_totals
+from mercato.ops.forecaster import Forecaster, ScrapeSource, counter_totals
 from mercato.ops.scaling import MINUTES_PER_DAY, ReplicaModel, compare, replay, synthetic_traffic
 
 PERIOD = 48  # a "day" of 48 steps
@@ -125,3 +129,32 @@ def test_without_a_season_the_forecast_driven_autoscaler_is_the_reactive_one() -
 
     assert math.isclose(alone.replica_hours, with_forecast.replica_hours)
     assert alone.under_minutes == with_forecast.under_minutes
+
+
+def test_the_scrape_source_turns_counters_summed_over_processes_into_rates() -> None:
+    served = {"a": 0.0, "b": 0.0}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        body = (
+            "# TYPE mercato_http_requests_total counter\n"
+            f'mercato_http_requests_total{{method="POST",path="/graphql",status="200"}} {served[host]}\n'
+        )
+        return httpx.Response(200, text=body)
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        source = ScrapeSource(http, ["http://a/metrics", "http://b/metrics"])
+        assert source.read() == {}  # the first read only sets the baseline
+        served.update(a=30.0, b=10.0)
+        rates = source.read()
+
+    assert rates["requests"] > 0.0
+    assert rates["checkouts"] == 0.0
+
+
+def test_replay_scaling_prints_one_row_per_autoscaler() -> None:
+    result = CliRunner().invoke(ops_app, ["replay-scaling", "--seeds", "1"])
+
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("| 1 ")]
+    assert [row.split(" | ")[1] for row in rows] == ["reactive", "reactive, 50 %", "forecast + reactive"]
