@@ -91,7 +91,7 @@ class Host:
         """Run relays, consumers and sweepers as loops the watchdog restarts when they wedge."""
         watchdog = self.watchdog = Watchdog(self.watchdog.settings)
         for name, relay in self.engines.relays.items():
-            loop = Loop(f"{name}.relay", relay.run, backlog=relay.due)
+            loop = Loop(f"{name}.relay", relay.run, backlog=relay.due, min_stall=3 * relay.poll_interval)
             relay.heartbeat = loop.beat
             watchdog.supervise(loop)
         for consumer in self.consumers:
@@ -100,6 +100,7 @@ class Host:
                 consumer.run,
                 backlog=consumer.pending,
                 reset=consumer.resubscribe,
+                min_stall=3 * consumer.fetch_wait,
             )
             consumer.heartbeat = loop.beat
             watchdog.supervise(loop)
@@ -116,7 +117,11 @@ class Host:
             supervised.beat()
 
         supervised = Loop(
-            name, self._sweeping(sweeper, beat), backlog=sweeper.backlog, nudge=self._nudging(sweeper, name)
+            name,
+            self._sweeping(sweeper, beat),
+            backlog=sweeper.backlog,
+            nudge=self._nudging(sweeper, name),
+            min_stall=3 * self.engines.settings.reservation_sweep_interval_seconds,
         )
         return supervised
 

@@ -70,6 +70,9 @@ class Loop:
     backlog: Backlog | None = None
     reset: Callable[[], Awaitable[None]] | None = None
     nudge: Callable[[], Awaitable[object]] | None = None
+    # At least this long without a turn before the loop counts as wedged (a loop that sleeps longer
+    # than the watchdog's `stall_seconds` between turns); None: the watchdog's.
+    min_stall: float | None = None
     last_beat: float = field(default_factory=time.monotonic)
     task: asyncio.Task[None] | None = None
     restarts: deque[float] = field(default_factory=deque)
@@ -122,11 +125,12 @@ class Watchdog:
         for loop in list(self.loops):
             if loop.gave_up or loop.component in self.restarting:
                 continue
+            limit = max(self.settings.stall_seconds, loop.min_stall or 0.0)
             stalled = time.monotonic() - loop.last_beat
             if loop.task is not None and loop.task.done():
                 # A loop that returned or crashed is not running at all: as wedged as one that hangs.
-                stalled = max(stalled, self.settings.stall_seconds)
-            if stalled < self.settings.stall_seconds:
+                stalled = max(stalled, limit)
+            if stalled < limit:
                 continue
             backlog = await self._backlog(loop)
             if backlog is None or backlog <= 0:
