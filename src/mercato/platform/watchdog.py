@@ -117,7 +117,10 @@ class Watchdog:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.settings.interval)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # the watchdog itself must outlive anything it looks at
+                log.exception("watchdog: a check failed; looking again at the next interval")
 
     async def check(self) -> list[str]:
         """One look at every loop; returns the components restarted."""
