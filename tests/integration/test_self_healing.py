@@ -32,6 +32,7 @@ from mercato.platform.outbox import Outbox
 from mercato.platform.unit_of_work import UnitOfWork
 from tests.conftest import ref
 from tests.service.orders.test_place_order import a_place_order
+from tests.service.orders.test_saga_metrics import rewind_deadline
 
 BOUND = 30.0  # seconds any recovery may take before the test fails (it takes about one)
 
@@ -153,7 +154,7 @@ async def test_a_consumer_whose_fetch_hangs_is_resubscribed_and_handles_its_mess
 
 async def test_stuck_sagas_are_driven_on_when_the_sweeper_wedges(settings: Settings, db: Database) -> None:
     placed = await build_orders(db, settings).handle(a_place_order())
-    await _rewind(db, placed.id)
+    await rewind_deadline(db, placed.id)
     engines = Engines(fast(settings))
     component = orders_component(engines)
     [sweeper] = component.sweepers
@@ -189,15 +190,6 @@ async def _published(db: Database, event_id: uuid.UUID) -> bool:
             text("SELECT published_at IS NOT NULL FROM catalog.outbox WHERE id = :id"), {"id": event_id}
         )
         return bool(found.scalar_one())
-
-
-async def _rewind(db: Database, order_id: uuid.UUID) -> None:
-    """Its step's deadline two minutes past: stuck (past the 60 s grace), as if nothing swept."""
-    async with db.begin() as conn:
-        await conn.execute(
-            text("UPDATE orders.sagas SET deadline = now() - interval '2 minutes' WHERE order_id = :id"),
-            {"id": order_id},
-        )
 
 
 async def _resent(db: Database, order_id: uuid.UUID) -> bool:

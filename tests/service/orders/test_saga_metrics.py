@@ -4,6 +4,7 @@ stuck sagas counted by step and age from `orders.sagas`, and the database pool's
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -20,6 +21,22 @@ from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from tests.service.orders.harness import Checkout
 from tests.service.orders.test_place_order import a_place_order
+
+
+async def rewind_deadline(db: Database, order_id: uuid.UUID, *, step_age: timedelta | None = None) -> None:
+    """The saga's deadline two minutes ago, in its row and its state (what the sweeper's timeout
+    reads): stuck past the 60 s grace, as if nothing had swept."""
+    deadline = datetime.now(UTC) - timedelta(minutes=2)
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE orders.sagas SET deadline = :at, "
+                "state = jsonb_set(state, '{deadline}', to_jsonb(CAST(:iso AS text))), "
+                "step_started_at = coalesce(now() - CAST(:age AS interval), step_started_at) "
+                "WHERE order_id = :id"
+            ),
+            {"at": deadline, "iso": deadline.isoformat(), "age": step_age, "id": order_id},
+        )
 
 
 def steps_ended(step: str, outcome: str) -> float:
@@ -73,14 +90,7 @@ async def test_a_saga_past_its_deadline_counts_as_stuck_by_step_and_age_until_dr
     ours = sagas_stuck.labels("reserve_stock", "over_1d")
     already = ours._value.get()
     # Its step began two days ago and its deadline passed two minutes ago: nothing drove it on.
-    async with orders_db.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE orders.sagas SET deadline = now() - interval '2 minutes', "
-                "step_started_at = now() - interval '2 days' WHERE order_id = :id"
-            ),
-            {"id": placed.id},
-        )
+    await rewind_deadline(orders_db, placed.id, step_age=timedelta(days=2))
 
     await sampler()
 
