@@ -39,6 +39,7 @@ from mercato.app.components import (
 )
 from mercato.app.host import Host
 from mercato.catalog.grpc_client import GrpcCatalogClient
+from mercato.ops.self_watch import SelfWatch
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
@@ -113,6 +114,7 @@ class ServiceProcess:
             metrics=self.metrics,
         )
         self._watch: asyncio.Task[None] | None = None
+        self._self_watch: asyncio.Task[None] | None = None
         self.serving = False
 
     def _build(self, context: str) -> Component[Any]:
@@ -147,6 +149,9 @@ class ServiceProcess:
         await self.grpc.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         self.serving = True
         self._watch = asyncio.create_task(self._follow_engines())
+        if self.settings.anomaly_watch_interval_seconds > 0:
+            watch = SelfWatch(self.metrics, interval=self.settings.anomaly_watch_interval_seconds)
+            self._self_watch = asyncio.create_task(watch.run())
 
     async def _follow_engines(self) -> None:
         """Report NOT_SERVING while an engine this context needs does not answer, SERVING once it does."""
@@ -193,8 +198,9 @@ class ServiceProcess:
 
     async def stop(self) -> None:
         """Drain gRPC first (health goes NOT_SERVING, in-flight calls finish), then the background work."""
-        if self._watch is not None:
-            await stop_tasks([self._watch], grace=1.0)
+        watching = [task for task in (self._watch, self._self_watch) if task is not None]
+        if watching:
+            await stop_tasks(watching, grace=1.0)
         await within(self.grpc.stop(), STOP_GRACE_SECONDS + 1, "stopping the gRPC server")
         await self.host.stop()
         for channel in self._channels:

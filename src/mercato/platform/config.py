@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # the fallback: it publishes rows still unpublished `grace` seconds after their commit (their
     # process died or the broker failed), and marks what was published, at most every mark interval.
     outbox_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    # Each process runs the anomaly detector over its own metrics this often (`ops.self_watch`);
+    # 0 turns it off.
+    anomaly_watch_interval_seconds: float = Field(default=15.0, ge=0)
     outbox_publish_grace_seconds: float = Field(default=5.0, gt=0)
     outbox_mark_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
@@ -95,6 +98,12 @@ class Settings(BaseSettings):
     cart_create_per_ip: int = Field(default=60, ge=1)
     checkout_per_customer: int = Field(default=20, ge=1)
     checkout_per_ip: int = Field(default=60, ge=1)
+    # `passwordResetRequest` mails whoever owns the address: counted per email (so nobody's inbox can be
+    # flooded) and per client address, in a window of its own (an hour). The answer is the same
+    # whether or not the email has an account, so the limit reveals nothing.
+    password_reset_window_seconds: int = Field(default=3_600, ge=1)
+    password_reset_requests_per_email: int = Field(default=3, ge=1)
+    password_reset_requests_per_ip: int = Field(default=20, ge=1)
     # Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` names the client. Empty:
     # the header is never believed and the direct peer is the client (see gateway.client_ip).
     trusted_proxies: str = ""
