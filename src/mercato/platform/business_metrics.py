@@ -122,6 +122,13 @@ saga_stuck_oldest = Gauge(
     ["step"],
     registry=BUSINESS,
 )
+sagas_parked = Gauge(
+    "mercato_sagas_parked",
+    "Sagas parked for a person (an undo or refund nobody confirms after its re-sends), by the step "
+    "awaited; sampled from orders.sagas at scrape time.",
+    ["step"],
+    registry=BUSINESS,
+)
 db_pool_wait = Histogram(
     "mercato_db_pool_wait_seconds",
     "Time to get a connection from this process's database pools (a wait for a free one, or for a "

@@ -15,6 +15,7 @@ from mercato.platform.business_metrics import (
     db_pool_wait,
     saga_step_duration,
     saga_stuck_oldest,
+    sagas_parked,
     sagas_stuck,
 )
 from mercato.platform.config import Settings
@@ -104,6 +105,26 @@ async def test_a_saga_past_its_deadline_counts_as_stuck_by_step_and_age_until_dr
     assert ours._value.get() == already
     # A re-send keeps the step and its start: its duration will count the whole wait.
     assert await _step(orders_db, placed.id) == ("reserve_stock", True)
+
+
+async def test_a_parked_saga_is_counted_apart_by_its_step(orders_db: Database, settings: Settings) -> None:
+    placed = await build_orders(orders_db, settings).handle(a_place_order())
+    sampler = StuckSagaSampler(orders_db, grace_seconds=60)
+    await sampler()
+    parked = sagas_parked.labels("reserve_stock")
+    before = parked._value.get()
+    async with orders_db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE orders.sagas SET deadline = NULL, "
+                "state = jsonb_set(state, '{parked}', to_jsonb(CAST('test' AS text))) WHERE order_id = :id"
+            ),
+            {"id": placed.id},
+        )
+
+    await sampler()
+
+    assert parked._value.get() == before + 1
 
 
 async def test_every_connection_taken_from_the_pool_is_timed(settings: Settings) -> None:
