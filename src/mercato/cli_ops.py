@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mercato.app.invariants import Limits, Report, Scope
+from mercato.ops import cli_scaling  # noqa: F401 - registers `ops forecast` and `ops replay-scaling`
 from mercato.ops.cli import ops_app  # one `mercato ops` group: the detector's commands and these
 from mercato.platform.config import Settings
 

@@ -282,6 +282,11 @@ def check(label: str, values: dict[str, Any]) -> Report:
 
 # Mutual TLS between components, from a cert-manager style Secret.
 GRPC_TLS_OVERLAY: dict[str, Any] = {"grpcTls": {"enabled": True, "secretName": "mercato-grpc-tls"}}
+# Anticipatory scaling: the forecaster and the gateway's HPA on its External metric.
+FORECAST_OVERLAY: dict[str, Any] = {
+    "forecaster": {"enabled": True},
+    "gateway": {"autoscaling": {"forecast": {"enabled": True}}},
+}
 
 
 def cases() -> list[tuple[str, dict[str, Any]]]:
@@ -295,6 +300,11 @@ def cases() -> list[tuple[str, dict[str, Any]]]:
             load_values("values-prod.yaml", overlay=SERVICE_MONITOR_OVERLAY),
         ),
         ("values-prod.yaml + gRPC TLS", load_values("values-prod.yaml", overlay=GRPC_TLS_OVERLAY)),
+        ("values-prod.yaml + forecast scaling", load_values("values-prod.yaml", overlay=FORECAST_OVERLAY)),
+        (
+            "values.yaml + topology=single + forecast scaling",
+            load_values("values.yaml", overlay={**SINGLE_OVERLAY, **FORECAST_OVERLAY}),
+        ),
     ]
     return out
 
