@@ -9,6 +9,7 @@ verify's grace periods: nothing in flight at all, no reservation left ACTIVE.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 
 from mercato.app.invariants import SETTLED, CheckResult, Report
@@ -72,7 +73,10 @@ def _money(sim: Simulation) -> CheckResult:
         result.checked += 1
         owed = row.order.total.amount - row.refunded if row.order.status in _PAID else 0
         if net[str(order_id)] != owed:
-            result.fail(f"o{sim.order_ids.get(order_id)}", f"{row.order.status.value}: owes {owed}, ledger nets {net[str(order_id)]}")
+            result.fail(
+                f"o{sim.order_ids.get(order_id)}",
+                f"{row.order.status.value}: owes {owed}, ledger nets {net[str(order_id)]}",
+            )
     for intent in payments["intents"].values():
         if intent.status is IntentStatus.AUTHORIZED:
             result.fail(intent.order_reference, "an authorization neither captured nor voided")
@@ -143,7 +147,7 @@ def _applied_once(sim: Simulation) -> CheckResult:
     result = CheckResult("no message applied twice")
     for order_id, history in sim.world.dbs["orders"].tables["history"].items():
         result.checked += 1
-        for before, after in zip(history, history[1:], strict=False):
+        for before, after in itertools.pairwise(history):
             if before is after:
                 result.fail(f"o{sim.order_ids.get(order_id)}", f"{after.value} recorded twice in a row")
     return result

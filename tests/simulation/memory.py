@@ -25,7 +25,7 @@ from mercato.platform.unit_of_work import UnitOfWork
 _MISSING = object()
 
 
-class Crash(BaseException):  # noqa: N818 - a process death, not an error: nothing may catch it
+class Crash(BaseException):
     """The process died at a crash point. A BaseException, so that no `except Exception` of the real
     code handles it: its transactions roll back (`async with` blocks) and nothing else happens."""
 

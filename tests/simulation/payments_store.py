@@ -109,7 +109,9 @@ class MemoryPaymentsStore:
 
     def _claim(self, row: OperationRow, lease_seconds: float) -> PaymentOperation:
         operation = replace(row.operation, lease_token=uuid.uuid4(), attempts=row.operation.attempts + 1)
-        claimed = replace(row, operation=operation, lease_until=self.clock() + timedelta(seconds=lease_seconds))
+        claimed = replace(
+            row, operation=operation, lease_until=self.clock() + timedelta(seconds=lease_seconds)
+        )
         self.tx.put("operations", operation.id, claimed)
         return self._view(claimed)
 
@@ -121,7 +123,9 @@ class MemoryPaymentsStore:
         row: OperationRow | None = self.tx.get("operations", operation_id)
         return self._claim(row, lease_seconds) if row is not None and self._stale(row) else None
 
-    async def claim_stale(self, limit: int, lease_seconds: float, max_attempts: int) -> list[PaymentOperation]:
+    async def claim_stale(
+        self, limit: int, lease_seconds: float, max_attempts: int
+    ) -> list[PaymentOperation]:
         self._statement("claim_stale")
         stale = [r for r in self._rows() if self._stale(r) and r.operation.attempts < max_attempts]
         stale.sort(key=lambda r: (r.lease_until, r.created))

@@ -90,16 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed is not None:
         sim, report = asyncio.run(run_seed(args.seed))
         if args.trace:
-            print("\n".join(sim.trace))  # noqa: T201
-        print(f"seed={args.seed}: {sim.stats.steps} steps, {'ok' if report.ok else failure_text(args.seed, report)}")  # noqa: T201
+            print("\n".join(sim.trace))
+        outcome = "ok" if report.ok else failure_text(args.seed, report)
+        print(f"seed={args.seed}: {sim.stats.steps} steps, {outcome}")
         return 0 if report.ok else 1
     seeds = parse_seeds(args.seeds)
     started = time.perf_counter()
     out: list[str] = []
     failed, totals = asyncio.run(run_seeds(seeds, out))
     for text in out:
-        print(text)  # noqa: T201
-    print(summary(len(seeds), time.perf_counter() - started, totals, failed))  # noqa: T201
+        print(text)
+    print(summary(len(seeds), time.perf_counter() - started, totals, failed))
     return 1 if failed else 0
 
 

@@ -155,7 +155,9 @@ class Simulation:
                 self.initial[(sku, warehouse)] = units
                 if units:
                     await inventory.handle(
-                        AdjustStock(sku=sku, warehouse_id=warehouse, reason="RECEIVED", actor="sim", delta=units)
+                        AdjustStock(
+                            sku=sku, warehouse_id=warehouse, reason="RECEIVED", actor="sim", delta=units
+                        )
                     )
         for n in range(self.rng.randint(1, 5)):
             self._plan_order(n, skus)
@@ -245,7 +247,8 @@ class Simulation:
         if any(s.deadline is not None for s in tables["orders"].tables["sagas"].values()):
             return False
         return not any(
-            r.operation.status is OperationStatus.PENDING for r in tables["payments"].tables["operations"].values()
+            r.operation.status is OperationStatus.PENDING
+            for r in tables["payments"].tables["operations"].values()
         )
 
     async def _perform(self, action: object) -> None:
@@ -296,7 +299,9 @@ class Simulation:
         again = self.faulty and self.rng.random() < self.rates.relay_again
         if again:
             db.unpublished.append(row)
-        self._log(f"relay {envelope.type} {self._about(envelope)}{' (publishes it again later)' if again else ''}")
+        self._log(
+            f"relay {envelope.type} {self._about(envelope)}{' (publishes it again later)' if again else ''}"
+        )
         for index, consumer in enumerate(self.world.consumers):
             handles = consumer.handlers if consumer.handlers is not None else consumer.listener
             if consumer.source == envelope.context and handles and envelope.type in handles:
@@ -335,7 +340,9 @@ class Simulation:
                 return
             if draw < self.rates.drop + self.rates.duplicate:
                 self.stats.duplicated += 1
-                self.deliveries.append(Delivery(d.consumer, d.envelope, self._delayed(), self._next(), d.attempt))
+                self.deliveries.append(
+                    Delivery(d.consumer, d.envelope, self._delayed(), self._next(), d.attempt)
+                )
                 label += " (duplicated)"
         self._arm()
         try:
@@ -356,9 +363,13 @@ class Simulation:
     def _redeliver(self, d: Delivery) -> None:
         if d.attempt >= MAX_DELIVERIES:
             self.stats.parked += 1
-            self.errors.append(f"parked after {d.attempt} deliveries: {d.envelope.type} {self._about(d.envelope)}")
+            self.errors.append(
+                f"parked after {d.attempt} deliveries: {d.envelope.type} {self._about(d.envelope)}"
+            )
             return
-        self.deliveries.append(Delivery(d.consumer, d.envelope, self.clock() + ACK_WAIT, self._next(), d.attempt + 1))
+        self.deliveries.append(
+            Delivery(d.consumer, d.envelope, self.clock() + ACK_WAIT, self._next(), d.attempt + 1)
+        )
 
     async def _apply(self, d: Delivery) -> None:
         """What a durable consumer does with one message: its inbox row and its handler in one unit of

@@ -20,7 +20,7 @@ from mercato.platform.outbox_embed import EmbeddedEvents
 from tests.simulation.memory import MemoryTransaction
 
 
-class ConstraintViolated(Exception):  # noqa: N818 - what PostgreSQL would raise: a bug in the sim's run
+class ConstraintViolated(Exception):
     """A write the SQL schema would refuse (a CHECK, a unique key): always a bug in the code under test."""
 
 
@@ -60,7 +60,9 @@ class MemoryOrdersStore:
 
     def _locked(self, order_id: uuid.UUID) -> LockedSaga:
         row: OrderRow = self.tx.get("orders", order_id)
-        return LockedSaga(self.tx.get("sagas", order_id), OrderOwner(row.order.customer_id, row.order.cart_id))
+        return LockedSaga(
+            self.tx.get("sagas", order_id), OrderOwner(row.order.customer_id, row.order.cart_id)
+        )
 
     async def lock_saga(self, order_id: uuid.UUID) -> LockedSaga | None:
         self.tx.db.statement("orders.lock_saga")
@@ -206,7 +208,11 @@ class MemoryInventoryStore:
     async def claim_expired(self, now: datetime, limit: int) -> list[Reservation]:
         self._statement("claim_expired")
         expired = sorted(
-            (r for r in self.tx.values("reservations") if r.status is ReservationStatus.ACTIVE and r.expires_at <= now),
+            (
+                r
+                for r in self.tx.values("reservations")
+                if r.status is ReservationStatus.ACTIVE and r.expires_at <= now
+            ),
             key=lambda r: (r.expires_at, str(r.id)),
         )
         return expired[:limit]

@@ -104,7 +104,9 @@ class FaultyProvider:
     sandbox (nothing charged) or loses the answer after it (charged, the caller never knows), or
     crashes the process around the call."""
 
-    def __init__(self, sandbox: SandboxProvider, fault: Callable[[], str | None], points: CrashPoints) -> None:
+    def __init__(
+        self, sandbox: SandboxProvider, fault: Callable[[], str | None], points: CrashPoints
+    ) -> None:
         self.sandbox = sandbox
         self.fault = fault
         self.points = points
@@ -234,7 +236,9 @@ class World:
 
     def _consumers(self) -> list[Consumer]:
         consumers = [
-            Consumer(f"orders.{s.name}", s.source_context, s.handlers, None, self.orders.uow, self.dbs["orders"])
+            Consumer(
+                f"orders.{s.name}", s.source_context, s.handlers, None, self.orders.uow, self.dbs["orders"]
+            )
             for s in orders_saga(self.clock, self.policy)
         ]
         inventory = inventory_saga(self.inventory)
