@@ -15,7 +15,8 @@ from collections.abc import Iterable
 
 from mercato.app.invariants import Report
 from tests.simulation.checks import check
-from tests.simulation.simulation import Simulation, Stats
+from tests.simulation.faults import Stats
+from tests.simulation.simulation import Simulation
 
 REPLAY = "make simulate SEED={seed} TRACE=1"
 

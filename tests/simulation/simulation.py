@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mercato.inventory.domain.commands import AdjustStock, CreateWarehouse, ExpireReservations
@@ -31,10 +30,10 @@ from mercato.platform.errors import ClientError, Unavailable
 from mercato.platform.events import Envelope
 from mercato.platform.postal import PostalAddress
 from mercato.platform.types import Money
+from tests.simulation.faults import FAULT_SECONDS, FaultRates, Stats
 from tests.simulation.memory import Crash
 from tests.simulation.world import World
 
-FAULT_SECONDS = 90  # virtual seconds with faults; then calm, so every seed can settle
 FAULTY_ATTEMPTS = 3  # deliveries of one message that may be faulty; later ones go through
 ACK_WAIT = timedelta(seconds=10)  # JetStream redelivers an unacknowledged message after this
 MAX_DELIVERIES = 10  # then the consumer parks it (a dead letter)
@@ -68,41 +67,6 @@ class Timed:
     period: timedelta | None = None  # a sweeper: due again after this
 
 
-@dataclass(frozen=True)
-class FaultRates:
-    drop: float
-    duplicate: float
-    delay_seconds: float
-    crash: float
-    provider: float
-    relay_again: float
-
-    @classmethod
-    def draw(cls, rng: random.Random) -> FaultRates:
-        # Per seed, so that some seeds are calm and others stormy.
-        return cls(
-            drop=rng.uniform(0, 0.2),
-            duplicate=rng.uniform(0, 0.2),
-            delay_seconds=rng.choice((0.0, 5.0, 40.0)),
-            crash=rng.uniform(0, 0.4),
-            provider=rng.uniform(0, 0.3),
-            relay_again=rng.uniform(0, 0.2),
-        )
-
-
-@dataclass
-class Stats:
-    steps: int = 0
-    deliveries: int = 0
-    dropped: int = 0
-    duplicated: int = 0
-    crashes: Counter[str] = field(default_factory=Counter)  # by crash point
-    provider_faults: int = 0
-    parked: int = 0
-    orders: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-
-
 class Simulation:
     def __init__(self, seed: int, *, without_inbox: frozenset[str] = frozenset()) -> None:
         self.seed = seed
@@ -128,6 +92,10 @@ class Simulation:
         return self.clock.monotonic() < FAULT_SECONDS
 
     def _provider_fault(self) -> str | None:
+        outage, now = self.rates.outage, self.clock.monotonic()
+        if outage is not None and outage[0] <= now < outage[1]:
+            self.stats.provider_faults += 1
+            return "unavailable"
         if not self.faulty or self.rng.random() >= self.rates.provider:
             return None
         self.stats.provider_faults += 1

@@ -3,7 +3,7 @@ a shop's checkouts through the real saga with messages reordered, dropped, dupli
 provider faults and crashes at any crash point, then `mercato verify`'s invariants. No engine: the
 contexts run on memory stores (`tests/simulation/memory.py` says why).
 
-`SIM_SEEDS` (default 2000, ~2 min on the shared development machine) sets how many seeds
+`SIM_SEEDS` (default 3000, 1 to 2.5 min on the shared development machine) sets how many seeds
 `make test` runs; `make simulate SEEDS=0-9999` runs more, `make simulate SEED=N TRACE=1` replays one.
 """
 
@@ -19,7 +19,7 @@ from tests.simulation.memory import MemoryTransaction
 from tests.simulation.run import failure_text, run_seed, run_seeds
 from tests.simulation.stores import MemoryInventoryStore
 
-SEEDS = int(os.environ.get("SIM_SEEDS", "2000"))
+SEEDS = int(os.environ.get("SIM_SEEDS", "3000"))
 NO_INBOX = frozenset({"inventory.saga_commands"})
 
 
@@ -30,6 +30,8 @@ async def test_every_seed_keeps_the_invariants() -> None:
 
     # then no invariant is broken (a failure names its seed and the command that replays it)
     assert failed == [], "\n".join(failures)
+    if SEEDS < 1000:
+        return  # a short run (SIM_SEEDS) need not reach every crash point
     # and the seeds did what they are for: orders settled every way, under every kind of fault
     assert {"CONFIRMED", "REJECTED", "CANCELLED"} <= set(totals.statuses)
     assert min(totals.dropped, totals.duplicated, totals.provider_faults) > 0
