@@ -26,6 +26,7 @@ from mercato.payments.service_layer.operations import OperationRunner, PaymentsD
 from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
 from mercato.payments.service_layer.vault import Vault
+from mercato.platform.business_metrics import CIRCUIT_STATES, provider_circuit
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
@@ -61,13 +62,18 @@ class PaymentsService:
         self.on_commit = on_commit
         self.clock = clock
         keys = vault_keys if vault_keys is not None else _dev_vault_keys()
-        self.vault = Vault(SivSealer(keys.siv), PaymentMethodStore(db, AesGcmCipher(keys.legacy)))
+        # Looked up on each call: tests swap the runner's breaker.
+        self.vault = Vault(
+            SivSealer(keys.siv),
+            PaymentMethodStore(db, AesGcmCipher(keys.legacy)),
+            paused_for=lambda: self.runner.breaker.seconds_until_probe(),
+        )
         self.runner = OperationRunner(
             self.unit_of_work,
             provider,
             runner_settings or RunnerSettings(),
             self.vault.token_for,
-            CircuitBreaker(breaker, on_change=_log_breaker),
+            CircuitBreaker(breaker, on_change=on_breaker_change),
         )
         self.queries = PaymentsQueries(db, PaymentsRepository)
         self.deps = PaymentsDeps(runner=self.runner)
@@ -148,7 +154,9 @@ def build_payments(
     )
 
 
-def _log_breaker(state: BreakerState, failures: int, open_seconds: float) -> None:
+def on_breaker_change(state: BreakerState, failures: int, open_seconds: float) -> None:
+    """The breaker's state as a metric (`mercato_payments_provider_circuit`), and a log line."""
+    provider_circuit.set(CIRCUIT_STATES[state])
     if state is BreakerState.OPEN:
         log.warning(
             "payment provider circuit open after %d calls without an answer: calls refused for %.1f s",

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -81,6 +81,14 @@ checkout_duration = Histogram(
     registry=BUSINESS,
 )
 
+# The payment provider's circuit breaker in this process (payments.domain.breaker), as a number so
+# that a graph can show it: it reads "open" until the first call after the pause lets a probe through.
+provider_circuit = Gauge(
+    "mercato_payments_provider_circuit",
+    "The payment provider's circuit breaker in this process: 0 closed, 1 half-open, 2 open.",
+    registry=BUSINESS,
+)
+CIRCUIT_STATES: dict[str, int] = {"closed": 0, "half_open": 1, "open": 2}
 consumer_redeliveries = Counter(
     "mercato_consumer_redeliveries_total",
     "Messages a durable consumer received again (a failed or timed-out earlier delivery).",
