@@ -39,6 +39,14 @@ def check(sim: Simulation) -> Report:
     return Report([*results, errors])
 
 
+def _order(sim: Simulation, reference: str) -> str:
+    """`o<n>`, the order as the trace names it, for a reference that is an order's id."""
+    for order_id, n in sim.order_ids.items():
+        if str(order_id) == reference:
+            return f"o{n}"
+    return reference
+
+
 def _orders_table(sim: Simulation) -> dict[object, OrderRow]:
     return dict(sim.world.dbs["orders"].tables["orders"])
 
@@ -98,7 +106,9 @@ def _stock(sim: Simulation) -> CheckResult:
             elif reservation.status is ReservationStatus.ACTIVE:
                 reserved[(a.sku, a.warehouse_id)] += a.quantity
         if reservation.status is ReservationStatus.ACTIVE:
-            result.fail(f"reservation of {reservation.reference}", "still ACTIVE after quiescence")
+            result.fail(
+                f"reservation of {_order(sim, reservation.reference)}", "still ACTIVE after quiescence"
+            )
     for key, level in tables["stock"].items():
         result.checked += 1
         if level.on_hand != expected[key] or level.reserved != reserved[key]:
