@@ -50,5 +50,6 @@ class Stats:
     crashes: Counter[str] = field(default_factory=Counter)  # by crash point
     provider_faults: int = 0
     parked: int = 0
+    breaker_opened: int = 0
     orders: int = 0
     statuses: Counter[str] = field(default_factory=Counter)

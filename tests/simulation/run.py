@@ -47,8 +47,8 @@ def summary(seeds: int, seconds: float, totals: Stats, failed: list[int]) -> str
         f"{seeds} seeds in {seconds:.1f} s: {len(failed)} failed{' ' + str(failed[:20]) if failed else ''}",
         f"  {totals.orders} orders: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.statuses.items())),
         f"  {totals.steps} steps, {totals.deliveries} deliveries, {totals.dropped} dropped, "
-        f"{totals.duplicated} duplicated, {totals.provider_faults} provider faults, {crashes} crashes "
-        f"at {len(totals.crashes)} distinct crash points",
+        f"{totals.duplicated} duplicated, {totals.provider_faults} provider faults (the circuit breaker "
+        f"opened {totals.breaker_opened} times), {crashes} crashes at {len(totals.crashes)} crash points",
     ]
     lines += [f"    {n:6d}  {point}" for point, n in sorted(totals.crashes.items())]
     return "\n".join(lines)
@@ -62,6 +62,7 @@ def add(totals: Stats, sim: Simulation) -> None:
     totals.duplicated += s.duplicated
     totals.provider_faults += s.provider_faults
     totals.parked += s.parked
+    totals.breaker_opened += sim.world.breaker_opened
     totals.crashes.update(s.crashes)
     rows = sim.world.dbs["orders"].tables["orders"].values()
     totals.orders += len(rows)

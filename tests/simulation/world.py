@@ -27,7 +27,7 @@ from mercato.orders.entrypoints.saga import subscriptions as orders_saga
 from mercato.orders.service_layer.unit_of_work import OrdersUnitOfWork
 from mercato.payments.adapters.sandbox import SandboxProvider
 from mercato.payments.bootstrap import PaymentsService, payments_outbox
-from mercato.payments.domain.breaker import BreakerSettings, CircuitBreaker
+from mercato.payments.domain.breaker import BreakerSettings, BreakerState, CircuitBreaker
 from mercato.payments.domain.provider import ProviderResult, ProviderUnavailable
 from mercato.payments.entrypoints.saga_commands import saga_subscription as payments_saga
 from mercato.payments.service_layer.operations import OperationRunner, PaymentsDeps, RunnerSettings
@@ -210,6 +210,7 @@ class World:
 
     def __init__(self, provider_fault: Callable[[], str | None], policy: SagaPolicy | None = None) -> None:
         self.clock = VirtualClock()
+        self.breaker_opened = 0
         self.points = CrashPoints()
         self.policy = policy or SagaPolicy()
         self.dbs = {name: MemoryDatabase(name, self.points) for name in ("orders", "inventory", "payments")}
@@ -225,7 +226,7 @@ class World:
             self.provider,
             RunnerSettings(),
             self.payments.vault.token_for,
-            CircuitBreaker(BreakerSettings(), clock=self.clock.monotonic),
+            CircuitBreaker(BreakerSettings(), clock=self.clock.monotonic, on_change=self._breaker_moved),
         )
         runner.clock = self.clock
         self.payments.runner = runner
@@ -233,6 +234,10 @@ class World:
         self.cart_store = MemoryCartStore()
         self.cart = SimCart(self.cart_store, self.clock)
         self.consumers = self._consumers()
+
+    def _breaker_moved(self, state: BreakerState, failures: int, open_seconds: float) -> None:
+        if state is BreakerState.OPEN:
+            self.breaker_opened += 1
 
     def _consumers(self) -> list[Consumer]:
         consumers = [
