@@ -233,6 +233,7 @@ class Simulation:
         self.world.points.arm(self.rng.randint(1, CRASH_POINTS) if crash else None)
 
     def _crashed(self, label: str) -> None:
+        self.world.restarted()
         point = self.world.points.fired or "?"
         self.stats.crashes[point] += 1
         self._log(f"{label}: CRASH at {point}")

@@ -226,7 +226,7 @@ class World:
             self.provider,
             RunnerSettings(),
             self.payments.vault.token_for,
-            CircuitBreaker(BreakerSettings(), clock=self.clock.monotonic, on_change=self._breaker_moved),
+            self._new_breaker(),
         )
         runner.clock = self.clock
         self.payments.runner = runner
@@ -234,6 +234,15 @@ class World:
         self.cart_store = MemoryCartStore()
         self.cart = SimCart(self.cart_store, self.clock)
         self.consumers = self._consumers()
+
+    def _new_breaker(self) -> CircuitBreaker:
+        return CircuitBreaker(BreakerSettings(), clock=self.clock.monotonic, on_change=self._breaker_moved)
+
+    def restarted(self) -> None:
+        """The process died and came back: what it kept in memory is gone (the breaker, which a
+        probe cut short would otherwise keep half-open for ever, and the sandbox's book)."""
+        self.payments.runner.breaker = self._new_breaker()
+        self.provider.sandbox = SandboxProvider()
 
     def _breaker_moved(self, state: BreakerState, failures: int, open_seconds: float) -> None:
         if state is BreakerState.OPEN:
