@@ -28,7 +28,7 @@ unit: $(STAMP)
 
 # The deterministic simulation of the checkout saga (docs/reliability.md): `make simulate SEEDS=0-9999`
 # runs seeds and prints a summary; a failing seed prints `seed=N` and `make simulate SEED=N TRACE=1`, which
-# replays it step by step. `make test` runs SIM_SEEDS (3000) of them.
+# replays it step by step. `make test` runs SIM_SEEDS (2000) of them.
 SEEDS ?= 0-1999
 .PHONY: simulate
 simulate: $(STAMP)

@@ -3,8 +3,9 @@ a shop's checkouts through the real saga with messages reordered, dropped, dupli
 provider faults and crashes at any crash point, then `mercato verify`'s invariants. No engine: the
 contexts run on memory stores (`tests/simulation/memory.py` says why).
 
-`SIM_SEEDS` (default 3000, 1 to 2.5 min on the shared development machine) sets how many seeds
-`make test` runs; `make simulate SEEDS=0-9999` runs more, `make simulate SEED=N TRACE=1` replays one.
+`SIM_SEEDS` (default 2000: ~45 s of CPU, 1 to 3.5 min of wall time on the shared development
+machine) sets how many seeds `make test` runs; `make simulate SEEDS=0-9999` runs more, and
+`make simulate SEED=N TRACE=1` replays one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.simulation.memory import MemoryTransaction
 from tests.simulation.run import failure_text, run_seed, run_seeds
 from tests.simulation.stores import MemoryInventoryStore
 
-SEEDS = int(os.environ.get("SIM_SEEDS", "3000"))
+SEEDS = int(os.environ.get("SIM_SEEDS", "2000"))
 NO_INBOX = frozenset({"inventory.saga_commands"})
 
 
