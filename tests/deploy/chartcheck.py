@@ -30,7 +30,7 @@ RELEASE = "mercato"
 NAMESPACE = "shop"
 # The chart's kubeVersion floor and the newest schemas kubernetes-validate ships.
 KUBE_VERSIONS = ("1.29.0", latest_version())
-CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments")
+CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments", "search")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
 # Not values files of the chart: the one-process topology, and the optional ServiceMonitor.

@@ -35,9 +35,11 @@ from mercato.app.components import (
     inventory_component,
     orders_component,
     payments_component,
+    search_component,
 )
 from mercato.app.host import Host
 from mercato.catalog.grpc_client import GrpcCatalogClient
+from mercato.ops.self_watch import SelfWatch
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
@@ -52,8 +54,9 @@ HEALTH_INTERVAL_SECONDS = 2.0
 # liveness probe asks (restarting a process because its database is down would not bring it back).
 LIVENESS = "liveness"
 ENGINE_VARIABLES = {POSTGRES: "MERCATO_DATABASE_URL", NATS: "MERCATO_NATS_URL", REDIS: "MERCATO_REDIS_URL"}
-# What each context's process needs besides its engines: the services it calls.
-CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",)}
+# What each context's process needs besides its engines: the services it calls (the cart prices its
+# lines with the catalog; search re-reads the products its events name from it).
+CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",), "search": ("catalog",)}
 
 
 def missing_configuration(settings: Settings, context: str) -> list[str]:
@@ -102,16 +105,15 @@ class ServiceProcess:
         self.host = Host(self.engines, [self.component])
         self.metrics = Metrics()
         _check_free(settings.grpc_host, settings.grpc_port)
-        registration = self.component.registration
-        assert registration is not None, "every context of CONTEXTS has a gRPC service"
         self.grpc = GrpcServer(
-            [registration],
+            [self.component.registration],
             secret=settings.auth_secret,
             address=f"{settings.grpc_host}:{settings.grpc_port}",
             credentials=server_tls(settings),
             metrics=self.metrics,
         )
         self._watch: asyncio.Task[None] | None = None
+        self._self_watch: asyncio.Task[None] | None = None
         self.serving = False
 
     def _build(self, context: str) -> Component[Any]:
@@ -122,6 +124,7 @@ class ServiceProcess:
             "customers": lambda: customers_component(self.engines),
             "payments": lambda: payments_component(self.engines),
             "orders": lambda: orders_component(self.engines),
+            "search": lambda: search_component(self.engines, self._catalog_client()),
         }
         return builders[context]()
 
@@ -146,10 +149,13 @@ class ServiceProcess:
         await self.grpc.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         self.serving = True
         self._watch = asyncio.create_task(self._follow_engines())
+        if self.settings.anomaly_watch_interval_seconds > 0:
+            watch = SelfWatch(self.metrics, interval=self.settings.anomaly_watch_interval_seconds)
+            self._self_watch = asyncio.create_task(watch.run())
 
     async def _follow_engines(self) -> None:
         """Report NOT_SERVING while an engine this context needs does not answer, SERVING once it does."""
-        names = ["", registration.name] if (registration := self.component.registration) else [""]
+        names = ["", self.component.registration.name]
         status = health_pb2.HealthCheckResponse
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
@@ -185,8 +191,9 @@ class ServiceProcess:
 
     async def stop(self) -> None:
         """Drain gRPC first (health goes NOT_SERVING, in-flight calls finish), then the background work."""
-        if self._watch is not None:
-            await stop_tasks([self._watch], grace=1.0)
+        watching = [task for task in (self._watch, self._self_watch) if task is not None]
+        if watching:
+            await stop_tasks(watching, grace=1.0)
         await within(self.grpc.stop(), STOP_GRACE_SECONDS + 1, "stopping the gRPC server")
         await self.host.stop()
         for channel in self._channels:

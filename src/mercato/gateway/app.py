@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sys
@@ -25,11 +26,13 @@ from mercato.gateway.graphql.core.errors import format_error
 from mercato.gateway.graphql.schema import build_schema
 from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.gateway.response_cache import ResponseCache
+from mercato.ops.self_watch import SelfWatch
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.errors import InputRejected
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
+from mercato.platform.shutdown import stop_tasks
 from mercato.platform.telemetry import TracingMiddleware, shutdown_tracing
 from mercato.platform.validation import nested_deeper_than
 
@@ -265,9 +268,12 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
         if owns_backend:
             await backend.start()
         backend.instrument(metrics)
+        interval = settings.anomaly_watch_interval_seconds
+        watching = [asyncio.create_task(SelfWatch(metrics, interval=interval).run())] if interval > 0 else []
         try:
             yield
         finally:
+            await stop_tasks(watching, grace=1.0)
             if owns_backend:
                 await backend.stop()
             shutdown_tracing()

@@ -14,7 +14,7 @@ from typing import Any, overload
 
 from mercato.payments.adapters import tables
 from mercato.payments.adapters.repository import PaymentsRepository
-from mercato.payments.adapters.sandbox import SandboxProvider
+from mercato.payments.adapters.sandbox import SandboxFaults, SandboxProvider
 from mercato.payments.adapters.vault import AesGcmCipher, PaymentMethodStore, SivSealer, VaultKeys
 from mercato.payments.domain import commands
 from mercato.payments.domain.breaker import BreakerSettings, BreakerState, CircuitBreaker
@@ -133,7 +133,12 @@ def build_payments(
     runner_settings: RunnerSettings | None = None,
 ) -> PaymentsService:
     """The payments on the built-in sandbox provider (the only provider so far)."""
-    provider = SandboxProvider(latency_ms=settings.payments_sandbox_latency_ms)
+    faults = SandboxFaults(
+        error_rate=settings.payments_sandbox_error_rate,
+        timeout_rate=settings.payments_sandbox_timeout_rate,
+        jitter_ms=settings.payments_sandbox_jitter_ms,
+    )
+    provider = SandboxProvider(latency_ms=settings.payments_sandbox_latency_ms, faults=faults)
     if runner_settings is None:
         runner_settings = RunnerSettings(
             provider_timeout_seconds=settings.payments_provider_timeout_seconds,

@@ -52,6 +52,10 @@ class SagaPolicy:
 
     step_timeout: timedelta = timedelta(seconds=30)
     max_retries: int = 2
+    # Undoing (a void, a refund, a release, a staff refund) is never given up, but after this many
+    # re-sends nobody answered (an hour at the default timeout: a provider that keeps refusing a
+    # refund) the saga is parked for a person instead of re-sending forever; `resume` re-arms it.
+    park_after: int = 120
     # Longer than the whole forward path, so that in normal operation a reservation never expires
     # before it is committed; if it does, the saga compensates (see `saga._learn`).
     reservation_ttl_seconds: int = 900
@@ -79,6 +83,8 @@ class SagaState:
     # key is `refund-<n>`, so a re-send can never refund twice.
     refunds: tuple[tuple[str, int], ...] = ()
     tracking_number: str | None = None
+    # Why the saga stopped re-sending and waits for a person (`SagaPolicy.park_after`); None: not parked.
+    parked: str | None = None
 
     @property
     def cancelled(self) -> bool:
