@@ -14,7 +14,7 @@ order and NOWAIT; the undo log is per row, so a rollback of one never undoes the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -145,17 +145,3 @@ class MemoryUnitOfWork(UnitOfWork):
         tx = self.conn
         assert isinstance(tx, MemoryTransaction)
         tx.rollback()
-
-
-def bind(cls: type[MemoryUnitOfWork], memory: MemoryDatabase) -> Callable[..., Any]:
-    """A factory of `cls` units of work on `memory` (the constructor's `db` is not used)."""
-
-    def build(*args: Any, **kwargs: Any) -> MemoryUnitOfWork:
-        uow = cls(*args, **kwargs)
-        uow.memory = memory
-        return uow
-
-    return build
-
-
-AsyncAction = Callable[[], Awaitable[None]]
