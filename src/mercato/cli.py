@@ -31,6 +31,8 @@ admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
 app.add_typer(admin_app, name="admin")
 search_app = typer.Typer(no_args_is_help=True, help="The product search index.")
 app.add_typer(search_app, name="search")
+catalog_app = typer.Typer(no_args_is_help=True, help="The catalog's read models.")
+app.add_typer(catalog_app, name="catalog")
 
 console = Console(stderr=True)
 
@@ -434,6 +436,35 @@ def search_reindex() -> None:
 
         written = asyncio.run(run())
     console.print(f"Search index rebuilt: {written} products.", highlight=False)
+
+
+@catalog_app.command("rebuild-availability")
+def catalog_rebuild_availability() -> None:
+    """Rewrite the catalog's availability read model from the inventory's current levels (idempotent;
+    safe while the services run: a level an event brought in meanwhile is kept)."""
+    from mercato.app.availability import rebuild_availability
+    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.runtime import Runtime
+    from mercato.platform.migrations import migrate
+
+    settings = _settings()
+    with _one_line_errors(), _engines(settings) as resolved:
+        runtime = Runtime(resolved)
+
+        async def run() -> Any:
+            try:
+                await migrate(runtime.db, MIGRATIONS)
+                return await rebuild_availability(
+                    runtime.inventory.queries, runtime.catalog.uow, runtime.catalog.queries
+                )
+            finally:
+                await runtime.stop()
+
+        done = asyncio.run(run())
+    console.print(
+        f"Availability rebuilt: {done.skus} SKUs, {done.flipped} changed between in and out of stock.",
+        highlight=False,
+    )
 
 
 @admin_app.command("create")
