@@ -44,8 +44,8 @@ otherwise it starts embedded engines in a throwaway directory. Options:
   (the catalog is grown in place; seeding takes about 50 ms per product);
 - `--duration S` (10), `--warmup S` (3), `--connections N` (16), `--threads N` (2), `--workers N` (2);
 - `--scenario all|listing|listing-availability|listing-mix|listing-mix-cached|listing-mix-availability|`
-  `mix|availability|ceiling|checkout` (`mix`: both listing-mix scenarios; `availability`: listing-mix
-  and listing-mix-availability);
+  `mix|availability|ceiling|checkout` (`mix`: both listing-mix scenarios; `availability`: the listing
+  and the listing mix, each with and without availability);
 - `--idle-wait S` (20): before each run, wait up to S seconds for the machine to be idle;
 - `--retries N` (1): re-measure a run during which other processes used over 10% of a CPU, keep
   the least disturbed;
@@ -119,8 +119,8 @@ Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug vari
 (the catalog's availability read model, loaded with the page in the same call; before 2026-12-07 one
 more call, to the inventory); **ceiling** is described above. **listing-mix-availability** is the
 listing mix below with `quantityAvailable inStock` on every variant, on the same server as
-**listing-mix** (cache off); `--scenario availability` runs the two side by side (issue 9: with
-availability ≥ 80% of without).
+**listing-mix** (cache off); `--scenario availability` runs listing, listing-availability,
+listing-mix and listing-mix-availability (issue 9: with availability ≥ 80% of without).
 
 **listing-mix** and **listing-mix-cached** are issue 9's storefront mix: the 52 different
 `products(first: 12-36)` queries over sorts, price ranges and searches (product cards: name, slug,

@@ -66,7 +66,7 @@ SCENARIOS = (
     "listing-mix-cached",
     "listing-mix-availability",
     "mix",  # both mix scenarios in one run, so one section of docs/benchmarks.md holds the pair
-    "availability",  # listing-mix and listing-mix-availability, side by side on one server
+    "availability",  # listing and listing-mix, each with and without availability
     "ceiling",
     "checkout",
 )
@@ -199,7 +199,8 @@ def wanted_of(chosen: str, scenarios: tuple[str, ...]) -> list[str]:
     """Which of one server's `scenarios` the --scenario choice runs."""
     pairs = {
         "mix": (LISTING_MIX, LISTING_MIX_CACHED),
-        "availability": (LISTING_MIX, LISTING_MIX_AVAILABILITY),
+        # The listing with and without availability: cached vs not, and both uncached.
+        "availability": (LISTING, LISTING_AVAILABILITY, LISTING_MIX, LISTING_MIX_AVAILABILITY),
     }
     return [s for s in scenarios if chosen in ("all", s) or s in pairs.get(chosen, ())]
 

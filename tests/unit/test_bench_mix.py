@@ -93,9 +93,9 @@ def test_the_uncached_mix_gets_a_server_of_its_own_and_mix_runs_both() -> None:
     assert wanted_of("checkout", CACHE_ON + CACHE_OFF) == []
 
 
-def test_availability_runs_the_uncached_mix_with_and_without_it_on_one_server() -> None:
+def test_availability_runs_the_listing_and_the_uncached_mix_with_and_without_it() -> None:
     assert parse_args(["--scenario", "availability"]).scenario == "availability"
-    assert wanted_of("availability", CACHE_ON) == []
+    assert wanted_of("availability", CACHE_ON) == [LISTING, "listing-availability"]
     assert wanted_of("availability", CACHE_OFF) == [LISTING_MIX, LISTING_MIX_AVAILABILITY]
     assert [orjson.dumps({"query": q}) for q in listing_mix(stock=True)] == BODIES[LISTING_MIX_AVAILABILITY]
     assert all(b"quantityAvailable inStock" in body for body in BODIES[LISTING_MIX_AVAILABILITY])
