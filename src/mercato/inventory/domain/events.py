@@ -2,7 +2,8 @@
 
 `StockLevelChanged` (every change of a SKU's availability: what the catalog's availability read model
 consumes, keeping the highest `version`) and `AvailabilityFlipped` (only when it crosses zero: what
-search's `inStock` consumes) are read by other contexts; their field names are part of the contract (docs/events.md).
+search's `inStock` consumes) are read by other contexts; their field names are part of the contract
+(docs/events.md).
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ class ProductFilterInput:
 _STOCK_FIELDS = frozenset({"quantityAvailable", "inStock"})
 
 
-def _selected_names(info: strawberry.Info) -> set[str]:
+def selected_names(info: strawberry.Info) -> set[str]:
     """The names of every field (and fragment) the query selects under this one, at any depth."""
     names: set[str] = set()
     stack: list[Any] = list(info.selected_fields)
@@ -184,11 +184,6 @@ def _selected_names(info: strawberry.Info) -> set[str]:
             names.add(name)
         stack.extend(getattr(selection, "selections", ()))
     return names
-
-
-def selected_names(info: strawberry.Info) -> set[str]:
-    """The names of every field the query selects under this one (what `products_of` takes)."""
-    return _selected_names(info)
 
 
 def asks_for_availability(names: set[str]) -> bool:
@@ -206,7 +201,7 @@ async def products_of(
     availability of every variant (given with a listing page, or one batched call to the catalog's
     read model) and the categories (one batched load). `names`: `selected_names(info)`, if known."""
     if names is None:
-        names = _selected_names(info)
+        names = selected_names(info)
     if levels is None:
         levels = await _levels(info, [v.sku for p in views for v in p.variants], names)
     categories: dict[uuid.UUID, CategoryView] = {}
@@ -219,7 +214,7 @@ async def products_of(
 
 async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:
     """Availability of `skus` in one batched call, when the query asks for it."""
-    return await _levels(info, skus, _selected_names(info))
+    return await _levels(info, skus, selected_names(info))
 
 
 async def _levels(info: strawberry.Info, skus: list[str], names: set[str]) -> Mapping[str, int]:
