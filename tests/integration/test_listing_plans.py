@@ -203,10 +203,12 @@ _LISTINGS: dict[str, Callable[[uuid.UUID, str], ListingRequest]] = {
         first=24, filter=ProductFilter(attributes=(("size", ("M",)),))
     ),
 }
-# An attribute filter is `products.attributes ?| values OR EXISTS (a variant whose attributes contain
-# {name: value} for one of the values, and whose attributes->>name is among them)`: the containment is
-# served by the GIN (jsonb_path_ops) index on catalog.variants.attributes (without it, the OR'd EXISTS
-# hashed every variant: a sequential scan). catalog/service_layer/attribute_filter.py.
+# An attribute filter is `products.attributes ?| values OR EXISTS (a variant of this product whose
+# attributes->>name is among the values)`. Inside the OR, PostgreSQL hashed that EXISTS over every
+# matching variant (a sequential scan of `variants`); a GIN index with `@>` containment was tried and
+# still passed over for a sequential scan for a common value (size M: a third of the variants). The
+# EXISTS now also names the outer row (catalog/service_layer/queries.py), so each product the page
+# walks is checked through `variants_product_idx`.
 _CASES = list(_LISTINGS)
 
 

@@ -1,6 +1,6 @@
-"""An attribute filter finds the variants by containment (served by a GIN index) and keeps their
-text test: its results are exactly those of the text test alone (`attributes ->> name` among the
-values), whatever JSON the variants hold. The expected results come from that text test, run as SQL."""
+"""An attribute filter on the variants answers the text test (`attributes ->> name` among the values),
+whatever JSON the variants hold, now that it is checked per product (see the listing plans test):
+the expected results come from that text test, run as SQL over the whole category."""
 
 from __future__ import annotations
 

@@ -15,13 +15,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, and_, exists, func, literal, select, tuple_
+from sqlalchemy import Text, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 
 from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
 from mercato.catalog.service_layer import views
-from mercato.catalog.service_layer.attribute_filter import attribute_condition
 from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductSort
 from mercato.catalog.service_layer.views import (
     CategoryView,
@@ -297,7 +296,19 @@ def _filter_conditions(request: ListingRequest) -> list[ColumnElement[bool]]:
         )
         conditions.append(sellable if f.in_stock else ~sellable)
     for name, values in f.attributes:
-        conditions.append(attribute_condition(name, values))
+        on_product = products.c.attributes[name].op("?|")(literal(list(values), ARRAY(Text)))
+        on_variant = exists().where(
+            variants.c.product_id == products.c.id,
+            # Always true here (a listing shows published products only), but a condition on the
+            # outer row that is not an equality keeps PostgreSQL from turning this EXISTS, inside the
+            # OR, into a hashed subquery over every variant matching the value (a sequential scan
+            # of `variants`, or of a third of it through an index for a common size): each product
+            # the page walks is checked through `variants_product_idx` instead, and the walk stops
+            # at `first` products (tests/integration/test_listing_plans.py).
+            products.c.published,
+            variants.c.attributes[name].astext.in_(list(values)),
+        )
+        conditions.append(or_(on_product, on_variant))
     return conditions
 
 
