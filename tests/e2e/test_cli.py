@@ -178,7 +178,7 @@ async def test_rebuild_availability_repairs_the_catalogs_read_model_from_the_inv
 
     # Then it says what it did in one line, and the row holds the inventory's level again
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Availability rebuilt: "), result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("Availability rebuilt: "), result.stderr
     async with db.connect() as conn:
         row = (
             await conn.execute(
