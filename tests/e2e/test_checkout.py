@@ -18,7 +18,7 @@ from mercato.platform.postal import PostalAddress
 from tests.conftest import ref
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.test_stock import ADJUST, create_warehouse
-from tests.e2e.test_storefront import create_category, create_product
+from tests.e2e.test_storefront import LISTING, create_category, create_product, eventually
 
 ADDRESS = {
     "firstName": "Ada",
@@ -130,6 +130,50 @@ async def test_a_customer_checks_out_and_the_stock_is_sold(
     via_me = await customer.data("query { me { orders(first: 5) { nodes { id } hasNextPage } } }")
     assert via_me == {"me": {"orders": {"nodes": [{"id": order["id"]}], "hasNextPage": False}}}
     assert await items_once_settled(customer, cart_id) == 0  # a confirmed order empties the cart
+
+
+async def test_the_listing_follows_the_units_available_after_a_stock_change_and_after_a_sale(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    # Given a product with 5 units, listed with its availability
+    category = await create_category(api)
+    product = await create_product(api, category, "Counted tee", ["25.00"])
+    sku = product["variants"][0]["sku"]
+    warehouse = await create_warehouse(api)
+    receive = {"sku": sku, "warehouseId": warehouse["id"], "reason": "RECEIVED", "delta": 5}
+    await api.mutate(ADJUST, {"input": receive}, "stockAdjust")
+
+    async def listed(units: int) -> bool:
+        data = await api.data(LISTING, {"first": 5, "filter": {"category": category}})
+        variants = [v for e in data["products"]["edges"] for v in e["node"]["variants"]]
+        return variants == [
+            {
+                "sku": sku,
+                "quantityAvailable": units,
+                "inStock": units > 0,
+                "price": {"amount": "25.00", "currency": "USD"},
+            }
+        ]
+
+    await eventually(lambda: listed(5))
+
+    # When 3 more units are received (no flip between in and out of stock): the listing follows
+    await api.mutate(ADJUST, {"input": {**receive, "delta": 3}}, "stockAdjust")
+    await eventually(lambda: listed(8))
+
+    # When a customer buys 2: the listing and the product page follow, as the inventory says
+    customer = await shopper(app, clients)
+    result = await checkout(customer, await cart_with(customer, sku, 2), "tok_success", ref("checkout"))
+    assert result["order"]["status"] == "CONFIRMED"
+    await eventually(lambda: listed(6))
+    page = await api.data(
+        "query($slug: String!) { product(slug: $slug) { variants { quantityAvailable inStock } } }",
+        {"slug": product["slug"]},
+    )
+    assert page == {"product": {"variants": [{"quantityAvailable": 6, "inStock": True}]}}
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 6, "reserved": 0, "available": 6}]
+    }
 
 
 async def test_a_declined_payment_rejects_the_order_and_restores_stock(

@@ -95,6 +95,9 @@ class Subscription:
     name: str
     source_context: str
     handlers: dict[str, Handler]
+    # Seconds between the starts of two fetches (0: fetch again at once): a consumer that can lag a
+    # little gathers what arrived meanwhile into one batch, one transaction, instead of many.
+    fetch_interval: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +212,14 @@ class EventConsumer:
             if not task.cancelled() and task.exception() is not None:
                 log.error("consumer %s: a batch failed", self.durable, exc_info=task.exception())
 
+        loop = asyncio.get_running_loop()
+        next_fetch = loop.time()
         try:
             while not self.stopping:
                 await slots.acquire()
+                if (delay := next_fetch - loop.time()) > 0:
+                    await asyncio.sleep(delay)
+                next_fetch = loop.time() + self.subscription.fetch_interval
                 try:
                     messages = await self._fetch(self.fetch_wait)
                 except asyncio.CancelledError:
