@@ -1,7 +1,7 @@
-"""The data and engine commands of `mercato`: `migrate`, `seed`, `search reindex`, `catalog rebuild-availability`, `admin create` and
-`engines status|nats-config|stop`. Kept out of `cli.py` (the servers), which registers them; they use
-its shared helpers (imported when a command runs, as `cli_ops` and `cli_bulk` do, since `cli.py`
-imports this module)."""
+"""The data and engine commands of `mercato`: `migrate`, `seed`, `search reindex`, `catalog
+rebuild-availability`, `admin create` and `engines status|nats-config|stop`. Kept out of `cli.py` (the
+servers), which registers them; they use its shared helpers (imported when a command runs, as
+`cli_ops` and `cli_bulk` do, since `cli.py` imports this module)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ STOCK_LEVEL_CHANGED = "inventory.stock_level_changed"
 # A bulk import's stock counts: many SKUs' levels in one event (mercato.app.bulk).
 STOCK_LEVELS_IMPORTED = "inventory.stock_levels_imported"
 # Seconds between two fetches of the availability consumer (see `subscriptions`).
-AVAILABILITY_FETCH_INTERVAL = 0.5
+AVAILABILITY_FETCH_INTERVAL = 2.0
 
 _CACHE_EVENTS = (
     CategoryCreated,
@@ -68,7 +68,7 @@ def subscriptions(queries: CatalogQueries) -> list[Subscription]:
         Subscription(
             name="availability",
             source_context="inventory",
-            # Fetch at most twice a second: the level events of a busy second arrive as one batch (one
+            # Fetch at most every 2 s: the level events of a busy moment arrive as one batch (one
             # inbox claim, one write, one commit) instead of one transaction per order; the read model
             # lags the inventory by up to this much more (docs/events.md, "Catalog availability").
             fetch_interval=AVAILABILITY_FETCH_INTERVAL,
