@@ -135,10 +135,10 @@ def slo_rules() -> list[dict[str, Any]]:
 
 
 def alert(name: str, expr: str, wait: str, severity: str, summary: str, description: str) -> dict[str, Any]:
-    return {
-        "alert": name,
-        "expr": expr,
-        "for": wait,
+    rule: dict[str, Any] = {"alert": name, "expr": expr, "for": wait}
+    if wait == "0s":
+        del rule["for"]  # fires at the first evaluation that finds it
+    return rule | {
         "labels": {"severity": severity},
         "annotations": {"summary": summary, "description": description},
     }
@@ -184,7 +184,7 @@ def operations_rules() -> list[dict[str, Any]]:
         alert(
             "MercatoDeadLetters",
             "sum by (consumer) (increase(mercato_consumer_dead_letters_total[10m])) > 0",
-            "0m",
+            "0s",
             "warning",
             "{{ $labels.consumer }} parked messages in its dead letters",
             "{{ $value }} messages were given up on after their last try in the last 10 minutes; "
@@ -304,7 +304,9 @@ def red_dashboard() -> dict[str, Any]:
             p(
                 "Errors (server's fault) / requests",
                 (
-                    f'sum by (field) (rate({GRAPHQL}{{outcome="error"}}[{RATE}]))\n'
+                    # `or ... * 0`: a field without any error shows 0, not a gap.
+                    f'(sum by (field) (rate({GRAPHQL}{{outcome="error"}}[{RATE}]))\n'
+                    f" or sum by (field) (rate({GRAPHQL}[{RATE}])) * 0)\n"
                     f"/ sum by (field) (rate({GRAPHQL}[{RATE}]))",
                     "{{field}}",
                 ),
