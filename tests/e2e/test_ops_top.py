@@ -65,7 +65,6 @@ async def test_ops_top_once_shows_a_live_process_and_one_it_cannot_reach(world: 
     [operation] = [line for line in out.splitlines() if "query products" in line]
     per_second = float(re.findall(r"\d+\.\d+", operation)[0])
     assert per_second > 0, operation
-    [unreachable] = [line for line in out.splitlines() if dead[:30] in line]
-    assert "down:" in unreachable
+    assert dead in out and "down: " in out  # the one it could not reach, and the frame still printed
     assert "outbox orders" in out and "consumer " in out
     assert "Traceback" not in output

@@ -24,7 +24,9 @@ def _processes(frame: Frame) -> Table:
         table.add_column(column, justify="left" if column == "process" else "right")
     for row in frame.processes:
         if row.error is not None:
-            table.add_row(row.url, Text(f"down: {row.error}", style="red"), "", "", "", "", "")
+            down = Text(row.url)
+            down.append(f" down: {row.error}", style="red")
+            table.add_row(down, "-", "-", "-", "-", "-", "-")
             continue
         p50, p99 = _quantiles(row.latency)
         errors = Text(_num(row.errors_per_s), style="red" if row.errors_per_s > 0 else "")
@@ -98,13 +100,13 @@ def _quantiles(latency: Latency | None) -> tuple[str, str]:
     if latency is None:
         return "", ""
     mark = "*" if latency.lifetime else ""  # since the process started: nothing in the interval
-    return _seconds(latency.p50) + mark, _seconds(latency.p99) + mark
+    return _seconds(latency.p50, mark), _seconds(latency.p99, mark)
 
 
-def _seconds(value: float | None) -> str:
+def _seconds(value: float | None, mark: str) -> str:
     if value is None:
         return "-"
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+    return (f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s") + mark
 
 
 def _num(value: float) -> str:
