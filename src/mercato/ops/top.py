@@ -163,7 +163,9 @@ class Top:
             errors_per_s=_rate(
                 before, now, "mercato_graphql_operations_total", lambda lb: lb.get("outcome") == "error"
             )
-            + _rate(before, now, "mercato_grpc_requests_total", lambda lb: lb.get("code") in SERVER_GRPC_CODES),
+            + _rate(
+                before, now, "mercato_grpc_requests_total", lambda lb: lb.get("code") in SERVER_GRPC_CODES
+            ),
             latency=_latency([(before, now)], histogram),
             in_flight=now.total("mercato_http_requests_in_flight")
             + now.total("mercato_grpc_requests_in_flight"),
