@@ -130,17 +130,15 @@ async def test_a_scrape_reports_how_old_the_oldest_unpublished_event_is(db: Data
     assert f"{line} 0.0\n" in await scrape(metrics)
 
     now = datetime.now(UTC)
-    rows = [
+    rows_at = [
         # Published long ago: not pending, so it does not count however old it is.
-        {
-            "id": uuid.uuid4(),
-            "subject": "s",
-            "body": b"{}",
-            "created_at": now - timedelta(hours=2),
-            "published_at": now,
-        },
-        {"id": uuid.uuid4(), "subject": "s", "body": b"{}", "created_at": now - timedelta(minutes=10)},
-        {"id": uuid.uuid4(), "subject": "s", "body": b"{}", "created_at": now},
+        (now - timedelta(hours=2), now),
+        (now - timedelta(minutes=10), None),
+        (now, None),
+    ]
+    rows = [
+        {"id": uuid.uuid4(), "subject": "s", "body": b"{}", "created_at": created, "published_at": published}
+        for created, published in rows_at
     ]
     async with db.begin() as conn:
         await conn.execute(insert(outbox.table).values(rows))
