@@ -87,6 +87,14 @@ bench-sizes: $(STAMP)
 bench-import: $(STAMP)
 	@$(BIN)/python -m bench.bulk_import $(ARGS)
 
+# Fault runs (issue 11, docs/reliability.md): `mercato up` under shoppers and staff with seeded faults
+# (SIGKILLs, engine outages, proxy cuts and delays, a failing payment provider), then the invariant
+# checker. Needs MERCATO_DATABASE_URL / _NATS_URL / _REDIS_URL (a database and namespace of its own;
+# NATS and Redis private). `make chaos ARGS="--seed 7 --budget 300 --orders 2000"`; exit 1 on a violation.
+.PHONY: chaos
+chaos: $(STAMP)
+	@$(BIN)/python -m bench.chaos $(ARGS)
+
 schema: $(STAMP)
 	@$(BIN)/python -c "from mercato.gateway.graphql.schema import SCHEMA_FILE, schema_sdl; SCHEMA_FILE.write_text(schema_sdl())"
 	@echo "wrote src/mercato/gateway/graphql/schema.graphql"

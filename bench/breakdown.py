@@ -278,7 +278,7 @@ async def _order(http: httpx.AsyncClient, shopper: Shopper) -> str:
     return str(order["status"])
 
 
-async def measure(engines: BenchEngines, orders: int, top: int) -> report.Breakdown:
+async def measure(engines: BenchEngines, orders: int, top: int, concurrency: int = 1) -> report.Breakdown:
     print(f"breakdown: seeding the catalog in {engines.database} / {engines.namespace} …", flush=True)
     await seed(engines, (orders + WARMUP_ORDERS) * 5 // 4 + 5)  # about 10% of demo products are unpublished
     server = urlsplit(engines.server_url)
@@ -313,16 +313,21 @@ async def measure(engines: BenchEngines, orders: int, top: int) -> report.Breakd
                     await _order(http, shopper)
                 shoppers = shoppers[WARMUP_ORDERS:]
                 await _quiet(runtime, direct, col)
-                print(f"breakdown: {orders} orders, one after the other …", flush=True)
+                print(f"breakdown: {orders} orders, {concurrency} at a time …", flush=True)
                 before = proxy.snapshot()
                 col.recording = True
                 t0 = time.monotonic()
                 latencies: list[float] = []
                 outcomes: Counter[str] = Counter()
-                for shopper in shoppers:
-                    submitted = time.monotonic()
-                    outcomes[await _order(http, shopper)] += 1
-                    latencies.append(time.monotonic() - submitted)
+                slots = asyncio.Semaphore(concurrency)
+
+                async def one(shopper: Shopper) -> None:
+                    async with slots:
+                        submitted = time.monotonic()
+                        outcomes[await _order(http, shopper)] += 1
+                        latencies.append(time.monotonic() - submitted)
+
+                await asyncio.gather(*(one(shopper) for shopper in shoppers))
                 orders_seconds = time.monotonic() - t0
                 await _quiet(runtime, direct, col)
                 window = time.monotonic() - t0
@@ -366,10 +371,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--orders", type=int, default=20, help=f"orders to place (1-{MAX_ORDERS}; default 20)"
     )
     parser.add_argument("--top", type=int, default=30, help="normalized statements to list (default 30)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="orders in flight at once (default 1: one after the other); each shopper orders once",
+    )
     parser.add_argument("--output", type=Path, help="write the tables as markdown to this file")
     args = parser.parse_args(argv)
     if not 1 <= args.orders <= MAX_ORDERS:
         parser.error(f"--orders must be between 1 and {MAX_ORDERS}")
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
     return args
 
 
@@ -386,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             asyncio.run(prepare(engines))
-            result = asyncio.run(measure(engines, args.orders, args.top))
+            result = asyncio.run(measure(engines, args.orders, args.top, args.concurrency))
         finally:
             try:
                 asyncio.run(cleanup(engines))

@@ -111,6 +111,8 @@ def settings(engine_urls: EngineUrls, database_url: str, namespace: str) -> Sett
         cart_create_per_ip=1_000_000,
         checkout_per_customer=1_000_000,
         checkout_per_ip=1_000_000,
+        password_reset_requests_per_email=1_000_000,
+        password_reset_requests_per_ip=1_000_000,
         reservation_sweep_interval_seconds=0.2,
         _env_file=None,  # type: ignore[call-arg]
     )

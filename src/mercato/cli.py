@@ -1,4 +1,7 @@
-"""The `mercato` command: dev server, migrations, seeding, embedded engines."""
+"""The `mercato` command: the servers (`dev`, `up`, `serve`) and the helpers every command shares.
+
+The other commands live beside it and register themselves: `cli_data` (migrate, seed, search
+reindex, admin, engines), `cli_ops` (verify, ops) and `cli_bulk` (import, export)."""
 
 from __future__ import annotations
 
@@ -9,15 +12,14 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from mercato.cli_data import register as register_data_commands
 from mercato.cli_ops import register as register_operator_commands
 from mercato.platform.config import Settings
 from mercato.platform.engines import EmbeddedEngines, InstanceLock, resolve_engines
@@ -25,12 +27,6 @@ from mercato.platform.errors import MercatoError
 from mercato.platform.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Mercato, a headless commerce backend.")
-engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, NATS and Redis.")
-app.add_typer(engines_app, name="engines")
-admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
-app.add_typer(admin_app, name="admin")
-search_app = typer.Typer(no_args_is_help=True, help="The product search index.")
-app.add_typer(search_app, name="search")
 
 console = Console(stderr=True)
 
@@ -222,7 +218,17 @@ def up(
         asyncio.run(run_topology(launcher, url, console, external))
 
 
-SERVE_TARGETS = ("all", "gateway", "catalog", "inventory", "cart", "customers", "payments", "orders")
+SERVE_TARGETS = (
+    "all",
+    "gateway",
+    "catalog",
+    "inventory",
+    "cart",
+    "customers",
+    "payments",
+    "orders",
+    "search",
+)
 
 
 @app.command()
@@ -231,7 +237,8 @@ def serve(
         str,
         typer.Argument(
             help="all: every context and GraphQL in one process; gateway: GraphQL over gRPC; or one context "
-            "(catalog, inventory, cart, customers, payments, orders): its gRPC service, relay and consumers.",
+            "(catalog, inventory, cart, customers, payments, orders, search): its gRPC service, relay and "
+            "consumers.",
             show_default=True,
         ),
     ] = "all",
@@ -332,179 +339,8 @@ def _serve_context(settings: Settings, context: str) -> None:
             _fail(f"{context}: {exc}")
 
 
-@app.command(name="migrate")
-def migrate_command() -> None:
-    """Bring every context's schema to the latest version (idempotent)."""
-    from mercato.app.contexts import MIGRATIONS, context_roles
-    from mercato.platform.db import Database
-    from mercato.platform.migrations import migrate
-    from mercato.search import semantic_schema
-
-    settings = _settings()
-    with _one_line_errors(), _engines(settings) as resolved:
-
-        async def run() -> bool:
-            db = Database(resolved.database_url or "")
-            try:
-                await migrate(db, MIGRATIONS, context_roles(resolved))
-                return await semantic_schema(db)
-            finally:
-                await db.dispose()
-
-        semantic = asyncio.run(run())
-    console.print("Migrations are up to date.", highlight=False)
-    if not semantic:
-        console.print(
-            "Semantic search is off: this PostgreSQL has no pgvector (search is lexical).",
-            highlight=False,
-            soft_wrap=True,
-        )
-
-
-@app.command()
-def seed(
-    products: Annotated[int, typer.Option(min=1, max=200_000, help="Demo products to generate.")] = 60,
-    from_file: Annotated[
-        Path | None,
-        typer.Option("--from", help="Load a catalog file (the Luma catalog.json format) instead."),
-    ] = None,
-) -> None:
-    """Fill the catalog and stock: the project's own demo data, or a catalog file."""
-    from mercato.app import demo_data, luma
-    from mercato.app.contexts import MIGRATIONS, context_roles
-    from mercato.app.runtime import Runtime
-    from mercato.app.search_index import reindex_search
-    from mercato.app.seed import seed_plan
-    from mercato.platform.migrations import migrate
-
-    settings = _settings()
-    with _one_line_errors():
-        # Read and check the whole input before touching engines or drawing a progress bar.
-        plan = luma.load(from_file) if from_file is not None else demo_data.generate(products)
-        with _engines(settings) as resolved:
-            runtime = Runtime(resolved)
-
-            async def run() -> Any:
-                try:
-                    await migrate(runtime.db, MIGRATIONS, context_roles(runtime.settings))
-                    with Progress(
-                        TextColumn("[progress.description]{task.description}"),
-                        BarColumn(),
-                        MofNCompleteColumn(),
-                        TimeElapsedColumn(),
-                        console=console,
-                    ) as bar:
-                        task = bar.add_task("Seeding products", total=len(plan.products))
-
-                        def progress(done: int, total: int) -> None:
-                            bar.update(task, completed=done, total=total)
-
-                        summary = await seed_plan(runtime.catalog, runtime.inventory, plan, progress=progress)
-                        # Searchable at once, without waiting for the events to reach the index.
-                        search = bar.add_task("Indexing for search", total=len(plan.products))
-                        await reindex_search(runtime, lambda d, t: bar.update(search, completed=d, total=t))
-                        return summary
-                finally:
-                    await runtime.stop()
-
-            summary = asyncio.run(run())
-    console.print(f"Seeded: {summary}", highlight=False)
-
-
-@search_app.command("reindex")
-def search_reindex() -> None:
-    """Rebuild every published product's search document from the catalog (idempotent)."""
-    from mercato.app.contexts import MIGRATIONS
-    from mercato.app.runtime import Runtime
-    from mercato.app.search_index import reindex_search
-    from mercato.platform.migrations import migrate
-
-    settings = _settings()
-    with _one_line_errors(), _engines(settings) as resolved:
-        runtime = Runtime(resolved)
-
-        async def run() -> int:
-            try:
-                await migrate(runtime.db, MIGRATIONS)
-                with _progress_bar() as bar:
-                    task = bar.add_task("Indexing products", total=None)
-                    return await reindex_search(runtime, lambda d, t: bar.update(task, completed=d, total=t))
-            finally:
-                await runtime.stop()
-
-        written = asyncio.run(run())
-    console.print(f"Search index rebuilt: {written} products.", highlight=False)
-
-
-@admin_app.command("create")
-def admin_create(
-    email: Annotated[str, typer.Option(help="The administrator's email.")],
-    password: Annotated[
-        str,
-        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="MERCATO_ADMIN_PASSWORD"),
-    ],
-) -> None:
-    """Create an administrator (the first one bootstraps staff management)."""
-    from mercato.app.contexts import MIGRATIONS, context_roles
-    from mercato.app.runtime import Runtime
-    from mercato.customers.bootstrap import create_admin
-    from mercato.platform.migrations import migrate
-
-    settings = _settings()
-    with _one_line_errors(), _engines(settings) as resolved:
-        runtime = Runtime(_with_dev_secret(resolved))
-
-        async def run() -> str:
-            try:
-                await migrate(runtime.db, MIGRATIONS, context_roles(runtime.settings))
-                account = await create_admin(runtime.customers, email, password)
-                return str(account.email)
-            finally:
-                await runtime.stop()
-
-        created = asyncio.run(run())
-    console.print(f"Administrator {created} created.", highlight=False)
-
-
-@engines_app.command("status")
-def engines_status() -> None:
-    """Show the embedded engines of this data directory."""
-    settings = _settings()
-    table = Table("engine", "running", "pid", "url", "data")
-    for status in EmbeddedEngines(settings.data_path).status():
-        table.add_row(
-            status.name,
-            "yes" if status.running else "no",
-            str(status.pid or "-"),
-            status.url or "-",
-            str(status.data_dir),
-        )
-    Console().print(table)
-
-
-@engines_app.command("nats-config")
-def engines_nats_config(
-    namespace: Annotated[
-        str | None, typer.Option(help="The installation's namespace (default: MERCATO_NAMESPACE).")
-    ] = None,
-) -> None:
-    """Print nats-server's users: one per context, allowed its own subjects and what it consumes."""
-    from mercato.app.engine_users import nats_config
-
-    settings = _settings() if namespace is None else None
-    sys.stdout.write(nats_config(namespace or (settings.namespace if settings else "mercato")))
-
-
-@engines_app.command("stop")
-def engines_stop() -> None:
-    """Stop the embedded engines of this data directory (data is kept)."""
-    settings = _settings()
-    with _one_line_errors():
-        EmbeddedEngines(settings.data_path).stop()
-    console.print("Embedded engines stopped.", highlight=False)
-
-
 register_operator_commands(app)
+register_data_commands(app)
 
 # Bulk import and export live in their own module (cli_bulk.py imports this one's helpers lazily).
 from mercato.cli_bulk import export_command, import_command  # noqa: E402

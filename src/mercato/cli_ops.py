@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mercato.app.invariants import Limits, Report, Scope
+from mercato.ops import cli_scaling  # noqa: F401 - registers `ops forecast` and `ops replay-scaling`
 from mercato.ops.cli import ops_app  # one `mercato ops` group: the detector's commands and these
 from mercato.platform.config import Settings
 
@@ -160,18 +161,25 @@ def sagas(
         float, typer.Option(min=0, help="Seconds past its deadline a saga counts as stuck.")
     ] = 60.0,
     drive: Annotated[bool, typer.Option(help="Run the saga sweeper once now (audited).")] = False,
+    resume: Annotated[
+        list[str] | None,
+        typer.Option(help="Re-arm this parked saga (an order id; repeatable; audited)."),
+    ] = None,
     actor: Annotated[str | None, typer.Option(help="Who acts (audit); default: the OS user.")] = None,
 ) -> None:
-    """List stuck sagas (--stuck); with --drive, give every due saga its timeout now (a re-send, or
-    compensation once its retries are spent), as the sweeper would; a running orders process's relay
-    publishes the commands it writes."""
+    """List stuck sagas (--stuck), parked ones with their reason; with --drive, give every due saga
+    its timeout now (a re-send, or compensation once its retries are spent), as the sweeper would;
+    with --resume ORDER, re-arm a parked saga so the next sweep re-sends what it awaits. A running
+    orders process's relay publishes the commands written."""
     from mercato.app.ops import Audit, stuck_sagas
     from mercato.cli import _engines, _fail, _one_line_errors, _settings
+    from mercato.orders import ResumeSaga
     from mercato.orders.bootstrap import build_orders
     from mercato.platform.db import Database
 
     if not stuck:
         _fail("say which sagas: --stuck")
+    resumed_ids = [_order_id(value) for value in resume or ()]
     settings = _settings()
     with _one_line_errors(), _engines(settings) as resolved:
 
@@ -179,6 +187,12 @@ def sagas(
             db = Database(resolved.database_url or "", pool_size=2, application_name="mercato-ops")
             try:
                 driven: int | None = None
+                if resumed_ids:
+                    orders = build_orders(db, resolved)
+                    audit = Audit(_audit_path(resolved), actor)
+                    for order_id in resumed_ids:
+                        done = await orders.handle(ResumeSaga(order_id, audit.actor))
+                        audit.record("saga.resume", order_id=str(order_id), resumed=done)
                 if drive:
                     before = await stuck_sagas(db, timedelta(seconds=grace))
                     driven = await build_orders(db, resolved).expire_due(1_000)
@@ -193,7 +207,9 @@ def sagas(
     if driven is not None:
         fed = f"Fed {driven} due sagas their timeout (audited in {_audit_path(settings)})."
         out.print(fed, highlight=False)
-    table = Table("order", "status", "deadline", "late (s)", "re-sends", "age (s)")
+    if resumed_ids:
+        out.print(f"Resumed what was parked of {len(resumed_ids)} order(s) (audited).", highlight=False)
+    table = Table("order", "status", "deadline", "late (s)", "re-sends", "age (s)", "parked")
     for saga in left:
         deadline = f"{saga.deadline:%Y-%m-%d %H:%M:%S}" if saga.deadline else "-"
         table.add_row(
@@ -203,6 +219,7 @@ def sagas(
             f"{saga.late_seconds:.0f}",
             str(saga.attempts),
             f"{saga.age_seconds:.0f}",
+            saga.parked or "",
         )
     out.print(table)
     if left:
@@ -280,3 +297,13 @@ ops_app.command("sagas")(sagas)
 def register(app: typer.Typer) -> None:
     app.command()(verify)
     app.add_typer(ops_app, name="ops")
+
+
+def _order_id(value: str) -> uuid.UUID:
+    from mercato.cli import _fail
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        _fail(f"--resume: {value[:80]!r} is not an order id")
+        raise  # unreachable: _fail exits

@@ -15,7 +15,7 @@ import pytest
 
 from tests.contract.conftest import PROTO_ROOT, buf_binary, require
 
-CONTEXTS = {"common", "catalog", "inventory", "cart", "customers", "payments", "orders"}
+CONTEXTS = {"common", "catalog", "inventory", "cart", "customers", "payments", "orders", "search"}
 SERVICE_FILES = {
     "catalog": "catalog_service.proto",
     "inventory": "inventory_service.proto",
@@ -23,6 +23,7 @@ SERVICE_FILES = {
     "customers": "customers_service.proto",
     "payments": "payments_service.proto",
     "orders": "orders_service.proto",
+    "search": "search_service.proto",
 }
 EVENT_CONTEXTS = ("catalog", "inventory", "customers", "payments", "orders")
 

@@ -30,7 +30,7 @@ RELEASE = "mercato"
 NAMESPACE = "shop"
 # The chart's kubeVersion floor and the newest schemas kubernetes-validate ships.
 KUBE_VERSIONS = ("1.29.0", latest_version())
-CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments")
+CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments", "search")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
 # Not values files of the chart: the one-process topology, and the optional monitoring resources.
@@ -304,6 +304,11 @@ def check(label: str, values: dict[str, Any]) -> Report:
 
 # Mutual TLS between components, from a cert-manager style Secret.
 GRPC_TLS_OVERLAY: dict[str, Any] = {"grpcTls": {"enabled": True, "secretName": "mercato-grpc-tls"}}
+# Anticipatory scaling: the forecaster and the gateway's HPA on its External metric.
+FORECAST_OVERLAY: dict[str, Any] = {
+    "forecaster": {"enabled": True},
+    "gateway": {"autoscaling": {"forecast": {"enabled": True}}},
+}
 
 
 def cases() -> list[tuple[str, dict[str, Any]]]:
@@ -317,6 +322,11 @@ def cases() -> list[tuple[str, dict[str, Any]]]:
             load_values("values-prod.yaml", overlay=SERVICE_MONITOR_OVERLAY),
         ),
         ("values-prod.yaml + gRPC TLS", load_values("values-prod.yaml", overlay=GRPC_TLS_OVERLAY)),
+        ("values-prod.yaml + forecast scaling", load_values("values-prod.yaml", overlay=FORECAST_OVERLAY)),
+        (
+            "values.yaml + topology=single + forecast scaling",
+            load_values("values.yaml", overlay={**SINGLE_OVERLAY, **FORECAST_OVERLAY}),
+        ),
     ]
     return out
 

@@ -32,16 +32,17 @@ from tests.deploy.chartcheck import (
 )
 
 CASES = cases()
-CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments")
+CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments", "search")
 # Who calls whom over gRPC (the brief of the distributed topology; topologycheck reads the same from
 # the code, this pins it independently).
 CALLERS = {
-    "catalog": {"gateway", "cart"},
+    "catalog": {"gateway", "cart", "search"},  # search re-reads the products its events name
     "inventory": {"gateway"},
     "cart": {"gateway"},
     "customers": {"gateway"},
     "orders": {"gateway"},
     "payments": {"gateway"},  # the vault: checkout exchanges the payment token there
+    "search": {"gateway"},
 }
 ENGINES = {
     "gateway": {"MERCATO_REDIS_URL"},
@@ -51,6 +52,8 @@ ENGINES = {
     "customers": {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL", "MERCATO_REDIS_URL"},
     "payments": {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL"},
     "orders": {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL"},
+    # Redis: the catalog's cache generation, bumped when the index changes.
+    "search": {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL", "MERCATO_REDIS_URL"},
 }
 URLS = {"MERCATO_DATABASE_URL", "MERCATO_NATS_URL", "MERCATO_REDIS_URL"}
 VAULT_KEY = "MERCATO_PAYMENTS_VAULT_KEY"
@@ -475,6 +478,8 @@ def test_the_topology_check_catches_wrong_callers_leaked_urls_and_http_probes() 
     assert set(problems) == {
         "catalog: gRPC ingress from cart is closed but should be open",
         "cart: gRPC egress to catalog is closed but should be open",
+        "catalog: gRPC ingress from search is closed but should be open",
+        "search: gRPC egress to catalog is closed but should be open",
         "payments: gRPC ingress from orders is open but should be closed",
         "orders: gRPC egress to payments is open but should be closed",
         "gateway: gets MERCATO_DATABASE_URL but uses no such engine",

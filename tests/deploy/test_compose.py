@@ -18,7 +18,7 @@ import yaml
 from tests.deploy import topologycheck
 from tests.deploy.chartcheck import ROOT
 
-CONTEXTS = ("catalog", "inventory", "cart", "customers", "payments", "orders")
+CONTEXTS = ("catalog", "inventory", "cart", "customers", "payments", "orders", "search")
 ENGINE_SERVICES = {
     "MERCATO_DATABASE_URL": "postgres",
     "MERCATO_NATS_URL": "nats-1",

@@ -110,6 +110,7 @@ def test_serve_names_what_a_target_lacks_in_one_line(settings: Settings) -> None
     cases = [
         (("serve", "warehouse"), {}, "unknown target 'warehouse'"),
         (("serve", "cart"), secret, "`mercato serve cart` needs MERCATO_CATALOG_ADDRESS"),
+        (("serve", "search"), secret, "`mercato serve search` needs MERCATO_CATALOG_ADDRESS"),
         (("serve", "orders"), {}, "`mercato serve orders` needs MERCATO_AUTH_SECRET"),
         (("serve", "orders", "--workers", "2"), secret, "scale it with more replicas"),
         (

@@ -1,6 +1,6 @@
 """The distributed topology for real: one operating-system process per context plus the gateway.
 
-The launcher behind `mercato up` starts `mercato serve <context>` six times and `mercato serve gateway`,
+The launcher behind `mercato up` starts `mercato serve <context>` seven times and `mercato serve gateway`,
 in an installation of their own (database, NATS and Redis namespace) so no other test's consumers or
 relays can do their work. The storefront runs through the gateway's HTTP port and gRPC between the
 processes; then contexts are killed with SIGKILL: what needs them fails with a typed UNAVAILABLE error,
@@ -24,9 +24,11 @@ from redis.asyncio import Redis
 from mercato.app.components import Engines, customers_component
 from mercato.app.contexts import MIGRATIONS
 from mercato.app.launcher import CONTEXTS, GATEWAY, Launcher, Ports
+from mercato.app.runtime import Runtime
 from mercato.app.service_process import LIVENESS
 from mercato.app.topology import health_status
 from mercato.customers.bootstrap import create_admin
+from mercato.gateway.app import create_app
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.engines import EngineUrls
@@ -36,6 +38,8 @@ from mercato.platform.migrations import migrate
 from tests.conftest import assert_money_reconciles, own_database, ref, remove_namespace
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.test_checkout import ADDRESS, CHECKOUT, STOCK, cart_with, stocked_sku
+from tests.e2e.test_search import SEARCH, SEARCH_PRODUCTS, a_word
+from tests.e2e.test_storefront import create_category, create_product
 from tests.pki import make_pki
 
 PASSWORD = "correct horse battery staple"
@@ -224,6 +228,63 @@ async def test_every_process_exports_its_metrics(launcher: Launcher, http: httpx
     assert "mercato_grpc_requests_in_flight 0.0" in exported
     assert 'mercato_consumer_pending_messages{consumer="' in exported
     assert 'mercato_outbox_pending_events{context="catalog"}' in exported
+
+
+async def test_search_runs_in_its_own_process_and_ranks_as_the_single_process_does(
+    installation: Settings, http: httpx.AsyncClient, staff: GraphQLClient
+) -> None:
+    """Products created through the gateway reach the search process through the catalog's events (it
+    re-reads them from the catalog over gRPC); the gateway asks it over gRPC. The single process,
+    on the same database, answers the very same pages, facets and interpretation."""
+    await gateway_sees(http, "search")
+    word = a_word()
+    category = await create_category(staff)
+    await create_product(staff, category, f"{word.title()} Rain Jacket", ["80.00"])
+    await create_product(staff, category, f"{word.title()} Running Tee", ["30.00"])
+    await create_product(staff, category, f"{word.title()} Fleece", ["15.00"])
+    searches = [
+        (SEARCH_PRODUCTS, {"search": f"{word} jakcet", "first": 2}),
+        (SEARCH_PRODUCTS, {"search": word, "first": 10}),
+        (SEARCH, {"query": f"{word} under $20"}),
+    ]
+    for _ in range(150):  # indexed within seconds of the events; generous for a loaded machine
+        found = await staff.data(SEARCH_PRODUCTS, {"search": word, "first": 10})
+        if len(found["products"]["edges"]) == 3:
+            break
+        await asyncio.sleep(0.2)
+    distributed = [await staff.data(query, variables) for query, variables in searches]
+
+    # The single process on the same installation, its response cache off (nothing served from the
+    # distributed gateway's cache), its background work not started: it reads the same index.
+    runtime = Runtime(installation.model_copy(update={"cache_enabled": False}))
+    try:
+        transport = httpx.ASGITransport(app=create_app(runtime.settings, runtime))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://mercato.test", headers=dict(staff.http.headers)
+        ) as single_http:
+            single = [await GraphQLClient(single_http).data(q, v) for q, v in searches]
+    finally:
+        await runtime.stop()
+
+    assert distributed == single
+    jakcet, by_word, under_20 = distributed
+    # The typo corrected, the product with both words first (any word may match: a next page).
+    assert jakcet["products"]["edges"][0]["node"]["name"] == f"{word.title()} Rain Jacket"
+    assert jakcet["products"]["pageInfo"]["hasNextPage"] is True
+    assert len(by_word["products"]["edges"]) == 3
+    result = under_20["search"]
+    names = [e["node"]["name"] for e in result["products"]["edges"]]
+    assert names[0] == f"{word.title()} Fleece"  # what the words' filter reads comes first
+    assert {f"{word.title()} {n}" for n in ("Rain Jacket", "Running Tee")} <= set(names)
+    assert result["interpretation"]["filters"] == [{"kind": "price_max", "words": "under $20"}]
+    assert result["interpretation"]["corrections"] == []
+    assert result["facets"]["counted"] == 3
+    assert result["facets"]["categories"] == [{"name": "Jackets", "count": 3}]
+    assert result["facets"]["priceRanges"] == [
+        {"start": {"amount": "0.00"}, "stop": {"amount": "25.00"}, "count": 1},
+        {"start": {"amount": "25.00"}, "stop": {"amount": "50.00"}, "count": 1},
+        {"start": {"amount": "50.00"}, "stop": {"amount": "100.00"}, "count": 1},
+    ]
 
 
 async def test_a_killed_context_is_a_typed_unavailable_error_and_its_restart_loses_nothing(

@@ -8,7 +8,7 @@ import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,3 +117,47 @@ async def test_a_stuck_saga_is_listed_and_driven_on_audited(own: Own) -> None:
     assert driven.returncode == 0 and str(stuck) not in driven.stdout  # re-sent: due again in 30 s
     [entry] = audit_lines(own.data_dir)
     assert (entry["action"], entry["actor"], entry["stuck"]) == ("saga.drive", "grace", [str(stuck)])
+
+
+async def test_a_parked_saga_is_listed_with_its_reason_and_resumed_audited(own: Own) -> None:
+    """A confirmed order whose staff refund payments never confirmed: the saga parked itself. The
+    operator sees why, resumes it (audited), and it is due again; a bad id is a one-line error."""
+    at = datetime.now(UTC) - timedelta(hours=2)
+    async with own.db.begin() as conn:
+        order_id = await plant_order(conn, "CONFIRMED")
+        state, _ = begin(order_id, (("SKU-1", 1),), Money(5000, "USD"), "pm_x", at)
+        reason = "refund of 5000 minor units unconfirmed after 120 re-sends"
+        parked = replace(state, deadline=None, attempts=120, parked=reason)
+        await conn.execute(
+            text(
+                "UPDATE orders.sagas SET state = CAST(:state AS jsonb), deadline = NULL WHERE order_id = :id"
+            ),
+            {"state": orjson.dumps(to_document(parked)).decode(), "id": order_id},
+        )
+    env = {"MERCATO_DATA_DIR": str(own.data_dir)}
+
+    listed = run(own.settings, "ops", "sagas", "--stuck", **env)
+    resumed = run(own.settings, "ops", "sagas", "--stuck", "--resume", str(order_id), "--actor", "ada", **env)
+    bad = run(own.settings, "ops", "sagas", "--stuck", "--resume", "not-an-id", **env)
+
+    assert (
+        listed.returncode == 1 and str(order_id) in listed.stdout and "unconfirmed after 120" in listed.stdout
+    )
+    assert resumed.returncode == 0 and str(order_id) not in resumed.stdout  # due now: not stuck
+    assert bad.returncode == 1 and "is not an order id" in bad.stdout + bad.stderr
+    assert len((bad.stdout + bad.stderr).strip().splitlines()) == 1
+    [entry] = audit_lines(own.data_dir)
+    assert (entry["action"], entry["actor"], entry["order_id"], entry["resumed"]) == (
+        "saga.resume",
+        "ada",
+        str(order_id),
+        True,
+    )
+    async with own.db.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT deadline, state ->> 'parked' AS parked FROM orders.sagas WHERE order_id = :id"),
+                {"id": order_id},
+            )
+        ).one()
+    assert row.deadline is not None and row.parked is None

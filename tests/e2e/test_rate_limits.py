@@ -1,6 +1,7 @@
 """The gateway's rate limits (gateway.rate_limits), on both topologies: anonymous `cartCreate` per client
-address, `checkoutComplete` per customer and per address when anonymous, with the address decided by
-MERCATO_TRUSTED_PROXIES exactly as for the sign-in throttle."""
+address, `checkoutComplete` per customer and per address when anonymous, `passwordResetRequest` per
+email and per address, with the address decided by MERCATO_TRUSTED_PROXIES exactly as for the sign-in
+throttle."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mercato.app.runtime import Runtime
 from mercato.app.topology import GrpcTopology
 from mercato.cart.domain.errors import CartCreateErrorCode
 from mercato.customers import CreateToken, RegisterAccount
+from mercato.customers.domain.errors import PasswordResetRequestErrorCode
 from mercato.gateway.app import create_app
 from mercato.orders.domain.errors import CheckoutCompleteErrorCode
 from mercato.platform.config import Settings
@@ -25,6 +27,7 @@ from tests.e2e.api_client import GraphQLClient
 from tests.e2e.conftest import PASSWORD, TOPOLOGIES
 
 LIMIT = 3
+RESET_PER_IP = 5
 CART_CREATE = "mutation { cartCreate { cart { id } errors { field code } } }"
 CHECKOUT = """mutation($cart: ID!) {
   checkoutComplete(cartId: $cart, paymentToken: "tok_success", idempotencyKey: "k-1", shippingAddress: {
@@ -44,6 +47,8 @@ async def limited_app(
             "cart_create_per_ip": LIMIT,
             "checkout_per_customer": LIMIT,
             "checkout_per_ip": LIMIT,
+            "password_reset_requests_per_email": LIMIT,
+            "password_reset_requests_per_ip": RESET_PER_IP,
             "trusted_proxies": "10.77.0.0/16",
         }
     )
@@ -80,6 +85,20 @@ async def _cart_create(client: GraphQLClient) -> tuple[str, bool]:
     payload = (await client.data(CART_CREATE))["cartCreate"]
     code = payload["errors"][0]["code"] if payload["errors"] else "OK"
     return code, payload["cart"] is not None
+
+
+RESET_REQUEST = """mutation($email: String!) {
+  passwordResetRequest(email: $email) { requested errors { field code } }
+}"""
+
+
+async def _reset_request(client: GraphQLClient, email: str) -> str:
+    payload = (await client.data(RESET_REQUEST, {"email": email}))["passwordResetRequest"]
+    if payload["errors"]:
+        assert payload["requested"] is not True
+        return str(payload["errors"][0]["code"])
+    assert payload["requested"] is True
+    return "OK"
 
 
 async def _checkout(client: GraphQLClient) -> str:
@@ -159,3 +178,37 @@ async def test_anonymous_checkouts_are_limited_per_address(connect: Any) -> None
 
     unauthenticated = CheckoutCompleteErrorCode.UNAUTHENTICATED.value
     assert answers == [unauthenticated] * LIMIT + [CheckoutCompleteErrorCode.TOO_MANY_ATTEMPTS.value]
+
+
+async def test_reset_emails_are_limited_per_email_however_it_is_spelled_and_whether_or_not_it_has_an_account(
+    connect: Any, runtime: Runtime
+) -> None:
+    # Given an existing account and an email without one, each asked for LIMIT times from changing
+    # addresses (the known one spelled differently each time)
+    known = f"{ref('reset')}@example.com"
+    await runtime.customers_client.register(RegisterAccount(known, PASSWORD))
+    unknown = f"{ref('nobody')}@example.com"
+    spellings = [known, known.upper(), known.capitalize()]
+    first = [await _reset_request(connect(next(_addresses)), spellings[i]) for i in range(LIMIT)]
+    first_unknown = [await _reset_request(connect(next(_addresses)), unknown) for _ in range(LIMIT)]
+
+    # When each is asked for once more, from yet another address
+    refused = await _reset_request(connect(next(_addresses)), known)
+    refused_unknown = await _reset_request(connect(next(_addresses)), unknown)
+
+    # Then both are refused alike (the limit tells nothing about the account), other emails are not
+    too_many = PasswordResetRequestErrorCode.TOO_MANY_ATTEMPTS.value
+    assert first == ["OK"] * LIMIT and first_unknown == ["OK"] * LIMIT
+    assert refused == too_many and refused_unknown == too_many
+    assert await _reset_request(connect(next(_addresses)), f"{ref('other')}@example.com") == "OK"
+
+
+async def test_reset_emails_are_limited_per_address(connect: Any) -> None:
+    address = next(_addresses)
+
+    answers = [
+        await _reset_request(connect(address), f"{ref('spray')}@example.com") for _ in range(RESET_PER_IP + 1)
+    ]
+
+    too_many = PasswordResetRequestErrorCode.TOO_MANY_ATTEMPTS.value
+    assert answers == ["OK"] * RESET_PER_IP + [too_many]

@@ -1,7 +1,8 @@
 """Search through the public GraphQL API: products created by staff become searchable through the
 catalog's events, ranked by relevance, typos corrected, with facets and the query's interpretation.
 
-In process only: the search context has no gRPC service yet (docs/search.md)."""
+In both topologies (the gateway's search client in process, and over gRPC); its own process in
+tests/e2e/test_distributed_processes.py."""
 
 from __future__ import annotations
 
@@ -47,9 +48,8 @@ async def names(api: GraphQLClient, search: str, first: int = 10) -> list[str]:
 
 
 async def test_products_search_ranks_by_relevance_corrects_typos_and_keeps_skus(
-    inprocess_api: GraphQLClient,
+    api: GraphQLClient,
 ) -> None:
-    api = inprocess_api
     word = a_word()
     category = await create_category(api)
     jacket = await create_product(api, category, f"{word.title()} Rain Jacket", ["80.00"])
@@ -71,8 +71,7 @@ async def test_products_search_ranks_by_relevance_corrects_typos_and_keeps_skus(
     assert data["products"]["edges"][1]["node"]["name"] == f"{word.title()} Running Tee"
 
 
-async def test_relevance_pages_follow_their_cursors(inprocess_api: GraphQLClient) -> None:
-    api = inprocess_api
+async def test_relevance_pages_follow_their_cursors(api: GraphQLClient) -> None:
     word = a_word()
     category = await create_category(api)
     for i in range(3):
@@ -94,9 +93,8 @@ async def test_relevance_pages_follow_their_cursors(inprocess_api: GraphQLClient
 
 
 async def test_search_answers_results_facets_and_interpretation_in_one_round_trip(
-    inprocess_api: GraphQLClient,
+    api: GraphQLClient,
 ) -> None:
-    api = inprocess_api
     word = a_word()
     category = await create_category(api)
     await create_product(api, category, f"{word.title()} Shell", ["80.00"])
@@ -125,12 +123,12 @@ async def test_search_answers_results_facets_and_interpretation_in_one_round_tri
 
 
 async def test_a_listing_cursor_is_refused_by_a_relevance_search_with_the_listings_code(
-    inprocess_api: GraphQLClient,
+    api: GraphQLClient,
 ) -> None:
-    listing = await inprocess_api.data("{ products(first: 1) { pageInfo { endCursor } } }")
+    listing = await api.data("{ products(first: 1) { pageInfo { endCursor } } }")
     cursor = listing["products"]["pageInfo"]["endCursor"]
 
-    response = await inprocess_api.execute(SEARCH_PRODUCTS, {"search": "jacket", "first": 2, "after": cursor})
+    response = await api.execute(SEARCH_PRODUCTS, {"search": "jacket", "first": 2, "after": cursor})
 
     assert response["data"] is None
     assert [e["extensions"]["code"] for e in response["errors"]] == ["INVALID_CURSOR"]

@@ -180,4 +180,7 @@ async def test_health_and_readiness(api: GraphQLClient) -> None:
     assert (await api.http.get("/healthz")).json() == {"status": "ok"}
     ready = await api.http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"postgres": True, "redis": True, "nats": True}}
+    assert ready.json() == {
+        "ready": True,
+        "checks": {"postgres": True, "redis": True, "nats": True, "background": True, "steady": True},
+    }

@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -20,7 +22,7 @@ from tests.e2e.test_dev_command import QUERY, data_dir, dev_env, engine_processe
 
 __all__ = ["data_dir"]  # the fixture, shared with test_dev_command
 
-SERVICES = ("catalog", "inventory", "cart", "customers", "payments", "orders", "gateway")
+SERVICES = ("catalog", "inventory", "cart", "customers", "payments", "orders", "search", "gateway")
 
 
 def free_port_run(length: int) -> int:
@@ -70,6 +72,26 @@ async def wait_all_serving(grpc_port: int) -> None:
             await channel.close()
 
 
+def searched(port: int, query: str, within: float = 60.0) -> list[str]:
+    """The names `search(query)` answers, once it answers any (the index fills from the seed's events)."""
+    document = "query($q: String!) { search(query: $q, first: 5) { products { edges { node { name } } } } }"
+    body: dict[str, Any] = {}
+    for _ in range(int(within / 0.5)):
+        body = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": document, "variables": {"q": query}},
+            timeout=10,
+        ).json()
+        codes = {e["extensions"]["code"] for e in body.get("errors", [])}
+        # The gateway's channel may still be backing off from a search process that was not up yet.
+        assert codes <= {"UNAVAILABLE"}, body
+        names = [] if codes else [e["node"]["name"] for e in body["data"]["search"]["products"]["edges"]]
+        if names:
+            return names
+        time.sleep(0.5)
+    raise AssertionError(f"search found nothing for {query!r} within {within:.0f} s: {body}")
+
+
 def test_up_runs_a_process_per_context_and_stops_them_all(data_dir: Path) -> None:
     port, grpc_port = free_port_run(len(SERVICES)), free_port_run(len(SERVICES) - 1)
     proc = subprocess.Popen(
@@ -84,11 +106,16 @@ def test_up_runs_a_process_per_context_and_stops_them_all(data_dir: Path) -> Non
         body = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=10).json()
         assert len(body["data"]["products"]["edges"]) == 5
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
-        assert set(ready["upstreams"]) == {"catalog", "inventory", "cart", "customers", "orders", "payments"}
-
+        assert set(ready["upstreams"]) == {
+            "catalog", "inventory", "cart", "customers", "orders", "payments", "search"
+        }  # fmt: skip
         services = served_processes(psutil.Process(proc.pid))
         assert sorted(services) == sorted(SERVICES)
         asyncio.run(wait_all_serving(grpc_port))
+        # The seeded products reach the search process through the catalog's events (it may serve
+        # after the gateway does: it loads the embedding model first when the semantic extra is there).
+        name = body["data"]["products"]["edges"][0]["node"]["name"]
+        assert name in searched(port, name)
     finally:
         output = stop(proc, signal.SIGTERM)
     assert proc.returncode == 0, output

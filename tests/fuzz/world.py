@@ -59,6 +59,8 @@ async def quiet_runtime(engine_urls: EngineUrls, settings: Settings) -> AsyncIte
                 "cart_create_per_ip": 1_000_000,
                 "checkout_per_customer": 1_000_000,
                 "checkout_per_ip": 1_000_000,
+                "password_reset_requests_per_email": 1_000_000,
+                "password_reset_requests_per_ip": 1_000_000,
             }
         )
         runtime = Runtime(quiet)

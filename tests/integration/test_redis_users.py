@@ -21,7 +21,9 @@ from redis.exceptions import AuthenticationError, NoPermissionError, ResponseErr
 
 from mercato.cart.adapters.redis_store import RedisCartStore
 from mercato.cart.domain.model import Cart
+from mercato.catalog.client import CATALOG_GENERATION_KEY
 from mercato.platform._engine_procs import redis_server_bin
+from mercato.platform.cache import Cache
 from mercato.platform.rate_limit import FixedWindow
 
 ACL = Path(__file__).resolve().parents[2] / "deploy" / "compose" / "redis-users.acl"
@@ -91,18 +93,23 @@ async def test_each_component_works_on_its_own_keys(as_user: Callable[[str | Non
     await customers.set(stamp, 7, ex=60)
     catalog = make("catalog")
     await catalog.set(f"{NS}:cache:page:x", b"cached", ex=60)
+    # Search drops the gateway's cached answers when its index changed: the catalog's generation.
+    generation = Cache(make("search"), NS).key(CATALOG_GENERATION_KEY)
+    before = int(await catalog.get(generation) or 0)
+    await Cache(make("search"), NS).bump(generation)
 
     assert loaded is not None and loaded.owner_id == cart.owner_id
     assert (limited, throttled) == ([1], [1])
     assert await customers.get(stamp) == b"7"
     assert await catalog.get(f"{NS}:cache:page:x") == b"cached"
+    assert int(await catalog.get(generation) or 0) == before + 1
 
 
 async def test_no_component_reaches_another_ones_keys_or_the_dangerous_commands(
     as_user: Callable[[str | None], Redis],
 ) -> None:
     make = as_user
-    cart, gateway, catalog = make("cart"), make("gateway"), make("catalog")
+    cart, gateway, catalog, search = make("cart"), make("gateway"), make("catalog"), make("search")
     key = secrets.token_hex(4)
 
     outcomes = {
@@ -110,6 +117,7 @@ async def test_no_component_reaches_another_ones_keys_or_the_dangerous_commands(
         "gateway reads a cart": await _denied(gateway.hgetall(f"{NS}:cart:{key}")),
         "catalog writes a rate limit": await _denied(catalog.incr(f"{NS}:ratelimit:{key}")),
         "catalog reads another namespace": await _denied(catalog.get(f"other:cache:{key}")),
+        "search reads a cart": await _denied(search.hgetall(f"{NS}:cart:{key}")),
         "gateway flushes everything": await _denied(gateway.flushall()),
         "cart lists every key": await _denied(cart.keys("*")),
         "catalog reads the config": await _denied(catalog.config_get("requirepass")),

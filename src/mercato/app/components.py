@@ -45,12 +45,14 @@ from mercato.platform.shutdown import STOP_GRACE_SECONDS, within
 from mercato.platform.unit_of_work import RelayHandoff, UnitOfWork
 from mercato.search.adapters import embedder
 from mercato.search.bootstrap import SearchService
+from mercato.search.entrypoints.grpc_server import registration as search_service
 from mercato.search.service_layer.ports import CatalogPort
 
 S = TypeVar("S")
 
-# In the order a single process builds them (cart prices lines with the catalog).
-CONTEXTS = ("catalog", "inventory", "cart", "customers", "payments", "orders")
+# In the order a single process builds them (cart prices lines with the catalog, search reads products
+# from it).
+CONTEXTS = ("catalog", "inventory", "cart", "customers", "payments", "orders", "search")
 POSTGRES, NATS, REDIS = "postgres", "nats", "redis"
 # The engines each context uses (a process checks them before it starts and for readiness).
 ENGINES_OF: dict[str, frozenset[str]] = {
@@ -60,9 +62,10 @@ ENGINES_OF: dict[str, frozenset[str]] = {
     "customers": frozenset({POSTGRES, NATS, REDIS}),
     "payments": frozenset({POSTGRES, NATS}),
     "orders": frozenset({POSTGRES, NATS}),
+    # Redis: after a commit that changed the index, search bumps the catalog's cache generation, so the
+    # gateway's response cache never serves an answer older than the index.
+    "search": frozenset({POSTGRES, NATS, REDIS}),
 }
-# Search is hosted by the single process only (no gRPC service, so no process or chart entry of its own).
-SEARCH_ENGINES = frozenset({POSTGRES, NATS})
 
 
 @dataclass(frozen=True)
@@ -80,20 +83,25 @@ class Sweeper:
 
     name: str
     run_once: Callable[[], Awaitable[Any]]
+    # What is overdue for it (sagas past their deadline, ...): the watchdog restarts a sweeper that has
+    # some and stopped sweeping, and sweeps once at once (`nudge_action` names that in its log line).
+    backlog: Callable[[], Awaitable[int]] | None = None
+    nudge_action: str = "sweep_now"
 
 
 @dataclass
 class Component(Generic[S]):
     name: str
     service: S
-    # None for a context not served over gRPC yet (search: the gateway calls it in process only).
-    registration: ServiceRegistration | None
+    registration: ServiceRegistration
     engines: frozenset[str]
     outbox: Outbox | None = None
     consumers: list[ConsumerWiring] = field(default_factory=list)
     sweepers: list[Sweeper] = field(default_factory=list)
     # What else runs on the broker: consumers without an inbox, subscriptions that wake waiters.
     listeners: list[Listener] = field(default_factory=list)
+    # Refreshed when /metrics is scraped (gauges read from the context's tables: stuck sagas).
+    samplers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 # Connections one process opens to Redis at most. Past that, callers queue for a connection (for up
@@ -256,6 +264,7 @@ def payments_component(engines: Engines) -> Component[PaymentsService]:
 
 def orders_component(engines: Engines) -> Component[OrdersService]:
     service = build_orders(engines.db_for("orders"), engines.settings, engines.waker("orders"))
+    grace = engines.settings.saga_stuck_grace_seconds
     return Component(
         "orders",
         service,
@@ -265,16 +274,24 @@ def orders_component(engines: Engines) -> Component[OrdersService]:
         consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
         # Wakes checkouts waiting for their order to settle.
         listeners=[service.watch],
-        # Time out saga steps that got no reply: retry them, then compensate.
-        sweepers=[Sweeper("saga expiry", lambda: service.expire_due(100))],
+        # Time out saga steps that got no reply: retry them, then compensate. Sagas past their
+        # deadline by more than the grace are stuck: the watchdog drives them on if this stops.
+        sweepers=[
+            Sweeper(
+                "saga expiry",
+                lambda: service.expire_due(100),
+                backlog=lambda: service.stuck_sagas(grace),
+                nudge_action="drive_sagas",
+            )
+        ],
+        samplers=[lambda: service.sample_stuck_sagas(grace)],
     )
 
 
 def search_component(engines: Engines, catalog: CatalogPort) -> Component[SearchService]:
-    """Search keeps its index from catalog and inventory events, reading products with `catalog`.
-
-    It publishes nothing, so no outbox relay runs for it. Not in `CONTEXTS`: it has no gRPC service
-    yet, so only the single process (`Runtime`) hosts it."""
+    """Search keeps its index from catalog and inventory events, reading products with `catalog`: in
+    process, or a gRPC client to the catalog service. It publishes nothing, so no outbox relay runs
+    for it."""
     generation = engines.cache.key(CATALOG_GENERATION_KEY)
 
     async def drop_cached_answers() -> None:
@@ -292,7 +309,7 @@ def search_component(engines: Engines, catalog: CatalogPort) -> Component[Search
     return Component(
         "search",
         service,
-        None,
-        SEARCH_ENGINES,
+        search_service(service),
+        ENGINES_OF["search"],
         consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
     )

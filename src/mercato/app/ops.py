@@ -12,7 +12,9 @@ parked it has no inbox row, its failed transactions rolled back, so it applies i
 A stuck saga is an order whose saga deadline passed more than a grace ago: nothing drove it on (the
 sweeper not running, or a step that keeps failing). Driving on runs the saga sweeper once, now: every due
 saga gets its timeout (a re-send, or compensation once the retries are spent); the commands it writes
-are published by the relay of a running orders process.
+are published by the relay of a running orders process. A *parked* saga stopped re-sending an undo or
+refund nobody confirmed (`SagaPolicy.park_after` re-sends) and waits for a person: it is listed with
+its reason, and resuming it (the orders use case `ResumeSaga`) makes it due again.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class StuckSaga:
     late_seconds: float
     attempts: int
     age_seconds: float
+    parked: str | None = None  # why the saga waits for a person; None: not parked
 
 
 class Audit:
@@ -130,16 +133,18 @@ async def replay_dead_letters(
 
 
 async def stuck_sagas(db: Database, grace: timedelta, now: datetime | None = None) -> list[StuckSaga]:
-    """Orders whose saga deadline passed more than `grace` ago, or unsettled with nothing awaited."""
+    """Orders whose saga deadline passed more than `grace` ago, unsettled with nothing awaited, or
+    parked for a person."""
     async with db.connect() as conn:
         at = now or (await conn.execute(text("SELECT now()"))).scalar_one()
         rows = await conn.execute(
             text(
                 "SELECT o.id, o.status, o.created_at, s.deadline, "
-                "coalesce((s.state ->> 'attempts')::int, 0) AS attempts "
+                "coalesce((s.state ->> 'attempts')::int, 0) AS attempts, s.state ->> 'parked' AS parked "
                 "FROM orders.orders o LEFT JOIN orders.sagas s ON s.order_id = o.id "
                 "WHERE (s.deadline IS NOT NULL AND s.deadline < CAST(:before AS timestamptz)) "
-                "OR (o.status <> ALL(:settled) AND s.deadline IS NULL) ORDER BY o.created_at"
+                "OR (o.status <> ALL(:settled) AND s.deadline IS NULL) "
+                "OR s.state ->> 'parked' IS NOT NULL ORDER BY o.created_at"
             ),
             {"before": at - grace, "settled": list(SETTLED)},
         )
@@ -151,6 +156,7 @@ async def stuck_sagas(db: Database, grace: timedelta, now: datetime | None = Non
                 late_seconds=(at - row.deadline).total_seconds() if row.deadline else 0.0,
                 attempts=row.attempts,
                 age_seconds=(at - row.created_at).total_seconds(),
+                parked=row.parked,
             )
             for row in rows
         ]

@@ -60,12 +60,20 @@ class Runtime:
         self.customers_client = InProcessCustomersClient(self.customers)
         self.payments_client = InProcessPaymentsClient(self.payments)
         self.orders_client = InProcessOrdersClient(self.orders)
-        # Served over gRPC by `GrpcTopology`; search is hosted here but has no gRPC service yet.
-        self.components: list[Component[Any]] = [catalog, inventory, cart, customers, payments, orders]
         search = search_component(self.engines, self.catalog_client)
         self.search = search.service
         self.search_client = InProcessSearchClient(self.search)
-        self.host = Host(self.engines, [*self.components, search])
+        # Served over gRPC by `GrpcTopology`.
+        self.components: list[Component[Any]] = [
+            catalog,
+            inventory,
+            cart,
+            customers,
+            payments,
+            orders,
+            search,
+        ]
+        self.host = Host(self.engines, self.components)
 
     @property
     def consumers(self) -> list[EventConsumer]:

@@ -2,8 +2,9 @@
 
 It serves the context's gRPC API (with grpc.health.v1 and reflection), runs the context's outbox
 relay, event consumers and sweepers, and answers /healthz and /readyz on a small HTTP port. Its health
-status follows its engines: NOT_SERVING while one it needs does not answer, so balancers and kubelet
-probes route around it.
+status follows its engines and its watchdog (`platform.watchdog`): NOT_SERVING while one it needs
+does not answer, while a wedged loop is being restarted or while readiness flaps, so balancers and
+kubelet probes route around it; its liveness fails once the watchdog gave up on a loop.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from mercato.app.components import (
     inventory_component,
     orders_component,
     payments_component,
+    search_component,
 )
 from mercato.app.host import Host
 from mercato.catalog.grpc_client import GrpcCatalogClient
+from mercato.ops.self_watch import SelfWatch
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
@@ -52,8 +55,9 @@ HEALTH_INTERVAL_SECONDS = 2.0
 # liveness probe asks (restarting a process because its database is down would not bring it back).
 LIVENESS = "liveness"
 ENGINE_VARIABLES = {POSTGRES: "MERCATO_DATABASE_URL", NATS: "MERCATO_NATS_URL", REDIS: "MERCATO_REDIS_URL"}
-# What each context's process needs besides its engines: the services it calls.
-CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",)}
+# What each context's process needs besides its engines: the services it calls (the cart prices its
+# lines with the catalog; search re-reads the products its events name from it).
+CALLS: dict[str, tuple[str, ...]] = {"cart": ("catalog",), "search": ("catalog",)}
 
 
 def missing_configuration(settings: Settings, context: str) -> list[str]:
@@ -102,16 +106,15 @@ class ServiceProcess:
         self.host = Host(self.engines, [self.component])
         self.metrics = Metrics()
         _check_free(settings.grpc_host, settings.grpc_port)
-        registration = self.component.registration
-        assert registration is not None, "every context of CONTEXTS has a gRPC service"
         self.grpc = GrpcServer(
-            [registration],
+            [self.component.registration],
             secret=settings.auth_secret,
             address=f"{settings.grpc_host}:{settings.grpc_port}",
             credentials=server_tls(settings),
             metrics=self.metrics,
         )
         self._watch: asyncio.Task[None] | None = None
+        self._self_watch: asyncio.Task[None] | None = None
         self.serving = False
 
     def _build(self, context: str) -> Component[Any]:
@@ -122,6 +125,7 @@ class ServiceProcess:
             "customers": lambda: customers_component(self.engines),
             "payments": lambda: payments_component(self.engines),
             "orders": lambda: orders_component(self.engines),
+            "search": lambda: search_component(self.engines, self._catalog_client()),
         }
         return builders[context]()
 
@@ -146,11 +150,15 @@ class ServiceProcess:
         await self.grpc.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         self.serving = True
         self._watch = asyncio.create_task(self._follow_engines())
+        if self.settings.anomaly_watch_interval_seconds > 0:
+            watch = SelfWatch(self.metrics, interval=self.settings.anomaly_watch_interval_seconds)
+            self._self_watch = asyncio.create_task(watch.run())
 
     async def _follow_engines(self) -> None:
         """Report NOT_SERVING while an engine this context needs does not answer, SERVING once it does."""
-        names = ["", registration.name] if (registration := self.component.registration) else [""]
+        names = ["", self.component.registration.name]
         status = health_pb2.HealthCheckResponse
+        gave_up = False
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
             try:
@@ -162,11 +170,17 @@ class ServiceProcess:
                 log.warning("%s is %s", self.context, "serving again" if serving else "not serving")
                 for name in names:
                     await self.grpc.health.set(name, status.SERVING if serving else status.NOT_SERVING)
+            if not self.host.healthy and not gave_up:
+                # The watchdog spent its restarts on a wedged loop: let the orchestrator replace us.
+                gave_up = True
+                await self.grpc.health.set(LIVENESS, status.NOT_SERVING)
 
     def http_app(self) -> ASGIApp:
         """/healthz (the process is alive), /readyz (its engines answer) and /metrics (Prometheus)."""
 
         async def healthz(_: Request) -> Response:
+            if not self.host.healthy:  # the watchdog gave up on a wedged loop: replace this process
+                return JSONResponse({"status": "wedged", "context": self.context}, status_code=503)
             return JSONResponse({"status": "ok", "context": self.context})
 
         async def readyz(_: Request) -> Response:
@@ -185,8 +199,9 @@ class ServiceProcess:
 
     async def stop(self) -> None:
         """Drain gRPC first (health goes NOT_SERVING, in-flight calls finish), then the background work."""
-        if self._watch is not None:
-            await stop_tasks([self._watch], grace=1.0)
+        watching = [task for task in (self._watch, self._self_watch) if task is not None]
+        if watching:
+            await stop_tasks(watching, grace=1.0)
         await within(self.grpc.stop(), STOP_GRACE_SECONDS + 1, "stopping the gRPC server")
         await self.host.stop()
         for channel in self._channels:

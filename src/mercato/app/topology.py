@@ -30,15 +30,19 @@ from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
 from mercato.platform.grpc.tls import channel_tls
 from mercato.platform.metrics import Metrics
+from mercato.search.grpc_client import GrpcSearchClient
 
 GATEWAY = "gateway"
 # The contexts the gateway calls (payments for its vault only: checkout exchanges the shopper's
 # payment token for a reference there; payments' money moves through the order saga's events).
-GATEWAY_UPSTREAMS = ("catalog", "inventory", "cart", "customers", "orders", "payments")
+GATEWAY_UPSTREAMS = ("catalog", "inventory", "cart", "customers", "orders", "payments", "search")
+# Upstreams the gateway serves without: with no MERCATO_SEARCH_ADDRESS, `products(filter: {search})` is
+# the catalog's word match and `search` answers UNAVAILABLE (a shop may run no search process).
+OPTIONAL_UPSTREAMS = frozenset({"search"})
 
 
 def gateway_clients(channels: Mapping[str, Any], *, secret: str | None, policy: CallPolicy) -> Clients:
-    """The gateway's clients, each on the channel to its context's service."""
+    """The gateway's clients, each on the channel to its context's service (search only if given one)."""
     kw: dict[str, Any] = {"service": GATEWAY, "secret": secret, "policy": policy}
     return Clients(
         catalog=GrpcCatalogClient(channels["catalog"], **kw),
@@ -47,6 +51,7 @@ def gateway_clients(channels: Mapping[str, Any], *, secret: str | None, policy: 
         customers=GrpcCustomersClient(channels["customers"], **kw),
         orders=GrpcOrdersClient(channels["orders"], **kw),
         payments=GrpcPaymentsClient(channels["payments"], **kw),
+        search=GrpcSearchClient(channels["search"], **kw) if "search" in channels else None,
     )
 
 
@@ -56,7 +61,7 @@ class GrpcTopology:
     def __init__(self, runtime: Runtime, address: str = "127.0.0.1:0") -> None:
         secret = runtime.settings.auth_secret
         self.server = GrpcServer(
-            [c.registration for c in runtime.components if c.registration is not None],
+            [c.registration for c in runtime.components],
             secret=secret,
             address=address,
         )
@@ -77,8 +82,12 @@ class GrpcTopology:
 
 
 def missing_addresses(settings: Settings, contexts: tuple[str, ...] = GATEWAY_UPSTREAMS) -> list[str]:
-    """The MERCATO_<CONTEXT>_ADDRESS variables `contexts` need and `settings` lack."""
-    return [f"MERCATO_{c.upper()}_ADDRESS" for c in contexts if not getattr(settings, f"{c}_address")]
+    """The MERCATO_<CONTEXT>_ADDRESS variables `contexts` need and `settings` lack (optional ones aside)."""
+    return [
+        f"MERCATO_{c.upper()}_ADDRESS"
+        for c in contexts
+        if c not in OPTIONAL_UPSTREAMS and not getattr(settings, f"{c}_address")
+    ]
 
 
 class RemoteContexts:
@@ -100,8 +109,9 @@ class RemoteContexts:
         self.generation_key = self.cache.key(CATALOG_GENERATION_KEY)
         tls = channel_tls(settings)
         self.channels = {
-            c: create_channel(str(getattr(settings, f"{c}_address")), credentials=tls)
+            c: create_channel(str(address), credentials=tls)
             for c in GATEWAY_UPSTREAMS
+            if (address := getattr(settings, f"{c}_address"))
         }
         policy = CallPolicy(timeout=settings.grpc_deadline_seconds)
         self.clients = gateway_clients(self.channels, secret=settings.auth_secret, policy=policy)
@@ -121,6 +131,10 @@ class RemoteContexts:
 
     def instrument(self, metrics: Metrics) -> None:
         return None  # the contexts' processes report their own consumers and outboxes
+
+    @property
+    def healthy(self) -> bool:
+        return True  # no background loop here: the contexts' processes watch their own
 
     async def stop(self) -> None:
         for channel in self.channels.values():

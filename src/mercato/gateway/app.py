@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sys
@@ -25,11 +26,13 @@ from mercato.gateway.graphql.core.errors import format_error
 from mercato.gateway.graphql.schema import build_schema
 from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.gateway.response_cache import ResponseCache
+from mercato.ops.self_watch import SelfWatch
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
 from mercato.platform.errors import InputRejected
 from mercato.platform.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
+from mercato.platform.shutdown import stop_tasks
 from mercato.platform.telemetry import TracingMiddleware, shutdown_tracing
 from mercato.platform.validation import nested_deeper_than
 
@@ -199,6 +202,11 @@ class Backend(Protocol):
         """Report what the backend runs (consumer lag, outbox backlog) on `metrics`; after `start`."""
         ...
 
+    @property
+    def healthy(self) -> bool:
+        """False once the backend's watchdog gave up on a wedged loop (the process must be replaced)."""
+        ...
+
     async def stop(self) -> None: ...
 
 
@@ -231,6 +239,10 @@ class InProcessBackend:
     def instrument(self, metrics: Metrics) -> None:
         self.runtime.host.instrument(metrics)
 
+    @property
+    def healthy(self) -> bool:
+        return self.runtime.host.healthy
+
     async def stop(self) -> None:
         await self.runtime.stop()
 
@@ -249,6 +261,8 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
     metrics = Metrics()
 
     async def healthz(_: Request) -> Response:
+        if not backend.healthy:  # the watchdog gave up on a wedged loop: replace this process
+            return JSONResponse({"status": "wedged"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
@@ -265,9 +279,12 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
         if owns_backend:
             await backend.start()
         backend.instrument(metrics)
+        interval = settings.anomaly_watch_interval_seconds
+        watching = [asyncio.create_task(SelfWatch(metrics, interval=interval).run())] if interval > 0 else []
         try:
             yield
         finally:
+            await stop_tasks(watching, grace=1.0)
             if owns_backend:
                 await backend.stop()
             shutdown_tracing()

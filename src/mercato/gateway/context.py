@@ -27,7 +27,8 @@ class Clients:
     customers: CustomersClient
     orders: OrdersClient
     payments: PaymentsClient  # the vault only: checkout exchanges the payment token for a reference
-    # In process only for now: without it, `products(filter: {search})` is the catalog's word match.
+    # None when no search process is configured (`mercato serve gateway` without
+    # MERCATO_SEARCH_ADDRESS): `products(filter: {search})` is then the catalog's word match.
     search: SearchClient | None = None
 
 

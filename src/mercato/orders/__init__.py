@@ -6,7 +6,7 @@ and the `OrdersClient` Protocol (`mercato.orders.client`).
 
 from mercato.orders.client import OrdersClient
 from mercato.orders.domain import events
-from mercato.orders.domain.commands import ExpireSagas, PlaceOrder
+from mercato.orders.domain.commands import ExpireSagas, PlaceOrder, ResumeSaga
 from mercato.orders.domain.errors import OrderQueryErrorCode, PlaceOrderErrorCode
 from mercato.orders.domain.model import Order, OrderLine, OrderStatus, RejectReason
 from mercato.orders.domain.saga_types import SagaPolicy
@@ -25,6 +25,7 @@ __all__ = [
     "PlaceOrder",
     "PlaceOrderErrorCode",
     "RejectReason",
+    "ResumeSaga",
     "SagaPolicy",
     "events",
 ]

@@ -14,7 +14,7 @@ from typing import Any, overload
 
 from mercato.payments.adapters import tables
 from mercato.payments.adapters.repository import PaymentsRepository
-from mercato.payments.adapters.sandbox import SandboxProvider
+from mercato.payments.adapters.sandbox import SandboxFaults, SandboxProvider
 from mercato.payments.adapters.vault import AesGcmCipher, PaymentMethodStore, SivSealer, VaultKeys
 from mercato.payments.domain import commands
 from mercato.payments.domain.breaker import BreakerSettings, BreakerState, CircuitBreaker
@@ -26,9 +26,11 @@ from mercato.payments.service_layer.operations import OperationRunner, PaymentsD
 from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
 from mercato.payments.service_layer.vault import Vault
+from mercato.platform.business_metrics import payment_breaker_state
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
+from mercato.platform.watchdog import record_action
 
 
 def utc_now() -> datetime:
@@ -36,6 +38,9 @@ def utc_now() -> datetime:
 
 
 log = logging.getLogger(__name__)
+
+# The label of the breaker's actions: one provider per process.
+BREAKER_COMPONENT = "payments.provider"
 
 
 def payments_outbox(namespace: str) -> Outbox:
@@ -69,6 +74,7 @@ class PaymentsService:
             self.vault.token_for,
             CircuitBreaker(breaker, on_change=_log_breaker),
         )
+        _show_breaker(self.runner.breaker.state)
         self.queries = PaymentsQueries(db, PaymentsRepository)
         self.deps = PaymentsDeps(runner=self.runner)
 
@@ -127,7 +133,12 @@ def build_payments(
     runner_settings: RunnerSettings | None = None,
 ) -> PaymentsService:
     """The payments on the built-in sandbox provider (the only provider so far)."""
-    provider = SandboxProvider(latency_ms=settings.payments_sandbox_latency_ms)
+    faults = SandboxFaults(
+        error_rate=settings.payments_sandbox_error_rate,
+        timeout_rate=settings.payments_sandbox_timeout_rate,
+        jitter_ms=settings.payments_sandbox_jitter_ms,
+    )
+    provider = SandboxProvider(latency_ms=settings.payments_sandbox_latency_ms, faults=faults)
     if runner_settings is None:
         runner_settings = RunnerSettings(
             provider_timeout_seconds=settings.payments_provider_timeout_seconds,
@@ -149,14 +160,23 @@ def build_payments(
 
 
 def _log_breaker(state: BreakerState, failures: int, open_seconds: float) -> None:
+    """Every move of the breaker is a self-healing action: a gauge, a counter and one log line."""
+    _show_breaker(state)
     if state is BreakerState.OPEN:
-        log.warning(
-            "payment provider circuit open after %d calls without an answer: calls refused for %.1f s",
-            failures,
-            open_seconds,
+        record_action(
+            "breaker_open",
+            BREAKER_COMPONENT,
+            f"circuit open after {failures} calls without an answer: calls refused for {open_seconds:.1f} s",
+            failures=failures,
+            open_seconds=open_seconds,
         )
     else:
-        log.warning("payment provider circuit %s", state.value.replace("_", "-"))
+        record_action(f"breaker_{state.value}", BREAKER_COMPONENT, f"circuit {state.value.replace('_', '-')}")
+
+
+def _show_breaker(state: BreakerState) -> None:
+    for each in BreakerState:
+        payment_breaker_state.labels(each.value).set(1.0 if each is state else 0.0)
 
 
 def _dev_vault_keys() -> VaultKeys:

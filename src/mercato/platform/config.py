@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # the fallback: it publishes rows still unpublished `grace` seconds after their commit (their
     # process died or the broker failed), and marks what was published, at most every mark interval.
     outbox_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    # Each process runs the anomaly detector over its own metrics this often (`ops.self_watch`);
+    # 0 turns it off.
+    anomaly_watch_interval_seconds: float = Field(default=15.0, ge=0)
     outbox_publish_grace_seconds: float = Field(default=5.0, gt=0)
     outbox_mark_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
@@ -66,6 +69,13 @@ class Settings(BaseSettings):
 
     reservation_ttl_seconds: int = Field(default=900, ge=1)
     reservation_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # Self-healing (platform/watchdog.py): every interval, a relay, consumer or sweeper with work
+    # waiting and no turn for `stall` seconds is restarted, at most `max_restarts` times in 10 minutes.
+    watchdog_interval_seconds: float = Field(default=5.0, gt=0)
+    watchdog_stall_seconds: float = Field(default=60.0, gt=0)
+    watchdog_max_restarts: int = Field(default=5, ge=1)
+    # A saga past its step's deadline by more than this is stuck (metric, `mercato ops sagas`).
+    saga_stuck_grace_seconds: float = Field(default=60.0, ge=0)
 
     graphql_max_depth: int = Field(default=12, ge=1)
     graphql_max_cost: int = Field(default=20_000, ge=1)
@@ -88,6 +98,12 @@ class Settings(BaseSettings):
     cart_create_per_ip: int = Field(default=60, ge=1)
     checkout_per_customer: int = Field(default=20, ge=1)
     checkout_per_ip: int = Field(default=60, ge=1)
+    # `passwordResetRequest` mails whoever owns the address: counted per email (so nobody's inbox can be
+    # flooded) and per client address, in a window of its own (an hour). The answer is the same
+    # whether or not the email has an account, so the limit reveals nothing.
+    password_reset_window_seconds: int = Field(default=3_600, ge=1)
+    password_reset_requests_per_email: int = Field(default=3, ge=1)
+    password_reset_requests_per_ip: int = Field(default=20, ge=1)
     # Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` names the client. Empty:
     # the header is never believed and the direct peer is the client (see gateway.client_ip).
     trusted_proxies: str = ""
@@ -108,6 +124,11 @@ class Settings(BaseSettings):
 
     # Payments: the built-in sandbox provider's simulated latency.
     payments_sandbox_latency_ms: int = Field(default=0, ge=0)
+    # Injected faults of the sandbox (fault-injection runs, `make chaos`; off by default): the share
+    # of calls that fail, the share whose answer is lost after the change is made, extra random latency.
+    payments_sandbox_error_rate: float = Field(default=0.0, ge=0, le=1)
+    payments_sandbox_timeout_rate: float = Field(default=0.0, ge=0, le=1)
+    payments_sandbox_jitter_ms: int = Field(default=0, ge=0)
     # A provider call gives up after the timeout; its lease (always longer) is how long a crashed
     # attempt blocks a retry before another worker takes it over.
     payments_provider_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -130,6 +151,8 @@ class Settings(BaseSettings):
     customers_address: str | None = None
     orders_address: str | None = None
     payments_address: str | None = None
+    # Optional for the gateway: without it, `products(filter: {search})` is the catalog's word match.
+    search_address: str | None = None
     # TLS between services (PEM files): certificate + key -> the gRPC server speaks TLS; a CA as well ->
     # it requires callers' certificates (mutual TLS), and clients verify servers against it.
     grpc_tls_cert_file: Path | None = None

@@ -130,6 +130,7 @@ class Metrics:
         self._lag_sources: list[ConsumerLagSource] = []
         self._outbox_sources: list[OutboxPendingSource] = []
         self._outbox_age_sources: list[OutboxAgeSource] = []
+        self._samplers: list[Callable[[], Awaitable[None]]] = []
         self._sampling: asyncio.Task[None] | None = None
 
     def http_path(self, path: str) -> str:
@@ -143,6 +144,10 @@ class Metrics:
 
     def add_outbox_age_source(self, source: OutboxAgeSource) -> None:
         self._outbox_age_sources.append(source)
+
+    def add_sampler(self, sampler: Callable[[], Awaitable[None]]) -> None:
+        """A coroutine that sets gauges of its own at each scrape (bounded like the sources)."""
+        self._samplers.append(sampler)
 
     async def sample(self) -> None:
         """Refresh the gauges fed by sources; takes at most about `sample_timeout`, never raises.
@@ -162,7 +167,15 @@ class Metrics:
             *(self._sample_one(source, self.consumer_pending) for source in self._lag_sources),
             *(self._sample_one(source, self.outbox_pending) for source in self._outbox_sources),
             *(self._sample_one(source, self.outbox_age) for source in self._outbox_age_sources),
+            *(self._run_sampler(sampler) for sampler in self._samplers),
         )
+
+    async def _run_sampler(self, sampler: Callable[[], Awaitable[None]]) -> None:
+        try:
+            async with asyncio.timeout(self.sample_timeout):
+                await sampler()
+        except Exception as exc:  # noqa: BLE001 - a failing sampler keeps its gauges' last values
+            log.warning("metrics sampler %r failed, keeping its last values: %r", sampler, exc)
 
     async def _sample_one(self, source: Callable[[], Awaitable[Mapping[Any, float]]], gauge: Gauge) -> None:
         try:

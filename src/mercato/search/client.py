@@ -1,8 +1,5 @@
-"""How the gateway talks to search: one Protocol and its in-process implementation.
-
-No gRPC implementation yet: in the gRPC topology the gateway has no search client and
-`products(filter: {search})` falls back to the catalog's own word match (see the gateway).
-"""
+"""How the gateway talks to search: one Protocol and its in-process implementation (the gRPC one is
+`grpc_client.GrpcSearchClient`; tests/contract/test_search_clients.py holds the two to one behaviour)."""
 
 from __future__ import annotations
 

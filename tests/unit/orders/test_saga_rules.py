@@ -9,7 +9,7 @@ import pytest
 
 from mercato.orders.domain import events
 from mercato.orders.domain.model import OrderStatus, RejectReason
-from mercato.orders.domain.saga import begin, decide
+from mercato.orders.domain.saga import begin, decide, resume
 from mercato.orders.domain.saga_codec import from_document, to_document
 from mercato.orders.domain.saga_types import (
     AuthorizeAndCapturePayment,
@@ -21,12 +21,14 @@ from mercato.orders.domain.saga_types import (
     PaymentCaptured,
     PaymentCaptureFailed,
     PaymentDeclined,
+    PaymentVoided,
     RefundPayment,
     ReleaseStock,
     ReserveStock,
     SagaState,
     Stock,
     StockCommitted,
+    StockReleased,
     StockReserved,
     Timeout,
     VoidPayment,
@@ -141,11 +143,58 @@ def test_the_commit_is_the_pivot_and_is_resent_whatever_the_attempts() -> None:
     assert (after.status, after.attempts) == (OrderStatus.PAYMENT_CAPTURED, 51)
 
 
-def test_compensations_are_resent_until_acknowledged() -> None:
-    state = replace(STATES["expired"], attempts=50)
-    after, commands = decide(state, Timeout(), DUE, POLICY)
+def test_compensations_are_resent_until_acknowledged_then_parked_for_a_person() -> None:
+    # Given a void nobody confirmed after one re-send short of the parking limit
+    state = replace(STATES["expired"], attempts=POLICY.park_after - 1)
+
+    # When two more deadlines pass
+    resent, commands = decide(state, Timeout(), DUE, POLICY)
+    parked, nothing = decide(resent, Timeout(), resent.deadline, POLICY)
+
+    # Then the void is re-sent once more, and then the saga stops re-sending and says why
     assert commands == [VoidPayment(ORDER, IID, f"order:{ORDER}:void")]
-    assert after.attempts == 51
+    assert resent.attempts == POLICY.park_after and resent.parked is None
+    assert nothing == []
+    assert parked.deadline is None and parked.status is OrderStatus.COMPENSATING
+    assert parked.parked == f"void_payment unconfirmed after {POLICY.park_after} re-sends"
+
+
+def test_a_parked_saga_goes_on_when_the_answer_comes_late_or_a_person_resumes_it() -> None:
+    parked = replace(STATES["expired"], attempts=POLICY.park_after, deadline=None, parked="void stuck")
+
+    # A late answer settles it by itself
+    settled, commands = decide(parked, PaymentVoided(IID), DUE, POLICY)
+    assert (settled.status, settled.parked, settled.deadline) == (OrderStatus.REJECTED, None, None)
+    assert commands == []
+
+    # A person's resume re-arms it: due at once, its re-sends counted afresh
+    resumed = resume(parked, DUE)
+    assert (resumed.parked, resumed.deadline, resumed.attempts) == (None, DUE, 0)
+    again, commands = decide(resumed, Timeout(), DUE, POLICY)
+    assert commands == [VoidPayment(ORDER, IID, f"order:{ORDER}:void")]
+    assert again.deadline == DUE + POLICY.step_timeout
+    assert resume(STATES["expired"], DUE) == STATES["expired"]  # not parked: nothing to resume
+
+
+def test_a_parked_saga_woken_by_one_of_two_answers_waits_for_the_other_again() -> None:
+    # Given a parked saga that awaits both a release and a refund
+    state = replace(
+        STATES["declined"], payment=Payment.REFUNDING, intent_id=IID, deadline=None, parked="stuck"
+    )
+
+    # When the release is confirmed
+    after, commands = decide(state, StockReleased(RID), T0, POLICY)
+
+    # Then it waits for the refund with a deadline again (re-sent at the next timeout)
+    assert commands == [] and after.parked is None
+    assert after.deadline == T0 + POLICY.step_timeout
+
+
+def test_forward_steps_are_never_parked() -> None:
+    # The commit is the pivot: it is re-sent whatever the count, never parked
+    state = replace(STATES["captured"], attempts=POLICY.park_after + 5)
+    after, commands = decide(state, Timeout(), DUE, POLICY)
+    assert commands == [CommitStock(ORDER, RID)] and after.parked is None
 
 
 def test_a_late_authorization_after_a_timeout_is_voided_once() -> None:

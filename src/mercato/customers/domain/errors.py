@@ -122,6 +122,7 @@ class PasswordResetRequestErrorCode(Enum):
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 class PasswordResetErrorCode(Enum):

@@ -37,6 +37,16 @@ class ExpireSagas:
 
 
 @dataclass(frozen=True)
+class ResumeSaga:
+    """Re-arm a parked saga (one that stopped re-sending an undo or refund nobody confirmed): its
+    awaited commands go out again at the next sweep. An order whose saga is not parked is left as it
+    is (the answer is False)."""
+
+    order_id: uuid.UUID
+    actor: str
+
+
+@dataclass(frozen=True)
 class CancelOrder:
     """Cancel an order not shipped yet; its stock and money go back (see `after_purchase`).
     `customer_id`: only that customer's order may be cancelled (None: staff, any order)."""

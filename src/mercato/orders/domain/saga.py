@@ -73,6 +73,7 @@ def decide(
     learned, failure = _learn(state, message)
     if learned == state:
         return state, []  # a duplicate or a stale reply: nothing new is known
+    learned = replace(learned, parked=None)  # an answer at last: the saga goes on by itself
     if failure is not None and learned.status in STEP_BY_STATUS:  # still going forward
         learned = replace(learned, status=OrderStatus.COMPENSATING, reason=failure)
     return _drive(state, learned, now, policy)
@@ -84,6 +85,14 @@ def drive(
     """`changed` (a request applied to `before`, see `after_purchase`) carried on: its status
     settled, the commands it implies, its deadline."""
     return _drive(before, changed, now, policy)
+
+
+def resume(s: SagaState, now: datetime) -> SagaState:
+    """A parked saga re-armed by a person: its next timeout (due now) re-sends what it awaits, with
+    a fresh count of re-sends. Anything else is returned unchanged."""
+    if s.parked is None:
+        return s
+    return replace(s, parked=None, attempts=0, deadline=now)
 
 
 def _learn(s: SagaState, m: SagaMessage) -> tuple[SagaState, RejectReason | None]:
@@ -202,6 +211,8 @@ def _reschedule(
     if not _waiting(s):
         return replace(s, deadline=None, attempts=0)
     if commands or s.status is not before.status:
+        return replace(s, deadline=now + policy.step_timeout, attempts=0, parked=None)
+    if s.deadline is None and s.parked is None:  # a parked saga woken by an answer: wait again
         return replace(s, deadline=now + policy.step_timeout, attempts=0)
     return s
 
@@ -212,12 +223,21 @@ def _on_timeout(s: SagaState, now: datetime, policy: SagaPolicy) -> tuple[SagaSt
     awaited = _awaited(s)
     if not _waiting(s):
         return replace(s, deadline=None, attempts=0), []
-    if not awaited:  # staff refunds unconfirmed: re-send them all, payments answers by key
-        return replace(s, deadline=now + policy.step_timeout, attempts=s.attempts + 1), [*staff_refunds(s)]
     step = STEP_BY_STATUS.get(s.status)
-    if step is not None and step.bounded and s.attempts >= policy.max_retries:
+    if awaited and step is not None and step.bounded and s.attempts >= policy.max_retries:
         failed = replace(s, status=OrderStatus.COMPENSATING, reason=RejectReason.TIMEOUT)
         return _drive(s, failed, now, policy)
+    if step is None and s.attempts >= policy.park_after:
+        # Undoing or refunding that nobody confirms after all these re-sends: stop and wait for a
+        # person (`resume`) rather than re-send forever. A late answer still moves the saga on.
+        return replace(s, deadline=None, parked=_park_reason(s, awaited)), []
+    if not awaited:  # staff refunds unconfirmed: re-send them all, payments answers by key
+        return replace(s, deadline=now + policy.step_timeout, attempts=s.attempts + 1), [*staff_refunds(s)]
     # Re-send what is still out, unchanged: every participant treats a repeat as a no-op.
     commands = [a.build(s, policy) for a in awaited]
     return replace(s, deadline=now + policy.step_timeout, attempts=s.attempts + 1), commands
+
+
+def _park_reason(s: SagaState, awaited: tuple[Action, ...]) -> str:
+    what = ", ".join(a.name for a in awaited) or f"refund of {s.refund_requested - s.refunded} minor units"
+    return f"{what} unconfirmed after {s.attempts} re-sends"

@@ -39,6 +39,7 @@ def to_document(s: SagaState) -> dict[str, Any]:
         "refunded": s.refunded,
         "refunds": [[key, amount] for key, amount in s.refunds],
         "tracking_number": s.tracking_number,
+        "parked": s.parked,
     }
 
 
@@ -63,4 +64,5 @@ def from_document(doc: dict[str, Any]) -> SagaState:
         refunded=int(doc.get("refunded", 0)),
         refunds=tuple((str(key), int(amount)) for key, amount in doc.get("refunds", ())),
         tracking_number=doc.get("tracking_number"),
+        parked=doc.get("parked"),
     )

@@ -52,6 +52,10 @@ class SagaPolicy:
 
     step_timeout: timedelta = timedelta(seconds=30)
     max_retries: int = 2
+    # Undoing (a void, a refund, a release, a staff refund) is never given up, but after this many
+    # re-sends nobody answered (an hour at the default timeout: a provider that keeps refusing a
+    # refund) the saga is parked for a person instead of re-sending forever; `resume` re-arms it.
+    park_after: int = 120
     # Longer than the whole forward path, so that in normal operation a reservation never expires
     # before it is committed; if it does, the saga compensates (see `saga._learn`).
     reservation_ttl_seconds: int = 900
@@ -79,6 +83,8 @@ class SagaState:
     # key is `refund-<n>`, so a re-send can never refund twice.
     refunds: tuple[tuple[str, int], ...] = ()
     tracking_number: str | None = None
+    # Why the saga stopped re-sending and waits for a person (`SagaPolicy.park_after`); None: not parked.
+    parked: str | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -302,3 +308,28 @@ class LockedSaga:
 
     state: SagaState
     owner: OrderOwner
+
+
+# The step a saga awaits, named by the command that is out (a metric label: a fixed, small set).
+_STOCK_STEPS = {
+    Stock.REQUESTED: "reserve_stock",
+    Stock.COMMITTING: "commit_stock",
+    Stock.RELEASING: "release_stock",
+    Stock.RESTOCKING: "restock",
+}
+_PAYMENT_STEPS = {
+    Payment.CHARGING: "charge_payment",
+    Payment.REQUESTED: "authorize_payment",
+    Payment.CAPTURING: "capture_payment",
+    Payment.VOIDING: "void_payment",
+    Payment.REFUNDING: "refund_payment",
+}
+
+
+def awaited_step(s: SagaState) -> str | None:
+    """What the saga waits for now (`reserve_stock`, `charge_payment`, `release_stock+void_payment`
+    when compensations run side by side, ...); None when no command is out."""
+    names = [name for name in (_STOCK_STEPS.get(s.stock), _PAYMENT_STEPS.get(s.payment)) if name]
+    if s.refunds_pending and "refund_payment" not in names:
+        names.append("refund_payment")
+    return "+".join(names) or None

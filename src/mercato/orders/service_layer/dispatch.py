@@ -10,13 +10,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mercato.orders.domain.commands import CancelOrder, ExpireSagas, FulfillOrder, PlaceOrder, RefundOrder
+from mercato.orders.domain.commands import (
+    CancelOrder,
+    ExpireSagas,
+    FulfillOrder,
+    PlaceOrder,
+    RefundOrder,
+    ResumeSaga,
+)
 from mercato.orders.service_layer import after_purchase, handlers
 from mercato.orders.service_layer.unit_of_work import OrdersDeps
 
 COMMAND_HANDLERS: dict[type[Any], Callable[[Any, OrdersDeps], Awaitable[Any]]] = {
     PlaceOrder: handlers.place_order,
     ExpireSagas: handlers.expire_sagas,
+    ResumeSaga: handlers.resume_saga,
     CancelOrder: after_purchase.cancel_order,
     FulfillOrder: after_purchase.fulfill_order,
     RefundOrder: after_purchase.refund_order,

@@ -8,14 +8,15 @@ crash before the commit replays the message against the state as it was.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
 from mercato.orders.domain import events, saga
-from mercato.orders.domain.commands import ExpireSagas, PlaceOrder
+from mercato.orders.domain.commands import ExpireSagas, PlaceOrder, ResumeSaga
 from mercato.orders.domain.errors import PlaceOrderErrorCode
 from mercato.orders.domain.model import Order, OrderStatus, check_request
-from mercato.orders.domain.rules import CartEmpty, IdempotencyKeyReused, OrderIdTaken
+from mercato.orders.domain.rules import CartEmpty, IdempotencyKeyReused, OrderIdTaken, OrderNotFound
 from mercato.orders.domain.saga_types import (
     LockedSaga,
     SagaCommand,
@@ -30,6 +31,7 @@ from mercato.platform.events import DomainEvent
 from mercato.platform.validation import Checks
 
 SWEEP_LIMIT_MAX = 1_000
+log = logging.getLogger(__name__)
 
 
 async def place_order(cmd: PlaceOrder, deps: OrdersDeps) -> Order:
@@ -141,7 +143,26 @@ async def expire_sagas(cmd: ExpireSagas, deps: OrdersDeps) -> int:
         due = await uow.orders.claim_due(cmd.now, max(1, min(cmd.limit, SWEEP_LIMIT_MAX)))
         moved = 0
         for locked in due:
-            if await _step(uow, locked, Timeout(), cmd.now, deps.policy) != locked.state:
+            after = await _step(uow, locked, Timeout(), cmd.now, deps.policy)
+            if after != locked.state:
                 moved += 1
+            if after.parked is not None:
+                log.warning("order %s: saga parked for a person: %s", after.order_id, after.parked)
         await uow.commit()
         return moved
+
+
+async def resume_saga(cmd: ResumeSaga, deps: OrdersDeps) -> bool:
+    """Re-arm a parked saga (due now, so the next sweep re-sends what it awaits); False when the
+    order's saga was not parked."""
+    now = deps.clock()
+    async with deps.uow() as uow:
+        locked = await uow.orders.lock_saga(cmd.order_id)
+        if locked is None:
+            raise OrderNotFound()
+        after = saga.resume(locked.state, now)
+        await save_step(uow, locked, after, [], now, actor=cmd.actor)
+        await uow.commit()
+    if after != locked.state:
+        log.warning("order %s: parked saga resumed by %s", cmd.order_id, cmd.actor)
+    return after != locked.state

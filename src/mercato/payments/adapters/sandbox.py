@@ -10,6 +10,12 @@ Tokens (for `authorize`):
                                                     same reference answers at once
   anything else                                     declined (DECLINED): an unknown card
 
+Faults for fault-injection runs (`SandboxFaults`, off by default; `MERCATO_PAYMENTS_SANDBOX_*`): a
+share of calls fails with ProviderError before anything is made, a share makes the change and then
+loses the answer (sleeps `timeout_seconds`, like `tok_timeout`, for every kind of call), and each
+call may take a random extra latency. Unlike the tokens these are transient: the same request asked
+again is drawn again, so a retry goes through.
+
 Every answer is derived from the request, so that any process answers a reference the same way:
 the charge id is `ch_` + uuid5(reference), a capture's, void's or refund's id likewise from its
 reference, and the outcome of an authorization from its token. Payments' own operations and
@@ -29,6 +35,7 @@ derives (`ch_nope`) is always unknown.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import uuid
 from collections import OrderedDict
@@ -102,13 +109,34 @@ class _Book(Generic[K, V]):
             self._entries.popitem(last=False)
 
 
+@dataclass(frozen=True)
+class SandboxFaults:
+    """Transient faults drawn for every call (rates in [0, 1]; their sum at most 1)."""
+
+    error_rate: float = 0.0  # ProviderError, nothing made
+    timeout_rate: float = 0.0  # made, then the answer is lost
+    jitter_ms: int = 0  # extra latency, uniform in [0, jitter_ms]
+    seed: int | None = None  # the same draws in the same order of calls
+
+    def __post_init__(self) -> None:
+        if min(self.error_rate, self.timeout_rate) < 0 or self.error_rate + self.timeout_rate > 1:
+            raise ValueError("sandbox fault rates must be >= 0 and add up to at most 1")
+
+
 class SandboxProvider:
     name = "sandbox"
 
     def __init__(
-        self, *, latency_ms: int = 0, timeout_seconds: float = 60.0, book_size: int = BOOK_SIZE
+        self,
+        *,
+        latency_ms: int = 0,
+        timeout_seconds: float = 60.0,
+        book_size: int = BOOK_SIZE,
+        faults: SandboxFaults | None = None,
     ) -> None:
         self.latency_ms = latency_ms
+        self.faults = faults or SandboxFaults()
+        self._draws = random.Random(self.faults.seed)
         # How long a `tok_timeout` authorization keeps the caller waiting: longer than any caller's
         # timeout, so the caller gives up first.
         self.timeout_seconds = timeout_seconds
@@ -119,9 +147,22 @@ class SandboxProvider:
         """The charge as this process's book knows it (None: not made here, or forgotten)."""
         return self._charges.get(charge)
 
-    async def _latency(self) -> None:
-        if self.latency_ms:
-            await asyncio.sleep(self.latency_ms / 1000)
+    async def _latency(self) -> bool:
+        """Wait the call's latency; raise the injected error, or say whether to lose the answer."""
+        faults = self.faults
+        extra = self._draws.uniform(0, faults.jitter_ms) if faults.jitter_ms else 0.0
+        if self.latency_ms or extra:
+            await asyncio.sleep((self.latency_ms + extra) / 1000)
+        if not (faults.error_rate or faults.timeout_rate):
+            return False
+        draw = self._draws.random()
+        if draw < faults.error_rate:
+            raise ProviderError("sandbox: injected provider error")
+        return draw < faults.error_rate + faults.timeout_rate
+
+    async def _lose_answer(self) -> None:
+        """Made the change, lost the answer: the caller gives up first and must ask again."""
+        await asyncio.sleep(self.timeout_seconds)
 
     def _replay(self, reference: str, request: Request) -> ProviderResult | None:
         seen = self._answers.get(reference)
@@ -132,7 +173,7 @@ class SandboxProvider:
         return seen[1]
 
     async def authorize(self, token: str, amount: Money, reference: str) -> ProviderResult:
-        await self._latency()
+        lose_answer = await self._latency()
         if token == ERROR_TOKEN:
             raise ProviderError("sandbox: simulated provider error")
         replayed = self._replay(reference, ("AUTHORIZE", token, amount.amount, amount.currency))
@@ -150,9 +191,9 @@ class SandboxProvider:
             charge, SandboxCharge(reference, token, amount, "AUTHORIZED" if approved else "DECLINED")
         )
         self._answers.put(reference, (("AUTHORIZE", token, amount.amount, amount.currency), result))
-        if token == TIMEOUT_TOKEN:
+        if token == TIMEOUT_TOKEN or lose_answer:
             # Made the charge, lost the answer: the caller must ask again with the same reference.
-            await asyncio.sleep(self.timeout_seconds)
+            await self._lose_answer()
         return result
 
     async def capture(self, charge: str, amount: Money, reference: str) -> ProviderResult:
@@ -165,7 +206,7 @@ class SandboxProvider:
         return await self._change("REFUND", charge, amount, reference)
 
     async def _change(self, kind: str, charge: str, amount: Money | None, reference: str) -> ProviderResult:
-        await self._latency()
+        lose_answer = await self._latency()
         if not _CHARGE_ID.fullmatch(charge):
             return ProviderResult.declined(DeclineCode.UNKNOWN_CHARGE, f"sandbox: no charge {charge}")
         request: Request = (
@@ -188,6 +229,8 @@ class SandboxProvider:
             else ProviderResult.declined(decline, f"sandbox: {kind.lower()} refused", provider_reference)
         )
         self._answers.put(reference, (request, result))
+        if lose_answer:
+            await self._lose_answer()
         return result
 
 

@@ -24,6 +24,7 @@ from mercato.customers.domain.errors import (
     PasswordResetRequestErrorCode,
     TokenRevokeAllErrorCode,
 )
+from mercato.gateway.graphql.core.auth import request_client_ip
 from mercato.gateway.graphql.core.errors import payload_errors
 from mercato.gateway.graphql.core.ids import parse_id
 from mercato.gateway.graphql.customers.types import Account
@@ -210,6 +211,9 @@ class AccountSecurityMutations:
     )
     async def password_reset_request(self, info: strawberry.Info, email: str) -> PasswordResetRequestPayload:
         try:
+            limits = getattr(info.context, "rate_limits", None)
+            if limits is not None:
+                await limits.password_reset_request(email, request_client_ip(info.context))
             await info.context.clients.customers.request_password_reset(RequestPasswordReset(email))
         except ClientError as exc:
             return PasswordResetRequestPayload(

@@ -1,0 +1,84 @@
+"""The fault runs' TCP proxy (bench/chaos/proxy.py), in its own process in front of a loopback echo
+server: it forwards both ways, a cut aborts open connections and refuses new ones until healed, a
+delayed link still forwards everything, and the upstream can be moved."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from bench.chaos.proxy import ProxyProcess
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65_536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+@pytest.fixture
+async def echo() -> AsyncIterator[int]:
+    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.fixture
+def proxy(echo: int) -> Iterator[ProxyProcess]:
+    process = ProxyProcess({"echo": f"127.0.0.1:{echo}"})
+    yield process
+    process.stop()
+
+
+async def _round_trip(port: int, payload: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(payload)
+        await writer.drain()
+        return await reader.readexactly(len(payload))
+    finally:
+        writer.close()
+
+
+async def test_the_proxy_forwards_both_ways(proxy: ProxyProcess) -> None:
+    payload = b"x" * 200_000  # many chunks
+    assert await _round_trip(proxy.ports["echo"], payload) == payload
+
+
+async def test_a_cut_aborts_open_connections_and_refuses_new_ones_until_healed(proxy: ProxyProcess) -> None:
+    port = proxy.ports["echo"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"before")
+    assert await reader.readexactly(6) == b"before"
+
+    proxy.cut("echo")
+
+    assert await reader.read(100) == b""  # the open connection was aborted
+    writer.close()
+    with pytest.raises((asyncio.IncompleteReadError, ConnectionError)):
+        await _round_trip(port, b"during")
+    proxy.heal("echo")
+    assert await _round_trip(port, b"after") == b"after"
+
+
+async def test_a_delayed_link_still_forwards_everything(proxy: ProxyProcess) -> None:
+    proxy.delay("echo", 0.05)
+    assert await _round_trip(proxy.ports["echo"], b"slow" * 1000) == b"slow" * 1000
+
+
+async def test_the_upstream_can_move(proxy: ProxyProcess) -> None:
+    async def shout(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write((await reader.read(100)).upper())
+        await writer.drain()
+        writer.close()
+
+    other = await asyncio.start_server(shout, "127.0.0.1", 0)
+    try:
+        proxy.upstream("echo", f"127.0.0.1:{other.sockets[0].getsockname()[1]}")
+        assert await _round_trip(proxy.ports["echo"], b"moved") == b"MOVED"
+    finally:
+        other.close()
+        await other.wait_closed()
