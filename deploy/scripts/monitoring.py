@@ -206,8 +206,27 @@ def operations_rules() -> list[dict[str, Any]]:
             "critical",
             "Orders are placed but no saga confirms or rejects them",
             "{{ $value }} orders placed in 15 minutes and none confirmed or rejected: the order saga "
-            "is stuck (inventory, payments or the broker between them). Stuck sagas by step and age "
-            "are not exported yet: see docs/observability.md.",
+            "is stuck (inventory, payments or the broker between them).",
+        ),
+        alert(
+            "MercatoSagasStuck",
+            # Every orders replica samples the same table: max, not sum.
+            "max by (step) (mercato_saga_stuck_oldest_seconds) > 300",
+            "5m",
+            "warning",
+            "Sagas stuck at step {{ $labels.step }} for over 5 minutes",
+            "The oldest saga awaiting {{ $labels.step }} has been stuck {{ $value | humanizeDuration }} "
+            "past its deadline and grace: nothing drives it on (the sweeper, or a step that keeps "
+            "failing). `mercato ops sagas --stuck` lists them.",
+        ),
+        alert(
+            "MercatoSelfHealGaveUp",
+            'sum by (component) (increase(mercato_self_heal_actions_total{action="give_up"}[15m])) > 0',
+            "0s",
+            "critical",
+            "{{ $labels.component }}: the watchdog gave up restarting a background loop",
+            "A relay, consumer or sweeper kept wedging after its restarts; the process reports itself "
+            "unhealthy so that it is replaced.",
         ),
         alert(
             "MercatoPaymentProviderErrors",
@@ -463,6 +482,37 @@ def saga_dashboard() -> dict[str, Any]:
                 unit="s",
             ),
         ],
+        "Saga steps": [
+            p(
+                "Step duration p50 / p99",
+                *quantiles("mercato_saga_step_duration_seconds", "step", "{{step}}"),
+                unit="s",
+            ),
+            p(
+                "Steps ended / min by outcome",
+                (
+                    f"sum by (step, outcome) (rate(mercato_saga_step_duration_seconds_count[{RATE}])) * 60",
+                    "{{step}} {{outcome}}",
+                ),
+            ),
+            p(
+                "Stuck sagas by step and age",
+                ("max by (step, age) (mercato_sagas_stuck)", "{{step}} {{age}}"),
+            ),
+            p(
+                "Oldest stuck saga by step",
+                ("max by (step) (mercato_saga_stuck_oldest_seconds)", "{{step}}"),
+                unit="s",
+            ),
+            p("Sagas parked for a person", ("max by (step) (mercato_sagas_parked)", "{{step}}")),
+            p(
+                "Self-healing actions / hour",
+                (
+                    f"sum by (action, component) (rate(mercato_self_heal_actions_total[{RATE}])) * 3600",
+                    "{{action}} {{component}}",
+                ),
+            ),
+        ],
     }
     return dashboard("mercato-saga", "Mercato / Saga", rows)
 
@@ -519,6 +569,11 @@ def engines_dashboard() -> dict[str, Any]:
                     "{{instance}}",
                 ),
                 unit="percentunit",
+            ),
+            p(
+                "Wait for a connection, p50 / p99",
+                *quantiles("mercato_db_pool_wait_seconds", "component", "{{component}}"),
+                unit="s",
             ),
         ],
         "Redis response cache": [

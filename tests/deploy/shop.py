@@ -84,6 +84,12 @@ def healthy(sample: Sample, t: float) -> None:
     for state, value in (("in_use", 3.0), ("idle", 7.0), ("size", 10.0)):
         sample.gauge("mercato_db_pool_connections", value, state=state, **target)
     sample.gauge("up", 1.0, **target)
+    sample.histogram(bm.saga_step_duration, 0.5, 0.0, 0.08, 0.08, step="reserve_stock", outcome="ok")
+    sample.gauge("mercato_saga_stuck_oldest_seconds", 0.0, step="charge_payment")
+    sample.gauge("mercato_sagas_stuck", 0.0, step="charge_payment", age="under_5m")
+    sample.gauge("mercato_sagas_parked", 0.0, step="refund_payment")
+    sample.count("mercato_self_heal_actions_total", 0.0, action="give_up", component="orders")
+    sample.histogram(bm.db_pool_wait, 30.0, 0.0, 0.0004, 0.0004, component="orders")
 
 
 @dataclass

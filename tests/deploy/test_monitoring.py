@@ -408,6 +408,16 @@ def _redelivery_loop(sample: Sample, t: float) -> None:
     sample.count("mercato_consumer_redeliveries_total", 2.0, consumer="orders_saga")
 
 
+def _saga_stuck_at_a_step(sample: Sample, t: float) -> None:
+    sample.gauge("mercato_saga_stuck_oldest_seconds", 60 + t - INCIDENT, step="charge_payment")
+    sample.gauge("mercato_sagas_stuck", 1.0, step="charge_payment", age="5m_1h")
+
+
+def _watchdog_gives_up(sample: Sample, t: float) -> None:
+    if t == INCIDENT:
+        sample.count("mercato_self_heal_actions_total", 1 / shop.SCRAPE, action="give_up", component="orders")
+
+
 def _provider_failing(sample: Sample, t: float) -> None:
     sample.count("mercato_payment_errors_total", 0.05, operation="capture", code="PROVIDER_ERROR")
 
@@ -424,6 +434,8 @@ OPERATIONS = [
     ("MercatoProcessDown", _process_down, 7 * MINUTE),
     ("MercatoRedeliveriesHigh", _redelivery_loop, 22 * MINUTE),
     ("MercatoPaymentProviderErrors", _provider_failing, 12 * MINUTE),
+    ("MercatoSagasStuck", _saga_stuck_at_a_step, 12 * MINUTE),
+    ("MercatoSelfHealGaveUp", _watchdog_gives_up, 2 * MINUTE),
 ]
 
 

@@ -106,6 +106,8 @@ class Frame:
     in_flight_orders: float = 0.0
     checkouts: dict[str, float] = field(default_factory=dict)  # answered, by status, since start
     rejections: dict[str, float] = field(default_factory=dict)
+    stuck: dict[str, float] = field(default_factory=dict)  # sagas stuck, by the step they await
+    parked: dict[str, float] = field(default_factory=dict)  # sagas parked for a person, by step
     consumers: list[tuple[str, str, float]] = field(default_factory=list)  # stream, durable, lag
     deliveries: dict[str, tuple[float, float]] = field(default_factory=dict)  # redelivered, dead letters
     outboxes: list[tuple[str, float, float]] = field(default_factory=list)  # context, pending, age
@@ -266,7 +268,12 @@ def _business(frame: Frame, live: list[tuple[Snapshot | None, Snapshot]]) -> Non
             frame.checkouts[status] = frame.checkouts.get(status, 0.0) + count
         for reason, count in now.by("mercato_orders_rejected_total", "reason").items():
             frame.rejections[reason] = frame.rejections.get(reason, 0.0) + count
-    settled = sum(frame.orders_total.get(e, 0.0) for e in SETTLED_EVENTS)
+    # Sampled from orders.sagas by every orders replica alike: the largest value, not the sum.
+    for _, now in live:
+        for name, into in (("mercato_sagas_stuck", frame.stuck), ("mercato_sagas_parked", frame.parked)):
+            for step, count in now.by(name, "step").items():
+                into[step] = max(into.get(step, 0.0), count)
+        settled = sum(frame.orders_total.get(e, 0.0) for e in SETTLED_EVENTS)
     frame.in_flight_orders = max(0.0, frame.orders_total.get("placed", 0.0) - settled)
 
 

@@ -60,6 +60,10 @@ def _orders(frame: Frame) -> Table:
         "",
         _count(frame.in_flight_orders),
     )
+    for step, count in sorted(frame.stuck.items()):
+        table.add_row(Text(f"stuck at {step}", style="red" if count else ""), "", _count(count))
+    for step, count in sorted(frame.parked.items()):
+        table.add_row(f"parked at {step} (for a person)", "", _count(count))
     for status, count in sorted(frame.checkouts.items()):
         table.add_row(f"checkout answered {status}", "", _count(count))
     for reason, count in sorted(frame.rejections.items(), key=lambda item: -item[1])[:5]:

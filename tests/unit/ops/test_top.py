@@ -31,6 +31,7 @@ class Process:
         self.orders = Counter("mercato_orders_total", "", ["event"], registry=r)
         self.lag = Gauge("mercato_consumer_pending_messages", "", ["stream", "consumer"], registry=r)
         self.dead = Counter("mercato_consumer_dead_letters_total", "", ["consumer"], registry=r)
+        self.stuck = Gauge("mercato_sagas_stuck", "", ["step", "age"], registry=r)
 
     def exposition(self) -> str:
         return generate_latest(self.registry).decode()
@@ -54,6 +55,8 @@ def test_two_scrapes_make_rates_quantiles_and_saga_counts() -> None:
     process.orders.labels("rejected").inc(1)
     process.lag.labels("NS_ORDERS", "ns_orders_saga").set(7)
     process.dead.labels("saga").inc()
+    process.stuck.labels("charge_payment", "under_5m").set(1)
+    process.stuck.labels("charge_payment", "5m_1h").set(2)
     top.feed(url, 110.0, process.exposition())
     frame = top.frame()
 
@@ -74,6 +77,7 @@ def test_two_scrapes_make_rates_quantiles_and_saga_counts() -> None:
     assert frame.consumers == [("NS_ORDERS", "ns_orders_saga", 7.0)]
     assert frame.deliveries == {"saga": (0.0, 1.0)}
     assert frame.interval == 10.0
+    assert frame.stuck == {"charge_payment": 3.0}
 
 
 def test_without_observations_in_the_interval_quantiles_cover_the_process_life() -> None:
