@@ -271,8 +271,8 @@ def _business(frame: Frame, live: list[tuple[Snapshot | None, Snapshot]]) -> Non
     # Sampled from orders.sagas by every orders replica alike: the largest value, not the sum.
     for _, now in live:
         for name, into in (("mercato_sagas_stuck", frame.stuck), ("mercato_sagas_parked", frame.parked)):
-            for step, count in now.by(name, "step").items():
-                into[step] = max(into.get(step, 0.0), count)
+            for awaited, count in now.by(name, "step").items():
+                into[awaited] = max(into.get(awaited, 0.0), count)
         settled = sum(frame.orders_total.get(e, 0.0) for e in SETTLED_EVENTS)
     frame.in_flight_orders = max(0.0, frame.orders_total.get("placed", 0.0) - settled)
 
