@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 
 from mercato.app.runtime import Runtime
 from mercato.orders import OrderStatus, PlaceOrder
+from mercato.payments.domain.breaker import BreakerSettings, CircuitBreaker
 from mercato.platform.auth import Principal, Role
 from mercato.platform.postal import PostalAddress
 from tests.conftest import ref
@@ -168,6 +169,40 @@ async def test_checkout_refusals_are_typed(
         "query($id: ID!) { order(id: $id) { id } }", {"id": "5b1e3c9a-0d7e-4f21-8c3b-6a5d4e3f2a1b"}
     )
     assert other == {"order": None}
+
+
+async def test_a_checkout_is_refused_with_a_code_while_payments_are_paused(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient], runtime: Runtime
+) -> None:
+    sku = await stocked_sku(api, units=1)
+    customer = await shopper(app, clients)
+    cart_id = await cart_with(customer, sku, 1)
+    key = ref("checkout")
+    # Given payments whose provider stopped answering: its circuit breaker is open for 60 s
+    kept = runtime.payments.runner.breaker
+    paused = CircuitBreaker(BreakerSettings(failures_to_open=1, open_seconds=60.0))
+    paused.failed()
+    runtime.payments.runner.breaker = paused
+    try:
+        # When a customer checks out, the checkout is refused at once, with its code
+        refused = await checkout(customer, cart_id, "tok_success", key)
+    finally:
+        runtime.payments.runner.breaker = kept
+    assert refused["order"] is None
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [(None, "PAYMENTS_PAUSED")]
+    assert "payments are paused for" in refused["errors"][0]["message"]
+    # and nothing was placed: the stock is untouched, the cart keeps its line
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 1, "reserved": 0, "available": 1}]
+    }
+    assert await customer.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": cart_id}) == {
+        "cart": {"itemCount": 1}
+    }
+
+    # When the provider answers again, the same checkout goes through
+    placed = await checkout(customer, cart_id, "tok_success", key)
+    assert placed["errors"] == []
+    assert placed["order"]["status"] == "CONFIRMED"
 
 
 async def test_200_concurrent_checkouts_for_20_units_sell_exactly_20(

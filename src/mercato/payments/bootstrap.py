@@ -66,13 +66,18 @@ class PaymentsService:
         self.on_commit = on_commit
         self.clock = clock
         keys = vault_keys if vault_keys is not None else _dev_vault_keys()
-        self.vault = Vault(SivSealer(keys.siv), PaymentMethodStore(db, AesGcmCipher(keys.legacy)))
+        # Looked up on each call: tests swap the runner's breaker.
+        self.vault = Vault(
+            SivSealer(keys.siv),
+            PaymentMethodStore(db, AesGcmCipher(keys.legacy)),
+            paused_for=lambda: self.runner.breaker.seconds_until_probe(),
+        )
         self.runner = OperationRunner(
             self.unit_of_work,
             provider,
             runner_settings or RunnerSettings(),
             self.vault.token_for,
-            CircuitBreaker(breaker, on_change=_log_breaker),
+            CircuitBreaker(breaker, on_change=on_breaker_change),
         )
         _show_breaker(self.runner.breaker.state)
         self.queries = PaymentsQueries(db, PaymentsRepository)
@@ -159,8 +164,9 @@ def build_payments(
     )
 
 
-def _log_breaker(state: BreakerState, failures: int, open_seconds: float) -> None:
-    """Every move of the breaker is a self-healing action: a gauge, a counter and one log line."""
+def on_breaker_change(state: BreakerState, failures: int, open_seconds: float) -> None:
+    """Every move of the breaker is a self-healing action: a gauge (`mercato_payment_breaker_state`),
+    a counter and one log line."""
     _show_breaker(state)
     if state is BreakerState.OPEN:
         record_action(
