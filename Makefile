@@ -122,6 +122,12 @@ proto: $(STAMP)
 chart: $(STAMP)
 	@$(BIN)/python -m tests.deploy.chartcheck
 
+# Regenerate the Prometheus rules and Grafana dashboards (deploy/helm/mercato/files/, also mounted by
+# docker-compose.yml) from deploy/scripts/monitoring.py; tests/deploy/test_monitoring.py checks them.
+.PHONY: monitoring
+monitoring: $(STAMP)
+	@$(BIN)/python deploy/scripts/monitoring.py
+
 # Build the container image (needs a Docker engine; CI builds and pushes with docker/build-push-action).
 IMAGE   ?= mercato
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

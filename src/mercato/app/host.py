@@ -13,7 +13,7 @@ from mercato.app.components import Component, Engines, Sweeper
 from mercato.platform.db import Database
 from mercato.platform.inbox import EventConsumer
 from mercato.platform.listener import Listener
-from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_pending_source
+from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_age_source, outbox_pending_source
 from mercato.platform.outbox import Outbox, OutboxRelay
 from mercato.platform.shutdown import STOP_GRACE_SECONDS, Stopping, stop_tasks, within
 from mercato.platform.watchdog import FlapGuard, Loop, Watchdog, WatchdogSettings, record_action
@@ -165,7 +165,9 @@ class Host:
         return loop
 
     def instrument(self, metrics: Metrics) -> None:
-        """Report consumer lag and unpublished outbox events on `metrics` (call after `start`)."""
+        """Report consumer lag and unpublished outbox events (how many, how old) on `metrics`.
+
+        Call after `start`."""
         if self.consumers:
             metrics.add_consumer_lag_source(consumer_lag_source(self.consumers))
         # One count per database pool: a context on a role of its own sees its own outbox only.
@@ -176,6 +178,7 @@ class Host:
                 by_db.setdefault(id(db), (db, []))[1].append(c.outbox)
         for db, outboxes in by_db.values():
             metrics.add_outbox_source(outbox_pending_source(db, outboxes))
+            metrics.add_outbox_age_source(outbox_age_source(db, outboxes))
         for c in self.components:
             for sampler in c.samplers:
                 metrics.add_sampler(sampler)

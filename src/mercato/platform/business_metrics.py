@@ -80,6 +80,20 @@ checkout_duration = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 30.0),
     registry=BUSINESS,
 )
+graphql_operations = Counter(
+    "mercato_graphql_operations_total",
+    "GraphQL operations by type, first root field and outcome (ok, rejected: the request's fault, "
+    "error: the server's).",
+    ["type", "field", "outcome"],
+    registry=BUSINESS,
+)
+graphql_duration = Histogram(
+    "mercato_graphql_operation_duration_seconds",
+    "GraphQL operations from parsing to the result, by type and first root field.",
+    ["type", "field"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=BUSINESS,
+)
 
 consumer_redeliveries = Counter(
     "mercato_consumer_redeliveries_total",
