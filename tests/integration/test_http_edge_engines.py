@@ -4,6 +4,7 @@ entries dropped by another process's bump, the persisted-query store's bounds, a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import threading
@@ -57,6 +58,8 @@ async def test_a_bump_in_another_process_drops_this_processs_local_copies(
         assert loads == [b"v0", b"v1"]
     finally:
         watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
     assert not here.local.usable
 
 

@@ -121,7 +121,9 @@ class ResponseCache:
 
     async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
-        request = GraphQLRequest.from_body(body)
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        # Other content types get GraphQL's own answer (it reads JSON only, or refuses them).
+        request = GraphQLRequest.from_body(body) if content_type.startswith(b"application/json") else None
         if request is None:
             await self.app(scope, replay_once(body), _private(send))
             return

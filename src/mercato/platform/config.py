@@ -68,11 +68,12 @@ class Settings(BaseSettings):
     # then no Redis round trip at all (docs/benchmarks.md, "The cached tail").
     cache_local_ttl_seconds: float = Field(default=2.0, ge=0, le=60)
     cache_local_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
-    # After startup the gateway moves what it has built (schema, modules) out of the collector's
-    # reach (`gc.freeze()`) and collects the youngest generation less often: full collections
-    # walking that heap were the cached listing's p99.
+    # After startup the gateway moves what it has built (schema, modules: ~200k objects) out of the
+    # collector's reach (`gc.freeze()`): full collections walking that heap stalled every request in
+    # flight for 100-300 ms (the cached listing's p99). A gen0 threshold above 0 replaces Python's
+    # 700; raising it was measured worse (each young collection then stalls for longer).
     gc_freeze: bool = True
-    gc_gen0_threshold: int = Field(default=20_000, ge=0)
+    gc_gen0_threshold: int = Field(default=0, ge=0)
 
     # HTTP caching of anonymous catalog responses (shared caches, browsers): their max-age, how long
     # an edge may serve them stale while it refetches, and the shorter max-age of lists filtered by

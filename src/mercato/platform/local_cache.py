@@ -77,7 +77,10 @@ async def watch(redis: Redis, channel: str, copies: LocalCopies) -> None:
         pubsub = redis.pubsub()
         try:
             await pubsub.subscribe(channel)
-            # Whatever was bumped before the subscription took is not in the (still empty) copies.
+            # Keep copies only once Redis confirmed the subscription: a bump before it is not heard.
+            confirmed = await pubsub.get_message(timeout=_RETRY_SECONDS * 5)
+            if confirmed is None or confirmed["type"] != "subscribe":
+                raise RedisError("no confirmation of the subscription")
             copies.invalidate()
             copies.listening = True
             while True:
