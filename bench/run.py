@@ -144,8 +144,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="use-cases",
         help="seed through the use cases, one product at a time, or the bulk importer (large --sizes)",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="MERCATO_NAME=VALUE",
+        help="a setting for the listing servers (repeatable), e.g. MERCATO_GC_FREEZE=false",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
+    pairs = [item.partition("=") for item in args.server_env]
+    if any(not sep or not name.startswith("MERCATO_") for name, sep, _ in pairs):
+        parser.error("--server-env takes MERCATO_NAME=VALUE")
+    args.server_env = {name: value for name, _, value in pairs}
     raw_sizes = args.sizes.split(",") if args.sizes else [str(args.products)]
     try:
         args.sizes = sorted({int(s) for s in raw_sizes if s.strip()})
@@ -311,7 +322,7 @@ class Bench:
             self._listing_server(size, topology, wanted, cache=False)
 
     def _listing_server(self, size: int, topology: str, wanted: list[str], *, cache: bool) -> None:
-        env = self.engines.server_env()
+        env = {**self.engines.server_env(), **self.args.server_env}
         if not cache:
             env["MERCATO_CACHE_ENABLED"] = "false"  # the response cache, and the catalog's page cache
         print(f"bench: starting the {topology} topology (cache {'on' if cache else 'off'}) …", flush=True)

@@ -34,6 +34,7 @@ from mercato.payments.bootstrap import PaymentsService, build_payments
 from mercato.payments.entrypoints.grpc_server import registration as payments_service
 from mercato.payments.entrypoints.saga_commands import saga_subscription as payments_saga
 from mercato.platform.cache import Cache
+from mercato.platform.cdn import build_purger
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.grpc.server import ServiceRegistration
@@ -142,6 +143,8 @@ class Engines:
             settings.namespace,
             ttl_seconds=settings.cache_ttl_seconds,
             enabled=settings.cache_enabled,
+            local_ttl_seconds=settings.cache_local_ttl_seconds,
+            local_max_bytes=settings.cache_local_max_bytes,
         )
         self.relays: dict[str, OutboxRelay] = {}
 
@@ -194,8 +197,10 @@ async def _answers(probe: Awaitable[Any]) -> bool:
 
 
 def catalog_component(engines: Engines) -> Component[CatalogService]:
+    settings = engines.settings
+    purger = build_purger(settings.cdn_purge_url, settings.cdn_purge_token, settings.cdn_purge_auth_header)
     service = CatalogService(
-        engines.db_for("catalog"), engines.cache, engines.settings.namespace, engines.waker("catalog")
+        engines.db_for("catalog"), engines.cache, settings.namespace, engines.waker("catalog"), purger
     )
     return Component(
         "catalog",

@@ -105,6 +105,8 @@ class RemoteContexts:
             settings.namespace,
             ttl_seconds=settings.cache_ttl_seconds,
             enabled=settings.cache_enabled,
+            local_ttl_seconds=settings.cache_local_ttl_seconds,
+            local_max_bytes=settings.cache_local_max_bytes,
         )
         self.generation_key = self.cache.key(CATALOG_GENERATION_KEY)
         tls = channel_tls(settings)

@@ -12,6 +12,7 @@ from mercato.catalog.service_layer.dispatch import COMMAND_HANDLERS
 from mercato.catalog.service_layer.queries import CatalogQueries
 from mercato.catalog.service_layer.unit_of_work import CatalogDeps, CatalogUnitOfWork
 from mercato.platform.cache import Cache
+from mercato.platform.cdn import Purger
 from mercato.platform.db import Database
 from mercato.platform.inbox import Subscription
 from mercato.platform.outbox import Outbox
@@ -26,9 +27,15 @@ class CatalogService:
     schema = tables.SCHEMA
 
     def __init__(
-        self, db: Database, cache: Cache, namespace: str, on_commit: Callable[[], None] | None = None
+        self,
+        db: Database,
+        cache: Cache,
+        namespace: str,
+        on_commit: Callable[[], None] | None = None,
+        purger: Purger | None = None,
     ) -> None:
         self.db = db
+        self.purger = purger
         self.outbox = Outbox(tables.outbox, namespace)
         self.queries = CatalogQueries(db, cache)
         self.on_commit = on_commit
@@ -45,4 +52,4 @@ class CatalogService:
         return changed
 
     def subscriptions(self) -> list[Subscription]:
-        return subscriptions(self.queries)
+        return subscriptions(self.queries, self.purger)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -24,6 +25,8 @@ from mercato.app.runtime import Runtime
 from mercato.gateway.context import Clients, GatewayContext
 from mercato.gateway.graphql.core.errors import format_error
 from mercato.gateway.graphql.schema import build_schema
+from mercato.gateway.http_caching import HttpCachePolicy
+from mercato.gateway.persisted_queries import PersistedQueries
 from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.gateway.response_cache import ResponseCache
 from mercato.ops.self_watch import SelfWatch
@@ -247,6 +250,19 @@ class InProcessBackend:
         await self.runtime.stop()
 
 
+def settle_heap(settings: Settings) -> None:
+    """Once the process has built what it keeps (schema, clients, pools): move all of it out of the
+    collector's reach. A full collection walked that whole heap (~200k objects) every ten seconds or
+    so under load, stalling every request in flight for 100-300 ms (the cached listing's p99,
+    docs/benchmarks.md)."""
+    if settings.gc_freeze:
+        gc.collect()
+        gc.freeze()
+    if settings.gc_gen0_threshold:
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(settings.gc_gen0_threshold, older, oldest)
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None, clients: Clients | None = None) -> ASGIApp:
     """The gateway on the in-process topology. Without `runtime`, it builds and starts one in its
     lifespan. Without `clients`, it calls the runtime's contexts in process."""
@@ -281,6 +297,9 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
         backend.instrument(metrics)
         interval = settings.anomaly_watch_interval_seconds
         watching = [asyncio.create_task(SelfWatch(metrics, interval=interval).run())] if interval > 0 else []
+        # Local copies of cached entries, kept while this process hears every generation bump.
+        watching.append(asyncio.create_task(backend.cache.watch_invalidations(), name="cache invalidations"))
+        settle_heap(settings)
         try:
             yield
         finally:
@@ -289,13 +308,24 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
                 await backend.stop()
             shutdown_tracing()
 
+    persisted = PersistedQueries(
+        backend.cache.redis,
+        settings.namespace,
+        max_documents=settings.persisted_queries_max,
+        max_chars=settings.persisted_query_max_chars,
+    )
+    responses = ResponseCache(
+        graphql,
+        backend.cache,
+        backend.generation_key,
+        persisted,
+        HttpCachePolicy(settings),
+        max_query_string_bytes=settings.graphql_max_query_string_bytes,
+    )
+
     app = Starlette(
         routes=[
-            Route(
-                "/graphql",
-                ResponseCache(graphql, backend.cache, backend.generation_key),
-                methods=["GET", "POST"],
-            ),
+            Route("/graphql", responses, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(metrics)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,10 @@ from mercato.payments.client import PaymentsClient
 from mercato.platform.auth import Principal
 from mercato.platform.config import Settings
 from mercato.search import SearchClient
+
+# The response header naming what a response shows (platform.cdn's purge keys). The response cache
+# keeps it only on responses shared caches may store.
+SURROGATE_KEY = "surrogate-key"
 
 
 @dataclass
@@ -43,8 +48,15 @@ class GatewayContext:
     rate_limits: GatewayRateLimits | None = None  # None: not limited (a test's bare schema)
     catalog_loaders: CatalogLoaders = field(init=False)
     availability: AvailabilityLoader = field(init=False)
+    purge_keys: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # New loaders per request: batching and caching never leak between requests.
         self.catalog_loaders = CatalogLoaders(self.clients.catalog)
         self.availability = AvailabilityLoader(self.clients.catalog)
+
+    def shows(self, keys: Iterable[str]) -> None:
+        """Record that this response shows what `keys` name, so a purge of any of them reaches it."""
+        self.purge_keys.update(keys)
+        if self.response is not None:
+            self.response.headers[SURROGATE_KEY] = " ".join(sorted(self.purge_keys))

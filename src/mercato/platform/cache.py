@@ -2,8 +2,9 @@
 
 A miss is loaded once: concurrent misses in this process share one in-flight load, and across
 processes a short Redis lock (SET NX PX) lets one loader fill the key while the others wait for it
-briefly. Invalidation deletes keys or bumps a generation counter that is part of dependent keys.
-A Redis outage degrades to loading from the source of truth, never to an error.
+briefly. Invalidation deletes keys or bumps a generation counter that is part of dependent keys; a
+bump is also published, so processes that keep local copies of versioned entries (`local_cache`)
+drop them at once. A Redis outage degrades to loading from the source of truth, never to an error.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from mercato.platform.local_cache import LocalCopies, watch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,11 +36,23 @@ return {gen, redis.call('GET', ARGV[1] .. ':g' .. gen)}
 
 
 class Cache:
-    def __init__(self, redis: Redis, namespace: str, *, ttl_seconds: int = 300, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        namespace: str,
+        *,
+        ttl_seconds: int = 300,
+        enabled: bool = True,
+        local_ttl_seconds: float = 0.0,
+        local_max_bytes: int = 0,
+    ) -> None:
         self.redis = redis
         self.prefix = f"{namespace}:cache:"
         self.ttl = ttl_seconds
         self.enabled = enabled
+        # Local copies are kept only while `watch_invalidations` runs (and hears the bumps).
+        self.local = LocalCopies(local_ttl_seconds, local_max_bytes)
+        self.invalidations_channel = self.prefix + "invalidated"
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._bypass_until = 0.0
         self._get_versioned = redis.register_script(_GET_VERSIONED)
@@ -86,13 +101,21 @@ class Cache:
         With `store_if`, a loaded value is kept only when it says so (e.g. not error responses)."""
         if not self._usable:
             return await loader()
+        local = self.local
+        if local.usable:
+            copy = local.get(key)
+            if copy is not None:
+                return decode(copy)
+        epoch = local.epoch
         try:
             generation, raw = await self._get_versioned(keys=[generation_key], args=[key])
         except RedisError as exc:
             self._broken(exc, "read")
             return await loader()
         if raw is not None:
-            return decode(bytes(raw) if isinstance(raw, bytes) else raw.encode())
+            found = bytes(raw) if isinstance(raw, bytes) else raw.encode()
+            local.put(key, found, epoch)
+            return decode(found)
         gen = generation.decode() if isinstance(generation, bytes) else str(generation)
         full_key = f"{key}:g{gen}"
         return await self._single_flight(
@@ -158,8 +181,19 @@ class Cache:
             log.warning("cache invalidation failed (%s); entries expire after %ss", exc, self.ttl)
 
     async def bump(self, generation_key: str) -> None:
-        """Invalidate every key stored under `generation_key` at once."""
+        """Invalidate every key stored under `generation_key` at once, here and in every process's
+        local copies."""
+        self.local.invalidate()
         try:
-            await self.redis.incr(generation_key)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(generation_key)
+                pipe.publish(self.invalidations_channel, generation_key)
+                await pipe.execute()
         except RedisError as exc:
             log.warning("cache invalidation failed (%s); entries expire after %ss", exc, self.ttl)
+
+    async def watch_invalidations(self) -> None:
+        """Keep local copies of versioned entries while hearing the bumps; runs until cancelled.
+        Without it (or with a zero local TTL) every read asks Redis."""
+        if self.local.ttl > 0 and self.local.max_bytes > 0:
+            await watch(self.redis, self.invalidations_channel, self.local)

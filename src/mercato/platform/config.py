@@ -66,6 +66,34 @@ class Settings(BaseSettings):
 
     cache_enabled: bool = True
     cache_ttl_seconds: int = Field(default=300, ge=1)
+    # Each process keeps copies of cached entries it read from Redis this long, at most this many
+    # bytes, while it hears the generation bumps (Redis pub/sub); 0 turns the copies off. A hit is
+    # then no Redis round trip at all (docs/benchmarks.md, "The cached tail").
+    cache_local_ttl_seconds: float = Field(default=2.0, ge=0, le=60)
+    cache_local_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    # After startup the gateway moves what it has built (schema, modules: ~200k objects) out of the
+    # collector's reach (`gc.freeze()`): full collections walking that heap stalled every request in
+    # flight for 100-300 ms (the cached listing's p99). A gen0 threshold above 0 replaces Python's
+    # 700; raising it was measured worse (each young collection then stalls for longer).
+    gc_freeze: bool = True
+    gc_gen0_threshold: int = Field(default=0, ge=0)
+
+    # HTTP caching of anonymous catalog responses (shared caches, browsers): their max-age, how long
+    # an edge may serve them stale while it refetches, and the shorter max-age of lists filtered by
+    # stock (`inStock`, relevance search), which a SKU going out of stock changes.
+    http_cache_max_age_seconds: int = Field(default=60, ge=0)
+    http_cache_stale_while_revalidate_seconds: int = Field(default=30, ge=0)
+    http_cache_availability_max_age_seconds: int = Field(default=5, ge=0)
+    # Where purge keys go when the catalog changes (POST, see platform.cdn.HttpPurger); unset, they
+    # are only logged and counted.
+    cdn_purge_url: str | None = None
+    cdn_purge_token: str | None = None
+    cdn_purge_auth_header: str = "Authorization"
+    # Automatic persisted queries: at most this many documents registered (the oldest registered
+    # goes first), each at most this many characters; a GET's query string at most this many bytes.
+    persisted_queries_max: int = Field(default=5_000, ge=1)
+    persisted_query_max_chars: int = Field(default=10_000, ge=100)
+    graphql_max_query_string_bytes: int = Field(default=16_384, ge=1_024)
 
     reservation_ttl_seconds: int = Field(default=900, ge=1)
     reservation_sweep_interval_seconds: float = Field(default=5.0, gt=0)

@@ -1,4 +1,5 @@
-"""Event consumers of the catalog: its own events drop cached pages; inventory's feed availability."""
+"""Event consumers of the catalog: its own events drop cached pages and purge the CDN's copies;
+inventory's feed availability."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from mercato.catalog.domain.events import (
     VariantPriceChanged,
     VariantUpdated,
 )
+from mercato.catalog.entrypoints.purge_keys import AVAILABILITY_KEYS, purge_keys
 from mercato.catalog.service_layer.imported import record_imported_levels
 from mercato.catalog.service_layer.queries import CatalogQueries
 from mercato.catalog.service_layer.unit_of_work import CatalogUnitOfWork
+from mercato.platform.cdn import LoggingPurger, Purger
 from mercato.platform.events import Envelope
 from mercato.platform.inbox import Handler, Subscription
 from mercato.platform.unit_of_work import UnitOfWork
@@ -43,24 +46,33 @@ _CACHE_EVENTS = (
 )
 
 
-def subscriptions(queries: CatalogQueries) -> list[Subscription]:
+def subscriptions(queries: CatalogQueries, purger: Purger | None = None) -> list[Subscription]:
+    edge: Purger = purger or LoggingPurger()
+
     async def drop_cached_pages(envelope: Envelope, uow: UnitOfWork) -> None:
         # The change is already committed (the event is published after commit), so it is safe to drop
-        # cached pages now.
+        # cached pages now. The edge after the batch commits, and after the gateway's cache: an edge
+        # refetching must find the fresh answer there.
         await queries.invalidate()
+        keys = purge_keys(envelope)
+        uow.after_commit(lambda: edge.purge(keys))
+
+    async def flipped() -> None:
+        await queries.invalidate()
+        await edge.purge(AVAILABILITY_KEYS)
 
     async def stock_level_changed(envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(uow, CatalogUnitOfWork)
         payload = envelope.payload
-        # Staged: the batch's levels are written together when the consumer commits it.
-        uow.stage_level(
-            str(payload["sku"]), int(payload["available"]), int(payload["version"]), queries.invalidate
-        )
+        # Staged: the batch's levels are written together when the consumer commits it; a flip
+        # between in and out of stock drops cached pages and purges the edge after that commit.
+        uow.stage_level(str(payload["sku"]), int(payload["available"]), int(payload["version"]), flipped)
 
     async def stock_levels_imported(envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(uow, CatalogUnitOfWork)
         if await record_imported_levels(envelope.payload["levels"], uow):
             uow.after_commit(queries.invalidate)
+            uow.after_commit(lambda: edge.purge(AVAILABILITY_KEYS))
 
     cache_handlers: dict[str, Handler] = {event.type_name(): drop_cached_pages for event in _CACHE_EVENTS}
     return [

@@ -28,6 +28,7 @@ from mercato.gateway.graphql.catalog.types import (
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
 from mercato.gateway.graphql.core.types import PageInfo
 from mercato.gateway.graphql.search.ranked import products_request, ranked_products
+from mercato.platform import cdn
 from mercato.platform.errors import ClientError
 from mercato.platform.types import Money, MoneyError
 from mercato.search import SearchRequest, SearchResult
@@ -73,6 +74,8 @@ async def relevance_connection(
     found: list[tuple[int, ProductView]],
 ) -> ProductConnection:
     """A page of products in the search's order, each with its position's cursor."""
+    # Words can filter by stock ("in stock"): a relevance list may move with any SKU's availability.
+    info.context.shows([cdn.LISTINGS, cdn.AVAILABILITY])
     nodes = await products_of(info, [view for _, view in found])
     edges = [
         ProductEdge(cursor=request.cursor(position), node=node)
@@ -127,6 +130,9 @@ class CatalogQueries:
         page = await info.context.clients.catalog.list_products(
             request, availability=asks_for_availability(names)
         )
+        info.context.shows(
+            [cdn.LISTINGS, cdn.AVAILABILITY] if listing_filter.in_stock is not None else [cdn.LISTINGS]
+        )
         nodes = await products_of(info, page.items, page.available, names)
         edges = [
             ProductEdge(cursor=Cursor.after_product(p, request.sort, request.descending).encode(), node=node)
@@ -157,4 +163,6 @@ class CatalogQueries:
 
     @strawberry.field(description="Every category, parents before children in menu order.")
     async def categories(self, info: strawberry.Info) -> list[Category]:
-        return [Category.of(c) for c in await info.context.clients.catalog.categories()]
+        found = await info.context.clients.catalog.categories()
+        info.context.shows([cdn.CATEGORIES, *(cdn.category_key(c.id) for c in found)])
+        return [Category.of(c) for c in found]

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 
 from mercato.catalog.service_layer.views import CategoryView, ProductView, VariantView
 from mercato.gateway.graphql.core.types import Money, PageInfo
+from mercato.platform import cdn
 
 
 @strawberry.type
@@ -209,6 +210,7 @@ async def products_of(
     if wanted and "category" in names:
         found: list[CategoryView | None] = await info.context.catalog_loaders.category_by_id.load_many(wanted)
         categories = {c.id: c for c in found if c is not None}
+    info.context.shows([*(cdn.product_key(v.id) for v in views), *map(cdn.category_key, categories)])
     return [Product.of(v, levels, categories) for v in views]
 
 
