@@ -34,6 +34,14 @@ query($category: ID!, $first: Int!) {
     } }
   }
 }"""
+# Without stock fields: the availability of a page's SKUs is loaded once per request and kept, so
+# recommended products that are also on the page (all of them at 6) cost no second load.
+RECOMMENDED_LISTING = """
+query($category: ID!, $first: Int!) {
+  products(first: $first, filter: {category: $category}) {
+    edges { node { name boughtTogether(first: 2) { name } similar(first: 2) { name category { slug } } } }
+  }
+}"""
 ADD_LINES = """
 mutation($id: ID!, $lines: [CartLineInput!]!) {
   cartLinesAdd(cartId: $id, lines: $lines) { errors { code } }
@@ -86,11 +94,15 @@ async def test_bought_together_follows_confirmed_orders_and_similar_fills_in(
     # When a shopper buys the tent and the lamp together, in two orders
     customer = await shopper(shop, clients)
     for _ in range(2):
-        cart = await customer.mutate("mutation { cartCreate { cart { id } } }", {}, "cartCreate")
+        cart = await customer.mutate(
+            "mutation { cartCreate { cart { id } errors { code } } }", {}, "cartCreate"
+        )
         lines = [{"sku": tent_sku, "quantity": 1}, {"sku": lamp_sku, "quantity": 1}]
         await customer.mutate(ADD_LINES, {"id": cart["cart"]["id"], "lines": lines}, "cartLinesAdd")
         result = await checkout(customer, cart["cart"]["id"], "tok_success", ref("checkout"))
-        assert result["order"]["status"] == "CONFIRMED"
+        # Confirmed now or soon (a loaded machine's saga may outlast the request's wait): the counts
+        # below are only reached from both confirmations
+        assert result["errors"] == [] and result["order"]["status"] != "REJECTED"
 
     async def counted() -> bool:
         # Both confirmations counted, and every product indexed (the stove's similar products too)
@@ -127,10 +139,10 @@ async def test_a_listing_with_recommendations_costs_the_same_sql_for_1_or_6_prod
     for first in (1, 6):
         await runtime.catalog.queries.invalidate()  # a cold cache: every loader really hits the database
         with runtime.db.count_statements() as counter:
-            found = await recommended(api, category, first)
-        assert len(found) == first
+            data = await api.data(RECOMMENDED_LISTING, {"category": category, "first": first})
+        assert len(data["products"]["edges"]) == first
         counts.append(counter.count)
-    # the page (products, variants), categories, availability; bought together (pairs, then the
-    # similar fill: words, candidates); similar (words, candidates); the recommended products
-    # (products, variants): one batch each, whatever the page's size
-    assert counts[0] == counts[1]
+    # the page (products, variants), categories; bought together (pairs, then the similar fill:
+    # words, candidates); similar (words, candidates); the recommended products (products,
+    # variants): one batch each, whatever the page's size
+    assert counts == [10, 10]

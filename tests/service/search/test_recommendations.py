@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from mercato.catalog.bootstrap import CatalogService
 from mercato.orders.domain.events import OrderConfirmed
+from mercato.platform.business_metrics import BUSINESS
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope
 from mercato.platform.inbox import EventConsumer
@@ -32,6 +33,7 @@ class Delivered:
     data: bytes
     subject: str = "orders.order_confirmed"
     metadata: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(num_delivered=1))
+    headers: dict[str, str] | None = None
     acked: int = 0
 
     async def ack(self) -> None:
@@ -63,6 +65,11 @@ def orders_consumer(search: SearchService, db: Database, broker: Broker) -> Even
 
 async def deliver(consumer: EventConsumer, *envelopes: Envelope) -> None:
     await consumer.handle(*(cast(Any, Delivered(e.to_json())) for e in envelopes))
+
+
+def lags_observed() -> float:
+    labels = {"type": "orders.order_confirmed"}
+    return BUSINESS.get_sample_value("mercato_search_index_lag_seconds_count", labels) or 0.0
 
 
 async def together(db: Database, a: uuid.UUID, b: uuid.UUID) -> list[int]:
@@ -101,12 +108,14 @@ async def test_a_redelivered_confirmation_counts_once(
     tent, tent_skus, lamp, lamp_skus = await unrelated_pair(catalog, search)
     confirmed = confirmation(tent_skus[0], lamp_skus[0], tent_skus[0])
     consumer = orders_consumer(search, db, broker)
+    lags_before = lags_observed()
     # When the confirmation is delivered, again alone, then twice in one batch
     await deliver(consumer, confirmed)
     await deliver(consumer, confirmed)
     await deliver(consumer, confirmed, confirmed)
-    # Then the pair counts one order, both ways
+    # Then the pair counts one order, both ways, and the index lag was observed once
     assert await together(db, tent, lamp) == [1, 1]
+    assert lags_observed() == lags_before + 1
 
 
 async def test_a_pair_is_shown_from_the_minimum_support_on(
