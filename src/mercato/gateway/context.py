@@ -10,6 +10,7 @@ from mercato.catalog.client import CatalogClient
 from mercato.customers.client import CustomersClient
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
 from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
+from mercato.gateway.graphql.search.recommendations import SearchLoaders
 from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.inventory.client import InventoryClient
 from mercato.orders.client import OrdersClient
@@ -43,8 +44,10 @@ class GatewayContext:
     rate_limits: GatewayRateLimits | None = None  # None: not limited (a test's bare schema)
     catalog_loaders: CatalogLoaders = field(init=False)
     inventory_loaders: InventoryLoaders = field(init=False)
+    search_loaders: SearchLoaders | None = field(init=False)
 
     def __post_init__(self) -> None:
         # New loaders per request: batching and caching never leak between requests.
         self.catalog_loaders = CatalogLoaders(self.clients.catalog)
         self.inventory_loaders = InventoryLoaders(self.clients.inventory)
+        self.search_loaders = SearchLoaders(self.clients.search) if self.clients.search else None
