@@ -45,7 +45,9 @@ class SearchService:
         self.outbox = Outbox(tables.outbox, namespace)
         # Without an embedder (its packages absent) or pgvector, search is lexical alone.
         self.semantic = Semantic(embedder)
-        self.engine = SearchEngine(db, self.semantic)
+        # The catalog's top-level categories are the departments a query's words may name ("women's
+        # jacket"); in `mercato serve search` `catalog` is the catalog's gRPC client.
+        self.engine = SearchEngine(db, self.semantic, catalog)
         self.on_commit = on_commit
         self.on_index_change = on_index_change
         self.deps = SearchDeps(db=db, uow=self.uow, semantic=self.semantic, min_support=min_support)
