@@ -20,6 +20,8 @@ from redis.asyncio import Redis
 from mercato._gen.mercato.search.v1 import search_service_pb2, search_service_pb2_grpc
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
+from mercato.catalog.entrypoints.grpc_server import registration as catalog_registration
+from mercato.catalog.grpc_client import GrpcCatalogClient
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
@@ -198,6 +200,39 @@ async def test_recommendations_are_equal_on_both_clients(
         assert set(similar[ids[1]]) <= set(ids) - {ids[1]} and len(similar[ids[1]]) == min(first, 2)
         assert bought[tee][0] == lamp and bought[lamp][0] == tee
     assert await grpc_client.similar([], 3) == await local.similar([], 3) == {}
+
+
+async def test_department_words_are_read_with_the_catalog_over_grpc(
+    catalog_service: CatalogService, db: Database, settings: Settings, namespace: str
+) -> None:
+    # As `mercato serve search` runs: search reads the catalog (its departments) over gRPC, and the
+    # gateway reads search over gRPC.
+    word = a_word()
+    women = await a_category(catalog_service, name="Women")
+    jacket, _ = await a_product(
+        catalog_service, name=f"{word} Jacket", category_id=await a_category(catalog_service, women)
+    )
+    catalog_server = GrpcServer([catalog_registration(catalog_service)], secret=settings.auth_secret)
+    await catalog_server.start()
+    catalog_channel = create_channel(f"127.0.0.1:{catalog_server.port}")
+    catalog = GrpcCatalogClient(catalog_channel, service="search", secret=settings.auth_secret)
+    service = SearchService(db, catalog, namespace)
+    search_server = GrpcServer([registration(service)], secret=settings.auth_secret)
+    await search_server.start()
+    channel = create_channel(f"127.0.0.1:{search_server.port}")
+    try:
+        await indexed(service, jacket)
+        remote = GrpcSearchClient(channel, service="gateway", secret=settings.auth_secret)
+        result = await remote.search(SearchRequest(query=f"women's {word} jacket", mode=SearchMode.LEXICAL))
+        assert ("department", "women") in result.interpretation.sources
+        roots = {c.id for c in await catalog.categories() if c.parent_id is None and c.name == "Women"}
+        assert women in roots and result.interpretation.filter.category_id in roots
+        assert jacket in [h.product_id for h in result.hits]
+    finally:
+        await channel.close()
+        await search_server.stop(grace=None)
+        await catalog_channel.close()
+        await catalog_server.stop(grace=None)
 
 
 # --- typed errors, identical on both ------------------------------------------------------------
