@@ -26,6 +26,14 @@ test: lint
 unit: $(STAMP)
 	@$(BIN)/python -m pytest -q tests/unit
 
+# The deterministic simulation of the checkout saga (docs/reliability.md): `make simulate SEEDS=0-9999`
+# runs seeds and prints a summary; a failing seed prints `seed=N` and `make simulate SEED=N TRACE=1`, which
+# replays it step by step. `make test` runs SIM_SEEDS (2000) of them.
+SEEDS ?= 0-1999
+.PHONY: simulate
+simulate: $(STAMP)
+	@PYTHONPATH=src:. $(BIN)/python -m tests.simulation.run $(if $(SEED),--seed $(SEED) $(if $(TRACE),--trace),$(SEEDS))
+
 # Generated-input fuzzing, the long form (`make test` sends a few hundred): FUZZ_EXAMPLES requests generated
 # from schema.graphql with hostile values; prints the figures docs/security.md records.
 FUZZ_EXAMPLES ?= 10000
@@ -121,6 +129,12 @@ proto: $(STAMP)
 .PHONY: chart image
 chart: $(STAMP)
 	@$(BIN)/python -m tests.deploy.chartcheck
+
+# Regenerate the Prometheus rules and Grafana dashboards (deploy/helm/mercato/files/, also mounted by
+# docker-compose.yml) from deploy/scripts/monitoring.py; tests/deploy/test_monitoring.py checks them.
+.PHONY: monitoring
+monitoring: $(STAMP)
+	@$(BIN)/python deploy/scripts/monitoring.py
 
 # Build the container image (needs a Docker engine; CI builds and pushes with docker/build-push-action).
 IMAGE   ?= mercato

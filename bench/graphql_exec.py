@@ -2,6 +2,7 @@
 way of executing it, side by side in one run.
 
     python -m bench.graphql_exec [--seconds 20] [--baseline REV] [--executors a,b] [--stock]
+    python -m bench.graphql_exec --seconds 10 --executors gateway,gateway+stock   # availability's cost
     make bench-graphql ARGS="--seconds 30"
 
 Each executor runs in its own worker process (same start, same heap), and the run alternates between
@@ -139,6 +140,7 @@ def _baseline_src(rev: str, into: Path) -> Path:
 class Worker:
     def __init__(self, label: str, executor: str, src: Path, stock: bool) -> None:
         self.label = label
+        self.stock = stock
         env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"}
         argv = [sys.executable, "-m", "bench.graphql_exec", "--worker", executor]
         self.proc = subprocess.Popen(
@@ -229,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.baseline:
             workers.append(Worker("before", "before", _baseline_src(args.baseline, Path(tmp)), args.stock))
         for name in args.executors.split(","):
-            workers.append(Worker(name, name, ROOT / "src", args.stock))
-        if len({w.digest for w in workers}) != 1:
+            # `gateway+stock`: that executor on the mix with availability, beside the others without.
+            executor, stock = name.removesuffix("+stock"), args.stock or name.endswith("+stock")
+            workers.append(Worker(name, executor, ROOT / "src", stock))
+        if any(len({w.digest for w in workers if w.stock == stock}) > 1 for stock in (False, True)):
             for w in workers:
                 print(f"{w.label}: responses digest {w.digest}, {w.errors} errors", file=sys.stderr)
             print("executors disagree on the responses: not measured", file=sys.stderr)
@@ -243,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"listing mix ({'with' if args.stock else 'without'} availability), {workers[0].size} bytes "
             f"of data per response on average; identical responses from every executor ({workers[0].digest})"
+            + "".join(
+                f"; {w.label}: with availability, {w.size} bytes" for w in workers if w.stock != args.stock
+            )
         )
         head = f"x {workers[0].label}"
         print(f"{'executor':<20} {'requests':>9} {'seconds':>8} {'req/s':>8} {'ms/req':>7} {head:>10}")

@@ -43,8 +43,9 @@ otherwise it starts embedded engines in a throwaway directory. Options:
 - `--products N` (default 200), or `--sizes 200,2000` to measure the listing at several catalog sizes
   (the catalog is grown in place; seeding takes about 50 ms per product);
 - `--duration S` (10), `--warmup S` (3), `--connections N` (16), `--threads N` (2), `--workers N` (2);
-- `--scenario all|listing|listing-availability|listing-mix|listing-mix-cached|mix|ceiling|checkout`
-  (`mix`: both listing-mix scenarios);
+- `--scenario all|listing|listing-availability|listing-mix|listing-mix-cached|listing-mix-availability|`
+  `mix|availability|ceiling|checkout` (`mix`: both listing-mix scenarios; `availability`: the listing
+  and the listing mix, each with and without availability);
 - `--idle-wait S` (20): before each run, wait up to S seconds for the machine to be idle;
 - `--retries N` (1): re-measure a run during which other processes used over 10% of a CPU, keep
   the least disturbed;
@@ -67,7 +68,7 @@ after the other, never at the same time. The anonymous **listing** is answered f
 whole-response cache in Redis in both topologies (`x-mercato-cache: hit`): no context is called, so
 its single/distributed gap is not the gRPC hop but the gateway's shape (one process vs two workers)
 and the six idle context processes beside it. The hop shows in **listing-availability** (not cached:
-each page asks inventory, over gRPC in the distributed topology) and in **checkout** (cart, customers
+each page asks the catalog, over gRPC in the distributed topology) and in **checkout** (cart, customers
 and orders called over gRPC; the saga between orders, inventory and payments goes through NATS in
 both topologies). The section's "gRPC hop" paragraph compares the two, run by run.
 
@@ -115,7 +116,11 @@ or n/a (not measured in that run). A smoke check takes a minute or two:
 
 Scenarios: **listing** is `{ products(first: 20) { edges { node { name slug variants { sku price
 { amount currency } } } } } }`; **listing-availability** adds `quantityAvailable` on each variant
-(inventory, through a DataLoader); **ceiling** is described above.
+(the catalog's availability read model, loaded with the page in the same call; before 2026-12-07 one
+more call, to the inventory); **ceiling** is described above. **listing-mix-availability** is the
+listing mix below with `quantityAvailable inStock` on every variant, on the same server as
+**listing-mix** (cache off); `--scenario availability` runs listing, listing-availability,
+listing-mix and listing-mix-availability (issue 9: with availability ≥ 80% of without).
 
 **listing-mix** and **listing-mix-cached** are issue 9's storefront mix: the 52 different
 `products(first: 12-36)` queries over sorts, price ranges and searches (product cards: name, slug,

@@ -50,6 +50,7 @@ from bench.validate import (
     LISTING,
     LISTING_AVAILABILITY,
     LISTING_MIX,
+    LISTING_MIX_AVAILABILITY,
     LISTING_MIX_CACHED,
     QUERIES,
     BadResponse,
@@ -63,13 +64,15 @@ SCENARIOS = (
     "listing-availability",
     "listing-mix",
     "listing-mix-cached",
+    "listing-mix-availability",
     "mix",  # both mix scenarios in one run, so one section of docs/benchmarks.md holds the pair
+    "availability",  # listing and listing-mix, each with and without availability
     "ceiling",
     "checkout",
 )
 # Scenarios by the server they need: one with the response cache on, one started with it off.
 CACHE_ON = (LISTING, LISTING_AVAILABILITY, LISTING_MIX_CACHED)
-CACHE_OFF = (LISTING_MIX,)
+CACHE_OFF = (LISTING_MIX, LISTING_MIX_AVAILABILITY)
 QUIET_LIMIT = 300.0
 PROFILE_SECONDS = 10
 BUSY_PERCENT = 15.0
@@ -194,8 +197,12 @@ def _rush(text: str) -> tuple[int, int] | None:
 
 def wanted_of(chosen: str, scenarios: tuple[str, ...]) -> list[str]:
     """Which of one server's `scenarios` the --scenario choice runs."""
-    mix = (LISTING_MIX, LISTING_MIX_CACHED)
-    return [s for s in scenarios if chosen in ("all", s) or (chosen == "mix" and s in mix)]
+    pairs = {
+        "mix": (LISTING_MIX, LISTING_MIX_CACHED),
+        # The listing with and without availability: cached vs not, and both uncached.
+        "availability": (LISTING, LISTING_AVAILABILITY, LISTING_MIX, LISTING_MIX_AVAILABILITY),
+    }
+    return [s for s in scenarios if chosen in ("all", s) or s in pairs.get(chosen, ())]
 
 
 def _engines_text(engines: BenchEngines) -> str:

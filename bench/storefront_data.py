@@ -129,12 +129,17 @@ class MemoryCatalogClient:
         self._by_id = {p.id: p for p in catalog.products}
         self._by_slug = {p.slug: p for p in catalog.products}
 
-    async def list_products(self, request: ListingRequest) -> ProductPage:
+    async def list_products(self, request: ListingRequest, *, availability: bool = False) -> ProductPage:
         key = request.cache_key()
         page = self._pages.get(key)
         if page is None:
             page = self._pages[key] = self.catalog.page(request)
-        return page
+        if not availability:
+            return page
+        # As the catalog answers it: the page (cached) and its SKUs' levels (never cached).
+        levels = self.catalog.levels
+        available = {v.sku: levels.get(v.sku, 0) for p in page.items for v in p.variants}
+        return ProductPage(items=page.items, has_next_page=page.has_next_page, available=available)
 
     async def product(
         self, *, product_id: uuid.UUID | None = None, slug: str | None = None
@@ -145,7 +150,7 @@ class MemoryCatalogClient:
     async def categories(self) -> list[CategoryView]:
         return list(self.catalog.categories)
 
-    async def sku_availability(self, skus: Sequence[str]) -> dict[str, int]:
+    async def availability(self, skus: Sequence[str]) -> dict[str, int]:
         return {s: self.catalog.levels[s] for s in skus if s in self.catalog.levels}
 
 

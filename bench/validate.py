@@ -17,6 +17,7 @@ LISTING = "listing"
 LISTING_AVAILABILITY = "listing-availability"
 LISTING_MIX = "listing-mix"  # the server's response cache off
 LISTING_MIX_CACHED = "listing-mix-cached"  # on, every query warm
+LISTING_MIX_AVAILABILITY = "listing-mix-availability"  # the mix with availability, cache off
 
 _VARIANT_FIELDS = {
     LISTING: "sku price { amount currency }",
@@ -31,11 +32,13 @@ QUERIES: dict[str, bytes] = {
 # Issue 9's storefront mix: 52 different `products(first: 12-36)` queries over sorts, price ranges and
 # searches, the documents bench/graphql_exec.py executes in process, here sent over HTTP.
 MIX: list[bytes] = [orjson.dumps({"query": query}) for query in listing_mix()]
+MIX_AVAILABILITY: list[bytes] = [orjson.dumps({"query": query}) for query in listing_mix(stock=True)]
 BODIES: dict[str, list[bytes]] = {
     LISTING: [QUERIES[LISTING]],
     LISTING_AVAILABILITY: [QUERIES[LISTING_AVAILABILITY]],
     LISTING_MIX: MIX,
     LISTING_MIX_CACHED: MIX,
+    LISTING_MIX_AVAILABILITY: MIX_AVAILABILITY,
 }
 _FIRST = re.compile(rb"products\(first: (\d+)")
 

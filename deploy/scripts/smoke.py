@@ -4,7 +4,7 @@
 
 1. /readyz answers 200 and, in the distributed topology, reports every gRPC upstream SERVING — the
    gateway reaches each context (Services, NetworkPolicies, service tokens).
-2. A products query (catalog, and inventory for availability).
+2. A products query (catalog, with availability from its read model of the inventory's levels).
 3. cartCreate, then one line of an available SKU if there is one (cart, and cart -> catalog pricing).
 
 Standard library only: CI's deploy job runs it with the runner's python3. Either `--url` of a gateway,

@@ -1,7 +1,7 @@
-"""The data and engine commands of `mercato`: `migrate`, `seed`, `search reindex`, `admin create` and
-`engines status|nats-config|stop`. Kept out of `cli.py` (the servers), which registers them; they use
-its shared helpers (imported when a command runs, as `cli_ops` and `cli_bulk` do, since `cli.py`
-imports this module)."""
+"""The data and engine commands of `mercato`: `migrate`, `seed`, `search reindex`, `catalog
+rebuild-availability`, `admin create` and `engines status|nats-config|stop`. Kept out of `cli.py` (the
+servers), which registers them; they use its shared helpers (imported when a command runs, as
+`cli_ops` and `cli_bulk` do, since `cli.py` imports this module)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from mercato.platform.engines import EmbeddedEngines
 engines_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL, NATS and Redis.")
 admin_app = typer.Typer(no_args_is_help=True, help="Administrators.")
 search_app = typer.Typer(no_args_is_help=True, help="The product search index.")
+catalog_app = typer.Typer(no_args_is_help=True, help="The catalog's read models.")
 
 
 def migrate_command() -> None:
@@ -127,6 +128,36 @@ def search_reindex() -> None:
     cli.console.print(f"Search index rebuilt: {written} products.", highlight=False)
 
 
+@catalog_app.command("rebuild-availability")
+def catalog_rebuild_availability() -> None:
+    """Rewrite the catalog's availability read model from the inventory's current levels (idempotent;
+    safe while the services run: a level an event brought in meanwhile is kept)."""
+    from mercato import cli
+    from mercato.app.availability import rebuild_availability
+    from mercato.app.contexts import MIGRATIONS
+    from mercato.app.runtime import Runtime
+    from mercato.platform.migrations import migrate
+
+    settings = cli._settings()
+    with cli._one_line_errors(), cli._engines(settings) as resolved:
+        runtime = Runtime(resolved)
+
+        async def run() -> Any:
+            try:
+                await migrate(runtime.db, MIGRATIONS)
+                return await rebuild_availability(
+                    runtime.inventory.queries, runtime.catalog.uow, runtime.catalog.queries
+                )
+            finally:
+                await runtime.stop()
+
+        done = asyncio.run(run())
+    cli.console.print(
+        f"Availability rebuilt: {done.skus} SKUs, {done.flipped} changed between in and out of stock.",
+        highlight=False,
+    )
+
+
 @admin_app.command("create")
 def admin_create(
     email: Annotated[str, typer.Option(help="The administrator's email.")],
@@ -207,3 +238,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(engines_app, name="engines")
     app.add_typer(admin_app, name="admin")
     app.add_typer(search_app, name="search")
+    app.add_typer(catalog_app, name="catalog")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mercato.app.invariants import Limits, Report, Scope
+from mercato.ops import cli_scaling  # noqa: F401 - registers `ops forecast` and `ops replay-scaling`
 from mercato.ops.cli import ops_app  # one `mercato ops` group: the detector's commands and these
 from mercato.platform.config import Settings
 
@@ -225,6 +226,70 @@ def sagas(
         raise typer.Exit(1)
 
 
+def top(
+    urls: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="/metrics URLs of the processes; none: this machine's, as `mercato serve|up` bind them."
+        ),
+    ] = None,
+    topology: Annotated[
+        str, typer.Option(help="Without URLs: single (`mercato serve|dev`) or distributed (`mercato up`).")
+    ] = "single",
+    interval: Annotated[float, typer.Option(help="Seconds between scrapes (the rates' window).")] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Scrape twice, print one frame and exit.")] = False,
+) -> None:
+    """Throughput, latency, orders and sagas, consumer lag and active anomalies of a topology, live."""
+    import time
+
+    import httpx
+    from rich.live import Live
+
+    from mercato.cli import _fail, _settings
+    from mercato.ops.cli import scrape
+    from mercato.ops.top import Top
+    from mercato.ops.top_view import render
+
+    if interval <= 0:
+        _fail("--interval must be positive")
+    if topology not in ("single", "distributed"):
+        _fail("--topology is single or distributed")
+    watched = Top(urls or _local_metrics_urls(_settings(), topology))
+
+    def scrape_all(http: httpx.Client) -> None:
+        for url in watched.urls:
+            exposition, error = scrape(http, url)
+            watched.feed(url, time.time(), exposition, error)
+
+    with httpx.Client(timeout=min(interval, 10.0)) as http:
+        scrape_all(http)
+        if once:
+            time.sleep(interval)
+            scrape_all(http)
+            _out().print(render(watched.frame()))
+            return
+        try:
+            with Live(render(watched.frame()), console=Console(), auto_refresh=False) as live:
+                while True:
+                    time.sleep(interval)
+                    scrape_all(http)
+                    live.update(render(watched.frame()), refresh=True)
+        except KeyboardInterrupt:
+            pass
+
+
+def _local_metrics_urls(settings: Settings, topology: str) -> list[str]:
+    """Where `mercato serve|dev` (single) or `mercato up` (distributed) serve /metrics with these settings."""
+    from mercato.app.launcher import default_ports
+
+    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::") else "127.0.0.1"
+    if topology == "single":
+        return [f"http://{host}:{settings.http_port}/metrics"]
+    ports = default_ports(settings.http_port, settings.grpc_port)
+    return [f"http://{host}:{p.http}/metrics" for p in ports.values()]
+
+
+ops_app.command("top")(top)
 ops_app.command("dead-letters")(dead_letters)
 ops_app.command("sagas")(sagas)
 

@@ -11,6 +11,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from mercato._gen.mercato.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from mercato.catalog.bootstrap import CatalogService
@@ -131,6 +132,34 @@ async def test_reads_return_equal_views(
     page = await grpc_client.list_products(listing)
     assert page == await local.list_products(listing)
     assert page.items == (view,)
+    assert page.available is None
+
+
+async def test_availability_reads_the_read_model_alike(
+    catalog_service: CatalogService, grpc_client: GrpcCatalogClient, db: Database
+) -> None:
+    # Given a product whose first SKU has a level in the read model and whose second has none
+    local = InProcessCatalogClient(catalog_service)
+    category_id = await catalog_service.handle(CreateCategory(slug=ref("cat"), name="Tops"))
+    product_id = await catalog_service.handle(new_product(category_id))
+    view = await local.product(product_id=product_id)
+    assert view is not None
+    stocked, empty = (v.sku for v in view.variants)
+    async with db.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO catalog.sku_availability (sku, available, version) VALUES (:s, 7, 1)"),
+            {"s": stocked},
+        )
+    listing = ListingRequest(first=5, filter=ProductFilter(category_id=category_id))
+
+    # When both clients list the page with its availability, and ask for the SKUs' levels
+    pages = [await c.list_products(listing, availability=True) for c in (local, grpc_client)]
+    levels = [await c.availability([stocked, empty, "NO-SUCH-SKU"]) for c in (local, grpc_client)]
+
+    # Then both answer the same: the page's SKUs' units, 0 for one without a row
+    assert pages[0] == pages[1]
+    assert pages[0].available == {stocked: 7, empty: 0}
+    assert levels[0] == levels[1] == {stocked: 7, empty: 0, "NO-SUCH-SKU": 0}
 
 
 async def test_missing_things_read_as_none_or_are_left_out(client: CatalogClient) -> None:

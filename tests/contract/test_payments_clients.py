@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mercato._gen.mercato.payments.v1 import payments_service_pb2, payments_service_pb2_grpc
 from mercato.payments.bootstrap import PaymentsService, build_payments
 from mercato.payments.client import InProcessPaymentsClient, PaymentsClient
+from mercato.payments.domain.breaker import BreakerSettings, CircuitBreaker
 from mercato.payments.domain.commands import AuthorizePayment, CapturePayment, RefundPayment, VoidPayment
 from mercato.payments.domain.errors import (
     AuthorizePaymentErrorCode,
@@ -25,7 +26,7 @@ from mercato.payments.domain.errors import (
     VoidPaymentErrorCode,
 )
 from mercato.payments.domain.model import IntentStatus, PaymentIntent
-from mercato.payments.domain.rules import IntentNotFound, InvalidState, PaymentDeclined
+from mercato.payments.domain.rules import IntentNotFound, InvalidState, PaymentDeclined, PaymentsPaused
 from mercato.payments.entrypoints.grpc_server import registration
 from mercato.payments.grpc_client import GrpcPaymentsClient
 from mercato.platform.auth import Unauthenticated
@@ -170,6 +171,25 @@ async def test_a_bad_token_is_refused_before_anything_is_vaulted(client: Payment
         ("paymentToken", VaultPaymentMethodErrorCode.REQUIRED),
         ("idempotencyKey", VaultPaymentMethodErrorCode.REQUIRED),
     ]
+
+
+async def test_a_checkout_is_refused_as_payments_paused_while_the_circuit_is_open(
+    client: PaymentsClient, payments_service: PaymentsService
+) -> None:
+    # Given payments whose provider's circuit breaker is open for 30 s
+    kept = payments_service.runner.breaker
+    paused = CircuitBreaker(BreakerSettings(failures_to_open=1, open_seconds=30.0))
+    paused.failed()
+    payments_service.runner.breaker = paused
+    try:
+        # When a token is vaulted, it is refused: the same class, code and wait through either client
+        with pytest.raises(Conflict) as caught:
+            await client.vault_payment_method(uuid.uuid4(), "tok_success", ref("key"))
+    finally:
+        payments_service.runner.breaker = kept
+    assert isinstance(caught.value, PaymentsPaused)
+    assert caught.value.code is VaultPaymentMethodErrorCode.PAYMENTS_PAUSED
+    assert 0 < caught.value.retry_after_seconds <= 30.0
 
 
 async def test_a_decline_is_a_payment_declined_conflict(client: PaymentsClient) -> None:

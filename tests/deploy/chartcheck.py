@@ -33,11 +33,17 @@ KUBE_VERSIONS = ("1.29.0", latest_version())
 CONTEXTS = ("catalog", "inventory", "cart", "customers", "orders", "payments", "search")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
-# Not values files of the chart: the one-process topology, and the optional ServiceMonitor.
+# Not values files of the chart: the one-process topology, and the optional monitoring resources.
 SINGLE_OVERLAY: dict[str, Any] = {"topology": "single"}
-SERVICE_MONITOR_OVERLAY: dict[str, Any] = {"metrics": {"serviceMonitor": {"enabled": True}}}
+SERVICE_MONITOR_OVERLAY: dict[str, Any] = {
+    "metrics": {
+        "serviceMonitor": {"enabled": True},
+        "prometheusRule": {"enabled": True},
+        "dashboards": {"enabled": True},
+    }
+}
 # Custom resources kubernetes-validate has no schema for: checked by `crd_problems` instead.
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 
 
 @dataclass(frozen=True)
@@ -236,10 +242,14 @@ def _migration_problems(by_kind: dict[str, list[Manifest]]) -> list[str]:
 
 
 def crd_problems(manifests: list[Manifest]) -> list[str]:
-    """The ServiceMonitor: it must select the release's Services on a port every one of them has."""
+    """The ServiceMonitor: it must select the release's Services on a port every one of them has. The
+    PrometheusRule: groups of rules that each record or alert on an expression (their PromQL is checked
+    by tests/deploy/test_monitoring.py, on the file the chart reads)."""
     problems: list[str] = []
     services = [m for m in manifests if m.kind == "Service"]
     for m in manifests:
+        if m.kind == "PrometheusRule":
+            problems += _rule_problems(m)
         if m.kind != "ServiceMonitor":
             continue
         spec = m.body.get("spec") or {}
@@ -256,6 +266,18 @@ def crd_problems(manifests: list[Manifest]) -> list[str]:
                 if endpoint.get("port") not in {p.get("name") for p in svc.body["spec"]["ports"]}:
                     problems.append(f"{m}: {svc} has no port named {endpoint.get('port')!r}")
     return problems
+
+
+def _rule_problems(m: Manifest) -> list[str]:
+    groups = (m.body.get("spec") or {}).get("groups") or []
+    if not groups:
+        return [f"{m}: no rule groups"]
+    return [
+        f"{m}: group {group.get('name')!r}: a rule without record/alert or expr"
+        for group in groups
+        for rule in group.get("rules") or [{}]
+        if not (("record" in rule) ^ ("alert" in rule)) or not rule.get("expr")
+    ]
 
 
 def topology_problems(manifests: list[Manifest], *, single: bool = False) -> list[str]:
@@ -282,6 +304,11 @@ def check(label: str, values: dict[str, Any]) -> Report:
 
 # Mutual TLS between components, from a cert-manager style Secret.
 GRPC_TLS_OVERLAY: dict[str, Any] = {"grpcTls": {"enabled": True, "secretName": "mercato-grpc-tls"}}
+# Anticipatory scaling: the forecaster and the gateway's HPA on its External metric.
+FORECAST_OVERLAY: dict[str, Any] = {
+    "forecaster": {"enabled": True},
+    "gateway": {"autoscaling": {"forecast": {"enabled": True}}},
+}
 
 
 def cases() -> list[tuple[str, dict[str, Any]]]:
@@ -291,10 +318,15 @@ def cases() -> list[tuple[str, dict[str, Any]]]:
         ("values-dev.yaml + topology=single", load_values("values-dev.yaml", overlay=SINGLE_OVERLAY)),
         ("values-prod.yaml + topology=single", load_values("values-prod.yaml", overlay=SINGLE_OVERLAY)),
         (
-            "values-prod.yaml + ServiceMonitor",
+            "values-prod.yaml + ServiceMonitor, PrometheusRule, dashboards",
             load_values("values-prod.yaml", overlay=SERVICE_MONITOR_OVERLAY),
         ),
         ("values-prod.yaml + gRPC TLS", load_values("values-prod.yaml", overlay=GRPC_TLS_OVERLAY)),
+        ("values-prod.yaml + forecast scaling", load_values("values-prod.yaml", overlay=FORECAST_OVERLAY)),
+        (
+            "values.yaml + topology=single + forecast scaling",
+            load_values("values.yaml", overlay={**SINGLE_OVERLAY, **FORECAST_OVERLAY}),
+        ),
     ]
     return out
 

@@ -49,8 +49,14 @@ def callers(context: str, components: Iterable[str]) -> frozenset[str]:
     return frozenset(c for c in components if context in callees(c))
 
 
+# Components that are no `mercato serve` process: the forecaster (`mercato ops forecast`), no engine.
+TOOLS = {"forecaster": ["ops", "forecast"]}
+
+
 def required_env(component: str, *, single: bool) -> frozenset[str]:
     """What `mercato serve <target>` refuses to start without (see cli._serve_graphql, service_process)."""
+    if component in TOOLS:
+        return frozenset()
     if single:
         return ALL_ENGINE_VARIABLES | {AUTH_SECRET, VAULT_KEY}
     if component == "gateway":
@@ -97,6 +103,16 @@ def workloads(manifests: Iterable[ManifestLike]) -> dict[str, Workload]:
         component = labels.get("app.kubernetes.io/component", m.name)
         out[component] = Workload(component, labels, container, env)
     return out
+
+
+def tool_problems(w: Workload) -> list[str]:
+    args = [str(a) for a in w.container.get("args", [])]
+    expected = TOOLS[w.component]
+    return (
+        []
+        if args[: len(expected)] == expected
+        else [f"{w.component}: args {args} do not start with {expected}"]
+    )
 
 
 def command_problems(w: Workload, *, single: bool) -> list[str]:
@@ -235,7 +251,7 @@ def check(manifests: Iterable[ManifestLike], *, single: bool) -> list[str]:
     pods = workloads(manifests)
     problems: list[str] = []
     for w in pods.values():
-        problems += command_problems(w, single=single)
+        problems += tool_problems(w) if w.component in TOOLS else command_problems(w, single=single)
         problems += env_problems(w, single=single)
         problems += address_problems(w, manifests, pods)
     expected = {"gateway"} if single else {"gateway", *ENGINES_OF}

@@ -12,12 +12,13 @@ from starlette.types import ASGIApp
 
 from mercato.app.runtime import Runtime
 from mercato.orders import OrderStatus, PlaceOrder
+from mercato.payments.domain.breaker import BreakerSettings, CircuitBreaker
 from mercato.platform.auth import Principal, Role
 from mercato.platform.postal import PostalAddress
 from tests.conftest import ref
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.test_stock import ADJUST, create_warehouse
-from tests.e2e.test_storefront import create_category, create_product
+from tests.e2e.test_storefront import LISTING, create_category, create_product, eventually
 
 ADDRESS = {
     "firstName": "Ada",
@@ -131,6 +132,50 @@ async def test_a_customer_checks_out_and_the_stock_is_sold(
     assert await items_once_settled(customer, cart_id) == 0  # a confirmed order empties the cart
 
 
+async def test_the_listing_follows_the_units_available_after_a_stock_change_and_after_a_sale(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
+) -> None:
+    # Given a product with 5 units, listed with its availability
+    category = await create_category(api)
+    product = await create_product(api, category, "Counted tee", ["25.00"])
+    sku = product["variants"][0]["sku"]
+    warehouse = await create_warehouse(api)
+    receive = {"sku": sku, "warehouseId": warehouse["id"], "reason": "RECEIVED", "delta": 5}
+    await api.mutate(ADJUST, {"input": receive}, "stockAdjust")
+
+    async def listed(units: int) -> bool:
+        data = await api.data(LISTING, {"first": 5, "filter": {"category": category}})
+        variants = [v for e in data["products"]["edges"] for v in e["node"]["variants"]]
+        return variants == [
+            {
+                "sku": sku,
+                "quantityAvailable": units,
+                "inStock": units > 0,
+                "price": {"amount": "25.00", "currency": "USD"},
+            }
+        ]
+
+    await eventually(lambda: listed(5))
+
+    # When 3 more units are received (no flip between in and out of stock): the listing follows
+    await api.mutate(ADJUST, {"input": {**receive, "delta": 3}}, "stockAdjust")
+    await eventually(lambda: listed(8))
+
+    # When a customer buys 2: the listing and the product page follow, as the inventory says
+    customer = await shopper(app, clients)
+    result = await checkout(customer, await cart_with(customer, sku, 2), "tok_success", ref("checkout"))
+    assert result["order"]["status"] == "CONFIRMED"
+    await eventually(lambda: listed(6))
+    page = await api.data(
+        "query($slug: String!) { product(slug: $slug) { variants { quantityAvailable inStock } } }",
+        {"slug": product["slug"]},
+    )
+    assert page == {"product": {"variants": [{"quantityAvailable": 6, "inStock": True}]}}
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 6, "reserved": 0, "available": 6}]
+    }
+
+
 async def test_a_declined_payment_rejects_the_order_and_restores_stock(
     api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient]
 ) -> None:
@@ -168,6 +213,40 @@ async def test_checkout_refusals_are_typed(
         "query($id: ID!) { order(id: $id) { id } }", {"id": "5b1e3c9a-0d7e-4f21-8c3b-6a5d4e3f2a1b"}
     )
     assert other == {"order": None}
+
+
+async def test_a_checkout_is_refused_with_a_code_while_payments_are_paused(
+    api: GraphQLClient, app: ASGIApp, clients: list[httpx.AsyncClient], runtime: Runtime
+) -> None:
+    sku = await stocked_sku(api, units=1)
+    customer = await shopper(app, clients)
+    cart_id = await cart_with(customer, sku, 1)
+    key = ref("checkout")
+    # Given payments whose provider stopped answering: its circuit breaker is open for 60 s
+    kept = runtime.payments.runner.breaker
+    paused = CircuitBreaker(BreakerSettings(failures_to_open=1, open_seconds=60.0))
+    paused.failed()
+    runtime.payments.runner.breaker = paused
+    try:
+        # When a customer checks out, the checkout is refused at once, with its code
+        refused = await checkout(customer, cart_id, "tok_success", key)
+    finally:
+        runtime.payments.runner.breaker = kept
+    assert refused["order"] is None
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [(None, "PAYMENTS_PAUSED")]
+    assert "payments are paused for" in refused["errors"][0]["message"]
+    # and nothing was placed: the stock is untouched, the cart keeps its line
+    assert await api.data(STOCK, {"sku": sku}) == {
+        "stockLevels": [{"onHand": 1, "reserved": 0, "available": 1}]
+    }
+    assert await customer.data("query($id: ID!) { cart(id: $id) { itemCount } }", {"id": cart_id}) == {
+        "cart": {"itemCount": 1}
+    }
+
+    # When the provider answers again, the same checkout goes through
+    placed = await checkout(customer, cart_id, "tok_success", key)
+    assert placed["errors"] == []
+    assert placed["order"]["status"] == "CONFIRMED"
 
 
 async def test_200_concurrent_checkouts_for_20_units_sell_exactly_20(

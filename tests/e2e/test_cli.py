@@ -7,9 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import text
+
+from mercato.inventory import AdjustStock, CreateWarehouse
+from mercato.inventory.bootstrap import build_inventory
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.search import semantic_schema
+from tests.conftest import ref
 
 
 def run(settings: Settings, *args: str | bytes, **env: str | bytes) -> subprocess.CompletedProcess[str]:
@@ -147,3 +152,38 @@ def test_a_context_whose_grpc_port_is_taken_says_so_in_one_line(settings: Settin
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1, result.stderr
     assert len(lines) == 1 and lines[0].startswith("error: payments:"), lines
+
+
+async def test_rebuild_availability_repairs_the_catalogs_read_model_from_the_inventory(
+    settings: Settings, db: Database
+) -> None:
+    # Given a SKU with 4 units whose row in the catalog's read model was damaged
+    inventory = build_inventory(db, settings)
+    warehouse = await inventory.handle(CreateWarehouse(code=ref("wh"), name="Main"))
+    sku = ref("REBUILD").upper()
+    await inventory.handle(
+        AdjustStock(sku=sku, warehouse_id=warehouse.id, reason="RECEIVED", actor="t", delta=4)
+    )
+    version = sum(row.version for row in await inventory.queries.stock(sku))
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO catalog.sku_availability (sku, available, version) VALUES (:s, 99, :v) "
+                "ON CONFLICT (sku) DO UPDATE SET available = 99, version = :v"
+            ),
+            {"s": sku, "v": version},
+        )
+
+    # When the read model is rebuilt from the command line
+    result = run(settings, "catalog", "rebuild-availability")
+
+    # Then it says what it did in one line, and the row holds the inventory's level again
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("Availability rebuilt: "), result.stderr
+    async with db.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT available, version FROM catalog.sku_availability WHERE sku = :s"), {"s": sku}
+            )
+        ).one()
+    assert (row.available, row.version) == (4, version)

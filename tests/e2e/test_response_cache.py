@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from mercato.app.runtime import Runtime
+from mercato.platform.business_metrics import BUSINESS
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.test_storefront import UPDATE_PRODUCT, create_category, create_product, eventually
 
+PRODUCT_OK = {"type": "query", "field": "product", "outcome": "ok"}
 PRODUCT = "query($slug: String!) { product(slug: $slug) { name variants { sku price { amount } } } }"
 WITH_STOCK = "query($slug: String!) { product(slug: $slug) { name variants { quantityAvailable } } }"
 
@@ -25,6 +27,7 @@ async def test_a_repeated_query_is_served_without_sql_and_refreshed_by_events(
     # quiet moment: two identical requests with no change in between.
     for _ in range(50):
         warm = await anon_api.raw(PRODUCT, variables)
+        counted = BUSINESS.get_sample_value("mercato_graphql_operations_total", PRODUCT_OK) or 0.0
         with runtime.db.count_statements() as counter:
             hit = await anon_api.raw(PRODUCT, variables)
         if hit.headers.get("x-mercato-cache") == "hit":
@@ -32,6 +35,8 @@ async def test_a_repeated_query_is_served_without_sql_and_refreshed_by_events(
     assert hit.headers["x-mercato-cache"] == "hit"
     assert hit.content == warm.content
     assert counter.count == 0
+    # Served from the cache, it is still a query answered: counted as one, for its root field.
+    assert BUSINESS.get_sample_value("mercato_graphql_operations_total", PRODUCT_OK) == counted + 1
 
     await api.mutate(
         UPDATE_PRODUCT, {"id": created["id"], "input": {"name": "Renamed jacket"}}, "productUpdate"

@@ -309,3 +309,23 @@ async def test_the_cart_of_a_confirmed_order_not_emptied(planted: Planted) -> No
     assert [(v.check, v.subject, v.detail) for v in report.violations] == [
         ("carts of confirmed orders emptied", str(full), f"cart {kept} still holds the order's lines")
     ]
+
+
+async def test_the_cart_of_an_order_cancelled_before_its_confirmation_keeps_its_lines(
+    planted: Planted,
+) -> None:
+    # Found by the simulation: a cancel that lands before the confirmation ends CANCELLED with no
+    # `order_confirmed`, so the cart rightly keeps its lines.
+    kept = uuid.uuid4()
+    async with planted.db.begin() as conn:
+        cancelled = await plant_order(
+            conn, "CANCELLED", cart_id=kept, history=("PENDING", "STOCK_RESERVED", "CANCELLING", "CANCELLED")
+        )
+    await planted.redis.hset(
+        f"{planted.namespace}:cart:{kept}", mapping={"l:x": 1, "m:created": NOW.isoformat()}
+    )
+
+    report = await planted.check(only(orders=[cancelled]))
+
+    assert [v for v in report.violations if v.check == "carts of confirmed orders emptied"] == []
+    assert next(r for r in report.results if r.name == "carts of confirmed orders emptied").checked == 0

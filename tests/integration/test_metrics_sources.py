@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,7 +18,13 @@ from mercato.platform.db import Database
 from mercato.platform.events import Envelope
 from mercato.platform.inbox import EventConsumer, Subscription
 from mercato.platform.messaging import Broker
-from mercato.platform.metrics import Metrics, consumer_lag_source, metrics_endpoint, outbox_pending_source
+from mercato.platform.metrics import (
+    Metrics,
+    consumer_lag_source,
+    metrics_endpoint,
+    outbox_age_source,
+    outbox_pending_source,
+)
 from mercato.platform.outbox import Outbox, outbox_table
 from mercato.platform.unit_of_work import UnitOfWork
 
@@ -115,3 +121,27 @@ async def test_a_scrape_reports_the_events_an_outbox_has_not_published(db: Datab
     async with db.begin() as conn:
         await conn.execute(insert(outbox.table).values(rows))
     assert f"{line} 2.0\n" in await scrape(metrics)
+
+
+async def test_a_scrape_reports_how_old_the_oldest_unpublished_event_is(db: Database, outbox: Outbox) -> None:
+    metrics = Metrics(process_collectors=False)
+    metrics.add_outbox_age_source(outbox_age_source(db, [outbox]))
+    line = f'mercato_outbox_oldest_pending_age_seconds{{context="{outbox.schema}"}}'
+    assert f"{line} 0.0\n" in await scrape(metrics)
+
+    now = datetime.now(UTC)
+    rows_at = [
+        # Published long ago: not pending, so it does not count however old it is.
+        (now - timedelta(hours=2), now),
+        (now - timedelta(minutes=10), None),
+        (now, None),
+    ]
+    rows = [
+        {"id": uuid.uuid4(), "subject": "s", "body": b"{}", "created_at": created, "published_at": published}
+        for created, published in rows_at
+    ]
+    async with db.begin() as conn:
+        await conn.execute(insert(outbox.table).values(rows))
+    exported = await scrape(metrics)
+    [age] = [float(x.split()[-1]) for x in exported.splitlines() if x.startswith(line)]
+    assert 600.0 <= age < 900.0  # the row written ten minutes ago, read a moment later

@@ -20,7 +20,7 @@ from tests.conftest import _asyncpg_dsn, _with_database
 HEADS = {
     **{m.schema: f"{m.schema}_0001" for m in MIGRATIONS},
     "customers": "customers_0002",
-    "orders": "orders_0003",
+    "orders": "orders_0004",
     "payments": "payments_0003",
     "search": "search_0003",
 }

@@ -16,7 +16,16 @@ import pytest
 from bench import load, report
 from bench.run import CACHE_OFF, CACHE_ON, parse_args, wanted_of
 from bench.storefront_data import listing_mix
-from bench.validate import BODIES, LISTING, LISTING_MIX, LISTING_MIX_CACHED, MIX, BadResponse, _check_page
+from bench.validate import (
+    BODIES,
+    LISTING,
+    LISTING_MIX,
+    LISTING_MIX_AVAILABILITY,
+    LISTING_MIX_CACHED,
+    MIX,
+    BadResponse,
+    _check_page,
+)
 
 BODIES_5 = [orjson.dumps({"query": f"{{ products(first: {12 + i}) {{ q{i} }} }}"}) for i in range(5)]
 
@@ -74,13 +83,22 @@ def test_the_mix_scenarios_send_the_listing_mix_of_the_in_process_bench() -> Non
 
 
 def test_the_uncached_mix_gets_a_server_of_its_own_and_mix_runs_both() -> None:
-    assert CACHE_OFF == (LISTING_MIX,)  # started with MERCATO_CACHE_ENABLED=false
+    # started with MERCATO_CACHE_ENABLED=false
+    assert CACHE_OFF == (LISTING_MIX, LISTING_MIX_AVAILABILITY)
     assert wanted_of("mix", CACHE_ON) == [LISTING_MIX_CACHED]
     assert wanted_of("mix", CACHE_OFF) == [LISTING_MIX]
     assert wanted_of("listing-mix", CACHE_ON) == []
     assert wanted_of("all", CACHE_ON) == [LISTING, "listing-availability", LISTING_MIX_CACHED]
-    assert wanted_of("all", CACHE_OFF) == [LISTING_MIX]
+    assert wanted_of("all", CACHE_OFF) == [LISTING_MIX, LISTING_MIX_AVAILABILITY]
     assert wanted_of("checkout", CACHE_ON + CACHE_OFF) == []
+
+
+def test_availability_runs_the_listing_and_the_uncached_mix_with_and_without_it() -> None:
+    assert parse_args(["--scenario", "availability"]).scenario == "availability"
+    assert wanted_of("availability", CACHE_ON) == [LISTING, "listing-availability"]
+    assert wanted_of("availability", CACHE_OFF) == [LISTING_MIX, LISTING_MIX_AVAILABILITY]
+    assert [orjson.dumps({"query": q}) for q in listing_mix(stock=True)] == BODIES[LISTING_MIX_AVAILABILITY]
+    assert all(b"quantityAvailable inStock" in body for body in BODIES[LISTING_MIX_AVAILABILITY])
 
 
 def test_a_page_may_hold_as_many_products_as_the_query_asked_for() -> None:

@@ -83,6 +83,10 @@ class Sweeper:
 
     name: str
     run_once: Callable[[], Awaitable[Any]]
+    # What is overdue for it (sagas past their deadline, ...): the watchdog restarts a sweeper that has
+    # some and stopped sweeping, and sweeps once at once (`nudge_action` names that in its log line).
+    backlog: Callable[[], Awaitable[int]] | None = None
+    nudge_action: str = "sweep_now"
 
 
 @dataclass
@@ -96,6 +100,8 @@ class Component(Generic[S]):
     sweepers: list[Sweeper] = field(default_factory=list)
     # What else runs on the broker: consumers without an inbox, subscriptions that wake waiters.
     listeners: list[Listener] = field(default_factory=list)
+    # Refreshed when /metrics is scraped (gauges read from the context's tables: stuck sagas).
+    samplers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 # Connections one process opens to Redis at most. Past that, callers queue for a connection (for up
@@ -258,6 +264,7 @@ def payments_component(engines: Engines) -> Component[PaymentsService]:
 
 def orders_component(engines: Engines) -> Component[OrdersService]:
     service = build_orders(engines.db_for("orders"), engines.settings, engines.waker("orders"))
+    grace = engines.settings.saga_stuck_grace_seconds
     return Component(
         "orders",
         service,
@@ -267,8 +274,17 @@ def orders_component(engines: Engines) -> Component[OrdersService]:
         consumers=[ConsumerWiring(service.schema, sub, service.uow) for sub in service.subscriptions()],
         # Wakes checkouts waiting for their order to settle.
         listeners=[service.watch],
-        # Time out saga steps that got no reply: retry them, then compensate.
-        sweepers=[Sweeper("saga expiry", lambda: service.expire_due(100))],
+        # Time out saga steps that got no reply: retry them, then compensate. Sagas past their
+        # deadline by more than the grace are stuck: the watchdog drives them on if this stops.
+        sweepers=[
+            Sweeper(
+                "saga expiry",
+                lambda: service.expire_due(100),
+                backlog=lambda: service.stuck_sagas(grace),
+                nudge_action="drive_sagas",
+            )
+        ],
+        samplers=[lambda: service.sample_stuck_sagas(grace)],
     )
 
 

@@ -1,19 +1,22 @@
-"""Runs the components one process hosts: their outbox relays, event consumers and sweepers."""
+"""Runs the components one process hosts: their outbox relays, event consumers and sweepers, each
+under the process's watchdog (`platform.watchdog`: a loop with work waiting that stops turning is
+restarted; readiness reports it, and flapping readiness is held out of rotation)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from mercato.app.components import Component, Engines, Sweeper
 from mercato.platform.db import Database
 from mercato.platform.inbox import EventConsumer
 from mercato.platform.listener import Listener
-from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_pending_source
+from mercato.platform.metrics import Metrics, consumer_lag_source, outbox_age_source, outbox_pending_source
 from mercato.platform.outbox import Outbox, OutboxRelay
 from mercato.platform.shutdown import STOP_GRACE_SECONDS, Stopping, stop_tasks, within
+from mercato.platform.watchdog import FlapGuard, Loop, Watchdog, WatchdogSettings, record_action
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,16 @@ class Host:
         self.listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = Stopping()  # the sweepers' loops check it
+        s = engines.settings
+        self.watchdog = Watchdog(
+            WatchdogSettings(
+                interval=s.watchdog_interval_seconds,
+                stall_seconds=s.watchdog_stall_seconds,
+                max_restarts=s.watchdog_max_restarts,
+            )
+        )
+        self.flaps = FlapGuard()
+        self._watching: asyncio.Task[None] | None = None
 
     async def start(self, *, background: bool = True) -> None:
         """Connect to the broker, create streams and durable consumers; with `background`, run relays,
@@ -72,13 +85,54 @@ class Host:
             await consumer.start()
         await self._start_listeners(background=background)
         if background:
-            for relay in engines.relays.values():
-                self._spawn(relay.run)
-            for consumer in self.consumers:
-                self._spawn(consumer.run)
-            for component in self.components:
-                for sweeper in component.sweepers:
-                    self._spawn(self._sweeping(sweeper))
+            self._supervise()
+
+    def _supervise(self) -> None:
+        """Run relays, consumers and sweepers as loops the watchdog restarts when they wedge."""
+        watchdog = self.watchdog = Watchdog(self.watchdog.settings)
+        for name, relay in self.engines.relays.items():
+            loop = Loop(f"{name}.relay", relay.run, backlog=relay.due, min_stall=3 * relay.poll_interval)
+            relay.heartbeat = loop.beat
+            watchdog.supervise(loop)
+        for consumer in self.consumers:
+            loop = Loop(
+                f"{consumer.schema}.{consumer.subscription.name}",
+                consumer.run,
+                backlog=consumer.pending,
+                reset=consumer.resubscribe,
+                min_stall=3 * consumer.fetch_wait,
+            )
+            consumer.heartbeat = loop.beat
+            watchdog.supervise(loop)
+        for component in self.components:
+            for sweeper in component.sweepers:
+                watchdog.supervise(self._sweeper_loop(component.name, sweeper))
+        self._watching = asyncio.create_task(watchdog.run(), name="mercato:watchdog")
+
+    def _sweeper_loop(self, context: str, sweeper: Sweeper) -> Loop:
+        name = f"{context}.{sweeper.name.replace(' ', '_')}"
+        supervised: Loop
+
+        def beat() -> None:
+            supervised.beat()
+
+        supervised = Loop(
+            name,
+            self._sweeping(sweeper, beat),
+            backlog=sweeper.backlog,
+            nudge=self._nudging(sweeper, name),
+            min_stall=3 * self.engines.settings.reservation_sweep_interval_seconds,
+        )
+        return supervised
+
+    @staticmethod
+    def _nudging(sweeper: Sweeper, component: str) -> Callable[[], Awaitable[object]]:
+        async def nudge() -> object:
+            done = await sweeper.run_once()
+            record_action(sweeper.nudge_action, component, f"swept once now: {done!r}", result=done)
+            return done
+
+        return nudge
 
     async def _start_listeners(self, *, background: bool) -> None:
         self.listeners = [listener for c in self.components for listener in c.listeners]
@@ -94,7 +148,9 @@ class Host:
 
         self._tasks.append(asyncio.create_task(guarded()))
 
-    def _sweeping(self, sweeper: Sweeper) -> Callable[[], Awaitable[None]]:
+    def _sweeping(
+        self, sweeper: Sweeper, beat: Callable[[], None]
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
         async def loop() -> None:
             while not self._stopping:
                 try:
@@ -103,12 +159,15 @@ class Host:
                     raise
                 except Exception:
                     log.exception("%s sweeper failed; retrying", sweeper.name)
+                beat()
                 await asyncio.sleep(self.engines.settings.reservation_sweep_interval_seconds)
 
         return loop
 
     def instrument(self, metrics: Metrics) -> None:
-        """Report consumer lag and unpublished outbox events on `metrics` (call after `start`)."""
+        """Report consumer lag and unpublished outbox events (how many, how old) on `metrics`.
+
+        Call after `start`."""
         if self.consumers:
             metrics.add_consumer_lag_source(consumer_lag_source(self.consumers))
         # One count per database pool: a context on a role of its own sees its own outbox only.
@@ -119,10 +178,24 @@ class Host:
                 by_db.setdefault(id(db), (db, []))[1].append(c.outbox)
         for db, outboxes in by_db.values():
             metrics.add_outbox_source(outbox_pending_source(db, outboxes))
+            metrics.add_outbox_age_source(outbox_age_source(db, outboxes))
+        for c in self.components:
+            for sampler in c.samplers:
+                metrics.add_sampler(sampler)
 
     async def ready(self) -> dict[str, bool]:
-        """Which of the engines this process needs answer right now."""
-        return await self.engines.ready(self.needs)
+        """Which of the engines this process needs answer right now; `background`: no loop is being
+        restarted or given up on; `steady`: readiness is not flapping (else held out of rotation)."""
+        checks = await self.engines.ready(self.needs)
+        checks["background"] = self.watchdog.ready
+        self.flaps.observe(all(checks.values()))
+        checks["steady"] = not self.flaps.holding
+        return checks
+
+    @property
+    def healthy(self) -> bool:
+        """False once the watchdog gave up on a loop: the process should be replaced (liveness)."""
+        return self.watchdog.healthy
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Stop within about `grace` seconds whatever the loops are doing: flag them, cancel them (again
@@ -137,7 +210,10 @@ class Host:
             consumer.stopping.set()
         for listener in self.listeners:
             listener.stopping.set()
-        await stop_tasks(self._tasks, grace=grace / 2)
+        if self._watching is not None:  # first: it must not restart a loop being stopped
+            await stop_tasks([self._watching], grace=1.0)
+            self._watching = None
+        await stop_tasks([*self._tasks, *self.watchdog.tasks], grace=grace / 2)
         self._tasks.clear()
         for consumer in self.consumers:
             await within(

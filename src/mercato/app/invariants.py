@@ -353,6 +353,10 @@ async def check_carts(
             text(
                 "SELECT o.id, o.cart_id FROM orders.orders o WHERE o.cart_id IS NOT NULL "
                 "AND o.status = ANY(:confirmed) AND o.created_at > CAST(:after AS timestamptz) "
+                # A cancel may come before the confirmation (CANCELLED without ever being CONFIRMED,
+                # no `order_confirmed`, the cart keeps its lines): only orders confirmed once count.
+                "AND EXISTS (SELECT 1 FROM orders.status_history h WHERE h.order_id = o.id "
+                "AND h.status = 'CONFIRMED') "
                 f"AND {_IN_ORDERS}"
             ),
             {**_params(scope), "confirmed": list(CONFIRMED_ONCE), "after": now - limits.cart_ttl},

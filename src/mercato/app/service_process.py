@@ -2,8 +2,9 @@
 
 It serves the context's gRPC API (with grpc.health.v1 and reflection), runs the context's outbox
 relay, event consumers and sweepers, and answers /healthz and /readyz on a small HTTP port. Its health
-status follows its engines: NOT_SERVING while one it needs does not answer, so balancers and kubelet
-probes route around it.
+status follows its engines and its watchdog (`platform.watchdog`): NOT_SERVING while one it needs
+does not answer, while a wedged loop is being restarted or while readiness flaps, so balancers and
+kubelet probes route around it; its liveness fails once the watchdog gave up on a loop.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ class ServiceProcess:
         """Report NOT_SERVING while an engine this context needs does not answer, SERVING once it does."""
         names = ["", self.component.registration.name]
         status = health_pb2.HealthCheckResponse
+        gave_up = False
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
             try:
@@ -168,11 +170,17 @@ class ServiceProcess:
                 log.warning("%s is %s", self.context, "serving again" if serving else "not serving")
                 for name in names:
                     await self.grpc.health.set(name, status.SERVING if serving else status.NOT_SERVING)
+            if not self.host.healthy and not gave_up:
+                # The watchdog spent its restarts on a wedged loop: let the orchestrator replace us.
+                gave_up = True
+                await self.grpc.health.set(LIVENESS, status.NOT_SERVING)
 
     def http_app(self) -> ASGIApp:
         """/healthz (the process is alive), /readyz (its engines answer) and /metrics (Prometheus)."""
 
         async def healthz(_: Request) -> Response:
+            if not self.host.healthy:  # the watchdog gave up on a wedged loop: replace this process
+                return JSONResponse({"status": "wedged", "context": self.context}, status_code=503)
             return JSONResponse({"status": "ok", "context": self.context})
 
         async def readyz(_: Request) -> Response:

@@ -132,6 +132,10 @@ class RemoteContexts:
     def instrument(self, metrics: Metrics) -> None:
         return None  # the contexts' processes report their own consumers and outboxes
 
+    @property
+    def healthy(self) -> bool:
+        return True  # no background loop here: the contexts' processes watch their own
+
     async def stop(self) -> None:
         for channel in self.channels.values():
             await channel.close()

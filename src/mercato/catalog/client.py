@@ -21,7 +21,10 @@ CATALOG_GENERATION_KEY = GENERATION_KEY
 
 
 class CatalogClient(Protocol):
-    async def list_products(self, request: ListingRequest) -> ProductPage: ...
+    async def list_products(self, request: ListingRequest, *, availability: bool = False) -> ProductPage:
+        """A page of published products; with `availability`, the units available of every SKU on
+        it too (`ProductPage.available`), in the same call."""
+        ...
 
     async def product(
         self, *, product_id: uuid.UUID | None = None, slug: str | None = None
@@ -40,6 +43,11 @@ class CatalogClient(Protocol):
 
     async def categories(self) -> list[CategoryView]: ...
 
+    async def availability(self, skus: Sequence[str]) -> dict[str, int]:
+        """Units available of each SKU (0 when unknown) from the catalog's read model of the
+        inventory's levels: eventually consistent, for display; checkout reserves at the inventory."""
+        ...
+
     async def execute(self, command: CatalogCommand) -> uuid.UUID:
         """Run a catalog command (see `mercato.catalog.domain.commands`): the new or changed id."""
         ...
@@ -49,8 +57,8 @@ class InProcessCatalogClient:
     def __init__(self, service: CatalogService) -> None:
         self._service = service
 
-    async def list_products(self, request: ListingRequest) -> ProductPage:
-        return await self._service.queries.list_products(request)
+    async def list_products(self, request: ListingRequest, *, availability: bool = False) -> ProductPage:
+        return await self._service.queries.list_products(request, availability=availability)
 
     async def product(
         self, *, product_id: uuid.UUID | None = None, slug: str | None = None
@@ -76,6 +84,9 @@ class InProcessCatalogClient:
 
     async def categories(self) -> list[CategoryView]:
         return await self._service.queries.categories()
+
+    async def availability(self, skus: Sequence[str]) -> dict[str, int]:
+        return await self._service.queries.availability(skus)
 
     async def execute(self, command: CatalogCommand) -> uuid.UUID:
         return await self._service.handle(command)

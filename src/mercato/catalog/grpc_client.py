@@ -78,7 +78,9 @@ def category_view(message: catalog_pb2.Category) -> CategoryView:
     )
 
 
-def listing_message(request: ListingRequest) -> catalog_service_pb2.ListProductsRequest:
+def listing_message(
+    request: ListingRequest, *, availability: bool = False
+) -> catalog_service_pb2.ListProductsRequest:
     f = request.filter
     return catalog_service_pb2.ListProductsRequest(
         first=request.first,
@@ -93,6 +95,7 @@ def listing_message(request: ListingRequest) -> catalog_service_pb2.ListProducts
         ),
         sort=catalog_pb2.ProductSort.Value(f"PRODUCT_SORT_{request.sort.name}"),
         descending=request.descending,
+        include_availability=availability,
     )
 
 
@@ -115,12 +118,17 @@ class GrpcCatalogClient:
             service=service, target_name=TARGET, secret=secret, policy=policy, known_errors=KNOWN_ERRORS
         )
 
-    async def list_products(self, request: ListingRequest) -> ProductPage:
+    async def list_products(self, request: ListingRequest, *, availability: bool = False) -> ProductPage:
         reply = await self._caller.call(
-            self._stub.ListProducts, listing_message(request), retryable=True, codes=ProductListErrorCode
+            self._stub.ListProducts,
+            listing_message(request, availability=availability),
+            retryable=True,
+            codes=ProductListErrorCode,
         )
         return ProductPage(
-            items=tuple(product_view(p) for p in reply.items), has_next_page=reply.has_next_page
+            items=tuple(product_view(p) for p in reply.items),
+            has_next_page=reply.has_next_page,
+            available=dict(reply.available) if availability else None,
         )
 
     async def product(
@@ -174,6 +182,14 @@ class GrpcCatalogClient:
             self._stub.ListCategories, catalog_service_pb2.ListCategoriesRequest(), retryable=True
         )
         return [category_view(c) for c in reply.categories]
+
+    async def availability(self, skus: Sequence[str]) -> dict[str, int]:
+        reply = await self._caller.call(
+            self._stub.GetSkuAvailability,
+            catalog_service_pb2.GetSkuAvailabilityRequest(skus=list(skus)),
+            retryable=True,
+        )
+        return dict(reply.available)
 
     async def execute(self, command: commands.CatalogCommand) -> uuid.UUID:
         """Run a catalog command remotely; answers what `CatalogService.handle` answers (the new or

@@ -202,6 +202,11 @@ class Backend(Protocol):
         """Report what the backend runs (consumer lag, outbox backlog) on `metrics`; after `start`."""
         ...
 
+    @property
+    def healthy(self) -> bool:
+        """False once the backend's watchdog gave up on a wedged loop (the process must be replaced)."""
+        ...
+
     async def stop(self) -> None: ...
 
 
@@ -234,6 +239,10 @@ class InProcessBackend:
     def instrument(self, metrics: Metrics) -> None:
         self.runtime.host.instrument(metrics)
 
+    @property
+    def healthy(self) -> bool:
+        return self.runtime.host.healthy
+
     async def stop(self) -> None:
         await self.runtime.stop()
 
@@ -252,6 +261,8 @@ def gateway_app(settings: Settings, backend: Backend, *, owns_backend: bool) -> 
     metrics = Metrics()
 
     async def healthz(_: Request) -> Response:
+        if not backend.healthy:  # the watchdog gave up on a wedged loop: replace this process
+            return JSONResponse({"status": "wedged"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:

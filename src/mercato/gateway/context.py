@@ -8,8 +8,8 @@ from typing import Any
 from mercato.cart.client import CartClient
 from mercato.catalog.client import CatalogClient
 from mercato.customers.client import CustomersClient
+from mercato.gateway.graphql.catalog.availability import AvailabilityLoader
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
-from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
 from mercato.gateway.graphql.search.recommendations import SearchLoaders
 from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.inventory.client import InventoryClient
@@ -43,11 +43,11 @@ class GatewayContext:
     auth_error: str | None = None  # why a presented token was refused
     rate_limits: GatewayRateLimits | None = None  # None: not limited (a test's bare schema)
     catalog_loaders: CatalogLoaders = field(init=False)
-    inventory_loaders: InventoryLoaders = field(init=False)
+    availability: AvailabilityLoader = field(init=False)
     search_loaders: SearchLoaders | None = field(init=False)
 
     def __post_init__(self) -> None:
         # New loaders per request: batching and caching never leak between requests.
         self.catalog_loaders = CatalogLoaders(self.clients.catalog)
-        self.inventory_loaders = InventoryLoaders(self.clients.inventory)
+        self.availability = AvailabilityLoader(self.clients.catalog)
         self.search_loaders = SearchLoaders(self.clients.search) if self.clients.search else None

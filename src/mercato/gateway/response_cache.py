@@ -11,6 +11,7 @@ generation (product changes, a SKU going in or out of stock) drop every stored r
 from __future__ import annotations
 
 import hashlib
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,7 @@ from graphql.error import GraphQLError
 from graphql.language import Visitor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mercato.gateway.graphql.core.observe import observe_cached_query
 from mercato.platform.business_metrics import response_cache
 from mercato.platform.cache import Cache
 
@@ -69,6 +71,7 @@ class ResponseCache:
         if not self._candidate(scope):
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         body = await _read_body(receive)
         query = _query_of(body)
         if query is None or not is_cacheable_query(query):
@@ -95,6 +98,7 @@ class ResponseCache:
             await self.app(scope, replay_once(body), send)
             return
         await _send_json(send, stored, hit=True)
+        observe_cached_query(query, time.perf_counter() - started)
 
     def _candidate(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:

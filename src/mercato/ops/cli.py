@@ -146,10 +146,9 @@ def anomalies_command(
             while samples == 0 or done < samples:
                 started = time.time()
                 for url, watch in watches.items():
-                    try:
-                        exposition = http.get(url).raise_for_status().text
-                    except httpx.HTTPError as exc:
-                        typer.echo(f"warning: {url}: {exc}", err=True)
+                    exposition, error = scrape(http, url)
+                    if exposition is None:
+                        typer.echo(f"warning: {url}: {error}", err=True)
                         continue
                     for anomaly in watch.feed(started, exposition):
                         _report(http, url, anomaly, webhook)
@@ -161,6 +160,14 @@ def anomalies_command(
     for url, watch in watches.items():
         active = {s: r for s, (_, r) in watch.last.items() if r.score >= 0.5}
         typer.echo(f"{url}: {len(watch.last)} series watched, {len(active)} anomalous now")
+
+
+def scrape(http: httpx.Client, url: str) -> tuple[str | None, str | None]:
+    """One process's `/metrics` text, or (None, why not): a process that cannot be scraped is not fatal."""
+    try:
+        return http.get(url).raise_for_status().text, None
+    except httpx.HTTPError as exc:
+        return None, str(exc) or type(exc).__name__
 
 
 def _report(http: httpx.Client, url: str, anomaly: Anomaly, webhook: str | None) -> None:

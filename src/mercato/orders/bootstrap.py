@@ -15,6 +15,7 @@ from typing import Any, overload
 from mercato.orders.adapters import tables
 from mercato.orders.adapters.order_watch import OrderWatch
 from mercato.orders.adapters.repository import OrdersRepository
+from mercato.orders.adapters.saga_metrics import StuckSagaSampler, count_stuck
 from mercato.orders.domain.commands import (
     CancelOrder,
     ExpireSagas,
@@ -75,6 +76,7 @@ class OrdersService:
         self.poll_interval = 0.05
         self.fallback_poll_interval = 1.0
         self.fallback_poll_cap = 4.0
+        self._stuck_sampler: StuckSagaSampler | None = None
 
     def uow(self) -> OrdersUnitOfWork:
         return OrdersUnitOfWork(self.db, self.outbox, self.on_commit, store=OrdersRepository)
@@ -140,6 +142,16 @@ class OrdersService:
     async def expire_due(self, limit: int = 100) -> int:
         """One sweep with the service's clock: what a periodic sweeper calls."""
         return await self.handle(ExpireSagas(now=self.clock(), limit=limit))
+
+    async def stuck_sagas(self, grace_seconds: float) -> int:
+        """Sagas past their step's deadline by more than the grace: what nothing drives on."""
+        return await count_stuck(self.db, grace_seconds)
+
+    async def sample_stuck_sagas(self, grace_seconds: float) -> None:
+        """Refresh the stuck-saga gauges (called at each scrape of /metrics)."""
+        if self._stuck_sampler is None:
+            self._stuck_sampler = StuckSagaSampler(self.db, grace_seconds)
+        await self._stuck_sampler()
 
 
 def build_orders(

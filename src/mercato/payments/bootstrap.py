@@ -26,9 +26,11 @@ from mercato.payments.service_layer.operations import OperationRunner, PaymentsD
 from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
 from mercato.payments.service_layer.vault import Vault
+from mercato.platform.business_metrics import payment_breaker_state
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
+from mercato.platform.watchdog import record_action
 
 
 def utc_now() -> datetime:
@@ -36,6 +38,9 @@ def utc_now() -> datetime:
 
 
 log = logging.getLogger(__name__)
+
+# The label of the breaker's actions: one provider per process.
+BREAKER_COMPONENT = "payments.provider"
 
 
 def payments_outbox(namespace: str) -> Outbox:
@@ -61,14 +66,20 @@ class PaymentsService:
         self.on_commit = on_commit
         self.clock = clock
         keys = vault_keys if vault_keys is not None else _dev_vault_keys()
-        self.vault = Vault(SivSealer(keys.siv), PaymentMethodStore(db, AesGcmCipher(keys.legacy)))
+        # Looked up on each call: tests swap the runner's breaker.
+        self.vault = Vault(
+            SivSealer(keys.siv),
+            PaymentMethodStore(db, AesGcmCipher(keys.legacy)),
+            paused_for=lambda: self.runner.breaker.seconds_until_probe(),
+        )
         self.runner = OperationRunner(
             self.unit_of_work,
             provider,
             runner_settings or RunnerSettings(),
             self.vault.token_for,
-            CircuitBreaker(breaker, on_change=_log_breaker),
+            CircuitBreaker(breaker, on_change=on_breaker_change),
         )
+        _show_breaker(self.runner.breaker.state)
         self.queries = PaymentsQueries(db, PaymentsRepository)
         self.deps = PaymentsDeps(runner=self.runner)
 
@@ -153,15 +164,25 @@ def build_payments(
     )
 
 
-def _log_breaker(state: BreakerState, failures: int, open_seconds: float) -> None:
+def on_breaker_change(state: BreakerState, failures: int, open_seconds: float) -> None:
+    """Every move of the breaker is a self-healing action: a gauge (`mercato_payment_breaker_state`),
+    a counter and one log line."""
+    _show_breaker(state)
     if state is BreakerState.OPEN:
-        log.warning(
-            "payment provider circuit open after %d calls without an answer: calls refused for %.1f s",
-            failures,
-            open_seconds,
+        record_action(
+            "breaker_open",
+            BREAKER_COMPONENT,
+            f"circuit open after {failures} calls without an answer: calls refused for {open_seconds:.1f} s",
+            failures=failures,
+            open_seconds=open_seconds,
         )
     else:
-        log.warning("payment provider circuit %s", state.value.replace("_", "-"))
+        record_action(f"breaker_{state.value}", BREAKER_COMPONENT, f"circuit {state.value.replace('_', '-')}")
+
+
+def _show_breaker(state: BreakerState) -> None:
+    for each in BreakerState:
+        payment_breaker_state.labels(each.value).set(1.0 if each is state else 0.0)
 
 
 def _dev_vault_keys() -> VaultKeys:

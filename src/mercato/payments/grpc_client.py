@@ -38,6 +38,7 @@ KNOWN_ERRORS: tuple[type[MercatoError], ...] = (
     rules.PaymentDeclined,
     rules.ProviderRejected,
     rules.OperationInProgress,
+    rules.PaymentsPaused,
     ProviderError,
     ProviderTimeout,
 )

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -80,6 +80,20 @@ checkout_duration = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 30.0),
     registry=BUSINESS,
 )
+graphql_operations = Counter(
+    "mercato_graphql_operations_total",
+    "GraphQL operations by type, first root field and outcome (ok, rejected: the request's fault, "
+    "error: the server's).",
+    ["type", "field", "outcome"],
+    registry=BUSINESS,
+)
+graphql_duration = Histogram(
+    "mercato_graphql_operation_duration_seconds",
+    "GraphQL operations from parsing to the result, by type and first root field.",
+    ["type", "field"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=BUSINESS,
+)
 
 search_index_lag = Histogram(
     "mercato_search_index_lag_seconds",
@@ -106,6 +120,58 @@ response_cache = Counter(
     "mercato_response_cache_requests_total",
     "Cacheable GraphQL requests by result: hit, or miss (the query ran). Hit ratio: hit / sum.",
     ["result"],
+    registry=BUSINESS,
+)
+
+saga_step_duration = Histogram(
+    "mercato_saga_step_duration_seconds",
+    "A checkout saga step from its command to the reply that ended it (re-sends included), by step "
+    "(reserve_stock, charge_payment, commit_stock, release_stock, ...) and outcome (ok, or failed when "
+    "the step's end rejected the order).",
+    ["step", "outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    registry=BUSINESS,
+)
+sagas_stuck = Gauge(
+    "mercato_sagas_stuck",
+    "Sagas whose step deadline passed more than the grace ago (nothing drove them on), by the step "
+    "awaited and its age (under_5m, 5m_1h, 1h_1d, over_1d); sampled from orders.sagas at scrape time.",
+    ["step", "age"],
+    registry=BUSINESS,
+)
+saga_stuck_oldest = Gauge(
+    "mercato_saga_stuck_oldest_seconds",
+    "Age of the oldest stuck saga's awaited step, by step (0: none stuck).",
+    ["step"],
+    registry=BUSINESS,
+)
+sagas_parked = Gauge(
+    "mercato_sagas_parked",
+    "Sagas parked for a person (an undo or refund nobody confirms after its re-sends), by the step "
+    "awaited; sampled from orders.sagas at scrape time.",
+    ["step"],
+    registry=BUSINESS,
+)
+db_pool_wait = Histogram(
+    "mercato_db_pool_wait_seconds",
+    "Time to get a connection from this process's database pools (a wait for a free one, or for a "
+    "new connection to open).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=BUSINESS,
+)
+self_heal_actions = Counter(
+    "mercato_self_heal_actions_total",
+    "Actions this process took on its own: a wedged loop restarted (restart) or given up on (give_up), "
+    "stuck sagas driven on (drive_sagas), readiness held out of rotation (hold_not_ready, "
+    "release_hold), the payment provider's circuit opened or closed (breaker_open, breaker_close...).",
+    ["action", "component"],
+    registry=BUSINESS,
+)
+payment_breaker_state = Gauge(
+    "mercato_payment_breaker_state",
+    "The payment provider's circuit breaker in this process: 1 for its current state (closed, open, "
+    "half_open), 0 for the others.",
+    ["state"],
     registry=BUSINESS,
 )
 

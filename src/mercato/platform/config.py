@@ -69,6 +69,13 @@ class Settings(BaseSettings):
 
     reservation_ttl_seconds: int = Field(default=900, ge=1)
     reservation_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # Self-healing (platform/watchdog.py): every interval, a relay, consumer or sweeper with work
+    # waiting and no turn for `stall` seconds is restarted, at most `max_restarts` times in 10 minutes.
+    watchdog_interval_seconds: float = Field(default=5.0, gt=0)
+    watchdog_stall_seconds: float = Field(default=60.0, gt=0)
+    watchdog_max_restarts: int = Field(default=5, ge=1)
+    # A saga past its step's deadline by more than this is stuck (metric, `mercato ops sagas`).
+    saga_stuck_grace_seconds: float = Field(default=60.0, ge=0)
 
     graphql_max_depth: int = Field(default=12, ge=1)
     graphql_max_cost: int = Field(default=20_000, ge=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -11,8 +12,9 @@ from typing import Any
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
-from mercato.platform.business_metrics import watch_pool
+from mercato.platform.business_metrics import db_pool_wait, watch_pool
 from mercato.platform.config import to_asyncpg_url
 
 
@@ -35,6 +37,18 @@ class StatementCounter:
 _current_counter: ContextVar[StatementCounter | None] = ContextVar("mercato_statement_counter", default=None)
 
 
+class TimedPool(AsyncAdaptedQueuePool):
+    """The engine's pool, timing each checkout (`mercato_db_pool_wait_seconds`): SQLAlchemy's pool
+    events fire once a connection is had, none before the wait, so the timer wraps the pool's get."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        start = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            db_pool_wait.observe(time.perf_counter() - start)
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, application_name: str = "mercato") -> None:
         self.url = to_asyncpg_url(url)
@@ -43,6 +57,7 @@ class Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=False,
+            poolclass=TimedPool,
             json_serializer=_dumps,
             json_deserializer=orjson.loads,
             connect_args={"server_settings": {"application_name": application_name}},

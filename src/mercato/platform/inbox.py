@@ -55,6 +55,8 @@ from mercato.platform.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 DUPLICATE = "mercato.inbox.duplicate"
+# How long a batch in progress keeps telling the watchdog the consumer is alive (see `_kept_in_progress`).
+BATCH_LIFE_SECONDS = 600.0
 ROLLED_BACK = "mercato.inbox.batch_rolled_back"
 
 
@@ -93,6 +95,9 @@ class Subscription:
     name: str
     source_context: str
     handlers: dict[str, Handler]
+    # Seconds between the starts of two fetches (0: fetch again at once): a consumer that can lag a
+    # little gathers what arrived meanwhile into one batch, one transaction, instead of many.
+    fetch_interval: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +158,8 @@ class EventConsumer:
         self._psub: JetStreamContext.PullSubscription | None = None
         # Checked at every turn of `run`: a cancellation lost inside the NATS client must not keep it going.
         self.stopping = Stopping()
+        # Called at every turn of `run` (a fetch returned, empty or not): the watchdog's sign of life.
+        self.heartbeat: Callable[[], None] = _no_heartbeat
         self._claim = text(
             f"INSERT INTO {schema}.inbox (consumer, event_id) "
             "SELECT CAST(:consumer AS text), e FROM unnest(CAST(:event_ids AS uuid[])) AS e "
@@ -173,6 +180,16 @@ class EventConsumer:
         if self._psub is not None:
             await self._psub.unsubscribe()
             self._psub = None
+
+    async def resubscribe(self, wait: float = 2.0) -> None:
+        """Let go of the subscription (a fetch wedged on it goes with it) and take a new one; the
+        durable consumer on the server keeps the messages and their ack state."""
+        psub, self._psub = self._psub, None
+        if psub is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(wait):
+                    await psub.unsubscribe()
+        await self.start()
 
     async def pending(self) -> int:
         """This consumer's lag: messages of its stream not delivered yet plus delivered and not acked.
@@ -195,18 +212,25 @@ class EventConsumer:
             if not task.cancelled() and task.exception() is not None:
                 log.error("consumer %s: a batch failed", self.durable, exc_info=task.exception())
 
+        loop = asyncio.get_running_loop()
+        next_fetch = loop.time()
         try:
             while not self.stopping:
                 await slots.acquire()
+                if (delay := next_fetch - loop.time()) > 0:
+                    await asyncio.sleep(delay)
+                next_fetch = loop.time() + self.subscription.fetch_interval
                 try:
                     messages = await self._fetch(self.fetch_wait)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    self.heartbeat()
                     slots.release()
                     log.exception("consumer %s failed to fetch; retrying", self.durable)
                     await asyncio.sleep(0.5)
                     continue
+                self.heartbeat()
                 if not messages:
                     slots.release()
                     continue
@@ -391,11 +415,17 @@ class EventConsumer:
     @contextlib.asynccontextmanager
     async def _kept_in_progress(self, deliveries: Sequence[_Delivery]) -> AsyncIterator[None]:
         """Tell the server, every half ack wait, that these messages are still being worked on, so a
-        long batch (or its one-by-one retry) is not redelivered to another consumer meanwhile."""
+        long batch (or its one-by-one retry) is not redelivered to another consumer meanwhile. A batch
+        still running is a sign of life for the watchdog too, for up to `BATCH_LIFE_SECONDS`: a long
+        batch (a bulk import reaching the search index) is not a wedged consumer, an endless one is."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
 
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.ack_wait / 2)
+                if loop.time() - started < BATCH_LIFE_SECONDS:
+                    self.heartbeat()
                 for delivery in deliveries:
                     # Already acked, nak'ed or parked: nothing to extend.
                     with contextlib.suppress(Exception):
@@ -431,6 +461,10 @@ class EventConsumer:
             )
         await msg.term()
         dead_letters.labels(self.subscription.name).inc()
+
+
+def _no_heartbeat() -> None:
+    pass
 
 
 async def _refuse_commit() -> None:

@@ -58,6 +58,8 @@ DEFAULT_SAMPLE_TIMEOUT = 2.0
 ConsumerLagSource = Callable[[], Awaitable[Mapping[tuple[str, str], int]]]
 # context -> outbox rows not yet published.
 OutboxPendingSource = Callable[[], Awaitable[Mapping[str, int]]]
+# context -> seconds since the oldest unpublished outbox row was written (0: none pending).
+OutboxAgeSource = Callable[[], Awaitable[Mapping[str, float]]]
 
 
 class Metrics:
@@ -118,8 +120,17 @@ class Metrics:
             ["context"],
             registry=r,
         )
+        self.outbox_age = Gauge(
+            "mercato_outbox_oldest_pending_age_seconds",
+            "Seconds since the oldest event of a context's outbox not yet published was written "
+            "(0: none pending): how late the relay is.",
+            ["context"],
+            registry=r,
+        )
         self._lag_sources: list[ConsumerLagSource] = []
         self._outbox_sources: list[OutboxPendingSource] = []
+        self._outbox_age_sources: list[OutboxAgeSource] = []
+        self._samplers: list[Callable[[], Awaitable[None]]] = []
         self._sampling: asyncio.Task[None] | None = None
 
     def http_path(self, path: str) -> str:
@@ -130,6 +141,13 @@ class Metrics:
 
     def add_outbox_source(self, source: OutboxPendingSource) -> None:
         self._outbox_sources.append(source)
+
+    def add_outbox_age_source(self, source: OutboxAgeSource) -> None:
+        self._outbox_age_sources.append(source)
+
+    def add_sampler(self, sampler: Callable[[], Awaitable[None]]) -> None:
+        """A coroutine that sets gauges of its own at each scrape (bounded like the sources)."""
+        self._samplers.append(sampler)
 
     async def sample(self) -> None:
         """Refresh the gauges fed by sources; takes at most about `sample_timeout`, never raises.
@@ -148,9 +166,18 @@ class Metrics:
         await asyncio.gather(
             *(self._sample_one(source, self.consumer_pending) for source in self._lag_sources),
             *(self._sample_one(source, self.outbox_pending) for source in self._outbox_sources),
+            *(self._sample_one(source, self.outbox_age) for source in self._outbox_age_sources),
+            *(self._run_sampler(sampler) for sampler in self._samplers),
         )
 
-    async def _sample_one(self, source: Callable[[], Awaitable[Mapping[Any, int]]], gauge: Gauge) -> None:
+    async def _run_sampler(self, sampler: Callable[[], Awaitable[None]]) -> None:
+        try:
+            async with asyncio.timeout(self.sample_timeout):
+                await sampler()
+        except Exception as exc:  # noqa: BLE001 - a failing sampler keeps its gauges' last values
+            log.warning("metrics sampler %r failed, keeping its last values: %r", sampler, exc)
+
+    async def _sample_one(self, source: Callable[[], Awaitable[Mapping[Any, float]]], gauge: Gauge) -> None:
         try:
             async with asyncio.timeout(self.sample_timeout):
                 values = await source()
@@ -308,5 +335,32 @@ def outbox_pending_source(
             await conn.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"))
             rows = (await conn.execute(query)).all()
         return {str(row.context): int(row.pending) for row in rows}
+
+    return sample
+
+
+def outbox_age_source(
+    db: Database, outboxes: Iterable[Outbox], *, statement_timeout_ms: int = 1000
+) -> OutboxAgeSource:
+    """Age of the oldest unpublished outbox row per context, in one statement.
+
+    The oldest pending row is the first of the partial index on `seq WHERE published_at IS NULL`:
+    one index probe per context, however long the backlog."""
+    schemas = sorted({o.schema for o in outboxes})
+    query = text(
+        " UNION ALL ".join(
+            f"SELECT '{s}' AS context, (SELECT extract(epoch FROM now() - created_at) FROM {s}.outbox"
+            " WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS age"
+            for s in schemas
+        )
+    )
+
+    async def sample() -> Mapping[str, float]:
+        if not schemas:
+            return {}
+        async with db.connect() as conn:
+            await conn.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"))
+            rows = (await conn.execute(query)).all()
+        return {str(row.context): max(0.0, float(row.age or 0.0)) for row in rows}
 
     return sample

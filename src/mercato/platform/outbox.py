@@ -147,6 +147,10 @@ def _headers(event_id: uuid.UUID, body: bytes) -> dict[str, str]:
     return headers
 
 
+def _no_heartbeat() -> None:
+    pass
+
+
 # A hook between publishing and marking rows published; tests use it to simulate a crash there.
 AfterPublishHook = Callable[[Sequence[uuid.UUID]], Awaitable[None]]
 
@@ -195,6 +199,8 @@ class OutboxRelay:
         self._closed = False
         self.stopping = Stopping()  # `run` returns at its next turn (see `platform.shutdown`)
         self._next_poll: float | None = None  # when `run` polls next; None while it polls or is not running
+        # Called at every turn of `run`: the watchdog's sign that the poll is not wedged.
+        self.heartbeat: Callable[[], None] = _no_heartbeat
 
     @property
     def accepting(self) -> bool:
@@ -325,13 +331,27 @@ class OutboxRelay:
                 except Exception:
                     log.exception("outbox relay for %s failed; retrying", self._schema)
                     published = 0
+                self.heartbeat()
                 if published >= self.batch_size:
                     continue  # more may be waiting
                 self._next_poll = loop.time() + self.poll_interval
                 await wait_event(self._wake, self.poll_interval)
                 self._wake.clear()
+                self.heartbeat()
         finally:
             self._next_poll = None
+
+    async def due(self, statement_timeout_ms: int = 1000) -> int:
+        """Rows the poll should publish now (unpublished, past their grace): the relay's backlog."""
+        async with self.db.connect() as conn:
+            await conn.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}"))
+            found = await conn.execute(
+                text(
+                    f"SELECT count(*) FROM {self._schema}.outbox "
+                    "WHERE published_at IS NULL AND next_attempt_at <= now()"
+                )
+            )
+            return int(found.scalar_one())
 
     async def publish_pending(self) -> int:
         """One poll, in one transaction: claim a batch of due rows and publish them, then mark them and

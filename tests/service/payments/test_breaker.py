@@ -3,23 +3,26 @@ alone after a few calls, its operations wait PENDING, and they go through once i
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
 from mercato.payments import IntentStatus
 from mercato.payments.adapters.sandbox import SandboxProvider
-from mercato.payments.bootstrap import PaymentsService, payments_outbox
+from mercato.payments.bootstrap import PaymentsService, on_breaker_change, payments_outbox
 from mercato.payments.domain.breaker import BreakerSettings, BreakerState, CircuitBreaker
-from mercato.payments.domain.commands import AuthorizePayment
-from mercato.payments.domain.errors import AuthorizePaymentErrorCode
+from mercato.payments.domain.commands import AuthorizePayment, VaultPaymentMethod
+from mercato.payments.domain.errors import AuthorizePaymentErrorCode, VaultPaymentMethodErrorCode
 from mercato.payments.domain.provider import (
     ProviderError,
     ProviderPaused,
     ProviderResult,
     ProviderUnavailable,
 )
+from mercato.payments.domain.rules import PaymentsPaused
 from mercato.payments.service_layer.operations import RunnerSettings
+from mercato.platform.business_metrics import BUSINESS
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.types import Money
@@ -71,7 +74,7 @@ def breaking(
         db, payments_outbox(settings.namespace), flaky, clock=FakeClock(), runner_settings=runner_settings
     )
     service.runner.breaker = CircuitBreaker(
-        BreakerSettings(failures_to_open=2, open_seconds=5.0), clock=monotonic
+        BreakerSettings(failures_to_open=2, open_seconds=5.0), clock=monotonic, on_change=on_breaker_change
     )
     return service
 
@@ -128,3 +131,38 @@ async def test_a_failed_probe_keeps_the_provider_alone_for_longer(
     assert [(kind, status) for kind, status, _, _ in await operations(db, intent.id)] == [
         ("AUTHORIZE", "PENDING")
     ]
+
+
+def circuit_metric() -> str | None:
+    """The state `mercato_payment_breaker_state` reads 1 for."""
+    states = ("closed", "open", "half_open")
+    on = [s for s in states if BUSINESS.get_sample_value("mercato_payment_breaker_state", {"state": s}) == 1]
+    return on[0] if len(on) == 1 else None
+
+
+async def test_new_payments_are_refused_with_a_code_while_the_circuit_is_open(
+    breaking: PaymentsService, flaky: FlakyProvider, monotonic: Monotonic
+) -> None:
+    # Given a provider that stopped answering, found out by two authorizations: the circuit opens
+    flaky.down = True
+    for _ in range(2):
+        with pytest.raises(ProviderUnavailable):
+            await breaking.handle(authorization())
+    assert circuit_metric() == "open"
+    # When a checkout vaults its payment token, it is refused at once, with its code and the wait
+    vault = VaultPaymentMethod(
+        customer_id=uuid.uuid4(), payment_token="tok_success", idempotency_key=ref("k")
+    )
+    with pytest.raises(PaymentsPaused) as caught:
+        await breaking.vault_payment_method(vault)
+    assert caught.value.code is VaultPaymentMethodErrorCode.PAYMENTS_PAUSED
+    assert caught.value.retry_after_seconds == 5.0
+    assert flaky.calls["authorize"] == 2
+
+    # When the pause is over, checkouts are taken again (the first payment is the probe)
+    monotonic.now += 5.0
+    assert (await breaking.vault_payment_method(vault)).startswith("pm_")
+    flaky.down = False
+    assert (await breaking.handle(authorization())).status is IntentStatus.AUTHORIZED
+    assert breaking.runner.breaker.state is BreakerState.CLOSED
+    assert circuit_metric() == "closed"

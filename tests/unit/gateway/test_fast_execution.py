@@ -133,3 +133,15 @@ async def test_availability_asked_inside_an_inline_fragment_is_loaded() -> None:
     assert result.data is not None
     variants = [v for e in result.data["products"]["edges"] for v in e["node"]["variants"]]
     assert [v["quantityAvailable"] for v in variants] == [catalog.levels[v["sku"]] for v in variants]
+
+
+def test_the_generated_documents_ask_for_availability() -> None:
+    # The differential runs above cover the page's availability (loaded with the listing's page, or by
+    # one batched call for a product) only if the generator selects it: it does, on every seed used.
+    reference, _fast = _schemas()
+    slugs = [p.slug for p in MemoryCatalog(products=60).products[:20]]  # as `_compare` has them
+    for seed in (1, 2, 3, 4, 5, 6):
+        generator = QueryGenerator(reference._schema, slugs, random.Random(seed))
+        documents = [generator.document()[0] for _ in range(100)]
+        assert any("quantityAvailable" in d for d in documents), seed
+        assert any("inStock" in d for d in documents), seed

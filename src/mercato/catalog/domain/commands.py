@@ -70,7 +70,8 @@ CatalogCommand = (
 
 @dataclass(frozen=True)
 class RecordAvailability:
-    """Inventory told us how many units of `sku` can be sold (read model for `inStock`)."""
+    """Inventory told us how many units of `sku` can be sold as of `version` (the availability read
+    model: `quantityAvailable`, `inStock` and the `inStock` filter)."""
 
     sku: str
     available: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mercato.catalog.domain import commands
 from mercato.catalog.domain.events import (
     CategoryCreated,
     ProductCreated,
@@ -14,7 +13,6 @@ from mercato.catalog.domain.events import (
     VariantPriceChanged,
     VariantUpdated,
 )
-from mercato.catalog.service_layer.handlers import record_availability
 from mercato.catalog.service_layer.imported import record_imported_levels
 from mercato.catalog.service_layer.queries import CatalogQueries
 from mercato.catalog.service_layer.unit_of_work import CatalogUnitOfWork
@@ -22,12 +20,15 @@ from mercato.platform.events import Envelope
 from mercato.platform.inbox import Handler, Subscription
 from mercato.platform.unit_of_work import UnitOfWork
 
-# Only the flips: the `inStock` filter reads nothing but whether a SKU can be sold, and a level change
-# that does not cross zero is not even claimed in the inbox (no handler: acknowledged, no SQL).
-# Why flips alone keep the read model right: docs/events.md, "Catalog availability".
-AVAILABILITY_FLIPPED = "inventory.availability_flipped"
+# Every level change: the storefront shows `quantityAvailable`, so the read model keeps the units, not
+# only their sign. A flip carries the version of the level change written beside it, so it has no
+# handler (acknowledged, no inbox row, no SQL). Ordering and staleness: docs/events.md, "Catalog
+# availability".
+STOCK_LEVEL_CHANGED = "inventory.stock_level_changed"
 # A bulk import's stock counts: many SKUs' levels in one event (mercato.app.bulk).
 STOCK_LEVELS_IMPORTED = "inventory.stock_levels_imported"
+# Seconds between two fetches of the availability consumer (see `subscriptions`).
+AVAILABILITY_FETCH_INTERVAL = 2.0
 
 _CACHE_EVENTS = (
     CategoryCreated,
@@ -48,18 +49,13 @@ def subscriptions(queries: CatalogQueries) -> list[Subscription]:
         # cached pages now.
         await queries.invalidate()
 
-    async def availability_flipped(envelope: Envelope, uow: UnitOfWork) -> None:
+    async def stock_level_changed(envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(uow, CatalogUnitOfWork)
         payload = envelope.payload
-        flipped = await record_availability(
-            commands.RecordAvailability(
-                sku=str(payload["sku"]), available=int(payload["available"]), version=int(payload["version"])
-            ),
-            uow,
+        # Staged: the batch's levels are written together when the consumer commits it.
+        uow.stage_level(
+            str(payload["sku"]), int(payload["available"]), int(payload["version"]), queries.invalidate
         )
-        if flipped:
-            # After commit: a reader refilling the cache in between must already see the new level.
-            uow.after_commit(queries.invalidate)
 
     async def stock_levels_imported(envelope: Envelope, uow: UnitOfWork) -> None:
         assert isinstance(uow, CatalogUnitOfWork)
@@ -72,8 +68,12 @@ def subscriptions(queries: CatalogQueries) -> list[Subscription]:
         Subscription(
             name="availability",
             source_context="inventory",
+            # Fetch at most every 2 s: the level events of a busy moment arrive as one batch (one
+            # inbox claim, one write, one commit) instead of one transaction per order; the read model
+            # lags the inventory by up to this much more (docs/events.md, "Catalog availability").
+            fetch_interval=AVAILABILITY_FETCH_INTERVAL,
             handlers={
-                AVAILABILITY_FLIPPED: availability_flipped,
+                STOCK_LEVEL_CHANGED: stock_level_changed,
                 STOCK_LEVELS_IMPORTED: stock_levels_imported,
             },
         ),

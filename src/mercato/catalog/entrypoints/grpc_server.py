@@ -111,9 +111,13 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         self.service = service
 
     async def ListProducts(self, request: Any, context: Any) -> catalog_service_pb2.ListProductsResponse:
-        page = await self.service.queries.list_products(listing_request(request))
+        page = await self.service.queries.list_products(
+            listing_request(request), availability=request.include_availability
+        )
         return catalog_service_pb2.ListProductsResponse(
-            items=[product_message(p) for p in page.items], has_next_page=page.has_next_page
+            items=[product_message(p) for p in page.items],
+            has_next_page=page.has_next_page,
+            available=page.available,
         )
 
     async def GetProduct(self, request: Any, context: Any) -> catalog_service_pb2.GetProductResponse:
@@ -163,6 +167,12 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
     async def ListCategories(self, request: Any, context: Any) -> catalog_service_pb2.ListCategoriesResponse:
         found = await self.service.queries.categories()
         return catalog_service_pb2.ListCategoriesResponse(categories=[category_message(c) for c in found])
+
+    async def GetSkuAvailability(
+        self, request: Any, context: Any
+    ) -> catalog_service_pb2.GetSkuAvailabilityResponse:
+        found = await self.service.queries.availability(list(request.skus))
+        return catalog_service_pb2.GetSkuAvailabilityResponse(available=found)
 
     async def CreateProduct(self, request: Any, context: Any) -> catalog_service_pb2.CreateProductResponse:
         product_id = await self.service.handle(

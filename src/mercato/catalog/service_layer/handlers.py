@@ -161,8 +161,8 @@ async def record_availability(cmd: commands.RecordAvailability, uow: CatalogUnit
     transaction (the inbox's, which may hold a batch of messages) and never ends it; returns whether
     the stored SKU flipped between in and out of stock (a stale or repeated event does not).
 
-    Fed by the inventory's `availability_flipped` events only, so `available` is the level at the
-    SKU's latest flip: it is read as `> 0` and nothing more (docs/events.md, "Catalog availability")."""
+    Fed by the inventory's `stock_level_changed` events: `available` is the SKU's units available as
+    of `version` (docs/events.md, "Catalog availability")."""
     row = (
         await uow.conn.execute(
             text(

@@ -2,11 +2,15 @@
 
 Every cached entry lives under the generation counter `catalog:gen`; the catalog's event consumer
 bumps it when a product changes or a SKU flips between in and out of stock, which drops every
-listing and detail at once without scanning keys.
+listing and detail at once without scanning keys. Units available per SKU (`catalog.sku_availability`,
+the read model fed by inventory's level events) are never cached: they change with every order, so a
+page asks for them with its products and gets them from the statement that loads its variants, or
+from one lookup of the page's SKUs when the page came from the cache.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -60,15 +64,43 @@ class CatalogQueries:
     async def invalidate(self) -> None:
         await self.cache.bump(self.generation_key)
 
-    async def list_products(self, request: ListingRequest) -> ProductPage:
+    async def list_products(self, request: ListingRequest, *, availability: bool = False) -> ProductPage:
+        """A page of published products; with `availability`, also the units available of each of its
+        variants' SKUs (`ProductPage.available`) in the same round trip to PostgreSQL: read by the
+        statement that loads the variants, or, when the page comes from the cache, by one lookup."""
         cursor = request.validate()
-        return await self.cache.get_or_load_versioned(
+        loaded: dict[str, int] | None = None
+
+        async def load() -> ProductPage:
+            nonlocal loaded
+            page, loaded = await self._list_products(request, cursor, availability)
+            return page
+
+        page = await self.cache.get_or_load_versioned(
             self.generation_key,
             self.cache.key("list", request.cache_key()),
-            lambda: self._list_products(request, cursor),
+            load,
             views.encode,
             views.decode_page,
         )
+        if not availability:
+            return page
+        if loaded is None:  # the page came from the cache (or from another request's load of it)
+            loaded = await self.availability([v.sku for p in page.items for v in p.variants])
+        return dataclasses.replace(page, available=loaded)
+
+    async def availability(self, skus: Sequence[str]) -> dict[str, int]:
+        """Units available of each of `skus` as the read model has them (0 for a SKU without a row):
+        eventually consistent with the inventory, which stays the authority at checkout."""
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        query = select(sku_availability.c.sku, sku_availability.c.available).where(
+            sku_availability.c.sku == func.any(literal(wanted, ARRAY(Text)))
+        )
+        async with self.db.connect() as conn:
+            found = {r.sku: int(r.available) for r in (await conn.execute(query)).all()}
+        return {sku: found.get(sku, 0) for sku in wanted}
 
     async def product(
         self, *, product_id: uuid.UUID | None = None, slug: str | None = None
@@ -153,7 +185,9 @@ class CatalogQueries:
             for r in rows
         }
 
-    async def _list_products(self, request: ListingRequest, cursor: Cursor | None) -> ProductPage:
+    async def _list_products(
+        self, request: ListingRequest, cursor: Cursor | None, availability: bool
+    ) -> tuple[ProductPage, dict[str, int] | None]:
         sort_column = _SORT_COLUMNS[request.sort]
         conditions = [products.c.published, *_filter_conditions(request)]
         if cursor is not None:
@@ -164,30 +198,49 @@ class CatalogQueries:
             (sort_column.desc(), products.c.id.desc()) if request.descending else (sort_column, products.c.id)
         )
         query = select(*_PRODUCT_COLUMNS).where(and_(*conditions)).order_by(*order).limit(request.first + 1)
-        found = await self._load_products(query=query)
-        return ProductPage(items=tuple(found[: request.first]), has_next_page=len(found) > request.first)
+        levels: dict[str, int] | None = {} if availability else None
+        found = await self._load_products(query=query, levels=levels)
+        if levels is not None and len(found) > request.first:
+            # The row fetched to know there is a next page is not on this page.
+            for v in found[-1].variants:
+                levels.pop(v.sku, None)
+        page = ProductPage(items=tuple(found[: request.first]), has_next_page=len(found) > request.first)
+        return page, levels
 
     async def _load_products(
-        self, condition: ColumnElement[bool] | None = None, *, query: Any = None
+        self,
+        condition: ColumnElement[bool] | None = None,
+        *,
+        query: Any = None,
+        levels: dict[str, int] | None = None,
     ) -> list[ProductView]:
-        """Products and their variants in two statements, whatever the number of products."""
+        """Products and their variants in two statements, whatever the number of products. Given
+        `levels`, the variants' statement also reads each SKU's units available into it (a left join
+        on the read model: no extra statement)."""
         if query is None:
             assert condition is not None
             query = select(*_PRODUCT_COLUMNS).where(condition)
+        variant_query = select(variants)
+        if levels is not None:
+            variant_query = select(variants, sku_availability.c.available).outerjoin(
+                sku_availability, sku_availability.c.sku == variants.c.sku
+            )
         async with self.db.connect() as conn:
             rows = (await conn.execute(query)).all()
             if not rows:
                 return []
             variant_rows = (
                 await conn.execute(
-                    select(variants)
-                    .where(variants.c.product_id.in_([r.id for r in rows]))
-                    .order_by(variants.c.product_id, variants.c.position)
+                    variant_query.where(variants.c.product_id.in_([r.id for r in rows])).order_by(
+                        variants.c.product_id, variants.c.position
+                    )
                 )
             ).all()
         by_product: dict[uuid.UUID, list[VariantView]] = {}
         for v in variant_rows:
             by_product.setdefault(v.product_id, []).append(_variant_view(v))
+            if levels is not None:
+                levels[v.sku] = int(v.available or 0)
         return [
             ProductView(
                 id=r.id,
@@ -245,7 +298,15 @@ def _filter_conditions(request: ListingRequest) -> list[ColumnElement[bool]]:
     for name, values in f.attributes:
         on_product = products.c.attributes[name].op("?|")(literal(list(values), ARRAY(Text)))
         on_variant = exists().where(
-            variants.c.product_id == products.c.id, variants.c.attributes[name].astext.in_(list(values))
+            variants.c.product_id == products.c.id,
+            # Always true here (a listing shows published products only), but a condition on the
+            # outer row that is not an equality keeps PostgreSQL from turning this EXISTS, inside the
+            # OR, into a hashed subquery over every variant matching the value (a sequential scan
+            # of `variants`, or of a third of it through an index for a common size): each product
+            # the page walks is checked through `variants_product_idx` instead, and the walk stops
+            # at `first` products (tests/integration/test_listing_plans.py).
+            products.c.published,
+            variants.c.attributes[name].astext.in_(list(values)),
         )
         conditions.append(or_(on_product, on_variant))
     return conditions

@@ -63,6 +63,9 @@ class CategoryView:
 class ProductPage:
     items: tuple[ProductView, ...]
     has_next_page: bool
+    # Units available per SKU of the page's variants, when the listing was asked for them (from the
+    # catalog's availability read model; never cached with the page). None: not asked.
+    available: dict[str, int] | None = None
 
 
 def _variant(raw: dict[str, Any]) -> VariantView:

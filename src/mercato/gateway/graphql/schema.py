@@ -16,6 +16,7 @@ from mercato.gateway.graphql.catalog.schema import CatalogMutations, CatalogQuer
 from mercato.gateway.graphql.core.cost import QueryCost
 from mercato.gateway.graphql.core.errors import ErrorFormatting
 from mercato.gateway.graphql.core.execution import PlainSelectionExecutor
+from mercato.gateway.graphql.core.observe import OperationMetrics
 from mercato.gateway.graphql.core.text_guard import guard_text_arguments
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
@@ -60,10 +61,12 @@ def build_schema(settings: Settings, *, fast_execution: bool = True) -> MercatoS
     # new class in the rules of every request the validation cache (keyed by the rules) never hit,
     # so every request was validated again (~18% of a worker's CPU under checkout load).
     depth_rules = QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules
+    root_fields: set[str] = set()  # filled below, once the schema knows its fields
     schema = MercatoSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
+            lambda: OperationMetrics(root_fields),
             lambda: ErrorFormatting(),
             lambda: ParserCache(maxsize=1_000),
             lambda: ValidationCache(maxsize=1_000),
@@ -74,6 +77,9 @@ def build_schema(settings: Settings, *, fast_execution: bool = True) -> MercatoS
         # everything else by graphql-core as before: see core/execution.py.
         execution_context_class=PlainSelectionExecutor if fast_execution else None,
     )
+    core = schema._schema
+    for root in (core.query_type, core.mutation_type):
+        root_fields.update(root.fields if root is not None else ())
     # The boundary rule for text, once for every argument of every field (see core/text_guard.py).
     guard_text_arguments(schema._schema)
     return schema

@@ -1,8 +1,9 @@
 """Events the inventory publishes (subjects `<ns>.inventory.v1.<name>`).
 
-`StockLevelChanged` (every change of a SKU's availability) and `AvailabilityFlipped` (only when it
-crosses zero: what the catalog's `inStock` read model consumes, keeping the highest `version`) are
-read by other contexts; their field names are part of the contract (docs/events.md).
+`StockLevelChanged` (every change of a SKU's availability: what the catalog's availability read model
+consumes, keeping the highest `version`) and `AvailabilityFlipped` (only when it crosses zero: what
+search's `inStock` consumes) are read by other contexts; their field names are part of the contract
+(docs/events.md).
 """
 
 from __future__ import annotations

@@ -37,6 +37,16 @@ class StockView:
 
 
 @dataclass(frozen=True)
+class SkuLevelView:
+    """One SKU over all its warehouses, as its `stock_level_changed` events describe it: units
+    available (sum of on_hand - reserved) and the summed row version (strictly increasing per SKU)."""
+
+    sku: str
+    available: int
+    version: int
+
+
+@dataclass(frozen=True)
 class AllocationView:
     sku: str
     warehouse_id: uuid.UUID
@@ -72,6 +82,12 @@ _AVAILABILITY = text(
     "SELECT sku, CAST(sum(on_hand - reserved) AS bigint) AS available FROM inventory.stock "
     "WHERE sku = ANY(CAST(:skus AS text[])) GROUP BY sku"
 )
+# Keyset over SKUs (the stock table's unique (sku, warehouse_id) index): a page of SKU levels.
+_LEVELS = text(
+    "SELECT sku, CAST(sum(on_hand - reserved) AS bigint) AS available, "
+    "CAST(sum(version) AS bigint) AS version FROM inventory.stock WHERE sku > :after "
+    "GROUP BY sku ORDER BY sku LIMIT :limit"
+)
 _STOCK = text(
     "SELECT s.sku, s.warehouse_id, w.code AS warehouse_code, s.on_hand, s.reserved, s.version "
     "FROM inventory.stock s JOIN inventory.warehouses w ON w.id = s.warehouse_id "
@@ -102,6 +118,14 @@ async def availability(db: Database, skus: Sequence[str]) -> dict[str, int]:
         rows = (await conn.execute(_AVAILABILITY, {"skus": wanted})).all()
     found = {r.sku: int(r.available) for r in rows}
     return {sku: found.get(sku, 0) for sku in wanted}
+
+
+async def sku_levels(db: Database, after: str, limit: int) -> list[SkuLevelView]:
+    """The levels of up to `limit` SKUs that have stock rows, the first after `after` in SKU order:
+    what a reader of the level events rebuilds its view from (`mercato catalog rebuild-availability`)."""
+    async with db.connect() as conn:
+        rows = (await conn.execute(_LEVELS, {"after": after, "limit": limit})).all()
+    return [SkuLevelView(r.sku, int(r.available), int(r.version)) for r in rows]
 
 
 async def stock(db: Database, sku: str) -> list[StockView]:
@@ -180,6 +204,9 @@ class InventoryQueries:
 
     async def stock(self, sku: str) -> list[StockView]:
         return await stock(self.db, sku)
+
+    async def sku_levels(self, after: str, limit: int) -> list[SkuLevelView]:
+        return await sku_levels(self.db, after, limit)
 
     async def warehouses(self) -> list[WarehouseView]:
         return await warehouses(self.db)

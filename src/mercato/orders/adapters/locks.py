@@ -17,7 +17,8 @@ from sqlalchemy import text
 # Each lock reads the order's owner (customer and cart) with the saga, so a step knows every event it
 # will write before it writes anything, and writes them with the saga in one statement.
 _SAGA_AND_OWNER = (
-    "SELECT s.state, o.customer_id, o.cart_id FROM orders.sagas s JOIN orders.orders o ON o.id = s.order_id "
+    "SELECT s.state, s.step_started_at, o.customer_id, o.cart_id "
+    "FROM orders.sagas s JOIN orders.orders o ON o.id = s.order_id "
 )
 
 LOCK_SAGA = text(_SAGA_AND_OWNER + "WHERE s.order_id = :id FOR UPDATE OF s")

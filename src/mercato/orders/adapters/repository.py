@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mercato.orders.adapters import locks
 from mercato.orders.domain.model import Order, OrderLine, OrderOwner, OrderStatus, RejectReason
 from mercato.orders.domain.saga_codec import from_document, to_document
-from mercato.orders.domain.saga_types import LockedSaga, SagaState
+from mercato.orders.domain.saga_types import LockedSaga, SagaState, awaited_step
 from mercato.platform.outbox_embed import EmbeddedEvents, outbox_insert_sql
 from mercato.platform.types import Money
 
@@ -32,8 +32,8 @@ _ADD = text(
     " VALUES (:id, :customer_id, :key, :status, NULL, :lines, :amount, :currency, :address, :now, :now,"
     " :cart_id)"
     " ON CONFLICT DO NOTHING RETURNING id),"
-    " s AS (INSERT INTO orders.sagas (order_id, status, state, deadline, updated_at)"
-    " SELECT id, :status, :state, CAST(:deadline AS timestamptz), :now FROM o),"
+    " s AS (INSERT INTO orders.sagas (order_id, status, state, deadline, updated_at, step, step_started_at)"
+    " SELECT id, :status, :state, CAST(:deadline AS timestamptz), :now, CAST(:step AS text), :now FROM o),"
     " h AS (INSERT INTO orders.status_history (order_id, status, reason, at)"
     " SELECT id, :status, NULL, :now FROM o),"
     " ob AS (" + OUTBOX_INSERT + " WHERE EXISTS (SELECT 1 FROM o))"
@@ -50,13 +50,21 @@ _BY_KEY = text(
     "WHERE o.customer_id = :customer_id AND o.idempotency_key = :key"
 )
 
+# The step awaited, and since when: kept while the step stays the same (a re-send), reset when it moves.
+_STEP = (
+    "step = CAST(:step AS text), step_started_at = CASE WHEN CAST(:step AS text) IS NULL THEN NULL "
+    "WHEN step IS NOT DISTINCT FROM CAST(:step AS text) THEN step_started_at "
+    "ELSE CAST(:now AS timestamptz) END, "
+)
 _SAVE = (
     "UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
-    "version = version + 1, updated_at = :now WHERE order_id = :id"
+    + _STEP
+    + "version = version + 1, updated_at = :now WHERE order_id = :id"
 )
 _SAVE_AND_MOVE = (
     "WITH s AS (UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
-    " version = version + 1, updated_at = :now WHERE order_id = :id),"
+    + _STEP
+    + " version = version + 1, updated_at = :now WHERE order_id = :id),"
     " h AS (INSERT INTO orders.status_history (order_id, status, reason, actor, note, at)"
     " VALUES (:id, :status, :reason, :actor, :note, :now))"
     " UPDATE orders.orders SET status = :status, reason = :reason, refunded_amount = :refunded,"
@@ -65,7 +73,8 @@ _SAVE_AND_MOVE = (
 # The order's refunded total moved (a second partial refund) while its status did not.
 _SAVE_AND_TOUCH = (
     "WITH s AS (UPDATE orders.sagas SET status = :status, state = :state, deadline = :deadline, "
-    " version = version + 1, updated_at = :now WHERE order_id = :id)"
+    + _STEP
+    + " version = version + 1, updated_at = :now WHERE order_id = :id)"
     " UPDATE orders.orders SET refunded_amount = :refunded, tracking_number = :tracking,"
     " updated_at = :now WHERE id = :id"
 )
@@ -89,6 +98,10 @@ _SAVES = {
 
 def _locked(row: Any) -> LockedSaga:
     return LockedSaga(from_document(row.state), OrderOwner(row.customer_id, row.cart_id))
+
+
+# A saga step that ended in this transaction: (step, outcome, seconds it took).
+FinishedStep = tuple[str, str, float]
 
 
 def lines_document(lines: tuple[OrderLine, ...]) -> list[dict[str, Any]]:
@@ -119,6 +132,15 @@ def to_order(row: Any) -> Order:
 class OrdersRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        # When the step of each saga locked here began (read with the lock), and the steps that ended:
+        # the unit of work observes their durations once the transaction has committed.
+        self._step_started: dict[uuid.UUID, datetime | None] = {}
+        self.finished_steps: list[FinishedStep] = []
+
+    def _remember(self, row: Any) -> LockedSaga:
+        locked = _locked(row)
+        self._step_started[locked.state.order_id] = row.step_started_at
+        return locked
 
     async def add(self, order: Order, saga: SagaState, events: EmbeddedEvents) -> bool:
         row = (
@@ -137,6 +159,7 @@ class OrdersRepository:
                     "now": order.created_at,
                     "state": to_document(saga),
                     "deadline": saga.deadline,
+                    "step": awaited_step(saga),
                     "cart_id": order.cart_id,
                 },
             )
@@ -151,11 +174,11 @@ class OrdersRepository:
 
     async def lock_saga(self, order_id: uuid.UUID) -> LockedSaga | None:
         row = (await self.conn.execute(locks.LOCK_SAGA, {"id": order_id})).first()
-        return _locked(row) if row is not None else None
+        return self._remember(row) if row is not None else None
 
     async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
         rows = (await self.conn.execute(locks.CLAIM_DUE, {"now": now, "limit": limit})).all()
-        return [_locked(row) for row in rows]
+        return [self._remember(row) for row in rows]
 
     async def save_saga(
         self,
@@ -175,7 +198,9 @@ class OrdersRepository:
             "now": now,
             "refunded": after.refunded,
             "tracking": after.tracking_number,
+            "step": awaited_step(after),
         }
+        self._step_moved(before, after, now, params["step"])
         if after.status is not before.status:
             kind = "move"
             params.update(reason=after.reason.value if after.reason else None, actor=actor, note=note)
@@ -186,3 +211,13 @@ class OrdersRepository:
         if events is not None and events.rows:
             params.update(events.params())
         await self.conn.execute(_SAVES[kind, "outbox_ids" in params], params)
+
+    def _step_moved(self, before: SagaState, after: SagaState, now: datetime, step: str | None) -> None:
+        ended = awaited_step(before)
+        started = self._step_started.get(after.order_id)
+        if ended is None or step == ended:
+            return
+        self._step_started[after.order_id] = now if step is not None else None
+        if started is not None:
+            outcome = "failed" if after.reason is not None and before.reason is None else "ok"
+            self.finished_steps.append((ended, outcome, max(0.0, (now - started).total_seconds())))

@@ -51,6 +51,9 @@ sagas = Table(
     Column("deadline", DateTime(timezone=True)),
     Column("version", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The step awaited (`saga_types.awaited_step`) and when it began: step durations, stuck sagas.
+    Column("step", Text),
+    Column("step_started_at", DateTime(timezone=True)),
 )
 
 outbox = outbox_table(metadata)

@@ -48,6 +48,8 @@ class CheckoutCompleteErrorCode(Enum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     # The gateway's rate limit per customer, or per client address when anonymous (gateway.rate_limits).
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    # The payment provider stopped answering (payments' circuit breaker is open): retry shortly.
+    PAYMENTS_PAUSED = "PAYMENTS_PAUSED"
 
 
 class OrderCancelErrorCode(Enum):

@@ -308,3 +308,28 @@ class LockedSaga:
 
     state: SagaState
     owner: OrderOwner
+
+
+# The step a saga awaits, named by the command that is out (a metric label: a fixed, small set).
+_STOCK_STEPS = {
+    Stock.REQUESTED: "reserve_stock",
+    Stock.COMMITTING: "commit_stock",
+    Stock.RELEASING: "release_stock",
+    Stock.RESTOCKING: "restock",
+}
+_PAYMENT_STEPS = {
+    Payment.CHARGING: "charge_payment",
+    Payment.REQUESTED: "authorize_payment",
+    Payment.CAPTURING: "capture_payment",
+    Payment.VOIDING: "void_payment",
+    Payment.REFUNDING: "refund_payment",
+}
+
+
+def awaited_step(s: SagaState) -> str | None:
+    """What the saga waits for now (`reserve_stock`, `charge_payment`, `release_stock+void_payment`
+    when compensations run side by side, ...); None when no command is out."""
+    names = [name for name in (_STOCK_STEPS.get(s.stock), _PAYMENT_STEPS.get(s.payment)) if name]
+    if s.refunds_pending and "refund_payment" not in names:
+        names.append("refund_payment")
+    return "+".join(names) or None

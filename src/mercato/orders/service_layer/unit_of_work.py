@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.orders.domain.model import Order
 from mercato.orders.domain.saga_types import LockedSaga, SagaPolicy, SagaState
+from mercato.platform.business_metrics import saga_step_duration
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
 from mercato.platform.outbox_embed import EmbeddedEvents
@@ -25,6 +26,9 @@ Clock = Callable[[], datetime]
 
 
 class OrdersStore(Protocol):
+    # Saga steps that ended in this transaction, (step, outcome, seconds): observed after the commit.
+    finished_steps: list[tuple[str, str, float]]
+
     async def add(self, order: Order, saga: SagaState, events: EmbeddedEvents) -> bool:
         """Insert the order, its saga, first history entry and `events`; False if the id or the
         customer's idempotency key is taken (nothing written)."""
@@ -76,6 +80,17 @@ class OrdersUnitOfWork(UnitOfWork):
         await super().__aenter__()
         self.orders = self._store_factory(self.conn)
         return self
+
+    async def commit(self) -> None:
+        await super().commit()
+        # Only steps whose end committed are timed (a rolled-back batch retried alone counts once).
+        finished, self.orders.finished_steps = self.orders.finished_steps, []
+        for step, outcome, seconds in finished:
+            saga_step_duration.labels(step, outcome).observe(seconds)
+
+    async def rollback(self) -> None:
+        self.orders.finished_steps = []
+        await super().rollback()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ class VaultPaymentMethodErrorCode(Enum):
     TOO_LONG = "TOO_LONG"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    # The provider's circuit breaker is open: no new payment is taken until it answers again.
+    PAYMENTS_PAUSED = "PAYMENTS_PAUSED"
 
 
 class AuthorizePaymentErrorCode(Enum):

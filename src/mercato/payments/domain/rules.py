@@ -85,6 +85,20 @@ class CaptureRefused(ClientError):
         super().__init__(cause.message, code=cause.code, field=cause.field)
 
 
+class PaymentsPaused(Conflict):
+    """New payments are refused while the provider's circuit breaker is open (the provider stopped
+    answering, `domain.breaker`): a checkout is turned away at once, with a code, rather than queued
+    behind the outage. Retrying after `retry_after_seconds` may go through."""
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        self.retry_after_seconds = round(max(retry_after_seconds, 0.1), 1)
+        super().__init__(
+            f"payments are paused for {self.retry_after_seconds} s: the payment provider is not "
+            "answering; try again shortly",
+            code="PAYMENTS_PAUSED",
+        )
+
+
 class OperationInProgress(Unavailable):
     """Another request is driving this operation (or one on the same intent); retry shortly."""
 

@@ -21,7 +21,9 @@ from mercato.gateway.graphql.catalog.types import (
     ProductFilterInput,
     ProductSortInput,
     SortDirection,
+    asks_for_availability,
     products_of,
+    selected_names,
 )
 from mercato.gateway.graphql.core.ids import parse_id, parse_optional_id
 from mercato.gateway.graphql.core.types import PageInfo
@@ -119,8 +121,13 @@ class CatalogQueries:
             sort=ProductSort(sort.field.value),
             descending=sort.direction is SortDirection.DESC,
         )
-        page = await info.context.clients.catalog.list_products(request)
-        nodes = await products_of(info, page.items)
+        # The page's availability comes with the page: one call, one round trip to the catalog's
+        # database (no call to the inventory per page).
+        names = selected_names(info)
+        page = await info.context.clients.catalog.list_products(
+            request, availability=asks_for_availability(names)
+        )
+        nodes = await products_of(info, page.items, page.available, names)
         edges = [
             ProductEdge(cursor=Cursor.after_product(p, request.sort, request.descending).encode(), node=node)
             for p, node in zip(page.items, nodes, strict=True)

@@ -45,7 +45,10 @@ class Variant:
     # Plain values, filled for a whole page at once (see `products_of`): a resolver per variant would
     # cost more than the query itself.
     quantity_available: int = strawberry.field(
-        description="Units that can be ordered now, across warehouses."
+        description=(
+            "Units that can be ordered now, across warehouses. Eventually consistent: it follows the "
+            "inventory within about a second; checkout reserves against the inventory itself."
+        )
     )
     in_stock: bool
 
@@ -187,7 +190,7 @@ class ProductFilterInput:
 _STOCK_FIELDS = frozenset({"quantityAvailable", "inStock"})
 
 
-def _selected_names(info: strawberry.Info) -> set[str]:
+def selected_names(info: strawberry.Info) -> set[str]:
     """The names of every field (and fragment) the query selects under this one, at any depth."""
     names: set[str] = set()
     stack: list[Any] = list(info.selected_fields)
@@ -201,11 +204,24 @@ def _selected_names(info: strawberry.Info) -> set[str]:
     return names
 
 
-async def products_of(info: strawberry.Info, views: Sequence[ProductView]) -> list[Product]:
+def asks_for_availability(names: set[str]) -> bool:
+    """Whether `quantityAvailable` or `inStock` is among the selected `names`."""
+    return not names.isdisjoint(_STOCK_FIELDS)
+
+
+async def products_of(
+    info: strawberry.Info,
+    views: Sequence[ProductView],
+    levels: Mapping[str, int] | None = None,
+    names: set[str] | None = None,
+) -> list[Product]:
     """`views` as GraphQL products, with what the query asks of them loaded for all at once: the
-    availability of every variant (one batched call) and the categories (one batched load)."""
-    names = _selected_names(info)
-    levels = await _levels(info, [v.sku for p in views for v in p.variants], names)
+    availability of every variant (given with a listing page, or one batched call to the catalog's
+    read model) and the categories (one batched load). `names`: `selected_names(info)`, if known."""
+    if names is None:
+        names = selected_names(info)
+    if levels is None:
+        levels = await _levels(info, [v.sku for p in views for v in p.variants], names)
     categories: dict[uuid.UUID, CategoryView] = {}
     wanted = list({v.category_id for v in views if v.category_id is not None})
     if wanted and "category" in names:
@@ -216,11 +232,11 @@ async def products_of(info: strawberry.Info, views: Sequence[ProductView]) -> li
 
 async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:
     """Availability of `skus` in one batched call, when the query asks for it."""
-    return await _levels(info, skus, _selected_names(info))
+    return await _levels(info, skus, selected_names(info))
 
 
 async def _levels(info: strawberry.Info, skus: list[str], names: set[str]) -> Mapping[str, int]:
     if not skus or names.isdisjoint(_STOCK_FIELDS):
         return {}
-    levels: dict[str, int] = await info.context.inventory_loaders.available(skus)
+    levels: dict[str, int] = await info.context.availability.available(skus)
     return levels

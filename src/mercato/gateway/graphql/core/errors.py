@@ -16,6 +16,8 @@ from mercato.platform.faults import is_unavailable
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
+# Codes of errors that are the server's fault, not the request's: what the availability SLOs count.
+SERVER_ERROR_CODES = frozenset({"INTERNAL", "UNAVAILABLE"})
 
 
 def payload_errors(exc: ClientError, error_type: Callable[..., E]) -> list[E]:

@@ -10,26 +10,37 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ListProductsRequest(_message.Message):
-    __slots__ = ("first", "after", "filter", "sort", "descending")
+    __slots__ = ("first", "after", "filter", "sort", "descending", "include_availability")
     FIRST_FIELD_NUMBER: _ClassVar[int]
     AFTER_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
     DESCENDING_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
     first: int
     after: str
     filter: _catalog_pb2.ProductFilter
     sort: _catalog_pb2.ProductSort
     descending: bool
-    def __init__(self, first: _Optional[int] = ..., after: _Optional[str] = ..., filter: _Optional[_Union[_catalog_pb2.ProductFilter, _Mapping]] = ..., sort: _Optional[_Union[_catalog_pb2.ProductSort, str]] = ..., descending: _Optional[bool] = ...) -> None: ...
+    include_availability: bool
+    def __init__(self, first: _Optional[int] = ..., after: _Optional[str] = ..., filter: _Optional[_Union[_catalog_pb2.ProductFilter, _Mapping]] = ..., sort: _Optional[_Union[_catalog_pb2.ProductSort, str]] = ..., descending: _Optional[bool] = ..., include_availability: _Optional[bool] = ...) -> None: ...
 
 class ListProductsResponse(_message.Message):
-    __slots__ = ("items", "has_next_page")
+    __slots__ = ("items", "has_next_page", "available")
+    class AvailableEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     HAS_NEXT_PAGE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.Product]
     has_next_page: bool
-    def __init__(self, items: _Optional[_Iterable[_Union[_catalog_pb2.Product, _Mapping]]] = ..., has_next_page: _Optional[bool] = ...) -> None: ...
+    available: _containers.ScalarMap[str, int]
+    def __init__(self, items: _Optional[_Iterable[_Union[_catalog_pb2.Product, _Mapping]]] = ..., has_next_page: _Optional[bool] = ..., available: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class GetProductRequest(_message.Message):
     __slots__ = ("product_id", "slug")
@@ -117,6 +128,25 @@ class SkuPrice(_message.Message):
     currency: str
     product_name: str
     def __init__(self, sku: _Optional[str] = ..., variant_id: _Optional[str] = ..., product_id: _Optional[str] = ..., price_amount: _Optional[int] = ..., currency: _Optional[str] = ..., product_name: _Optional[str] = ...) -> None: ...
+
+class GetSkuAvailabilityRequest(_message.Message):
+    __slots__ = ("skus",)
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    skus: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, skus: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetSkuAvailabilityResponse(_message.Message):
+    __slots__ = ("available",)
+    class AvailableEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    available: _containers.ScalarMap[str, int]
+    def __init__(self, available: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class ListCategoriesRequest(_message.Message):
     __slots__ = ()

@@ -73,6 +73,11 @@ class CatalogServiceStub:
                 request_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.ListCategoriesRequest.SerializeToString,
                 response_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.ListCategoriesResponse.FromString,
                 _registered_method=True)
+        self.GetSkuAvailability = channel.unary_unary(
+                '/mercato.catalog.v1.CatalogService/GetSkuAvailability',
+                request_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuAvailabilityRequest.SerializeToString,
+                response_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuAvailabilityResponse.FromString,
+                _registered_method=True)
         self.CreateProduct = channel.unary_unary(
                 '/mercato.catalog.v1.CatalogService/CreateProduct',
                 request_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.CreateProductRequest.SerializeToString,
@@ -161,6 +166,14 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSkuAvailability(self, request, context):
+        """Units available per SKU from the catalog's availability read model (fed by inventory's level
+        events: eventually consistent; checkout's reservation is the authority).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateProduct(self, request, context):
         """Staff commands.
         """
@@ -235,6 +248,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.ListCategories,
                     request_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.ListCategoriesRequest.FromString,
                     response_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.ListCategoriesResponse.SerializeToString,
+            ),
+            'GetSkuAvailability': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSkuAvailability,
+                    request_deserializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuAvailabilityRequest.FromString,
+                    response_serializer=mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuAvailabilityResponse.SerializeToString,
             ),
             'CreateProduct': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateProduct,
@@ -460,6 +478,33 @@ class CatalogService:
             '/mercato.catalog.v1.CatalogService/ListCategories',
             mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.ListCategoriesRequest.SerializeToString,
             mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.ListCategoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSkuAvailability(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.catalog.v1.CatalogService/GetSkuAvailability',
+            mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuAvailabilityRequest.SerializeToString,
+            mercato_dot_catalog_dot_v1_dot_catalog__service__pb2.GetSkuAvailabilityResponse.FromString,
             options,
             channel_credentials,
             insecure,

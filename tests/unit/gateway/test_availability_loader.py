@@ -1,11 +1,12 @@
-"""Availability for a page: one call to inventory per turn of the event loop, each SKU asked once."""
+"""Availability for a page: one call to the catalog's read model per turn of the event loop, each SKU
+asked once."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any, cast
 
-from mercato.gateway.graphql.inventory.dataloaders import InventoryLoaders
+from mercato.gateway.graphql.catalog.availability import AvailabilityLoader
 
 
 class FakeInventory:
@@ -23,7 +24,7 @@ class FakeInventory:
 
 async def test_calls_in_the_same_turn_share_one_call() -> None:
     inventory = FakeInventory({"A": 3, "B": 0, "C": 7})
-    loaders = InventoryLoaders(cast(Any, inventory))
+    loaders = AvailabilityLoader(cast(Any, inventory))
 
     first, second = await asyncio.gather(loaders.available(["A", "B"]), loaders.available(["C", "A"]))
 
@@ -34,7 +35,7 @@ async def test_calls_in_the_same_turn_share_one_call() -> None:
 
 async def test_a_sku_is_asked_once_per_request_and_unknown_ones_are_zero() -> None:
     inventory = FakeInventory({"A": 3})
-    loaders = InventoryLoaders(cast(Any, inventory))
+    loaders = AvailabilityLoader(cast(Any, inventory))
     await loaders.available(["A"])
 
     levels = await loaders.available(["A", "NOPE"])
@@ -45,7 +46,7 @@ async def test_a_sku_is_asked_once_per_request_and_unknown_ones_are_zero() -> No
 
 async def test_a_failed_call_reaches_every_caller_and_is_not_remembered() -> None:
     inventory = FakeInventory({"A": 3}, fail=True)
-    loaders = InventoryLoaders(cast(Any, inventory))
+    loaders = AvailabilityLoader(cast(Any, inventory))
 
     results = await asyncio.gather(loaders.available(["A"]), loaders.available(["A"]), return_exceptions=True)
     inventory.fail = False
@@ -58,7 +59,7 @@ async def test_a_failed_call_reaches_every_caller_and_is_not_remembered() -> Non
 
 async def test_no_call_for_no_skus() -> None:
     inventory = FakeInventory({})
-    loaders = InventoryLoaders(cast(Any, inventory))
+    loaders = AvailabilityLoader(cast(Any, inventory))
 
     assert await loaders.available([]) == {}
     assert inventory.calls == []

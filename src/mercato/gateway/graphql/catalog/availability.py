@@ -1,20 +1,25 @@
-"""Per-request batch loading for inventory: availability of every SKU on a page in one call."""
+"""Per-request batch loading of availability: the units of every SKU asked for in one call to the
+catalog's read model (`CatalogClient.availability`), for the product page, search results and staff
+mutations' answers; a listing page gets its availability with the page instead."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Protocol
 
-from mercato.inventory.client import InventoryClient
+
+class LevelSource(Protocol):
+    async def availability(self, skus: Sequence[str]) -> dict[str, int]: ...
 
 
-class InventoryLoaders:
-    """Batches like a DataLoader (every call made in the same turn of the event loop shares one call to
-    inventory, and a SKU is asked for at most once per request), but per call, not per key: a
-    DataLoader's future and callback per SKU cost more than the rest of a listing page with
-    availability (~300 SKUs a page)."""
+class AvailabilityLoader:
+    """Batches like a DataLoader (every call made in the same turn of the event loop shares one call,
+    and a SKU is asked for at most once per request), but per call, not per key: a DataLoader's future
+    and callback per SKU cost more than the rest of a listing page with availability (~300 SKUs a
+    page)."""
 
-    def __init__(self, client: InventoryClient) -> None:
+    def __init__(self, client: LevelSource) -> None:
         self._client = client
         self._known: dict[str, int] = {}
         self._pending: set[str] = set()
