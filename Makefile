@@ -89,6 +89,14 @@ BENCH_SIZES ?= 1000,10000,100000
 bench-sizes: $(STAMP)
 	@$(BIN)/python -m bench.run --sizes $(BENCH_SIZES) --seeder import $(ARGS)
 
+# Search at 1k, 10k and 100k products (issue 10): p50/p95 of hybrid search with facets over a fixed query
+# set, and the index build time; the catalog grown by the bulk importer as `bench-sizes` does.
+# `make bench-search ARGS="--rounds 10 --embedded"` (embedded engines: PostgreSQL 18 with pgvector).
+BENCH_SEARCH_SIZES ?= 1000,10000,100000
+.PHONY: bench-search
+bench-search: $(STAMP)
+	@PYTHONPATH=src:. $(BIN)/python -m bench.search --sizes $(BENCH_SEARCH_SIZES) $(ARGS)
+
 # `mercato import` of a generated demo catalog (20k products, ~11.7 variants each) into a fresh database,
 # twice (the second run must change nothing): wall time, products/s and CPU seconds per product.
 .PHONY: bench-import

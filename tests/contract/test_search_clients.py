@@ -10,7 +10,7 @@ import asyncio
 import random
 import string
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import pytest
@@ -20,6 +20,8 @@ from redis.asyncio import Redis
 from mercato._gen.mercato.search.v1 import search_service_pb2, search_service_pb2_grpc
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
+from mercato.catalog.entrypoints.grpc_server import registration as catalog_registration
+from mercato.catalog.grpc_client import GrpcCatalogClient
 from mercato.platform.auth import Unauthenticated
 from mercato.platform.cache import Cache
 from mercato.platform.config import Settings
@@ -30,6 +32,7 @@ from mercato.platform.grpc.client import CallPolicy, create_channel
 from mercato.platform.grpc.server import GrpcServer
 from mercato.search import InProcessSearchClient, SearchClient, SearchFilter, SearchMode, SearchRequest
 from mercato.search.bootstrap import SearchService
+from mercato.search.domain.commands import RecordPurchase
 from mercato.search.entrypoints.grpc_server import registration
 from mercato.search.grpc_client import GrpcSearchClient
 from mercato.search.service_layer.indexing import refresh_products
@@ -162,6 +165,76 @@ async def test_pages_follow_the_cursor_the_caller_makes(
     assert {h.product_id for h in (*first.hits, *second.hits)} == set(ids)
 
 
+async def bought_twice(search: SearchService, *skus: str) -> None:
+    """Two confirmed orders bought `skus` together: the default minimum support (2) is reached."""
+    for _ in range(2):
+        async with search.uow() as uow:
+            await search.handle_in(RecordPurchase(uuid.uuid4(), skus), uow)
+            await uow.commit()
+
+
+async def test_recommendations_are_equal_on_both_clients(
+    catalog_service: CatalogService, search_service: SearchService, grpc_client: GrpcSearchClient
+) -> None:
+    word = a_word()
+    category = await a_category(catalog_service)
+    products = [
+        await a_product(catalog_service, name=f"{word} {a_word()}", category_id=category) for _ in range(3)
+    ]
+    lamp, lamp_skus = await a_product(catalog_service, name=f"{a_word()} {a_word()}")
+    (tee, tee_skus), ids = products[0], [p for p, _ in products]
+    await indexed(search_service, *ids, lamp)
+    await bought_twice(search_service, tee_skus[0], lamp_skus[0])
+    local = InProcessSearchClient(search_service)
+    unknown = uuid.uuid4()
+    asked = (*ids, lamp, unknown, tee)
+
+    for first in (1, 2, 5):
+        similar = await grpc_client.similar(asked, first)
+        bought = await grpc_client.bought_together(asked, first)
+        assert similar == await local.similar(asked, first), first
+        assert bought == await local.bought_together(asked, first), first
+        # What they answer is the search's: one entry per product asked (a repeated one once, an
+        # unknown one empty), the tees like each other, the lamp bought with the first tee first.
+        assert list(similar) == [*ids, lamp, unknown] and similar[unknown] == ()
+        assert set(similar[ids[1]]) <= set(ids) - {ids[1]} and len(similar[ids[1]]) == min(first, 2)
+        assert bought[tee][0] == lamp and bought[lamp][0] == tee
+    assert await grpc_client.similar([], 3) == await local.similar([], 3) == {}
+
+
+async def test_department_words_are_read_with_the_catalog_over_grpc(
+    catalog_service: CatalogService, db: Database, settings: Settings, namespace: str
+) -> None:
+    # As `mercato serve search` runs: search reads the catalog (its departments) over gRPC, and the
+    # gateway reads search over gRPC.
+    word = a_word()
+    women = await a_category(catalog_service, name="Women")
+    jacket, _ = await a_product(
+        catalog_service, name=f"{word} Jacket", category_id=await a_category(catalog_service, women)
+    )
+    catalog_server = GrpcServer([catalog_registration(catalog_service)], secret=settings.auth_secret)
+    await catalog_server.start()
+    catalog_channel = create_channel(f"127.0.0.1:{catalog_server.port}")
+    catalog = GrpcCatalogClient(catalog_channel, service="search", secret=settings.auth_secret)
+    service = SearchService(db, catalog, namespace)
+    search_server = GrpcServer([registration(service)], secret=settings.auth_secret)
+    await search_server.start()
+    channel = create_channel(f"127.0.0.1:{search_server.port}")
+    try:
+        await indexed(service, jacket)
+        remote = GrpcSearchClient(channel, service="gateway", secret=settings.auth_secret)
+        result = await remote.search(SearchRequest(query=f"women's {word} jacket", mode=SearchMode.LEXICAL))
+        assert ("department", "women") in result.interpretation.sources
+        roots = {c.id for c in await catalog.categories() if c.parent_id is None and c.name == "Women"}
+        assert women in roots and result.interpretation.filter.category_id in roots
+        assert jacket in [h.product_id for h in result.hits]
+    finally:
+        await channel.close()
+        await search_server.stop(grace=None)
+        await catalog_channel.close()
+        await catalog_server.stop(grace=None)
+
+
 # --- typed errors, identical on both ------------------------------------------------------------
 
 
@@ -191,6 +264,30 @@ async def test_typed_errors_arrive_identical_on_both_clients(
     ]
     for request in refused:
         assert described(await refusal(grpc_client, request)) == described(await refusal(local, request))
+
+
+async def test_recommendations_refuse_the_same_requests_on_both_clients(
+    search_service: SearchService, grpc_client: GrpcSearchClient
+) -> None:
+    local = InProcessSearchClient(search_service)
+    refused = [
+        ([uuid.uuid4()], 0, "first"),
+        ([uuid.uuid4()], 21, "first"),
+        ([uuid.uuid4() for _ in range(101)], 8, "productIds"),
+    ]
+    for ids, first, field in refused:
+        for method in ("similar", "bought_together"):
+            remote = await refused_by(getattr(grpc_client, method), ids, first)
+            assert type(remote) is ClientError and remote.field == field, (method, field)
+            assert described(remote) == described(await refused_by(getattr(local, method), ids, first))
+
+
+async def refused_by(
+    ask: Callable[[list[uuid.UUID], int], Awaitable[object]], ids: list[uuid.UUID], first: int
+) -> MercatoError:
+    with pytest.raises(MercatoError) as caught:
+        await ask(ids, first)
+    return caught.value
 
 
 async def test_a_database_that_is_down_is_unavailable_on_both_clients(
@@ -258,5 +355,9 @@ async def test_a_stopped_server_yields_unavailable_within_the_deadline(
         async with asyncio.timeout(2):
             with pytest.raises(Unavailable):
                 await client.search(SearchRequest(query="tee"))
+            with pytest.raises(Unavailable):
+                await client.similar([uuid.uuid4()])
+            with pytest.raises(Unavailable):
+                await client.bought_together([uuid.uuid4()])
     finally:
         await channel.close()

@@ -230,12 +230,20 @@ async def test_every_process_exports_its_metrics(launcher: Launcher, http: httpx
     assert 'mercato_outbox_pending_events{context="catalog"}' in exported
 
 
+RECOMMENDED = """
+query($search: String!) {
+  products(first: 10, filter: {search: $search}) {
+    edges { node { name similar(first: 2) { name } boughtTogether(first: 2) { name } } }
+  }
+}"""
+
+
 async def test_search_runs_in_its_own_process_and_ranks_as_the_single_process_does(
     installation: Settings, http: httpx.AsyncClient, staff: GraphQLClient
 ) -> None:
     """Products created through the gateway reach the search process through the catalog's events (it
     re-reads them from the catalog over gRPC); the gateway asks it over gRPC. The single process,
-    on the same database, answers the very same pages, facets and interpretation."""
+    on the same database, answers the very same pages, facets, interpretation and recommendations."""
     await gateway_sees(http, "search")
     word = a_word()
     category = await create_category(staff)
@@ -246,6 +254,7 @@ async def test_search_runs_in_its_own_process_and_ranks_as_the_single_process_do
         (SEARCH_PRODUCTS, {"search": f"{word} jakcet", "first": 2}),
         (SEARCH_PRODUCTS, {"search": word, "first": 10}),
         (SEARCH, {"query": f"{word} under $20"}),
+        (RECOMMENDED, {"search": word}),
     ]
     for _ in range(150):  # indexed within seconds of the events; generous for a loaded machine
         found = await staff.data(SEARCH_PRODUCTS, {"search": word, "first": 10})
@@ -267,7 +276,13 @@ async def test_search_runs_in_its_own_process_and_ranks_as_the_single_process_do
         await runtime.stop()
 
     assert distributed == single
-    jakcet, by_word, under_20 = distributed
+    jakcet, by_word, under_20, recommended = distributed
+    # Recommendations over gRPC too: each product's similar ones are the two others (same category,
+    # a shared word); nothing bought yet, so "bought together" is that similar list.
+    for edge in recommended["products"]["edges"]:
+        node = edge["node"]
+        assert len(node["similar"]) == 2 and node["name"] not in {p["name"] for p in node["similar"]}
+        assert node["boughtTogether"] == node["similar"]
     # The typo corrected, the product with both words first (any word may match: a next page).
     assert jakcet["products"]["edges"][0]["node"]["name"] == f"{word.title()} Rain Jacket"
     assert jakcet["products"]["pageInfo"]["hasNextPage"] is True

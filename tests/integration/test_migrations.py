@@ -22,7 +22,7 @@ HEADS = {
     "customers": "customers_0002",
     "orders": "orders_0004",
     "payments": "payments_0003",
-    "search": "search_0002",
+    "search": "search_0003",
 }
 
 

@@ -310,6 +310,7 @@ def search_component(engines: Engines, catalog: CatalogPort) -> Component[Search
         engines.waker("search"),
         drop_cached_answers,
         embedder=embedder.load(),
+        min_support=engines.settings.search_min_support,
     )
     return Component(
         "search",

@@ -25,7 +25,7 @@ NATS_WIRING: dict[str, NatsWiring] = {
     "customers": NatsWiring(publishes=True),
     "payments": NatsWiring(publishes=True, consumes=("orders",)),
     "orders": NatsWiring(publishes=True, consumes=("inventory", "payments")),
-    "search": NatsWiring(publishes=False, consumes=("catalog", "inventory")),
+    "search": NatsWiring(publishes=False, consumes=("catalog", "inventory", "orders")),
 }
 # The single process (every context in one process, one connection) and the migration job.
 SHARED_USER = "mercato"

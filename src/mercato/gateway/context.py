@@ -11,6 +11,7 @@ from mercato.catalog.client import CatalogClient
 from mercato.customers.client import CustomersClient
 from mercato.gateway.graphql.catalog.availability import AvailabilityLoader
 from mercato.gateway.graphql.catalog.dataloaders import CatalogLoaders
+from mercato.gateway.graphql.search.recommendations import SearchLoaders
 from mercato.gateway.rate_limits import GatewayRateLimits
 from mercato.inventory.client import InventoryClient
 from mercato.orders.client import OrdersClient
@@ -48,12 +49,14 @@ class GatewayContext:
     rate_limits: GatewayRateLimits | None = None  # None: not limited (a test's bare schema)
     catalog_loaders: CatalogLoaders = field(init=False)
     availability: AvailabilityLoader = field(init=False)
+    search_loaders: SearchLoaders | None = field(init=False)
     purge_keys: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # New loaders per request: batching and caching never leak between requests.
         self.catalog_loaders = CatalogLoaders(self.clients.catalog)
         self.availability = AvailabilityLoader(self.clients.catalog)
+        self.search_loaders = SearchLoaders(self.clients.search) if self.clients.search else None
 
     def shows(self, keys: Iterable[str]) -> None:
         """Record that this response shows what `keys` name, so a purge of any of them reaches it."""

@@ -95,6 +95,15 @@ graphql_duration = Histogram(
     registry=BUSINESS,
 )
 
+search_index_lag = Histogram(
+    "mercato_search_index_lag_seconds",
+    "From an event's occurrence (its occurred_at) to the commit of the search index change it caused, "
+    "by event type: how stale search answers are.",
+    ["type"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0),
+    registry=BUSINESS,
+)
+
 consumer_redeliveries = Counter(
     "mercato_consumer_redeliveries_total",
     "Messages a durable consumer received again (a failed or timed-out earlier delivery).",

@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     # How long `checkoutComplete` waits for the saga to confirm or reject before answering PENDING.
     checkout_wait_seconds: float = Field(default=5.0, ge=0, le=60)
 
+    # Search's `boughtTogether`: the orders a pair of products must share before it is shown (one
+    # order is a coincidence); with fewer, similar products fill the list.
+    search_min_support: int = Field(default=2, ge=1)
+
     # Payments: the built-in sandbox provider's simulated latency.
     payments_sandbox_latency_ms: int = Field(default=0, ge=0)
     # Injected faults of the sandbox (fault-injection runs, `make chaos`; off by default): the share

@@ -8,7 +8,14 @@ from sqlalchemy import text
 
 from mercato.platform.db import Database
 from mercato.platform.migrations import MigrationSource, script_location
-from mercato.search.client import InProcessSearchClient, SearchClient
+from mercato.search.client import InProcessSearchClient, Recommended, SearchClient
+from mercato.search.domain.commands import (
+    RECOMMENDATIONS_MAX,
+    BoughtTogether,
+    RecordPurchase,
+    SimilarProducts,
+)
+from mercato.search.domain.highlight import highlight
 from mercato.search.service_layer.facets import Facets, PriceRange
 from mercato.search.service_layer.requests import (
     Correction,
@@ -31,16 +38,22 @@ async def semantic_schema(db: Database) -> bool:
 
 __all__ = [
     "MIGRATIONS",
+    "RECOMMENDATIONS_MAX",
+    "BoughtTogether",
     "Correction",
     "Facets",
     "Hit",
     "InProcessSearchClient",
     "Interpretation",
     "PriceRange",
+    "Recommended",
+    "RecordPurchase",
     "SearchClient",
     "SearchFilter",
     "SearchMode",
     "SearchRequest",
     "SearchResult",
+    "SimilarProducts",
+    "highlight",
     "semantic_schema",
 ]

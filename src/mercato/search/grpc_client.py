@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from mercato._gen.mercato.search.v1 import search_pb2, search_service_pb2, search_service_pb2_grpc
 from mercato.platform.grpc.client import CallPolicy, ServiceCaller
+from mercato.search.client import Recommended
 from mercato.search.entrypoints.wire import filter_message, mode_value, search_filter
 from mercato.search.service_layer.facets import Facets, PriceRange
 from mercato.search.service_layer.requests import (
@@ -66,6 +68,10 @@ def search_result(message: search_service_pb2.SearchResponse) -> SearchResult:
     )
 
 
+def recommended(messages: Sequence[search_pb2.Recommendations]) -> Recommended:
+    return {uuid.UUID(m.product_id): tuple(uuid.UUID(r) for r in m.recommended_ids) for m in messages}
+
+
 class GrpcSearchClient:
     """`SearchClient` calling a search service through `channel` (see `platform.grpc.client`)."""
 
@@ -80,3 +86,16 @@ class GrpcSearchClient:
         # A read: retried on UNAVAILABLE within the call's deadline.
         reply = await self._caller.call(self._stub.Search, request_message(request), retryable=True)
         return search_result(reply)
+
+    async def similar(self, product_ids: Sequence[uuid.UUID], first: int = 8) -> Recommended:
+        message = search_service_pb2.SimilarRequest(product_ids=[str(i) for i in product_ids], first=first)
+        # Reads, like a search: retried on UNAVAILABLE within the call's deadline.
+        reply = await self._caller.call(self._stub.Similar, message, retryable=True)
+        return recommended(reply.recommendations)
+
+    async def bought_together(self, product_ids: Sequence[uuid.UUID], first: int = 8) -> Recommended:
+        message = search_service_pb2.BoughtTogetherRequest(
+            product_ids=[str(i) for i in product_ids], first=first
+        )
+        reply = await self._caller.call(self._stub.BoughtTogether, message, retryable=True)
+        return recommended(reply.recommendations)

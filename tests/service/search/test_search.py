@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from mercato.catalog.bootstrap import CatalogService
+from mercato.catalog.client import InProcessCatalogClient
 from mercato.catalog.domain.commands import UpdateProduct
 from mercato.catalog.domain.events import ProductCreated, ProductsImported
 from mercato.inventory.domain.events import StockLevelsImported
+from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
 from mercato.platform.events import Envelope
 from mercato.search import Correction, SearchFilter, SearchMode, SearchRequest
@@ -221,3 +223,33 @@ async def test_pages_follow_the_cursor_and_refuse_another_searchs(
     assert {h.product_id for h in (*first.hits, *second.hits)} == set(ids)
     with pytest.raises(ClientError):
         await search.engine.search(SearchRequest(query="other", after=after, mode=SearchMode.LEXICAL))
+
+
+async def test_a_department_word_is_read_as_its_filter(
+    catalog: CatalogService, db: Database, namespace: str
+) -> None:
+    # Given a department (a top-level category) Women with a jacket, and a jacket of another one
+    word = a_word()
+    women = await a_category(catalog, name="Women")
+    jackets = await a_category(catalog, parent=women, name="Jackets")
+    hers, _ = await a_product(catalog, name=f"{word} Jacket", category_id=jackets)
+    other, _ = await a_product(
+        catalog, name=f"{word} Jacket", category_id=await a_category(catalog, name=a_word())
+    )
+    # A service built as the application builds it (its departments read afresh, not the session's)
+    search = SearchService(db, InProcessCatalogClient(catalog), namespace)
+    await index(search, hers, other)
+
+    result = await search.engine.search(
+        SearchRequest(query=f"women's {word} jacket", mode=SearchMode.LEXICAL)
+    )
+
+    # Then "women's" is read as the department Women: a filter that orders the answer
+    assert ("department", "women") in result.interpretation.sources
+    read_as = result.interpretation.filter.category_id
+    named_women = {
+        c.id for c in await catalog.queries.categories() if c.parent_id is None and c.name == "Women"
+    }
+    assert women in named_women and read_as in named_women
+    if read_as == women:  # the session's catalog may hold another "Women" (tests/service/catalog)
+        assert [h.product_id for h in result.hits][:2] == [hers, other]

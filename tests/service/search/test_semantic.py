@@ -22,7 +22,7 @@ from mercato.platform.cache import Cache
 from mercato.platform.db import Database
 from mercato.platform.engines import EmbeddedEngines
 from mercato.platform.migrations import migrate
-from mercato.search import SearchMode, SearchRequest, semantic_schema
+from mercato.search import SearchMode, SearchRequest, SimilarProducts, semantic_schema
 from mercato.search.adapters import embedder
 from mercato.search.bootstrap import SearchService
 from mercato.search.service_layer.indexing import document_of, refresh_products
@@ -153,3 +153,23 @@ async def test_hybrid_keeps_the_exact_word_match_first(
     assert result.semantic is True
     assert result.hits[0].product_id == named
     assert other in {h.product_id for h in result.hits}
+
+
+async def test_similar_products_are_the_nearest_by_meaning(services: Services) -> None:
+    catalog, search = services
+    parka, _ = await a_product(
+        catalog, name=f"{a_word()} Parka", description="An insulated, windproof coat for freezing winters."
+    )
+    coat, _ = await a_product(
+        catalog, name=f"{a_word()} Winter Coat", description="A warm padded jacket for snow and cold wind."
+    )
+    towel, _ = await a_product(catalog, name=f"{a_word()} Towel", description="Dries fast after the pool.")
+    async with search.uow() as uow:
+        await refresh_products([parka, coat, towel], uow, search.catalog, search.semantic)
+        await uow.commit()
+
+    found = await search.handle(SimilarProducts((parka,), first=20))
+
+    # Other tests' products may sit in between: only this test's are compared.
+    assert parka not in found[parka]
+    assert [p for p in found[parka] if p in (coat, towel)] == [coat, towel]

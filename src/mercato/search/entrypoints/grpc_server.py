@@ -8,10 +8,14 @@ arrives at the caller as the same class with the same field.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mercato._gen.mercato.search.v1 import search_pb2, search_service_pb2, search_service_pb2_grpc
+from mercato.platform.grpc.convert import parse_uuid
 from mercato.platform.grpc.server import ServiceRegistration
+from mercato.search.domain.commands import BoughtTogether, SimilarProducts
 from mercato.search.entrypoints.wire import filter_message, search_filter, search_mode
 from mercato.search.service_layer.engine import SearchEngine
 from mercato.search.service_layer.facets import Facets
@@ -24,6 +28,10 @@ class SearchService(Protocol):
     """What the servicer uses of `bootstrap.SearchService` (entrypoints sit below bootstrap)."""
 
     engine: SearchEngine
+
+    async def handle(
+        self, cmd: SimilarProducts | BoughtTogether
+    ) -> dict[uuid.UUID, tuple[uuid.UUID, ...]]: ...
 
 
 def search_request(message: search_service_pb2.SearchRequest) -> SearchRequest:
@@ -77,12 +85,31 @@ def search_response(result: SearchResult) -> search_service_pb2.SearchResponse:
     )
 
 
+def product_ids(values: Sequence[str]) -> tuple[uuid.UUID, ...]:
+    return tuple(parse_uuid(v, "productIds") for v in values)
+
+
+def recommendations(found: dict[uuid.UUID, tuple[uuid.UUID, ...]]) -> list[search_pb2.Recommendations]:
+    return [
+        search_pb2.Recommendations(product_id=str(source), recommended_ids=[str(r) for r in recommended])
+        for source, recommended in found.items()
+    ]
+
+
 class SearchServicer(search_service_pb2_grpc.SearchServiceServicer):
     def __init__(self, service: SearchService) -> None:
         self.service = service
 
     async def Search(self, request: Any, context: Any) -> search_service_pb2.SearchResponse:
         return search_response(await self.service.engine.search(search_request(request)))
+
+    async def Similar(self, request: Any, context: Any) -> search_service_pb2.SimilarResponse:
+        found = await self.service.handle(SimilarProducts(product_ids(request.product_ids), request.first))
+        return search_service_pb2.SimilarResponse(recommendations=recommendations(found))
+
+    async def BoughtTogether(self, request: Any, context: Any) -> search_service_pb2.BoughtTogetherResponse:
+        found = await self.service.handle(BoughtTogether(product_ids(request.product_ids), request.first))
+        return search_service_pb2.BoughtTogetherResponse(recommendations=recommendations(found))
 
 
 def registration(service: SearchService) -> ServiceRegistration:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
+from mercato.platform.faults import is_unavailable
 from mercato.search.domain.text import fold, query_words, words
 from mercato.search.service_layer import facets, lexical
 from mercato.search.service_layer.facets import FACET_DEPTH
@@ -72,14 +73,23 @@ class SearchEngine:
         axes: dict[str, dict[str, tuple[str, str]]] = {}
         for row in await conn.execute(_AXIS_VALUES):
             axes.setdefault(fold(row.name), {})[" ".join(words(row.value))] = (row.name, row.value)
-        departments: dict[str, uuid.UUID] = {}
-        if self.catalog is not None:
-            for category in await self.catalog.categories():
-                if category.parent_id is None:
-                    departments[" ".join(words(category.name))] = category.id
-        lexicon = Lexicon(departments, axes)
+        lexicon = Lexicon(await self._departments(), axes)
         self._lexicon_cache = (now, lexicon)
         return lexicon
+
+    async def _departments(self) -> dict[str, uuid.UUID]:
+        """Top-level categories by their folded name. The catalog out of reach (its process down in
+        `mercato serve search`) costs the department words, not the search: the last departments
+        known are kept, and asked again at the lexicon's next rebuild."""
+        if self.catalog is None:
+            return {}
+        try:
+            categories = await self.catalog.categories()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            return dict(self._lexicon_cache[1].departments) if self._lexicon_cache else {}
+        return {" ".join(words(c.name)): c.id for c in categories if c.parent_id is None}
 
     async def search(self, request: SearchRequest) -> SearchResult:
         if not 1 <= request.first <= PAGE_MAX:

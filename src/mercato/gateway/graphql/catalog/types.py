@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 
 from mercato.catalog.service_layer.views import CategoryView, ProductView, VariantView
 from mercato.gateway.graphql.core.types import Money, PageInfo
+from mercato.gateway.graphql.search.recommendations import Recommendation, recommended_views
 from mercato.platform import cdn
 
 
@@ -88,6 +89,23 @@ class Product:
     category: Category | None
     price_range: PriceRange | None
     view: strawberry.Private[ProductView]
+
+    # Resolvers, so they cost nothing unless asked; asked on a page, one batch serves every product.
+    @strawberry.field(
+        description="Products like this one (by meaning where embeddings exist, else by shared "
+        "category and attribute words), in stock first, its department's boosted; at most 20."
+    )
+    async def similar(self, info: strawberry.Info, first: int = 8) -> list[Product]:
+        views = await recommended_views(info, Recommendation.SIMILAR, self.view.id, first)
+        return await products_of(info, views)
+
+    @strawberry.field(
+        description="Products bought in the same orders as this one (at least the shop's minimum "
+        "number of orders each), topped up with `similar` ones; at most 20."
+    )
+    async def bought_together(self, info: strawberry.Info, first: int = 8) -> list[Product]:
+        views = await recommended_views(info, Recommendation.BOUGHT_TOGETHER, self.view.id, first)
+        return await products_of(info, views)
 
     @classmethod
     def of(

@@ -10,12 +10,13 @@ from mercato.gateway.graphql.catalog.types import ProductFilterInput
 from mercato.gateway.graphql.search.ranked import ranked_products, search_filter
 from mercato.gateway.graphql.search.types import (
     SearchFacets,
+    SearchHighlight,
     SearchInterpretation,
     SearchModeInput,
     SearchResults,
 )
 from mercato.platform.errors import Unavailable
-from mercato.search import Facets, SearchMode, SearchRequest
+from mercato.search import Facets, SearchMode, SearchRequest, highlight
 
 __all__ = ["SearchQueries"]
 
@@ -56,8 +57,18 @@ class SearchQueries:
         )
         result, found = await ranked_products(info, request)
         names = {str(c.id): c.name for c in await info.context.clients.catalog.categories()}
+        # Marked in Python over the page's own text: no statement, bounded per product (SCAN_CHARS).
+        terms = result.interpretation.text.split()
         return SearchResults(
             products=await relevance_connection(info, request, result, found),
+            highlights=[
+                SearchHighlight(
+                    product_id=strawberry.ID(str(view.id)),
+                    name=highlight(view.name, terms),
+                    snippet=highlight(view.description, terms, snippet=True),
+                )
+                for _, view in found
+            ],
             facets=SearchFacets.of(result.facets or Facets((), (), (), 0, 0), names, currency),
             interpretation=SearchInterpretation.of(result.interpretation, currency),
             semantic=result.semantic,

@@ -121,9 +121,22 @@ class SearchInterpretation:
         )
 
 
+@strawberry.type(
+    description="A product's name and a snippet of its description with the searched words (typos "
+    "corrected) in `<mark>`; the rest HTML-escaped, so it can be inserted as HTML."
+)
+class SearchHighlight:
+    product_id: strawberry.ID
+    name: str
+    snippet: str = strawberry.field(description="About 160 characters around the first match.")
+
+
 @strawberry.type
 class SearchResults:
     products: ProductConnection
+    highlights: list[SearchHighlight] = strawberry.field(
+        description="One per product of `products`, in the same order."
+    )
     facets: SearchFacets
     interpretation: SearchInterpretation
     semantic: bool = strawberry.field(description="Whether meaning (embeddings) took part in the ranking.")

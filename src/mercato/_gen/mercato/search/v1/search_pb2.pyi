@@ -125,3 +125,11 @@ class Facets(_message.Message):
     in_stock: int
     counted: int
     def __init__(self, categories: _Optional[_Iterable[_Union[CategoryCount, _Mapping]]] = ..., prices: _Optional[_Iterable[_Union[PriceRange, _Mapping]]] = ..., attributes: _Optional[_Iterable[_Union[AttributeFacet, _Mapping]]] = ..., in_stock: _Optional[int] = ..., counted: _Optional[int] = ...) -> None: ...
+
+class Recommendations(_message.Message):
+    __slots__ = ("product_id", "recommended_ids")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_IDS_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    recommended_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, product_id: _Optional[str] = ..., recommended_ids: _Optional[_Iterable[str]] = ...) -> None: ...

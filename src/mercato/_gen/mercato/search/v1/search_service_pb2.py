@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mercato._gen.mercato.search.v1 import search_pb2 as mercato_dot_search_dot_v1_dot_search__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&mercato/search/v1/search_service.proto\x12\x11mercato.search.v1\x1a\x1emercato/search/v1/search.proto\"\xcc\x01\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05\x66irst\x18\x02 \x01(\x05\x12\x12\n\x05\x61\x66ter\x18\x03 \x01(\tH\x00\x88\x01\x01\x12/\n\x06\x66ilter\x18\x04 \x01(\x0b\x32\x1f.mercato.search.v1.SearchFilter\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.mercato.search.v1.SearchMode\x12\x11\n\tinterpret\x18\x06 \x01(\x08\x12\x0e\n\x06\x66\x61\x63\x65ts\x18\x07 \x01(\x08\x42\x08\n\x06_after\"\xd5\x01\n\x0eSearchResponse\x12$\n\x04hits\x18\x01 \x03(\x0b\x32\x16.mercato.search.v1.Hit\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\x15\n\rhas_next_page\x18\x03 \x01(\x08\x12\x39\n\x0einterpretation\x18\x04 \x01(\x0b\x32!.mercato.search.v1.Interpretation\x12\x10\n\x08semantic\x18\x05 \x01(\x08\x12)\n\x06\x66\x61\x63\x65ts\x18\x06 \x01(\x0b\x32\x19.mercato.search.v1.Facets2^\n\rSearchService\x12M\n\x06Search\x12 .mercato.search.v1.SearchRequest\x1a!.mercato.search.v1.SearchResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&mercato/search/v1/search_service.proto\x12\x11mercato.search.v1\x1a\x1emercato/search/v1/search.proto\"\xcc\x01\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05\x66irst\x18\x02 \x01(\x05\x12\x12\n\x05\x61\x66ter\x18\x03 \x01(\tH\x00\x88\x01\x01\x12/\n\x06\x66ilter\x18\x04 \x01(\x0b\x32\x1f.mercato.search.v1.SearchFilter\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.mercato.search.v1.SearchMode\x12\x11\n\tinterpret\x18\x06 \x01(\x08\x12\x0e\n\x06\x66\x61\x63\x65ts\x18\x07 \x01(\x08\x42\x08\n\x06_after\"\xd5\x01\n\x0eSearchResponse\x12$\n\x04hits\x18\x01 \x03(\x0b\x32\x16.mercato.search.v1.Hit\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\x15\n\rhas_next_page\x18\x03 \x01(\x08\x12\x39\n\x0einterpretation\x18\x04 \x01(\x0b\x32!.mercato.search.v1.Interpretation\x12\x10\n\x08semantic\x18\x05 \x01(\x08\x12)\n\x06\x66\x61\x63\x65ts\x18\x06 \x01(\x0b\x32\x19.mercato.search.v1.Facets\"4\n\x0eSimilarRequest\x12\x13\n\x0bproduct_ids\x18\x01 \x03(\t\x12\r\n\x05\x66irst\x18\x02 \x01(\x05\"N\n\x0fSimilarResponse\x12;\n\x0frecommendations\x18\x01 \x03(\x0b\x32\".mercato.search.v1.Recommendations\";\n\x15\x42oughtTogetherRequest\x12\x13\n\x0bproduct_ids\x18\x01 \x03(\t\x12\r\n\x05\x66irst\x18\x02 \x01(\x05\"U\n\x16\x42oughtTogetherResponse\x12;\n\x0frecommendations\x18\x01 \x03(\x0b\x32\".mercato.search.v1.Recommendations2\x97\x02\n\rSearchService\x12M\n\x06Search\x12 .mercato.search.v1.SearchRequest\x1a!.mercato.search.v1.SearchResponse\x12P\n\x07Similar\x12!.mercato.search.v1.SimilarRequest\x1a\".mercato.search.v1.SimilarResponse\x12\x65\n\x0e\x42oughtTogether\x12(.mercato.search.v1.BoughtTogetherRequest\x1a).mercato.search.v1.BoughtTogetherResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHREQUEST']._serialized_end=298
   _globals['_SEARCHRESPONSE']._serialized_start=301
   _globals['_SEARCHRESPONSE']._serialized_end=514
-  _globals['_SEARCHSERVICE']._serialized_start=516
-  _globals['_SEARCHSERVICE']._serialized_end=610
+  _globals['_SIMILARREQUEST']._serialized_start=516
+  _globals['_SIMILARREQUEST']._serialized_end=568
+  _globals['_SIMILARRESPONSE']._serialized_start=570
+  _globals['_SIMILARRESPONSE']._serialized_end=648
+  _globals['_BOUGHTTOGETHERREQUEST']._serialized_start=650
+  _globals['_BOUGHTTOGETHERREQUEST']._serialized_end=709
+  _globals['_BOUGHTTOGETHERRESPONSE']._serialized_start=711
+  _globals['_BOUGHTTOGETHERRESPONSE']._serialized_end=796
+  _globals['_SEARCHSERVICE']._serialized_start=799
+  _globals['_SEARCHSERVICE']._serialized_end=1078
 # @@protoc_insertion_point(module_scope)

@@ -40,3 +40,31 @@ class SearchResponse(_message.Message):
     semantic: bool
     facets: _search_pb2.Facets
     def __init__(self, hits: _Optional[_Iterable[_Union[_search_pb2.Hit, _Mapping]]] = ..., offset: _Optional[int] = ..., has_next_page: _Optional[bool] = ..., interpretation: _Optional[_Union[_search_pb2.Interpretation, _Mapping]] = ..., semantic: _Optional[bool] = ..., facets: _Optional[_Union[_search_pb2.Facets, _Mapping]] = ...) -> None: ...
+
+class SimilarRequest(_message.Message):
+    __slots__ = ("product_ids", "first")
+    PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    product_ids: _containers.RepeatedScalarFieldContainer[str]
+    first: int
+    def __init__(self, product_ids: _Optional[_Iterable[str]] = ..., first: _Optional[int] = ...) -> None: ...
+
+class SimilarResponse(_message.Message):
+    __slots__ = ("recommendations",)
+    RECOMMENDATIONS_FIELD_NUMBER: _ClassVar[int]
+    recommendations: _containers.RepeatedCompositeFieldContainer[_search_pb2.Recommendations]
+    def __init__(self, recommendations: _Optional[_Iterable[_Union[_search_pb2.Recommendations, _Mapping]]] = ...) -> None: ...
+
+class BoughtTogetherRequest(_message.Message):
+    __slots__ = ("product_ids", "first")
+    PRODUCT_IDS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    product_ids: _containers.RepeatedScalarFieldContainer[str]
+    first: int
+    def __init__(self, product_ids: _Optional[_Iterable[str]] = ..., first: _Optional[int] = ...) -> None: ...
+
+class BoughtTogetherResponse(_message.Message):
+    __slots__ = ("recommendations",)
+    RECOMMENDATIONS_FIELD_NUMBER: _ClassVar[int]
+    recommendations: _containers.RepeatedCompositeFieldContainer[_search_pb2.Recommendations]
+    def __init__(self, recommendations: _Optional[_Iterable[_Union[_search_pb2.Recommendations, _Mapping]]] = ...) -> None: ...

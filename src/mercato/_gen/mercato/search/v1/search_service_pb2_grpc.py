@@ -43,6 +43,16 @@ class SearchServiceStub:
                 request_serializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SearchRequest.SerializeToString,
                 response_deserializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.Similar = channel.unary_unary(
+                '/mercato.search.v1.SearchService/Similar',
+                request_serializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SimilarRequest.SerializeToString,
+                response_deserializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SimilarResponse.FromString,
+                _registered_method=True)
+        self.BoughtTogether = channel.unary_unary(
+                '/mercato.search.v1.SearchService/BoughtTogether',
+                request_serializer=mercato_dot_search_dot_v1_dot_search__service__pb2.BoughtTogetherRequest.SerializeToString,
+                response_deserializer=mercato_dot_search_dot_v1_dot_search__service__pb2.BoughtTogetherResponse.FromString,
+                _registered_method=True)
 
 
 class SearchServiceServicer:
@@ -59,6 +69,22 @@ class SearchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Similar(self, request, context):
+        """Products like each of many products (a page's worth at once): embedding neighbours, or shared
+        words without embeddings; same department boosted, in stock first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BoughtTogether(self, request, context):
+        """Products bought in the same confirmed orders as each of many products, topped up with similar
+        ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SearchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -66,6 +92,16 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SearchRequest.FromString,
                     response_serializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SearchResponse.SerializeToString,
+            ),
+            'Similar': grpc.unary_unary_rpc_method_handler(
+                    servicer.Similar,
+                    request_deserializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SimilarRequest.FromString,
+                    response_serializer=mercato_dot_search_dot_v1_dot_search__service__pb2.SimilarResponse.SerializeToString,
+            ),
+            'BoughtTogether': grpc.unary_unary_rpc_method_handler(
+                    servicer.BoughtTogether,
+                    request_deserializer=mercato_dot_search_dot_v1_dot_search__service__pb2.BoughtTogetherRequest.FromString,
+                    response_serializer=mercato_dot_search_dot_v1_dot_search__service__pb2.BoughtTogetherResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -99,6 +135,60 @@ class SearchService:
             '/mercato.search.v1.SearchService/Search',
             mercato_dot_search_dot_v1_dot_search__service__pb2.SearchRequest.SerializeToString,
             mercato_dot_search_dot_v1_dot_search__service__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Similar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.search.v1.SearchService/Similar',
+            mercato_dot_search_dot_v1_dot_search__service__pb2.SimilarRequest.SerializeToString,
+            mercato_dot_search_dot_v1_dot_search__service__pb2.SimilarResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BoughtTogether(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mercato.search.v1.SearchService/BoughtTogether',
+            mercato_dot_search_dot_v1_dot_search__service__pb2.BoughtTogetherRequest.SerializeToString,
+            mercato_dot_search_dot_v1_dot_search__service__pb2.BoughtTogetherResponse.FromString,
             options,
             channel_credentials,
             insecure,

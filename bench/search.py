@@ -1,0 +1,192 @@
+"""`make bench-search`: search latency (hybrid, with facets) and index build time per catalog size.
+
+    .venv/bin/python -m bench.search [--sizes 1000,10000,100000] [--rounds 5] [--embedded]
+
+For each size, smallest first, the demo catalog is grown in place by the bulk importer (as `make
+bench-sizes` does), the search index is emptied and rebuilt the way `mercato search reindex` does it
+(timed: the index build), then every query of `QUERIES` is asked once to warm up and `--rounds`
+times measured, one at a time, through the search client as the gateway calls it
+(`SearchRequest(mode=HYBRID, facets=True)`, filters read from the words): p50 and p95 over all of
+them. The gateway's own work (fetching the page's products from the catalog) is not included.
+
+Engines: those named by MERCATO_DATABASE_URL / _NATS_URL / _REDIS_URL (a database and namespace of
+the run's own, dropped at the end), else, or with `--embedded`, engines started from the wheels.
+Hybrid needs pgvector: the embedded PostgreSQL 18 has it, Debian's PostgreSQL 15 does not, and the
+report says whether meaning took part (`semantic`). Without it "hybrid" is lexical search.
+
+Shortcut: availability is copied from the catalog's read model into search's in one statement (what
+the availability consumer would write from the import's events), so "in stock" has real rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from bench.environment import (
+    BenchEngines,
+    cleanup,
+    configured_urls,
+    prepare,
+    seed,
+    start_embedded,
+    stop_embedded,
+)
+from bench.load import _percentile
+from mercato.app.runtime import Runtime
+from mercato.app.search_index import reindex_search
+from mercato.search import SearchMode, SearchRequest
+
+# Over the demo catalog's words (mercato.app.demo_data): keyword, misspelled, filters in the words,
+# descriptive, attribute; fixed, so runs compare.
+QUERIES = (
+    "rain jacket",
+    "merino hoodie",
+    "yoga mat",
+    "trail pant",
+    "headlamp",
+    "jakcet",
+    "hoddie",
+    "legings",
+    "treking poles",
+    "women's jacket under $150",
+    "men's shorts in stock",
+    "merino tee under $40",
+    "insulated bottle between 20 and 40",
+    "something warm for skiing",
+    "light bag for commuting",
+    "comfortable gear for yoga",
+    "reflective running gear",
+    "ripstop nylon",
+    "recycled polyester",
+    "organic cotton",
+)
+_COPY_AVAILABILITY = text("""
+    INSERT INTO search.sku_availability (sku, available, version)
+    SELECT sku, available, version FROM catalog.sku_availability
+    ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version
+""")
+_EMPTY_INDEX = "TRUNCATE search.documents, search.vocabulary CASCADE"
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    products: int
+    indexed: int
+    build_seconds: float
+    p50_ms: float
+    p95_ms: float
+    asked: int
+    semantic: bool
+    mean_hits: float
+
+
+async def _rebuild(runtime: Runtime) -> tuple[int, float]:
+    """Empty the index, then rebuild it as `mercato search reindex` does: (documents, seconds)."""
+    async with runtime.db.begin() as conn:
+        await conn.execute(text(_EMPTY_INDEX))  # embeddings go with their documents (FK cascade)
+        await conn.execute(_COPY_AVAILABILITY)
+    started = time.perf_counter()
+    written = await reindex_search(runtime)
+    seconds = time.perf_counter() - started
+    async with runtime.db.begin() as conn:
+        # What autovacuum would do soon after: plans measured on fresh statistics.
+        await conn.execute(text("ANALYZE search.documents, search.vocabulary, search.sku_availability"))
+    return written, seconds
+
+
+async def _measure(runtime: Runtime, rounds: int) -> tuple[list[float], bool, float]:
+    latencies: list[float] = []
+    semantic = False
+    hits = 0
+    for query in QUERIES:  # warm-up: the query embeddings, the lexicon, the plans
+        await runtime.search_client.search(SearchRequest(query=query, facets=True))
+    for _ in range(rounds):
+        for query in QUERIES:
+            request = SearchRequest(query=query, first=20, mode=SearchMode.HYBRID, facets=True)
+            started = time.perf_counter()
+            result = await runtime.search_client.search(request)
+            latencies.append(time.perf_counter() - started)
+            semantic = semantic or result.semantic
+            hits += len(result.hits)
+    return latencies, semantic, hits / max(1, len(latencies))
+
+
+async def run_size(engines: BenchEngines, products: int, rounds: int) -> SizeResult:
+    summary, seed_seconds = await seed(engines, products, via_import=True)
+    print(f"bench-search: {products:,} products: {summary} ({seed_seconds:.1f} s)", flush=True)
+    runtime = Runtime(engines.settings())
+    try:
+        indexed, build = await _rebuild(runtime)
+        print(f"bench-search: index built: {indexed:,} documents in {build:.1f} s", flush=True)
+        latencies, semantic, mean_hits = await _measure(runtime, rounds)
+    finally:
+        await runtime.stop()
+    ordered = sorted(latencies)
+    return SizeResult(
+        products=products,
+        indexed=indexed,
+        build_seconds=build,
+        p50_ms=_percentile(ordered, 50) * 1000,
+        p95_ms=_percentile(ordered, 95) * 1000,
+        asked=len(latencies),
+        semantic=semantic,
+        mean_hits=mean_hits,
+    )
+
+
+def report(engines: BenchEngines, results: list[SizeResult], rounds: int) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in engines.versions.items())
+    lines = [
+        f"search benchmark ({engines.label} engines: {versions}); {len(QUERIES)} queries x {rounds} rounds, "
+        "one at a time, hybrid with facets, first 20",
+        "",
+        "| products | index build | docs/s | p50 | p95 | searches | semantic | mean hits |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for r in results:
+        rate = r.indexed / r.build_seconds if r.build_seconds else 0.0
+        lines.append(
+            f"| {r.products:,} | {r.build_seconds:.1f} s | {rate:,.0f} | {r.p50_ms:.1f} ms | "
+            f"{r.p95_ms:.1f} ms | {r.asked} | {'yes' if r.semantic else 'no (lexical)'} | {r.mean_hits:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> None:
+    sizes = sorted({int(s) for s in args.sizes.split(",")})
+    urls = None if args.embedded else configured_urls()
+    embedded = None
+    if urls is None:
+        embedded, engines = start_embedded()
+    else:
+        engines = BenchEngines(
+            urls["MERCATO_DATABASE_URL"], urls["MERCATO_NATS_URL"], urls["MERCATO_REDIS_URL"], embedded=False
+        )
+    try:
+        await prepare(engines)
+        results = [await run_size(engines, size, args.rounds) for size in sizes]
+        print()
+        print(report(engines, results, args.rounds))
+    finally:
+        try:
+            await cleanup(engines)
+        finally:
+            if embedded is not None:
+                stop_embedded(embedded)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="catalog sizes, comma-separated")
+    parser.add_argument("--rounds", type=int, default=5, help="measured passes over the queries per size")
+    parser.add_argument("--embedded", action="store_true", help="engines from the wheels (pgvector)")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
