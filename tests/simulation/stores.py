@@ -37,6 +37,9 @@ class MemoryOrdersStore:
 
     def __init__(self, tx: MemoryTransaction) -> None:
         self.tx = tx
+        # `OrdersStore`: saga steps ended in this transaction, for the step-duration metric; the
+        # simulation's clock is virtual, so it reports none.
+        self.finished_steps: list[tuple[str, str, float]] = []
 
     async def add(self, order: Order, saga: SagaState, events: EmbeddedEvents) -> bool:
         self.tx.db.statement("orders.add")
