@@ -190,6 +190,22 @@ async def gateway_sees(http: httpx.AsyncClient, context: str, within: float = 30
     raise AssertionError(f"the gateway does not reach {context} again")
 
 
+async def cart_once_it_sees_the_catalog(
+    shopper: GraphQLClient, sku: str, quantity: int, within: float = 30.0
+) -> str:
+    """A cart holding `sku`, once the cart process reaches the restarted catalog again: its own channel
+    reconnects on its own backoff, after the gateway's (until then a typed UNAVAILABLE, retried here)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return await cart_with(shopper, sku, quantity)
+        except AssertionError as refused:
+            if "catalog is unavailable" not in str(refused) or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(0.5)
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
 
@@ -326,7 +342,7 @@ async def test_a_killed_context_is_a_typed_unavailable_error_and_its_restart_los
     # the shopper gets a typed UNAVAILABLE (the token never goes anywhere else, docs/security.md).
     sku = await stocked_sku(staff, units=4, price="10.00")
     launcher.kill("payments")
-    cart = await cart_with(shopper, sku, 3)
+    cart = await cart_once_it_sees_the_catalog(shopper, sku, 3)
     variables = {"cart": cart, "token": "tok_success", "address": ADDRESS, "key": str(uuid.uuid4())}
     refused = await shopper.execute(CHECKOUT, variables)
     assert error_codes(refused) == ["UNAVAILABLE"], refused
