@@ -105,10 +105,14 @@ async def test_bought_together_follows_confirmed_orders_and_similar_fills_in(
         assert result["errors"] == [] and result["order"]["status"] != "REJECTED"
 
     async def counted() -> bool:
-        # Both confirmations counted, and every product indexed (the stove's similar products too)
+        # Both confirmations counted, every product indexed (the stove's similar products too), and
+        # the catalog's availability read model caught up with the stock (it is eventually consistent:
+        # its consumer fetches every 2 s)
         found = await recommended(api, category)
         indexed = len(found) == 3 and all(len(p["similar"]) == 2 for p in found.values())
-        return indexed and await orders_together(runtime, tent_id, lamp_id) == 2
+        bought = [r for p in found.values() for r in p["boughtTogether"]]
+        in_stock = all(v["inStock"] for r in bought for v in r["variants"])
+        return indexed and in_stock and await orders_together(runtime, tent_id, lamp_id) == 2
 
     await eventually(counted, within=30.0)
     found = await recommended(api, category)
