@@ -20,7 +20,7 @@ from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
-from mercato.platform.engines import EmbeddedEngines
+from mercato.platform.engines import EmbeddedEngines, EngineError
 from mercato.platform.migrations import migrate
 from mercato.search import SearchMode, SearchRequest, SimilarProducts, semantic_schema
 from mercato.search.adapters import embedder
@@ -42,7 +42,13 @@ async def vector_db(db: Database) -> AsyncIterator[Database]:
         return
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-test-pgvector-"))
     engines = EmbeddedEngines(data_dir)
-    url = engines.start(["postgres"])["postgres"]
+    try:
+        url = engines.start(["postgres"])["postgres"]
+    except EngineError:  # seen once in a full run on a busy machine: one more try, in a fresh directory
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir = Path(tempfile.mkdtemp(prefix="mercato-test-pgvector-"))
+        engines = EmbeddedEngines(data_dir)
+        url = engines.start(["postgres"])["postgres"]
     database = Database(url)
     try:
         await migrate(database, MIGRATIONS)
