@@ -30,7 +30,7 @@ Table = dict[type[Any], Callable[[Any, Any], Awaitable[Any]]]
 CONTEXTS: list[tuple[str, ModuleType, Table, set[str]]] = [
     # A variant is part of a CreateProduct, not a command of its own; availability is recorded by
     # the consumer, in its batch's unit of work.
-    ("catalog", catalog_commands, CATALOG, {"NewVariant", "RecordAvailability"}),
+    ("catalog", catalog_commands, CATALOG, {"NewVariant"}),
     ("inventory", inventory_commands, INVENTORY, set()),
     ("cart", cart_commands, CART, set()),
     ("customers", customers_commands, CUSTOMERS, set()),

@@ -243,7 +243,6 @@ class GrpcCatalogClient:
                     stub.CreateCategory, request, retryable=False, codes=CategoryCreateErrorCode
                 )
                 return uuid.UUID(reply.category_id)
-        # RecordAvailability is fed by events inside the catalog; it has no RPC on purpose.
         raise TypeError(f"the catalog has no RPC for {type(command).__name__}")
 
 

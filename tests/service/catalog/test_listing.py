@@ -5,8 +5,6 @@ import uuid
 from redis.asyncio import Redis
 
 from mercato.catalog.bootstrap import CatalogService
-from mercato.catalog.domain.commands import RecordAvailability
-from mercato.catalog.service_layer.handlers import record_availability
 from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
 from mercato.catalog.service_layer.views import ProductView
 from mercato.platform.cache import Cache
@@ -94,12 +92,16 @@ async def test_in_stock_follows_the_availability_read_model(
     empty, _ = await a_product(catalog, category_id=category)
 
     async def record(available: int, version: int) -> bool:
+        """Stage a level as the availability consumer does; answers whether it flipped in/out of stock."""
+        flips: list[bool] = []
+
+        async def flipped() -> None:
+            flips.append(True)
+
         async with catalog.uow() as uow:
-            flipped = await record_availability(
-                RecordAvailability(sku=sku, available=available, version=version), uow
-            )
+            uow.stage_level(sku, available, version, flipped)
             await uow.commit()
-            return flipped
+        return bool(flips)
 
     assert await record(5, version=10) is True
     assert await record(0, version=9) is False  # stale: an older level never overwrites a newer one

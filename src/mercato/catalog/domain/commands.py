@@ -66,13 +66,3 @@ class UpdateVariant:
 CatalogCommand = (
     CreateCategory | CreateProduct | UpdateProduct | DeleteProduct | CreateVariant | UpdateVariant
 )
-
-
-@dataclass(frozen=True)
-class RecordAvailability:
-    """Inventory told us how many units of `sku` can be sold as of `version` (the availability read
-    model: `quantityAvailable`, `inStock` and the `inStock` filter)."""
-
-    sku: str
-    available: int
-    version: int

@@ -1,8 +1,8 @@
 """Every catalog use case, one line each: the command class and the handler that runs it.
 
 All handlers have one shape, `handler(cmd, deps)` (`unit_of_work.CatalogDeps`); `CatalogService.handle`
-looks the command's class up here. `RecordAvailability` is not among them: the availability consumer
-runs `handlers.record_availability` in its own unit of work (a batch of events, one transaction).
+looks the command's class up here. The availability read model has no command: its consumer stages a
+batch of level events on its unit of work and writes them in one statement at commit.
 """
 
 from __future__ import annotations

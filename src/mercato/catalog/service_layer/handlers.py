@@ -1,6 +1,6 @@
 """Catalog use cases. Each takes a command and the context's `CatalogDeps` (`handler(cmd, deps)`,
-listed in `dispatch.COMMAND_HANDLERS`), and commits or raises a typed error. `record_availability`
-is the exception: an event handler, it runs in the consumer's unit of work (`(cmd, uow)`)."""
+listed in `dispatch.COMMAND_HANDLERS`), and commits or raises a typed error. The availability read
+model is not a use case: the consumer stages levels on its unit of work (`CatalogUnitOfWork.stage_level`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import TypeVar
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from mercato.catalog.domain import commands
@@ -154,29 +153,3 @@ async def update_variant(cmd: commands.UpdateVariant, deps: CatalogDeps) -> uuid
             return variant.id
 
     return await _guarded(VariantUpdateErrorCode, run)
-
-
-async def record_availability(cmd: commands.RecordAvailability, uow: CatalogUnitOfWork) -> bool:
-    """Upsert the read model unless a newer version is already there. Runs inside the caller's
-    transaction (the inbox's, which may hold a batch of messages) and never ends it; returns whether
-    the stored SKU flipped between in and out of stock (a stale or repeated event does not).
-
-    Fed by the inventory's `stock_level_changed` events: `available` is the SKU's units available as
-    of `version` (docs/events.md, "Catalog availability")."""
-    row = (
-        await uow.conn.execute(
-            text(
-                "WITH old AS (SELECT available FROM catalog.sku_availability WHERE sku = :sku) "
-                "INSERT INTO catalog.sku_availability AS a (sku, available, version) "
-                "VALUES (:sku, :available, :version) "
-                "ON CONFLICT (sku) DO UPDATE SET available = excluded.available, version = excluded.version, "
-                "updated_at = now() WHERE a.version < excluded.version "
-                "RETURNING (SELECT available FROM old) AS previous"
-            ),
-            {"sku": cmd.sku, "available": max(cmd.available, 0), "version": cmd.version},
-        )
-    ).first()
-    if row is None:
-        return False  # stale event: a newer level is already recorded
-    previous = row.previous or 0  # no row yet: nothing was sellable
-    return (previous > 0) != (cmd.available > 0)
