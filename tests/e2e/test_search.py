@@ -2,7 +2,7 @@
 catalog's events, ranked by relevance, typos corrected, with facets and the query's interpretation.
 
 In both topologies (the gateway's search client in process, and over gRPC); its own process in
-tests/e2e/test_distributed_processes.py."""
+tests/e2e/processes/test_distributed_processes.py."""
 
 from __future__ import annotations
 

@@ -10,156 +10,29 @@ the rest keeps serving, and a restarted process picks up the events that waited 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import socket
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from mercato.app.components import Engines, customers_component
-from mercato.app.contexts import MIGRATIONS
-from mercato.app.launcher import CONTEXTS, GATEWAY, Launcher, Ports
+from mercato.app.launcher import CONTEXTS, GATEWAY, Launcher
 from mercato.app.runtime import Runtime
 from mercato.app.service_process import LIVENESS
 from mercato.app.topology import health_status
-from mercato.customers.bootstrap import create_admin
 from mercato.gateway.app import create_app
 from mercato.platform.config import Settings
-from mercato.platform.db import Database
-from mercato.platform.engines import EngineUrls
 from mercato.platform.grpc.client import create_channel
-from mercato.platform.messaging import Broker
-from mercato.platform.migrations import migrate
-from tests.conftest import assert_money_reconciles, own_database, ref, remove_namespace
 from tests.e2e.api_client import GraphQLClient
+from tests.e2e.processes.topology import port_layout, print_logs
 from tests.e2e.test_checkout import ADDRESS, CHECKOUT, STOCK, cart_with, stocked_sku
 from tests.e2e.test_search import SEARCH, SEARCH_PRODUCTS, a_word
 from tests.e2e.test_storefront import create_category, create_product
 from tests.pki import make_pki
 
-PASSWORD = "correct horse battery staple"
 PRODUCTS = "{ products(first: 3) { edges { node { name } } } }"
 ORDER = "query($id: ID!) { order(id: $id) { status total { amount currency } } }"
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-@pytest.fixture(scope="module")
-async def installation(engine_urls: EngineUrls) -> AsyncIterator[Settings]:
-    """A database and namespace of their own, migrated; all of it removed afterwards."""
-    namespace = f"up{secrets.token_hex(4)}"
-    async with own_database(engine_urls, namespace) as database_url:
-        settings = Settings(
-            database_url=database_url,
-            nats_url=engine_urls.nats,
-            redis_url=engine_urls.redis,
-            namespace=namespace,
-            auth_secret=secrets.token_urlsafe(48),
-            checkout_wait_seconds=2.0,
-            login_attempts_per_ip=1_000_000,
-            cart_create_per_ip=1_000_000,
-            checkout_per_customer=1_000_000,
-            _env_file=None,  # type: ignore[call-arg]
-        )
-        db = Database(database_url)
-        broker, redis = Broker(engine_urls.nats, namespace), Redis.from_url(engine_urls.redis)
-        await migrate(db, MIGRATIONS)
-        await broker.connect()
-        try:
-            yield settings
-            await assert_money_reconciles(db)
-        finally:
-            await db.dispose()
-            await remove_namespace(broker, redis, namespace)
-            await broker.close()
-            await redis.aclose()
-
-
-def port_layout() -> dict[str, Ports]:
-    ports = free_ports(2 * len(CONTEXTS) + 1)
-    layout = {name: Ports(ports[2 * i], ports[2 * i + 1]) for i, name in enumerate(CONTEXTS)}
-    layout[GATEWAY] = Ports(ports[-1])
-    return layout
-
-
-@pytest.fixture(scope="module")
-async def launcher(
-    installation: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Launcher]:
-    log_dir: Path = tmp_path_factory.mktemp("up-logs")
-    topology = Launcher(installation, port_layout(), log_dir=log_dir, restart=False)
-    topology.start()
-    try:
-        await topology.wait_serving(within=120)
-        yield topology
-    finally:
-        await topology.stop()
-        print_logs(log_dir)  # shown by pytest when a test failed
-
-
-def print_logs(log_dir: Path) -> None:
-    for log in sorted(log_dir.glob("*.log")):
-        print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-async def http(launcher: Launcher) -> AsyncIterator[httpx.AsyncClient]:
-    port = launcher.ports[GATEWAY].http
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield client
-
-
-async def signed_in(http: httpx.AsyncClient, email: str) -> GraphQLClient:
-    tokens = await GraphQLClient(http).mutate(
-        "mutation($input: TokenCreateInput!) { tokenCreate(input: $input) { accessToken errors { code } } }",
-        {"input": {"email": email, "password": PASSWORD}},
-        "tokenCreate",
-    )
-    client = httpx.AsyncClient(
-        base_url=str(http.base_url), timeout=30, headers={"Authorization": f"Bearer {tokens['accessToken']}"}
-    )
-    return GraphQLClient(client)
-
-
-@pytest.fixture(scope="module")
-async def staff(installation: Settings, http: httpx.AsyncClient) -> AsyncIterator[GraphQLClient]:
-    """An administrator (created directly, as `mercato admin create` does), signed in over HTTP."""
-    engines = Engines(installation)
-    email = f"{ref('admin')}@example.com"
-    try:
-        await create_admin(customers_component(engines).service, email, PASSWORD)
-    finally:
-        await engines.close()
-    client = await signed_in(http, email)
-    yield client
-    await client.http.aclose()
-
-
-@pytest.fixture(scope="module")
-async def shopper(http: httpx.AsyncClient) -> AsyncIterator[GraphQLClient]:
-    email = f"{ref('shopper')}@example.com"
-    await GraphQLClient(http).mutate(
-        "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) { errors { code } } }",
-        {"input": {"email": email, "password": PASSWORD}},
-        "accountRegister",
-    )
-    client = await signed_in(http, email)
-    yield client
-    await client.http.aclose()
 
 
 async def checkout(shopper: GraphQLClient, sku: str, quantity: int) -> dict[str, Any]:

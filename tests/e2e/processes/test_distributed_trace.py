@@ -14,21 +14,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from mercato.app.launcher import GATEWAY, Launcher
+from mercato.app.launcher import Launcher
 from mercato.platform.config import Settings
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.otlp_collector import Collector
+from tests.e2e.processes.topology import port_layout, print_logs
 from tests.e2e.test_checkout import ADDRESS, CHECKOUT, cart_with, stocked_sku
-from tests.e2e.test_distributed_processes import (  # the fixtures, for a topology of this module's own
-    installation,  # noqa: F401
-    port_layout,
-    print_logs,
-    shopper,  # noqa: F401
-    staff,  # noqa: F401
-)
 
 # The services whose spans one checkout must reach: the gateway and the three saga participants.
 SAGA_SERVICES = {"mercato-gateway", "mercato-orders", "mercato-inventory", "mercato-payments"}
@@ -49,7 +42,7 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 async def launcher(
-    installation: Settings,  # noqa: F811
+    installation: Settings,
     collector: Collector,
     log_dir: Path,
 ) -> AsyncIterator[Launcher]:
@@ -72,19 +65,12 @@ async def launcher(
         print_logs(log_dir)
 
 
-@pytest.fixture(scope="module")
-async def http(launcher: Launcher) -> AsyncIterator[httpx.AsyncClient]:
-    port = launcher.ports[GATEWAY].http
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield client
-
-
 async def test_one_checkout_is_one_trace_across_the_processes_and_its_log_lines_carry_it(
     launcher: Launcher,
     collector: Collector,
     log_dir: Path,
-    staff: GraphQLClient,  # noqa: F811
-    shopper: GraphQLClient,  # noqa: F811
+    staff: GraphQLClient,
+    shopper: GraphQLClient,
 ) -> None:
     # Given a stocked SKU in the shopper's cart
     sku = await stocked_sku(staff, units=3, price="9.00")
