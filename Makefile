@@ -54,7 +54,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	@$(BIN)/mypy
 
-# `make bench ARGS="--scenario checkout --duration 3 --shoppers 1,8"`: options of bench/run.py.
+# `make bench ARGS="--scenario checkout --duration 3 --shoppers 1,8"`: options in bench/options.py.
 # Scenarios (docs/benchmarks.md): listing, listing-availability, listing-mix (issue 9's 52-query storefront
 # mix on a server with the response cache off), listing-mix-cached (the same, cache on and warm), ceiling,
 # checkout; `all` runs every one, `mix` both listing-mix ones (issue 9: ARGS="--scenario mix --topology single").

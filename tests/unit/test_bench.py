@@ -15,8 +15,8 @@ from bench.checkout_checks import StockCheck, Trouble, scan_logs
 from bench.checkout_run import CheckoutResults, Cost, HotRun, Plan
 from bench.checkout_rush import RushResult
 from bench.commits import CeilingRow
+from bench.options import CHECKOUT_LEVELS, parse_args
 from bench.pgwire import FrontendScanner, WireCounts
-from bench.run import CHECKOUT_LEVELS, parse_args
 
 
 def _msg(kind: bytes, body: bytes) -> bytes:

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 from bench import load, report
-from bench.run import CACHE_OFF, CACHE_ON, parse_args, wanted_of
+from bench.options import CACHE_OFF, CACHE_ON, parse_args, wanted_of
 from bench.storefront_data import listing_mix
 from bench.validate import (
     BODIES,
