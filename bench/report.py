@@ -400,5 +400,8 @@ def write(path: Path, info: RunInfo) -> None:
         end = marks[i + 1].start() if i + 1 < len(marks) else len(old)
         if mark["key"] != key:
             kept.append(old[mark.start() : end].rstrip() + "\n")
+    # The introduction is the file's own once it exists (edited by hand as the benches grow), INTRO
+    # only starts a new file.
+    intro = old[: marks[0].start()].rstrip() + "\n" if marks else INTRO
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([INTRO, text, *kept]))
+    path.write_text("\n".join([intro, text, *kept]))

@@ -7,6 +7,7 @@ import struct
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 from bench import checkout_report, checkout_targets, report
@@ -343,4 +344,28 @@ def test_outcomes_other_than_confirmed_are_listed_per_run() -> None:
     assert (
         "Not confirmed: REJECTED:PAYMENT_DECLINED (single): 2 at 8 shoppers; "
         "error: HTTP 502 (single): 1 at 8 shoppers" in lines
+    )
+
+
+def test_a_new_run_keeps_the_files_own_introduction_and_replaces_only_its_own_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a results file whose introduction was edited by hand, with two earlier runs
+    results = tmp_path / "benchmarks.md"
+    results.write_text(
+        "# Benchmarks\n\nHand-written notes.\n\n"
+        "<!-- bench-run: day-1 checkout -->\n## old checkout\n\n"
+        "<!-- bench-run: day-0 listing -->\n## old listing\n"
+    )
+    fresh = "<!-- bench-run: day-1 checkout -->\n## new checkout\n"
+    monkeypatch.setattr(report, "section", lambda info: ("day-1 checkout", fresh))
+
+    # When a run with the first run's key writes its section
+    report.write(results, cast(report.RunInfo, None))
+
+    # Then the introduction is the file's, the new section comes first, the other run is kept
+    assert results.read_text() == (
+        "# Benchmarks\n\nHand-written notes.\n\n"
+        + fresh
+        + "\n<!-- bench-run: day-0 listing -->\n## old listing\n"
     )
