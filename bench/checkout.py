@@ -147,12 +147,16 @@ class CartProbe:
         return dict(found.lines) if found is not None else {}
 
     async def wait_empty(self, cart: str, limit: float = CART_WAIT) -> float | None:
-        """Seconds until the cart held no line (None: still not empty after `limit` seconds)."""
+        """Seconds until the cart held no line (None: still not empty after `limit` seconds), to within
+        the poll's interval: 10 ms at first, growing to 50 ms. At a fixed 10 ms, 128 waiting shoppers
+        made ~12,800 reads/s and the load client took a third of a core from the servers it measures."""
         started = time.perf_counter()
+        interval = 0.01
         while await self.lines(cart):
             if time.perf_counter() - started > limit:
                 return None
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, 0.05)
         return time.perf_counter() - started
 
     async def close(self) -> None:
