@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.app.bulk.records import ImportRecords, ImportSummary, Rejected
@@ -102,7 +103,20 @@ async def import_records(
         raise
     if not dry_run:
         run.hand_off()
+        if summary.products_created or summary.products_updated or summary.stock_rows_written:
+            await _refresh_statistics(catalog)
     return _timed(summary, started)
+
+
+async def _refresh_statistics(catalog: CatalogService) -> None:
+    """ANALYZE what the import wrote. Autovacuum gets there, but minutes later on a big import, and
+    until then the planner believes the tables as small as before: at 100k products the storefront's
+    listings joined a page's variants by scanning all 1.2 million of them (0.7 s a page instead of
+    under 1 ms; docs/benchmarks.md, 2026-12-07)."""
+    async with catalog.db.connect() as conn:
+        for table in (*CatalogBulk.WRITTEN, *InventoryBulk.WRITTEN):
+            await conn.execute(text(f"ANALYZE {table}"))
+        await conn.commit()
 
 
 def _timed(summary: ImportSummary, started: float) -> ImportSummary:

@@ -119,6 +119,9 @@ class Upserted:
 
 
 class CatalogBulk:
+    # The tables an import writes many rows of: their planner statistics go stale with it.
+    WRITTEN = ("catalog.products", "catalog.variants")
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 

@@ -85,6 +85,9 @@ class StockWritten:
 
 
 class InventoryBulk:
+    # The tables an import writes many rows of: their planner statistics go stale with it.
+    WRITTEN = ("inventory.stock", "inventory.adjustments")
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
