@@ -281,6 +281,11 @@ def _filter_conditions(request: ListingRequest) -> list[ColumnElement[bool]]:
         conditions.append(products.c.category_id.in_(subtree))
     if f.search:
         conditions.append(products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
+    if f.price_max is not None:
+        # Implied by the EXISTS below (no variant of a product is cheaper than its cheapest), and on
+        # the price index: a listing by price, descending, starts at `price_max` instead of testing
+        # every dearer product first.
+        conditions.append(products.c.min_price_amount <= f.price_max)
     if f.price_min is not None or f.price_max is not None:
         in_range: ColumnElement[bool] = variants.c.product_id == products.c.id
         if f.price_min is not None:
