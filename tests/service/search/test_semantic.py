@@ -161,6 +161,28 @@ async def test_hybrid_keeps_the_exact_word_match_first(
     assert other in {h.product_id for h in result.hits}
 
 
+async def test_hybrid_puts_the_products_whose_name_holds_every_word_first(services: Services) -> None:
+    # Given a product whose name holds every word, and one whose description does
+    catalog, search = services
+    word = a_word()
+    named, _ = await a_product(catalog, name=f"{word} Travel Bag")
+    described, _ = await a_product(
+        catalog, name=f"{word} Holdall", description="A roomy travel bag for short trips."
+    )
+    async with search.uow() as uow:
+        await refresh_products([named, described], uow, search.catalog, search.semantic)
+        await uow.commit()
+
+    result = await search.engine.search(SearchRequest(query=f"{word} travel bag", first=50))
+
+    # Then the named one leads the fusion (its score lifted above every fused score), the described
+    # one follows in fused order
+    scores = {h.product_id: h.score for h in result.hits}
+    assert result.semantic is True
+    assert [h.product_id for h in result.hits][:2] == [named, described]
+    assert scores[named] > 1.0 > scores[described]
+
+
 async def test_similar_products_are_the_nearest_by_meaning(services: Services) -> None:
     catalog, search = services
     parka, _ = await a_product(

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import Text
 
 from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
 from mercato.platform.faults import is_unavailable
 from mercato.search.domain.text import fold, query_words, words
 from mercato.search.service_layer import facets, lexical
+from mercato.search.service_layer.departments import departments, folded
 from mercato.search.service_layer.facets import FACET_DEPTH
 from mercato.search.service_layer.interpret import Lexicon, read
+from mercato.search.service_layer.lexical import Ranked
 from mercato.search.service_layer.ports import CatalogPort
 from mercato.search.service_layer.requests import (
     PAGE_MAX,
     QUERY_MAX,
     Correction,
-    Hit,
     Interpretation,
     SearchFilter,
     SearchMode,
@@ -28,7 +32,7 @@ from mercato.search.service_layer.requests import (
     SearchResult,
 )
 from mercato.search.service_layer.semantic import Semantic, fuse
-from mercato.search.service_layer.spelling import Resolution, resolve
+from mercato.search.service_layer.spelling import Resolution, Term, resolve
 
 # Each ranking fused contributes this many candidates at least: a page deep in the lexical list must
 # still meet the semantic list's view of the same products.
@@ -45,6 +49,14 @@ _AXIS_VALUES = text("""
     FROM search.documents d, unnest(d.variant_axes) AS a(name),
          jsonb_array_elements_text(d.facets -> a.name) AS v(value)
 """)
+# Attribute values of indexed products equal to one of the names (top-level categories'): a sign
+# that the catalog treats the category as an audience (service_layer/departments.py).
+_VALUES_NAMED = text("""
+    SELECT DISTINCT v.value
+    FROM search.documents d, jsonb_each(d.facets) AS f(name, vals),
+         jsonb_array_elements_text(f.vals) AS v(value)
+    WHERE lower(v.value) = ANY(:names)
+""").bindparams(bindparam("names", type_=ARRAY(Text)))
 
 Sources = tuple[tuple[str, str], ...]
 
@@ -73,14 +85,15 @@ class SearchEngine:
         axes: dict[str, dict[str, tuple[str, str]]] = {}
         for row in await conn.execute(_AXIS_VALUES):
             axes.setdefault(fold(row.name), {})[" ".join(words(row.value))] = (row.name, row.value)
-        lexicon = Lexicon(await self._departments(), axes)
+        lexicon = Lexicon(await self._departments(conn), axes)
         self._lexicon_cache = (now, lexicon)
         return lexicon
 
-    async def _departments(self) -> dict[str, uuid.UUID]:
-        """Top-level categories by their folded name. The catalog out of reach (its process down in
-        `mercato serve search`) costs the department words, not the search: the last departments
-        known are kept, and asked again at the lexicon's next rebuild."""
+    async def _departments(self, conn: AsyncConnection) -> dict[str, uuid.UUID]:
+        """The top-level categories that are departments (service_layer/departments.py), by their
+        folded name. The catalog out of reach (its process down in `mercato serve search`) costs
+        the department words, not the search: the last departments known are kept, and asked again
+        at the lexicon's next rebuild."""
         if self.catalog is None:
             return {}
         try:
@@ -89,7 +102,9 @@ class SearchEngine:
             if not is_unavailable(exc):
                 raise
             return dict(self._lexicon_cache[1].departments) if self._lexicon_cache else {}
-        return {" ".join(words(c.name)): c.id for c in categories if c.parent_id is None}
+        names = sorted({c.name.lower() for c in categories if c.parent_id is None and folded(c.name)})
+        values = [r.value for r in await conn.execute(_VALUES_NAMED, {"names": names})] if names else []
+        return departments(categories, values)
 
     async def search(self, request: SearchRequest) -> SearchResult:
         if not 1 <= request.first <= PAGE_MAX:
@@ -103,9 +118,18 @@ class SearchEngine:
             if reading.sources:
                 # Filters read from words order the answer rather than cut it: what meets them
                 # comes first, then the rest of what the words and the client's filter find. A
-                # misreading then costs places, never the whole answer.
+                # misreading then costs places, never the whole answer. What comes first must also
+                # hold one of the words no filter came from ("jacket" of "women's red jacket"): a
+                # red women's tee meets the filters, yet is not what was asked, and belongs below
+                # the women's jackets in other colours.
                 first = await self._search(
-                    request, reading.searched, reading.filter, reading.sources, whole=True, count=False
+                    request,
+                    reading.searched,
+                    reading.filter,
+                    reading.sources,
+                    whole=True,
+                    count=False,
+                    anchor=query_words(reading.text),
                 )
                 rest = await self._search(
                     request, reading.searched, request.filter, (), whole=True, count=request.facets
@@ -122,9 +146,11 @@ class SearchEngine:
         *,
         whole: bool = False,
         count: bool = False,
+        anchor: Sequence[str] = (),
     ) -> SearchResult:
         """One ranking; `whole`: every hit up to the page's end, from the first (for `_page`);
-        `count`: with the facets of the first FACET_DEPTH hits."""
+        `count`: with the facets of the first FACET_DEPTH hits; `anchor`: words of which every hit
+        must hold one (those the catalog knows: words it does not know anchor nothing)."""
         offset = 0 if whole else request.offset()
         page_end = request.offset() + request.first + 1
         depth = max(page_end, FACET_DEPTH) if count else page_end
@@ -132,21 +158,26 @@ class SearchEngine:
         semantic_used = False
         async with self.db.connect() as conn:
             resolution = await resolve(conn, query_terms)
+            anchored = [t for t in resolution.terms if t.typed in anchor]
             wants_semantic = request.mode is not SearchMode.LEXICAL and bool(query_terms)
             if not query_terms:
                 hits = await lexical.filtered(conn, search_filter, depth)
             elif not (wants_semantic and await self.semantic.ready(conn)):
-                hits = await _lexical(conn, resolution, search_filter, depth)
+                hits = (await _lexical(conn, resolution, search_filter, depth, anchored)).hits
             else:
                 semantic_used = True
                 meaning = _meaning(query, resolution)
                 if request.mode is SearchMode.SEMANTIC:
-                    hits = await self.semantic.rank(conn, meaning, search_filter, depth)
+                    hits = await self.semantic.rank(conn, meaning, search_filter, depth, anchored)
                 else:
                     pool = max(depth, FUSION_DEPTH)
-                    by_words = await _lexical(conn, resolution, search_filter, pool)
-                    by_meaning = await self.semantic.rank(conn, meaning, search_filter, pool)
-                    hits = fuse([(self.weights[0], by_words), (self.weights[1], by_meaning)], self.rrf_k)
+                    by_words = await _lexical(conn, resolution, search_filter, pool, anchored)
+                    by_meaning = await self.semantic.rank(conn, meaning, search_filter, pool, anchored)
+                    hits = fuse(
+                        [(self.weights[0], by_words.hits), (self.weights[1], by_meaning)],
+                        self.rrf_k,
+                        lead=by_words.complete,
+                    )
             counted = await facets.count(conn, [h.product_id for h in hits]) if count else None
         page = hits[offset:page_end] if whole else hits[offset : offset + request.first]
         return SearchResult(
@@ -181,11 +212,15 @@ def _page(request: SearchRequest, first: SearchResult, rest: SearchResult) -> Se
 
 
 async def _lexical(
-    conn: AsyncConnection, resolution: Resolution, search_filter: SearchFilter, limit: int
-) -> list[Hit]:
+    conn: AsyncConnection,
+    resolution: Resolution,
+    search_filter: SearchFilter,
+    limit: int,
+    anchor: Sequence[Term] = (),
+) -> Ranked:
     if not resolution.terms:
-        return []
-    return await lexical.rank(conn, resolution.terms, resolution.documents, search_filter, limit)
+        return Ranked([])
+    return await lexical.rank(conn, resolution.terms, resolution.documents, search_filter, limit, anchor)
 
 
 def _meaning(query: str, resolution: Resolution) -> str:

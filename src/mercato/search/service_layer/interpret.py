@@ -2,7 +2,8 @@
 Red, price at most 60.00, and "jacket" left to search for.
 
 Deterministic and offline, and driven by the catalog's own data, never a list of the demo's words:
-- departments are the names of top-level categories ("Women", "Gear");
+- departments are the top-level categories the catalog treats as audiences ("Women", "Men"; not
+  "Gear" or "Sale"): service_layer/departments.py decides which;
 - standalone values are those of the attributes variants differ by ("Red", "Black"), one word of
   three letters or more; any value of such an attribute after its name ("size 32", "color red");
 - prices follow a comparison word ("under $60", "over 50", "between 20 and 40");

@@ -7,11 +7,17 @@ Score of a document = coverage x sum over query words of idf(word) x ts_rank(wor
 - coverage is the share of the query's idf that the document matches: a product that has every word
   beats one that has the rarest word many times.
 Matching is OR over words (a shopper's extra word must not empty the results), ranked as above.
+
+Each ranking also says which products hold every word in their name, categories or attributes (the
+description left out): the products the words name rather than mention, which fusion puts first.
 """
 
 from __future__ import annotations
 
 import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -22,6 +28,18 @@ from mercato.search.service_layer.spelling import Term
 
 # ts_rank's weights, in its order {D, C, B, A}: description, attributes/options, categories, name.
 WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
+
+
+# Where a word counts as naming the product: name (A), categories (B), attributes and options (C).
+NAMING_WEIGHTS = "ABC"
+
+
+@dataclass(frozen=True)
+class Ranked:
+    hits: list[Hit]
+    # Products whose name, categories or attributes hold every word of the query ("fleece jacket":
+    # the fleece jackets, not a hoodie whose description mentions a fleece lining).
+    complete: frozenset[uuid.UUID] = frozenset()
 
 
 def idf(docs: int, total: int) -> float:
@@ -55,9 +73,21 @@ def filter_sql(f: SearchFilter, params: dict[str, Any], alias: str = "d") -> lis
     return conditions
 
 
-def _tsquery(term: Term) -> str:
+def _tsquery(term: Term, weights: str = "") -> str:
     # Terms are [a-z0-9]+ (domain.text.words), so they need no quoting inside to_tsquery.
-    return f"{term.term}:*" if term.prefix else term.term
+    if term.prefix:
+        return f"{term.term}:*{weights}"
+    return f"{term.term}:{weights}" if weights else term.term
+
+
+def anchor_sql(anchor: Sequence[Term], params: dict[str, Any], alias: str = "d") -> list[str]:
+    """The condition that a document holds one of `anchor`'s words (none: no condition)."""
+    if not anchor:
+        return []
+    for i, term in enumerate(anchor):
+        params[f"anchor_{i}"] = _tsquery(term)
+    queries = " || ".join(f"to_tsquery('english', :anchor_{i})" for i in range(len(anchor)))
+    return [f"{alias}.document @@ ({queries})"]
 
 
 async def rank(
@@ -66,32 +96,48 @@ async def rank(
     total: int,
     search_filter: SearchFilter,
     limit: int,
-) -> list[Hit]:
-    """The `limit` best documents for `terms` under `search_filter`, best first."""
+    anchor: Sequence[Term] = (),
+) -> Ranked:
+    """The `limit` best documents for `terms` under `search_filter` holding one of `anchor`'s words
+    (when given), best first."""
     if not terms:
-        return []
+        return Ranked([])
     params: dict[str, Any] = {"limit": limit}
     weights = [idf(t.docs, max(total, t.docs)) for t in terms]
     whole = sum(weights) or 1.0
     scored: list[str] = []
     covered: list[str] = []
+    naming: list[str] = []
     for i, (term, weight) in enumerate(zip(terms, weights, strict=True)):
         params[f"q{i}"] = _tsquery(term)
+        params[f"n{i}"] = _tsquery(term, NAMING_WEIGHTS)
         params[f"w{i}"] = weight / whole
         scored.append(f"CAST(:w{i} AS float8) * ts_rank('{WEIGHTS}', d.document, q.q{i})")
         covered.append(f"CASE WHEN d.document @@ q.q{i} THEN CAST(:w{i} AS float8) ELSE 0 END")
-    queries = ", ".join(f"to_tsquery('english', :q{i}) AS q{i}" for i in range(len(terms)))
+        naming.append(f"d.document @@ q.n{i}")
+    queries = ", ".join(
+        f"to_tsquery('english', :q{i}) AS q{i}, to_tsquery('english', :n{i}) AS n{i}"
+        for i in range(len(terms))
+    )
     any_term = " || ".join(f"q.q{i}" for i in range(len(terms)))
-    conditions = [f"d.document @@ ({any_term})", *filter_sql(search_filter, params)]
+    conditions = [
+        f"d.document @@ ({any_term})",
+        *filter_sql(search_filter, params),
+        *anchor_sql(anchor, params),
+    ]
     sql = f"""
         WITH q AS (SELECT {queries})
-        SELECT d.product_id, ({" + ".join(scored)}) * ({" + ".join(covered)}) AS score
+        SELECT d.product_id, ({" + ".join(scored)}) * ({" + ".join(covered)}) AS score,
+            ({" AND ".join(naming)}) AS complete
         FROM search.documents d, q
         WHERE {" AND ".join(conditions)}
         ORDER BY score DESC, d.product_id
         LIMIT :limit"""
-    rows = await conn.execute(text(sql), params)
-    return [Hit(r.product_id, float(r.score)) for r in rows]
+    rows = (await conn.execute(text(sql), params)).all()
+    return Ranked(
+        [Hit(r.product_id, float(r.score)) for r in rows],
+        frozenset(r.product_id for r in rows if r.complete),
+    )
 
 
 async def filtered(conn: AsyncConnection, search_filter: SearchFilter, limit: int) -> list[Hit]:

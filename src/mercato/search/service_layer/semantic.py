@@ -7,7 +7,8 @@ embedder's packages are installed; otherwise `ready()` is False and search is le
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -15,9 +16,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.search.domain.model import SearchDocument
-from mercato.search.service_layer.lexical import filter_sql
+from mercato.search.service_layer.lexical import anchor_sql, filter_sql
 from mercato.search.service_layer.ports import Embedder
 from mercato.search.service_layer.requests import Hit, SearchFilter
+from mercato.search.service_layer.spelling import Term
 
 _HASHES = text("SELECT product_id, text_hash FROM search.embeddings WHERE product_id = ANY(:ids)").bindparams(
     bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
@@ -89,11 +91,17 @@ class Semantic:
         return vector
 
     async def rank(
-        self, conn: AsyncConnection, query: str, search_filter: SearchFilter, limit: int
+        self,
+        conn: AsyncConnection,
+        query: str,
+        search_filter: SearchFilter,
+        limit: int,
+        anchor: Sequence[Term] = (),
     ) -> list[Hit]:
-        """The `limit` documents nearest to `query` in meaning, under `search_filter`."""
+        """The `limit` documents nearest to `query` in meaning, under `search_filter`, holding one of
+        `anchor`'s words (when given)."""
         params: dict[str, Any] = {"limit": limit, "q": vector_literal(await self.query_vector(query))}
-        conditions = filter_sql(search_filter, params) or ["true"]
+        conditions = [*filter_sql(search_filter, params), *anchor_sql(anchor, params)] or ["true"]
         await conn.execute(_ITERATIVE)
         sql = f"""
             SELECT e.product_id, 1 - (e.embedding <=> CAST(:q AS vector)) AS similarity
@@ -104,13 +112,19 @@ class Semantic:
         return [Hit(r.product_id, float(r.similarity)) for r in await conn.execute(text(sql), params)]
 
 
-def fuse(rankings: Sequence[tuple[float, Sequence[Hit]]], k: int = 60) -> list[Hit]:
+def fuse(
+    rankings: Sequence[tuple[float, Sequence[Hit]]], k: int = 60, lead: Collection[uuid.UUID] = frozenset()
+) -> list[Hit]:
     """Reciprocal rank fusion: each ranking adds weight / (k + rank) to the documents it returns.
 
     Ranks, not scores, are combined: BM25-like scores and cosine similarities live on different
-    scales, and RRF needs no calibration between them."""
-    fused: dict[Any, float] = {}
+    scales, and RRF needs no calibration between them. Documents in `lead` (those whose name,
+    categories or attributes hold every word) come first, each group in fused order: meaning orders
+    what the words name, and never puts a product that merely resembles them above it (docs/search.md,
+    Fusion). Their scores get 1 more (an RRF sum stays below 0.1), so scores still fall down the list."""
+    fused: dict[uuid.UUID, float] = {}
     for weight, hits in rankings:
         for rank, hit in enumerate(hits):
             fused[hit.product_id] = fused.get(hit.product_id, 0.0) + weight / (k + rank + 1)
-    return [Hit(pid, score) for pid, score in sorted(fused.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+    scored = {pid: score + 1.0 if pid in lead else score for pid, score in fused.items()}
+    return [Hit(pid, score) for pid, score in sorted(scored.items(), key=lambda kv: (-kv[1], str(kv[0])))]
