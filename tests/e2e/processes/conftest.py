@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ from mercato.platform.messaging import Broker
 from mercato.platform.migrations import migrate
 from tests.conftest import assert_money_reconciles, own_database, ref, remove_namespace
 from tests.e2e.api_client import GraphQLClient
-from tests.e2e.processes.topology import PASSWORD, port_layout, print_logs, signed_in
+from tests.e2e.processes.topology import PASSWORD, launched, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +60,8 @@ async def installation(engine_urls: EngineUrls) -> AsyncIterator[Settings]:
 async def launcher(
     installation: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Launcher]:
-    log_dir: Path = tmp_path_factory.mktemp("up-logs")
-    topology = Launcher(installation, port_layout(), log_dir=log_dir, restart=False)
-    topology.start()
-    try:
-        await topology.wait_serving(within=120)
+    async with launched(installation, tmp_path_factory.mktemp("up-logs")) as topology:
         yield topology
-    finally:
-        await topology.stop()
-        print_logs(log_dir)  # shown by pytest when a test failed
 
 
 @pytest.fixture(scope="module")

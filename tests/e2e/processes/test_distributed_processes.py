@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +24,7 @@ from mercato.gateway.app import create_app
 from mercato.platform.config import Settings
 from mercato.platform.grpc.client import create_channel
 from tests.e2e.api_client import GraphQLClient
-from tests.e2e.processes.topology import port_layout, print_logs
+from tests.e2e.processes.topology import launched
 from tests.e2e.test_checkout import ADDRESS, CHECKOUT, STOCK, cart_with, stocked_sku
 from tests.e2e.test_search import SEARCH, SEARCH_PRODUCTS, a_word
 from tests.e2e.test_storefront import create_category, create_product
@@ -243,11 +242,7 @@ async def test_the_processes_talk_over_mutual_tls_when_given_certificates(
     settings = installation.model_copy(
         update={"grpc_tls_cert_file": cert, "grpc_tls_key_file": key, "grpc_tls_ca_file": pki.ca}
     )
-    log_dir: Path = tmp_path_factory.mktemp("tls-logs")
-    topology = Launcher(settings, port_layout(), log_dir=log_dir, restart=False)
-    topology.start()
-    try:
-        await topology.wait_serving(within=120)
+    async with launched(settings, tmp_path_factory.mktemp("tls-logs")) as topology:
         sku = await stocked_sku(staff, units=2, price="7.00")
         gateway = f"http://127.0.0.1:{topology.ports[GATEWAY].http}"
         async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
@@ -264,6 +259,3 @@ async def test_the_processes_talk_over_mutual_tls_when_given_certificates(
             assert await health_status(plaintext) == "UNREACHABLE"
         finally:
             await plaintext.close()
-    finally:
-        await topology.stop()
-        print_logs(log_dir)

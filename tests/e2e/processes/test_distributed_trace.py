@@ -7,7 +7,6 @@ process writes about the order carries that trace id."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +19,7 @@ from mercato.app.launcher import Launcher
 from mercato.platform.config import Settings
 from tests.e2e.api_client import GraphQLClient
 from tests.e2e.otlp_collector import Collector
-from tests.e2e.processes.topology import port_layout, print_logs
+from tests.e2e.processes.topology import launched
 from tests.e2e.test_checkout import ADDRESS, CHECKOUT, cart_with, stocked_sku
 
 # The services whose spans one checkout must reach: the gateway and the three saga participants.
@@ -48,21 +47,13 @@ async def launcher(
 ) -> AsyncIterator[Launcher]:
     """`mercato up` with every process exporting its spans to the collector, logging at DEBUG (the
     level at which the consumers log each message they handle) as JSON into its log file."""
-    endpoint = f"http://127.0.0.1:{collector.port}"
-    with _environment(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_BSP_SCHEDULE_DELAY="200"):
-        topology = Launcher(
-            installation.model_copy(update={"log_level": "DEBUG"}),
-            port_layout(),
-            log_dir=log_dir,
-            restart=False,
-        )
-        topology.start()
-    try:
-        await topology.wait_serving(within=120)
+    exporting = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    debug = installation.model_copy(update={"log_level": "DEBUG"})
+    async with launched(debug, log_dir, exporting) as topology:
         yield topology
-    finally:
-        await topology.stop()
-        print_logs(log_dir)
 
 
 async def test_one_checkout_is_one_trace_across_the_processes_and_its_log_lines_carry_it(
@@ -115,23 +106,3 @@ def _log_lines(log_dir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                     yield path.stem, json.loads(raw)
                 except ValueError:
                     continue
-
-
-class _environment:
-    """Set variables in this process's environment while the launcher copies it into its children."""
-
-    def __init__(self, **values: str) -> None:
-        self.values = values
-        self.saved: dict[str, str | None] = {}
-
-    def __enter__(self) -> None:
-        for key, value in self.values.items():
-            self.saved[key] = os.environ.get(key)
-            os.environ[key] = value
-
-    def __exit__(self, *exc: object) -> None:
-        for key, previous in self.saved.items():
-            if previous is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = previous

@@ -1,14 +1,18 @@
-"""What the tests of `mercato up` share besides fixtures: free ports, the port layout of one topology,
+"""What the tests of `mercato up` share besides fixtures: free ports, a topology launched and stopped,
 its logs, a signed-in client."""
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
-from mercato.app.launcher import CONTEXTS, GATEWAY, Ports
+from mercato.app.launcher import CONTEXTS, GATEWAY, Launcher, Ports
+from mercato.platform.config import Settings
 from tests.e2e.api_client import GraphQLClient
 
 PASSWORD = "correct horse battery staple"
@@ -47,3 +51,28 @@ async def signed_in(http: httpx.AsyncClient, email: str) -> GraphQLClient:
         base_url=str(http.base_url), timeout=30, headers={"Authorization": f"Bearer {tokens['accessToken']}"}
     )
     return GraphQLClient(client)
+
+
+@asynccontextmanager
+async def launched(
+    settings: Settings, log_dir: Path, environment: Mapping[str, str] | None = None
+) -> AsyncIterator[Launcher]:
+    """`mercato up` on free ports until the block ends, its processes started with `environment` added
+    to this one's; their logs are printed at the end (pytest shows them when a test failed)."""
+    topology = Launcher(settings, port_layout(), log_dir=log_dir, restart=False)
+    saved = {key: os.environ.get(key) for key in environment or {}}
+    os.environ.update(environment or {})
+    try:
+        topology.start()  # each process copies this process's environment now
+    finally:
+        for key, previous in saved.items():
+            if previous is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = previous
+    try:
+        await topology.wait_serving(within=120)
+        yield topology
+    finally:
+        await topology.stop()
+        print_logs(log_dir)
