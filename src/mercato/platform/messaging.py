@@ -34,6 +34,11 @@ class Broker:
                 reconnect_time_wait=0.5,
                 connect_timeout=5,
                 drain_timeout=5,
+                # A server that stops answering without closing the connection (a partition, a frozen
+                # process) is noticed by unanswered pings only: 3 every 10 s, not the client's 2 every
+                # 120 s, so the connection is dropped and re-dialled within about half a minute.
+                ping_interval=10,
+                max_outstanding_pings=3,
             )
         except Exception as exc:
             raise Unavailable(f"cannot reach NATS at {self.url}: {exc}") from exc
@@ -54,6 +59,13 @@ class Broker:
     @property
     def is_connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
+
+    async def ping(self) -> None:
+        """A round trip to the server (for readiness): being connected is not enough, since a silent
+        server leaves the connection open until the pings above run out."""
+        if not self.is_connected:
+            raise Unavailable("broker is not connected")
+        await self.nc.flush(timeout=1)  # seconds
 
     async def durable_pull(
         self, source_context: str, durable: str, *, ack_wait: float, max_deliveries: int
