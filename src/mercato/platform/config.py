@@ -224,6 +224,11 @@ class Settings(BaseSettings):
         own: str | None = getattr(self, f"{context}_database_url", None)
         return own or self.database_url
 
+    def for_batch(self) -> Settings:
+        """These settings for a batch command (import, seed, reindex): its statements may rightly run
+        longer than a request's deadline, and nobody waits on it but its operator."""
+        return self.model_copy(update={"db_command_timeout_seconds": 0.0})
+
     @cached_property
     def data_path(self) -> Path:
         return self.data_dir.resolve()

@@ -68,6 +68,7 @@ class Database:
         pool_timeout: float = 30.0,
     ) -> None:
         self.url = to_asyncpg_url(url)
+        self.application_name, self.command_timeout = application_name, command_timeout
         connect_args: dict[str, Any] = {
             "server_settings": {"application_name": application_name},
             "timeout": connect_timeout,
