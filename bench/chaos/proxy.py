@@ -46,10 +46,19 @@ class Link:
         if self.cut:
             client_writer.transport.abort()
             return
-        await self.flowing.wait()  # a stalled link accepts, then answers nothing
-        if self.cut:
-            client_writer.transport.abort()
-            return
+        self.connections.add(client_writer)  # a cut while it waits aborts it too
+        try:
+            await self.flowing.wait()  # a stalled link accepts, then answers nothing
+            if self.cut or client_writer.transport.is_closing():
+                client_writer.transport.abort()
+                return
+            await self._forward(client_reader, client_writer)
+        finally:
+            self.connections.discard(client_writer)
+
+    async def _forward(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
