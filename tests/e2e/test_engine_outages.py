@@ -20,6 +20,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -73,6 +74,7 @@ class Proxied:
     database_url: str  # direct, for the checks
     engine_urls: EngineUrls
     proxy: ProxyProcess
+    namespace: str  # the installation's (events carry it in their subjects: one for the module)
 
     def heal_all(self) -> None:
         for name in ENGINES:
@@ -92,32 +94,19 @@ async def proxied(engine_urls: EngineUrls) -> AsyncIterator[Proxied]:
                 "redis": _address(engine_urls.redis),
             }
         )
+        namespace = f"out{secrets.token_hex(3)}"
         try:
-            yield Proxied(url, engine_urls, proxy)
+            yield Proxied(url, engine_urls, proxy, namespace)
         finally:
             proxy.stop()
+            await _remove_namespace(engine_urls, namespace)
 
 
-@dataclass
-class System:
-    runtime: Runtime
-    admin: GraphQLClient
-    early: GraphQLClient  # a shopper whose order is in flight when the outage begins
-    shopper: GraphQLClient  # another (a customer has one cart), checking out during the outage
-    http: list[httpx.AsyncClient]
-    proxied: Proxied
-    namespace: str
-
-
-@pytest.fixture
-async def system(proxied: Proxied, settings: Settings) -> AsyncIterator[System]:
-    """A fresh process per test (its readiness has not flapped yet), on the proxied engines, under a
-    namespace of its own."""
-    namespace = f"out{secrets.token_hex(3)}"
+def _own_settings(settings: Settings, proxied: Proxied) -> Settings:
     proxy, urls = proxied.proxy, proxied.engine_urls
-    own = settings.model_copy(
+    return settings.model_copy(
         update={
-            "namespace": namespace,
+            "namespace": proxied.namespace,
             "database_url": _through(proxied.database_url, proxy.address("postgres")),
             "nats_url": _through(urls.nats, proxy.address("nats")),
             "redis_url": _through(urls.redis, proxy.address("redis")),
@@ -136,12 +125,55 @@ async def system(proxied: Proxied, settings: Settings) -> AsyncIterator[System]:
             "consumer_ack_wait_seconds": 3.0,
         }
     )
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Access tokens of the module's accounts (signed once: hashing passwords is the slow part)."""
+
+    admin: str
+    early: str  # a shopper whose order is in flight when the outage begins
+    shopper: str  # another (a customer has one cart), checking out during the outage
+
+
+@pytest.fixture(scope="module")
+async def tokens(proxied: Proxied, settings: Settings) -> Tokens:
+    runtime = Runtime(_own_settings(settings, proxied))
+    await runtime.start()  # its relays publish the accounts' events
+    try:
+
+        async def signed_in(admin: bool = False) -> str:
+            email = f"{ref('user')}@example.com"
+            if admin:
+                await create_admin(runtime.customers, email, PASSWORD)
+            else:
+                await runtime.customers_client.register(RegisterAccount(email, PASSWORD))
+            return (await runtime.customers_client.create_token(CreateToken(email, PASSWORD))).access_token
+
+        return Tokens(await signed_in(admin=True), await signed_in(), await signed_in())
+    finally:
+        await runtime.stop()
+
+
+@dataclass
+class System:
+    runtime: Runtime
+    admin: GraphQLClient
+    early: GraphQLClient
+    shopper: GraphQLClient
+    proxied: Proxied
+
+
+@pytest.fixture
+async def system(proxied: Proxied, tokens: Tokens, settings: Settings) -> AsyncIterator[System]:
+    """A fresh process per test (its readiness has not flapped yet), on the proxied engines."""
+    own = _own_settings(settings, proxied)
     runtime = Runtime(own)
     await runtime.start()
     app = create_app(own, runtime)
     opened: list[httpx.AsyncClient] = []
 
-    async def client(token: str) -> GraphQLClient:
+    def client(token: str) -> GraphQLClient:
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://mercato.test",
@@ -151,25 +183,13 @@ async def system(proxied: Proxied, settings: Settings) -> AsyncIterator[System]:
         opened.append(http)
         return GraphQLClient(http)
 
-    async def signed_in(admin: bool = False) -> GraphQLClient:
-        email = f"{ref('user')}@example.com"
-        if admin:
-            await create_admin(runtime.customers, email, PASSWORD)
-        else:
-            await runtime.customers_client.register(RegisterAccount(email, PASSWORD))
-        return await client(
-            (await runtime.customers_client.create_token(CreateToken(email, PASSWORD))).access_token
-        )
-
-    admin, early, shopper = await signed_in(admin=True), await signed_in(), await signed_in()
     try:
-        yield System(runtime, admin, early, shopper, opened, proxied, namespace)
+        yield System(runtime, client(tokens.admin), client(tokens.early), client(tokens.shopper), proxied)
     finally:
         proxied.heal_all()  # a failed test must not leave an engine cut for the next one
         for http in opened:
             await http.aclose()
         await runtime.stop()
-        await _remove_namespace(proxied.engine_urls, namespace)
 
 
 async def _remove_namespace(urls: EngineUrls, namespace: str) -> None:
@@ -274,6 +294,7 @@ async def test_an_engine_outage_answers_typed_errors_then_everything_recovers(
     system: System, engine: str, fault: str
 ) -> None:
     # Given: stock, an order accepted and still in flight (the provider takes 0.5 s), a cart ready.
+    began = datetime.now(UTC)
     sku = await stocked_sku(system.admin, UNITS)
     before = await answer(checkout_request(system.early, await cart_with(system.early, sku, 1), ref("k")))
     assert before.ok, before
@@ -329,8 +350,8 @@ async def test_an_engine_outage_answers_typed_errors_then_everything_recovers(
         report = await verify_when_quiet(
             db,
             redis,
-            system.namespace,
-            scope=Scope(orders=[uuid.UUID(accepted["id"]), uuid.UUID(placed["id"])], skus=[sku]),
+            system.proxied.namespace,
+            scope=Scope(orders=[uuid.UUID(accepted["id"]), uuid.UUID(placed["id"])], skus=[sku], since=began),
         )
     finally:
         await db.dispose()
