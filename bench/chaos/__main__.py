@@ -38,6 +38,9 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--kills", type=int, default=None, help="SIGKILLs (default: one per 30 s, ≥ 2)")
     parser.add_argument("--cuts", type=int, default=None, help="link cuts (default: one per 40 s, ≥ 1)")
     parser.add_argument("--delays", type=int, default=None, help="link delays (default: one per 40 s, ≥ 1)")
+    parser.add_argument(
+        "--stalls", type=int, default=defaults.stalls, help="silent links: held open, nothing forwarded"
+    )
     parser.add_argument("--outages", type=_engines, default=defaults.outages, help="engines, one outage each")
     parser.add_argument("--outage-seconds", type=float, default=defaults.outage_seconds)
     parser.add_argument(
@@ -65,6 +68,7 @@ def parse(argv: list[str]) -> Options:
         kills=args.kills,
         cuts=args.cuts,
         delays=args.delays,
+        stalls=args.stalls,
         outages=args.outages,
         outage_seconds=args.outage_seconds,
         reservation_ttl_seconds=args.reservation_ttl,

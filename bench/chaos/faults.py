@@ -1,5 +1,5 @@
 """Applies the schedule: kills through the launcher, engine outages (a private engine stopped and
-started, a shared one cut at the proxy), cuts and delays at the proxy; each fault with a duration is
+started, a shared one cut at the proxy), cuts, stalls and delays at the proxy; each fault with a duration is
 healed by a task of its own. Counts what it did, by kind."""
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ class Injector:
             self.proxy.cut(target)
             how = "cut at the proxy" if fault.kind == "outage" else "connections cut"
             self.done[f"{fault.kind} {target} ({how})"] += 1
+        elif fault.kind == "stall":
+            self.proxy.stall(target)
+            self.done[f"stall {target}"] += 1
         else:
             self.proxy.delay(target, fault.value)
             self.done[f"delay {target}"] += 1

@@ -2,13 +2,15 @@
 links, another service's gRPC port) through one, so the harness can add latency or cut the link.
 
 A cut aborts every connection through the link and refuses new ones (accepted and closed at once)
-until healed: what a network partition or an engine outage looks like to a client. A delay holds each
-chunk that long before forwarding it, in both directions.
+until healed: what an engine that is down looks like to a client. A stall is the silent kind of outage
+(a partition dropping packets, a frozen engine): connections stay open and new ones are accepted, but
+nothing is forwarded either way until healed, when what was held flows on — only a client's own
+timeouts notice it. A delay holds each chunk that long before forwarding it, in both directions.
 
 It runs in a process of its own (`python -m bench.chaos.proxy name=host:port ...`), so the load
 generator's event loop never slows the traffic it forwards: it prints `{name: port}` as one JSON line,
-then obeys one command per line on stdin (`cut NAME`, `heal NAME`, `delay NAME SECONDS`, `upstream
-NAME HOST:PORT`), answering `ok`; it exits when stdin closes (the harness died or stopped it).
+then obeys one command per line on stdin (`cut NAME`, `stall NAME`, `heal NAME`, `delay NAME SECONDS`,
+`upstream NAME HOST:PORT`), answering `ok`; it exits when stdin closes (the harness died or stopped it).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class Link:
     delay: float = 0.0
     cut: bool = False
     connections: set[asyncio.StreamWriter] = field(default_factory=set)
+    flowing: asyncio.Event = field(default_factory=asyncio.Event)  # cleared while stalled
+
+    def __post_init__(self) -> None:
+        self.flowing.set()
 
     def sever(self) -> None:
         for writer in list(self.connections):
@@ -40,6 +46,19 @@ class Link:
         if self.cut:
             client_writer.transport.abort()
             return
+        self.connections.add(client_writer)  # a cut while it waits aborts it too
+        try:
+            await self.flowing.wait()  # a stalled link accepts, then answers nothing
+            if self.cut or client_writer.transport.is_closing():
+                client_writer.transport.abort()
+                return
+            await self._forward(client_reader, client_writer)
+        finally:
+            self.connections.discard(client_writer)
+
+    async def _forward(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
@@ -59,6 +78,7 @@ class Link:
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while chunk := await reader.read(CHUNK):
+                await self.flowing.wait()
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 writer.write(chunk)
@@ -88,8 +108,11 @@ async def serve(upstreams: dict[str, tuple[str, int]]) -> None:
         if verb == "cut":
             link.cut = True
             link.sever()
+        elif verb == "stall":
+            link.flowing.clear()
         elif verb == "heal":
             link.cut, link.delay = False, 0.0
+            link.flowing.set()
         elif verb == "delay":
             link.delay = float(rest[0])
         elif verb == "upstream":
@@ -123,6 +146,9 @@ class ProxyProcess:
 
     def cut(self, name: str) -> None:
         self.command("cut", name)
+
+    def stall(self, name: str) -> None:
+        self.command("stall", name)
 
     def heal(self, name: str) -> None:
         self.command("heal", name)

@@ -57,6 +57,7 @@ class Options:
     outage_seconds: float = 8.0
     cuts: int | None = None  # default: one per 40 s, at least 1
     delays: int | None = None  # default: one per 40 s, at least 1
+    stalls: int = 0  # silent links (connections held, nothing forwarded) of 0.5-4 s
     private: tuple[str, ...] = ("nats", "redis")  # engines the run starts (and may restart) itself
     terminal_within: float = 60.0  # every order terminal this long after recovery, or the run fails
     provider_error_rate: float = 0.03
@@ -78,6 +79,7 @@ class Options:
             outage_seconds=self.outage_seconds,
             cuts=self.cuts if self.cuts is not None else max(1, int(self.budget // 40)),
             delays=self.delays if self.delays is not None else max(1, int(self.budget // 40)),
+            stalls=self.stalls,
         )
 
     def command(self) -> str:
@@ -91,6 +93,7 @@ class Options:
             "kills",
             "cuts",
             "delays",
+            "stalls",
             "outage_seconds",
             "reservation_ttl_seconds",
         ):

@@ -7,6 +7,8 @@ Kinds:
 - `outage`: an engine down for `seconds` (a private engine stopped and started again; a shared one,
   which the harness must never restart, cut at the proxy instead);
 - `cut`: a link's connections aborted and new ones refused for `seconds`;
+- `stall`: a link silent for `seconds` (connections kept and accepted, nothing forwarded: a partition
+  or a frozen engine, which only the clients' own timeouts notice);
 - `delay`: `value` seconds added to every chunk through a link for `seconds`.
 """
 
@@ -21,7 +23,7 @@ ENGINES = ("postgres", "nats", "redis")
 # Links between services the proxy sits on: the callers of these contexts reach them through it.
 SERVICE_LINKS = ("catalog", "orders", "payments")
 LINKS = (*ENGINES, *SERVICE_LINKS)
-FAULT_KINDS = ("kill", "outage", "cut", "delay")
+FAULT_KINDS = ("kill", "outage", "cut", "delay", "stall")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Plan:
     outage_seconds: float
     cuts: int
     delays: int
+    stalls: int = 0
 
 
 def draw(plan: Plan, seed: int) -> list[Fault]:
@@ -72,6 +75,11 @@ def draw(plan: Plan, seed: int) -> list[Fault]:
             round(rng.uniform(0.02, 0.25), 3),
         )
         for _ in range(plan.delays)
+    ]
+    # Drawn last, so that a plan without stalls keeps the schedule its seed drew before they existed.
+    faults += [
+        Fault(rng.uniform(start, end), "stall", rng.choice(LINKS), round(rng.uniform(0.5, 4.0), 1))
+        for _ in range(plan.stalls)
     ]
     return _apart(sorted(faults, key=lambda f: (f.at, f.kind, f.target)))
 

@@ -63,7 +63,7 @@ def import_command(
     with _one_line_errors():
         records = readers.read(file, chosen)  # the whole file, before engines or a progress bar
         with _engines(settings) as resolved:
-            runtime = Runtime(resolved)
+            runtime = Runtime(resolved.for_batch())
 
             async def run() -> Any:
                 try:
@@ -103,7 +103,7 @@ def export_command(
         _fail(f"{file}: unknown format: name it .csv, .jsonl or .json (Luma), or pass --format")
         raise typer.Exit(1)
     with _one_line_errors(), _engines(settings) as resolved:
-        runtime = Runtime(resolved)
+        runtime = Runtime(resolved.for_batch())
 
         async def run() -> Any:
             try:

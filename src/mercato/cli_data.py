@@ -73,7 +73,7 @@ def seed(
         # Read and check the whole input before touching engines or drawing a progress bar.
         plan = luma.load(from_file) if from_file is not None else demo_data.generate(products)
         with cli._engines(settings) as resolved:
-            runtime = Runtime(resolved)
+            runtime = Runtime(resolved.for_batch())
 
             async def run() -> Any:
                 try:
@@ -113,7 +113,7 @@ def search_reindex() -> None:
 
     settings = cli._settings()
     with cli._one_line_errors(), cli._engines(settings) as resolved:
-        runtime = Runtime(resolved)
+        runtime = Runtime(resolved.for_batch())
 
         async def run() -> int:
             try:
@@ -140,7 +140,7 @@ def catalog_rebuild_availability() -> None:
 
     settings = cli._settings()
     with cli._one_line_errors(), cli._engines(settings) as resolved:
-        runtime = Runtime(resolved)
+        runtime = Runtime(resolved.for_batch())
 
         async def run() -> Any:
             try:
@@ -175,7 +175,7 @@ def admin_create(
 
     settings = cli._settings()
     with cli._one_line_errors(), cli._engines(settings) as resolved:
-        runtime = Runtime(cli._with_dev_secret(resolved))
+        runtime = Runtime(cli._with_dev_secret(resolved).for_batch())
 
         async def run() -> str:
             try:

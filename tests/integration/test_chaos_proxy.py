@@ -1,6 +1,7 @@
 """The fault runs' TCP proxy (bench/chaos/proxy.py), in its own process in front of a loopback echo
 server: it forwards both ways, a cut aborts open connections and refuses new ones until healed, a
-delayed link still forwards everything, and the upstream can be moved."""
+stalled link keeps connections open and accepts new ones but forwards nothing until healed, a delayed
+link still forwards everything, and the upstream can be moved."""
 
 from __future__ import annotations
 
@@ -60,6 +61,45 @@ async def test_a_cut_aborts_open_connections_and_refuses_new_ones_until_healed(p
     writer.close()
     with pytest.raises((asyncio.IncompleteReadError, ConnectionError)):
         await _round_trip(port, b"during")
+    proxy.heal("echo")
+    assert await _round_trip(port, b"after") == b"after"
+
+
+async def test_a_stall_forwards_nothing_on_open_or_new_connections_until_healed(proxy: ProxyProcess) -> None:
+    port = proxy.ports["echo"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"before")
+    assert await reader.readexactly(6) == b"before"
+
+    proxy.stall("echo")
+    writer.write(b"held")
+    await writer.drain()
+    late_reader, late_writer = await asyncio.open_connection("127.0.0.1", port)  # accepted, not refused
+    late_writer.write(b"late")
+    await late_writer.drain()
+
+    for silent in (reader, late_reader):  # nothing comes back while stalled (a bound, not a measure)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await silent.read(100)
+    proxy.heal("echo")
+    assert await reader.readexactly(4) == b"held"  # what was held flows on, as after a partition
+    assert await late_reader.readexactly(4) == b"late"
+    writer.close()
+    late_writer.close()
+
+
+async def test_a_cut_while_stalled_aborts_the_connections_waiting_on_it(proxy: ProxyProcess) -> None:
+    port = proxy.ports["echo"]
+    proxy.stall("echo")
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"waiting")
+    await writer.drain()
+
+    proxy.cut("echo")
+
+    assert await reader.read(100) == b""  # aborted, not left waiting for a heal
+    writer.close()
     proxy.heal("echo")
     assert await _round_trip(port, b"after") == b"after"
 

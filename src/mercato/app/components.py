@@ -133,7 +133,7 @@ class Engines:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url or "", pool_size=settings.db_pool_size)
+        self.db = self._database(settings.database_url or "")
         # Contexts with a role of their own (settings `<context>_database_url`) get a pool on it.
         self._databases: dict[str, Database] = {settings.database_url or "": self.db}
         self.redis = redis_client(settings.redis_url or "redis://unset")
@@ -152,8 +152,18 @@ class Engines:
         """The database pool of `context`: on its own role when configured, else the shared one."""
         url = self.settings.context_database_url(context) or ""
         if url not in self._databases:
-            self._databases[url] = Database(url, pool_size=self.settings.db_pool_size)
+            self._databases[url] = self._database(url)
         return self._databases[url]
+
+    def _database(self, url: str) -> Database:
+        s = self.settings
+        return Database(
+            url,
+            pool_size=s.db_pool_size,
+            connect_timeout=s.db_connect_timeout_seconds,
+            command_timeout=s.db_command_timeout_seconds or None,
+            pool_timeout=s.db_pool_timeout_seconds,
+        )
 
     def waker(self, context: str) -> RelayHandoff:
         """The `on_commit` of a context's units of work: after a commit that wrote events, it hands
@@ -169,7 +179,7 @@ class Engines:
         if REDIS in needed:
             checks[REDIS] = await _answers(self.redis.ping())
         if NATS in needed:
-            checks[NATS] = self.broker.is_connected
+            checks[NATS] = await _answers(self.broker.ping())
         return checks
 
     def databases_in_use(self) -> list[Database]:

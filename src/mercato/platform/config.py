@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     default_currency: str = "USD"
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Bounds on every database call of a serving process, so that a database that stops answering
+    # costs a request an UNAVAILABLE error, never a hang (docs/reliability.md, engine outages): opening
+    # a connection, one statement (client side: 0 for none; batch commands turn it off), and waiting
+    # for a free pooled connection.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=30.0, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     # The relay publishes a committed event at once, from the process that committed it. Its poll is
     # the fallback: it publishes rows still unpublished `grace` seconds after their commit (their
     # process died or the broker failed), and marks what was published, at most every mark interval.
@@ -216,6 +223,11 @@ class Settings(BaseSettings):
         """The URL a context's database work uses: its own role's when set, else the shared one."""
         own: str | None = getattr(self, f"{context}_database_url", None)
         return own or self.database_url
+
+    def for_batch(self) -> Settings:
+        """These settings for a batch command (import, seed, reindex): its statements may rightly run
+        longer than a request's deadline, and nobody waits on it but its operator."""
+        return self.model_copy(update={"db_command_timeout_seconds": 0.0})
 
     @cached_property
     def data_path(self) -> Path:

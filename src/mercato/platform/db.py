@@ -50,17 +50,41 @@ class TimedPool(AsyncAdaptedQueuePool):
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, application_name: str = "mercato") -> None:
+    """`connect_timeout`: seconds to open a connection (asyncpg's default, 60, is a hang to a request).
+    `command_timeout`: the client-side deadline of one statement, None for none. An engine that stops
+    answering without closing the connection (a partition, a frozen server) is noticed by nothing
+    else: a statement waits on its socket for ever and holds its pooled connection. The processes
+    serving requests set it (`Settings.db_command_timeout_seconds`); batch commands leave it off.
+    `pool_timeout`: seconds to wait for a free connection of the pool."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        application_name: str = "mercato",
+        connect_timeout: float = 10.0,
+        command_timeout: float | None = None,
+        pool_timeout: float = 30.0,
+    ) -> None:
         self.url = to_asyncpg_url(url)
+        self.application_name, self.command_timeout = application_name, command_timeout
+        connect_args: dict[str, Any] = {
+            "server_settings": {"application_name": application_name},
+            "timeout": connect_timeout,
+        }
+        if command_timeout:
+            connect_args["command_timeout"] = command_timeout
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=False,
+            pool_timeout=pool_timeout,
             poolclass=TimedPool,
             json_serializer=_dumps,
             json_deserializer=orjson.loads,
-            connect_args={"server_settings": {"application_name": application_name}},
+            connect_args=connect_args,
         )
         event.listen(self.engine.sync_engine, "before_cursor_execute", self._on_statement)
         event.listen(self.engine.sync_engine, "commit", self._on_commit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import nats
@@ -34,6 +35,11 @@ class Broker:
                 reconnect_time_wait=0.5,
                 connect_timeout=5,
                 drain_timeout=5,
+                # A server that stops answering without closing the connection (a partition, a frozen
+                # process) is noticed by unanswered pings only: 3 every 10 s, not the client's 2 every
+                # 120 s, so the connection is dropped and re-dialled within about half a minute.
+                ping_interval=10,
+                max_outstanding_pings=3,
             )
         except Exception as exc:
             raise Unavailable(f"cannot reach NATS at {self.url}: {exc}") from exc
@@ -54,6 +60,24 @@ class Broker:
     @property
     def is_connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
+
+    async def ping(self, wait: float = 1.0) -> None:
+        """A round trip to the server (for readiness): being connected is not enough, since a silent
+        server leaves the connection open until the pings above run out.
+
+        Not `nc.flush(timeout)`: on a timeout it cancels the future its PING waits on, and when the
+        PONG comes at last the client's read loop fails setting that cancelled future's result
+        (nats-py 2.16, InvalidStateError) and stops reading, so the connection is dead until the
+        stale-connection check re-dials it (seen: 35 s without a publish after a 2 s stall). Here the
+        PONG's future is never cancelled: a late PONG resolves it and nothing else happens. For the
+        same reason this waits with `asyncio.wait`, not a timeout that would cancel it."""
+        if not self.is_connected:
+            raise Unavailable("broker is not connected")
+        pong: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        await self.nc._send_ping(pong)  # the client's own PING, with our future
+        done, _ = await asyncio.wait({pong}, timeout=wait)
+        if not done:
+            raise Unavailable(f"NATS did not answer a ping within {wait:g} s")
 
     async def durable_pull(
         self, source_context: str, durable: str, *, ack_wait: float, max_deliveries: int

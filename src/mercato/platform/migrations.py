@@ -50,7 +50,21 @@ def _current(connection: Connection, source: MigrationSource) -> str | None:
 
 async def migrate(db: Database, sources: list[MigrationSource], roles: Iterable[ContextRole] = ()) -> None:
     """Upgrade every source, then create/update each context's own role (`db_roles`), as `db`'s
-    user: the owner of the schemas."""
+    user: the owner of the schemas.
+
+    On a connection of its own without `db`'s statement deadline: waiting for the lock while another
+    process migrates, and DDL on big tables, may rightly take longer than a request may."""
+    if db.command_timeout is None:
+        await _migrate(db, sources, roles)
+        return
+    unbounded = Database(db.url, pool_size=1, application_name=db.application_name)
+    try:
+        await _migrate(unbounded, sources, roles)
+    finally:
+        await unbounded.dispose()
+
+
+async def _migrate(db: Database, sources: list[MigrationSource], roles: Iterable[ContextRole]) -> None:
     async with db.engine.connect() as conn:
         await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
         await conn.commit()

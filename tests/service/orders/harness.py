@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -23,7 +24,7 @@ from mercato.inventory import AdjustStock, CreateWarehouse
 from mercato.inventory.bootstrap import InventoryService, build_inventory
 from mercato.inventory.entrypoints.saga_commands import saga_subscription as inventory_saga
 from mercato.orders import OrderStatus, PlaceOrder, SagaPolicy
-from mercato.orders.bootstrap import OrdersService, build_orders
+from mercato.orders.bootstrap import OrdersService, build_orders, utc_now
 from mercato.orders.client import InProcessOrdersClient
 from mercato.orders.service_layer.queries import OrderView
 from mercato.payments.bootstrap import PaymentsService, build_payments
@@ -64,19 +65,24 @@ class Checkout:
     relay_poll: float = 0.05
     # Each consumer's first N commits fail (after its handler ran), as if the process died there.
     flaky_commits: int = 0
+    # The clock of all three services (the host's, shared as on one machine).
+    clock: Callable[[], datetime] = utc_now
     workers: list[Worker] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.relays: dict[str, OutboxRelay] = {}
-        self.inventory: InventoryService = build_inventory(self.db, self.settings, self._waker("inventory"))
+        self.inventory: InventoryService = build_inventory(
+            self.db, self.settings, self._waker("inventory"), clock=self.clock
+        )
         self.payments: PaymentsService = build_payments(
             self.db,
             self.settings,
             self._waker("payments"),
+            clock=self.clock,
             runner_settings=RunnerSettings(provider_timeout_seconds=1.0, lease_seconds=2.0),
         )
         self.orders: OrdersService = build_orders(
-            self.db, self.settings, self._waker("orders"), policy=self.policy
+            self.db, self.settings, self._waker("orders"), clock=self.clock, policy=self.policy
         )
         self.client = InProcessOrdersClient(self.orders, poll_interval=0.02)
         for context, outbox in (
