@@ -230,7 +230,7 @@ async def test_stock_that_disagrees_with_its_adjustments_and_reservations(plante
     report = await planted.check(only(skus=[sku]))
 
     assert [(v.subject, v.detail) for v in report.violations] == [
-        (subject, "on hand 5, adjustments - committed = 7"),
+        (subject, "on hand 5, initial + adjustments - committed = 7"),
         (subject, "reserved 2, open reservations hold 0"),
     ]
 

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mercato.app.bulk.records import ImportRecords, ImportSummary, Rejected
+from mercato.app.bulk.records import ImportRecords, ImportSummary, Rejected, paused_gc
 from mercato.app.bulk.validate import validate
 from mercato.app.demo_data import ProductSpec
 from mercato.catalog.adapters.bulk import CatalogBulk
@@ -69,6 +69,18 @@ async def import_records(
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Check and write `records`; a dry run does all the work and rolls it back."""
+    with paused_gc():
+        return await _import(catalog, inventory, records, dry_run=dry_run, progress=progress)
+
+
+async def _import(
+    catalog: CatalogService,
+    inventory: InventoryService,
+    records: ImportRecords,
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportSummary:
     started = time.perf_counter()
     total = len(records.products)
     if catalog.db.url != inventory.db.url:
@@ -154,10 +166,12 @@ class _Run:
         below = await inventory.stage(stock)
         if below:
             raise _Refused([Rejected("database", sku, reason) for sku, reason in below])
-        written = await inventory.write(actor=ACTOR, note=f"mercato import {self.records.source}"[:2_000])
-        import_id = str(uuid.uuid4())
-        catalog_events += _product_events(import_id, upserted.created, upserted.updated)
-        inventory_events += _level_events(import_id, written)
+        import_id = uuid.uuid4()
+        written = await inventory.write(
+            import_id=import_id, actor=ACTOR, note=f"mercato import {self.records.source}"[:2_000]
+        )
+        catalog_events += _product_events(str(import_id), upserted.created, upserted.updated)
+        inventory_events += _level_events(str(import_id), written)
         self.catalog_rows = (
             await self.catalog.outbox.write(
                 conn, catalog_events, publish_after=_grace(self.catalog.on_commit)

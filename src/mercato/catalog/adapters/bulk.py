@@ -95,14 +95,26 @@ _UPSERT_PRODUCTS = text(
     + ", version = p.version + 1, updated_at = now() RETURNING p.id, p.version = 0 AS created"
 )
 _STAGED_VARIANT = "CAST(iv.attributes AS jsonb), iv.price_amount, iv.currency, iv.position"
-_UPSERT_VARIANTS = text(
-    "INSERT INTO catalog.variants AS v (id, product_id, sku, attributes, price_amount, currency, position) "
-    f"SELECT gen_random_uuid(), p.id, iv.sku, {_STAGED_VARIANT} FROM import_variants iv "
-    "JOIN catalog.products p ON p.slug = iv.product_slug LEFT JOIN catalog.variants o ON o.sku = iv.sku "
-    "WHERE o.id IS NULL OR (o.attributes, o.price_amount, o.currency, o.position) "
+_VARIANT_COLUMNS = "(id, product_id, sku, attributes, price_amount, currency, position)"
+# Variants that exist and differ from the file, updated in SKU order (the lock order); then the new
+# ones, a plain INSERT (no speculative insertion per row: the first import of a catalog is all new
+# rows). Both give back each product they wrote to once, with how many variants.
+_UPDATE_VARIANTS = text(
+    f"WITH u AS (INSERT INTO catalog.variants AS v {_VARIANT_COLUMNS} "
+    f"SELECT gen_random_uuid(), o.product_id, iv.sku, {_STAGED_VARIANT} FROM import_variants iv "
+    "JOIN catalog.variants o ON o.sku = iv.sku "
+    "WHERE (o.attributes, o.price_amount, o.currency, o.position) "
     f"IS DISTINCT FROM ({_STAGED_VARIANT}) ORDER BY iv.sku "
     "ON CONFLICT (sku) DO UPDATE SET attributes = excluded.attributes, price_amount = excluded.price_amount, "
-    "currency = excluded.currency, position = excluded.position RETURNING v.product_id"
+    "currency = excluded.currency, position = excluded.position RETURNING v.product_id) "
+    "SELECT product_id, count(*) AS n FROM u GROUP BY product_id"
+)
+_INSERT_VARIANTS = text(
+    f"WITH n AS (INSERT INTO catalog.variants {_VARIANT_COLUMNS} "
+    f"SELECT gen_random_uuid(), p.id, iv.sku, {_STAGED_VARIANT} FROM import_variants iv "
+    "JOIN catalog.products p ON p.slug = iv.product_slug "
+    "WHERE NOT EXISTS (SELECT 1 FROM catalog.variants o WHERE o.sku = iv.sku) ORDER BY iv.sku "
+    "RETURNING product_id) SELECT product_id, count(*) AS n FROM n GROUP BY product_id"
 )
 # A product whose row the file left as it was but whose variants it changed is a new version too.
 _BUMP = text(
@@ -159,12 +171,12 @@ class CatalogBulk:
         rows = (await self.conn.execute(_UPSERT_PRODUCTS)).all()
         created = [r.id for r in rows if r.created]
         updated = [r.id for r in rows if not r.created]
-        touched = (await self.conn.execute(_UPSERT_VARIANTS)).scalars().all()
+        touched = [*(await self.conn.execute(_UPDATE_VARIANTS)), *(await self.conn.execute(_INSERT_VARIANTS))]
         written = {*created, *updated}
-        bumped = sorted({pid for pid in touched if pid not in written})
+        bumped = sorted({r.product_id for r in touched if r.product_id not in written})
         if bumped:
             await self.conn.execute(_BUMP, {"ids": bumped})
-        return Upserted(created, updated + bumped, len(touched))
+        return Upserted(created, updated + bumped, sum(int(r.n) for r in touched))
 
     # -- export -----------------------------------------------------------------------------------
 

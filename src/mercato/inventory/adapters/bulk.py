@@ -2,11 +2,17 @@
 
 Runs on a connection (and transaction) the caller opened; statements here touch `inventory` only.
 
-A count is a COUNTED adjustment of the row (`AdjustStock(set_on_hand=...)` in bulk): the row is
-created when missing, its version bumped once, an adjustment recorded, and the per-SKU level (units
-available over all warehouses, summed row version) read back for the level events. Lock order as in
-`locks.py`: every existing row of a changed SKU, in one statement ordered by (sku, warehouse_id),
-before any write; rows that need no change are neither locked nor written.
+A count on an existing row is a COUNTED adjustment of the row (`AdjustStock(set_on_hand=...)` in bulk):
+its version bumped once, an adjustment recorded. A count that creates a row is the row's `initial`
+count, with the import's one `stock_imports` row as its audit record (who, when, the note): a first
+import of 100k products writes one audit row, not one adjustment per stock row (each with its FK
+check and index entries: two thirds of the import's database time). `mercato verify` checks
+initial + adjustments - committed = on hand, and the SKU's audit trail lists the initial count.
+The per-SKU level (units available over all warehouses, summed row version) is read back for the
+level events. Lock order as in `locks.py`: every existing row of a changed SKU, in one statement
+ordered by (sku, warehouse_id), before any write; rows that need no change are neither locked nor
+written. New rows are plain INSERTs (no speculative insertion): a row that a concurrent adjustment
+creates between the lock and the write fails the import as a whole (nothing written; run it again).
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 STOCK_COLUMNS = ("sku", "warehouse_id", "on_hand", "initial_only")
 
+# The primary key is built after the COPY (one sorted build, not 100k's of single inserts); it also
+# refuses a (SKU, warehouse) given twice in a file.
 _STAGE = (
     "CREATE TEMP TABLE import_stock (sku text NOT NULL, warehouse_id uuid NOT NULL, "
-    "on_hand integer NOT NULL, initial_only boolean NOT NULL, PRIMARY KEY (sku, warehouse_id)) ON COMMIT DROP"
+    "on_hand integer NOT NULL, initial_only boolean NOT NULL) ON COMMIT DROP"
 )
+_INDEX_STAGE = ("ALTER TABLE import_stock ADD PRIMARY KEY (sku, warehouse_id)", "ANALYZE import_stock")
 # A row needs writing when it is missing and the count is not 0, or exists with another count (and
 # the count is not only an initial one).
 _NEEDS_WRITE = (
@@ -42,23 +51,33 @@ _LOCK = (
 # With the rows locked, what each write changes (`before` is 0 for a new row).
 _CHANGES = (
     "CREATE TEMP TABLE import_changes ON COMMIT DROP AS SELECT i.sku, i.warehouse_id, "
-    "coalesce(s.on_hand, 0) AS before, i.on_hand AS after, coalesce(s.reserved, 0) AS reserved "
-    "FROM import_stock i JOIN import_touched t ON t.sku = i.sku "
+    "s.sku IS NULL AS new, coalesce(s.on_hand, 0) AS before, i.on_hand AS after, "
+    "coalesce(s.reserved, 0) AS reserved FROM import_stock i JOIN import_touched t ON t.sku = i.sku "
     f"LEFT JOIN inventory.stock s ON s.sku = i.sku AND s.warehouse_id = i.warehouse_id WHERE {_NEEDS_WRITE}"
 )
 _BELOW_RESERVED = text(
     "SELECT c.sku, w.code, c.after, c.reserved FROM import_changes c "
-    "JOIN inventory.warehouses w ON w.id = c.warehouse_id WHERE c.after < c.reserved ORDER BY c.sku, w.code"
+    "JOIN inventory.warehouses w ON w.id = c.warehouse_id WHERE NOT c.new AND c.after < c.reserved "
+    "ORDER BY c.sku, w.code"
 )
+# New rows start from their initial count (version 1, as a first adjustment would leave them), audited
+# by the import's one `stock_imports` row (none when it creates no row); existing rows are updated,
+# each with its COUNTED adjustment.
 _WRITE = text(
-    "WITH w AS (INSERT INTO inventory.stock AS s (sku, warehouse_id, on_hand, reserved, version) "
-    "SELECT sku, warehouse_id, after, 0, 1 FROM import_changes ORDER BY sku, warehouse_id "
-    "ON CONFLICT (sku, warehouse_id) DO UPDATE SET on_hand = excluded.on_hand, version = s.version + 1, "
-    "updated_at = now() RETURNING 1), "
+    "WITH b AS (INSERT INTO inventory.stock_imports (id, actor, note, rows) "
+    "SELECT CAST(:import_id AS uuid), :actor, :note, count(*) FROM import_changes WHERE new "
+    "HAVING count(*) > 0), "
+    "n AS (INSERT INTO inventory.stock (sku, warehouse_id, on_hand, reserved, version, initial, import_id) "
+    "SELECT sku, warehouse_id, after, 0, 1, after, CAST(:import_id AS uuid) FROM import_changes WHERE new "
+    "ORDER BY sku, warehouse_id RETURNING 1), "
+    "u AS (UPDATE inventory.stock s SET on_hand = c.after, version = s.version + 1, updated_at = now() "
+    "FROM import_changes c WHERE NOT c.new AND s.sku = c.sku AND s.warehouse_id = c.warehouse_id "
+    "RETURNING 1), "
     "a AS (INSERT INTO inventory.adjustments (id, sku, warehouse_id, delta, on_hand_after, set_on_hand, "
     "reason, note, actor) SELECT gen_random_uuid(), sku, warehouse_id, after - before, after, after, "
-    "'COUNTED', :note, :actor FROM import_changes RETURNING 1) "
-    "SELECT (SELECT count(*) FROM w) AS rows, (SELECT count(*) FROM a) AS adjustments"
+    "'COUNTED', :note, :actor FROM import_changes WHERE NOT new RETURNING 1) "
+    "SELECT (SELECT count(*) FROM n) AS created, (SELECT count(*) FROM u) AS updated, "
+    "(SELECT count(*) FROM a) AS adjustments"
 )
 # After the write: each changed SKU's level and summed version, and how much the import moved it.
 _LEVELS = text(
@@ -80,7 +99,7 @@ class Level:
 @dataclass(frozen=True)
 class StockWritten:
     rows: int
-    adjustments: int
+    adjustments: int  # counts recorded: COUNTED adjustments and the initial counts of new rows
     levels: list[Level]  # SKUs whose units available moved
 
 
@@ -99,7 +118,8 @@ class InventoryBulk:
         raw = (await self.conn.get_raw_connection()).driver_connection
         assert raw is not None
         await raw.copy_records_to_table("import_stock", records=rows, columns=STOCK_COLUMNS)
-        await self.conn.execute(text("ANALYZE import_stock"))
+        for statement in _INDEX_STAGE:
+            await self.conn.execute(text(statement))
         await self.conn.execute(text(_TOUCHED))
         await self.conn.execute(text(_LOCK))
         await self.conn.execute(text(_CHANGES))
@@ -108,14 +128,17 @@ class InventoryBulk:
             for r in await self.conn.execute(_BELOW_RESERVED)
         ]
 
-    async def write(self, *, actor: str, note: str) -> StockWritten:
-        counts = (await self.conn.execute(_WRITE, {"actor": actor, "note": note})).one()
+    async def write(self, *, import_id: uuid.UUID, actor: str, note: str) -> StockWritten:
+        counts = (
+            await self.conn.execute(_WRITE, {"import_id": import_id, "actor": actor, "note": note})
+        ).one()
         levels = [
             Level(r.sku, int(r.available) - int(r.delta), int(r.available), int(r.version))
             for r in await self.conn.execute(_LEVELS)
             if r.delta != 0
         ]
-        return StockWritten(int(counts.rows), int(counts.adjustments), levels)
+        created = int(counts.created)
+        return StockWritten(created + int(counts.updated), created + int(counts.adjustments), levels)
 
     async def export_stock(self, skus: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
         """On hand per warehouse code of each SKU that has stock rows."""
