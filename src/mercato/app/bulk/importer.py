@@ -168,7 +168,10 @@ class _Run:
             raise _Refused([Rejected("database", sku, reason) for sku, reason in below])
         import_id = uuid.uuid4()
         written = await inventory.write(
-            import_id=import_id, actor=ACTOR, note=f"mercato import {self.records.source}"[:2_000]
+            import_id=import_id,
+            actor=ACTOR,
+            note=f"mercato import {self.records.source}"[:2_000],
+            batch=LEVEL_BATCH,
         )
         catalog_events += _product_events(str(import_id), upserted.created, upserted.updated)
         inventory_events += _level_events(str(import_id), written)
@@ -325,8 +328,8 @@ def _level_events(import_id: str, written: StockWritten) -> list[DomainEvent]:
     return [
         StockLevelsImported(
             aggregate_id=import_id,
-            levels=[{"sku": lv.sku, "available": lv.available, "version": lv.version} for lv in batch],
+            levels=batch,
             adjustments=written.adjustments if index == 0 else 0,
         )
-        for index, batch in enumerate(_batches(written.levels, LEVEL_BATCH))
+        for index, batch in enumerate(written.levels)
     ]

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,27 +34,29 @@ _STAGE = (
     "CREATE TEMP TABLE import_stock (sku text NOT NULL, warehouse_id uuid NOT NULL, "
     "on_hand integer NOT NULL, initial_only boolean NOT NULL) ON COMMIT DROP"
 )
-_INDEX_STAGE = ("ALTER TABLE import_stock ADD PRIMARY KEY (sku, warehouse_id)", "ANALYZE import_stock")
+_INDEX_STAGE = (
+    "ALTER TABLE import_stock ADD PRIMARY KEY (sku, warehouse_id)",
+    "ANALYZE import_stock (sku, warehouse_id)",
+)
 # A row needs writing when it is missing and the count is not 0, or exists with another count (and
 # the count is not only an initial one).
 _NEEDS_WRITE = (
     "(s.sku IS NULL AND i.on_hand > 0) "
     "OR (s.sku IS NOT NULL AND NOT i.initial_only AND s.on_hand <> i.on_hand)"
 )
-_TOUCHED = (
-    "CREATE TEMP TABLE import_touched ON COMMIT DROP AS SELECT DISTINCT i.sku FROM import_stock i "
-    f"LEFT JOIN inventory.stock s ON s.sku = i.sku AND s.warehouse_id = i.warehouse_id WHERE {_NEEDS_WRITE}"
-)
-_LOCK = (
-    "SELECT count(*) FROM (SELECT 1 FROM inventory.stock s WHERE s.sku IN (SELECT sku FROM import_touched) "
-    "ORDER BY s.sku, s.warehouse_id FOR UPDATE) AS locked"
-)
-# With the rows locked, what each write changes (`before` is 0 for a new row).
+# What each write changes (`before` is 0 for a new row). Computed once before the lock, and again
+# after it only when existing rows were locked (their counts may have moved in between): a first
+# import, whose rows are all new, joins its rows with the stock table once.
 _CHANGES = (
     "CREATE TEMP TABLE import_changes ON COMMIT DROP AS SELECT i.sku, i.warehouse_id, "
     "s.sku IS NULL AS new, coalesce(s.on_hand, 0) AS before, i.on_hand AS after, "
-    "coalesce(s.reserved, 0) AS reserved FROM import_stock i JOIN import_touched t ON t.sku = i.sku "
+    "coalesce(s.reserved, 0) AS reserved FROM import_stock i "
     f"LEFT JOIN inventory.stock s ON s.sku = i.sku AND s.warehouse_id = i.warehouse_id WHERE {_NEEDS_WRITE}"
+)
+_LOCK = text(
+    "SELECT count(*) FROM (SELECT 1 FROM inventory.stock s "
+    "WHERE s.sku IN (SELECT DISTINCT sku FROM import_changes) "
+    "ORDER BY s.sku, s.warehouse_id FOR UPDATE) AS locked"
 )
 _BELOW_RESERVED = text(
     "SELECT c.sku, w.code, c.after, c.reserved FROM import_changes c "
@@ -79,28 +82,25 @@ _WRITE = text(
     "SELECT (SELECT count(*) FROM n) AS created, (SELECT count(*) FROM u) AS updated, "
     "(SELECT count(*) FROM a) AS adjustments"
 )
-# After the write: each changed SKU's level and summed version, and how much the import moved it.
+# After the write: each SKU whose units available the import moved, with its level and summed version,
+# in SKU order, as JSON arrays of `batch` entries (one per event): 100k's of levels go into events
+# without becoming Python rows first.
 _LEVELS = text(
-    "SELECT s.sku, CAST(sum(s.on_hand - s.reserved) AS bigint) AS available, "
-    "CAST(sum(s.version) AS bigint) AS version, c.delta FROM inventory.stock s "
+    "SELECT CAST(json_agg(json_build_object('sku', sku, 'available', available, 'version', version) "
+    "ORDER BY sku) AS text) AS levels FROM (SELECT s.sku, sum(s.on_hand - s.reserved) AS available, "
+    "sum(s.version) AS version, (row_number() OVER (ORDER BY s.sku) - 1) / :batch AS batch "
+    "FROM inventory.stock s "
     "JOIN (SELECT sku, sum(after - before) AS delta FROM import_changes GROUP BY sku) c ON c.sku = s.sku "
-    "GROUP BY s.sku, c.delta ORDER BY s.sku"
+    "GROUP BY s.sku, c.delta HAVING c.delta <> 0) levels GROUP BY batch ORDER BY batch"
 )
-
-
-@dataclass(frozen=True)
-class Level:
-    sku: str
-    before: int
-    available: int
-    version: int
 
 
 @dataclass(frozen=True)
 class StockWritten:
     rows: int
     adjustments: int  # counts recorded: COUNTED adjustments and the initial counts of new rows
-    levels: list[Level]  # SKUs whose units available moved
+    # {"sku", "available", "version"} of each SKU whose units available moved, in batches
+    levels: list[list[dict[str, Any]]]
 
 
 class InventoryBulk:
@@ -120,23 +120,20 @@ class InventoryBulk:
         await raw.copy_records_to_table("import_stock", records=rows, columns=STOCK_COLUMNS)
         for statement in _INDEX_STAGE:
             await self.conn.execute(text(statement))
-        await self.conn.execute(text(_TOUCHED))
-        await self.conn.execute(text(_LOCK))
         await self.conn.execute(text(_CHANGES))
+        if await self.conn.scalar(_LOCK):
+            await self.conn.execute(text("DROP TABLE import_changes"))
+            await self.conn.execute(text(_CHANGES))
         return [
             (r.sku, f"{r.code}: on hand cannot drop below the {r.reserved} units reserved (asked {r.after})")
             for r in await self.conn.execute(_BELOW_RESERVED)
         ]
 
-    async def write(self, *, import_id: uuid.UUID, actor: str, note: str) -> StockWritten:
+    async def write(self, *, import_id: uuid.UUID, actor: str, note: str, batch: int) -> StockWritten:
         counts = (
             await self.conn.execute(_WRITE, {"import_id": import_id, "actor": actor, "note": note})
         ).one()
-        levels = [
-            Level(r.sku, int(r.available) - int(r.delta), int(r.available), int(r.version))
-            for r in await self.conn.execute(_LEVELS)
-            if r.delta != 0
-        ]
+        levels = [orjson.loads(r) for r in (await self.conn.execute(_LEVELS, {"batch": batch})).scalars()]
         created = int(counts.created)
         return StockWritten(created + int(counts.updated), created + int(counts.adjustments), levels)
 
