@@ -88,27 +88,22 @@ async def _import(
             "mercato import writes the catalog and the inventory in one transaction: one database"
         )
     summary = ImportSummary(records.source, total, skipped=tuple(records.skipped), dry_run=dry_run)
-    # The domain's checks (Python, one core) run in a thread while PostgreSQL stages and upserts (the
-    # other core). All or nothing still holds: nothing commits before the checks are done, and a row
-    # they refuse rolls everything back.
-    report = None if progress is None else (lambda done: progress("checking", done, total))
-    checking = asyncio.create_task(asyncio.to_thread(validate, records, report))
     run = _Run(catalog, inventory, records, progress)
     try:
         async with catalog.db.connect() as conn, conn.begin() as transaction:
             summary = await run.write(conn, summary)
-            await checking
+            await run.checks()
             if records.rejected:
                 raise _Refused([])
             if dry_run:
                 await transaction.rollback()
     except _Refused as refused:
-        await checking
+        await run.checks()
         return _timed(_replace(summary, rejected=(*records.rejected, *refused.rejected)), started)
     except Exception:
         # A row the rules refuse (a NUL in a name, a negative price) may fail a statement before the
         # checks have named it: then the refusals are the answer, not the statement's error.
-        await checking
+        await run.checks()
         if records.rejected:
             return _timed(_replace(summary, rejected=tuple(records.rejected)), started)
         raise
@@ -140,6 +135,23 @@ class _Run:
         self.rejected: list[Rejected] = []
         self.catalog_rows: list[OutboxRow] = []
         self.inventory_rows: list[OutboxRow] = []
+        self.checking: asyncio.Task[None] | None = None
+
+    def start_checks(self) -> None:
+        """The domain's checks (Python, one core) in a thread, while PostgreSQL stages and upserts (the
+        other core). They start once the rows are staged: that is Python work too, and the database
+        waits for it, not for the checks. All or nothing still holds: nothing commits before the
+        checks are done (`checks`), and a row they refuse rolls everything back."""
+        if self.checking is None:
+            total = len(self.records.products)
+            progress = self.progress
+            report = None if progress is None else (lambda done: progress("checking", done, total))
+            self.checking = asyncio.create_task(asyncio.to_thread(validate, self.records, report))
+
+    async def checks(self) -> None:
+        self.start_checks()
+        assert self.checking is not None
+        await self.checking
 
     def _step(self, phase: str, done: int) -> None:
         if self.progress is not None:
@@ -154,6 +166,7 @@ class _Run:
         categories = await self._categories(conn, catalog, catalog_events)
         self._step("staging", 0)
         products, variants, stock = self._staged(categories, warehouses)
+        self.start_checks()
         if self.rejected:
             raise _Refused(self.rejected)
         await catalog.stage(products, variants)
@@ -171,7 +184,6 @@ class _Run:
             import_id=import_id,
             actor=ACTOR,
             note=f"mercato import {self.records.source}"[:2_000],
-            batch=LEVEL_BATCH,
         )
         catalog_events += _product_events(str(import_id), upserted.created, upserted.updated)
         inventory_events += _level_events(str(import_id), written)
@@ -328,8 +340,8 @@ def _level_events(import_id: str, written: StockWritten) -> list[DomainEvent]:
     return [
         StockLevelsImported(
             aggregate_id=import_id,
-            levels=batch,
+            levels=list(batch),
             adjustments=written.adjustments if index == 0 else 0,
         )
-        for index, batch in enumerate(written.levels)
+        for index, batch in enumerate(_batches(written.levels, LEVEL_BATCH))
     ]

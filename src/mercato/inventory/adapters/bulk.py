@@ -8,11 +8,15 @@ count, with the import's one `stock_imports` row as its audit record (who, when,
 import of 100k products writes one audit row, not one adjustment per stock row (each with its FK
 check and index entries: two thirds of the import's database time). `mercato verify` checks
 initial + adjustments - committed = on hand, and the SKU's audit trail lists the initial count.
-The per-SKU level (units available over all warehouses, summed row version) is read back for the
-level events. Lock order as in `locks.py`: every existing row of a changed SKU, in one statement
-ordered by (sku, warehouse_id), before any write; rows that need no change are neither locked nor
-written. New rows are plain INSERTs (no speculative insertion): a row that a concurrent adjustment
-creates between the lock and the write fails the import as a whole (nothing written; run it again).
+
+Two paths. The rows of a SKU that has no stock row yet (all of a first import's) are new: COPYed
+straight into `inventory.stock`, nothing to compare or lock, their levels known without a query.
+The counts of SKUs that have rows are COPYed into a temporary table and compared set-based; lock
+order as in `locks.py`: every existing row of a changed SKU, in one statement ordered by (sku,
+warehouse_id), before any write; rows that need no change are neither locked nor written. The
+per-SKU level (units available over all warehouses, summed row version) is read back for the level
+events. New rows are plain INSERTs (no speculative insertion): a row that a concurrent adjustment
+creates first fails the import as a whole (nothing written; run it again).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -27,6 +32,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 STOCK_COLUMNS = ("sku", "warehouse_id", "on_hand", "initial_only")
+NEW_ROW_COLUMNS = ("sku", "warehouse_id", "on_hand", "reserved", "version", "initial", "import_id")
+
+# The SKUs of the file that have stock rows (any warehouse): their counts are compared set-based.
+_KNOWN_SKUS = text("SELECT DISTINCT sku FROM inventory.stock WHERE sku = ANY(CAST(:skus AS text[]))")
 
 # The primary key is built after the COPY (one sorted build, not 100k's of single inserts); it also
 # refuses a (SKU, warehouse) given twice in a file.
@@ -44,9 +53,8 @@ _NEEDS_WRITE = (
     "(s.sku IS NULL AND i.on_hand > 0) "
     "OR (s.sku IS NOT NULL AND NOT i.initial_only AND s.on_hand <> i.on_hand)"
 )
-# What each write changes (`before` is 0 for a new row). Computed once before the lock, and again
-# after it only when existing rows were locked (their counts may have moved in between): a first
-# import, whose rows are all new, joins its rows with the stock table once.
+# What each write changes (`before` is 0 for a new row). Computed before the lock, to know what to
+# lock, and again once rows were locked (their counts may have moved in between).
 _CHANGES = (
     "CREATE TEMP TABLE import_changes ON COMMIT DROP AS SELECT i.sku, i.warehouse_id, "
     "s.sku IS NULL AS new, coalesce(s.on_hand, 0) AS before, i.on_hand AS after, "
@@ -63,14 +71,14 @@ _BELOW_RESERVED = text(
     "JOIN inventory.warehouses w ON w.id = c.warehouse_id WHERE NOT c.new AND c.after < c.reserved "
     "ORDER BY c.sku, w.code"
 )
-# New rows start from their initial count (version 1, as a first adjustment would leave them), audited
-# by the import's one `stock_imports` row (none when it creates no row); existing rows are updated,
-# each with its COUNTED adjustment.
+_AUDIT = text(
+    "INSERT INTO inventory.stock_imports (id, actor, note, rows) VALUES (:import_id, :actor, :note, :rows)"
+)
+_STAGED_NEW = text("SELECT count(*) FROM import_changes WHERE new")
+# Staged rows: new ones start from their initial count (version 1, as a first adjustment would leave
+# them); existing ones are updated, each with its COUNTED adjustment.
 _WRITE = text(
-    "WITH b AS (INSERT INTO inventory.stock_imports (id, actor, note, rows) "
-    "SELECT CAST(:import_id AS uuid), :actor, :note, count(*) FROM import_changes WHERE new "
-    "HAVING count(*) > 0), "
-    "n AS (INSERT INTO inventory.stock (sku, warehouse_id, on_hand, reserved, version, initial, import_id) "
+    f"WITH n AS (INSERT INTO inventory.stock ({', '.join(NEW_ROW_COLUMNS)}) "
     "SELECT sku, warehouse_id, after, 0, 1, after, CAST(:import_id AS uuid) FROM import_changes WHERE new "
     "ORDER BY sku, warehouse_id RETURNING 1), "
     "u AS (UPDATE inventory.stock s SET on_hand = c.after, version = s.version + 1, updated_at = now() "
@@ -82,16 +90,14 @@ _WRITE = text(
     "SELECT (SELECT count(*) FROM n) AS created, (SELECT count(*) FROM u) AS updated, "
     "(SELECT count(*) FROM a) AS adjustments"
 )
-# After the write: each SKU whose units available the import moved, with its level and summed version,
-# in SKU order, as JSON arrays of `batch` entries (one per event): 100k's of levels go into events
-# without becoming Python rows first.
+# After the write: each staged SKU whose units available the import moved, with its level and summed
+# version, as one JSON array (100k's of levels go into events without becoming Python rows first).
 _LEVELS = text(
-    "SELECT CAST(json_agg(json_build_object('sku', sku, 'available', available, 'version', version) "
-    "ORDER BY sku) AS text) AS levels FROM (SELECT s.sku, sum(s.on_hand - s.reserved) AS available, "
-    "sum(s.version) AS version, (row_number() OVER (ORDER BY s.sku) - 1) / :batch AS batch "
-    "FROM inventory.stock s "
+    "SELECT CAST(coalesce(json_agg(json_build_object('sku', sku, 'available', available, "
+    "'version', version)), '[]') AS text) FROM (SELECT s.sku, sum(s.on_hand - s.reserved) AS available, "
+    "sum(s.version) AS version FROM inventory.stock s "
     "JOIN (SELECT sku, sum(after - before) AS delta FROM import_changes GROUP BY sku) c ON c.sku = s.sku "
-    "GROUP BY s.sku, c.delta HAVING c.delta <> 0) levels GROUP BY batch ORDER BY batch"
+    "GROUP BY s.sku, c.delta HAVING c.delta <> 0) levels"
 )
 
 
@@ -99,25 +105,35 @@ _LEVELS = text(
 class StockWritten:
     rows: int
     adjustments: int  # counts recorded: COUNTED adjustments and the initial counts of new rows
-    # {"sku", "available", "version"} of each SKU whose units available moved, in batches
-    levels: list[list[dict[str, Any]]]
+    levels: list[dict[str, Any]]  # {"sku", "available", "version"} per SKU whose units moved, by SKU
 
 
 class InventoryBulk:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.new_rows: list[tuple[str, uuid.UUID, int]] = []  # rows of SKUs without stock rows
+        self.staged = False
 
     async def warehouses(self) -> dict[str, uuid.UUID]:
         rows = await self.conn.execute(text("SELECT code, id FROM inventory.warehouses"))
         return {r.code: r.id for r in rows}
 
     async def stage(self, rows: Sequence[tuple[str, uuid.UUID, int, bool]]) -> list[tuple[str, str]]:
-        """COPY the counts (`STOCK_COLUMNS`) and lock the rows that change; returns (SKU, reason) for
-        counts below the units reserved (the `BelowReserved` rule), which the caller must refuse."""
+        """Sort the counts (`STOCK_COLUMNS`): those of SKUs without stock rows wait for `write`; the
+        others are COPYed into a temporary table, compared, and the rows that change locked. Returns
+        (SKU, reason) for counts below the units reserved (the `BelowReserved` rule), which the caller
+        must refuse."""
+        known = set((await self.conn.execute(_KNOWN_SKUS, {"skus": list({r[0] for r in rows})})).scalars())
+        # A count of 0 for a SKU without rows creates nothing (as `_NEEDS_WRITE` says for staged ones).
+        self.new_rows = [(sku, wh, units) for sku, wh, units, _ in rows if units > 0 and sku not in known]
+        staged = [r for r in rows if r[0] in known] if known else []
+        if not staged:
+            return []
+        self.staged = True
         await self.conn.execute(text(_STAGE))
         raw = (await self.conn.get_raw_connection()).driver_connection
         assert raw is not None
-        await raw.copy_records_to_table("import_stock", records=rows, columns=STOCK_COLUMNS)
+        await raw.copy_records_to_table("import_stock", records=staged, columns=STOCK_COLUMNS)
         for statement in _INDEX_STAGE:
             await self.conn.execute(text(statement))
         await self.conn.execute(text(_CHANGES))
@@ -129,13 +145,33 @@ class InventoryBulk:
             for r in await self.conn.execute(_BELOW_RESERVED)
         ]
 
-    async def write(self, *, import_id: uuid.UUID, actor: str, note: str, batch: int) -> StockWritten:
-        counts = (
-            await self.conn.execute(_WRITE, {"import_id": import_id, "actor": actor, "note": note})
-        ).one()
-        levels = [orjson.loads(r) for r in (await self.conn.execute(_LEVELS, {"batch": batch})).scalars()]
-        created = int(counts.created)
-        return StockWritten(created + int(counts.updated), created + int(counts.adjustments), levels)
+    async def write(self, *, import_id: uuid.UUID, actor: str, note: str) -> StockWritten:
+        """Create and update the rows `stage` sorted, audited as `actor` with `note`; the rows created
+        name `import_id`, which is also the id of their audit row."""
+        created = len(self.new_rows) + (int(await self.conn.scalar(_STAGED_NEW)) if self.staged else 0)
+        if created:
+            audit = {"import_id": import_id, "actor": actor, "note": note, "rows": created}
+            await self.conn.execute(_AUDIT, audit)
+        if self.new_rows:
+            raw = (await self.conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.copy_records_to_table(
+                "stock",
+                schema_name="inventory",
+                columns=NEW_ROW_COLUMNS,
+                records=[(sku, wh, units, 0, 1, units, import_id) for sku, wh, units in self.new_rows],
+            )
+        levels = _new_levels(self.new_rows)
+        updated = adjustments = 0
+        if self.staged:
+            counts = (
+                await self.conn.execute(_WRITE, {"import_id": import_id, "actor": actor, "note": note})
+            ).one()
+            updated, adjustments = int(counts.updated), int(counts.adjustments)
+            staged_levels = orjson.loads(await self.conn.scalar(_LEVELS))
+            if staged_levels:
+                levels = sorted([*levels, *staged_levels], key=itemgetter("sku"))
+        return StockWritten(created + updated, created + adjustments, levels)
 
     async def export_stock(self, skus: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
         """On hand per warehouse code of each SKU that has stock rows."""
@@ -156,3 +192,13 @@ class InventoryBulk:
         return list(
             (await self.conn.execute(text("SELECT code, name FROM inventory.warehouses ORDER BY code"))).all()
         )
+
+
+def _new_levels(rows: Sequence[tuple[str, uuid.UUID, int]]) -> list[dict[str, Any]]:
+    """The level of each SKU whose rows are all new: the sum of its counts, one version per row."""
+    levels: dict[str, list[int]] = {}
+    for sku, _, units in rows:
+        level = levels.setdefault(sku, [0, 0])
+        level[0] += units
+        level[1] += 1
+    return [{"sku": sku, "available": levels[sku][0], "version": levels[sku][1]} for sku in sorted(levels)]
