@@ -5,10 +5,11 @@ in one transaction over the catalog's and the inventory's schemas (Mercato keeps
 in one PostgreSQL database), the rows are COPYed into staging tables, checked against the database
 (unknown category or warehouse, a SKU of another product, a count below the units reserved) and
 upserted set-based, each context's statements in its own adapter (`catalog.adapters.bulk`,
-`inventory.adapters.bulk`). The events go into each context's outbox in that transaction, in batches
-(`products_imported`, `stock_levels_imported`). If any row is refused, nothing is written and every
-refused row is reported; a crash or a failed statement rolls everything back. Importing the same file
-again writes nothing and emits nothing.
+`inventory.adapters.bulk`); rows proven new (SKUs the catalog or the stock lacks) skip the staging
+and are COPYed straight into their tables. The events go into each context's outbox in that
+transaction, in batches (`products_imported`, `stock_levels_imported`). If any row is refused,
+nothing is written and every refused row is reported; a crash or a failed statement rolls everything
+back. Importing the same file again writes nothing and emits nothing.
 
 Why one transaction per file and not per batch: a half-imported catalog (products without their stock,
 or the first half of a price change) is worse than a slower retry, and PostgreSQL holds a 100k-product
