@@ -149,7 +149,9 @@ async def plant_ledger(conn: AsyncConnection, order_id: uuid.UUID, amount: int, 
         )
 
 
-async def plant_stock(conn: AsyncConnection, sku: str, *, on_hand: int, reserved: int, received: int) -> str:
+async def plant_stock(
+    conn: AsyncConnection, sku: str, *, on_hand: int, reserved: int, received: int, initial: int = 0
+) -> str:
     warehouse = uuid.uuid4()
     await conn.execute(
         text("INSERT INTO inventory.warehouses (id, code, name) VALUES (:id, :code, 'Planted')"),
@@ -157,10 +159,10 @@ async def plant_stock(conn: AsyncConnection, sku: str, *, on_hand: int, reserved
     )
     await conn.execute(
         text(
-            "INSERT INTO inventory.stock (sku, warehouse_id, on_hand, reserved, version) "
-            "VALUES (:sku, :wh, :on_hand, :reserved, 1)"
+            "INSERT INTO inventory.stock (sku, warehouse_id, on_hand, reserved, version, initial) "
+            "VALUES (:sku, :wh, :on_hand, :reserved, 1, :initial)"
         ),
-        {"sku": sku, "wh": warehouse, "on_hand": on_hand, "reserved": reserved},
+        {"sku": sku, "wh": warehouse, "on_hand": on_hand, "reserved": reserved, "initial": initial},
     )
     await conn.execute(
         text(
@@ -230,9 +232,24 @@ async def test_stock_that_disagrees_with_its_adjustments_and_reservations(plante
     report = await planted.check(only(skus=[sku]))
 
     assert [(v.subject, v.detail) for v in report.violations] == [
-        (subject, "on hand 5, adjustments - committed = 7"),
+        (subject, "on hand 5, initial + adjustments - committed = 7"),
         (subject, "reserved 2, open reservations hold 0"),
     ]
+
+
+async def test_stock_an_import_created_counts_from_its_initial_count(planted: Planted) -> None:
+    # A bulk import creates rows with their count as `initial` (no adjustment of their own)
+    sku = ref("sku")
+    async with planted.db.begin() as conn:
+        agrees = await plant_stock(conn, sku, on_hand=12, reserved=0, received=3, initial=9)
+        disagrees = await plant_stock(conn, sku, on_hand=12, reserved=0, received=3, initial=8)
+
+    report = await planted.check(only(skus=[sku]))
+
+    assert [(v.subject, v.detail) for v in report.violations] == [
+        (disagrees, "on hand 12, initial + adjustments - committed = 11")
+    ]
+    assert agrees != disagrees
 
 
 async def test_a_payment_captured_twice(planted: Planted) -> None:

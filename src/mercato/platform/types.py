@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -52,6 +53,9 @@ def new_id() -> uuid.UUID:
 
 # No amount has more digits than this on either side of the point (MAX_MINOR_AMOUNT is 10**15).
 _MAX_DIGITS = 19
+# "19.99": ASCII digits, at most one point. With no more decimals than the currency has, integer
+# arithmetic gives the Money the Decimal path would, several times faster (an import parses 100k's).
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,18}))?")
 
 
 def currency_exponent(currency: str) -> int:
@@ -111,6 +115,10 @@ class Money:
         """Parse "19.99" in `currency` exactly; more decimals than the currency has is an error."""
         if not is_valid_currency(currency):
             raise MoneyError(f"unknown currency code {currency!r}")
+        exponent = currency_exponent(currency)
+        plain = _PLAIN_AMOUNT.fullmatch(value)
+        if plain is not None and len(fraction := plain[2] or "") <= exponent:
+            return cls(int(plain[1]) * 10**exponent + int(fraction.ljust(exponent, "0") or "0"), currency)
         if len(value) > 32:
             raise MoneyError("amount is too long")
         try:

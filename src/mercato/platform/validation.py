@@ -87,6 +87,10 @@ def text_errors(
     `lines.0.sku`). A JSON key names its value, so `{"description": ...}` is multi-line. Plain data
     travels as JSON, so a number JSON cannot carry is refused too (see `number_problem`)."""
     if isinstance(value, str):
+        # Text the single-line rule accepts passes the multi-line one too (longer, fewer characters
+        # refused): most text never needs its field's kind worked out (a bulk import checks millions).
+        if _plain_text(value):
+            return
         problem = text_problem(value, multiline=is_multiline(field) if multiline is None else multiline)
         if problem is not None:
             yield FieldError(field, problem[0], f"{field} {problem[1]}")
@@ -99,17 +103,30 @@ def text_errors(
             yield FieldError(
                 field, Problem.INVALID, f"{field} is nested more than {_MAX_NESTING} levels deep"
             )
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                key_problem = text_problem(key) if isinstance(key, str) else None
-                if key_problem is not None:
-                    # The key itself is not repeated in the path: it is what cannot be shown.
-                    yield FieldError(field, key_problem[0], f"a name in {field} {key_problem[1]}")
-                else:
-                    yield from text_errors(item, f"{field}.{key}", depth=depth + 1)
         else:
-            for index, item in enumerate(value):
+            yield from _container_errors(value, field, multiline, depth)
+
+
+def _container_errors(
+    value: dict[Any, Any] | list[Any] | tuple[Any, ...], field: str, multiline: bool | None, depth: int
+) -> Iterator[FieldError]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            key_problem = text_problem(key) if isinstance(key, str) else None
+            if key_problem is not None:
+                # The key itself is not repeated in the path: it is what cannot be shown.
+                yield FieldError(field, key_problem[0], f"a name in {field} {key_problem[1]}")
+            elif not _plain_text(item):
+                yield from text_errors(item, f"{field}.{key}", depth=depth + 1)
+    else:
+        for index, item in enumerate(value):
+            if not _plain_text(item):
                 yield from text_errors(item, f"{field}.{index}", multiline=multiline, depth=depth + 1)
+
+
+def _plain_text(value: Any) -> bool:
+    """Text that passes the rule in any field (what nearly all text is): no path to build for it."""
+    return isinstance(value, str) and len(value) <= TEXT_MAX and _FORBIDDEN.search(value) is None
 
 
 class Checks:

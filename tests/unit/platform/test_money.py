@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mercato.platform.types import MAX_MINOR_AMOUNT, Money, MoneyError
+from mercato.platform.types import MAX_MINOR_AMOUNT, Money, MoneyError, currency_exponent
 
 amounts = st.integers(min_value=-MAX_MINOR_AMOUNT // 4, max_value=MAX_MINOR_AMOUNT // 4)
 currencies = st.sampled_from(["USD", "EUR", "JPY", "KWD", "GBP"])
@@ -14,6 +16,17 @@ currencies = st.sampled_from(["USD", "EUR", "JPY", "KWD", "GBP"])
 def test_decimal_string_round_trips_exactly(amount: int, currency: str) -> None:
     money = Money(amount, currency)
     assert Money.from_decimal_string(money.to_decimal_string(), currency) == money
+
+
+@given(st.from_regex(r"[0-9]{1,16}(\.[0-9]{0,4})?", fullmatch=True), currencies)
+def test_plain_amounts_parse_as_their_decimal_does(value: str, currency: str) -> None:
+    # Plain digits take a shortcut past Decimal: it must agree with Decimal, refusals included.
+    minor = Decimal(value).scaleb(currency_exponent(currency))
+    if minor != minor.to_integral_value() or abs(minor) > MAX_MINOR_AMOUNT:
+        with pytest.raises(MoneyError):
+            Money.from_decimal_string(value, currency)
+    else:
+        assert Money.from_decimal_string(value, currency) == Money(int(minor), currency)
 
 
 @given(amounts, amounts, amounts)

@@ -5,10 +5,11 @@ in one transaction over the catalog's and the inventory's schemas (Mercato keeps
 in one PostgreSQL database), the rows are COPYed into staging tables, checked against the database
 (unknown category or warehouse, a SKU of another product, a count below the units reserved) and
 upserted set-based, each context's statements in its own adapter (`catalog.adapters.bulk`,
-`inventory.adapters.bulk`). The events go into each context's outbox in that transaction, in batches
-(`products_imported`, `stock_levels_imported`). If any row is refused, nothing is written and every
-refused row is reported; a crash or a failed statement rolls everything back. Importing the same file
-again writes nothing and emits nothing.
+`inventory.adapters.bulk`); rows proven new (SKUs the catalog or the stock lacks) skip the staging
+and are COPYed straight into their tables. The events go into each context's outbox in that
+transaction, in batches (`products_imported`, `stock_levels_imported`). If any row is refused,
+nothing is written and every refused row is reported; a crash or a failed statement rolls everything
+back. Importing the same file again writes nothing and emits nothing.
 
 Why one transaction per file and not per batch: a half-imported catalog (products without their stock,
 or the first half of a price change) is worse than a slower retry, and PostgreSQL holds a 100k-product
@@ -31,7 +32,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mercato.app.bulk.records import ImportRecords, ImportSummary, Rejected
+from mercato.app.bulk.records import ImportRecords, ImportSummary, Rejected, paused_gc
 from mercato.app.bulk.validate import validate
 from mercato.app.demo_data import ProductSpec
 from mercato.catalog.adapters.bulk import CatalogBulk
@@ -70,6 +71,18 @@ async def import_records(
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Check and write `records`; a dry run does all the work and rolls it back."""
+    with paused_gc():
+        return await _import(catalog, inventory, records, dry_run=dry_run, progress=progress)
+
+
+async def _import(
+    catalog: CatalogService,
+    inventory: InventoryService,
+    records: ImportRecords,
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportSummary:
     started = time.perf_counter()
     total = len(records.products)
     if catalog.db.url != inventory.db.url:
@@ -77,27 +90,22 @@ async def import_records(
             "mercato import writes the catalog and the inventory in one transaction: one database"
         )
     summary = ImportSummary(records.source, total, skipped=tuple(records.skipped), dry_run=dry_run)
-    # The domain's checks (Python, one core) run in a thread while PostgreSQL stages and upserts (the
-    # other core). All or nothing still holds: nothing commits before the checks are done, and a row
-    # they refuse rolls everything back.
-    report = None if progress is None else (lambda done: progress("checking", done, total))
-    checking = asyncio.create_task(asyncio.to_thread(validate, records, report))
     run = _Run(catalog, inventory, records, progress)
     try:
         async with catalog.db.connect() as conn, conn.begin() as transaction:
             summary = await run.write(conn, summary)
-            await checking
+            await run.checks()
             if records.rejected:
                 raise _Refused([])
             if dry_run:
                 await transaction.rollback()
     except _Refused as refused:
-        await checking
+        await run.checks()
         return _timed(_replace(summary, rejected=(*records.rejected, *refused.rejected)), started)
     except Exception:
         # A row the rules refuse (a NUL in a name, a negative price) may fail a statement before the
         # checks have named it: then the refusals are the answer, not the statement's error.
-        await checking
+        await run.checks()
         if records.rejected:
             return _timed(_replace(summary, rejected=tuple(records.rejected)), started)
         raise
@@ -142,6 +150,23 @@ class _Run:
         self.rejected: list[Rejected] = []
         self.catalog_rows: list[OutboxRow] = []
         self.inventory_rows: list[OutboxRow] = []
+        self.checking: asyncio.Task[None] | None = None
+
+    def start_checks(self) -> None:
+        """The domain's checks (Python, one core) in a thread, while PostgreSQL stages and upserts (the
+        other core). They start once the rows are staged: that is Python work too, and the database
+        waits for it, not for the checks. All or nothing still holds: nothing commits before the
+        checks are done (`checks`), and a row they refuse rolls everything back."""
+        if self.checking is None:
+            total = len(self.records.products)
+            progress = self.progress
+            report = None if progress is None else (lambda done: progress("checking", done, total))
+            self.checking = asyncio.create_task(asyncio.to_thread(validate, self.records, report))
+
+    async def checks(self) -> None:
+        self.start_checks()
+        assert self.checking is not None
+        await self.checking
 
     def _step(self, phase: str, done: int) -> None:
         if self.progress is not None:
@@ -156,6 +181,7 @@ class _Run:
         categories = await self._categories(conn, catalog, catalog_events)
         self._step("staging", 0)
         products, variants, stock = self._staged(categories, warehouses)
+        self.start_checks()
         if self.rejected:
             raise _Refused(self.rejected)
         await catalog.stage(products, variants)
@@ -168,10 +194,14 @@ class _Run:
         below = await inventory.stage(stock)
         if below:
             raise _Refused([Rejected("database", sku, reason) for sku, reason in below])
-        written = await inventory.write(actor=ACTOR, note=f"mercato import {self.records.source}"[:2_000])
-        import_id = str(uuid.uuid4())
-        catalog_events += _product_events(import_id, upserted.created, upserted.updated)
-        inventory_events += _level_events(import_id, written)
+        import_id = uuid.uuid4()
+        written = await inventory.write(
+            import_id=import_id,
+            actor=ACTOR,
+            note=f"mercato import {self.records.source}"[:2_000],
+        )
+        catalog_events += _product_events(str(import_id), upserted.created, upserted.updated)
+        inventory_events += _level_events(str(import_id), written)
         self.catalog_rows = (
             await self.catalog.outbox.write(
                 conn, catalog_events, publish_after=_grace(self.catalog.on_commit)
@@ -325,7 +355,7 @@ def _level_events(import_id: str, written: StockWritten) -> list[DomainEvent]:
     return [
         StockLevelsImported(
             aggregate_id=import_id,
-            levels=[{"sku": lv.sku, "available": lv.available, "version": lv.version} for lv in batch],
+            levels=list(batch),
             adjustments=written.adjustments if index == 0 else 0,
         )
         for index, batch in enumerate(_batches(written.levels, LEVEL_BATCH))

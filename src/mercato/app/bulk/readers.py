@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from mercato.app import luma
-from mercato.app.bulk.records import FileFormat, ImportRecords, Rejected
+from mercato.app.bulk.records import FileFormat, ImportRecords, Rejected, paused_gc
 from mercato.app.demo_data import CategorySpec, ProductSpec, VariantSpec, WarehouseSpec
 from mercato.app.luma import SeedFileError, SeedFileErrorCode
 from mercato.platform.types import Money, MoneyError
@@ -60,10 +60,11 @@ def read(path: Path, file_format: FileFormat | None = None) -> ImportRecords:
     chosen = file_format or FileFormat.of(path)
     if chosen is None:
         raise SeedFileError(path, "unknown format: name it .csv, .jsonl or .json (Luma), or pass --format")
-    if chosen is FileFormat.LUMA:
-        return ImportRecords.of_plan(luma.load(path), str(path), initial_stock=True)
-    text = _read_text(path)
-    return read_csv(text, str(path)) if chosen is FileFormat.CSV else read_jsonl(text, str(path))
+    with paused_gc():
+        if chosen is FileFormat.LUMA:
+            return ImportRecords.of_plan(luma.load(path), str(path), initial_stock=True)
+        text = _read_text(path)
+        return read_csv(text, str(path)) if chosen is FileFormat.CSV else read_jsonl(text, str(path))
 
 
 def _read_text(path: Path) -> str:

@@ -6,12 +6,32 @@ catalog and a Luma file all become the same thing before anything is checked or 
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from mercato.app.demo_data import CategorySpec, ProductSpec, SeedPlan, Skipped, WarehouseSpec
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a file's records are read, checked and written.
+
+    An import builds millions of objects (records, staged rows) that live until it ends and form no
+    cycles; every full collection walked all of them again: half the reader's time (20k products:
+    3.2 CPU-s with collections, 1.5 without). Reference counting still frees everything; nested uses
+    leave the collector as the outermost found it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class FileFormat(Enum):

@@ -104,7 +104,8 @@ async def check_money(conn: AsyncConnection, scope: Scope) -> CheckResult:
 
 
 async def check_stock(conn: AsyncConnection, scope: Scope, limits: Limits, now: datetime) -> CheckResult:
-    """Per SKU and warehouse: adjustments - committed = on hand, reserved = Σ open reservations, none
+    """Per SKU and warehouse: initial + adjustments - committed = on hand (initial: the count a bulk
+    import created the row with, audited once per import), reserved = Σ open reservations, none
     negative, nothing reserved beyond what is on hand, no reservation left open past its expiry."""
     result = CheckResult("stock")
     rows = (
@@ -117,7 +118,8 @@ async def check_stock(conn: AsyncConnection, scope: Scope, limits: Limits, now: 
                 " sum(a.quantity) FILTER (WHERE r.status = 'ACTIVE')::bigint AS open "
                 " FROM inventory.reservation_allocations a JOIN inventory.reservations r "
                 f" ON r.id = a.reservation_id WHERE {IN_SKUS.format(col='a.sku')} GROUP BY 1, 2) "
-                "SELECT s.sku, s.warehouse_id, s.on_hand, s.reserved, coalesce(adj.delta, 0) AS adjusted, "
+                "SELECT s.sku, s.warehouse_id, s.on_hand, s.reserved, "
+                " s.initial + coalesce(adj.delta, 0) AS adjusted, "
                 " coalesce(alloc.committed, 0) AS committed, coalesce(alloc.open, 0) AS open "
                 "FROM inventory.stock s LEFT JOIN adj USING (sku, warehouse_id) "
                 f"LEFT JOIN alloc USING (sku, warehouse_id) WHERE {IN_SKUS.format(col='s.sku')}"
@@ -130,7 +132,7 @@ async def check_stock(conn: AsyncConnection, scope: Scope, limits: Limits, now: 
         subject = f"{row.sku}@{str(row.warehouse_id)[:8]}"
         expected = int(row.adjusted) - int(row.committed)
         if row.on_hand != expected:
-            result.fail(subject, f"on hand {row.on_hand}, adjustments - committed = {expected}")
+            result.fail(subject, f"on hand {row.on_hand}, initial + adjustments - committed = {expected}")
         if row.reserved != row.open:
             result.fail(subject, f"reserved {row.reserved}, open reservations hold {row.open}")
         if row.on_hand < 0 or row.reserved < 0:

@@ -4,12 +4,16 @@ Runs on a connection (and transaction) the caller opened: the import commits the
 the inventory's and both contexts' outbox rows, or nothing. Statements here touch `catalog` only.
 
 Upserts skip what is already as the file says (an anti-join before the INSERT, not only a WHERE on
-the conflict), so re-importing a file writes no row, locks no row and emits no event.
+the conflict), so re-importing a file writes no row, locks no row and emits no event. Variants whose
+SKU does not exist yet (all of a first import's) are not staged: nothing to compare or check, they are
+COPYed straight into `catalog.variants` once their products are written; one that a concurrent
+writer creates first fails the import as a whole (nothing written; run it again).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +36,9 @@ _STAGE = (
 _INDEX_STAGE = (
     "CREATE UNIQUE INDEX ON import_products (slug)",
     "CREATE UNIQUE INDEX ON import_variants (sku)",
-    "ANALYZE import_products",
-    "ANALYZE import_variants",
+    # Statistics of the columns the joins use only (the JSON text columns are most of ANALYZE's work).
+    "ANALYZE import_products (slug, id, existing)",
+    "ANALYZE import_variants (sku, product_slug)",
     "UPDATE import_products i SET id = p.id, existing = true FROM catalog.products p WHERE p.slug = i.slug",
 )
 PRODUCT_COLUMNS = (
@@ -49,6 +54,10 @@ PRODUCT_COLUMNS = (
     "currency",
 )
 VARIANT_COLUMNS = ("product_slug", "sku", "attributes", "price_amount", "currency", "position")
+# The ids of new variants are the column's default (gen_random_uuid(), migration catalog_0002).
+NEW_VARIANT_COLUMNS = ("product_id", "sku", "attributes", "price_amount", "currency", "position")
+_KNOWN_SKUS = text("SELECT sku FROM catalog.variants WHERE sku = ANY(CAST(:skus AS text[]))")
+_STAGED_IDS = text("SELECT slug, id FROM import_products")
 
 # SKUs of the file that belong to another product: a variant never moves between products.
 _FOREIGN_SKUS = text(
@@ -95,14 +104,17 @@ _UPSERT_PRODUCTS = text(
     + ", version = p.version + 1, updated_at = now() RETURNING p.id, p.version = 0 AS created"
 )
 _STAGED_VARIANT = "CAST(iv.attributes AS jsonb), iv.price_amount, iv.currency, iv.position"
-_UPSERT_VARIANTS = text(
-    "INSERT INTO catalog.variants AS v (id, product_id, sku, attributes, price_amount, currency, position) "
-    f"SELECT gen_random_uuid(), p.id, iv.sku, {_STAGED_VARIANT} FROM import_variants iv "
-    "JOIN catalog.products p ON p.slug = iv.product_slug LEFT JOIN catalog.variants o ON o.sku = iv.sku "
-    "WHERE o.id IS NULL OR (o.attributes, o.price_amount, o.currency, o.position) "
+# Variants that exist and differ from the file, updated in SKU order (the lock order); each product
+# written to comes back once, with how many variants.
+_UPDATE_VARIANTS = text(
+    f"WITH u AS (INSERT INTO catalog.variants AS v ({', '.join(NEW_VARIANT_COLUMNS)}) "
+    f"SELECT o.product_id, iv.sku, {_STAGED_VARIANT} FROM import_variants iv "
+    "JOIN catalog.variants o ON o.sku = iv.sku "
+    "WHERE (o.attributes, o.price_amount, o.currency, o.position) "
     f"IS DISTINCT FROM ({_STAGED_VARIANT}) ORDER BY iv.sku "
     "ON CONFLICT (sku) DO UPDATE SET attributes = excluded.attributes, price_amount = excluded.price_amount, "
-    "currency = excluded.currency, position = excluded.position RETURNING v.product_id"
+    "currency = excluded.currency, position = excluded.position RETURNING v.product_id) "
+    "SELECT product_id, count(*) AS n FROM u GROUP BY product_id"
 )
 # A product whose row the file left as it was but whose variants it changed is a new version too.
 _BUMP = text(
@@ -124,9 +136,13 @@ class CatalogBulk:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.new_variants: list[tuple[Any, ...]] = []  # `VARIANT_COLUMNS` of SKUs not in the catalog
 
     async def lock(self) -> None:
         await self.conn.execute(IMPORT_LOCK)
+        # The import sorts 100k's of staged rows (upserts in lock order, levels per SKU): in memory,
+        # not in temporary files (the default 4 MB spills them).
+        await self.conn.execute(text("SET LOCAL work_mem = '64MB'"))
 
     async def categories(self) -> dict[str, tuple[uuid.UUID, str]]:
         """Every category: slug -> (id, path). A catalog has hundreds, not millions."""
@@ -134,14 +150,18 @@ class CatalogBulk:
         return {r.slug: (r.id, r.path) for r in rows}
 
     async def stage(self, products: Sequence[tuple[Any, ...]], variants: Sequence[tuple[Any, ...]]) -> None:
-        """COPY the file's products (`PRODUCT_COLUMNS`) and variants (`VARIANT_COLUMNS`) into temporary
-        tables dropped at commit, and resolve the ids of products that exist."""
+        """COPY the file's products (`PRODUCT_COLUMNS`) and the variants (`VARIANT_COLUMNS`) whose SKU
+        exists into temporary tables dropped at commit, and resolve the ids of products that exist.
+        Variants of new SKUs wait for `upsert`."""
         for statement in _STAGE:
             await self.conn.execute(text(statement))
         raw = (await self.conn.get_raw_connection()).driver_connection
         assert raw is not None
         await raw.copy_records_to_table("import_products", records=products, columns=PRODUCT_COLUMNS)
-        await raw.copy_records_to_table("import_variants", records=variants, columns=VARIANT_COLUMNS)
+        known = set((await self.conn.execute(_KNOWN_SKUS, {"skus": [v[1] for v in variants]})).scalars())
+        self.new_variants = [v for v in variants if v[1] not in known]
+        staged = [v for v in variants if v[1] in known] if known else []
+        await raw.copy_records_to_table("import_variants", records=staged, columns=VARIANT_COLUMNS)
         for statement in _INDEX_STAGE:
             await self.conn.execute(text(statement))
 
@@ -162,12 +182,30 @@ class CatalogBulk:
         rows = (await self.conn.execute(_UPSERT_PRODUCTS)).all()
         created = [r.id for r in rows if r.created]
         updated = [r.id for r in rows if not r.created]
-        touched = (await self.conn.execute(_UPSERT_VARIANTS)).scalars().all()
+        touched = {r.product_id: int(r.n) for r in await self.conn.execute(_UPDATE_VARIANTS)}
+        for product_id, n in Counter(await self._insert_new_variants()).items():
+            touched[product_id] = touched.get(product_id, 0) + n
         written = {*created, *updated}
-        bumped = sorted({pid for pid in touched if pid not in written})
+        bumped = sorted(pid for pid in touched if pid not in written)
         if bumped:
             await self.conn.execute(_BUMP, {"ids": bumped})
-        return Upserted(created, updated + bumped, len(touched))
+        return Upserted(created, updated + bumped, sum(touched.values()))
+
+    async def _insert_new_variants(self) -> list[uuid.UUID]:
+        """COPY the variants of new SKUs into `catalog.variants`; returns their products' ids."""
+        if not self.new_variants:
+            return []
+        ids = {r.slug: r.id for r in await self.conn.execute(_STAGED_IDS)}
+        rows = [
+            (ids[slug], sku, attributes, amount, currency, position)
+            for slug, sku, attributes, amount, currency, position in self.new_variants
+        ]
+        raw = (await self.conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.copy_records_to_table(
+            "variants", schema_name="catalog", records=rows, columns=NEW_VARIANT_COLUMNS
+        )
+        return [row[0] for row in rows]
 
     # -- export -----------------------------------------------------------------------------------
 

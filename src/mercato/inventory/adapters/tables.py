@@ -41,7 +41,22 @@ stock = Table(
     # Bumped on every change of the row; a SKU's sum of versions orders its stock_level_changed events.
     Column("version", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The count a bulk import created the row with, and that import (`stock_imports`); 0 and NULL for
+    # rows made by adjustments. initial + Σ adjustments - committed = on hand.
+    Column("initial", Integer, nullable=False, server_default="0"),
+    Column("import_id", UUID(as_uuid=True)),
     PrimaryKeyConstraint("sku", "warehouse_id"),
+)
+
+# One row per bulk import that created stock rows: the audit record of their initial counts.
+stock_imports = Table(
+    "stock_imports",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("actor", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 adjustments = Table(

@@ -103,9 +103,16 @@ _RESERVATION = text(
     "FROM inventory.reservation_allocations a WHERE a.reservation_id = r.id) AS allocations "
     "FROM inventory.reservations r WHERE r.id = :id"
 )
+# The audit trail: the SKU's adjustments, and the initial count of each stock row a bulk import
+# created (recorded once per import in `stock_imports`; shown as the COUNTED adjustment it stands
+# for, with an id made of the import's, the SKU and the warehouse, stable and unique per entry).
 _ADJUSTMENTS = text(
     "SELECT id, sku, warehouse_id, delta, on_hand_after, reason, note, actor, idempotency_key, created_at "
-    "FROM inventory.adjustments WHERE sku = :sku ORDER BY created_at DESC, id LIMIT :limit"
+    "FROM inventory.adjustments WHERE sku = :sku UNION ALL "
+    "SELECT CAST(md5(i.id::text || s.sku || s.warehouse_id::text) AS uuid), s.sku, s.warehouse_id, "
+    "s.initial, s.initial, 'COUNTED', i.note, i.actor, NULL, i.created_at "
+    "FROM inventory.stock s JOIN inventory.stock_imports i ON i.id = s.import_id WHERE s.sku = :sku "
+    "ORDER BY created_at DESC, id LIMIT :limit"
 )
 
 
