@@ -8,7 +8,6 @@ creates a database (unique name), migrates it and drops it at the end. Slugs and
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +35,6 @@ from tests.conftest import own_database, ref
 
 LUMA = Path("/work/shared/data/luma/catalog.json")
 HAS_LUMA = LUMA.exists()
-
-
-@pytest.fixture(scope="module")
-async def own_db(engine_urls: EngineUrls) -> AsyncIterator[Database]:
-    async with own_database(engine_urls, f"bulk_{secrets.token_hex(4)}") as url:
-        database = Database(url, pool_size=4)
-        await migrate(database, MIGRATIONS)
-        try:
-            yield database
-        finally:
-            await database.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -152,25 +140,6 @@ async def test_jsonl_import_writes_rows_stock_and_batched_events_and_a_second_ru
     # Then nothing changes and no event is written
     assert (again.rejected, again.changes, again.events) == ((), 0, 0)
     assert len(await _outbox(own_db)) == before + len(events)
-
-
-async def test_an_import_leaves_the_planner_statistics_of_what_it_wrote_current(
-    services: tuple[CatalogService, InventoryService], own_db: Database, tmp_path: Path
-) -> None:
-    # Given a file of new products
-    path = _catalog_file(tmp_path, _products(7))
-
-    # When it is imported
-    summary = await _import(services, path)
-
-    # Then the tables it wrote were analyzed at its end: the planner's row counts are the tables'
-    # (exact here: ANALYZE reads every row of a table this small), not what they were before
-    assert summary.products_created == 7
-    for table in ("catalog.products", "catalog.variants", "inventory.stock", "inventory.adjustments"):
-        estimated = await _scalar(
-            own_db, "SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)", t=table
-        )
-        assert estimated == await _scalar(own_db, f"SELECT count(*) FROM {table}"), table
 
 
 async def _ids(db: Database, slugs: list[str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 
@@ -18,11 +19,14 @@ from mercato.app.bulk.importer import import_records
 from mercato.app.bulk.records import ImportSummary
 from mercato.app.bulk.writers import jsonl_header, jsonl_products
 from mercato.app.invariants import Limits, Scope, check_stock
+from mercato.catalog.adapters.bulk import CatalogBulk
 from mercato.catalog.bootstrap import CatalogService
+from mercato.catalog.domain.commands import CreateProduct, NewVariant
 from mercato.inventory import AdjustStock
 from mercato.inventory.bootstrap import InventoryService, inventory_outbox
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
+from mercato.platform.errors import Conflict
 from mercato.platform.types import Money
 from tests.conftest import ref
 
@@ -133,3 +137,40 @@ async def test_created_rows_start_from_their_initial_count_and_later_counts_are_
         ("COUNTED", 1),
         ("RECEIVED", 3),
     ]
+
+
+async def test_a_sku_another_writer_creates_during_the_import_fails_it_whole_with_a_conflict(
+    db: Database, redis: Redis, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = CatalogService(db, Cache(redis, namespace, enabled=False), namespace)
+    inventory = InventoryService(db, inventory_outbox(namespace))
+    tag = ref("race")
+    path = _file(tmp_path / "race.jsonl", tag, main_units=5)
+    raced = f"{tag}-1-M".upper()
+    staged = CatalogBulk.stage
+
+    async def stage_then_lose_the_race(bulk: CatalogBulk, *args: Any) -> None:
+        # After the import proved its SKUs new, the API creates a product with one of them.
+        await staged(bulk, *args)
+        await catalog.handle(
+            CreateProduct(
+                slug=ref("racer"),
+                name="Racer",
+                variants=[NewVariant(sku=raced, price=Money(900, "USD"), attributes={})],
+            )
+        )
+
+    monkeypatch.setattr(CatalogBulk, "stage", stage_then_lose_the_race)
+
+    # When the import then writes its rows proven new
+    with pytest.raises(Conflict) as refused:
+        await import_records(catalog, inventory, readers.read(path))
+
+    # Then it fails whole with a conflict saying what to do, and nothing of the file was written
+    assert "run the import again" in refused.value.message
+    slugs = [f"{tag}-{i}" for i in range(2)]
+    assert await _rows(db, "SELECT 1 FROM catalog.products WHERE slug = ANY(:s)", s=slugs) == []
+    skus = [f"{tag}-{i}-{size}".upper() for i in range(2) for size in ("S", "M")]
+    assert await _rows(db, "SELECT sku FROM inventory.stock WHERE sku = ANY(:s)", s=skus) == []
+    variants = await _rows(db, "SELECT sku FROM catalog.variants WHERE sku = ANY(:s)", s=skus)
+    assert [r.sku for r in variants] == [raced]

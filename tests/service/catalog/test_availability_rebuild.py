@@ -4,8 +4,6 @@ its own: a rebuild reads every SKU of the inventory."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,27 +11,13 @@ from sqlalchemy import text
 
 from mercato.app import availability as rebuild
 from mercato.app.availability import rebuild_availability
-from mercato.app.contexts import MIGRATIONS
 from mercato.catalog.bootstrap import CatalogService
 from mercato.inventory import AdjustStock, CreateWarehouse, ReserveStock
 from mercato.inventory.bootstrap import InventoryService, inventory_outbox
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
-from mercato.platform.engines import EngineUrls
-from mercato.platform.migrations import migrate
-from tests.conftest import own_database, ref
+from tests.conftest import ref
 from tests.service.catalog.builders import a_product
-
-
-@pytest.fixture(scope="module")
-async def own_db(engine_urls: EngineUrls) -> AsyncIterator[Database]:
-    async with own_database(engine_urls, f"rebuild_{secrets.token_hex(4)}") as url:
-        database = Database(url, pool_size=2)
-        await migrate(database, MIGRATIONS)
-        try:
-            yield database
-        finally:
-            await database.dispose()
 
 
 async def _rows(db: Database) -> dict[str, tuple[int, int]]:

@@ -28,8 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.app.bulk.records import ImportRecords, ImportSummary, Rejected, paused_gc
@@ -47,6 +49,7 @@ from mercato.inventory.bootstrap import InventoryService
 from mercato.inventory.domain.events import IMPORT_EVENT_BATCH as LEVEL_BATCH
 from mercato.inventory.domain.events import StockLevelsImported
 from mercato.inventory.domain.model import Warehouse
+from mercato.platform.errors import Conflict
 from mercato.platform.events import DomainEvent
 from mercato.platform.outbox import OutboxRow
 from mercato.platform.unit_of_work import RelayHandoff
@@ -102,6 +105,17 @@ async def _import(
     except _Refused as refused:
         await run.checks()
         return _timed(_replace(summary, rejected=(*records.rejected, *refused.rejected)), started)
+    except (IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
+        # Rows proven new are inserted without ON CONFLICT (by COPY on the driver's connection, hence
+        # asyncpg's error as well as SQLAlchemy's): a writer outside the import (the API, another
+        # process) that created one of their SKUs or slugs after the proof wins the race.
+        await run.checks()
+        if records.rejected:
+            return _timed(_replace(summary, rejected=tuple(records.rejected)), started)
+        raise Conflict(
+            "the catalog changed while importing (another writer created one of the file's SKUs or "
+            "products); nothing was written: run the import again"
+        ) from exc
     except Exception:
         # A row the rules refuse (a NUL in a name, a negative price) may fail a statement before the
         # checks have named it: then the refusals are the answer, not the statement's error.
