@@ -168,6 +168,9 @@ class RunInfo:
     duration: float
     code: str = ""
     topologies: list[str] = field(default_factory=lambda: ["single"])
+    # What ran, when not every scenario at the default size ("mix", "mix at 1000,10000"): part of the
+    # section's key, so a run of one scenario does not replace another's section of the same day.
+    scope: str = ""
     seeding: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
@@ -356,10 +359,12 @@ def _load_line(info: RunInfo) -> str:
 
 
 def section(info: RunInfo) -> tuple[str, str]:
-    """(key, markdown) of this run's section; the key is the UTC date, the kind of engines and the
-    topologies (none for the single topology alone, as sections were keyed before there were two)."""
+    """(key, markdown) of this run's section; the key is the UTC date, the kind of engines, the
+    topologies (none for the single topology alone, as sections were keyed before there were two) and
+    the scope."""
     topologies = "" if info.topologies == ["single"] else " " + "+".join(info.topologies)
-    key = f"{info.started:%Y-%m-%d} {info.engines_label}{topologies}"
+    scope = f" {info.scope}" if info.scope else ""
+    key = f"{info.started:%Y-%m-%d} {info.engines_label}{topologies}{scope}"
     heading = f"{info.engines_label} engines" + (f", {' and '.join(info.topologies)}" if topologies else "")
     lines = [
         f"<!-- bench-run: {key} -->",

@@ -69,6 +69,12 @@ def _engines_text(engines: BenchEngines) -> str:
     return f"external via MERCATO_*_URL ({versions}; at {where})"
 
 
+def _scope(args: argparse.Namespace) -> str:
+    """What this run measures, when not every scenario at the default catalog size."""
+    sizes = "" if args.sizes == [200] else " at " + ",".join(map(str, args.sizes))
+    return "" if args.scenario == "all" and not sizes else f"{args.scenario}{sizes}"
+
+
 def _command(argv: list[str] | None) -> str:
     args = sys.argv[1:] if argv is None else argv
     command = " ".join([".venv/bin/python -m bench.run", *map(shlex.quote, args)])
@@ -276,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         code=report.code_version(),
         topologies=args.topologies,
+        scope=_scope(args),
     )
     failure: str | None = None
     try:

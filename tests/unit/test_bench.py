@@ -18,6 +18,7 @@ from bench.checkout_rush import RushResult
 from bench.commits import CeilingRow
 from bench.options import CHECKOUT_LEVELS, parse_args
 from bench.pgwire import FrontendScanner, WireCounts
+from bench.run import _scope
 
 
 def _msg(kind: bytes, body: bytes) -> bytes:
@@ -369,3 +370,33 @@ def test_a_new_run_keeps_the_files_own_introduction_and_replaces_only_its_own_se
         + fresh
         + "\n<!-- bench-run: day-0 listing -->\n## old listing\n"
     )
+
+
+def test_runs_of_different_scenarios_or_sizes_on_one_day_keep_sections_of_their_own() -> None:
+    def key(*argv: str) -> str:
+        args = parse_args(list(argv))
+        info = report.RunInfo(
+            started=datetime(2026, 12, 7, tzinfo=UTC),
+            engines_label="external",
+            engines_text="",
+            command="",
+            workers=2,
+            connections=16,
+            threads=2,
+            warmup=3,
+            duration=10,
+            topologies=args.topologies,
+            scope=_scope(args),
+        )
+        return report.section(info)[0]
+
+    keys = {
+        key("--topology", "single"),
+        key("--scenario", "mix", "--topology", "single"),
+        key("--scenario", "mix", "--topology", "single", "--sizes", "1000,10000"),
+    }
+    assert keys == {
+        "2026-12-07 external",
+        "2026-12-07 external mix",
+        "2026-12-07 external mix at 1000,10000",
+    }
