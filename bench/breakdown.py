@@ -175,6 +175,12 @@ class Collector:
         if not self.recording:
             return
         n = len(params) if many and isinstance(params, (list, tuple)) else 1
+        if not conn.in_transaction():
+            # A lone statement outside any transaction (`mercato.platform.sql` on a plain connection):
+            # no BEGIN and no COMMIT on the wire, a transaction of its own all the same.
+            lone = report.Tx(group, site, [report.Stmt(site, report.normalize(statement), n)], "autocommit")
+            self.txs.append(lone)
+            return
         tx = self.open.setdefault(id(conn), report.Tx(group, site))
         if not tx.stmts:  # a transaction belongs to whoever sent its first statement
             tx.group, tx.site = group, site

@@ -80,8 +80,9 @@ def summarize(txs: list[Tx]) -> Summary:
         n = sum(s.n for s in tx.stmts)
         for counter in (by_kind[tx.kind], total):
             counter["statements"] += n
-            counter["transactions"] += 1
             counter[tx.outcome + "s"] += 1
+            if tx.outcome != "autocommit":  # BEGIN … COMMIT/ROLLBACK; a lone statement has neither
+                counter["transactions"] += 1
         for s in tx.stmts:
             stmts[(s.sql, tx.kind, s.site)] += s.n
     return Summary(by_kind, stmts, total)

@@ -50,6 +50,7 @@ from mercato.platform.events import Envelope, stream_name
 from mercato.platform.logs import log_fields, message_fields
 from mercato.platform.messaging import Broker
 from mercato.platform.shutdown import Stopping
+from mercato.platform.sql import Sql
 from mercato.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -160,10 +161,15 @@ class EventConsumer:
         self.stopping = Stopping()
         # Called at every turn of `run` (a fetch returned, empty or not): the watchdog's sign of life.
         self.heartbeat: Callable[[], None] = _no_heartbeat
-        self._claim = text(
+        # Sent straight to asyncpg (`platform.sql`): one claim per batch and per lone message.
+        self._claim = Sql(
             f"INSERT INTO {schema}.inbox (consumer, event_id) "
             "SELECT CAST(:consumer AS text), e FROM unnest(CAST(:event_ids AS uuid[])) AS e "
             "ON CONFLICT DO NOTHING RETURNING event_id"
+        )
+        self._claim_one = Sql(
+            f"INSERT INTO {schema}.inbox (consumer, event_id) VALUES (:c, :e) "
+            "ON CONFLICT DO NOTHING RETURNING 1"
         )
 
     async def start(self) -> None:
@@ -364,7 +370,7 @@ class EventConsumer:
     async def _claim_all(self, uow: UnitOfWork, event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """Insert the inbox rows of `event_ids` in one statement; returns the ids that were new."""
         params = {"consumer": self.subscription.name, "event_ids": event_ids}
-        return [row[0] for row in await uow.conn.execute(self._claim, params)]
+        return [row[0] for row in await self._claim.fetch(uow.conn, params)]
 
     async def _apply_alone(self, delivery: _Delivery) -> None:
         """One message in its own unit of work: acked after the commit, nak'ed or parked on failure."""
@@ -373,14 +379,8 @@ class EventConsumer:
         with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
             try:
                 async with self.uow_factory() as uow:
-                    inserted = await uow.conn.execute(
-                        text(
-                            f"INSERT INTO {self.schema}.inbox (consumer, event_id) VALUES (:c, :e) "
-                            "ON CONFLICT DO NOTHING RETURNING 1"
-                        ),
-                        {"c": self.subscription.name, "e": envelope.id},
-                    )
-                    duplicate = inserted.first() is None
+                    params = {"c": self.subscription.name, "e": envelope.id}
+                    duplicate = await self._claim_one.first(uow.conn, params) is None
                     span.set_attribute(DUPLICATE, duplicate)
                     if not duplicate:
                         with log_fields(**_log_fields(envelope)):

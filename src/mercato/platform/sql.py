@@ -1,0 +1,135 @@
+"""Hot statements sent straight to asyncpg, on the connection (and in the transaction) SQLAlchemy holds.
+
+Why: per statement, SQLAlchemy Core's execution (cache lookup, execution context, parameter and
+result processing) and its async adapter (a greenlet switch each way) cost about as much Python CPU as
+asyncpg itself (docs/profiles/README.md), and the checkout's saga runs ~30 statements per order. Its
+hottest statements are fixed SQL text, so `Sql` turns their `:name` parameters into asyncpg's `$n`
+once, at import, and runs them with asyncpg's own prepared-statement cache on the driver connection
+under the caller's `AsyncConnection`. Everything else keeps going through SQLAlchemy on that same
+connection, in the same transaction.
+
+What is kept as SQLAlchemy has it:
+- the transaction: SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its first statement; a
+  statement sent here on a connection inside `begin()` starts it the same way first. On a connection
+  that is not in a transaction (`Database.connect()` used for a lone read), the statement runs on its
+  own: no BEGIN and no ROLLBACK round trip around it.
+- counting: each statement fires the engine's `before_cursor_execute` event, so
+  `Database.count_statements()` and the bench's attribution see it (with no cursor and no context).
+- errors: asyncpg's exceptions come out as SQLAlchemy's (`IntegrityError`, `DBAPIError`...), with the
+  driver's error as `orig`, as from `AsyncConnection.execute`.
+- types: the connection has SQLAlchemy's JSON codecs, so json/jsonb results come decoded, and a
+  json/jsonb parameter is sent as its JSON text (name it in `json=`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from asyncpg import Connection as DriverConnection
+from asyncpg import Record
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# `:name` outside a `::` cast (the statements here use CAST, but a literal `::` must stay as it is).
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Sql:
+    """A statement with `:name` parameters, converted once for asyncpg (`$1`, `$2`...; a name used
+    twice is one parameter)."""
+
+    __slots__ = ("json", "names", "text")
+
+    def __init__(self, text: str, *, json: Iterable[str] = ()) -> None:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        self.text = _PARAM.sub(number, text)
+        self.names = tuple(names)
+        self.json = frozenset(json)
+        if unknown := self.json - set(names):
+            raise ValueError(f"json parameters not in the statement: {sorted(unknown)}")
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        if not self.json:
+            return [params[name] for name in self.names]
+        return [_json_text(params[name]) if name in self.json else params[name] for name in self.names]
+
+    async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> list[Record]:
+        """Every row the statement returns."""
+        args = self.args(params or {})
+        driver = await _driver(conn, self.text, args)
+        try:
+            rows: list[Record] = await driver.fetch(self.text, *args)
+        except Exception as error:
+            raise _translated(conn, self.text, args, error) from error
+        return rows
+
+    async def first(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> Record | None:
+        """The first row the statement returns, if any."""
+        rows = await self.fetch(conn, params)
+        return rows[0] if rows else None
+
+    async def execute(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> str:
+        """Run a statement whose rows are not needed; returns its status (`UPDATE 3`)."""
+        args = self.args(params or {})
+        driver = await _driver(conn, self.text, args)
+        try:
+            status: str = await driver.execute(self.text, *args)
+        except Exception as error:
+            raise _translated(conn, self.text, args, error) from error
+        return status
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def rowcount(status: str) -> int:
+    """The rows a command's status (`UPDATE 3`, `INSERT 0 3`, `DELETE 1`) says it touched."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+async def _driver(conn: AsyncConnection, statement: str, args: Sequence[Any]) -> DriverConnection:
+    """The asyncpg connection under `conn`, with SQLAlchemy's transaction begun on it if `conn` is in
+    one; fires the statement's `before_cursor_execute` event."""
+    sync = conn.sync_connection
+    if sync is None:  # pragma: no cover - an AsyncConnection is started by `async with` / await
+        raise RuntimeError("connection not started")
+    adapted: Any = sync.connection.dbapi_connection  # SQLAlchemy's AsyncAdapt_asyncpg_connection
+    if sync.in_transaction() and adapted._transaction is None:
+        # What the adapter does before its own first statement (`_prepare_and_execute`).
+        await adapted._start_transaction()
+    sync.dispatch.before_cursor_execute(sync, None, statement, args, None, False)
+    driver: DriverConnection = adapted._connection
+    return driver
+
+
+def _translated(conn: AsyncConnection, statement: str, args: Sequence[Any], error: Exception) -> Exception:
+    """`error` as SQLAlchemy would have raised it from `execute`."""
+    sync = conn.sync_connection
+    assert sync is not None
+    adapted: Any = sync.connection.dbapi_connection
+    dialect = sync.dialect
+    dbapi_error: Exception
+    try:
+        adapted._handle_exception(error)  # raises the driver error as the DB-API error it maps to
+    except Exception as mapped:  # noqa: BLE001 - that is what it is for
+        dbapi_error = mapped
+    else:  # pragma: no cover - _handle_exception always raises
+        dbapi_error = error
+    if not isinstance(dbapi_error, dialect.loaded_dbapi.Error):
+        return dbapi_error  # not a database error (a cancellation, a bug): as it was
+    wrapped: Exception = exc.DBAPIError.instance(
+        statement, list(args), dbapi_error, dialect.loaded_dbapi.Error, dialect=dialect
+    )
+    return wrapped
