@@ -89,7 +89,9 @@ def _py_spy(path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def measure(engines: BenchEngines, orders: int, concurrency: int, profile: Path | None) -> str:
+async def measure(
+    engines: BenchEngines, orders: int, concurrency: int, profile: Path | None, pool_size: int | None
+) -> str:
     _cheap_passwords()
     await seed(engines, DISTINCT_SKUS * 5 // 4 + 5)  # about 10% of demo products are unpublished
     settings = engines.settings().model_copy(
@@ -100,6 +102,7 @@ async def measure(engines: BenchEngines, orders: int, concurrency: int, profile:
             "cart_create_per_ip": 1_000_000,
             "checkout_per_customer": 1_000_000,
         }
+        | ({"db_pool_size": pool_size} if pool_size else {})
     )
     runtime = Runtime(settings)
     started = False
@@ -142,7 +145,8 @@ async def measure(engines: BenchEngines, orders: int, concurrency: int, profile:
     return (
         f"order_cpu: {confirmed}/{orders} confirmed ({dict(outcomes)}), concurrency {concurrency}, "
         f"{orders / placed:.1f} orders/s, window {seconds:.1f} s (quiet: {quiet}); CPU {cpu:.2f} s, idle "
-        f"{idle_rate:.3f} cores; **{per_order:.1f} CPU ms per confirmed order** ({mercato.__file__})"
+        f"{idle_rate:.3f} cores; **{per_order:.1f} CPU ms per confirmed order** ({mercato.__file__}, "
+        f"pool {settings.db_pool_size})"
     )
 
 
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=200, help="recorded orders (default 200)")
     parser.add_argument("--concurrency", type=int, default=32, help="orders in flight (default 32)")
     parser.add_argument("--profile", type=Path, help="py-spy raw stacks of the orders to this file")
+    parser.add_argument("--pool-size", type=int, help="db_pool_size of the process (default: the setting's)")
     args = parser.parse_args(argv)
     urls = configured_urls()
     if urls is None:
@@ -159,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     engines = BenchEngines(database, nats, redis, embedded=False)
     try:
         asyncio.run(prepare(engines))
-        print(asyncio.run(measure(engines, args.orders, args.concurrency, args.profile)), flush=True)
+        print(
+            asyncio.run(measure(engines, args.orders, args.concurrency, args.profile, args.pool_size)),
+            flush=True,
+        )
     finally:
         try:
             asyncio.run(cleanup(engines))

@@ -88,9 +88,12 @@ class Bed:
         if note == "committer":
             await uow.commit()
 
-    def consumer(self, **options: float) -> EventConsumer:
+    def consumer(self, *, inbox: bool = True, **options: float) -> EventConsumer:
         subscription = Subscription(
-            name="bed", source_context=self.context, handlers={f"{self.context}.{NOTED}": self.handle}
+            name="bed",
+            source_context=self.context,
+            handlers={f"{self.context}.{NOTED}": self.handle},
+            inbox=inbox,
         )
         return EventConsumer(
             self.db,
@@ -194,6 +197,29 @@ async def test_a_redelivered_message_inside_a_batch_is_a_no_op(bed: Bed) -> None
     assert await bed.inbox() == {first.id, new.id}
     assert counter.count == 3
     assert counter.commits == 1
+    assert await drained(consumer)
+
+
+async def test_a_subscription_without_inbox_claims_no_row_and_a_redelivery_runs_again(bed: Bed) -> None:
+    # Given a consumer whose handlers are idempotent by themselves (no inbox), and a message it handled
+    consumer = bed.consumer(inbox=False)
+    [first] = await bed.publish("first")
+    with bed.db.count_statements() as alone:
+        assert await consumer.poll(wait=1.0) == 1
+
+    # When that message comes again in a batch beside a new one
+    await bed.republish(first)
+    await bed.publish("new")
+    with bed.db.count_statements() as batch:
+        assert await consumer.poll(wait=1.0) == 2
+    await consumer.stop()
+
+    # Then no inbox row was claimed, and the redelivery ran its handler again: only the handler's own
+    # guard (a version check) can make it a no-op, which is what `inbox=False` declares
+    assert await bed.inbox() == set()
+    assert bed.runs == Counter({"first": 2, "new": 1})
+    assert (alone.count, alone.commits) == (2, 1)  # its effect and its event's outbox INSERT, no claim
+    assert (batch.count, batch.commits) == (3, 1)  # two effects, one outbox INSERT, no claim
     assert await drained(consumer)
 
 

@@ -298,8 +298,7 @@ class OutboxRelay:
             return True
         try:
             # One statement on its own (no BEGIN/COMMIT round trips): the UPDATE is atomic by itself.
-            async with self.db.connect() as conn:
-                await self._mark(conn, ids)
+            await self._mark_sql.run_alone(self.db, {"ids": ids})
         except Exception:
             log.exception("outbox %s: marking %d events published failed", self._schema, len(ids))
             self._keep_unmarked(ids)

@@ -10,9 +10,11 @@ connection, in the same transaction.
 
 What is kept as SQLAlchemy has it:
 - the transaction: SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its first statement; a
-  statement sent here on a connection inside `begin()` starts it the same way first. On a connection
-  that is not in a transaction (`Database.connect()` used for a lone read), the statement runs on its
-  own: no BEGIN and no ROLLBACK round trip around it.
+  statement sent here starts it the same way first, and on a connection not in a transaction yet it
+  begins one as SQLAlchemy's autobegin would (the caller commits or rolls back as usual).
+- `read`/`run_alone` are the exception, asked for by name: one statement on a connection of its own,
+  outside any transaction (PostgreSQL runs it atomically by itself), so no BEGIN and no COMMIT or
+  ROLLBACK round trip goes with it: a lone read of the request path, a relay's mark.
 - counting: each statement fires the engine's `before_cursor_execute` event, so
   `Database.count_statements()` and the bench's attribution see it (with no cursor and no context).
 - errors: asyncpg's exceptions come out as SQLAlchemy's (`IntegrityError`, `DBAPIError`...), with the
@@ -32,6 +34,8 @@ from asyncpg import Connection as DriverConnection
 from asyncpg import Record
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.platform.db import Database
 
 # `:name` outside a `::` cast (the statements here use CAST, but a literal `::` must stay as it is).
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -63,10 +67,12 @@ class Sql:
             return [params[name] for name in self.names]
         return [_json_text(params[name]) if name in self.json else params[name] for name in self.names]
 
-    async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> list[Record]:
+    async def fetch(
+        self, conn: AsyncConnection, params: Mapping[str, Any] | None = None, *, alone: bool = False
+    ) -> list[Record]:
         """Every row the statement returns."""
         args = self.args(params or {})
-        driver = await _driver(conn, self.text, args)
+        driver = await _driver(conn, self.text, args, alone)
         try:
             rows: list[Record] = await driver.fetch(self.text, *args)
         except Exception as error:
@@ -78,10 +84,26 @@ class Sql:
         rows = await self.fetch(conn, params)
         return rows[0] if rows else None
 
-    async def execute(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> str:
+    async def read(self, db: Database, params: Mapping[str, Any] | None = None) -> list[Record]:
+        """Every row, read by this statement alone on a pooled connection, outside any transaction."""
+        async with db.connect() as conn:
+            return await self.fetch(conn, params, alone=True)
+
+    async def read_first(self, db: Database, params: Mapping[str, Any] | None = None) -> Record | None:
+        rows = await self.read(db, params)
+        return rows[0] if rows else None
+
+    async def run_alone(self, db: Database, params: Mapping[str, Any] | None = None) -> str:
+        """Run this one statement on a pooled connection, outside any transaction: it commits by itself."""
+        async with db.connect() as conn:
+            return await self.execute(conn, params, alone=True)
+
+    async def execute(
+        self, conn: AsyncConnection, params: Mapping[str, Any] | None = None, *, alone: bool = False
+    ) -> str:
         """Run a statement whose rows are not needed; returns its status (`UPDATE 3`)."""
         args = self.args(params or {})
-        driver = await _driver(conn, self.text, args)
+        driver = await _driver(conn, self.text, args, alone)
         try:
             status: str = await driver.execute(self.text, *args)
         except Exception as error:
@@ -99,16 +121,25 @@ def rowcount(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
-async def _driver(conn: AsyncConnection, statement: str, args: Sequence[Any]) -> DriverConnection:
-    """The asyncpg connection under `conn`, with SQLAlchemy's transaction begun on it if `conn` is in
-    one; fires the statement's `before_cursor_execute` event."""
+async def _driver(
+    conn: AsyncConnection, statement: str, args: Sequence[Any], alone: bool
+) -> DriverConnection:
+    """The asyncpg connection under `conn`, in the connection's transaction (begun first if need be)
+    unless `alone`; fires the statement's `before_cursor_execute` event."""
     sync = conn.sync_connection
     if sync is None:  # pragma: no cover - an AsyncConnection is started by `async with` / await
         raise RuntimeError("connection not started")
     adapted: Any = sync.connection.dbapi_connection  # SQLAlchemy's AsyncAdapt_asyncpg_connection
-    if sync.in_transaction() and adapted._transaction is None:
-        # What the adapter does before its own first statement (`_prepare_and_execute`).
-        await adapted._start_transaction()
+    if alone:
+        if sync.in_transaction():
+            raise RuntimeError("a statement alone needs a connection outside any transaction")
+    else:
+        if not sync.in_transaction():
+            # SQLAlchemy's autobegin: no I/O here, the asyncpg adapter begins lazily (below).
+            sync.begin()
+        if adapted._transaction is None:
+            # What the adapter does before its own first statement (`_prepare_and_execute`).
+            await adapted._start_transaction()
     sync.dispatch.before_cursor_execute(sync, None, statement, args, None, False)
     driver: DriverConnection = adapted._connection
     return driver

@@ -170,8 +170,7 @@ class CatalogQueries:
 
     async def sku_prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
         """Price and product name of each existing SKU in one statement (the cart prices with it)."""
-        async with self.db.connect() as conn:
-            rows = await _SKU_PRICES.fetch(conn, {"skus": list(skus)})
+        rows = await _SKU_PRICES.read(self.db, {"skus": list(skus)})
         return {
             sku: SkuPrice(
                 sku=sku,

@@ -144,8 +144,7 @@ class CustomersQueries:
 
     async def token_stamp(self, account_id: uuid.UUID) -> int | None:
         """The account's token stamp (`token_stamp`), None when there is no such account."""
-        async with self.db.connect() as conn:
-            row = await _TOKEN_STAMP.first(conn, {"id": account_id})
+        row = await _TOKEN_STAMP.read_first(self.db, {"id": account_id})
         return None if row is None else token_stamp(row["token_version"], row["is_active"])
 
     async def addresses(self, account_id: uuid.UUID) -> list[AddressView]:

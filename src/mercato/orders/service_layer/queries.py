@@ -137,8 +137,7 @@ def decode_cursor(token: str) -> tuple[datetime, uuid.UUID]:
 
 
 async def order(db: Database, order_id: uuid.UUID) -> OrderView | None:
-    async with db.connect() as conn:
-        row = await _ORDER.first(conn, {"id": order_id})
+    row = await _ORDER.read_first(db, {"id": order_id})
     return _to_view(row) if row is not None else None
 
 
@@ -155,8 +154,7 @@ async def orders_for_customer(
     if after is not None:
         params["at"], params["after_id"] = decode_cursor(after)
         statement = _NEXT_PAGE
-    async with db.connect() as conn:
-        rows = await statement.fetch(conn, params)
+    rows = await statement.read(db, params)
     views = tuple(_to_view(row) for row in rows[:first])
     return OrderPage(
         items=views,
@@ -167,8 +165,7 @@ async def orders_for_customer(
 
 async def status(db: Database, order_id: uuid.UUID) -> OrderStatus | None:
     """The order's status alone: what a caller waiting for the saga polls."""
-    async with db.connect() as conn:
-        row = await _STATUS.first(conn, {"id": order_id})
+    row = await _STATUS.read_first(db, {"id": order_id})
     value = row[0] if row is not None else None
     return OrderStatus(value) if value is not None else None
 
