@@ -48,7 +48,7 @@ from bench.environment import (
 )
 from mercato.app.runtime import Runtime
 from mercato.customers.adapters.passwords import Argon2Passwords
-from mercato.gateway.app import create_app
+from mercato.gateway.app import create_app, settle_heap
 
 WARMUP_ORDERS = 10
 DISTINCT_SKUS = 40  # shoppers share SKUs round-robin (stock is topped up high): no hot row
@@ -110,6 +110,7 @@ async def measure(
         await runtime.start()
         started = True
         transport = httpx.ASGITransport(app=create_app(settings, runtime))
+        settle_heap(settings)  # what the app's lifespan does (httpx's transport runs no lifespan)
         async with httpx.AsyncClient(transport=transport, base_url="http://cpu.test", timeout=60) as http:
             shoppers = await _shoppers(http, engines, orders + WARMUP_ORDERS)
             await asyncio.gather(*(_order(http, s) for s in shoppers[:WARMUP_ORDERS]))
