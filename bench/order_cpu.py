@@ -34,8 +34,7 @@ from pathlib import Path
 import httpx
 
 import mercato
-from bench.breakdown import _order
-from bench.checkout import SKUS, Shopper, _one_shopper, gql
+from bench.checkout import ADDRESS, CHECKOUT, ORDER, SKUS, TERMINAL, Shopper, _one_shopper, gql
 from bench.checkout_run import _top_up
 from bench.environment import (
     URL_VARS,
@@ -81,6 +80,17 @@ async def _shoppers(http: httpx.AsyncClient, engines: BenchEngines, n: int) -> l
             return await _one_shopper(http, tag, i, skus[i % len(skus)])
 
     return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def _order(http: httpx.AsyncClient, shopper: Shopper) -> str:
+    """Check out, poll `order(id)` if the answer was not terminal; the terminal status. (As
+    `bench.breakdown` does; kept here so that this bench runs against older commits' code too.)"""
+    variables = {"c": shopper.cart, "a": ADDRESS, "k": secrets.token_hex(8)}
+    order = (await gql(http, CHECKOUT, variables, shopper.token))["checkoutComplete"]["order"]
+    while order["status"] not in TERMINAL:
+        await asyncio.sleep(0.02)
+        order = (await gql(http, ORDER, {"id": order["id"]}, shopper.token))["order"]
+    return str(order["status"])
 
 
 def _py_spy(path: Path) -> subprocess.Popen[bytes]:

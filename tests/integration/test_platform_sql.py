@@ -99,3 +99,18 @@ async def test_json_parameters_go_as_json_and_come_back_decoded(db: Database) ->
     row = await statement.read_first(db, {"doc": document, "none": None})
     assert row is not None
     assert (row["doc"], row["none"]) == (document, None)
+
+
+async def test_a_solo_statement_first_in_its_transaction_commits_by_itself(db: Database) -> None:
+    consumer, first, second = ref("sql"), uuid.uuid4(), uuid.uuid4()
+    # Given a transaction that has sent nothing yet, when a solo statement runs in it
+    async with db.engine.begin() as conn:
+        await CLAIM.execute(conn, {"consumer": consumer, "event_id": first}, solo=True)
+        # Then it is committed before the transaction's end: no BEGIN went before it
+        assert await claimed(db, consumer) == [first]
+    # But after another statement of the transaction, a solo one is part of it and rolls back with it
+    async with db.connect() as conn:
+        await CLAIMED.fetch(conn, {"consumer": consumer})
+        await CLAIM.execute(conn, {"consumer": consumer, "event_id": second}, solo=True)
+        await conn.rollback()
+    assert await claimed(db, consumer) == [first]

@@ -144,6 +144,8 @@ class OrdersRepository:
         return locked
 
     async def add(self, order: Order, saga: SagaState, events: EmbeddedEvents) -> bool:
+        # `solo`: the order's whole write (or nothing, if the key is taken), so on a transaction that
+        # has sent nothing yet it goes without BEGIN and the unit of work's COMMIT sends nothing.
         row = await _ADD.first(
             self.conn,
             events.params()
@@ -162,6 +164,7 @@ class OrdersRepository:
                 "step": awaited_step(saga),
                 "cart_id": order.cart_id,
             },
+            solo=True,
         )
         return row is not None
 

@@ -216,7 +216,9 @@ class PaymentsRepository:
             "updated_at": intent.updated_at,
             "version": intent.version,
         }
-        return await _INSERT_AUTHORIZATION.first(self.conn, params) is not None
+        # `solo`: transaction 1 whole (or nothing, if the key is taken), so on a transaction that has
+        # sent nothing yet it goes without BEGIN and the commit that follows sends nothing.
+        return await _INSERT_AUTHORIZATION.first(self.conn, params, solo=True) is not None
 
     async def insert_operation(self, operation: PaymentOperation, lease_seconds: float) -> bool:
         """Record a PENDING operation unless its key is taken or another one is in flight on the
