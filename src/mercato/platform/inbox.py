@@ -245,7 +245,8 @@ class EventConsumer:
                 await msg.term()
                 continue
             handler = self.subscription.handlers.get(envelope.type)
-            if handler is None:
+            wants = self.subscription.wants
+            if handler is None or (wants is not None and not wants(envelope)):
                 await msg.ack()  # not an event this consumer cares about
             else:
                 deliveries.append(_Delivery(msg, envelope, handler))

@@ -55,3 +55,6 @@ class Subscription:
     # nothing), so a message claims no inbox row: a redelivery runs its handler again, to no effect.
     # One INSERT less per batch; only for handlers whose whole effect is such a guarded write.
     inbox: bool = True
+    # Which handled events are worth a transaction (None: all). One it does not want (its handler would
+    # change nothing) is acknowledged as an event without a handler: no inbox row, no SQL.
+    wants: Callable[[Envelope], bool] | None = None
