@@ -53,6 +53,7 @@ from bench.environment import (
 from bench.pgwire import CountingProxy, WireCounts
 from mercato.app.runtime import Runtime
 from mercato.gateway.app import create_app
+from mercato.platform.sql import ALONE
 
 SRC = str(Path(mercato.__file__).parent) + "/"
 WARMUP_ORDERS = 5  # unrecorded: pooled connections open and (mostly) know the checkout's types
@@ -175,6 +176,12 @@ class Collector:
         if not self.recording:
             return
         n = len(params) if many and isinstance(params, (list, tuple)) else 1
+        if _context is ALONE:
+            # A statement sent outside any transaction (`mercato.platform.sql`: alone or solo): no
+            # BEGIN and no COMMIT on the wire, a transaction of its own all the same.
+            lone = report.Tx(group, site, [report.Stmt(site, report.normalize(statement), n)], "autocommit")
+            self.txs.append(lone)
+            return
         tx = self.open.setdefault(id(conn), report.Tx(group, site))
         if not tx.stmts:  # a transaction belongs to whoever sent its first statement
             tx.group, tx.site = group, site

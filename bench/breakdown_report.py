@@ -80,8 +80,9 @@ def summarize(txs: list[Tx]) -> Summary:
         n = sum(s.n for s in tx.stmts)
         for counter in (by_kind[tx.kind], total):
             counter["statements"] += n
-            counter["transactions"] += 1
             counter[tx.outcome + "s"] += 1
+            if tx.outcome != "autocommit":  # BEGIN … COMMIT/ROLLBACK; a lone statement has neither
+                counter["transactions"] += 1
         for s in tx.stmts:
             stmts[(s.sql, tx.kind, s.site)] += s.n
     return Summary(by_kind, stmts, total)
@@ -141,6 +142,13 @@ def totals_table(b: Breakdown) -> list[str]:
             f"| {name} | {ex:,} | {ey:,} | {_f(ex / b.orders)} | **{_f(b.per_order(ex, ey))}** "
             f"| {wx:,} / {wy:,} | {_f(b.per_order(wx, wy))} | {same} |"
         )
+    # Statements sent outside any transaction (`platform.sql`'s lone reads and marks): among the
+    # statements above, with no BEGIN and no COMMIT/ROLLBACK of their own; PostgreSQL commits each.
+    ex, ey = x["autocommits"], y["autocommits"]
+    out.append(
+        f"| of which alone (no BEGIN/COMMIT) | {ex:,} | {ey:,} | {_f(ex / b.orders)} "
+        f"| **{_f(b.per_order(ex, ey))}** | | | |"
+    )
     return out
 
 
@@ -152,7 +160,8 @@ def summary_line(b: Breakdown) -> str:
         f"{_f(b.per_order(t[c], i[c]))} {label}"
         for c, label in zip(COUNTERS, ("statements", "BEGIN", "COMMIT", "ROLLBACK"), strict=True)
     )
-    return f"per order, net of idle ({b.orders} orders): {figures}"
+    alone = _f(b.per_order(t["autocommits"], i["autocommits"]))
+    return f"per order, net of idle ({b.orders} orders): {figures} ({alone} statements alone)"
 
 
 def kinds_table(b: Breakdown) -> list[str]:

@@ -10,7 +10,7 @@ import asyncio
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -88,9 +88,15 @@ class Bed:
         if note == "committer":
             await uow.commit()
 
-    def consumer(self, **options: float) -> EventConsumer:
+    def consumer(
+        self, *, inbox: bool = True, wants: Callable[[Envelope], bool] | None = None, **options: float
+    ) -> EventConsumer:
         subscription = Subscription(
-            name="bed", source_context=self.context, handlers={f"{self.context}.{NOTED}": self.handle}
+            name="bed",
+            source_context=self.context,
+            handlers={f"{self.context}.{NOTED}": self.handle},
+            inbox=inbox,
+            wants=wants,
         )
         return EventConsumer(
             self.db,
@@ -194,6 +200,50 @@ async def test_a_redelivered_message_inside_a_batch_is_a_no_op(bed: Bed) -> None
     assert await bed.inbox() == {first.id, new.id}
     assert counter.count == 3
     assert counter.commits == 1
+    assert await drained(consumer)
+
+
+async def test_a_subscription_without_inbox_claims_no_row_and_a_redelivery_runs_again(bed: Bed) -> None:
+    # Given a consumer whose handlers are idempotent by themselves (no inbox), and a message it handled
+    consumer = bed.consumer(inbox=False)
+    [first] = await bed.publish("first")
+    with bed.db.count_statements() as alone:
+        assert await consumer.poll(wait=1.0) == 1
+
+    # When that message comes again in a batch beside a new one
+    await bed.republish(first)
+    await bed.publish("new")
+    with bed.db.count_statements() as batch:
+        assert await consumer.poll(wait=1.0) == 2
+    await consumer.stop()
+
+    # Then no inbox row was claimed, and the redelivery ran its handler again: only the handler's own
+    # guard (a version check) can make it a no-op, which is what `inbox=False` declares
+    assert await bed.inbox() == set()
+    assert bed.runs == Counter({"first": 2, "new": 1})
+    assert (alone.count, alone.commits) == (2, 1)  # its effect and its event's outbox INSERT, no claim
+    assert (batch.count, batch.commits) == (3, 1)  # two effects, one outbox INSERT, no claim
+    assert await drained(consumer)
+
+
+async def test_an_event_the_subscription_does_not_want_costs_no_transaction(bed: Bed) -> None:
+    # Given a consumer that wants only notes not starting with "skip"
+    consumer = bed.consumer(wants=lambda e: not str(e.payload["note"]).startswith("skip"))
+    await bed.publish("skip-1")
+
+    # When it polls that one alone, then a batch holding another unwanted one
+    with bed.db.count_statements() as alone:
+        assert await consumer.poll(wait=1.0) == 1
+    await bed.publish("kept", "skip-2")
+    with bed.db.count_statements() as batch:
+        assert await consumer.poll(wait=1.0) == 2
+    await consumer.stop()
+
+    # Then the unwanted ones ran no handler and cost no SQL, and are acknowledged all the same
+    assert alone.count == 0
+    assert bed.runs == Counter({"kept": 1})
+    assert (batch.count, batch.commits) == (3, 1)  # the kept one alone: claim, effect, outbox INSERT
+    assert await bed.effects() == ["kept"]
     assert await drained(consumer)
 
 

@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     # 0 turns it off.
     anomaly_watch_interval_seconds: float = Field(default=15.0, ge=0)
     outbox_publish_grace_seconds: float = Field(default=5.0, gt=0)
-    outbox_mark_interval_seconds: float = Field(default=1.0, ge=0)
+    # As long as the poll interval: every mark rides the poll's transaction (one UPDATE per poll),
+    # none runs on its own; rows wait at most that long, well inside the grace.
+    outbox_mark_interval_seconds: float = Field(default=2.0, ge=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     # Consumers apply what one fetch returns (at most `batch_size` messages) in one transaction. A fetch
     # returns as soon as a message is there; `fetch_wait` only bounds how long an idle fetch lingers.

@@ -20,10 +20,11 @@ part of its own work it uses a savepoint (`async with uow.conn.begin_nested():`)
 for what it keeps. What it does outside the transaction (a cache drop, a call) must be idempotent,
 since a handler of a failed batch runs again.
 
-Handling a message is a CONSUMER span, a child of the trace context the event was written in (the
-message's `traceparent` header, else the envelope's `trace`); its handler runs in that span. The events
-of a single message's transaction continue that trace. A batch of several commits in one more CONSUMER
-span (`process batch`) that links to every message's span: the batch's events continue that one.
+Handlers idempotent by themselves. A subscription declared with `inbox=False` (its handlers' whole
+effect is a write guarded by a version) claims no inbox row: a redelivery runs again and changes nothing.
+
+Tracing: `inbox_tracing` (a span per message, one per batch, linked). Declarations (subscriptions,
+tables): `inbox_schema`, re-exported here.
 """
 
 from __future__ import annotations
@@ -32,72 +33,41 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
-from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, PrimaryKeyConstraint, Table, Text, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from opentelemetry.trace import Status, StatusCode
+from sqlalchemy import text
 
-from mercato.platform import telemetry
 from mercato.platform.business_metrics import consumer_redeliveries, dead_letters
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
-from mercato.platform.logs import log_fields, message_fields
+from mercato.platform.inbox_schema import Handler, Subscription, dead_letter_table, inbox_table
+from mercato.platform.inbox_tracing import (
+    DUPLICATE,
+    ROLLED_BACK,
+    batch_span,
+    end,
+    log_fields_of,
+    message_span,
+)
+from mercato.platform.logs import log_fields
 from mercato.platform.messaging import Broker
 from mercato.platform.shutdown import Stopping
+from mercato.platform.sql import Sql
 from mercato.platform.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-DUPLICATE = "mercato.inbox.duplicate"
+# Declared beside, re-exported: contexts import them from here.
+__all__ = ["EventConsumer", "Handler", "Subscription", "dead_letter_table", "inbox_table"]
+
 # How long a batch in progress keeps telling the watchdog the consumer is alive (see `_kept_in_progress`).
 BATCH_LIFE_SECONDS = 600.0
-ROLLED_BACK = "mercato.inbox.batch_rolled_back"
-
-
-def inbox_table(metadata: MetaData) -> Table:
-    return Table(
-        "inbox",
-        metadata,
-        Column("consumer", Text, nullable=False),
-        Column("event_id", UUID(as_uuid=True), nullable=False),
-        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        PrimaryKeyConstraint("consumer", "event_id"),
-    )
-
-
-def dead_letter_table(metadata: MetaData) -> Table:
-    return Table(
-        "dead_letters",
-        metadata,
-        Column("consumer", Text, nullable=False),
-        Column("event_id", UUID(as_uuid=True), nullable=False),
-        Column("subject", Text, nullable=False),
-        Column("body", LargeBinary, nullable=False),
-        Column("error", Text, nullable=False),
-        Column("failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        PrimaryKeyConstraint("consumer", "event_id"),
-    )
-
-
-Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """`name` consumes events of `source_context` whose type is in `handlers`."""
-
-    name: str
-    source_context: str
-    handlers: dict[str, Handler]
-    # Seconds between the starts of two fetches (0: fetch again at once): a consumer that can lag a
-    # little gathers what arrived meanwhile into one batch, one transaction, instead of many.
-    fetch_interval: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +82,6 @@ def _redelivered(msg: Msg) -> bool:
         return (msg.metadata.num_delivered or 1) > 1
     except Exception:  # noqa: BLE001 - not a JetStream message (a test's): not a redelivery
         return False
-
-
-def _log_fields(envelope: Envelope) -> dict[str, str]:
-    return message_fields(envelope.type, envelope.aggregate_id, envelope.payload)
 
 
 class HandlerBrokeTheBatch(RuntimeError):
@@ -160,10 +126,15 @@ class EventConsumer:
         self.stopping = Stopping()
         # Called at every turn of `run` (a fetch returned, empty or not): the watchdog's sign of life.
         self.heartbeat: Callable[[], None] = _no_heartbeat
-        self._claim = text(
+        # Sent straight to asyncpg (`platform.sql`): one claim per batch and per lone message.
+        self._claim = Sql(
             f"INSERT INTO {schema}.inbox (consumer, event_id) "
             "SELECT CAST(:consumer AS text), e FROM unnest(CAST(:event_ids AS uuid[])) AS e "
             "ON CONFLICT DO NOTHING RETURNING event_id"
+        )
+        self._claim_one = Sql(
+            f"INSERT INTO {schema}.inbox (consumer, event_id) VALUES (:c, :e) "
+            "ON CONFLICT DO NOTHING RETURNING 1"
         )
 
     async def start(self) -> None:
@@ -274,7 +245,8 @@ class EventConsumer:
                 await msg.term()
                 continue
             handler = self.subscription.handlers.get(envelope.type)
-            if handler is None:
+            wants = self.subscription.wants
+            if handler is None or (wants is not None and not wants(envelope)):
                 await msg.ack()  # not an event this consumer cares about
             else:
                 deliveries.append(_Delivery(msg, envelope, handler))
@@ -296,22 +268,13 @@ class EventConsumer:
 
     async def _apply_batch(self, deliveries: Sequence[_Delivery]) -> bool:
         """The whole batch in one unit of work; False (everything rolled back) if any of it failed."""
-        spans = [self._span(d) for d in deliveries]
-        batch = telemetry.tracer(__name__).start_span(
-            "process batch",
-            kind=SpanKind.CONSUMER,
-            links=[Link(s.get_span_context()) for s in spans],
-            attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
-                "messaging.consumer.group.name": self.durable,
-                "messaging.batch.message_count": len(deliveries),
-            },
-        )
+        spans = [message_span(d.msg, d.envelope, self.durable) for d in deliveries]
+        batch = batch_span(spans, self.durable)
         failed_at: int | None = None
         try:
             async with self.uow_factory() as uow:
-                new = set(await self._claim_all(uow, [d.envelope.id for d in deliveries]))
+                ids = [d.envelope.id for d in deliveries]
+                new = set(await self._claim_all(uow, ids) if self.subscription.inbox else ids)
                 # A handler's commit would commit every claimed inbox row, those of the messages still
                 # to run included: a later failure would then leave them claimed but never handled.
                 commit = uow.commit
@@ -327,7 +290,7 @@ class EventConsumer:
                         failed_at = index
                         with (
                             trace.use_span(span, record_exception=False, set_status_on_exception=False),
-                            log_fields(**_log_fields(delivery.envelope)),
+                            log_fields(**log_fields_of(delivery.envelope)),
                         ):
                             log.debug("handling %s", delivery.envelope.type)
                             await delivery.handler(delivery.envelope, uow)
@@ -340,7 +303,7 @@ class EventConsumer:
                 with trace.use_span(batch, record_exception=False, set_status_on_exception=False):
                     await uow.commit()
         except asyncio.CancelledError:
-            _end(batch, *spans)
+            end(batch, *spans)
             raise
         except Exception as exc:  # noqa: BLE001 - any failure: roll back, then one message at a time
             log.info(
@@ -356,34 +319,29 @@ class EventConsumer:
                 if index == failed_at:
                     span.record_exception(exc)
                     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            _end(batch, *spans)
+            end(batch, *spans)
             return False
-        _end(batch, *spans)
+        end(batch, *spans)
         return True
 
     async def _claim_all(self, uow: UnitOfWork, event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """Insert the inbox rows of `event_ids` in one statement; returns the ids that were new."""
         params = {"consumer": self.subscription.name, "event_ids": event_ids}
-        return [row[0] for row in await uow.conn.execute(self._claim, params)]
+        return [row[0] for row in await self._claim.fetch(uow.conn, params)]
 
     async def _apply_alone(self, delivery: _Delivery) -> None:
         """One message in its own unit of work: acked after the commit, nak'ed or parked on failure."""
         msg, envelope = delivery.msg, delivery.envelope
-        span = self._span(delivery)
+        span = message_span(msg, envelope, self.durable)
         with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
             try:
                 async with self.uow_factory() as uow:
-                    inserted = await uow.conn.execute(
-                        text(
-                            f"INSERT INTO {self.schema}.inbox (consumer, event_id) VALUES (:c, :e) "
-                            "ON CONFLICT DO NOTHING RETURNING 1"
-                        ),
-                        {"c": self.subscription.name, "e": envelope.id},
-                    )
-                    duplicate = inserted.first() is None
+                    params = {"c": self.subscription.name, "e": envelope.id}
+                    inbox = self.subscription.inbox
+                    duplicate = inbox and await self._claim_one.first(uow.conn, params) is None
                     span.set_attribute(DUPLICATE, duplicate)
                     if not duplicate:
-                        with log_fields(**_log_fields(envelope)):
+                        with log_fields(**log_fields_of(envelope)):
                             log.debug("handling %s alone", envelope.type)
                             await delivery.handler(envelope, uow)
                     await uow.commit()
@@ -395,22 +353,6 @@ class EventConsumer:
                 await self._failed(msg, envelope, exc)
                 return
             await msg.ack()
-
-    def _span(self, delivery: _Delivery) -> Span:
-        """The message's CONSUMER span (started, not current), a child of the trace it was written in."""
-        msg, envelope = delivery.msg, delivery.envelope
-        return telemetry.tracer(__name__).start_span(
-            f"process {envelope.type}",
-            context=telemetry.extract(_trace_of(msg, envelope)),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": msg.subject,
-                "messaging.consumer.group.name": self.durable,
-                "messaging.message.id": str(envelope.id),
-            },
-        )
 
     @contextlib.asynccontextmanager
     async def _kept_in_progress(self, deliveries: Sequence[_Delivery]) -> AsyncIterator[None]:
@@ -469,16 +411,3 @@ def _no_heartbeat() -> None:
 
 async def _refuse_commit() -> None:
     raise HandlerBrokeTheBatch("a handler committed the unit of work its batch shares")
-
-
-def _end(*spans: Span) -> None:
-    for span in spans:
-        span.end()
-
-
-def _trace_of(msg: Msg, envelope: Envelope) -> dict[str, str]:
-    """The W3C entries the event was published with: headers first (what the relay set), else the body."""
-    headers = msg.headers or {}
-    if telemetry.TRACEPARENT in headers:
-        return {k: headers[k] for k in telemetry.TRACE_KEYS if k in headers}
-    return envelope.trace

@@ -29,7 +29,6 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 import orjson
 from sqlalchemy import (
@@ -39,14 +38,11 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    Interval,
     LargeBinary,
     MetaData,
     Table,
     Text,
-    bindparam,
     func,
-    insert,
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
@@ -57,6 +53,7 @@ from mercato.platform.db import Database
 from mercato.platform.events import DomainEvent, Envelope
 from mercato.platform.messaging import Broker
 from mercato.platform.shutdown import Stopping, stop_tasks, wait_event
+from mercato.platform.sql import Sql
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +75,18 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
+def outbox_insert_sql(schema: str) -> str:
+    """An INSERT of `EmbeddedEvents.params()` into `schema`'s outbox, for a branch of a data-modifying
+    CTE: a store that writes its change in one statement writes the change's events in it too. The
+    rows are inserted in their order (their `seq`, the order the poll publishes them in)."""
+    return (
+        f"INSERT INTO {schema}.outbox (id, subject, body, next_attempt_at) "
+        "SELECT e.id, e.subject, e.body, now() + make_interval(secs => :outbox_after) "
+        "FROM unnest(CAST(:outbox_ids AS uuid[]), CAST(:outbox_subjects AS text[]), "
+        "CAST(:outbox_bodies AS bytea[])) WITH ORDINALITY AS e(id, subject, body, n)"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     """One event as its transaction wrote it: what the relay publishes."""
@@ -94,6 +103,8 @@ class Outbox:
     def __init__(self, table: Table, namespace: str) -> None:
         self.table = table
         self.namespace = namespace
+        # The same INSERT the stores embed in their statements, sent straight to asyncpg (`platform.sql`).
+        self._insert = Sql(outbox_insert_sql(self.schema))
 
     @property
     def schema(self) -> str:
@@ -124,14 +135,15 @@ class Outbox:
         """Insert `events`, in their order, and return them as rows to publish. The poll leaves them
         alone for `publish_after` seconds, which is the time their relay has to publish them first."""
         rows = self.rows(events)
-        # The database's clock, not this process's: the poll compares with now() of another process.
-        due = func.now() + bindparam("publish_after", timedelta(seconds=publish_after), type_=Interval)
-        # One multi-row INSERT whatever the number of events.
-        await conn.execute(
-            insert(self.table).values(
-                [{"id": r.id, "subject": r.subject, "body": r.body, "next_attempt_at": due} for r in rows]
-            )
-        )
+        # One INSERT whatever the number of events; due by the database's clock, not this process's:
+        # the poll compares with now() of another process.
+        params = {
+            "outbox_ids": [r.id for r in rows],
+            "outbox_subjects": [r.subject for r in rows],
+            "outbox_bodies": [r.body for r in rows],
+            "outbox_after": float(publish_after),
+        }
+        await self._insert.execute(conn, params)
         return rows
 
 
@@ -187,6 +199,7 @@ class OutboxRelay:
         self.after_publish: AfterPublishHook | None = None
         self._wake = asyncio.Event()
         self._schema = outbox.schema
+        self._mark_sql = Sql(f"UPDATE {self._schema}.outbox SET published_at = now() WHERE id = ANY(:ids)")
         self._handed: deque[OutboxRow] = deque()
         self._more = asyncio.Event()
         self._unmarked: list[uuid.UUID] = []  # published after a hand-off, not yet marked
@@ -284,8 +297,8 @@ class OutboxRelay:
         if not ids:
             return True
         try:
-            async with self.db.engine.begin() as conn:
-                await self._mark(conn, ids)
+            # One statement on its own (no BEGIN/COMMIT round trips): the UPDATE is atomic by itself.
+            await self._mark_sql.run_alone(self.db, {"ids": ids})
         except Exception:
             log.exception("outbox %s: marking %d events published failed", self._schema, len(ids))
             self._keep_unmarked(ids)
@@ -412,10 +425,7 @@ class OutboxRelay:
         )
 
     async def _mark(self, conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> None:
-        await conn.execute(
-            text(f"UPDATE {self._schema}.outbox SET published_at = now() WHERE id = ANY(:ids)"),
-            {"ids": list(ids)},
-        )
+        await self._mark_sql.execute(conn, {"ids": list(ids)})
 
     async def prune(self, older_than_hours: int = 72) -> int:
         async with self.db.engine.begin() as conn:

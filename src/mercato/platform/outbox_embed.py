@@ -12,19 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mercato.platform.events import DomainEvent
-from mercato.platform.outbox import OutboxRow
+from mercato.platform.outbox import OutboxRow, outbox_insert_sql
 
-
-def outbox_insert_sql(schema: str) -> str:
-    """An INSERT of `EmbeddedEvents.params()` into `schema`'s outbox, for a branch of a data-modifying
-    CTE: a store that writes its change in one statement writes the change's events in it too. The
-    rows are inserted in their order (their `seq`, the order the poll publishes them in)."""
-    return (
-        f"INSERT INTO {schema}.outbox (id, subject, body, next_attempt_at) "
-        "SELECT e.id, e.subject, e.body, now() + make_interval(secs => :outbox_after) "
-        "FROM unnest(CAST(:outbox_ids AS uuid[]), CAST(:outbox_subjects AS text[]), "
-        "CAST(:outbox_bodies AS bytea[])) WITH ORDINALITY AS e(id, subject, body, n)"
-    )
+__all__ = ["EmbeddedEvents", "outbox_insert_sql"]
 
 
 @dataclass(frozen=True)

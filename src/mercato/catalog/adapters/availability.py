@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mercato.platform.sql import Sql
+
+# Straight to asyncpg (`platform.sql`): the availability consumer writes a batch of levels at each commit.
 # (sku, units available, version)
 Level = tuple[str, int, int]
 
 
-def _upsert_levels(newer: str) -> TextClause:
+def _upsert_levels(newer: str) -> Sql:
     """Keep the highest version per SKU (`newer` compares the stored version with the given one); count
     the SKUs whose stored availability flipped between in and out of stock (no row yet counts as out
     of stock). Sorted by SKU: concurrent writers lock rows in one order."""
-    return text(
+    return Sql(
         "WITH n AS (SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:available AS integer[]), "
         "CAST(:versions AS bigint[])) AS n(sku, available, version)), "
         "old AS (SELECT a.sku, a.available FROM catalog.sku_availability a JOIN n ON n.sku = a.sku), "
@@ -40,12 +42,12 @@ async def upsert_levels(conn: AsyncConnection, levels: Sequence[Level], *, repai
     newer or the same one is); returns how many SKUs flipped between in and out of stock."""
     if not levels:
         return 0
-    flipped = await conn.scalar(
-        _AS_NEW if repair else _NEWER,
+    row = await (_AS_NEW if repair else _NEWER).first(
+        conn,
         {
             "skus": [sku for sku, _, _ in levels],
             "available": [available for _, available, _ in levels],
             "versions": [version for _, _, version in levels],
         },
     )
-    return int(flipped or 0)
+    return int(row[0]) if row is not None else 0

@@ -84,6 +84,9 @@ def subscriptions(queries: CatalogQueries, purger: Purger | None = None) -> list
             # inbox claim, one write, one commit) instead of one transaction per order; the read model
             # lags the inventory by up to this much more (docs/events.md, "Catalog availability").
             fetch_interval=AVAILABILITY_FETCH_INTERVAL,
+            # Both handlers write levels only over an older version (`adapters.availability`): a
+            # redelivered event changes nothing, so no inbox row is claimed (one INSERT less a batch).
+            inbox=False,
             handlers={
                 STOCK_LEVEL_CHANGED: stock_level_changed,
                 STOCK_LEVELS_IMPORTED: stock_levels_imported,

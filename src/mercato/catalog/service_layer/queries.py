@@ -31,6 +31,7 @@ from mercato.catalog.service_layer.views import (
 )
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
+from mercato.platform.sql import Sql
 
 GENERATION_KEY = "catalog:gen"
 
@@ -53,6 +54,13 @@ _SORT_COLUMNS = {
     ProductSort.PRICE: products.c.min_price_amount,
     ProductSort.CREATED_AT: products.c.created_at,
 }
+
+# Every checkout prices its cart with it: straight to asyncpg, a statement on its own (`platform.sql`).
+_SKU_PRICES = Sql(
+    "SELECT v.sku, v.id, v.product_id, v.price_amount, v.currency, p.name, p.published "
+    "FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id "
+    "WHERE v.sku = ANY(CAST(:skus AS text[]))"
+)
 
 
 class CatalogQueries:
@@ -162,27 +170,17 @@ class CatalogQueries:
 
     async def sku_prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
         """Price and product name of each existing SKU in one statement (the cart prices with it)."""
-        query = select(
-            variants.c.sku,
-            variants.c.id,
-            variants.c.product_id,
-            variants.c.price_amount,
-            variants.c.currency,
-            products.c.name,
-            products.c.published,
-        ).join(products, products.c.id == variants.c.product_id)
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(query.where(variants.c.sku.in_(list(skus))))).all()
+        rows = await _SKU_PRICES.read(self.db, {"skus": list(skus)})
         return {
-            r.sku: SkuPrice(
-                sku=r.sku,
-                variant_id=r.id,
-                product_id=r.product_id,
-                price_amount=r.price_amount,
-                currency=r.currency,
-                product_name=r.name if r.published else None,
+            sku: SkuPrice(
+                sku=sku,
+                variant_id=variant_id,
+                product_id=product_id,
+                price_amount=price_amount,
+                currency=currency,
+                product_name=name if published else None,
             )
-            for r in rows
+            for sku, variant_id, product_id, price_amount, currency, name, published in rows
         }
 
     async def _list_products(

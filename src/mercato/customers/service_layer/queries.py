@@ -17,6 +17,7 @@ from mercato.customers.domain.model import Account
 from mercato.customers.domain.tokens import token_stamp
 from mercato.platform.auth import ALL_PERMISSIONS, Permission, Role
 from mercato.platform.db import Database
+from mercato.platform.sql import Sql
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ class AddressView:
 _ACCOUNT = text(
     "SELECT id, email, role, permissions, is_active, created_at FROM customers.accounts WHERE id = :id"
 )
-_TOKEN_STAMP = text("SELECT token_version, is_active FROM customers.accounts WHERE id = :id")
+# Read on every authenticated request whose stamp is not cached: straight to asyncpg, a statement on
+# its own (`platform.sql`: no BEGIN/ROLLBACK around it).
+_TOKEN_STAMP = Sql("SELECT token_version, is_active FROM customers.accounts WHERE id = :id")
 _ADDRESSES = text(
     "SELECT id, first_name, last_name, line1, line2, city, postal_code, country, phone, created_at, "
     "updated_at FROM customers.addresses WHERE account_id = :owner ORDER BY created_at, id"
@@ -141,9 +144,8 @@ class CustomersQueries:
 
     async def token_stamp(self, account_id: uuid.UUID) -> int | None:
         """The account's token stamp (`token_stamp`), None when there is no such account."""
-        async with self.db.connect() as conn:
-            row = (await conn.execute(_TOKEN_STAMP, {"id": account_id})).first()
-        return None if row is None else token_stamp(row.token_version, row.is_active)
+        row = await _TOKEN_STAMP.read_first(self.db, {"id": account_id})
+        return None if row is None else token_stamp(row["token_version"], row["is_active"])
 
     async def addresses(self, account_id: uuid.UUID) -> list[AddressView]:
         """The account's address book, oldest first."""

@@ -22,15 +22,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import text
+from asyncpg import Record
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.inventory.domain.model import Reservation, ReservationStatus
 from mercato.inventory.domain.stock import Allocation, StockLevel
+from mercato.platform.sql import Sql
 
-LOCK_STOCK = text(
+# Sent straight to asyncpg (`platform.sql`): every reservation and commit takes these locks.
+LOCK_STOCK = Sql(
     "SELECT sku, warehouse_id, on_hand, reserved, version FROM inventory.stock "
     "WHERE sku = ANY(CAST(:skus AS text[])) "
     "ORDER BY sku, warehouse_id FOR UPDATE"
@@ -45,22 +46,22 @@ RESERVATION_COLUMNS = (
     "FROM inventory.reservations r "
 )
 
-LOCK_RESERVATION = text(RESERVATION_COLUMNS + "WHERE r.id = :id FOR UPDATE OF r")
+LOCK_RESERVATION = Sql(RESERVATION_COLUMNS + "WHERE r.id = :id FOR UPDATE OF r")
 
-CLAIM_EXPIRED = text(
+CLAIM_EXPIRED = Sql(
     RESERVATION_COLUMNS + "WHERE r.status = 'ACTIVE' AND r.expires_at <= :now "
     "ORDER BY r.expires_at, r.id LIMIT :limit FOR UPDATE OF r SKIP LOCKED"
 )
 
 
-def to_reservation(row: Any) -> Reservation:
-    raw = row.allocations
+def to_reservation(row: Record) -> Reservation:
+    raw = row["allocations"]
     return Reservation(
-        id=row.id,
-        reference=row.reference,
-        status=ReservationStatus(row.status),
-        expires_at=row.expires_at,
-        release_reason=row.release_reason,
+        id=row["id"],
+        reference=row["reference"],
+        status=ReservationStatus(row["status"]),
+        expires_at=row["expires_at"],
+        release_reason=row["release_reason"],
         allocations=tuple(
             Allocation(
                 sku=a["sku"], warehouse_id=uuid.UUID(str(a["warehouse_id"])), quantity=int(a["quantity"])
@@ -74,16 +75,16 @@ async def lock_stock(conn: AsyncConnection, skus: Sequence[str]) -> list[StockLe
     """Lock every stock row of `skus` (rows of other SKUs stay free)."""
     if not skus:
         return []
-    rows = (await conn.execute(LOCK_STOCK, {"skus": sorted(set(skus))})).all()
-    return [StockLevel(r.sku, r.warehouse_id, r.on_hand, r.reserved, r.version) for r in rows]
+    rows = await LOCK_STOCK.fetch(conn, {"skus": sorted(set(skus))})
+    return [StockLevel(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 async def lock_reservation(conn: AsyncConnection, reservation_id: uuid.UUID) -> Reservation | None:
-    row = (await conn.execute(LOCK_RESERVATION, {"id": reservation_id})).first()
+    row = await LOCK_RESERVATION.first(conn, {"id": reservation_id})
     return to_reservation(row) if row is not None else None
 
 
 async def claim_expired(conn: AsyncConnection, now: datetime, limit: int) -> list[Reservation]:
     """Lock up to `limit` ACTIVE reservations expired at `now`, skipping any another sweeper holds."""
-    rows = (await conn.execute(CLAIM_EXPIRED, {"now": now, "limit": limit})).all()
+    rows = await CLAIM_EXPIRED.fetch(conn, {"now": now, "limit": limit})
     return [to_reservation(r) for r in rows]

@@ -9,14 +9,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import TextClause, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.inventory.adapters import locks
-from mercato.inventory.adapters.tables import adjustments, reservations, warehouses
+from mercato.inventory.adapters.tables import adjustments, warehouses
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
 from mercato.inventory.domain.stock import LevelMove, StockBook, StockInvariantBroken, StockLevel
+from mercato.platform.sql import Sql
 
 # Writing stock rows: every changed row in one statement, which also reads the level of each SKU it
 # wrote (units available over all the SKU's rows, summed version) for the unit of work's events.
@@ -43,17 +43,23 @@ _STOCK_LEVELS = (
     "FROM inventory.stock AS t LEFT JOIN v ON v.sku = t.sku AND v.warehouse_id = t.warehouse_id "
     "WHERE t.sku IN (SELECT sku FROM v) GROUP BY t.sku ORDER BY t.sku"
 )
-_SAVE_STOCK = text(f"WITH {_STOCK_VALUES} {_STOCK_LEVELS}")
+# The statements of a reservation and its commit go straight to asyncpg (`platform.sql`).
+_SAVE_STOCK = Sql(f"WITH {_STOCK_VALUES} {_STOCK_LEVELS}")
+
+_OPEN_RESERVATION = Sql(
+    "INSERT INTO inventory.reservations (id, reference, status, expires_at) "
+    "VALUES (:id, :reference, :status, :expires_at) ON CONFLICT (reference) DO NOTHING RETURNING id"
+)
 
 _STATUS_UPDATE = (
     "UPDATE inventory.reservations AS r SET status = n.status, release_reason = n.reason, updated_at = now() "
     "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:reasons AS text[])) "
     "AS n(id, status, reason) WHERE r.id = n.id"
 )
-_SET_STATUS = text(_STATUS_UPDATE)
+_SET_STATUS = Sql(_STATUS_UPDATE)
 
 # A reservation's allocations and the stock rows they hold, in one statement.
-_HOLD = text(
+_HOLD = Sql(
     f"WITH {_STOCK_VALUES}, a AS (INSERT INTO inventory.reservation_allocations "
     "(reservation_id, sku, warehouse_id, quantity) SELECT CAST(:reservation_id AS uuid), * "
     "FROM unnest(CAST(:a_skus AS text[]), CAST(:a_warehouse_ids AS uuid[]), "
@@ -62,7 +68,7 @@ _HOLD = text(
 )
 
 # New statuses of reservations and the stock rows they let go of (commit, release, expiry), in one.
-_SETTLE = text(f"WITH {_STOCK_VALUES}, r AS ({_STATUS_UPDATE}) {_STOCK_LEVELS}")
+_SETTLE = Sql(f"WITH {_STOCK_VALUES}, r AS ({_STATUS_UPDATE}) {_STOCK_LEVELS}")
 
 _DROP_RESERVATION = text("DELETE FROM inventory.reservations WHERE id = :id")
 
@@ -71,7 +77,7 @@ _ENSURE_STOCK = text(
     "VALUES (:sku, :warehouse_id, 0, 0, 0) ON CONFLICT DO NOTHING"
 )
 
-_BY_REFERENCE = text(locks.RESERVATION_COLUMNS + "WHERE r.reference = :reference")
+_BY_REFERENCE = Sql(locks.RESERVATION_COLUMNS + "WHERE r.reference = :reference")
 
 
 class InventoryRepository:
@@ -112,16 +118,16 @@ class InventoryRepository:
         if book.changed:
             await self._write_stock(_SAVE_STOCK, {}, book)
 
-    async def _write_stock(self, statement: TextClause, params: dict[str, object], book: StockBook) -> None:
+    async def _write_stock(self, statement: Sql, params: dict[str, object], book: StockBook) -> None:
         """Run a statement that writes `book`'s changed rows (with more, in `params`) and record the
         level move of each SKU it wrote."""
         rows = book.changed
-        levels = (await self.conn.execute(statement, {**params, **_stock_params(rows)})).all()
-        if not levels or levels[0].written != len(rows):
+        levels = await statement.fetch(self.conn, {**params, **_stock_params(rows)})
+        if not levels or levels[0]["written"] != len(rows):
             raise StockInvariantBroken("stock rows changed while locked")
-        for level in levels:
-            after = int(level.available)
-            self.moves.append(LevelMove(level.sku, after - book.delta(level.sku), after, int(level.version)))
+        for sku, available, version, _ in levels:
+            after = int(available)
+            self.moves.append(LevelMove(sku, after - book.delta(sku), after, int(version)))
         book.mark_saved()
 
     # -- adjustments --------------------------------------------------------------------------
@@ -166,18 +172,13 @@ class InventoryRepository:
     async def open_reservation(self, reservation: Reservation) -> bool:
         """Insert the reservation unless its reference exists; False if it did. A concurrent
         insert of the same reference waits here until the first transaction ends."""
-        inserted = await self.conn.execute(
-            pg_insert(reservations)
-            .values(
-                id=reservation.id,
-                reference=reservation.reference,
-                status=reservation.status.value,
-                expires_at=reservation.expires_at,
-            )
-            .on_conflict_do_nothing(index_elements=["reference"])
-            .returning(reservations.c.id)
-        )
-        return inserted.first() is not None
+        params = {
+            "id": reservation.id,
+            "reference": reservation.reference,
+            "status": reservation.status.value,
+            "expires_at": reservation.expires_at,
+        }
+        return await _OPEN_RESERVATION.first(self.conn, params) is not None
 
     async def hold(self, reservation: Reservation, book: StockBook) -> None:
         """Write the reservation's allocations and the stock rows `book` changed, in one statement."""
@@ -195,7 +196,7 @@ class InventoryRepository:
         await self.conn.execute(_DROP_RESERVATION, {"id": reservation_id})
 
     async def reservation_by_reference(self, reference: str) -> Reservation | None:
-        row = (await self.conn.execute(_BY_REFERENCE, {"reference": reference})).first()
+        row = await _BY_REFERENCE.first(self.conn, {"reference": reference})
         return locks.to_reservation(row) if row is not None else None
 
     async def lock_reservation(self, reservation_id: uuid.UUID) -> Reservation | None:
@@ -215,7 +216,7 @@ class InventoryRepository:
             "reasons": [r.release_reason for r in changed],
         }
         if book is None or not book.changed:
-            await self.conn.execute(_SET_STATUS, params)
+            await _SET_STATUS.execute(self.conn, params)
             return
         await self._write_stock(_SETTLE, params, book)
 

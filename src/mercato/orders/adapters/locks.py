@@ -12,8 +12,9 @@ of the same key (the second waits for the first to commit, then does nothing).
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from mercato.platform.sql import Sql
 
+# Sent straight to asyncpg (`platform.sql`): the lock runs once per saga step.
 # Each lock reads the order's owner (customer and cart) with the saga, so a step knows every event it
 # will write before it writes anything, and writes them with the saga in one statement.
 _SAGA_AND_OWNER = (
@@ -21,9 +22,9 @@ _SAGA_AND_OWNER = (
     "FROM orders.sagas s JOIN orders.orders o ON o.id = s.order_id "
 )
 
-LOCK_SAGA = text(_SAGA_AND_OWNER + "WHERE s.order_id = :id FOR UPDATE OF s")
+LOCK_SAGA = Sql(_SAGA_AND_OWNER + "WHERE s.order_id = :id FOR UPDATE OF s")
 
-CLAIM_DUE = text(
+CLAIM_DUE = Sql(
     _SAGA_AND_OWNER + "WHERE s.deadline IS NOT NULL AND s.deadline <= :now "
     "ORDER BY s.deadline, s.order_id LIMIT :limit FOR UPDATE OF s SKIP LOCKED"
 )

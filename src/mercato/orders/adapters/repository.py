@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+from asyncpg import Record
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.orders.adapters import locks
@@ -20,12 +20,14 @@ from mercato.orders.domain.model import Order, OrderLine, OrderOwner, OrderStatu
 from mercato.orders.domain.saga_codec import from_document, to_document
 from mercato.orders.domain.saga_types import LockedSaga, SagaState, awaited_step
 from mercato.platform.outbox_embed import EmbeddedEvents, outbox_insert_sql
+from mercato.platform.sql import Sql
 from mercato.platform.types import Money
 
 # The events of a new order or of a saga step (`EmbeddedEvents.params()`) ride in its own statement.
 OUTBOX_INSERT = outbox_insert_sql("orders")
 
-_ADD = text(
+# Sent straight to asyncpg (`platform.sql`), as are the saga's lock and saves: once per order or step.
+_ADD = Sql(
     "WITH o AS ("
     " INSERT INTO orders.orders (id, customer_id, idempotency_key, status, reason, lines, total_amount,"
     " currency, shipping_address, created_at, updated_at, cart_id)"
@@ -37,9 +39,8 @@ _ADD = text(
     " h AS (INSERT INTO orders.status_history (order_id, status, reason, at)"
     " SELECT id, :status, NULL, :now FROM o),"
     " ob AS (" + OUTBOX_INSERT + " WHERE EXISTS (SELECT 1 FROM o))"
-    " SELECT id FROM o"
-).bindparams(
-    bindparam("lines", type_=JSONB), bindparam("address", type_=JSONB), bindparam("state", type_=JSONB)
+    " SELECT id FROM o",
+    json=("lines", "address", "state"),
 )
 
 _BY_KEY = text(
@@ -80,12 +81,12 @@ _SAVE_AND_TOUCH = (
 )
 
 
-def _statement(sql: str, *, with_events: bool) -> TextClause:
+def _statement(sql: str, *, with_events: bool) -> Sql:
     """`sql`, and with `with_events` the step's outbox rows written by the same statement."""
     if with_events:
         head = "WITH ob AS (" + OUTBOX_INSERT + ")"
         sql = head + ", " + sql.removeprefix("WITH ") if sql.startswith("WITH ") else head + " " + sql
-    return text(sql).bindparams(bindparam("state", type_=JSONB))
+    return Sql(sql, json=("state",))
 
 
 # (saga only, saga + order status + history, saga + order totals) x (without, with events)
@@ -96,8 +97,8 @@ _SAVES = {
 }
 
 
-def _locked(row: Any) -> LockedSaga:
-    return LockedSaga(from_document(row.state), OrderOwner(row.customer_id, row.cart_id))
+def _locked(row: Record) -> LockedSaga:
+    return LockedSaga(from_document(row["state"]), OrderOwner(row["customer_id"], row["cart_id"]))
 
 
 # A saga step that ended in this transaction: (step, outcome, seconds it took).
@@ -137,33 +138,34 @@ class OrdersRepository:
         self._step_started: dict[uuid.UUID, datetime | None] = {}
         self.finished_steps: list[FinishedStep] = []
 
-    def _remember(self, row: Any) -> LockedSaga:
+    def _remember(self, row: Record) -> LockedSaga:
         locked = _locked(row)
-        self._step_started[locked.state.order_id] = row.step_started_at
+        self._step_started[locked.state.order_id] = row["step_started_at"]
         return locked
 
     async def add(self, order: Order, saga: SagaState, events: EmbeddedEvents) -> bool:
-        row = (
-            await self.conn.execute(
-                _ADD,
-                events.params()
-                | {
-                    "id": order.id,
-                    "customer_id": order.customer_id,
-                    "key": order.idempotency_key,
-                    "status": saga.status.value,
-                    "lines": lines_document(order.lines),
-                    "amount": order.total.amount,
-                    "currency": order.total.currency,
-                    "address": dict(order.shipping_address),
-                    "now": order.created_at,
-                    "state": to_document(saga),
-                    "deadline": saga.deadline,
-                    "step": awaited_step(saga),
-                    "cart_id": order.cart_id,
-                },
-            )
-        ).first()
+        # `solo`: the order's whole write (or nothing, if the key is taken), so on a transaction that
+        # has sent nothing yet it goes without BEGIN and the unit of work's COMMIT sends nothing.
+        row = await _ADD.first(
+            self.conn,
+            events.params()
+            | {
+                "id": order.id,
+                "customer_id": order.customer_id,
+                "key": order.idempotency_key,
+                "status": saga.status.value,
+                "lines": lines_document(order.lines),
+                "amount": order.total.amount,
+                "currency": order.total.currency,
+                "address": dict(order.shipping_address),
+                "now": order.created_at,
+                "state": to_document(saga),
+                "deadline": saga.deadline,
+                "step": awaited_step(saga),
+                "cart_id": order.cart_id,
+            },
+            solo=True,
+        )
         return row is not None
 
     async def by_key(self, customer_id: uuid.UUID, idempotency_key: str) -> Order | None:
@@ -173,11 +175,11 @@ class OrdersRepository:
         return replace(to_order(row), payment_method=row.payment_method) if row is not None else None
 
     async def lock_saga(self, order_id: uuid.UUID) -> LockedSaga | None:
-        row = (await self.conn.execute(locks.LOCK_SAGA, {"id": order_id})).first()
+        row = await locks.LOCK_SAGA.first(self.conn, {"id": order_id})
         return self._remember(row) if row is not None else None
 
     async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
-        rows = (await self.conn.execute(locks.CLAIM_DUE, {"now": now, "limit": limit})).all()
+        rows = await locks.CLAIM_DUE.fetch(self.conn, {"now": now, "limit": limit})
         return [self._remember(row) for row in rows]
 
     async def save_saga(
@@ -210,7 +212,7 @@ class OrdersRepository:
             kind = "saga"
         if events is not None and events.rows:
             params.update(events.params())
-        await self.conn.execute(_SAVES[kind, "outbox_ids" in params], params)
+        await _SAVES[kind, "outbox_ids" in params].execute(self.conn, params)
 
     def _step_moved(self, before: SagaState, after: SagaState, now: datetime, step: str | None) -> None:
         ended = awaited_step(before)

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from asyncpg import Record
 
 from mercato.orders.domain.errors import OrderQueryErrorCode
 from mercato.orders.domain.model import OrderStatus, RejectReason
 from mercato.platform.db import Database
 from mercato.platform.errors import FieldError, InputRejected
+from mercato.platform.sql import Sql
 from mercato.platform.types import Money
 
 PAGE_MAX = 100
@@ -74,32 +75,31 @@ _COLUMNS = (
     "ORDER BY h.seq), CAST('[]' AS json)) FROM orders.status_history h WHERE h.order_id = o.id) AS history "
     "FROM orders.orders o "
 )
-_ORDER = text(_COLUMNS + "WHERE o.id = :id")
+# Straight to asyncpg (`platform.sql`), each a statement on its own: no BEGIN/ROLLBACK around a read.
+_ORDER = Sql(_COLUMNS + "WHERE o.id = :id")
 # Newest first; the row-value comparison uses the (customer_id, created_at DESC, id DESC) index.
-_FIRST_PAGE = text(
-    _COLUMNS + "WHERE o.customer_id = :customer ORDER BY o.created_at DESC, o.id DESC LIMIT :n"
-)
-_NEXT_PAGE = text(
+_FIRST_PAGE = Sql(_COLUMNS + "WHERE o.customer_id = :customer ORDER BY o.created_at DESC, o.id DESC LIMIT :n")
+_NEXT_PAGE = Sql(
     _COLUMNS + "WHERE o.customer_id = :customer AND (o.created_at, o.id) < (:at, :after_id) "
     "ORDER BY o.created_at DESC, o.id DESC LIMIT :n"
 )
-_STATUS = text("SELECT status FROM orders.orders WHERE id = :id")
+_STATUS = Sql("SELECT status FROM orders.orders WHERE id = :id")
 
 
-def _to_view(row: Any) -> OrderView:
-    currency = row.currency
+def _to_view(row: Record) -> OrderView:
+    currency = row["currency"]
     return OrderView(
-        id=row.id,
-        customer_id=row.customer_id,
-        status=OrderStatus(row.status),
-        reason=RejectReason(row.reason) if row.reason else None,
+        id=row["id"],
+        customer_id=row["customer_id"],
+        status=OrderStatus(row["status"]),
+        reason=RejectReason(row["reason"]) if row["reason"] else None,
         lines=tuple(
             OrderLineView(str(x["sku"]), int(x["quantity"]), Money(int(x["unit_price"]), currency))
-            for x in row.lines
+            for x in row["lines"]
         ),
-        total=Money(int(row.total_amount), currency),
-        shipping_address=row.shipping_address,
-        created_at=row.created_at,
+        total=Money(int(row["total_amount"]), currency),
+        shipping_address=row["shipping_address"],
+        created_at=row["created_at"],
         history=tuple(
             StatusChange(
                 OrderStatus(h["status"]),
@@ -108,10 +108,10 @@ def _to_view(row: Any) -> OrderView:
                 h.get("actor"),
                 h.get("note"),
             )
-            for h in row.history
+            for h in row["history"]
         ),
-        refunded=Money(int(row.refunded_amount), currency) if row.refunded_amount else None,
-        tracking_number=row.tracking_number,
+        refunded=Money(int(row["refunded_amount"]), currency) if row["refunded_amount"] else None,
+        tracking_number=row["tracking_number"],
     )
 
 
@@ -137,8 +137,7 @@ def decode_cursor(token: str) -> tuple[datetime, uuid.UUID]:
 
 
 async def order(db: Database, order_id: uuid.UUID) -> OrderView | None:
-    async with db.connect() as conn:
-        row = (await conn.execute(_ORDER, {"id": order_id})).first()
+    row = await _ORDER.read_first(db, {"id": order_id})
     return _to_view(row) if row is not None else None
 
 
@@ -155,8 +154,7 @@ async def orders_for_customer(
     if after is not None:
         params["at"], params["after_id"] = decode_cursor(after)
         statement = _NEXT_PAGE
-    async with db.connect() as conn:
-        rows = (await conn.execute(statement, params)).all()
+    rows = await statement.read(db, params)
     views = tuple(_to_view(row) for row in rows[:first])
     return OrderPage(
         items=views,
@@ -167,8 +165,8 @@ async def orders_for_customer(
 
 async def status(db: Database, order_id: uuid.UUID) -> OrderStatus | None:
     """The order's status alone: what a caller waiting for the saga polls."""
-    async with db.connect() as conn:
-        value = (await conn.execute(_STATUS, {"id": order_id})).scalar_one_or_none()
+    row = await _STATUS.read_first(db, {"id": order_id})
+    value = row[0] if row is not None else None
     return OrderStatus(value) if value is not None else None
 
 

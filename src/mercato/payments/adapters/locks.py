@@ -22,17 +22,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.payments.domain.rules import LockBusy
+from mercato.platform.sql import Sql
 
 INTENT_COLUMNS = (
     "i.id, i.order_reference, i.amount, i.currency, i.status, i.provider, i.provider_reference, "
     "i.captured_amount, i.refunded_amount, i.failure_code, i.created_at, i.updated_at, i.version"
 )
 
+# The statements here and the repository's hot ones go straight to asyncpg (`platform.sql`).
 # `leased` is evaluated by the database clock, the one clock all processes share.
 OPERATION_COLUMNS = (
     "o.id, o.operation, o.idempotency_key, o.intent_id, o.order_reference, o.amount, o.currency, "
@@ -51,8 +52,8 @@ _LOCK_INTENT_WITH_OPERATIONS = (
     "OR (o.intent_id = :id AND o.status = 'PENDING')) x) AS operations "
     "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
 )
-LOCK_INTENT_WITH_OPERATIONS = text(_LOCK_INTENT_WITH_OPERATIONS)
-LOCK_INTENT_WITH_OPERATIONS_NOWAIT = text(_LOCK_INTENT_WITH_OPERATIONS + " NOWAIT")
+LOCK_INTENT_WITH_OPERATIONS = Sql(_LOCK_INTENT_WITH_OPERATIONS)
+LOCK_INTENT_WITH_OPERATIONS_NOWAIT = Sql(_LOCK_INTENT_WITH_OPERATIONS + " NOWAIT")
 LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a NOWAIT lock someone else holds
 
 # The intent, and the status of one of its operations read under the intent's lock: every
@@ -62,19 +63,19 @@ _LOCK_INTENT_WITH_OPERATION = (
     "WHERE o.id = :operation_id) AS operation_status "
     "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
 )
-LOCK_INTENT_WITH_OPERATION = text(_LOCK_INTENT_WITH_OPERATION)
-LOCK_INTENT_WITH_OPERATION_NOWAIT = text(_LOCK_INTENT_WITH_OPERATION + " NOWAIT")
+LOCK_INTENT_WITH_OPERATION = Sql(_LOCK_INTENT_WITH_OPERATION)
+LOCK_INTENT_WITH_OPERATION_NOWAIT = Sql(_LOCK_INTENT_WITH_OPERATION + " NOWAIT")
 
 # Take over an operation whose lease ran out. Concurrent claimers queue on the row and re-check
 # the WHERE after the first commits, so exactly one of them wins.
-CLAIM = text(
+CLAIM = Sql(
     "UPDATE payments.payment_operations o SET lease_until = now() + CAST(:lease AS interval), "
     "lease_token = :token, attempts = o.attempts + 1, updated_at = now() "
     "WHERE o.id = :id AND o.status = 'PENDING' AND o.lease_until <= now() "
     f"RETURNING {OPERATION_COLUMNS}"
 )
 
-CLAIM_STALE = text(
+CLAIM_STALE = Sql(
     "UPDATE payments.payment_operations o SET lease_until = now() + CAST(:lease AS interval), "
     "lease_token = gen_random_uuid(), attempts = o.attempts + 1, updated_at = now() "
     "WHERE o.id IN (SELECT s.id FROM payments.payment_operations s "
@@ -100,9 +101,9 @@ async def lock_intent_with_operation(
     return await _first(conn, statement, {"id": intent_id, "operation_id": operation_id})
 
 
-async def _first(conn: AsyncConnection, statement: TextClause, params: dict[str, Any]) -> Any:
+async def _first(conn: AsyncConnection, statement: Sql, params: dict[str, Any]) -> Any:
     try:
-        return (await conn.execute(statement, params)).first()
+        return await statement.first(conn, params)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             raise LockBusy() from None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.payments.adapters import locks
@@ -26,23 +26,24 @@ from mercato.payments.domain.model import (
 )
 from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation
 from mercato.platform.outbox_embed import EmbeddedEvents, outbox_insert_sql
+from mercato.platform.sql import Sql
 from mercato.platform.types import Money
 
-_OPERATIONS_FOR = text(
+_OPERATIONS_FOR = Sql(
     f"SELECT {locks.OPERATION_COLUMNS} FROM payments.payment_operations o "
     "WHERE (o.operation = :operation AND o.idempotency_key = :key) "
     "OR (o.intent_id = :intent_id AND o.status = 'PENDING')"
 )
-_OPERATION_BY_KEY = text(
+_OPERATION_BY_KEY = Sql(
     f"SELECT {locks.OPERATION_COLUMNS} FROM payments.payment_operations o "
     "WHERE o.operation = :operation AND o.idempotency_key = :key"
 )
-_OPERATION = text(f"SELECT {locks.OPERATION_COLUMNS} FROM payments.payment_operations o WHERE o.id = :id")
-_OPERATIONS_OF_INTENT = text(
+_OPERATION = Sql(f"SELECT {locks.OPERATION_COLUMNS} FROM payments.payment_operations o WHERE o.id = :id")
+_OPERATIONS_OF_INTENT = Sql(
     f"SELECT {locks.OPERATION_COLUMNS} FROM payments.payment_operations o "
     "WHERE o.intent_id = :intent_id ORDER BY o.created_at, o.id"
 )
-_PENDING = text(
+_PENDING = Sql(
     f"SELECT {locks.OPERATION_COLUMNS} FROM payments.payment_operations o "
     "WHERE o.status = 'PENDING' ORDER BY o.created_at LIMIT :limit"
 )
@@ -50,8 +51,8 @@ _RELEASE = text(
     "UPDATE payments.payment_operations SET lease_until = now(), last_error = :error, updated_at = now() "
     "WHERE id = :id AND status = 'PENDING' AND lease_token = :token"
 )
-_INTENTS = text(f"SELECT {locks.INTENT_COLUMNS} FROM payments.payment_intents i WHERE i.id = ANY(:ids)")
-_INTENTS_OF_ORDER = text(
+_INTENTS = Sql(f"SELECT {locks.INTENT_COLUMNS} FROM payments.payment_intents i WHERE i.id = ANY(:ids)")
+_INTENTS_OF_ORDER = Sql(
     f"SELECT {locks.INTENT_COLUMNS} FROM payments.payment_intents i "
     "WHERE i.order_reference = :order_reference ORDER BY i.created_at, i.id"
 )
@@ -68,9 +69,9 @@ _OPERATION_INSERT = (
     # No conflict target: the key's constraint and the one-in-flight-per-intent index alike.
     "ON CONFLICT DO NOTHING RETURNING id"
 )
-_INSERT_OPERATION = text(_OPERATION_INSERT)
+_INSERT_OPERATION = Sql(_OPERATION_INSERT)
 # The intent only if the operation claimed the key: a lost race writes nothing.
-_INSERT_AUTHORIZATION = text(
+_INSERT_AUTHORIZATION = Sql(
     f"WITH op AS ({_OPERATION_INSERT}) "
     "INSERT INTO payments.payment_intents (id, order_reference, amount, currency, status, provider, "
     "captured_amount, refunded_amount, created_at, updated_at, version) "
@@ -136,7 +137,11 @@ def _operation_params(operation: PaymentOperation, lease_seconds: float) -> dict
     }
 
 
-def _outcome_statement(outcome: Outcome, events: EmbeddedEvents | None) -> tuple[TextClause, dict[str, Any]]:
+# The outcome statements by their text: a handful of shapes (with or without intent, ledger, events).
+_OUTCOMES: dict[str, Sql] = {}
+
+
+def _outcome_statement(outcome: Outcome, events: EmbeddedEvents | None) -> tuple[Sql, dict[str, Any]]:
     """The outcome's writes as one data-modifying CTE: the intent, the ledger entry and the outbox
     rows of `events` are written only if the operation was still PENDING (`f` returned its row)."""
     operation = outcome.operation
@@ -182,7 +187,10 @@ def _outcome_statement(outcome: Outcome, events: EmbeddedEvents | None) -> tuple
         params |= events.params()
     body = ", ".join(parts)
     statement = f"WITH {body} SELECT (SELECT count(*) FROM f) AS finished, {saved} AS saved"
-    return text(statement), params
+    sql = _OUTCOMES.get(statement)
+    if sql is None:
+        sql = _OUTCOMES[statement] = Sql(statement)
+    return sql, params
 
 
 class PaymentsRepository:
@@ -208,13 +216,15 @@ class PaymentsRepository:
             "updated_at": intent.updated_at,
             "version": intent.version,
         }
-        return (await self.conn.execute(_INSERT_AUTHORIZATION, params)).first() is not None
+        # `solo`: transaction 1 whole (or nothing, if the key is taken), so on a transaction that has
+        # sent nothing yet it goes without BEGIN and the commit that follows sends nothing.
+        return await _INSERT_AUTHORIZATION.first(self.conn, params, solo=True) is not None
 
     async def insert_operation(self, operation: PaymentOperation, lease_seconds: float) -> bool:
         """Record a PENDING operation unless its key is taken or another one is in flight on the
         intent; False then. A concurrent insert of the same key waits here until it ends."""
         params = _operation_params(operation, lease_seconds)
-        return (await self.conn.execute(_INSERT_OPERATION, params)).first() is not None
+        return await _INSERT_OPERATION.first(self.conn, params) is not None
 
     async def lock_intent_with_operations(
         self, intent_id: uuid.UUID, kind: OperationKind, key: str, *, nowait: bool = False
@@ -224,7 +234,7 @@ class PaymentsRepository:
         row = await locks.lock_intent_with_operations(self.conn, intent_id, kind.value, key, nowait=nowait)
         if row is None:
             return None
-        return to_intent(row), [operation_from_json(o) for o in row.operations]
+        return to_intent(row), [operation_from_json(o) for o in row["operations"]]
 
     async def lock_intent_with_operation(
         self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
@@ -232,7 +242,7 @@ class PaymentsRepository:
         row = await locks.lock_intent_with_operation(self.conn, intent_id, operation_id, nowait=nowait)
         if row is None:  # pragma: no cover - intents are never deleted
             raise RuntimeError(f"payment intent {intent_id} vanished")
-        status = OperationStatus(row.operation_status) if row.operation_status is not None else None
+        status = OperationStatus(row["operation_status"]) if row["operation_status"] is not None else None
         return to_intent(row), status
 
     async def operations_for(
@@ -240,32 +250,33 @@ class PaymentsRepository:
     ) -> list[PaymentOperation]:
         """The operation holding (`kind`, `key`), and the one in flight on the intent, if any."""
         params = {"operation": kind.value, "key": key, "intent_id": intent_id}
-        return [to_operation(r) for r in (await self.conn.execute(_OPERATIONS_FOR, params)).all()]
+        return [to_operation(r) for r in await _OPERATIONS_FOR.fetch(self.conn, params)]
 
     async def operation_by_key(self, kind: OperationKind, key: str) -> PaymentOperation | None:
-        row = (await self.conn.execute(_OPERATION_BY_KEY, {"operation": kind.value, "key": key})).first()
+        row = await _OPERATION_BY_KEY.first(self.conn, {"operation": kind.value, "key": key})
         return to_operation(row) if row is not None else None
 
     async def claim(self, operation_id: uuid.UUID, lease_seconds: float) -> PaymentOperation | None:
         params = {"id": operation_id, "lease": timedelta(seconds=lease_seconds), "token": uuid.uuid4()}
-        row = (await self.conn.execute(locks.CLAIM, params)).first()
+        row = await locks.CLAIM.first(self.conn, params)
         return to_operation(row) if row is not None else None
 
     async def claim_stale(
         self, limit: int, lease_seconds: float, max_attempts: int
     ) -> list[PaymentOperation]:
         params = {"limit": limit, "lease": timedelta(seconds=lease_seconds), "max_attempts": max_attempts}
-        return [to_operation(r) for r in (await self.conn.execute(locks.CLAIM_STALE, params)).all()]
+        return [to_operation(r) for r in await locks.CLAIM_STALE.fetch(self.conn, params)]
 
     async def record_outcome(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> None:
         """Finish a PENDING operation, save its intent, write its ledger entry and the outbox rows of
         `events`: one statement. The caller holds the intent's lock and saw the operation PENDING
         under it."""
         statement, params = _outcome_statement(outcome, events)
-        row = (await self.conn.execute(statement, params)).one()
-        if row.finished != 1:  # pragma: no cover - every finisher holds the intent's lock
+        row = await statement.first(self.conn, params)
+        assert row is not None  # a SELECT without FROM returns its one row
+        if row["finished"] != 1:  # pragma: no cover - every finisher holds the intent's lock
             raise RuntimeError(f"payment operation {outcome.operation.id} finished twice")
-        if outcome.intent is not None and row.saved != 1:
+        if outcome.intent is not None and row["saved"] != 1:
             intent = outcome.intent.id
             raise RuntimeError(f"payment intent {intent} changed while its operation was in flight")
 
@@ -281,23 +292,23 @@ class PaymentsRepository:
     # -- reads ----------------------------------------------------------------------------------
 
     async def operation(self, operation_id: uuid.UUID) -> PaymentOperation | None:
-        row = (await self.conn.execute(_OPERATION, {"id": operation_id})).first()
+        row = await _OPERATION.first(self.conn, {"id": operation_id})
         return to_operation(row) if row is not None else None
 
     async def intents(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PaymentIntent]:
-        rows = (await self.conn.execute(_INTENTS, {"ids": list(ids)})).all()
-        return {row.id: to_intent(row) for row in rows}
+        rows = await _INTENTS.fetch(self.conn, {"ids": list(ids)})
+        return {row["id"]: to_intent(row) for row in rows}
 
     async def intents_for_order(self, order_reference: str) -> list[PaymentIntent]:
-        rows = (await self.conn.execute(_INTENTS_OF_ORDER, {"order_reference": order_reference})).all()
+        rows = await _INTENTS_OF_ORDER.fetch(self.conn, {"order_reference": order_reference})
         return [to_intent(r) for r in rows]
 
     async def operations(self, intent_id: uuid.UUID) -> list[PaymentOperation]:
-        rows = (await self.conn.execute(_OPERATIONS_OF_INTENT, {"intent_id": intent_id})).all()
+        rows = await _OPERATIONS_OF_INTENT.fetch(self.conn, {"intent_id": intent_id})
         return [to_operation(r) for r in rows]
 
     async def pending_operations(self, limit: int) -> list[PaymentOperation]:
-        return [to_operation(r) for r in (await self.conn.execute(_PENDING, {"limit": limit})).all()]
+        return [to_operation(r) for r in await _PENDING.fetch(self.conn, {"limit": limit})]
 
     async def ledger(self, intent_id: uuid.UUID) -> list[LedgerEntry]:
         rows = (await self.conn.execute(_LEDGER, {"intent_id": intent_id})).all()

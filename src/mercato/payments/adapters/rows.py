@@ -1,10 +1,12 @@
-"""Rows of the payments' tables as domain objects, and the intent as the JSON kept with an outcome."""
+"""Rows of the payments' tables as domain objects, and the intent as the JSON kept with an outcome.
+
+A row is read by column name: an asyncpg `Record` (`platform.sql`) or a dict.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from mercato.payments.domain.model import IntentStatus, OperationKind, PaymentIntent
@@ -14,18 +16,18 @@ from mercato.platform.types import Money
 
 def to_intent(row: Any) -> PaymentIntent:
     return PaymentIntent(
-        id=row.id,
-        order_reference=row.order_reference,
-        amount=Money(int(row.amount), row.currency),
-        status=IntentStatus(row.status),
-        provider=row.provider,
-        provider_reference=row.provider_reference,
-        captured_amount=Money(int(row.captured_amount), row.currency),
-        refunded_amount=Money(int(row.refunded_amount), row.currency),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        version=int(row.version),
-        failure_code=row.failure_code,
+        id=row["id"],
+        order_reference=row["order_reference"],
+        amount=Money(int(row["amount"]), row["currency"]),
+        status=IntentStatus(row["status"]),
+        provider=row["provider"],
+        provider_reference=row["provider_reference"],
+        captured_amount=Money(int(row["captured_amount"]), row["currency"]),
+        refunded_amount=Money(int(row["refunded_amount"]), row["currency"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=int(row["version"]),
+        failure_code=row["failure_code"],
     )
 
 
@@ -53,27 +55,27 @@ def from_snapshot(raw: dict[str, Any]) -> PaymentIntent:
     values["id"] = uuid.UUID(raw["id"])
     values["created_at"] = datetime.fromisoformat(raw["created_at"])
     values["updated_at"] = datetime.fromisoformat(raw["updated_at"])
-    return to_intent(SimpleNamespace(**values))
+    return to_intent(values)
 
 
 def to_operation(row: Any) -> PaymentOperation:
     return PaymentOperation(
-        id=row.id,
-        kind=OperationKind(row.operation),
-        idempotency_key=row.idempotency_key,
-        intent_id=row.intent_id,
-        order_reference=row.order_reference,
-        amount=Money(int(row.amount), row.currency),
-        payment_token=row.payment_token,
-        reason=row.reason,
-        status=OperationStatus(row.status),
-        attempts=row.attempts,
-        leased=bool(row.leased),
-        lease_token=row.lease_token,
-        outcome_code=row.outcome_code,
-        decline_code=row.decline_code,
-        provider_reference=row.provider_reference,
-        result=from_snapshot(row.result) if row.result is not None else None,
+        id=row["id"],
+        kind=OperationKind(row["operation"]),
+        idempotency_key=row["idempotency_key"],
+        intent_id=row["intent_id"],
+        order_reference=row["order_reference"],
+        amount=Money(int(row["amount"]), row["currency"]),
+        payment_token=row["payment_token"],
+        reason=row["reason"],
+        status=OperationStatus(row["status"]),
+        attempts=row["attempts"],
+        leased=bool(row["leased"]),
+        lease_token=row["lease_token"],
+        outcome_code=row["outcome_code"],
+        decline_code=row["decline_code"],
+        provider_reference=row["provider_reference"],
+        result=from_snapshot(row["result"]) if row["result"] is not None else None,
     )
 
 
@@ -83,4 +85,4 @@ def operation_from_json(raw: dict[str, Any]) -> PaymentOperation:
     values["id"] = uuid.UUID(raw["id"])
     values["intent_id"] = uuid.UUID(raw["intent_id"])
     values["lease_token"] = uuid.UUID(raw["lease_token"]) if raw["lease_token"] else None
-    return to_operation(SimpleNamespace(**values))
+    return to_operation(values)

@@ -50,6 +50,15 @@ log = logging.getLogger(__name__)
 HandleIn = Callable[[Any, UnitOfWork], Awaitable[Any]]
 
 
+def _has_pairs(envelope: Envelope) -> bool:
+    """Whether a confirmed order can count a pair: one of a single SKU (one product at most) cannot,
+    so it costs no transaction at all (most orders hold one line)."""
+    lines = envelope.payload.get("lines")
+    if not isinstance(lines, list):
+        return True  # malformed: the handler says so
+    return len({str(line.get("sku")) if isinstance(line, dict) else "" for line in lines}) >= 2
+
+
 def lag_after_commit(uow: UnitOfWork, envelope: Envelope) -> None:
     """Observe, once `uow` commits, how long after its event the index changed."""
 
@@ -122,7 +131,12 @@ def subscriptions(
         []
         if handle_in is None
         else [
-            Subscription(name="orders", source_context="orders", handlers={ORDER_CONFIRMED: order_confirmed})
+            Subscription(
+                name="orders",
+                source_context="orders",
+                handlers={ORDER_CONFIRMED: order_confirmed},
+                wants=_has_pairs,
+            )
         ]
     )
     return [

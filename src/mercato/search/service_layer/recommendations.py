@@ -208,7 +208,10 @@ async def record_purchase(cmd: RecordPurchase, uow: SearchUnitOfWork) -> int:
     """Count one more order for each pair of products the order bought; returns the pair rows
     written (both directions). Runs in the consumer's unit of work, whose inbox row makes a
     redelivered confirmation a no-op: it never commits."""
-    products = await uow.co_purchases.products_of(sorted(set(cmd.skus)))
+    skus = sorted(set(cmd.skus))
+    if len(skus) < 2:
+        return 0  # one SKU is one product at most: no pair, nothing to read
+    products = await uow.co_purchases.products_of(skus)
     if len(products) > BASKET_MAX:
         return 0
     return await uow.co_purchases.count_together(products)

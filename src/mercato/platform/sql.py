@@ -1,0 +1,194 @@
+"""Hot statements sent straight to asyncpg, on the connection (and in the transaction) SQLAlchemy holds.
+
+Why: per statement, SQLAlchemy Core's execution (cache lookup, execution context, parameter and
+result processing) and its async adapter (a greenlet switch each way) cost about as much Python CPU as
+asyncpg itself (docs/profiles/README.md), and the checkout's saga runs ~30 statements per order. Its
+hottest statements are fixed SQL text, so `Sql` turns their `:name` parameters into asyncpg's `$n`
+once, at import, and runs them with asyncpg's own prepared-statement cache on the driver connection
+under the caller's `AsyncConnection`. Everything else keeps going through SQLAlchemy on that same
+connection, in the same transaction.
+
+What is kept as SQLAlchemy has it:
+- the transaction: SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its first statement; a
+  statement sent here starts it the same way first, and on a connection not in a transaction yet it
+  begins one as SQLAlchemy's autobegin would (the caller commits or rolls back as usual).
+- `read`/`run_alone` are the exception, asked for by name: one statement on a connection of its own,
+  outside any transaction (PostgreSQL runs it atomically by itself), so no BEGIN and no COMMIT or
+  ROLLBACK round trip goes with it: a lone read of the request path, a relay's mark.
+- `solo=True` is the other one: a statement that is its unit of work's whole write (a data-modifying
+  CTE with its outbox rows) runs without BEGIN when its transaction has sent nothing yet, so it commits
+  by itself and the unit of work's COMMIT has nothing left to send: one round trip instead of three.
+  Only for a statement that either writes and is followed by the commit alone, or writes nothing (ON
+  CONFLICT DO NOTHING) when the use case goes on: a statement after it begins a transaction of its own.
+  Each round trip is a loopback write that wakes PostgreSQL: the largest single item of the profile.
+- counting: each statement fires the engine's `before_cursor_execute` event, so
+  `Database.count_statements()` and the bench's attribution see it (with no cursor and no context).
+- errors: asyncpg's exceptions come out as SQLAlchemy's (`IntegrityError`, `DBAPIError`...), with the
+  driver's error as `orig`, as from `AsyncConnection.execute`.
+- types: the connection has SQLAlchemy's JSON codecs, so json/jsonb results come decoded, and a
+  json/jsonb parameter is sent as its JSON text (name it in `json=`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from asyncpg import Connection as DriverConnection
+from asyncpg import Record
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mercato.platform.db import Database
+
+# The `before_cursor_execute` context of a statement sent outside any transaction (no BEGIN, no
+# COMMIT): how the bench's attribution tells it from one inside a transaction.
+ALONE = object()
+
+# `:name` outside a `::` cast (the statements here use CAST, but a literal `::` must stay as it is).
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Sql:
+    """A statement with `:name` parameters, converted once for asyncpg (`$1`, `$2`...; a name used
+    twice is one parameter)."""
+
+    __slots__ = ("json", "names", "text")
+
+    def __init__(self, text: str, *, json: Iterable[str] = ()) -> None:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        self.text = _PARAM.sub(number, text)
+        self.names = tuple(names)
+        self.json = frozenset(json)
+        if unknown := self.json - set(names):
+            raise ValueError(f"json parameters not in the statement: {sorted(unknown)}")
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        if not self.json:
+            return [params[name] for name in self.names]
+        return [_json_text(params[name]) if name in self.json else params[name] for name in self.names]
+
+    async def fetch(
+        self,
+        conn: AsyncConnection,
+        params: Mapping[str, Any] | None = None,
+        *,
+        alone: bool = False,
+        solo: bool = False,
+    ) -> list[Record]:
+        """Every row the statement returns."""
+        args = self.args(params or {})
+        driver = await _driver(conn, self.text, args, alone, solo)
+        try:
+            rows: list[Record] = await driver.fetch(self.text, *args)
+        except Exception as error:
+            raise _translated(conn, self.text, args, error) from error
+        return rows
+
+    async def first(
+        self, conn: AsyncConnection, params: Mapping[str, Any] | None = None, *, solo: bool = False
+    ) -> Record | None:
+        """The first row the statement returns, if any."""
+        rows = await self.fetch(conn, params, solo=solo)
+        return rows[0] if rows else None
+
+    async def read(self, db: Database, params: Mapping[str, Any] | None = None) -> list[Record]:
+        """Every row, read by this statement alone on a pooled connection, outside any transaction."""
+        async with db.connect() as conn:
+            return await self.fetch(conn, params, alone=True)
+
+    async def read_first(self, db: Database, params: Mapping[str, Any] | None = None) -> Record | None:
+        rows = await self.read(db, params)
+        return rows[0] if rows else None
+
+    async def run_alone(self, db: Database, params: Mapping[str, Any] | None = None) -> str:
+        """Run this one statement on a pooled connection, outside any transaction: it commits by itself."""
+        async with db.connect() as conn:
+            return await self.execute(conn, params, alone=True)
+
+    async def execute(
+        self,
+        conn: AsyncConnection,
+        params: Mapping[str, Any] | None = None,
+        *,
+        alone: bool = False,
+        solo: bool = False,
+    ) -> str:
+        """Run a statement whose rows are not needed; returns its status (`UPDATE 3`)."""
+        args = self.args(params or {})
+        driver = await _driver(conn, self.text, args, alone, solo)
+        try:
+            status: str = await driver.execute(self.text, *args)
+        except Exception as error:
+            raise _translated(conn, self.text, args, error) from error
+        return status
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def rowcount(status: str) -> int:
+    """The rows a command's status (`UPDATE 3`, `INSERT 0 3`, `DELETE 1`) says it touched."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+async def _driver(
+    conn: AsyncConnection, statement: str, args: Sequence[Any], alone: bool, solo: bool
+) -> DriverConnection:
+    """The asyncpg connection under `conn`, in the connection's transaction (begun first if need be)
+    unless `alone`, or `solo` with nothing sent in it yet; fires `before_cursor_execute` (with `ALONE`
+    as the context of a statement that goes outside any transaction)."""
+    sync = conn.sync_connection
+    if sync is None:  # pragma: no cover - an AsyncConnection is started by `async with` / await
+        raise RuntimeError("connection not started")
+    adapted: Any = sync.connection.dbapi_connection  # SQLAlchemy's AsyncAdapt_asyncpg_connection
+    context: object = None
+    if alone:
+        if sync.in_transaction():
+            raise RuntimeError("a statement alone needs a connection outside any transaction")
+        context = ALONE
+    else:
+        if not sync.in_transaction():
+            # SQLAlchemy's autobegin: no I/O here, the asyncpg adapter begins lazily (below).
+            sync.begin()
+        if adapted._transaction is None:
+            if solo:
+                context = ALONE  # SQLAlchemy's COMMIT will find no driver transaction: sends nothing
+            else:
+                # What the adapter does before its own first statement (`_prepare_and_execute`).
+                await adapted._start_transaction()
+    sync.dispatch.before_cursor_execute(sync, None, statement, args, context, False)
+    driver: DriverConnection = adapted._connection
+    return driver
+
+
+def _translated(conn: AsyncConnection, statement: str, args: Sequence[Any], error: Exception) -> Exception:
+    """`error` as SQLAlchemy would have raised it from `execute`."""
+    sync = conn.sync_connection
+    assert sync is not None
+    adapted: Any = sync.connection.dbapi_connection
+    dialect = sync.dialect
+    dbapi_error: Exception
+    try:
+        adapted._handle_exception(error)  # raises the driver error as the DB-API error it maps to
+    except Exception as mapped:  # noqa: BLE001 - that is what it is for
+        dbapi_error = mapped
+    else:  # pragma: no cover - _handle_exception always raises
+        dbapi_error = error
+    if not isinstance(dbapi_error, dialect.loaded_dbapi.Error):
+        return dbapi_error  # not a database error (a cancellation, a bug): as it was
+    wrapped: Exception = exc.DBAPIError.instance(
+        statement, list(args), dbapi_error, dialect.loaded_dbapi.Error, dialect=dialect
+    )
+    return wrapped
