@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +113,17 @@ class Database:
 
     def connect(self) -> AsyncConnection:
         return self.engine.connect()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for plain reads, outside any transaction (autocommit). Inside one, as
+        `connect()` has it, each read costs two more round trips (asyncpg's BEGIN before the first
+        statement, the ROLLBACK when the connection returns to the pool) and sees nothing more
+        consistent: at READ COMMITTED every statement takes a snapshot of its own either way. For
+        reads only; a statement that writes would commit at once."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
 
     def begin(self) -> Any:
         return self.engine.begin()

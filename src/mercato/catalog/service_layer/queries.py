@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, and_, exists, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Text, and_, bindparam, exists, func, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.sql import ColumnElement
 
 from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
@@ -35,6 +35,7 @@ from mercato.platform.sql import Sql
 
 GENERATION_KEY = "catalog:gen"
 
+# A ProductView's columns, in the order of its fields before `variants` (rows are read by position).
 _PRODUCT_COLUMNS = (
     products.c.id,
     products.c.slug,
@@ -48,6 +49,30 @@ _PRODUCT_COLUMNS = (
     products.c.currency,
     products.c.created_at,
     products.c.updated_at,
+)
+# A VariantView's columns, in the order of its fields (rows are read by position).
+_VARIANT_COLUMNS = (
+    variants.c.id,
+    variants.c.product_id,
+    variants.c.sku,
+    variants.c.attributes,
+    variants.c.price_amount,
+    variants.c.currency,
+)
+# The variants of a page's products: built once, and `= ANY(:ids)` makes it one statement (one
+# prepared statement per connection) whatever the number of products, where `IN (...)` was a new one
+# for every page size.
+_PAGE_VARIANTS = (
+    select(*_VARIANT_COLUMNS)
+    .where(variants.c.product_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+    .order_by(variants.c.product_id, variants.c.position)
+)
+# The same with each SKU's units available (the availability read model; no row: 0).
+_PAGE_VARIANTS_AVAILABLE = (
+    select(*_VARIANT_COLUMNS, sku_availability.c.available)
+    .outerjoin(sku_availability, sku_availability.c.sku == variants.c.sku)
+    .where(variants.c.product_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+    .order_by(variants.c.product_id, variants.c.position)
 )
 _SORT_COLUMNS = {
     ProductSort.NAME: products.c.name,
@@ -106,7 +131,7 @@ class CatalogQueries:
         query = select(sku_availability.c.sku, sku_availability.c.available).where(
             sku_availability.c.sku == func.any(literal(wanted, ARRAY(Text)))
         )
-        async with self.db.connect() as conn:
+        async with self.db.read() as conn:
             found = {r.sku: int(r.available) for r in (await conn.execute(query)).all()}
         return {sku: found.get(sku, 0) for sku in wanted}
 
@@ -140,7 +165,7 @@ class CatalogQueries:
 
     async def categories(self) -> list[CategoryView]:
         async def load() -> list[CategoryView]:
-            async with self.db.connect() as conn:
+            async with self.db.read() as conn:
                 rows = (
                     await conn.execute(
                         select(
@@ -159,12 +184,12 @@ class CatalogQueries:
         )
 
     async def variant(self, variant_id: uuid.UUID) -> VariantView | None:
-        async with self.db.connect() as conn:
+        async with self.db.read() as conn:
             row = (await conn.execute(select(variants).where(variants.c.id == variant_id))).first()
         return _variant_view(row) if row is not None else None
 
     async def variants_by_skus(self, skus: Sequence[str]) -> dict[str, VariantView]:
-        async with self.db.connect() as conn:
+        async with self.db.read() as conn:
             rows = (await conn.execute(select(variants).where(variants.c.sku.in_(list(skus))))).all()
         return {r.sku: _variant_view(r) for r in rows}
 
@@ -218,45 +243,25 @@ class CatalogQueries:
         if query is None:
             assert condition is not None
             query = select(*_PRODUCT_COLUMNS).where(condition)
-        variant_query = select(variants)
-        if levels is not None:
-            variant_query = select(variants, sku_availability.c.available).outerjoin(
-                sku_availability, sku_availability.c.sku == variants.c.sku
-            )
-        async with self.db.connect() as conn:
+        async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
             if not rows:
                 return []
-            variant_rows = (
-                await conn.execute(
-                    variant_query.where(variants.c.product_id.in_([r.id for r in rows])).order_by(
-                        variants.c.product_id, variants.c.position
-                    )
-                )
-            ).all()
+            variant_query = _PAGE_VARIANTS_AVAILABLE if levels is not None else _PAGE_VARIANTS
+            variant_rows = (await conn.execute(variant_query, {"ids": [r[0] for r in rows]})).all()
+        # Rows are read by position, in the order of the views' fields: by attribute, a page's ~300
+        # variant rows took ~8 µs each (SQLAlchemy's `Row.__getattr__`), a fifth of an uncached listing.
         by_product: dict[uuid.UUID, list[VariantView]] = {}
         for v in variant_rows:
-            by_product.setdefault(v.product_id, []).append(_variant_view(v))
+            view = VariantView(v[0], v[1], v[2], v[3], v[4], v[5])
+            found = by_product.get(view.product_id)
+            if found is None:
+                by_product[view.product_id] = [view]
+            else:
+                found.append(view)
             if levels is not None:
-                levels[v.sku] = int(v.available or 0)
-        return [
-            ProductView(
-                id=r.id,
-                slug=r.slug,
-                name=r.name,
-                description=r.description,
-                category_id=r.category_id,
-                attributes=r.attributes,
-                media=r.media,
-                published=r.published,
-                min_price_amount=r.min_price_amount,
-                currency=r.currency,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                variants=tuple(by_product.get(r.id, ())),
-            )
-            for r in rows
-        ]
+                levels[view.sku] = int(v[6] or 0)
+        return [ProductView(*r, variants=tuple(by_product.get(r[0], ()))) for r in rows]
 
 
 def _variant_view(v: Any) -> VariantView:
