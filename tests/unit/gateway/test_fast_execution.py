@@ -84,6 +84,13 @@ async def _compare(catalog: MemoryCatalog, seed: int, count: int) -> int:
         actual = await fast.execute(document, variables, context_value=context(SETTINGS, clients))
         assert _response(actual) == _response(expected), document
         with_errors += bool(expected.errors)
+        if variables:
+            # The same document again, the other way round: its compiled selections are shared by
+            # requests, keyed by the variables that `@skip` / `@include` read.
+            flipped = {"flag": not variables["flag"]}
+            expected = await reference.execute(document, flipped, context_value=context(SETTINGS, clients))
+            actual = await fast.execute(document, flipped, context_value=context(SETTINGS, clients))
+            assert _response(actual) == _response(expected), (document, flipped)
     return with_errors
 
 
@@ -117,6 +124,35 @@ async def test_the_listing_mix_answers_alike_with_and_without_availability() -> 
         actual = await fast.execute(query, context_value=context(SETTINGS, clients))
         assert expected.errors is None
         assert _response(actual) == _response(expected)
+
+
+class BuildingExecutor(PlainSelectionExecutor):
+    """Counts the completions built (not found among those requests share)."""
+
+    built = 0
+
+    def _object(self, object_type: Any, field_details_list: Any) -> Any:
+        BuildingExecutor.built += 1
+        return super()._object(object_type, field_details_list)
+
+
+async def test_requests_of_one_document_share_its_compiled_selections() -> None:
+    # Given the fast schema and one listing document it has answered once
+    schema = build_schema(SETTINGS)
+    schema.execution_context_class = BuildingExecutor
+    clients = memory_clients(MemoryCatalog(products=30))
+    query = listing_mix(1)[0]
+    first = await schema.execute(query, context_value=context(SETTINGS, clients))
+    built_first = BuildingExecutor.built
+
+    # When the same document is asked again
+    again = await schema.execute(query, context_value=context(SETTINGS, clients))
+
+    # Then it answers the same without building any completion
+    assert first.errors is None
+    assert again.data == first.data
+    assert built_first > 0
+    assert BuildingExecutor.built == built_first
 
 
 async def test_availability_asked_inside_an_inline_fragment_is_loaded() -> None:
