@@ -272,11 +272,21 @@ def _cacheable(messages: list[Message]) -> bytes | None:
     if start is None or start["status"] != 200:
         return None
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-    try:
-        decoded = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(decoded, dict) or decoded.get("errors") or decoded.get("data") is None:
-        return None
+    if not _plainly_data(body):
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(decoded, dict) or decoded.get("errors") or decoded.get("data") is None:
+            return None
     keys = dict(start.get("headers") or []).get(SURROGATE_KEY, b"")
     return CachedResponse.of(body, keys).encode()
+
+
+def _plainly_data(body: bytes) -> bool:
+    """Whether `body` is, without parsing it, a response with data and no errors: an object whose
+    first member is a non-null `data` object, with no `"errors":` anywhere (inside a JSON string the
+    quotes would be escaped, so only a member named `errors` has it; one inside the data, say of a
+    JSON attribute, only sends the body to the full check). Parsing a listing page (~40 KB) to
+    look for errors was ~3% of an uncached request."""
+    return body.startswith(b'{"data":{') and body.endswith(b"}") and b'"errors":' not in body

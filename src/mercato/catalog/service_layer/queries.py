@@ -74,6 +74,14 @@ _PAGE_VARIANTS_AVAILABLE = (
     .where(variants.c.product_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
     .order_by(variants.c.product_id, variants.c.position)
 )
+# Every category, a CategoryView's columns in the order of its fields (rows are read by position).
+_CATEGORIES = select(
+    categories.c.id,
+    categories.c.slug,
+    categories.c.name,
+    categories.c.parent_id,
+    categories.c.position,
+).order_by(categories.c.position, categories.c.name, categories.c.id)
 _SORT_COLUMNS = {
     ProductSort.NAME: products.c.name,
     ProductSort.PRICE: products.c.min_price_amount,
@@ -166,18 +174,8 @@ class CatalogQueries:
     async def categories(self) -> list[CategoryView]:
         async def load() -> list[CategoryView]:
             async with self.db.read() as conn:
-                rows = (
-                    await conn.execute(
-                        select(
-                            categories.c.id,
-                            categories.c.slug,
-                            categories.c.name,
-                            categories.c.parent_id,
-                            categories.c.position,
-                        ).order_by(categories.c.position, categories.c.name, categories.c.id)
-                    )
-                ).all()
-            return menu_order([CategoryView(r.id, r.slug, r.name, r.parent_id, r.position) for r in rows])
+                rows = (await conn.execute(_CATEGORIES)).all()
+            return menu_order([CategoryView(*r) for r in rows])
 
         return await self.cache.get_or_load_versioned(
             self.generation_key, self.cache.key("categories"), load, views.encode, views.decode_categories
@@ -261,7 +259,37 @@ class CatalogQueries:
                 found.append(view)
             if levels is not None:
                 levels[view.sku] = int(v[6] or 0)
-        return [ProductView(*r, variants=tuple(by_product.get(r[0], ()))) for r in rows]
+        return [
+            ProductView(
+                id_,
+                slug,
+                name,
+                description,
+                category,
+                attributes,
+                media,
+                published,
+                price,
+                currency,
+                created_at,
+                updated_at,
+                tuple(by_product.get(id_, ())),
+            )
+            for (
+                id_,
+                slug,
+                name,
+                description,
+                category,
+                attributes,
+                media,
+                published,
+                price,
+                currency,
+                created_at,
+                updated_at,
+            ) in rows
+        ]
 
 
 def _variant_view(v: Any) -> VariantView:

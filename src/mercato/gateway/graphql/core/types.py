@@ -16,13 +16,14 @@ class Money:
 
     @classmethod
     def of(cls, amount: int, currency: str) -> Money:
-        return _money(amount, currency)
+        return money_of(amount, currency)
 
 
 # A page shows the same few prices on every variant, and checking and formatting one was ~15% of a
 # listing's execution. The objects are never changed after they are made, so pages can share them.
+# (`Money.of` without the class method's call, for code that makes one per variant of a page.)
 @lru_cache(maxsize=16_384)
-def _money(amount: int, currency: str) -> Money:
+def money_of(amount: int, currency: str) -> Money:
     return Money(amount=MoneyValue(amount, currency).to_decimal_string(), currency=currency)
 
 
