@@ -283,18 +283,19 @@ async def test_a_top_level_category_the_catalog_gives_no_audience_is_not_a_depar
 async def test_an_attribute_naming_a_top_level_category_makes_it_a_department(
     catalog: CatalogService, db: Database, namespace: str
 ) -> None:
-    # Given a top-level category with no parallel one, whose name a product's attribute gives
-    word, audience = a_word(), a_word()
+    # Given a top-level category with no parallel one, whose name a product's attribute gives (the
+    # products' names are words of this test's own: the session's catalog holds other tests' caps)
+    word, kind, audience = a_word(), a_word(), a_word()
     root = await a_category(catalog, name=audience.title())
     theirs, _ = await a_product(
-        catalog, name=f"{word} Cap", category_id=await a_category(catalog, parent=root, name=a_word())
+        catalog, name=f"{word} {kind}", category_id=await a_category(catalog, parent=root, name=a_word())
     )
-    elsewhere, _ = await a_product(catalog, name=f"{word} Cap", attributes={"gender": audience.title()})
+    elsewhere, _ = await a_product(catalog, name=f"{word} {kind}", attributes={"gender": audience.title()})
     search = SearchService(db, InProcessCatalogClient(catalog), namespace)
     await index(search, theirs, elsewhere)
 
     result = await search.engine.search(
-        SearchRequest(query=f"{audience}s {word} cap", mode=SearchMode.LEXICAL)
+        SearchRequest(query=f"{audience}s {word} {kind}", mode=SearchMode.LEXICAL)
     )
 
     assert result.interpretation.sources == (("department", f"{audience}s"),)
