@@ -38,6 +38,8 @@ from typing import Any
 
 import orjson
 
+from bench.slices import SliceWorker
+
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTORS = ("gateway", "reference", "bare", "graphql-core", "graphql-core-plain")
 Run = Callable[[str], Awaitable[Any]]
@@ -137,48 +139,15 @@ def _baseline_src(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-class Worker:
+class Worker(SliceWorker):
     def __init__(self, label: str, executor: str, src: Path, stock: bool) -> None:
-        self.label = label
         self.stock = stock
-        env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"}
         argv = [sys.executable, "-m", "bench.graphql_exec", "--worker", executor]
-        self.proc = subprocess.Popen(
-            [*argv, *(["--stock"] if stock else [])],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
-            cwd=ROOT,
-        )
-        ready = self._line().split()
-        self.digest, self.errors, self.size = ready[1], int(ready[2]), int(ready[3])
-        self.requests = 0
-        self.seconds = 0.0
-
-    def _line(self) -> str:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"worker {self.label} exited ({self.proc.wait()})")
-        return line
+        super().__init__(label, [*argv, *(["--stock"] if stock else [])], src, dict(os.environ))
+        self.digest, self.errors, self.size = self.ready[1], int(self.ready[2]), int(self.ready[3])
 
     def slice(self, seconds: float) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{seconds}\n")
-        self.proc.stdin.flush()
-        done, elapsed = self._line().split()
-        self.requests += int(done)
-        self.seconds += float(elapsed)
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait()
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        self.run_slice(seconds)
 
 
 def _profile(workers: list[Worker], out: Path, seconds: int) -> None:

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import hashlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ import orjson
 
 from bench.environment import BenchEngines, _asyncpg_dsn, cleanup, configured_urls, prepare, seed
 from bench.graphql_exec import _baseline_src
+from bench.slices import SliceWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -147,52 +147,20 @@ async def _worker(concurrency: int) -> None:
 # ---- the run -------------------------------------------------------------------------------------
 
 
-class Worker:
+class Worker(SliceWorker):
     def __init__(self, label: str, src: Path, env: dict[str, str], concurrency: int) -> None:
-        self.label = label
         argv = [sys.executable, "-m", "bench.listing_db", "--worker", "--concurrency", str(concurrency)]
-        self.proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**env, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"},
-            text=True,
-            cwd=ROOT,
-        )
-        ready = self._line().split()
-        self.digest, self.statements = ready[1], float(ready[2])
-        self.requests = 0
-        self.seconds = 0.0
+        super().__init__(label, argv, src, env)
+        self.digest, self.statements = self.ready[1], float(self.ready[2])
         self.cpu = 0.0
         self.pg_cpu = 0.0
 
-    def _line(self) -> str:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"worker {self.label} exited ({self.proc.wait()})")
-        return line
-
     def slice(self, seconds: float, backends: list[int]) -> None:
-        assert self.proc.stdin is not None
         before = _cpu_of(backends)
-        self.proc.stdin.write(f"{seconds}\n")
-        self.proc.stdin.flush()
-        done, elapsed, cpu = self._line().split()
+        figures = self.run_slice(seconds)
         after = _cpu_of(backends)
         self.pg_cpu += sum(after[p] - before[p] for p in after if p in before)
-        self.requests += int(done)
-        self.seconds += float(elapsed)
-        self.cpu += float(cpu)
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait()
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        self.cpu += float(figures[2])
 
 
 def _cpu_of(pids: list[int]) -> dict[int, float]:

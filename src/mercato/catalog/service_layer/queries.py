@@ -259,37 +259,8 @@ class CatalogQueries:
                 found.append(view)
             if levels is not None:
                 levels[view.sku] = int(v[6] or 0)
-        return [
-            ProductView(
-                id_,
-                slug,
-                name,
-                description,
-                category,
-                attributes,
-                media,
-                published,
-                price,
-                currency,
-                created_at,
-                updated_at,
-                tuple(by_product.get(id_, ())),
-            )
-            for (
-                id_,
-                slug,
-                name,
-                description,
-                category,
-                attributes,
-                media,
-                published,
-                price,
-                currency,
-                created_at,
-                updated_at,
-            ) in rows
-        ]
+        # `_PRODUCT_COLUMNS` are ProductView's fields in order, `variants` last.
+        return [ProductView(*(*r, tuple(by_product.get(r[0], ())))) for r in rows]
 
 
 def _variant_view(v: Any) -> VariantView:
