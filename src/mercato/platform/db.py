@@ -55,7 +55,14 @@ class Database:
     answering without closing the connection (a partition, a frozen server) is noticed by nothing
     else: a statement waits on its socket for ever and holds its pooled connection. The processes
     serving requests set it (`Settings.db_command_timeout_seconds`); batch commands leave it off.
-    `pool_timeout`: seconds to wait for a free connection of the pool."""
+    `pool_timeout`: seconds to wait for a free connection of the pool.
+
+    `pool_size`: the pool holds up to twice this many connections (the budget the chart counts,
+    docs: deploy/helm/mercato/README.md) and keeps every one it opened. They are opened as needed,
+    never ahead. SQLAlchemy's overflow (`pool_size` kept + as many more closed at check-in) closed
+    and reopened connections all the time under load: each new one paid the TCP connect, asyncpg's
+    SSL probe, the type introspection of SQLAlchemy's codecs and a fresh prepare of every statement,
+    8-10% of the CPU per order at 32 checkouts in flight (docs/profiles/README.md)."""
 
     def __init__(
         self,
@@ -77,8 +84,8 @@ class Database:
             connect_args["command_timeout"] = command_timeout
         self.engine: AsyncEngine = create_async_engine(
             self.url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            pool_size=2 * pool_size,
+            max_overflow=0,
             pool_pre_ping=False,
             pool_timeout=pool_timeout,
             poolclass=TimedPool,
