@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode
 from strawberry.scalars import JSON
 
 from mercato.catalog.service_layer.views import CategoryView, ProductView, VariantView
@@ -196,16 +197,26 @@ _STOCK_FIELDS = frozenset({"quantityAvailable", "inStock"})
 
 
 def selected_names(info: strawberry.Info) -> set[str]:
-    """The names of every field (and fragment) the query selects under this one, at any depth."""
+    """The names of every field (and fragment) the query selects under this one, at any depth, this
+    one's own included: read from the document's nodes, where `info.selected_fields` first converted
+    the whole selection, arguments and directives included, into Strawberry's objects on every call."""
+    raw = info._raw_info
+    fragments = raw.fragments
     names: set[str] = set()
-    stack: list[Any] = list(info.selected_fields)
+    stack: list[Any] = list(raw.field_nodes)
     while stack:
-        selection = stack.pop()
-        # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed INTERNAL).
-        name = getattr(selection, "name", None)
-        if name is not None:
-            names.add(name)
-        stack.extend(getattr(selection, "selections", ()))
+        node = stack.pop()
+        selection_set = node.selection_set
+        if isinstance(node, FieldNode):
+            names.add(node.name.value)
+        elif isinstance(node, FragmentSpreadNode):
+            # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed
+            # INTERNAL); a spread is named, and its fragment's selections are walked.
+            names.add(node.name.value)
+            fragment = fragments.get(node.name.value)
+            selection_set = fragment.selection_set if fragment is not None else None
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
     return names
 
 
