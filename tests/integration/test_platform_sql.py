@@ -131,7 +131,9 @@ async def test_a_core_select_sends_what_sqlalchemy_sends_and_reads_the_same_rows
     statements = [
         (
             select(inbox.c.event_id, inbox.c.consumer, literal("x"))
-            .where(inbox.c.consumer == consumer, tuple_(inbox.c.consumer, inbox.c.event_id) > (consumer, ids[0]))
+            .where(
+                inbox.c.consumer == consumer, tuple_(inbox.c.consumer, inbox.c.event_id) > (consumer, ids[0])
+            )
             .order_by(inbox.c.event_id),
             None,
         ),
@@ -153,4 +155,8 @@ async def test_a_core_select_sends_what_sqlalchemy_sends_and_reads_the_same_rows
         assert [tuple(r) for r in again] == expected
         assert straight.statements == by_sqlalchemy.statements * 2
         read.append(expected)
-    assert read == [[(i, consumer, "x") for i in ids[1:]], [(i,) for i in ids[2:0:-1]], [(i,) for i in ids[:2]]]
+    assert read == [
+        [(i, consumer, "x") for i in ids[1:]],
+        [(i,) for i in ids[2:0:-1]],
+        [(i,) for i in ids[:2]],
+    ]
