@@ -82,6 +82,22 @@ _CATEGORIES = select(
     categories.c.parent_id,
     categories.c.position,
 ).order_by(categories.c.position, categories.c.name, categories.c.id)
+# The category of a listing's product, a column of the products' statement (a row by the category's
+# key, or NULL): CategoryView's fields in order. The storefront shows it on every card, and the
+# category list read by a statement of its own, on a connection of its own, for every page cost more.
+_PRODUCT_CATEGORY = (
+    select(
+        func.row(
+            categories.c.id,
+            categories.c.slug,
+            categories.c.name,
+            categories.c.parent_id,
+            categories.c.position,
+        )
+    )
+    .where(categories.c.id == products.c.category_id)
+    .scalar_subquery()
+)
 _SORT_COLUMNS = {
     ProductSort.NAME: products.c.name,
     ProductSort.PRICE: products.c.min_price_amount,
@@ -220,12 +236,19 @@ class CatalogQueries:
         )
         query = select(*_PRODUCT_COLUMNS).where(and_(*conditions)).order_by(*order).limit(request.first + 1)
         levels: dict[str, int] | None = {} if availability else None
-        found = await self._load_products(query=query, levels=levels)
+        known: dict[uuid.UUID, CategoryView] = {}
+        found = await self._load_products(query=query, levels=levels, categories=known)
         if levels is not None and len(found) > request.first:
             # The row fetched to know there is a next page is not on this page.
             for v in found[-1].variants:
                 levels.pop(v.sku, None)
-        page = ProductPage(items=tuple(found[: request.first]), has_next_page=len(found) > request.first)
+        items = tuple(found[: request.first])
+        shown = dict.fromkeys(p.category_id for p in items if p.category_id in known)
+        page = ProductPage(
+            items=items,
+            has_next_page=len(found) > request.first,
+            categories=tuple(known[c] for c in shown if c is not None),
+        )
         return page, levels
 
     async def _load_products(
@@ -234,13 +257,17 @@ class CatalogQueries:
         *,
         query: Any = None,
         levels: dict[str, int] | None = None,
+        categories: dict[uuid.UUID, CategoryView] | None = None,
     ) -> list[ProductView]:
         """Products and their variants in two statements, whatever the number of products. Given
         `levels`, the variants' statement also reads each SKU's units available into it (a left join
-        on the read model: no extra statement)."""
+        on the read model: no extra statement); given `categories`, the products' statement reads
+        their categories into it."""
         if query is None:
             assert condition is not None
             query = select(*_PRODUCT_COLUMNS).where(condition)
+        if categories is not None:
+            query = query.add_columns(_PRODUCT_CATEGORY)
         # Both statements straight to asyncpg, each alone (no transaction: `Database.read`), on one
         # connection (`platform.sql.fetch_core`): SQLAlchemy's execution and Row objects were ~14% of
         # an uncached listing.
@@ -262,8 +289,13 @@ class CatalogQueries:
                 found.append(view)
             if levels is not None:
                 levels[view.sku] = int(v[6] or 0)
+        if categories is not None:
+            for r in rows:
+                if r[-1] is not None:
+                    categories[r[-1][0]] = CategoryView(*r[-1])
         # `_PRODUCT_COLUMNS` are ProductView's fields in order, `variants` last.
-        return [ProductView(*(*r, tuple(by_product.get(r[0], ())))) for r in rows]
+        width = len(_PRODUCT_COLUMNS)
+        return [ProductView(*r[:width], tuple(by_product.get(r[0], ()))) for r in rows]
 
 
 def _variant_view(v: Any) -> VariantView:

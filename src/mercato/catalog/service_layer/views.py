@@ -66,6 +66,9 @@ class ProductPage:
     # Units available per SKU of the page's variants, when the listing was asked for them (from the
     # catalog's availability read model; never cached with the page). None: not asked.
     available: dict[str, int] | None = None
+    # The categories of the page's products, each once, read with the page (in the products'
+    # statement). None: not read with it (a page from the catalog's gRPC service): ask `categories()`.
+    categories: tuple[CategoryView, ...] | None = None
 
 
 def _variant(raw: dict[str, Any]) -> VariantView:
@@ -104,7 +107,12 @@ def encode(value: object) -> bytes:
 
 def decode_page(data: bytes) -> ProductPage:
     raw = orjson.loads(data)
-    return ProductPage(items=tuple(_product(p) for p in raw["items"]), has_next_page=raw["has_next_page"])
+    categories = raw.get("categories")  # absent from pages cached before it was read with them
+    return ProductPage(
+        items=tuple(_product(p) for p in raw["items"]),
+        has_next_page=raw["has_next_page"],
+        categories=tuple(_category(c) for c in categories) if categories is not None else None,
+    )
 
 
 def decode_product(data: bytes) -> ProductView | None:
@@ -112,14 +120,15 @@ def decode_product(data: bytes) -> ProductView | None:
     return _product(raw) if raw is not None else None
 
 
+def _category(raw: dict[str, Any]) -> CategoryView:
+    return CategoryView(
+        id=uuid.UUID(raw["id"]),
+        slug=raw["slug"],
+        name=raw["name"],
+        parent_id=uuid.UUID(raw["parent_id"]) if raw["parent_id"] else None,
+        position=raw["position"],
+    )
+
+
 def decode_categories(data: bytes) -> list[CategoryView]:
-    return [
-        CategoryView(
-            id=uuid.UUID(c["id"]),
-            slug=c["slug"],
-            name=c["name"],
-            parent_id=uuid.UUID(c["parent_id"]) if c["parent_id"] else None,
-            position=c["position"],
-        )
-        for c in orjson.loads(data)
-    ]
+    return [_category(c) for c in orjson.loads(data)]

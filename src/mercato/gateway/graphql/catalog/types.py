@@ -230,10 +230,12 @@ async def products_of(
     views: Sequence[ProductView],
     levels: Mapping[str, int] | None = None,
     names: set[str] | None = None,
+    known: Sequence[CategoryView] | None = None,
 ) -> list[Product]:
     """`views` as GraphQL products, with what the query asks of them loaded for all at once: the
     availability of every variant (given with a listing page, or one batched call to the catalog's
-    read model) and the categories (one batched load). `names`: `selected_names(info)`, if known."""
+    read model) and the categories (given with a listing page as `known`, or one batched load).
+    `names`: `selected_names(info)`, if known."""
     if names is None:
         names = selected_names(info)
     if levels is None:
@@ -241,8 +243,13 @@ async def products_of(
     categories: dict[uuid.UUID, CategoryView] = {}
     wanted = list({v.category_id for v in views if v.category_id is not None})
     if wanted and "category" in names:
-        found: list[CategoryView | None] = await info.context.catalog_loaders.category_by_id.load_many(wanted)
-        categories = {c.id: c for c in found if c is not None}
+        given = {c.id: c for c in known or ()}
+        categories = {i: given[i] for i in wanted if i in given}
+        missing = [i for i in wanted if i not in given]
+        if missing:
+            loader = info.context.catalog_loaders.category_by_id
+            found: list[CategoryView | None] = await loader.load_many(missing)
+            categories.update((c.id, c) for c in found if c is not None)
     info.context.shows([*(cdn.product_key(v.id) for v in views), *map(cdn.category_key, categories)])
     return [Product.of(v, levels, categories) for v in views]
 
