@@ -98,6 +98,8 @@ _PRODUCT_CATEGORY = (
     .where(categories.c.id == products.c.category_id)
     .scalar_subquery()
 )
+_variant_of = views.by_position(VariantView)
+_product_of = views.by_position(ProductView)
 _SORT_COLUMNS = {
     ProductSort.NAME: products.c.name,
     ProductSort.PRICE: products.c.min_price_amount,
@@ -281,7 +283,7 @@ class CatalogQueries:
         # variant rows took ~8 µs each (SQLAlchemy's `Row.__getattr__`), a fifth of an uncached listing.
         by_product: dict[uuid.UUID, list[VariantView]] = {}
         for v in variant_rows:
-            view = VariantView(v[0], v[1], v[2], v[3], v[4], v[5])
+            view = _variant_of(v[0], v[1], v[2], v[3], v[4], v[5])
             found = by_product.get(view.product_id)
             if found is None:
                 by_product[view.product_id] = [view]
@@ -295,7 +297,7 @@ class CatalogQueries:
                     categories[r[-1][0]] = CategoryView(*r[-1])
         # `_PRODUCT_COLUMNS` are ProductView's fields in order, `variants` last.
         width = len(_PRODUCT_COLUMNS)
-        return [ProductView(*r[:width], tuple(by_product.get(r[0], ()))) for r in rows]
+        return [_product_of(*r[:width], tuple(by_product.get(r[0], ()))) for r in rows]
 
 
 def _variant_view(v: Any) -> VariantView:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -98,6 +99,24 @@ def _product(raw: dict[str, Any]) -> ProductView:
         updated_at=datetime.fromisoformat(raw["updated_at"]),
         variants=tuple(_variant(v) for v in raw["variants"]),
     )
+
+
+V = TypeVar("V")
+
+
+def by_position(cls: type[V]) -> Callable[..., V]:
+    """A constructor of the frozen view `cls` from its fields' values in order, for the rows of a
+    listing (~300 variants a page): it fills the slots through their descriptors, where a frozen
+    dataclass's `__init__` calls `object.__setattr__` by name for each field (about twice the time).
+    The view is the same: equal, hashed and frozen as `cls(...)` makes it."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    scope.update((f"set{i}", getattr(cls, name).__set__) for i, name in enumerate(names))
+    args = ", ".join(f"v{i}" for i in range(len(names)))
+    body = "".join(f"    set{i}(view, v{i})\n" for i in range(len(names)))
+    exec(f"def make({args}):\n    view = new(cls)\n{body}    return view\n", scope)  # noqa: S102
+    make: Callable[..., V] = scope["make"]
+    return make
 
 
 def encode(value: object) -> bytes:
