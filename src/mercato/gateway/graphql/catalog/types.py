@@ -117,9 +117,10 @@ class Product:
         cls,
         view: ProductView,
         levels: Mapping[str, int],
-        categories: Mapping[uuid.UUID, CategoryView] | None = None,
+        categories: Mapping[uuid.UUID, Category] | None = None,
     ) -> Product:
-        found = categories.get(view.category_id) if categories and view.category_id else None
+        """`categories`: the page's, made once for all its products."""
+        variant = Variant.of
         return cls(
             id=strawberry.ID(str(view.id)),
             slug=view.slug,
@@ -130,8 +131,8 @@ class Product:
             published=view.published,
             created_at=view.created_at,
             updated_at=view.updated_at,
-            variants=[Variant.of(v, levels) for v in view.variants],
-            category=Category.of(found) if found is not None else None,
+            variants=[variant(v, levels) for v in view.variants],
+            category=categories.get(view.category_id) if categories and view.category_id else None,
             price_range=_price_range(view),
             view=view,
         )
@@ -206,15 +207,17 @@ def selected_names(info: strawberry.Info) -> set[str]:
     stack: list[Any] = list(raw.field_nodes)
     while stack:
         node = stack.pop()
-        selection_set = node.selection_set
-        if isinstance(node, FieldNode):
-            names.add(node.name.value)
-        elif isinstance(node, FragmentSpreadNode):
-            # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed
-            # INTERNAL); a spread is named, and its fragment's selections are walked.
+        if isinstance(node, FragmentSpreadNode):
+            # A spread is named, and its fragment's selections are walked.
             names.add(node.name.value)
             fragment = fragments.get(node.name.value)
             selection_set = fragment.selection_set if fragment is not None else None
+        else:
+            # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed
+            # INTERNAL).
+            if isinstance(node, FieldNode):
+                names.add(node.name.value)
+            selection_set = node.selection_set
         if selection_set is not None:
             stack.extend(selection_set.selections)
     return names
@@ -251,7 +254,8 @@ async def products_of(
             found: list[CategoryView | None] = await loader.load_many(missing)
             categories.update((c.id, c) for c in found if c is not None)
     info.context.shows([*(cdn.product_key(v.id) for v in views), *map(cdn.category_key, categories)])
-    return [Product.of(v, levels, categories) for v in views]
+    shown = {i: Category.of(c) for i, c in categories.items()}
+    return [Product.of(v, levels, shown) for v in views]
 
 
 async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:
