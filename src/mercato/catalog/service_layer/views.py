@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -69,7 +69,8 @@ class ProductPage:
     available: dict[str, int] | None = None
     # The categories of the page's products, each once, read with the page (in the products'
     # statement). None: not read with it (a page from the catalog's gRPC service): ask `categories()`.
-    categories: tuple[CategoryView, ...] | None = None
+    # What saves the caller a load, not what the page is: left out of equality.
+    categories: tuple[CategoryView, ...] | None = field(default=None, compare=False)
 
 
 def _variant(raw: dict[str, Any]) -> VariantView:
