@@ -270,9 +270,9 @@ class CatalogQueries:
             query = select(*_PRODUCT_COLUMNS).where(condition)
         if categories is not None:
             query = query.add_columns(_PRODUCT_CATEGORY)
-        # Both statements straight to asyncpg, each alone (no transaction: `Database.read`), on one
-        # connection (`platform.sql.fetch_core`): SQLAlchemy's execution and Row objects were ~14% of
-        # an uncached listing.
+        # Both statements straight to asyncpg (`platform.sql.fetch_core`) on one connection, each alone
+        # (outside any transaction, as `Database.read` reads): SQLAlchemy's execution and Row objects
+        # were ~14% of an uncached listing.
         async with self.db.connect() as conn:
             rows = await fetch_core(conn, query, alone=True)
             if not rows:
