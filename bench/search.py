@@ -70,7 +70,7 @@ _COPY_AVAILABILITY = text("""
     SELECT sku, available, version FROM catalog.sku_availability
     ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version
 """)
-_EMPTY_INDEX = "TRUNCATE search.documents, search.vocabulary CASCADE"
+_EMPTY_INDEX = "TRUNCATE search.documents, search.vocabulary, search.attribute_values CASCADE"
 
 
 @dataclass(frozen=True)
