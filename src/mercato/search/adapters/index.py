@@ -59,6 +59,7 @@ _REMOVE_TERMS = text("""
 _DELETE = text("DELETE FROM search.documents WHERE product_id = ANY(:ids)").bindparams(
     bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
 )
+_RESIZE = text("UPDATE search.index_size SET documents = documents + :change")
 _LOCK = text("""
     SELECT product_id, terms, updated_at, facets, variant_axes FROM search.documents
     WHERE product_id = ANY(:ids) ORDER BY product_id FOR UPDATE
@@ -186,6 +187,8 @@ class SearchIndex:
         for product_id in dropped:
             changes.tally(old[product_id], set(), set())
         await self._count(changes.terms_added, changes.terms_removed)
+        if size := sum(1 for d in written if d.product_id not in old) - len(dropped):
+            await self.conn.execute(_RESIZE, {"change": size})
         if changes.values_added:
             await self.conn.execute(_ADD_VALUES, _value_params(changes.values_added))
         if changes.values_removed:
@@ -206,12 +209,15 @@ class SearchIndex:
         return {r.product_id for r in rows}
 
     async def recount_vocabulary(self) -> None:
-        """Rebuild the vocabulary and the attribute values from the documents (after a reindex:
-        exact whatever came before)."""
+        """Rebuild the vocabulary, the attribute values and the document count from the documents
+        (after a reindex: exact whatever came before)."""
         await self.conn.execute(text("DELETE FROM search.vocabulary"))
         await self.conn.execute(
             text("""INSERT INTO search.vocabulary (term, docs)
                     SELECT t, count(*) FROM search.documents, unnest(terms) AS t GROUP BY t ORDER BY t""")
+        )
+        await self.conn.execute(
+            text("UPDATE search.index_size SET documents = (SELECT count(*) FROM search.documents)")
         )
         await self.conn.execute(text("DELETE FROM search.attribute_values"))
         await self.conn.execute(

@@ -1,4 +1,4 @@
-"""search: attribute values counted per document (the query reader's lexicon, kept as documents change)
+"""search: attribute values counted per document (the query reader's lexicon), and the document count
 
 Revision ID: search_0004
 Revises: search_0003
@@ -6,7 +6,9 @@ Revises: search_0003
 The query reader needs the values of the attributes variants differ by ("Red", "XL") and the
 attribute values naming a top-level category ("Women"). They were an aggregate over every document,
 rebuilt once a minute per process (a scan of the whole index: seconds at 100k products); each
-document write now adds and removes its difference here, as it does for the vocabulary.
+document write now adds and removes its difference here, as it does for the vocabulary. The number
+of documents (for the words' idf) was a count of the whole index in every search's spelling lookup;
+it is kept in `index_size`, one row, changed by the writes that add or drop documents.
 """
 
 from alembic import op
@@ -32,7 +34,12 @@ def upgrade() -> None:
         FROM {S}.documents d, jsonb_each(d.facets) AS f(name, vals),
              jsonb_array_elements_text(f.vals) AS v(value)
         GROUP BY 1, 2, 3""")
+    op.execute(f"""CREATE TABLE {S}.index_size (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        documents bigint NOT NULL CHECK (documents >= 0))""")
+    op.execute(f"INSERT INTO {S}.index_size (documents) SELECT count(*) FROM {S}.documents")
 
 
 def downgrade() -> None:
+    op.execute(f"DROP TABLE {S}.index_size")
     op.execute(f"DROP TABLE {S}.attribute_values")
