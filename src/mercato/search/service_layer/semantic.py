@@ -38,15 +38,8 @@ _UPSERT = text("""
     bindparam("embeddings", type_=ARRAY(Text)),
 )
 # HNSW returns ef_search candidates before filters apply; a filtered search scans on until it has
-# enough rows (pgvector >= 0.8), in approximately the right order. The scan's candidate list is as
-# long as the rows asked for (pgvector's 40 at least, its 1,000 at most): with the default 40 and a
-# LIMIT of 100, the last 60 came from the iterative scan's later, less exact rounds. Both settings
-# are local to the search's transaction.
-_SCAN = text(
-    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', :ef, true)"
-)
-EF_SEARCH_MIN = 40
-EF_SEARCH_MAX = 1_000
+# enough rows (pgvector >= 0.8), in approximately the right order.
+_ITERATIVE = text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
 
 
 def vector_literal(vector: Sequence[float]) -> str:
@@ -119,7 +112,7 @@ class Semantic:
         `anchor`'s words (when given)."""
         params: dict[str, Any] = {"limit": limit, "q": vector_literal(await self.query_vector(query))}
         conditions = [*filter_sql(search_filter, params), *anchor_sql(anchor, params)] or ["true"]
-        await conn.execute(_SCAN, {"ef": str(min(max(limit, EF_SEARCH_MIN), EF_SEARCH_MAX))})
+        await conn.execute(_ITERATIVE)
         sql = f"""
             SELECT e.product_id, 1 - (e.embedding <=> CAST(:q AS vector)) AS similarity
             FROM search.embeddings e JOIN search.documents d USING (product_id)
