@@ -125,10 +125,10 @@ class PrivatePostgres:
         self.port = port
 
     def stop(self) -> None:
-        self._engines.stop()
+        self._engines.stop_launched()  # only the postmaster: nothing else runs from this directory
 
     def remove(self) -> None:
-        self.stop()
+        self._engines.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

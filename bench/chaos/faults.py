@@ -44,6 +44,9 @@ class Injector:
         self.applied = 0  # scheduled faults applied (each whole: its heal is always scheduled)
         self.heal_failures: list[str] = []
         self._heals: list[asyncio.Task[None]] = []
+        # One health poll at a time: the launcher's status calls share each service's channel and
+        # must not run at once (two kills at one moment would each wait for their service).
+        self._asking = asyncio.Lock()
         self._played = False
         self.last_heal = 0.0  # monotonic time the last fault ended
 
@@ -125,7 +128,8 @@ class Injector:
 
     async def _served_again(self, service: str) -> None:
         """The supervisor restarts a killed service (with its backoff); healed once it serves."""
-        await self.launcher.wait_serving([service], within=KILL_HEALED_WITHIN)
+        async with self._asking:
+            await self.launcher.wait_serving([service], within=KILL_HEALED_WITHIN)
         self.last_heal = time.monotonic()
 
     async def heal_all(self) -> None:

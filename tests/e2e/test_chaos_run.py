@@ -1,6 +1,6 @@
 """`make chaos`'s short form: the seven processes of `mercato up` under shoppers and staff, with a
-fixed seed's faults (two SIGKILLs, a restart of the run's private NATS, a cut and a delay at the
-proxy, a jump of every service's clock past the reservation TTL, a payment provider that fails, loses
+fixed seed's faults (two SIGKILLs, restarts of the run's private NATS and PostgreSQL, a cut and a
+delay at the proxy, a jump of every service's clock past the reservation TTL, a payment provider that fails, loses
 answers and lags), then healed: every scheduled fault applied, every order terminal within the bound
 and the invariant checker finds nothing."""
 
@@ -21,12 +21,11 @@ SHORT = Options(
     skus=6,
     stock=8,  # few units: some orders are refused for stock, staff restock
     kills=2,
-    outages=("nats",),
+    outages=("nats", "postgres"),
     outage_seconds=3.0,
     cuts=1,
     delays=1,
     clock_jumps=1,
-    private=("nats", "redis"),  # the session's PostgreSQL: no private one to start (its outage: none)
 )
 
 
@@ -37,10 +36,11 @@ async def test_a_short_fault_run_leaves_every_order_terminal_and_no_violation(
     summary(outcome, Console(width=160))  # shown by pytest when the test fails
 
     kinds = outcome.faults
-    assert outcome.applied == len(outcome.schedule) == 6
+    assert outcome.applied == len(outcome.schedule) == 7
     assert sum(n for what, n in kinds.items() if what.startswith("kill ")) == 2
     assert sum(n for what, n in kinds.items() if what.startswith("cut ")) == 1
     assert kinds["outage nats (stopped, restarted)"] == 1
+    assert kinds["outage postgres (stopped, restarted)"] == 1
     assert kinds["clock jump +150 s (every service)"] == 1
     assert outcome.heal_failures == []
     assert outcome.tally.checkouts["placed"] > 0
