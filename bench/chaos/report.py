@@ -42,6 +42,8 @@ def summary(outcome: Outcome, console: Console) -> None:
     for status, count in sorted(outcome.statuses.items()):
         orders.add_row(f"  {status}", str(count))
     orders.add_row("  settled", str(settled))
+    for status, count in sorted(outcome.reservations.items()):
+        orders.add_row(f"reservations {status}", str(count))
     for what, count in sorted(tally.staff.items()):
         orders.add_row(f"staff {what}", str(count))
     console.print(orders)

@@ -53,6 +53,7 @@ class Outcome:
     faults: Counter[str] = field(default_factory=Counter)  # what was done, by kind and target
     fault_log: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)  # orders in the database, by status
+    reservations: Counter[str] = field(default_factory=Counter)  # stock reservations, by status
     settling: tuple[float, float, float] = (0.0, 0.0, 0.0)  # placement → terminal: median, p99, max (s)
     load_seconds: float = 0.0
     recovery_seconds: float = 0.0  # from the last fault's end to every service serving again
@@ -167,18 +168,21 @@ SETTLING = (
 )
 
 
-async def _orders(database_url: str) -> tuple[Counter[str], tuple[float, float, float]]:
-    """Orders by status (REJECTED by reason), and placement → terminal: (median, p99, max) seconds."""
+async def _orders(database_url: str) -> tuple[Counter[str], Counter[str], tuple[float, float, float]]:
+    """Orders by status (REJECTED by reason), reservations by status (EXPIRED: released by the
+    expiry sweeper), and placement → terminal: (median, p99, max) seconds."""
     conn = await asyncpg.connect(_asyncpg_dsn(database_url))
     try:
         rows = await conn.fetch("SELECT status, reason, count(*) AS n FROM orders.orders GROUP BY 1, 2")
+        held = await conn.fetch("SELECT status, count(*) AS n FROM inventory.reservations GROUP BY 1")
         settling = await conn.fetchrow(SETTLING)
     finally:
         await conn.close()
     statuses: Counter[str] = Counter()
     for row in rows:
         statuses[row["status"] + (f" ({row['reason']})" if row["reason"] else "")] += int(row["n"])
-    return statuses, (settling[0] or 0.0, settling[1] or 0.0, settling[2] or 0.0)
+    reservations = Counter({str(row["status"]): int(row["n"]) for row in held})
+    return statuses, reservations, (settling[0] or 0.0, settling[1] or 0.0, settling[2] or 0.0)
 
 
 async def _check(engines: BenchEngines) -> Report:
@@ -296,7 +300,7 @@ async def run_chaos(
         when = f"after {terminal:.1f} s" if terminal is not None else "NOT in time"
         note(f"chaos: serving again; every order terminal {when}")
         outcome.report = await _check(engines)
-        outcome.statuses, outcome.settling = await _orders(engines.database_url)
+        outcome.statuses, outcome.reservations, outcome.settling = await _orders(engines.database_url)
     finally:
         supervised.set()
         if supervisor is not None:
