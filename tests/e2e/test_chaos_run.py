@@ -1,8 +1,8 @@
 """`make chaos`'s short form: the seven processes of `mercato up` under shoppers and staff, with a
 fixed seed's faults (two SIGKILLs, restarts of the run's private NATS and PostgreSQL, a cut and a
-delay at the proxy, a jump of every service's clock past the reservation TTL, a payment provider that fails, loses
-answers and lags), then healed: every scheduled fault applied, every order terminal within the bound
-and the invariant checker finds nothing."""
+delay at the proxy, a jump of every service's clock past the reservation TTL, a payment provider that
+fails, loses answers and lags), then healed: every scheduled fault applied, every order terminal
+within the bound and the invariant checker finds nothing."""
 
 from __future__ import annotations
 
