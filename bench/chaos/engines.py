@@ -90,8 +90,9 @@ class PrivateEngine:
         else:
             process.wait()
 
-    def remove(self) -> None:
+    def remove(self, keep_logs_in: Path | None = None) -> None:
         self.stop()
+        _keep_logs(self.dir, keep_logs_in, self.name)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -127,9 +128,19 @@ class PrivatePostgres:
     def stop(self) -> None:
         self._engines.stop_launched()  # only the postmaster: nothing else runs from this directory
 
-    def remove(self) -> None:
+    def remove(self, keep_logs_in: Path | None = None) -> None:
         self._engines.stop()
+        _keep_logs(self.dir, keep_logs_in, self.name)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _keep_logs(engine_dir: Path, into: Path | None, name: str) -> None:
+    """A failed run keeps its engines' logs beside the services' (their directories go)."""
+    if into is None:
+        return
+    into.mkdir(parents=True, exist_ok=True)
+    for log in engine_dir.rglob("*.log"):
+        shutil.copy(log, into / f"engine-{name}-{log.name}")
 
 
 def private_engine(name: str) -> PrivateEngine | PrivatePostgres:

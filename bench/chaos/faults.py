@@ -24,6 +24,9 @@ from mercato.platform.clock import write_offset
 log = logging.getLogger(__name__)
 
 KILL_HEALED_WITHIN = 120.0  # seconds for a killed service to serve again (restart backoff included)
+# Starts of an engine after its outage: on a loaded machine a PostgreSQL start can fail once (seen in a
+# run; its log went with the run), so it is tried again after a pause; each failure is logged.
+RESTART_TRIES, RESTART_PAUSE_SECONDS = 3, 3.0
 
 
 class Injector:
@@ -123,7 +126,15 @@ class Injector:
         self.last_heal = time.monotonic()
 
     async def _restart(self, engine: PrivateEngine | PrivatePostgres) -> None:
-        await asyncio.to_thread(engine.start)
+        for attempt in range(1, RESTART_TRIES + 1):
+            try:
+                await asyncio.to_thread(engine.start)
+                break
+            except Exception as exc:
+                self.log.append(f"restart {attempt} of {engine.name} failed: {exc}")
+                if attempt == RESTART_TRIES:
+                    raise
+                await asyncio.sleep(RESTART_PAUSE_SECONDS)
         self.last_heal = time.monotonic()
 
     async def _served_again(self, service: str) -> None:

@@ -313,7 +313,7 @@ async def run_chaos(
             with contextlib.suppress(Exception):
                 await cleanup(engines)
         for engine in private.values():
-            engine.remove()
+            engine.remove(keep_logs_in=None if outcome.ok else data_dir / "logs")
     if outcome.ok:  # a failed run keeps the services' logs for whoever looks into it
         shutil.rmtree(data_dir, ignore_errors=True)
         outcome.log_dir = None

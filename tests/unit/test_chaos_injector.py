@@ -12,6 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
+import pytest
+from bench.chaos import faults
+from bench.chaos.engines import PrivatePostgres
 from bench.chaos.faults import Injector
 from bench.chaos.load import Load
 from bench.chaos.options import Options
@@ -120,3 +123,41 @@ def test_the_load_goes_on_past_its_orders_until_every_fault_is_healed_and_stops_
     assert not load._going(later)  # both: done
     healed = False
     assert not load._going(time.monotonic() - 1)  # the budget bounds it all
+
+
+class Flaky:
+    """A private engine whose first start after its outage fails (a loaded machine)."""
+
+    name = "postgres"
+
+    def __init__(self) -> None:
+        self.running = True
+        self.failures_left = 1
+
+    def stop(self) -> None:
+        self.running = False
+
+    def start(self) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RuntimeError("embedded postgres failed to start")
+        self.running = True
+
+
+async def test_an_engine_that_fails_to_start_after_its_outage_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(faults, "RESTART_PAUSE_SECONDS", 0.0)
+    engine = Flaky()
+    private = cast(dict[str, PrivatePostgres], {"postgres": engine})
+    chaos = Injector(cast(Launcher, Services()), cast(ProxyProcess, Proxy()), private)
+
+    await chaos.play([Fault(0.0, "outage", "postgres", seconds=0.01)], time.monotonic(), asyncio.Event())
+    await chaos.heal_all()
+
+    assert engine.running
+    assert chaos.heal_failures == []
+    assert dict(chaos.done) == {"outage postgres (stopped, restarted)": 1}
+    assert [line for line in chaos.log if line.startswith("restart")] == [
+        "restart 1 of postgres failed: embedded postgres failed to start"
+    ]
