@@ -109,9 +109,10 @@ bench-import: $(STAMP)
 	@$(BIN)/python -m bench.bulk_import $(ARGS)
 
 # Fault runs (issue 11, docs/reliability.md): `mercato up` under shoppers and staff with seeded faults
-# (SIGKILLs, engine outages, proxy cuts and delays, a failing payment provider), then the invariant
-# checker. Needs MERCATO_DATABASE_URL / _NATS_URL / _REDIS_URL (a database and namespace of its own;
-# NATS and Redis private). `make chaos ARGS="--seed 7 --budget 300 --orders 2000"`; exit 1 on a violation.
+# (SIGKILLs, engine restarts, proxy cuts and delays, a clock jump, a failing payment provider), then the
+# invariant checker. PostgreSQL, NATS and Redis private to the run by default (`--private nats,redis`
+# uses MERCATO_DATABASE_URL's server instead). `make chaos ARGS="--seed 7 --budget 300 --orders 2000"`;
+# exit 1 on a violation or a scheduled fault not applied.
 .PHONY: chaos
 chaos: $(STAMP)
 	@$(BIN)/python -m bench.chaos $(ARGS)

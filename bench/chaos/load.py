@@ -16,6 +16,7 @@ import random
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +158,8 @@ async def _query(
 
 
 class Load:
-    """Shoppers and staff until `stop_at` (monotonic) or `max_orders` checkouts were submitted."""
+    """Shoppers and staff until `stop_at` (monotonic), or sooner once `min_orders` checkouts were
+    submitted and `finished()` says so (the run's: every scheduled fault applied and healed)."""
 
     def __init__(
         self,
@@ -166,17 +168,19 @@ class Load:
         staff_token: str,
         items: list[Item],
         seed: int,
-        max_orders: int,
+        min_orders: int,
     ) -> None:
         self.base_url = base_url
         self.shoppers = shoppers
         self.staff_token = staff_token
         self.items = items
         self.rng = random.Random(seed)  # which SKUs, cards and staff actions (timing still varies)
-        self.max_orders = max_orders
+        self.min_orders = min_orders
+        self.finished: Callable[[], bool] = lambda: True
         self.tally = Tally()
 
-    async def run(self, stop_at: float) -> Tally:
+    async def run(self, stop_at: float, finished: Callable[[], bool] | None = None) -> Tally:
+        self.finished = finished or self.finished
         limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30, limits=limits) as http:
             await asyncio.gather(
@@ -185,7 +189,9 @@ class Load:
         return self.tally
 
     def _going(self, stop_at: float) -> bool:
-        return time.monotonic() < stop_at and self.tally.submitted < self.max_orders
+        if time.monotonic() >= stop_at:
+            return False
+        return self.tally.submitted < self.min_orders or not self.finished()
 
     async def _again(
         self, http: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str

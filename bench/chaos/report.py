@@ -20,6 +20,12 @@ def summary(outcome: Outcome, console: Console) -> None:
         f"{options.provider_error_rate:.0%} errors, {options.provider_timeout_rate:.0%} answers lost, "
         f"{options.provider_latency_ms} ms + 0-{options.provider_jitter_ms} ms",
     )
+    scheduled = len(outcome.schedule)
+    applied = f"{outcome.applied} of {scheduled}"
+    all_applied = outcome.applied == scheduled
+    faults.add_row("scheduled faults applied", applied if all_applied else f"[red]{applied}[/]")
+    for failure in outcome.heal_failures:
+        faults.add_row("[red]heal failed[/]", failure)
     console.print(faults)
 
     orders = Table(
@@ -36,14 +42,23 @@ def summary(outcome: Outcome, console: Console) -> None:
     for status, count in sorted(outcome.statuses.items()):
         orders.add_row(f"  {status}", str(count))
     orders.add_row("  settled", str(settled))
+    for status, count in sorted(outcome.reservations.items()):
+        orders.add_row(f"reservations {status}", str(count))
     for what, count in sorted(tally.staff.items()):
         orders.add_row(f"staff {what}", str(count))
     console.print(orders)
 
     recovery = Table("recovery", "value")
     median, p99, slowest = outcome.settling
+    # The services write those times with their clock: an order placed before a jump and settled
+    # after it counts the jump.
+    jumped = (
+        " (an order across a clock jump counts it)"
+        if any(f.kind == "clock" for f in outcome.schedule)
+        else ""
+    )
     recovery.add_row(
-        "order placed → terminal: median / p99 / max", f"{median:.1f} / {p99:.1f} / {slowest:.1f} s"
+        f"order placed → terminal: median / p99 / max{jumped}", f"{median:.1f} / {p99:.1f} / {slowest:.1f} s"
     )
     recovery.add_row("load ended, faults healed → every service serving", f"{outcome.recovery_seconds:.1f} s")
     terminal = outcome.terminal_seconds
@@ -58,6 +73,8 @@ def summary(outcome: Outcome, console: Console) -> None:
         render(outcome.report, console)
     verdict = "[bold green]PASS[/]" if outcome.ok else "[bold red]FAIL[/]"
     violations = len(outcome.report.violations) if outcome.report is not None else "?"
-    console.print(f"{verdict}: {violations} violations; replay: {options.command()}")
+    unapplied = "" if outcome.every_fault_applied else f", faults applied {applied}"
+    unhealed = f", {len(outcome.heal_failures)} heal(s) failed" if outcome.heal_failures else ""
+    console.print(f"{verdict}: {violations} violations{unapplied}{unhealed}; replay: {options.command()}")
     if outcome.log_dir is not None:
         console.print(f"services' logs kept in {outcome.log_dir}", highlight=False)

@@ -20,11 +20,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from bench.chaos.engines import PrivateEngine
+from bench.chaos.engines import private_engine
 from bench.chaos.faults import Injector
 from bench.chaos.load import Load, Tally, catalog_items, sign_in, sign_up
+from bench.chaos.options import Options
 from bench.chaos.proxy import ProxyProcess
-from bench.chaos.schedule import ENGINES, SERVICE_LINKS, Fault, Plan, draw
+from bench.chaos.schedule import SERVICE_LINKS, Fault, draw
 from bench.checkout import listed_skus
 from bench.checkout_checks import set_stock
 from bench.environment import BenchEngines, _asyncpg_dsn, cleanup, prepare, seed
@@ -44,73 +45,6 @@ IN_FLIGHT = (
 )
 
 
-@dataclass(frozen=True)
-class Options:
-    seed: int = 1
-    budget: float = 120.0  # seconds of load
-    orders: int = 2000  # checkouts submitted at most
-    shoppers: int = 8
-    skus: int = 12
-    stock: int = 30  # units of each SKU at the start (staff add more, orders take them)
-    kills: int | None = None  # default: one per 30 s of budget, at least 2
-    outages: tuple[str, ...] = ENGINES
-    outage_seconds: float = 8.0
-    cuts: int | None = None  # default: one per 40 s, at least 1
-    delays: int | None = None  # default: one per 40 s, at least 1
-    stalls: int = 0  # silent links (connections held, nothing forwarded) of 0.5-4 s
-    private: tuple[str, ...] = ("nats", "redis")  # engines the run starts (and may restart) itself
-    terminal_within: float = 60.0  # every order terminal this long after recovery, or the run fails
-    provider_error_rate: float = 0.03
-    provider_timeout_rate: float = 0.02
-    provider_latency_ms: int = 20
-    provider_jitter_ms: int = 150
-    provider_timeout_seconds: float = 2.0
-    # A crashed provider call blocks its retry this long (the default keeps 3x the 10 s timeout).
-    payments_lease_seconds: float = 10.0
-    # Short, so that an outage can outlive a reservation: the saga's compensation (no clock jump: the
-    # services have no shared clock seam to move).
-    reservation_ttl_seconds: int = 120
-
-    def plan(self) -> Plan:
-        return Plan(
-            budget=self.budget,
-            kills=self.kills if self.kills is not None else max(2, int(self.budget // 30)),
-            outages=self.outages,
-            outage_seconds=self.outage_seconds,
-            cuts=self.cuts if self.cuts is not None else max(1, int(self.budget // 40)),
-            delays=self.delays if self.delays is not None else max(1, int(self.budget // 40)),
-            stalls=self.stalls,
-        )
-
-    def command(self) -> str:
-        """The command line that replays this run's schedule."""
-        args = [f"--seed {self.seed}", f"--budget {self.budget:g}", f"--orders {self.orders}"]
-        defaults = Options()
-        for name in (
-            "shoppers",
-            "skus",
-            "stock",
-            "kills",
-            "cuts",
-            "delays",
-            "stalls",
-            "outage_seconds",
-            "reservation_ttl_seconds",
-        ):
-            if getattr(self, name) != getattr(defaults, name):
-                flag = (
-                    name.replace("_seconds", "").replace("_", "-")
-                    if name != "outage_seconds"
-                    else "outage-seconds"
-                )
-                args.append(f"--{flag} {getattr(self, name)}")
-        if self.outages != defaults.outages:
-            args.append(f"--outages {','.join(self.outages) or 'none'}")
-        if self.private != defaults.private:
-            args.append(f"--private {','.join(self.private) or 'none'}")
-        return 'make chaos ARGS="' + " ".join(args) + '"'
-
-
 @dataclass
 class Outcome:
     options: Options
@@ -119,17 +53,25 @@ class Outcome:
     faults: Counter[str] = field(default_factory=Counter)  # what was done, by kind and target
     fault_log: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)  # orders in the database, by status
+    reservations: Counter[str] = field(default_factory=Counter)  # stock reservations, by status
     settling: tuple[float, float, float] = (0.0, 0.0, 0.0)  # placement → terminal: median, p99, max (s)
     load_seconds: float = 0.0
     recovery_seconds: float = 0.0  # from the last fault's end to every service serving again
     terminal_seconds: float | None = None  # from recovery to every order terminal; None: not within bound
     in_flight_left: int = 0
+    applied: int = 0  # scheduled faults applied
+    heal_failures: list[str] = field(default_factory=list)
     report: Report | None = None
     log_dir: Path | None = None
 
     @property
+    def every_fault_applied(self) -> bool:
+        return self.applied == len(self.schedule) and not self.heal_failures
+
+    @property
     def ok(self) -> bool:
-        return self.report is not None and self.report.ok and self.terminal_seconds is not None
+        checked = self.report is not None and self.report.ok
+        return checked and self.terminal_seconds is not None and self.every_fault_applied
 
 
 def _via(url: str, address: str) -> str:
@@ -165,10 +107,11 @@ class ChaosLauncher(Launcher):
 
 
 def service_settings(
-    engines: BenchEngines, options: Options, proxy: ProxyProcess, data_dir: Path
+    engines: BenchEngines, options: Options, proxy: ProxyProcess, data_dir: Path, clock_file: Path | None
 ) -> Settings:
     """What every service runs with: engines through the proxy, no rate limits (every shopper comes
-    from 127.0.0.1), the sandbox's injected faults, short provider timeouts."""
+    from 127.0.0.1), the sandbox's injected faults, short provider timeouts, and the clock offset
+    file when clock jumps are scheduled (without, the services read the wall clock untouched)."""
     direct = engines.settings()
     return direct.model_copy(
         update={
@@ -187,6 +130,7 @@ def service_settings(
             "payments_sandbox_timeout_rate": options.provider_timeout_rate,
             "payments_provider_timeout_seconds": options.provider_timeout_seconds,
             "payments_lease_seconds": options.payments_lease_seconds,
+            "clock_offset_file": clock_file,
         }
     )
 
@@ -224,18 +168,21 @@ SETTLING = (
 )
 
 
-async def _orders(database_url: str) -> tuple[Counter[str], tuple[float, float, float]]:
-    """Orders by status (REJECTED by reason), and placement → terminal: (median, p99, max) seconds."""
+async def _orders(database_url: str) -> tuple[Counter[str], Counter[str], tuple[float, float, float]]:
+    """Orders by status (REJECTED by reason), reservations by status (EXPIRED: released by the
+    expiry sweeper), and placement → terminal: (median, p99, max) seconds."""
     conn = await asyncpg.connect(_asyncpg_dsn(database_url))
     try:
         rows = await conn.fetch("SELECT status, reason, count(*) AS n FROM orders.orders GROUP BY 1, 2")
+        held = await conn.fetch("SELECT status, count(*) AS n FROM inventory.reservations GROUP BY 1")
         settling = await conn.fetchrow(SETTLING)
     finally:
         await conn.close()
     statuses: Counter[str] = Counter()
     for row in rows:
         statuses[row["status"] + (f" ({row['reason']})" if row["reason"] else "")] += int(row["n"])
-    return statuses, (settling[0] or 0.0, settling[1] or 0.0, settling[2] or 0.0)
+    reservations = Counter({str(row["status"]): int(row["n"]) for row in held})
+    return statuses, reservations, (settling[0] or 0.0, settling[1] or 0.0, settling[2] or 0.0)
 
 
 async def _check(engines: BenchEngines) -> Report:
@@ -274,8 +221,9 @@ async def run_chaos(
     def note(line: str) -> None:
         say(f"[{time.monotonic() - began:5.0f} s] {line}")
 
-    private = {name: PrivateEngine(name) for name in options.private}
+    private = {name: private_engine(name) for name in options.private}
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-chaos-"))
+    clock_file = data_dir / "clock-offset" if options.clock_jumps else None
     outcome.log_dir = data_dir / "logs"
     proxy: ProxyProcess | None = None
     launcher: ChaosLauncher | None = None
@@ -285,7 +233,7 @@ async def run_chaos(
         for engine in private.values():
             await asyncio.to_thread(engine.start)
         engines = BenchEngines(
-            database_server_url,
+            private["postgres"].url if "postgres" in private else database_server_url,
             private["nats"].url if "nats" in private else nats_url,
             private["redis"].url if "redis" in private else redis_url,
             embedded=False,
@@ -302,7 +250,7 @@ async def run_chaos(
             **{context: f"127.0.0.1:{ports[context].grpc}" for context in SERVICE_LINKS},
         }
         proxy = ProxyProcess(upstreams)
-        settings = service_settings(engines, options, proxy, data_dir)
+        settings = service_settings(engines, options, proxy, data_dir, clock_file)
         launcher = ChaosLauncher(
             settings, ports, log_dir=data_dir / "logs", proxied={c: proxy.address(c) for c in SERVICE_LINKS}
         )
@@ -320,7 +268,7 @@ async def run_chaos(
         for fault in outcome.schedule:
             say(f"  {fault.describe()}")
 
-        injector = Injector(launcher, proxy, private)
+        injector = Injector(launcher, proxy, private, clock_file)
         load = Load(base_url, shoppers, staff, items, options.seed, options.orders)
         supervisor = asyncio.ensure_future(_supervise(launcher, supervised))
         started = time.monotonic()
@@ -328,17 +276,23 @@ async def run_chaos(
         ended = asyncio.Event()
         playing = asyncio.ensure_future(injector.play(outcome.schedule, started, ended))
         try:
-            outcome.tally = await load.run(stop_at)
+            # Until --orders were submitted and every fault applied and healed, or the budget ran out.
+            outcome.tally = await load.run(stop_at, lambda: injector.settled)
         finally:
             outcome.load_seconds = time.monotonic() - started
             ended.set()
             await playing
-        note(f"chaos: load done after {outcome.load_seconds:.0f} s; healing")
+        outcome.applied = injector.applied
+        note(
+            f"chaos: load done after {outcome.load_seconds:.0f} s, {injector.applied} of {scheduled} "
+            "scheduled faults applied; healing"
+        )
         await injector.heal_all()
         await launcher.wait_serving(within=180)
         recovered = time.monotonic()
         outcome.recovery_seconds = recovered - injector.last_heal
         outcome.faults, outcome.fault_log = injector.done, injector.log
+        outcome.heal_failures = injector.heal_failures
         outcome.terminal_seconds, outcome.in_flight_left = await _wait_terminal(
             engines.database_url, options.terminal_within
         )
@@ -346,7 +300,7 @@ async def run_chaos(
         when = f"after {terminal:.1f} s" if terminal is not None else "NOT in time"
         note(f"chaos: serving again; every order terminal {when}")
         outcome.report = await _check(engines)
-        outcome.statuses, outcome.settling = await _orders(engines.database_url)
+        outcome.statuses, outcome.reservations, outcome.settling = await _orders(engines.database_url)
     finally:
         supervised.set()
         if supervisor is not None:
@@ -359,7 +313,7 @@ async def run_chaos(
             with contextlib.suppress(Exception):
                 await cleanup(engines)
         for engine in private.values():
-            engine.remove()
+            engine.remove(keep_logs_in=None if outcome.ok else data_dir / "logs")
     if outcome.ok:  # a failed run keeps the services' logs for whoever looks into it
         shutil.rmtree(data_dir, ignore_errors=True)
         outcome.log_dir = None

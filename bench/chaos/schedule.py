@@ -9,7 +9,9 @@ Kinds:
 - `cut`: a link's connections aborted and new ones refused for `seconds`;
 - `stall`: a link silent for `seconds` (connections kept and accepted, nothing forwarded: a partition
   or a frozen engine, which only the clients' own timeouts notice);
-- `delay`: `value` seconds added to every chunk through a link for `seconds`.
+- `delay`: `value` seconds added to every chunk through a link for `seconds`;
+- `clock`: the clock of every service jumps `value` seconds forward (past the reservation TTL) and
+  stays there, as the hosts' clocks would after an NTP step (platform/clock.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ ENGINES = ("postgres", "nats", "redis")
 # Links between services the proxy sits on: the callers of these contexts reach them through it.
 SERVICE_LINKS = ("catalog", "orders", "payments")
 LINKS = (*ENGINES, *SERVICE_LINKS)
-FAULT_KINDS = ("kill", "outage", "cut", "delay", "stall")
+FAULT_KINDS = ("kill", "outage", "cut", "delay", "stall", "clock")
+CLOCK_TARGET = "services"  # a clock jump moves every service's clock at once
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Fault:
         return self.at + self.seconds
 
     def describe(self) -> str:
-        extra = f" {self.value * 1000:.0f} ms" if self.kind == "delay" else ""
+        extra = {"delay": f" {self.value * 1000:.0f} ms", "clock": f" +{self.value:.0f} s"}.get(self.kind, "")
         lasting = f" for {self.seconds:.1f} s" if self.seconds else ""
         return f"t+{self.at:6.1f} s  {self.kind:<6} {self.target}{extra}{lasting}"
 
@@ -53,6 +56,8 @@ class Plan:
     cuts: int
     delays: int
     stalls: int = 0
+    clock_jumps: int = 0
+    clock_jump_seconds: float = 0.0  # how far each jump moves the services' clock forward
 
 
 def draw(plan: Plan, seed: int) -> list[Fault]:
@@ -81,16 +86,22 @@ def draw(plan: Plan, seed: int) -> list[Fault]:
         Fault(rng.uniform(start, end), "stall", rng.choice(LINKS), round(rng.uniform(0.5, 4.0), 1))
         for _ in range(plan.stalls)
     ]
+    # Last again, for the same reason.
+    faults += [
+        Fault(rng.uniform(start, end), "clock", CLOCK_TARGET, value=plan.clock_jump_seconds)
+        for _ in range(plan.clock_jumps)
+    ]
     return _apart(sorted(faults, key=lambda f: (f.at, f.kind, f.target)))
 
 
 def _apart(faults: list[Fault]) -> list[Fault]:
     """Moves a fault on a link (or engine) still under another one to a second after that one ends:
-    the heal of the first must not end the second early."""
+    the heal of the first must not end the second early. Instantaneous faults (kills, clock jumps)
+    hold nothing."""
     busy_until: dict[str, float] = {}
     placed: list[Fault] = []
     for fault in faults:
-        if fault.kind != "kill":
+        if fault.seconds:
             free = busy_until.get(fault.target, 0.0)
             if fault.at < free:
                 fault = Fault(free + 1.0, fault.kind, fault.target, fault.seconds, fault.value)

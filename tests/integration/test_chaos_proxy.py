@@ -1,14 +1,17 @@
 """The fault runs' TCP proxy (bench/chaos/proxy.py), in its own process in front of a loopback echo
 server: it forwards both ways, a cut aborts open connections and refuses new ones until healed, a
 stalled link keeps connections open and accepts new ones but forwards nothing until healed, a delayed
-link still forwards everything, and the upstream can be moved."""
+link still forwards everything, and the upstream can be moved. And the run's private PostgreSQL behind
+it: an outage stops the server, the heal starts it again on the same port and data directory."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
+from bench.chaos.engines import PrivatePostgres
 from bench.chaos.proxy import ProxyProcess
 
 
@@ -122,3 +125,39 @@ async def test_the_upstream_can_move(proxy: ProxyProcess) -> None:
     finally:
         other.close()
         await other.wait_closed()
+
+
+async def test_a_private_postgres_restarts_on_its_port_with_its_data_behind_the_proxy() -> None:
+    engine = PrivatePostgres()
+    proxy: ProxyProcess | None = None
+    try:
+        await asyncio.to_thread(engine.start)
+        port = engine.port
+        proxy = ProxyProcess({"postgres": f"127.0.0.1:{port}"})
+        dsn = f"postgresql://postgres@{proxy.address('postgres')}/postgres"
+        before = await asyncpg.connect(dsn)
+        await before.execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+
+        await asyncio.to_thread(engine.stop)  # the outage: a real stop of the server
+
+        assert not engine.running
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await before.fetchval("SELECT n FROM kept")
+        assert before.is_closed()
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await asyncpg.connect(dsn, timeout=5)
+
+        await asyncio.to_thread(engine.start)  # healed: started again
+
+        assert engine.running
+        assert engine.port == port
+        after = await asyncpg.connect(dsn)
+        try:
+            assert await after.fetchval("SELECT n FROM kept") == 7  # the same data directory
+        finally:
+            await after.close()
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        await asyncio.to_thread(engine.remove)
+    assert not engine.dir.exists()

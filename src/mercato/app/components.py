@@ -35,6 +35,7 @@ from mercato.payments.entrypoints.grpc_server import registration as payments_se
 from mercato.payments.entrypoints.saga_commands import saga_subscription as payments_saga
 from mercato.platform.cache import Cache
 from mercato.platform.cdn import build_purger
+from mercato.platform.clock import WallClock
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.grpc.server import ServiceRegistration
@@ -147,6 +148,9 @@ class Engines:
             local_max_bytes=settings.cache_local_max_bytes,
         )
         self.relays: dict[str, OutboxRelay] = {}
+        # The one clock of every context this process hosts (the wall clock, unless a fault run
+        # names an offset file: platform/clock.py).
+        self.clock = WallClock(settings.clock_offset_file)
 
     def db_for(self, context: str) -> Database:
         """The database pool of `context`: on its own role when configured, else the shared one."""
@@ -224,7 +228,10 @@ def catalog_component(engines: Engines) -> Component[CatalogService]:
 
 def inventory_component(engines: Engines) -> Component[InventoryService]:
     service = InventoryService(
-        engines.db_for("inventory"), inventory_outbox(engines.settings.namespace), engines.waker("inventory")
+        engines.db_for("inventory"),
+        inventory_outbox(engines.settings.namespace),
+        engines.waker("inventory"),
+        clock=engines.clock,
     )
     return Component(
         "inventory",
@@ -239,7 +246,7 @@ def inventory_component(engines: Engines) -> Component[InventoryService]:
 
 def cart_component(engines: Engines, catalog: CatalogClient) -> Component[CartService]:
     """The cart prices its lines with `catalog`: in process, or a gRPC client to the catalog service."""
-    service = CartService(engines.redis, catalog, engines.settings)
+    service = CartService(engines.redis, catalog, engines.settings, clock=engines.clock)
     s = engines.settings
     listener = EventListener(
         order_events(service),
@@ -252,7 +259,11 @@ def cart_component(engines: Engines, catalog: CatalogClient) -> Component[CartSe
 
 def customers_component(engines: Engines) -> Component[CustomersService]:
     service = build_customers(
-        engines.db_for("customers"), engines.redis, engines.settings, engines.waker("customers")
+        engines.db_for("customers"),
+        engines.redis,
+        engines.settings,
+        engines.waker("customers"),
+        clock=engines.clock,
     )
     return Component(
         "customers",
@@ -264,7 +275,9 @@ def customers_component(engines: Engines) -> Component[CustomersService]:
 
 
 def payments_component(engines: Engines) -> Component[PaymentsService]:
-    service = build_payments(engines.db_for("payments"), engines.settings, engines.waker("payments"))
+    service = build_payments(
+        engines.db_for("payments"), engines.settings, engines.waker("payments"), clock=engines.clock
+    )
     return Component(
         "payments",
         service,
@@ -278,7 +291,9 @@ def payments_component(engines: Engines) -> Component[PaymentsService]:
 
 
 def orders_component(engines: Engines) -> Component[OrdersService]:
-    service = build_orders(engines.db_for("orders"), engines.settings, engines.waker("orders"))
+    service = build_orders(
+        engines.db_for("orders"), engines.settings, engines.waker("orders"), clock=engines.clock
+    )
     grace = engines.settings.saga_stuck_grace_seconds
     return Component(
         "orders",

@@ -6,7 +6,6 @@ This is the only module of the cart that knows the concrete store and reads the 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any, overload
 
 from redis.asyncio import Redis
@@ -19,13 +18,10 @@ from mercato.cart.service_layer import carts
 from mercato.cart.service_layer.dispatch import COMMAND_HANDLERS
 from mercato.cart.service_layer.ports import CartDeps, CatalogPort, Clock
 from mercato.platform.auth import Principal
+from mercato.platform.clock import utc_now
 from mercato.platform.config import Settings
 
 CONTEXT = "cart"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class CartService:

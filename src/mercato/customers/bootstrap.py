@@ -6,7 +6,7 @@ here, at the edge).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, overload
 
 from redis.asyncio import Redis
@@ -27,13 +27,10 @@ from mercato.customers.service_layer.queries import AccountView, CustomersQuerie
 from mercato.customers.service_layer.sessions import TokenPair
 from mercato.customers.service_layer.unit_of_work import Clock, CustomersUnitOfWork
 from mercato.platform.auth import Principal, Unauthenticated
+from mercato.platform.clock import utc_now
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def customers_outbox(namespace: str) -> Outbox:

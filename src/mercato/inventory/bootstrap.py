@@ -6,7 +6,6 @@ This is the only module that knows the concrete store and the wall clock (read h
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, overload
 
 from mercato.inventory.adapters import tables
@@ -16,14 +15,11 @@ from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
 from mercato.inventory.service_layer.dispatch import COMMAND_HANDLERS, IN_UNIT_OF_WORK
 from mercato.inventory.service_layer.queries import InventoryQueries
 from mercato.inventory.service_layer.unit_of_work import Clock, InventoryDeps, InventoryUnitOfWork
+from mercato.platform.clock import utc_now
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
 from mercato.platform.unit_of_work import UnitOfWork
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def inventory_outbox(namespace: str) -> Outbox:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, overload
 
 from mercato.orders.adapters import tables
@@ -30,6 +29,7 @@ from mercato.orders.entrypoints.saga import subscriptions
 from mercato.orders.service_layer.dispatch import COMMAND_HANDLERS
 from mercato.orders.service_layer.queries import OrdersQueries, OrderView
 from mercato.orders.service_layer.unit_of_work import Clock, OrdersDeps, OrdersUnitOfWork
+from mercato.platform.clock import utc_now
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.inbox import Subscription
@@ -37,10 +37,6 @@ from mercato.platform.outbox import Outbox
 from mercato.platform.shutdown import wait_event
 
 CONTEXT = "orders"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def orders_outbox(namespace: str) -> Outbox:

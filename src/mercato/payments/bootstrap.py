@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, overload
 
 from mercato.payments.adapters import tables
@@ -27,15 +26,11 @@ from mercato.payments.service_layer.queries import PaymentsQueries
 from mercato.payments.service_layer.unit_of_work import Clock, PaymentsUnitOfWork
 from mercato.payments.service_layer.vault import Vault
 from mercato.platform.business_metrics import payment_breaker_state
+from mercato.platform.clock import utc_now
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
 from mercato.platform.watchdog import record_action
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 log = logging.getLogger(__name__)
 

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
 
     reservation_ttl_seconds: int = Field(default=900, ge=1)
     reservation_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # Fault runs only (`make chaos`, tests): a file holding seconds added to the clock the contexts
+    # read (platform/clock.py), followed by every process started with it, so a run can jump the
+    # whole process tree's clock across reservation expiry. Unset: the wall clock, no file read.
+    clock_offset_file: Path | None = None
     # Self-healing (platform/watchdog.py): every interval, a relay, consumer or sweeper with work
     # waiting and no turn for `stall` seconds is restarted, at most `max_restarts` times in 10 minutes.
     watchdog_interval_seconds: float = Field(default=5.0, gt=0)

@@ -24,12 +24,13 @@ from mercato.inventory import AdjustStock, CreateWarehouse
 from mercato.inventory.bootstrap import InventoryService, build_inventory
 from mercato.inventory.entrypoints.saga_commands import saga_subscription as inventory_saga
 from mercato.orders import OrderStatus, PlaceOrder, SagaPolicy
-from mercato.orders.bootstrap import OrdersService, build_orders, utc_now
+from mercato.orders.bootstrap import OrdersService, build_orders
 from mercato.orders.client import InProcessOrdersClient
 from mercato.orders.service_layer.queries import OrderView
 from mercato.payments.bootstrap import PaymentsService, build_payments
 from mercato.payments.entrypoints.saga_commands import saga_subscription as payments_saga
 from mercato.payments.service_layer.operations import RunnerSettings
+from mercato.platform.clock import utc_now
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.events import stream_name

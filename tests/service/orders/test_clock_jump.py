@@ -16,7 +16,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from redis.asyncio import Redis
@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from mercato.app.contexts import MIGRATIONS
 from mercato.app.invariants import Scope, verify, verify_when_quiet
 from mercato.orders import OrderStatus, RejectReason
+from mercato.platform.clock import WallClock
 from mercato.platform.config import Settings
 from mercato.platform.db import Database
 from mercato.platform.engines import EngineUrls
@@ -36,19 +37,6 @@ from tests.service.orders.test_recovery import outbox_types
 S = OrderStatus
 JUMP = timedelta(hours=1)  # past the reservation TTL (15 min) and every saga deadline (30 s steps)
 SWEEPERS = 4  # replicas of the inventory's expiry sweeper, sweeping at the same moment
-
-
-@dataclass
-class SteppedClock:
-    """The host's clock as NTP may step it: real time plus an offset that jumps."""
-
-    offset: timedelta = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def step(self, by: timedelta) -> None:
-        self.offset += by
 
 
 @dataclass
@@ -79,7 +67,7 @@ async def world(engine_urls: EngineUrls, settings: Settings) -> AsyncIterator[Wo
 async def test_a_clock_jump_across_reservation_expiry_releases_each_reservation_once_and_rejects_cleanly(
     world: World, redis: Redis
 ) -> None:
-    clock = SteppedClock()
+    clock = WallClock()  # the host's clock as NTP may step it
     system = Checkout(world.db, world.broker, world.settings, clock=clock)
     await system.start()
     try:
