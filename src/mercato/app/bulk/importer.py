@@ -333,8 +333,10 @@ def _product_row(spec: ProductSpec, category_id: uuid.UUID | None) -> tuple[Any,
         _json(spec.attributes),
         _json(list(spec.media)),
         spec.published,
-        # None without variants: the ones the product keeps (or 0) decide (`CatalogBulk.upsert`).
+        # Cheapest and dearest; None without variants: the ones the product keeps (or 0) decide
+        # (`CatalogBulk.upsert`).
         min((p.amount for p in prices), default=None),
+        max((p.amount for p in prices), default=None),
         prices[0].currency if prices else None,
     )
 

@@ -1,0 +1,244 @@
+"""The storefront listing's statement: one SELECT whose cost stays flat as the catalog grows.
+
+A page is the first `first + 1` published products in the sort's order (`(sort value, id)`, after the
+cursor), read along the sort's index (`products_name_idx`, `products_price_idx`,
+`products_created_idx`). What that walk costs depends on the filters:
+
+- **Index ranges only** (no filter; a price range sorted by price): the walk reads the page's rows and
+  no others. A price range is a range of the cheapest price (`min_price_amount`) except for products
+  that *straddle* its low end (cheapest variant below it, dearest in it or above): those are found
+  through `products_price_span_idx` (GiST over `[min, max]` price, migration catalog_0003), and the
+  two ordered parts are merged.
+- **A filter the walk can only test** (search, category, stock, attributes; a price range under
+  another sort): PostgreSQL assumes the matches are spread evenly along the sort and walks the index
+  until it has a page. When they are not (jackets are dear: "jacket" sorted by price ascending tested
+  64k products for one page at 100k), the walk grows with the catalog. So the walk is bounded: the
+  first `window` products along the sort are read, each tested (a `MATERIALIZED` CTE); if that gives
+  a page, or is the whole rest of the catalog, it is the page. Otherwise the matches are found first,
+  through their own indexes (the search's GIN index, the category index, the price indexes: the
+  planner's choice in a CTE of their own, without ORDER BY), and only they are sorted. The matches'
+  CTE is evaluated only when needed (a gated branch: PostgreSQL never starts it otherwise), so a common
+  word costs the window, and a rare or lopsided one its matches, never the catalog.
+
+Results are exactly what `WHERE <all conditions> ORDER BY sort, id LIMIT first + 1` gives
+(tests/service/catalog/test_listing_shapes.py checks every shape against that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Text,
+    and_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import ColumnElement
+
+from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
+from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
+
+# A filtered listing first walks at most this many products per row of the page along its sort (and
+# never fewer than `WINDOW_MIN`): matches spread over at least 1 product in 20 fill a page from the
+# window alone. The window is read whole (its rows are counted), so it is the filtered page's fixed cost.
+WINDOW_PER_ROW = 20
+WINDOW_MIN = 400
+
+SORT_COLUMNS: dict[ProductSort, ColumnElement[Any]] = {
+    ProductSort.NAME: products.c.name,
+    ProductSort.PRICE: products.c.min_price_amount,
+    ProductSort.CREATED_AT: products.c.created_at,
+}
+# The expression of `products_price_span_idx` exactly as the migration wrote it (the bound flags a
+# literal, not a parameter, or a generic plan would not match the index).
+_SPAN = func.int8range(products.c.min_price_amount, products.c.max_price_amount, literal_column("'[]'"))
+
+
+def listing_statement(
+    request: ListingRequest, cursor: Cursor | None, columns: Sequence[ColumnElement[Any]]
+) -> Select[Any]:
+    """`columns` of the page's products (and the one after it), in the sort's order."""
+    limit = request.first + 1
+    sort_column = SORT_COLUMNS[request.sort]
+    walk = _Walk(sort_column, request.descending, cursor)
+    band = _PriceBand.of(request.filter)
+    by_price = request.sort is ProductSort.PRICE
+    tested = _filter_conditions(request.filter)
+    if band.condition is not None and not by_price:
+        tested.append(band.condition)
+    ranges = band.branches() if by_price else [[]]
+    if not tested and len(ranges) == 1:
+        return select(*columns).where(*walk.base, *ranges[0]).order_by(*walk.order).limit(limit)
+    if not tested:
+        page = walk.along(ranges, limit).subquery("page")
+    else:
+        window = max(WINDOW_MIN, WINDOW_PER_ROW * limit)
+        hit = and_(*tested).label("hit")
+        walked = walk.along(ranges, window, hit).cte("walked").prefix_with("MATERIALIZED")
+        settled = (
+            select(or_(func.count().filter(walked.c.hit) >= limit, func.count() < window))
+            .select_from(walked)
+            .scalar_subquery()
+        )
+        from_window = (
+            select(walked.c.id, walked.c.k)
+            .where(walked.c.hit, settled)
+            .order_by(*walk.ordered(walked.c.k, walked.c.id))
+            .limit(limit)
+        )
+        everything = [*tested, band.condition] if by_price and band.condition is not None else tested
+        matches = (
+            select(products.c.id, sort_column.label("k"))
+            .where(*walk.base, *everything)
+            .cte("matches")
+            .prefix_with("MATERIALIZED")
+        )
+        from_matches = (
+            select(matches.c.id, matches.c.k)
+            .where(~settled)
+            .order_by(*walk.ordered(matches.c.k, matches.c.id))
+            .limit(limit)
+        )
+        page = union_all(from_window, from_matches).subquery("page")
+    return select(*columns).where(products.c.id.in_(select(page.c.id))).order_by(*walk.order)
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """The sort's index walk: its order, and the conditions it serves as index ranges."""
+
+    sort_column: ColumnElement[Any]
+    descending: bool
+    cursor: Cursor | None
+
+    @property
+    def order(self) -> tuple[ColumnElement[Any], ...]:
+        return self.ordered(self.sort_column, products.c.id)
+
+    def ordered(self, key: ColumnElement[Any], id_: ColumnElement[Any]) -> tuple[ColumnElement[Any], ...]:
+        return (key.desc(), id_.desc()) if self.descending else (key, id_)
+
+    @property
+    def base(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [products.c.published]
+        if self.cursor is not None:
+            keyset = tuple_(self.sort_column, products.c.id)
+            after = tuple_(self.cursor.value, self.cursor.product_id)
+            conditions.append(keyset < after if self.descending else keyset > after)
+        return conditions
+
+    def along(
+        self, ranges: list[list[ColumnElement[bool]]], limit: int, *extra: ColumnElement[Any]
+    ) -> Select[Any]:
+        """(id, k = sort value, *extra) of the first `limit` products in order, each part of `ranges`
+        read in order along its index and the parts merged."""
+        parts = [
+            select(products.c.id, self.sort_column.label("k"), *extra)
+            .where(*self.base, *conditions)
+            .order_by(*self.order)
+            .limit(limit)
+            for conditions in ranges
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        merged = union_all(*parts).subquery("parts")
+        return select(merged).order_by(*self.ordered(merged.c.k, merged.c.id)).limit(limit)
+
+
+@dataclass(frozen=True)
+class _PriceBand:
+    """`priceMin`/`priceMax`: a product is in the band when one of its variants' prices is."""
+
+    low: int | None  # None: no lower bound (0 is none either: prices are never negative)
+    high: int | None
+
+    @classmethod
+    def of(cls, f: ProductFilter) -> _PriceBand:
+        return cls(f.price_min or None, f.price_max)
+
+    def _within(self) -> list[ColumnElement[bool]]:
+        """Cheapest variant inside the band: in it (a range of the price index)."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.low is not None:
+            conditions.append(products.c.min_price_amount >= self.low)
+        if self.high is not None:
+            conditions.append(products.c.min_price_amount <= self.high)
+        return conditions
+
+    def _straddling(self) -> list[ColumnElement[bool]]:
+        """Cheapest variant below the band, dearest at or above its low end (the span index): in it
+        when the dearest is inside, or when some variant between them is."""
+        assert self.low is not None
+        conditions = [
+            _SPAN.op("@>")(literal(self.low, BigInteger)),
+            products.c.min_price_amount < self.low,
+        ]
+        if self.high is not None:
+            between = exists().where(
+                variants.c.product_id == products.c.id,
+                variants.c.price_amount >= self.low,
+                variants.c.price_amount <= self.high,
+            )
+            conditions.append(or_(products.c.max_price_amount <= self.high, between))
+        return conditions
+
+    def branches(self) -> list[list[ColumnElement[bool]]]:
+        """The band as ranges along the price index: the products inside, then those straddling it
+        (all of which are cheaper: in ascending order they come first, in descending last)."""
+        if self.low is None:
+            return [self._within()]
+        return [self._within(), self._straddling()]
+
+    @property
+    def condition(self) -> ColumnElement[bool] | None:
+        if self.low is None and self.high is None:
+            return None
+        if self.low is None:
+            assert self.high is not None
+            return products.c.min_price_amount <= self.high
+        return or_(and_(*self._within()), and_(*self._straddling()))
+
+
+def _filter_conditions(f: ProductFilter) -> list[ColumnElement[bool]]:
+    """Every filter but the price band, each a condition on a product row."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.category_id is not None:
+        subtree_path = select(categories.c.path).where(categories.c.id == f.category_id).scalar_subquery()
+        subtree = select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
+        conditions.append(products.c.category_id.in_(subtree))
+    if f.search:
+        conditions.append(products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
+    if f.in_stock is not None:
+        sellable = exists().where(
+            variants.c.product_id == products.c.id,
+            sku_availability.c.sku == variants.c.sku,
+            sku_availability.c.available > 0,
+        )
+        conditions.append(sellable if f.in_stock else ~sellable)
+    for name, values in f.attributes:
+        on_product = products.c.attributes[name].op("?|")(literal(list(values), ARRAY(Text)))
+        on_variant = exists().where(
+            variants.c.product_id == products.c.id,
+            # Always true here (a listing shows published products only), but a condition on the
+            # outer row that is not an equality keeps PostgreSQL from turning this EXISTS, inside the
+            # OR, into a hashed subquery over every variant matching the value (a sequential scan
+            # of `variants`, or of a third of it through an index for a common size): each product
+            # tested is checked through `variants_product_idx` instead
+            # (tests/integration/test_listing_plans.py).
+            products.c.published,
+            variants.c.attributes[name].astext.in_(list(values)),
+        )
+        conditions.append(or_(on_product, on_variant))
+    return conditions
