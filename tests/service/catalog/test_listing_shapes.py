@@ -55,6 +55,11 @@ def _catalog() -> ImportRecords:
         for n in range(3)
     ]
     records.categories = roots + leaves
+    # Published without variants: no variant of it is in any band.
+    records.add_product(
+        ProductSpec("shape-bare", "Alder Bare", "Nothing to buy yet.", leaves[0].slug, {}, (), True, ()),
+        "bare",
+    )
     for i in range(PRODUCTS):
         word, (low, high) = _KINDS[i % len(_KINDS)]
         price = rng.randint(low, high) * 100 - 1
@@ -96,7 +101,7 @@ async def shapes_catalog(
             summary = await import_records(
                 catalog, InventoryService(db, inventory_outbox(namespace)), _catalog()
             )
-            assert summary.rejected == () and summary.products_created == PRODUCTS
+            assert summary.rejected == () and summary.products_created == PRODUCTS + 1
             async with db.connect() as conn:
                 await conn.execute(
                     text(

@@ -173,6 +173,10 @@ class _PriceBand:
         conditions: list[ColumnElement[bool]] = []
         if self.low is not None:
             conditions.append(products.c.min_price_amount >= self.low)
+        else:
+            # A product without variants has a cheapest price of 0 and no currency, and no variant in
+            # any band. (With a low end above 0 its cheapest price of 0 already leaves it out.)
+            conditions.append(products.c.currency.is_not(None))
         if self.high is not None:
             conditions.append(products.c.min_price_amount <= self.high)
         return conditions
@@ -198,7 +202,7 @@ class _PriceBand:
         """The band as ranges along the price index: the products inside, then those straddling it
         (all of which are cheaper: in ascending order they come first, in descending last)."""
         if self.low is None:
-            return [self._within()]
+            return [self._within() if self.high is not None else []]
         return [self._within(), self._straddling()]
 
     @property
@@ -206,8 +210,7 @@ class _PriceBand:
         if self.low is None and self.high is None:
             return None
         if self.low is None:
-            assert self.high is not None
-            return products.c.min_price_amount <= self.high
+            return and_(*self._within())
         return or_(and_(*self._within()), and_(*self._straddling()))
 
 
