@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CompoundSelect,
     Select,
     Text,
     and_,
@@ -84,35 +85,53 @@ def listing_statement(
     if not tested:
         page = walk.along(ranges, limit).subquery("page")
     else:
-        window = max(WINDOW_MIN, WINDOW_PER_ROW * limit)
-        hit = and_(*tested).label("hit")
-        walked = walk.along(ranges, window, hit).cte("walked").prefix_with("MATERIALIZED")
-        settled = (
-            select(or_(func.count().filter(walked.c.hit) >= limit, func.count() < window))
-            .select_from(walked)
-            .scalar_subquery()
-        )
-        from_window = (
-            select(walked.c.id, walked.c.k)
-            .where(walked.c.hit, settled)
-            .order_by(*walk.ordered(walked.c.k, walked.c.id))
-            .limit(limit)
-        )
-        everything = [*tested, band.condition] if by_price and band.condition is not None else tested
-        matches = (
-            select(products.c.id, sort_column.label("k"))
-            .where(*walk.base, *everything)
-            .cte("matches")
-            .prefix_with("MATERIALIZED")
-        )
-        from_matches = (
-            select(matches.c.id, matches.c.k)
-            .where(~settled)
-            .order_by(*walk.ordered(matches.c.k, matches.c.id))
-            .limit(limit)
-        )
-        page = union_all(from_window, from_matches).subquery("page")
+        # The matches' own statement tests the band too when the walk served it as ranges.
+        every = [*tested, band.condition] if by_price and band.condition is not None else tested
+        page = _windowed(walk, ranges, tested, every, limit).subquery("page")
     return select(*columns).where(products.c.id.in_(select(page.c.id))).order_by(*walk.order)
+
+
+def _windowed(
+    walk: _Walk,
+    ranges: list[list[ColumnElement[bool]]],
+    tested: list[ColumnElement[bool]],
+    every: list[ColumnElement[bool]],
+    limit: int,
+) -> CompoundSelect[Any]:
+    """(id, k) of the first `limit` products in order that pass `tested`: from a window of the walk
+    when it holds them, else from all the matches of `every` condition, sorted."""
+    window = max(WINDOW_MIN, WINDOW_PER_ROW * limit)
+    hit = and_(*tested).label("hit")
+    walked = walk.along(ranges, window, hit).cte("walked").prefix_with("MATERIALIZED")
+    # The window answers when it holds a page, or is all that is left of the walk. A scalar subquery
+    # of constants only: PostgreSQL evaluates it once and gates each branch on it (One-Time Filter),
+    # so the branch not taken never runs, and neither does the matches' CTE.
+    settled = (
+        select(or_(func.count().filter(walked.c.hit) >= limit, func.count() < window))
+        .select_from(walked)
+        .scalar_subquery()
+    )
+    from_window = (
+        select(walked.c.id, walked.c.k)
+        .where(walked.c.hit, settled)
+        .order_by(*walk.ordered(walked.c.k, walked.c.id))
+        .limit(limit)
+    )
+    # MATERIALIZED: inlined, the matches would be walked along the sort's index again; as a CTE
+    # without ORDER BY they are found through their own indexes.
+    matches = (
+        select(products.c.id, walk.sort_column.label("k"))
+        .where(*walk.base, *every)
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    from_matches = (
+        select(matches.c.id, matches.c.k)
+        .where(~settled)
+        .order_by(*walk.ordered(matches.c.k, matches.c.id))
+        .limit(limit)
+    )
+    return union_all(from_window, from_matches)
 
 
 @dataclass(frozen=True)
