@@ -258,7 +258,11 @@ async def _setup(args: argparse.Namespace) -> BenchEngines:
         return engines
     await prepare(engines)
     print(f"listing-plans: seeding {args.products:,} products into {engines.database} …", flush=True)
-    summary, seconds = await seed(engines, args.products, via_import=True)
+    try:
+        summary, seconds = await seed(engines, args.products, via_import=True)
+    except BaseException:
+        await cleanup(engines)
+        raise
     print(f"listing-plans: {summary} in {seconds:.0f} s", flush=True)
     return engines
 

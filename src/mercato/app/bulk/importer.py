@@ -136,6 +136,8 @@ async def _refresh_statistics(catalog: CatalogService) -> None:
     listings joined a page's variants by scanning all 1.2 million of them (0.7 s a page instead of
     under 1 ms; docs/benchmarks.md, 2026-12-07)."""
     async with catalog.db.connect() as conn:
+        for statement in CatalogBulk.AFTER_IMPORT:
+            await conn.execute(text(statement))
         for table in (*CatalogBulk.WRITTEN, *InventoryBulk.WRITTEN):
             await conn.execute(text(f"ANALYZE {table}"))
         await conn.commit()

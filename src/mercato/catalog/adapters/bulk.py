@@ -138,6 +138,16 @@ class Upserted:
 class CatalogBulk:
     # The tables an import writes many rows of: their planner statistics go stale with it.
     WRITTEN = ("catalog.products", "catalog.variants")
+    # After the import's commit: the search index's pending entries (GIN `fastupdate`: new rows wait
+    # in a list until autovacuum merges them) merged now. Until then every search reads that whole
+    # list, and the planner, counting it, scans every product rather than use the index to find a
+    # search's matches (catalog/service_layer/listing_sql.py). Only when this role owns the table (the
+    # function refuses others).
+    AFTER_IMPORT = (
+        "SELECT gin_clean_pending_list(x.indexrelid) FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid "
+        "WHERE x.indexrelid = CAST('catalog.products_search_idx' AS regclass) "
+        "AND pg_has_role(t.relowner, 'USAGE')",
+    )
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn

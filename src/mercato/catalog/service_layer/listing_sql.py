@@ -1,24 +1,25 @@
-"""The storefront listing's statement: one SELECT whose cost stays flat as the catalog grows.
+"""The storefront listing's statement: one SELECT, read along the sort's index.
 
 A page is the first `first + 1` published products in the sort's order (`(sort value, id)`, after the
 cursor), read along the sort's index (`products_name_idx`, `products_price_idx`,
 `products_created_idx`). What that walk costs depends on the filters:
 
-- **Index ranges only** (no filter; a price range sorted by price): the walk reads the page's rows and
-  no others. A price range is a range of the cheapest price (`min_price_amount`) except for products
-  that *straddle* its low end (cheapest variant below it, dearest in it or above): those are found
-  through `products_price_span_idx` (GiST over `[min, max]` price, migration catalog_0003), and the
-  two ordered parts are merged.
-- **A filter the walk can only test** (search, category, stock, attributes; a price range under
-  another sort): PostgreSQL assumes the matches are spread evenly along the sort and walks the index
-  until it has a page. When they are not (jackets are dear: "jacket" sorted by price ascending tested
-  64k products for one page at 100k), the walk grows with the catalog. So the walk is bounded: the
-  first `window` products along the sort are read, each tested (a `MATERIALIZED` CTE); if that gives
-  a page, or is the whole rest of the catalog, it is the page. Otherwise the matches are found first,
-  through their own indexes (the search's GIN index, the category index, the price indexes: the
-  planner's choice in a CTE of their own, without ORDER BY), and only they are sorted. The matches'
-  CTE is evaluated only when needed (a gated branch: PostgreSQL never starts it otherwise), so a common
-  word costs the window, and a rare or lopsided one its matches, never the catalog.
+- **Index ranges** (no filter; a price band sorted by price): the walk reads the page's rows and no
+  others. A band is a range of the cheapest price (`min_price_amount`), plus the products that
+  *straddle* its low end (cheapest variant below it, dearest at or above it), found through
+  `products_price_span_idx` (GiST over `[cheapest, dearest]`, migration catalog_0003); the two ordered
+  parts are merged. Before, the walk tested every product cheaper than `priceMin` against its variants
+  (26k products, 0.6-1.6 s at 100k).
+- **A search**: PostgreSQL assumes the matches are spread evenly along the sort and walks the index
+  until it has a page; when they are not ("jacket" by price ascending: jackets are dear, 64k products
+  tested for one page at 100k) the walk grows with the catalog. So the walk is bounded: at most
+  `window` products along the sort are tested (lazily: it stops at the page's last match); if they
+  hold a page, or are all that is left, that is the page. Otherwise the matches are found first
+  through the search's GIN index (a `MATERIALIZED` CTE without ORDER BY, evaluated only in that case)
+  and only they are sorted: a page costs at most the window plus the word's matches.
+- **Other filters** (category, stock, attributes, a band under another sort) are tested by the walk,
+  or served by their own index, as the planner sees fit (a category sorted by price is still a long
+  walk when the category is lopsided in price: docs/benchmarks.md).
 
 Results are exactly what `WHERE <all conditions> ORDER BY sort, id LIMIT first + 1` gives
 (tests/service/catalog/test_listing_shapes.py checks every shape against that).
@@ -51,11 +52,11 @@ from sqlalchemy.sql import ColumnElement
 from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
 from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
 
-# A filtered listing first walks at most this many products per row of the page along its sort (and
-# never fewer than `WINDOW_MIN`): matches spread over at least 1 product in 20 fill a page from the
-# window alone. The window is read whole (its rows are counted), so it is the filtered page's fixed cost.
-WINDOW_PER_ROW = 20
-WINDOW_MIN = 400
+# A search walks at most this many products along the sort before finding its matches first (and more
+# for a long page). Matches spread over at least 1 product in 200 fill a page of 24 from the window;
+# a common word bunched at the far end ("short" by price descending) costs the window and a scan.
+WINDOW_PER_ROW = 40
+WINDOW_MIN = 5_000
 
 SORT_COLUMNS: dict[ProductSort, ColumnElement[Any]] = {
     ProductSort.NAME: products.c.name,
@@ -72,53 +73,61 @@ def listing_statement(
 ) -> Select[Any]:
     """`columns` of the page's products (and the one after it), in the sort's order."""
     limit = request.first + 1
-    sort_column = SORT_COLUMNS[request.sort]
-    walk = _Walk(sort_column, request.descending, cursor)
-    band = _PriceBand.of(request.filter)
+    f = request.filter
+    band = _PriceBand.of(f)
     by_price = request.sort is ProductSort.PRICE
-    tested = _filter_conditions(request.filter)
+    filters = _filter_conditions(f)
     if band.condition is not None and not by_price:
-        tested.append(band.condition)
+        filters.append(band.condition)
+    walk = _Walk(SORT_COLUMNS[request.sort], request.descending, cursor, tuple(filters))
     ranges = band.branches() if by_price else [[]]
-    if not tested and len(ranges) == 1:
+    if not f.search and len(ranges) == 1:
         return select(*columns).where(*walk.base, *ranges[0]).order_by(*walk.order).limit(limit)
-    if not tested:
+    if not f.search:
         page = walk.along(ranges, limit).subquery("page")
     else:
+        search = products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search))
         # The matches' own statement tests the band too when the walk served it as ranges.
-        every = [*tested, band.condition] if by_price and band.condition is not None else tested
-        page = _windowed(walk, ranges, tested, every, limit).subquery("page")
+        every = [search, band.condition] if by_price and band.condition is not None else [search]
+        page = _windowed(walk, ranges, search, every, limit).subquery("page")
     return select(*columns).where(products.c.id.in_(select(page.c.id))).order_by(*walk.order)
 
 
 def _windowed(
     walk: _Walk,
     ranges: list[list[ColumnElement[bool]]],
-    tested: list[ColumnElement[bool]],
+    search: ColumnElement[bool],
     every: list[ColumnElement[bool]],
     limit: int,
 ) -> CompoundSelect[Any]:
-    """(id, k) of the first `limit` products in order that pass `tested`: from a window of the walk
+    """(id, k) of the first `limit` products in order that match `search`: from a window of the walk
     when it holds them, else from all the matches of `every` condition, sorted."""
     window = max(WINDOW_MIN, WINDOW_PER_ROW * limit)
-    hit = and_(*tested).label("hit")
-    walked = walk.along(ranges, window, hit).cte("walked").prefix_with("MATERIALIZED")
-    # The window answers when it holds a page, or is all that is left of the walk. A scalar subquery
-    # of constants only: PostgreSQL evaluates it once and gates each branch on it (One-Time Filter),
-    # so the branch not taken never runs, and neither does the matches' CTE.
-    settled = (
-        select(or_(func.count().filter(walked.c.hit) >= limit, func.count() < window))
-        .select_from(walked)
-        .scalar_subquery()
-    )
-    from_window = (
+    walked = walk.along(ranges, window, search.label("hit")).subquery("walked")
+    # Read lazily: the walk stops at the page's last match, or at the window's end.
+    hits = (
         select(walked.c.id, walked.c.k)
-        .where(walked.c.hit, settled)
+        .where(walked.c.hit)
         .order_by(*walk.ordered(walked.c.k, walked.c.id))
         .limit(limit)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
     )
+    # The window answers when it holds a page, or is all that is left of the walk (counted again, and
+    # only then: PostgreSQL evaluates the second operand of the OR only when the first is false). A
+    # value of constants only: each branch below is gated on it (One-Time Filter), so the branch not
+    # taken never runs, and neither does the matches' CTE.
+    window_rows = select(func.count()).select_from(walk.along(ranges, window).subquery("again"))
+    decided = select(
+        or_(
+            select(func.count()).select_from(hits).scalar_subquery() >= limit,
+            window_rows.scalar_subquery() < window,
+        ).label("settled")
+    ).cte("decided")
+    settled = select(decided.c.settled).scalar_subquery()
+    from_window = select(hits.c.id, hits.c.k).where(settled)
     # MATERIALIZED: inlined, the matches would be walked along the sort's index again; as a CTE
-    # without ORDER BY they are found through their own indexes.
+    # without ORDER BY they are found through their own index (the search's GIN index).
     matches = (
         select(products.c.id, walk.sort_column.label("k"))
         .where(*walk.base, *every)
@@ -136,11 +145,13 @@ def _windowed(
 
 @dataclass(frozen=True)
 class _Walk:
-    """The sort's index walk: its order, and the conditions it serves as index ranges."""
+    """The sort's index walk: its order, the conditions it serves as index ranges, and the filters it
+    tests on the way (as the planner sees fit)."""
 
     sort_column: ColumnElement[Any]
     descending: bool
     cursor: Cursor | None
+    filters: tuple[ColumnElement[bool], ...]
 
     @property
     def order(self) -> tuple[ColumnElement[Any], ...]:
@@ -151,7 +162,7 @@ class _Walk:
 
     @property
     def base(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = [products.c.published]
+        conditions: list[ColumnElement[bool]] = [products.c.published, *self.filters]
         if self.cursor is not None:
             keyset = tuple_(self.sort_column, products.c.id)
             after = tuple_(self.cursor.value, self.cursor.product_id)
@@ -211,6 +222,8 @@ class _PriceBand:
         if self.high is not None:
             between = exists().where(
                 variants.c.product_id == products.c.id,
+                # As for attributes below: tested per product, not hashed over every variant in the band.
+                products.c.published,
                 variants.c.price_amount >= self.low,
                 variants.c.price_amount <= self.high,
             )
@@ -234,17 +247,17 @@ class _PriceBand:
 
 
 def _filter_conditions(f: ProductFilter) -> list[ColumnElement[bool]]:
-    """Every filter but the price band, each a condition on a product row."""
+    """Every filter but the search and the price band, each a condition on a product row."""
     conditions: list[ColumnElement[bool]] = []
     if f.category_id is not None:
         subtree_path = select(categories.c.path).where(categories.c.id == f.category_id).scalar_subquery()
         subtree = select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
         conditions.append(products.c.category_id.in_(subtree))
-    if f.search:
-        conditions.append(products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
     if f.in_stock is not None:
         sellable = exists().where(
             variants.c.product_id == products.c.id,
+            # As for attributes below: tested per product of a window, not hashed over every variant.
+            products.c.published,
             sku_availability.c.sku == variants.c.sku,
             sku_availability.c.available > 0,
         )
