@@ -88,7 +88,9 @@ def listing_statement(
     else:
         search = products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search))
         # The matches' own statement tests the band too when the walk served it as ranges.
-        every = [search, band.condition] if by_price and band.condition is not None else [search]
+        every: list[ColumnElement[bool]] = [search]
+        if by_price and band.condition is not None:
+            every.append(band.condition)
         page = _windowed(walk, ranges, search, every, limit).subquery("page")
     return select(*columns).where(products.c.id.in_(select(page.c.id))).order_by(*walk.order)
 
