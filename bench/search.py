@@ -70,7 +70,10 @@ _COPY_AVAILABILITY = text("""
     SELECT sku, available, version FROM catalog.sku_availability
     ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version
 """)
-_EMPTY_INDEX = "TRUNCATE search.documents, search.vocabulary CASCADE"
+_EMPTY_INDEX = (
+    "TRUNCATE search.documents, search.vocabulary, search.attribute_values CASCADE",
+    "UPDATE search.index_size SET documents = 0",
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ class SizeResult:
 async def _rebuild(runtime: Runtime) -> tuple[int, float]:
     """Empty the index, then rebuild it as `mercato search reindex` does: (documents, seconds)."""
     async with runtime.db.begin() as conn:
-        await conn.execute(text(_EMPTY_INDEX))  # embeddings go with their documents (FK cascade)
+        for statement in _EMPTY_INDEX:  # embeddings go with their documents (FK cascade)
+            await conn.execute(text(statement))
         await conn.execute(_COPY_AVAILABILITY)
     started = time.perf_counter()
     written = await reindex_search(runtime)

@@ -24,7 +24,7 @@ HEADS = {
     "customers": "customers_0002",
     "orders": "orders_0004",
     "payments": "payments_0003",
-    "search": "search_0003",
+    "search": "search_0004",
 }
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, func, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.exc import IntegrityError
 
+from mercato.orders.adapters.tables import inbox
 from mercato.platform.db import Database, violated_constraint
-from mercato.platform.sql import Sql, rowcount
+from mercato.platform.sql import Sql, fetch_core, rowcount
 from tests.conftest import ref
 
 CLAIM = Sql("INSERT INTO orders.inbox (consumer, event_id) VALUES (:consumer, :event_id)")
@@ -114,3 +116,47 @@ async def test_a_solo_statement_first_in_its_transaction_commits_by_itself(db: D
         await CLAIM.execute(conn, {"consumer": consumer, "event_id": second}, solo=True)
         await conn.rollback()
     assert await claimed(db, consumer) == [first]
+
+
+async def test_a_core_select_sends_what_sqlalchemy_sends_and_reads_the_same_rows(db: Database) -> None:
+    # Given rows of a consumer of the test's own
+    consumer = ref("sql")
+    ids = sorted(uuid.uuid4() for _ in range(4))
+    async with db.engine.begin() as conn:
+        for event_id in ids:
+            await CLAIM.execute(conn, {"consumer": consumer, "event_id": event_id})
+    # ...and Core SELECTs with every kind of parameter: values in the statement (extracted by its
+    # cache key), a tuple comparison, a named bindparam of an array type, an expanding IN
+    in_array = inbox.c.event_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+    statements = [
+        (
+            select(inbox.c.event_id, inbox.c.consumer, literal("x"))
+            .where(
+                inbox.c.consumer == consumer, tuple_(inbox.c.consumer, inbox.c.event_id) > (consumer, ids[0])
+            )
+            .order_by(inbox.c.event_id),
+            None,
+        ),
+        (select(inbox.c.event_id).where(in_array).order_by(inbox.c.event_id.desc()), {"ids": ids[1:3]}),
+        (select(inbox.c.event_id).where(inbox.c.event_id.in_(ids[:2])).order_by(inbox.c.event_id), None),
+    ]
+    read = []
+    for statement, params in statements:
+        # When each runs through SQLAlchemy and straight to asyncpg (twice: the second from the cache)
+        with db.count_statements() as by_sqlalchemy:
+            async with db.connect() as conn:
+                expected = [tuple(r) for r in (await conn.execute(statement, params)).all()]
+        with db.count_statements() as straight:
+            async with db.connect() as conn:
+                first = await fetch_core(conn, statement, params, alone=True)
+                again = await fetch_core(conn, statement, params, alone=True)
+        # Then the rows are the same, in the same order, and so is the text sent
+        assert [tuple(r) for r in first] == expected
+        assert [tuple(r) for r in again] == expected
+        assert straight.statements == by_sqlalchemy.statements * 2
+        read.append(expected)
+    assert read == [
+        [(i, consumer, "x") for i in ids[1:]],
+        [(i,) for i in ids[2:0:-1]],
+        [(i,) for i in ids[:2]],
+    ]

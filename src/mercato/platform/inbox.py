@@ -38,7 +38,6 @@ from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import text
@@ -56,7 +55,7 @@ from mercato.platform.inbox_tracing import (
     message_span,
 )
 from mercato.platform.logs import log_fields
-from mercato.platform.messaging import Broker
+from mercato.platform.messaging import Broker, fetch_ready
 from mercato.platform.shutdown import Stopping
 from mercato.platform.sql import Sql
 from mercato.platform.unit_of_work import UnitOfWork
@@ -225,11 +224,8 @@ class EventConsumer:
         if self._psub is None:
             await self.start()
         assert self._psub is not None
-        try:
-            # Returns what is available at once, else the first message(s) to arrive within `wait`.
-            return await self._psub.fetch(self.fetch_limit, timeout=wait)
-        except (FetchTimeoutError, TimeoutError):
-            return []
+        # What is available at once, else the first message to arrive within `wait`.
+        return await fetch_ready(self._psub, self.fetch_limit, wait)
 
     async def handle(self, *messages: Msg) -> None:
         """Apply `messages` (a fetched batch, in order): one transaction for all of them, or, if that

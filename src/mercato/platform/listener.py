@@ -18,10 +18,9 @@ from typing import Protocol
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import FetchTimeoutError
 
 from mercato.platform.events import Envelope
-from mercato.platform.messaging import Broker
+from mercato.platform.messaging import Broker, fetch_ready
 from mercato.platform.shutdown import Stopping
 
 log = logging.getLogger(__name__)
@@ -99,10 +98,7 @@ class EventListener:
         """Fetch and handle one batch; returns the number of messages fetched."""
         if self._psub is None:
             raise RuntimeError("listener polled before start()")
-        try:
-            messages: list[Msg] = await self._psub.fetch(self.batch_size, timeout=wait)
-        except (FetchTimeoutError, TimeoutError):
-            return 0
+        messages = await fetch_ready(self._psub, self.batch_size, wait)
         # Independent messages (each handler is idempotent on its own key): handled side by side.
         await asyncio.gather(*(self._handle(msg) for msg in messages))
         return len(messages)

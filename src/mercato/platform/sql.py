@@ -27,6 +27,11 @@ What is kept as SQLAlchemy has it:
   driver's error as `orig`, as from `AsyncConnection.execute`.
 - types: the connection has SQLAlchemy's JSON codecs, so json/jsonb results come decoded, and a
   json/jsonb parameter is sent as its JSON text (name it in `json=`).
+
+`fetch_core` does the same for a SQLAlchemy Core SELECT built per request (a storefront listing: its
+WHERE and ORDER BY follow the filter and sort): SQLAlchemy compiles it once per shape, under its own
+cache key, as its execution would; the values are taken from the statement each time and the text is
+exactly what SQLAlchemy sends. Its Row objects and execution context are what is skipped.
 """
 
 from __future__ import annotations
@@ -39,7 +44,10 @@ import orjson
 from asyncpg import Connection as DriverConnection
 from asyncpg import Record
 from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import Executable
+from sqlalchemy.util import LRUCache
 
 from mercato.platform.db import Database
 
@@ -131,6 +139,59 @@ class Sql:
         except Exception as error:
             raise _translated(conn, self.text, args, error) from error
         return status
+
+
+async def fetch_core(
+    conn: AsyncConnection,
+    statement: Executable,
+    params: Mapping[str, Any] | None = None,
+    *,
+    alone: bool = False,
+) -> list[Record]:
+    """Every row of a Core SELECT, by position, sent straight to asyncpg (see the module): `params`
+    for its named `bindparam`s, `alone` as for `Sql.fetch`."""
+    sync = conn.sync_connection
+    if sync is None:  # pragma: no cover - an AsyncConnection is started by `async with` / await
+        raise RuntimeError("connection not started")
+    text, args = compiled_args(statement, sync.dialect, params)
+    driver = await _driver(conn, text, args, alone, False)
+    try:
+        rows: list[Record] = await driver.fetch(text, *args)
+    except Exception as error:
+        raise _translated(conn, text, args, error) from error
+    return rows
+
+
+# SQLAlchemy's compiled forms of the statements `fetch_core` ran, by its cache key (as the engine's
+# own `compiled_cache`: the same size, oldest out first).
+_COMPILED: Any = LRUCache(500)
+
+
+def compiled_args(
+    statement: Executable, dialect: Dialect, params: Mapping[str, Any] | None = None
+) -> tuple[str, list[Any]]:
+    """The text of `statement` and its positional arguments, as SQLAlchemy's execution makes them
+    (`DefaultExecutionContext._init_compiled`): compiled once per cache key, bind processors applied,
+    expanding `IN` parameters rendered."""
+    element: Any = statement
+    compiled, extracted, collected, _ = element._compile_w_cache(
+        dialect, compiled_cache=_COMPILED, column_keys=sorted(params or ()), for_executemany=False
+    )
+    values = compiled.construct_params(
+        params, escape_names=False, extracted_parameters=extracted, _collected_params=collected
+    )
+    processors = compiled._bind_processors
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        expanded = compiled._process_parameters_for_postcompile(values)
+        text, positions = expanded.statement, expanded.positiontup
+        processors = {**processors, **expanded.processors}
+    else:
+        text, positions = compiled.string, compiled.positiontup
+    if processors:
+        args = [processors[k](values[k]) if k in processors else values[k] for k in positions]
+    else:
+        args = [values[k] for k in positions]
+    return text, args
 
 
 def _json_text(value: Any) -> str | None:

@@ -135,6 +135,35 @@ async def test_a_page_costs_two_statements_whatever_its_size(
         assert counter.count == 2
 
 
+async def test_a_page_carries_the_categories_of_its_products_each_once(
+    uncached_catalog: CatalogService, db: Database
+) -> None:
+    # Given a subtree whose products sort into two categories on the first page, and a third
+    # category only on the row after it (the one read to know there is a next page)
+    catalog = uncached_catalog
+    root = await a_category(catalog, name="Root")
+    child = await a_category(catalog, parent=root, name="Child")
+    later = await a_category(catalog, parent=root, name="Later")
+    word = ref("n")
+    for name, category in (("a", root), ("b", child), ("c", root), ("d", later)):
+        await a_product(catalog, name=f"{name} {word}", category_id=category)
+
+    # When the first page of three is listed
+    with db.count_statements() as counter:
+        page = await catalog.queries.list_products(
+            ListingRequest(first=3, filter=ProductFilter(category_id=root))
+        )
+
+    # Then its categories come with it, in the order of the products showing them, in two statements
+    assert [p.category_id for p in page.items] == [root, child, root]
+    assert page.categories is not None
+    assert [(c.id, c.name, c.parent_id) for c in page.categories] == [
+        (root, "Root", None),
+        (child, "Child", root),
+    ]
+    assert counter.count == 2
+
+
 async def test_cached_listing_is_served_without_sql_until_invalidated(
     db: Database, redis: Redis, namespace: str
 ) -> None:

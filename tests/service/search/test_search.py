@@ -21,7 +21,7 @@ from mercato.platform.db import Database
 from mercato.platform.errors import ClientError
 from mercato.platform.events import Envelope
 from mercato.platform.types import Money
-from mercato.search import Correction, SearchFilter, SearchMode, SearchRequest
+from mercato.search import Correction, Facets, PriceRange, SearchFilter, SearchMode, SearchRequest
 from mercato.search.bootstrap import SearchService
 from mercato.search.service_layer import lexical
 from mercato.search.service_layer.indexing import document_of, refresh_products
@@ -168,6 +168,48 @@ async def test_a_bulk_imports_batches_index_their_products_and_levels(
             {"s": first_skus[0]},
         )
         assert found.all() == [(3, 7)]
+
+
+async def test_attribute_values_are_counted_as_documents_are_written_and_dropped(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    # Given two products of a material of their own, one with a size of its own on its variant
+    material, size = a_word().title(), a_word().upper()
+    first, _ = await a_product(catalog, attributes={"material": material})
+    second = await catalog.handle(
+        CreateProduct(
+            slug=ref("p"),
+            name=f"{material} Shell",
+            attributes={"material": material},
+            published=True,
+            variants=[
+                NewVariant(sku=ref("SKU").upper(), price=Money(2500, "USD"), attributes={"size": size})
+            ],
+        )
+    )
+    await index(search, first, second)
+    counted = await values_of(search, material, size)
+
+    # When one of them is unpublished and reindexed
+    await catalog.handle(UpdateProduct(first, {"published": False}))
+    await index(search, first, second)
+
+    # Then each value counts the documents holding it, the variant's size as a value variants differ by
+    assert counted == [("material", material, False, 2), ("size", size, True, 1)]
+    after = await values_of(search, material, size)
+    assert after == [("material", material, False, 1), ("size", size, True, 1)]
+
+
+async def values_of(search: SearchService, *values: str) -> list[tuple[str, str, bool, int]]:
+    async with search.db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT name, value, axis, docs FROM search.attribute_values"
+                " WHERE value = ANY(:values) ORDER BY name, value"
+            ),
+            {"values": list(values)},
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 async def test_an_older_state_never_overwrites_a_newer_one(
@@ -347,3 +389,55 @@ async def test_the_lexical_ranking_tells_which_products_name_every_word(
 
     assert {h.product_id for h in ranked.hits} == {named, by_attribute, mentioned}
     assert ranked.complete == {named, by_attribute}
+
+
+async def test_documents_missing_a_word_are_ranked_only_when_too_few_hold_every_word(
+    catalog: CatalogService, search: SearchService
+) -> None:
+    # Given two products holding both words and one holding the first only
+    a, b = a_word(), a_word()
+    tee, _ = await a_product(catalog, name=f"{a.title()} {b.title()} Tee")
+    cap, _ = await a_product(catalog, name=f"{a.title()} {b.title()} Cap")
+    bag, _ = await a_product(catalog, name=f"{a.title()} Bag")
+    await index(search, tee, cap, bag)
+
+    # When rankings of two and of three are asked for
+    async with search.db.connect() as conn:
+        resolution = await resolve(conn, [a, b])
+        two = await lexical.rank(conn, resolution.terms, resolution.documents, SearchFilter(), 2)
+        three = await lexical.rank(conn, resolution.terms, resolution.documents, SearchFilter(), 3)
+
+    # Then two hold both words, so the product missing one is not scored; three need it
+    assert {h.product_id for h in two.hits} == {tee, cap}
+    assert {h.product_id for h in three.hits[:2]} == {tee, cap}
+    assert three.hits[2].product_id == bag
+
+
+async def test_facets_count_categories_prices_variant_values_and_stock_in_one_statement(
+    catalog: CatalogService, search: SearchService, db: Database
+) -> None:
+    # Given three products of one word: two in a category, at three price ranges, one in stock
+    word = a_word()
+    category = await a_category(catalog)
+    tee, tee_skus = await a_product(catalog, name=f"{word} Tee", prices=(1500, 1700), category_id=category)
+    shell, _ = await a_product(catalog, name=f"{word} Shell", prices=(6000,), category_id=category)
+    cap, _ = await a_product(catalog, name=f"{word} Cap", prices=(25000,))
+    await index(search, tee, shell, cap)
+    async with search.uow() as uow:
+        await uow.index.record_availability(tee_skus[0], 3, 1)
+        await uow.commit()
+
+    # When the search asks for facets
+    request = SearchRequest(query=word, mode=SearchMode.LEXICAL, interpret=False, facets=True)
+    with db.count_statements() as counter:
+        result = await search.engine.search(request)
+
+    # Then every count comes back, from the spelling lookup, the ranking and one facet statement
+    assert result.facets == Facets(
+        categories=((category, 2),),
+        prices=(PriceRange(0, 2500, 1), PriceRange(5000, 10000, 1), PriceRange(20000, None, 1)),
+        attributes=(("size", (("S", 3), ("M", 1))),),
+        in_stock=1,
+        counted=3,
+    )
+    assert counter.count == 3

@@ -96,6 +96,27 @@ async def test_the_model_places_related_texts_closer_than_unrelated_ones(
     assert cosine(warm, jacket) > cosine(warm, mat)
 
 
+async def test_a_large_batch_is_embedded_in_slices_and_comes_back_in_its_order(
+    model: embedder.OnnxEmbedder,
+) -> None:
+    # Given texts of very different lengths, more than one slice and enough for every core
+    texts = [
+        f"{a_word()} " + " ".join(f"{kind} jacket with {a_word()} lining" for _ in range(length))
+        for length, kind in zip(range(1, 41), ["rain", "down", "shell", "fleece"] * 10, strict=True)
+    ]
+    assert len(texts) >= embedder.BULK_MIN
+
+    # When they are embedded in one batch, and each on its own
+    batch = await model.embed(texts)
+    alone = [(await model.embed([t]))[0] for t in texts]
+
+    # Then each batch vector is the one nearest its own text's vector: no text got another's
+    def nearest(vector: list[float]) -> int:
+        return max(range(len(alone)), key=lambda i: sum(x * y for x, y in zip(vector, alone[i], strict=True)))
+
+    assert [nearest(v) for v in batch] == list(range(len(texts)))
+
+
 async def test_migrations_create_the_embeddings_table_where_pgvector_is(vector_db: Database) -> None:
     assert await semantic_schema(vector_db) is True
 

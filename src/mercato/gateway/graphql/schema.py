@@ -7,7 +7,7 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -18,6 +18,7 @@ from mercato.gateway.graphql.core.errors import ErrorFormatting
 from mercato.gateway.graphql.core.execution import PlainSelectionExecutor
 from mercato.gateway.graphql.core.observe import OperationMetrics
 from mercato.gateway.graphql.core.text_guard import guard_text_arguments
+from mercato.gateway.graphql.core.validation import DocumentValidation
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
 from mercato.gateway.graphql.inventory.schema import InventoryMutations, InventoryQueries
 from mercato.gateway.graphql.orders.schema import OrdersMutations, OrdersQueries
@@ -69,7 +70,7 @@ def build_schema(settings: Settings, *, fast_execution: bool = True) -> MercatoS
             lambda: OperationMetrics(root_fields),
             lambda: ErrorFormatting(),
             lambda: ParserCache(maxsize=1_000),
-            lambda: ValidationCache(maxsize=1_000),
+            lambda: DocumentValidation(),
             lambda: AddValidationRules(depth_rules),
             lambda: QueryCost(max_cost=settings.graphql_max_cost),
         ],

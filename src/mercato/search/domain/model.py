@@ -47,6 +47,11 @@ class SearchDocument:
         parts = (self.name, self.category_text, self.attribute_text, self.description)
         return ". ".join(p for p in parts if p)
 
+    def attribute_values(self) -> set[tuple[str, str, bool]]:
+        """(attribute, value, whether the variants differ by it) of each of its values: the
+        document's share of the values the query reader knows (search.attribute_values)."""
+        return values_of(self.facets, self.variant_axes)
+
     def terms(self) -> list[str]:
         """The distinct words of every field, sorted: the document's share of the vocabulary that
         spelling correction draws on (sorted, so vocabulary rows are always locked in one order)."""
@@ -86,3 +91,8 @@ def attribute_text(facets: Mapping[str, tuple[str, ...]]) -> str:
         else:
             parts.extend(v for v in values if v != "true")
     return " ".join(parts)
+
+
+def values_of(facets: Mapping[str, Iterable[str]], variant_axes: Iterable[str]) -> set[tuple[str, str, bool]]:
+    axes = set(variant_axes)
+    return {(name, value, name in axes) for name, values in facets.items() for value in values}

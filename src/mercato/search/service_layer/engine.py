@@ -44,18 +44,13 @@ SEMANTIC_WEIGHT = 0.7
 # RRF's rank offset: the usual 60 (Cormack et al.); smaller favours each list's top ranks.
 RRF_K = 60
 LEXICON_TTL_SECONDS = 60.0
-_AXIS_VALUES = text("""
-    SELECT DISTINCT a.name, v.value
-    FROM search.documents d, unnest(d.variant_axes) AS a(name),
-         jsonb_array_elements_text(d.facets -> a.name) AS v(value)
-""")
+# Both read the values counted as documents are written (search.attribute_values, a few hundred
+# rows), not the documents.
+_AXIS_VALUES = text("SELECT name, value FROM search.attribute_values WHERE axis AND docs > 0")
 # Attribute values of indexed products equal to one of the names (top-level categories'): a sign
 # that the catalog treats the category as an audience (service_layer/departments.py).
 _VALUES_NAMED = text("""
-    SELECT DISTINCT v.value
-    FROM search.documents d, jsonb_each(d.facets) AS f(name, vals),
-         jsonb_array_elements_text(f.vals) AS v(value)
-    WHERE lower(v.value) = ANY(:names)
+    SELECT DISTINCT value FROM search.attribute_values WHERE docs > 0 AND lower(value) = ANY(:names)
 """).bindparams(bindparam("names", type_=ARRAY(Text)))
 
 Sources = tuple[tuple[str, str], ...]
@@ -112,35 +107,52 @@ class SearchEngine:
         if len(request.query) > QUERY_MAX:
             raise ClientError(f"the query is longer than {QUERY_MAX} characters", field="query")
         request.offset()  # a malformed cursor fails before any work
-        if request.interpret:
-            async with self.db.connect() as conn:
+        # One connection for the whole search: its statements run one after the other anyway.
+        async with self.db.connect() as conn:
+            if request.interpret:
                 reading = read(request.query, await self.lexicon(conn), request.filter)
-            if reading.sources:
-                # Filters read from words order the answer rather than cut it: what meets them
-                # comes first, then the rest of what the words and the client's filter find. A
-                # misreading then costs places, never the whole answer. What comes first must also
-                # hold one of the words no filter came from ("jacket" of "women's red jacket"): a
-                # red women's tee meets the filters, yet is not what was asked, and belongs below
-                # the women's jackets in other colours.
-                first = await self._search(
-                    request,
-                    reading.searched,
-                    reading.filter,
-                    reading.sources,
-                    whole=True,
-                    count=False,
-                    anchor=query_words(reading.text),
-                )
-                rest = await self._search(
-                    request, reading.searched, request.filter, (), whole=True, count=request.facets
-                )
-                return _page(request, first, rest)
-        return await self._search(request, request.query, request.filter, (), count=request.facets)
+                if reading.sources:
+                    # Filters read from words order the answer rather than cut it: what meets them
+                    # comes first, then the rest of what the words and the client's filter find. A
+                    # misreading then costs places, never the whole answer. What comes first must
+                    # also hold one of the words no filter came from ("jacket" of "women's red
+                    # jacket"): a red women's tee meets the filters, yet is not what was asked, and
+                    # belongs below the women's jackets in other colours. Both rankings search the
+                    # same words: they are resolved once.
+                    resolution = await resolve(conn, query_words(reading.searched))
+                    first = await self._search(
+                        conn,
+                        request,
+                        reading.searched,
+                        resolution,
+                        reading.filter,
+                        reading.sources,
+                        whole=True,
+                        count=False,
+                        anchor=query_words(reading.text),
+                    )
+                    rest = await self._search(
+                        conn,
+                        request,
+                        reading.searched,
+                        resolution,
+                        request.filter,
+                        (),
+                        whole=True,
+                        count=request.facets,
+                    )
+                    return _page(request, first, rest)
+            resolution = await resolve(conn, query_words(request.query))
+            return await self._search(
+                conn, request, request.query, resolution, request.filter, (), count=request.facets
+            )
 
     async def _search(
         self,
+        conn: AsyncConnection,
         request: SearchRequest,
         query: str,
+        resolution: Resolution,
         search_filter: SearchFilter,
         sources: Sources,
         *,
@@ -148,37 +160,40 @@ class SearchEngine:
         count: bool = False,
         anchor: Sequence[str] = (),
     ) -> SearchResult:
-        """One ranking; `whole`: every hit up to the page's end, from the first (for `_page`);
-        `count`: with the facets of the first FACET_DEPTH hits; `anchor`: words of which every hit
-        must hold one (those the catalog knows: words it does not know anchor nothing)."""
+        """One ranking of `query` (its words resolved: `resolution`); `whole`: every hit up to the
+        page's end, from the first (for `_page`); `count`: with the facets of the candidates ranked;
+        `anchor`: words of which every hit must hold one (those the catalog knows: words it does not
+        know anchor nothing).
+
+        Facets are counted over the candidates a ranking weighs anyway (the fused lists, FUSION_DEPTH
+        deep each), never over a deeper ranking made for them: asking for facets does not change the
+        order of the answer, nor costs a deeper ranking."""
         offset = 0 if whole else request.offset()
         page_end = request.offset() + request.first + 1
-        depth = max(page_end, FACET_DEPTH) if count else page_end
-        query_terms = query_words(query)
+        pool = max(page_end, FUSION_DEPTH)
+        depth = pool if count else page_end
+        has_words = bool(query_words(query))
         semantic_used = False
-        async with self.db.connect() as conn:
-            resolution = await resolve(conn, query_terms)
-            anchored = [t for t in resolution.terms if t.typed in anchor]
-            wants_semantic = request.mode is not SearchMode.LEXICAL and bool(query_terms)
-            if not query_terms:
-                hits = await lexical.filtered(conn, search_filter, depth)
-            elif not (wants_semantic and await self.semantic.ready(conn)):
-                hits = (await _lexical(conn, resolution, search_filter, depth, anchored)).hits
+        anchored = [t for t in resolution.terms if t.typed in anchor]
+        wants_semantic = request.mode is not SearchMode.LEXICAL and has_words
+        if not has_words:
+            hits = await lexical.filtered(conn, search_filter, depth)
+        elif not (wants_semantic and await self.semantic.ready(conn)):
+            hits = (await _lexical(conn, resolution, search_filter, depth, anchored)).hits
+        else:
+            semantic_used = True
+            meaning = _meaning(query, resolution)
+            if request.mode is SearchMode.SEMANTIC:
+                hits = await self.semantic.rank(conn, meaning, search_filter, depth, anchored)
             else:
-                semantic_used = True
-                meaning = _meaning(query, resolution)
-                if request.mode is SearchMode.SEMANTIC:
-                    hits = await self.semantic.rank(conn, meaning, search_filter, depth, anchored)
-                else:
-                    pool = max(depth, FUSION_DEPTH)
-                    by_words = await _lexical(conn, resolution, search_filter, pool, anchored)
-                    by_meaning = await self.semantic.rank(conn, meaning, search_filter, pool, anchored)
-                    hits = fuse(
-                        [(self.weights[0], by_words.hits), (self.weights[1], by_meaning)],
-                        self.rrf_k,
-                        lead=by_words.complete,
-                    )
-            counted = await facets.count(conn, [h.product_id for h in hits]) if count else None
+                by_words = await _lexical(conn, resolution, search_filter, pool, anchored)
+                by_meaning = await self.semantic.rank(conn, meaning, search_filter, pool, anchored)
+                hits = fuse(
+                    [(self.weights[0], by_words.hits), (self.weights[1], by_meaning)],
+                    self.rrf_k,
+                    lead=by_words.complete,
+                )
+        counted = await facets.count(conn, [h.product_id for h in hits[:FACET_DEPTH]]) if count else None
         page = hits[offset:page_end] if whole else hits[offset : offset + request.first]
         return SearchResult(
             hits=tuple(page),

@@ -62,13 +62,11 @@ async def refresh_products(
         return 0
     found = {p.id: p for p in await catalog.products_by_ids(ids, include_unpublished=True)}
     tree = await category_tree(catalog) if found else {}
-    written: list[SearchDocument] = []
-    for product_id in ids:
-        product = found.get(product_id)
-        if product is None or not product.published:
-            await uow.index.remove(product_id)
-        elif await uow.index.upsert(doc := document_of(product, tree)):
-            written.append(doc)
+    published = [p for product_id in ids if (p := found.get(product_id)) is not None and p.published]
+    shown = {p.id for p in published}
+    written, _ = await uow.index.apply(
+        [document_of(p, tree) for p in published], [i for i in ids if i not in shown]
+    )
     if semantic is not None:
         # One inference for the batch, and only for documents whose text changed.
         await semantic.index(uow.conn, written)

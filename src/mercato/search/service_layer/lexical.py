@@ -6,7 +6,8 @@ Score of a document = coverage x sum over query words of idf(word) x ts_rank(wor
 - idf (BM25's) makes a rare word ("backpack") count more than a common one ("black");
 - coverage is the share of the query's idf that the document matches: a product that has every word
   beats one that has the rarest word many times.
-Matching is OR over words (a shopper's extra word must not empty the results), ranked as above.
+Matching is OR over words (a shopper's extra word must not empty the results), ranked as above;
+documents holding every word are scored first, and the others only when too few do (see `rank`).
 
 Each ranking also says which products hold every word in their name, categories or attributes (the
 description left out): the products the words name rather than mention, which fusion puts first.
@@ -32,6 +33,15 @@ WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
 
 # Where a word counts as naming the product: name (A), categories (B), attributes and options (C).
 NAMING_WEIGHTS = "ABC"
+
+# The most documents one ranking scores per tier (those holding every word; those holding any word,
+# read only when fewer than the ranking's length hold every word). A full-text index finds the
+# matches but cannot hand them over best first, so without a bound the cost of a query grows with
+# the share of the catalog its commonest word is in ("hiking" is in half the demo catalog). Past the
+# bound a tier's documents are a sample in the index's order, not the best ones: bounded work,
+# weaker lists for words that common (docs/search.md, Benchmark). A catalog where no query word is
+# in more documents than this ranks exactly as without it.
+CANDIDATES_MAX = 2_000
 
 
 @dataclass(frozen=True)
@@ -97,12 +107,17 @@ async def rank(
     search_filter: SearchFilter,
     limit: int,
     anchor: Sequence[Term] = (),
+    *,
+    candidates: int = CANDIDATES_MAX,
 ) -> Ranked:
     """The `limit` best documents for `terms` under `search_filter` holding one of `anchor`'s words
-    (when given), best first."""
+    (when given), best first.
+
+    Scored are the documents holding every word and, only when fewer than `limit` do, those holding
+    any word; at most `candidates` of each (see CANDIDATES_MAX)."""
     if not terms:
         return Ranked([])
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {"limit": limit, "candidates": candidates}
     weights = [idf(t.docs, max(total, t.docs)) for t in terms]
     whole = sum(weights) or 1.0
     scored: list[str] = []
@@ -119,19 +134,28 @@ async def rank(
         f"to_tsquery('english', :q{i}) AS q{i}, to_tsquery('english', :n{i}) AS n{i}"
         for i in range(len(terms))
     )
-    any_term = " || ".join(f"q.q{i}" for i in range(len(terms)))
-    conditions = [
-        f"d.document @@ ({any_term})",
-        *filter_sql(search_filter, params),
-        *anchor_sql(anchor, params),
-    ]
+    # The candidates' conditions name the queries as constants (not through `q`), so the GIN index
+    # on `document` serves them directly.
+    each = [f"to_tsquery('english', :q{i})" for i in range(len(terms))]
+    conditions = " AND ".join(["", *filter_sql(search_filter, params), *anchor_sql(anchor, params)])
+    # Each tier scores the rows it reads (one visit per document), and its LIMIT bounds them.
+    columns = f"""d.product_id, ({" + ".join(scored)}) * ({" + ".join(covered)}) AS score,
+        ({" AND ".join(naming)}) AS complete"""
     sql = f"""
-        WITH q AS (SELECT {queries})
-        SELECT d.product_id, ({" + ".join(scored)}) * ({" + ".join(covered)}) AS score,
-            ({" AND ".join(naming)}) AS complete
-        FROM search.documents d, q
-        WHERE {" AND ".join(conditions)}
-        ORDER BY score DESC, d.product_id
+        WITH q AS (SELECT {queries}),
+        every_word AS MATERIALIZED (
+            SELECT {columns} FROM search.documents d, q
+            WHERE d.document @@ ({" && ".join(each)}){conditions}
+            LIMIT :candidates),
+        any_word AS MATERIALIZED (
+            SELECT {columns} FROM search.documents d, q
+            WHERE (SELECT count(*) FROM every_word) < :limit
+                AND d.document @@ ({" || ".join(each)}){conditions}
+            LIMIT :candidates)
+        SELECT product_id, score, complete FROM every_word
+        UNION
+        SELECT product_id, score, complete FROM any_word
+        ORDER BY score DESC, product_id
         LIMIT :limit"""
     rows = (await conn.execute(text(sql), params)).all()
     return Ranked(

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import Text
 
 from mercato.search.domain.model import SearchDocument
 from mercato.search.service_layer.lexical import anchor_sql, filter_sql
@@ -24,11 +25,18 @@ from mercato.search.service_layer.spelling import Term
 _HASHES = text("SELECT product_id, text_hash FROM search.embeddings WHERE product_id = ANY(:ids)").bindparams(
     bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
 )
+# A batch's embeddings in one statement (sent as text: pgvector parses '[x,y,...]'), in key order.
 _UPSERT = text("""
     INSERT INTO search.embeddings (product_id, text_hash, embedding)
-    VALUES (:product_id, :text_hash, CAST(:embedding AS vector))
+    SELECT e.product_id, e.text_hash, CAST(e.embedding AS vector)
+    FROM unnest(:product_ids, :text_hashes, :embeddings) AS e(product_id, text_hash, embedding)
+    ORDER BY e.product_id
     ON CONFLICT (product_id) DO UPDATE SET text_hash = EXCLUDED.text_hash, embedding = EXCLUDED.embedding
-""")
+""").bindparams(
+    bindparam("product_ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("text_hashes", type_=ARRAY(Text)),
+    bindparam("embeddings", type_=ARRAY(Text)),
+)
 # HNSW returns ef_search candidates before filters apply; a filtered search scans on until it has
 # enough rows (pgvector >= 0.8), in approximately the right order.
 _ITERATIVE = text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
@@ -66,17 +74,19 @@ class Semantic:
             r.product_id: r.text_hash
             for r in await conn.execute(_HASHES, {"ids": [d.product_id for d in docs]})
         }
-        stale = [d for d in docs if known.get(d.product_id) != self._hash(d)]
+        hashes = {d.product_id: self._hash(d) for d in docs}
+        stale = [d for d in docs if known.get(d.product_id) != hashes[d.product_id]]
+        if not stale:
+            return 0
         vectors = await self.embedder.embed([d.semantic_text() for d in stale])
-        for doc, vector in zip(stale, vectors, strict=True):
-            await conn.execute(
-                _UPSERT,
-                {
-                    "product_id": doc.product_id,
-                    "text_hash": self._hash(doc),
-                    "embedding": vector_literal(vector),
-                },
-            )
+        await conn.execute(
+            _UPSERT,
+            {
+                "product_ids": [d.product_id for d in stale],
+                "text_hashes": [hashes[d.product_id] for d in stale],
+                "embeddings": [vector_literal(v) for v in vectors],
+            },
+        )
         return len(stale)
 
     async def query_vector(self, query: str) -> list[float]:

@@ -16,16 +16,21 @@ from sqlalchemy.types import Text
 
 from mercato.search.domain.text import allowed_edits, edit_distance
 
-# Per word, one statement: its own count, what it prefixes, and its nearest terms by trigram
-# distance (GiST index), which edit distance then filters.
+# Per word, one statement: its own count, what it prefixes, and — only for a word that is neither
+# (a CASE branch's subquery runs only when taken) — its nearest terms by trigram distance (GiST
+# index), which edit distance then filters. The documents in the index: kept in one row by the
+# writes (search.index_size), not counted per search.
 _LOOKUP = text("""
-    SELECT w.word, (SELECT count(*) FROM search.documents) AS total,
-        (SELECT v.docs FROM search.vocabulary v WHERE v.term = w.word AND v.docs > 0) AS exact,
-        (SELECT coalesce(sum(v.docs), 0) FROM search.vocabulary v
-          WHERE v.term LIKE w.word || '%' AND v.term <> w.word AND v.docs > 0) AS prefixed,
-        ARRAY(SELECT v.term || ' ' || v.docs FROM search.vocabulary v WHERE v.docs > 0
-              ORDER BY v.term <-> w.word LIMIT 16) AS near
-    FROM unnest(:words) AS w(word)
+    SELECT w.word, s.documents AS total, x.exact, p.prefixed,
+        CASE WHEN x.exact IS NULL AND p.prefixed = 0 THEN
+            ARRAY(SELECT v.term || ' ' || v.docs FROM search.vocabulary v WHERE v.docs > 0
+                  ORDER BY v.term <-> w.word LIMIT 16)
+        ELSE ARRAY[]::text[] END AS near
+    FROM unnest(:words) AS w(word) CROSS JOIN search.index_size s,
+        LATERAL (SELECT (SELECT v.docs FROM search.vocabulary v WHERE v.term = w.word AND v.docs > 0)
+                 AS exact) AS x,
+        LATERAL (SELECT coalesce(sum(v.docs), 0) AS prefixed FROM search.vocabulary v
+                 WHERE v.term LIKE w.word || '%' AND v.term <> w.word AND v.docs > 0) AS p
 """).bindparams(bindparam("words", type_=ARRAY(Text)))
 
 PREFIX_MIN = 3  # "ja" would match half the catalog; three letters already say something

@@ -133,7 +133,7 @@ class CatalogQueries:
         info.context.shows(
             [cdn.LISTINGS, cdn.AVAILABILITY] if listing_filter.in_stock is not None else [cdn.LISTINGS]
         )
-        nodes = await products_of(info, page.items, page.available, names)
+        nodes = await products_of(info, page.items, page.available, names, page.categories)
         edges = [
             ProductEdge(cursor=Cursor.after_product(p, request.sort, request.descending).encode(), node=node)
             for p, node in zip(page.items, nodes, strict=True)

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any, cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode
 from strawberry.scalars import JSON
 
 from mercato.catalog.service_layer.views import CategoryView, ProductView, VariantView
@@ -116,9 +117,10 @@ class Product:
         cls,
         view: ProductView,
         levels: Mapping[str, int],
-        categories: Mapping[uuid.UUID, CategoryView] | None = None,
+        categories: Mapping[uuid.UUID, Category] | None = None,
     ) -> Product:
-        found = categories.get(view.category_id) if categories and view.category_id else None
+        """`categories`: the page's, made once for all its products."""
+        variant = Variant.of
         return cls(
             id=strawberry.ID(str(view.id)),
             slug=view.slug,
@@ -129,8 +131,8 @@ class Product:
             published=view.published,
             created_at=view.created_at,
             updated_at=view.updated_at,
-            variants=[Variant.of(v, levels) for v in view.variants],
-            category=Category.of(found) if found is not None else None,
+            variants=[variant(v, levels) for v in view.variants],
+            category=categories.get(view.category_id) if categories and view.category_id else None,
             price_range=_price_range(view),
             view=view,
         )
@@ -196,16 +198,28 @@ _STOCK_FIELDS = frozenset({"quantityAvailable", "inStock"})
 
 
 def selected_names(info: strawberry.Info) -> set[str]:
-    """The names of every field (and fragment) the query selects under this one, at any depth."""
+    """The names of every field (and fragment) the query selects under this one, at any depth, this
+    one's own included: read from the document's nodes, where `info.selected_fields` first converted
+    the whole selection, arguments and directives included, into Strawberry's objects on every call."""
+    raw = info._raw_info
+    fragments = raw.fragments
     names: set[str] = set()
-    stack: list[Any] = list(info.selected_fields)
+    stack: list[Any] = list(raw.field_nodes)
     while stack:
-        selection = stack.pop()
-        # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed INTERNAL).
-        name = getattr(selection, "name", None)
-        if name is not None:
-            names.add(name)
-        stack.extend(getattr(selection, "selections", ()))
+        node = stack.pop()
+        if isinstance(node, FragmentSpreadNode):
+            # A spread is named, and its fragment's selections are walked.
+            names.add(node.name.value)
+            fragment = fragments.get(node.name.value)
+            selection_set = fragment.selection_set if fragment is not None else None
+        else:
+            # Inline fragments have no name (before, `... on Product { variants { inStock } }` failed
+            # INTERNAL).
+            if isinstance(node, FieldNode):
+                names.add(node.name.value)
+            selection_set = node.selection_set
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
     return names
 
 
@@ -219,10 +233,12 @@ async def products_of(
     views: Sequence[ProductView],
     levels: Mapping[str, int] | None = None,
     names: set[str] | None = None,
+    known: Sequence[CategoryView] | None = None,
 ) -> list[Product]:
     """`views` as GraphQL products, with what the query asks of them loaded for all at once: the
     availability of every variant (given with a listing page, or one batched call to the catalog's
-    read model) and the categories (one batched load). `names`: `selected_names(info)`, if known."""
+    read model) and the categories (given with a listing page as `known`, or one batched load).
+    `names`: `selected_names(info)`, if known."""
     if names is None:
         names = selected_names(info)
     if levels is None:
@@ -230,10 +246,16 @@ async def products_of(
     categories: dict[uuid.UUID, CategoryView] = {}
     wanted = list({v.category_id for v in views if v.category_id is not None})
     if wanted and "category" in names:
-        found: list[CategoryView | None] = await info.context.catalog_loaders.category_by_id.load_many(wanted)
-        categories = {c.id: c for c in found if c is not None}
+        given = {c.id: c for c in known or ()}
+        categories = {i: given[i] for i in wanted if i in given}
+        missing = [i for i in wanted if i not in given]
+        if missing:
+            loader = info.context.catalog_loaders.category_by_id
+            found: list[CategoryView | None] = await loader.load_many(missing)
+            categories.update((c.id, c) for c in found if c is not None)
     info.context.shows([*(cdn.product_key(v.id) for v in views), *map(cdn.category_key, categories)])
-    return [Product.of(v, levels, categories) for v in views]
+    shown = {i: Category.of(c) for i, c in categories.items()}
+    return [Product.of(v, levels, shown) for v in views]
 
 
 async def sku_levels(info: strawberry.Info, skus: list[str]) -> Mapping[str, int]:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -43,14 +44,7 @@ class QueryCost(SchemaExtension):
         ctx = self.execution_context
         document = ctx.graphql_document
         if document is not None and not ctx.pre_execution_errors:
-            schema = ctx.schema._schema
-            fragments = {
-                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-            }
-            calculator = _Calculator(schema, fragments, ctx.variables or {})
-            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-            chosen = [o for o in operations if ctx.operation_name in (None, o.name.value if o.name else None)]
-            self.cost = sum(calculator.operation(op) for op in chosen[:1] or operations[:1])
+            self.cost = _cost(ctx.schema._schema, document, ctx.operation_name, ctx.variables or {})
             if self.cost > self.max_cost:
                 ctx.pre_execution_errors = [
                     GraphQLError(
@@ -64,6 +58,33 @@ class QueryCost(SchemaExtension):
         if self.cost is None:
             return {}
         return {"cost": {"requestedQueryCost": self.cost, "maximumAvailable": self.max_cost}}
+
+
+def _cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Any) -> int:
+    """The cost of the operation, computed once per document, operation and variables: walking the
+    document again on every request was ~1% of an uncached listing. Documents are found by identity
+    (the parser cache gives every request of a text the same one; the entry keeps it alive)."""
+    frozen = repr(sorted(variables.items())) if variables else ""
+    key = (id(document), id(schema), operation_name, frozen) if len(frozen) <= _VARIABLES_MAX else None
+    found = _costs.get(key) if key is not None else None
+    if found is not None and found[0] is document and found[1] is schema:
+        return found[2]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    calculator = _Calculator(schema, fragments, variables)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if operation_name in (None, o.name.value if o.name else None)]
+    cost = sum(calculator.operation(op) for op in chosen[:1] or operations[:1])
+    if key is not None:
+        _costs[key] = (document, schema, cost)
+        if len(_costs) > _COSTS_MAX:
+            del _costs[next(iter(_costs))]
+    return cost
+
+
+# (id(document), id(schema), operation name, variables) -> (document, schema, cost); oldest out first.
+_costs: dict[tuple[int, int, str | None, str], tuple[DocumentNode, GraphQLSchema, int]] = {}
+_COSTS_MAX = 4_096
+_VARIABLES_MAX = 2_000
 
 
 class _Calculator:

@@ -1,0 +1,34 @@
+"""`views.by_position`: the listing's fast constructor makes the same frozen views as the classes."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from mercato.catalog.service_layer.views import ProductView, VariantView, by_position
+
+
+def test_a_view_made_by_position_is_the_one_the_class_makes_and_stays_frozen() -> None:
+    # Given the values of a variant and of its product, in the order of their fields
+    product_id = uuid.uuid4()
+    variant = (uuid.uuid4(), product_id, "SKU-1", {"size": "M"}, 1999, "USD")
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+
+    # When views are made from them by position
+    made = by_position(VariantView)(*variant)
+    product = by_position(ProductView)(
+        product_id, "tee", "Tee", "A tee", None, {}, [], True, 1999, "USD", now, now, (made,)
+    )
+
+    # Then they equal the ones the classes make, field by field
+    assert made == VariantView(*variant)
+    assert dataclasses.astuple(made) == variant
+    assert product == ProductView(
+        product_id, "tee", "Tee", "A tee", None, {}, [], True, 1999, "USD", now, now, (VariantView(*variant),)
+    )
+    # ...and are as frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.sku = "OTHER"  # type: ignore[misc]
