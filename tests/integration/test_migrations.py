@@ -19,7 +19,7 @@ from tests.conftest import _asyncpg_dsn, _with_database
 # The head revision of each context; a context's next migration updates this table.
 HEADS = {
     **{m.schema: f"{m.schema}_0001" for m in MIGRATIONS},
-    "catalog": "catalog_0002",
+    "catalog": "catalog_0003",
     "inventory": "inventory_0002",
     "customers": "customers_0002",
     "orders": "orders_0004",

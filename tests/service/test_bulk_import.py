@@ -192,10 +192,14 @@ async def test_a_changed_row_updates_that_product_only(
     # Then one product is updated (one variant, one stock row), its price index follows
     assert (summary.products_created, summary.products_updated) == (0, 1)
     assert (summary.variants_written, summary.stock_rows_written) == (1, 1)
-    row = await _scalar(
-        own_db, "SELECT min_price_amount FROM catalog.products WHERE slug = :s", s=changed[1].slug
-    )
-    assert row == first.price.amount - 50
+    async with own_db.connect() as conn:
+        span = (
+            await conn.execute(
+                text("SELECT min_price_amount, max_price_amount FROM catalog.products WHERE slug = :s"),
+                {"s": changed[1].slug},
+            )
+        ).one()
+    assert tuple(span) == (first.price.amount - 50, changed[1].variants[-1].price.amount)
     adjustment = await _scalar(
         own_db,
         "SELECT delta FROM inventory.adjustments WHERE sku = :s AND reason = 'COUNTED' "
@@ -388,22 +392,24 @@ async def test_variants_a_file_leaves_out_stay_and_keep_deciding_the_price(
     # When that file is imported
     summary = await _import(services, _catalog_file(tmp_path, [renamed], "renamed.jsonl"))
 
-    # Then the product is renamed, its variants stay and its lowest price is still theirs
+    # Then the product is renamed, its variants stay and its lowest and highest prices are still theirs
     assert (summary.products_updated, summary.variants_written, summary.stock_rows_written) == (1, 0, 0)
     async with own_db.connect() as conn:
         row = (
             await conn.execute(
                 text(
-                    "SELECT p.name, p.min_price_amount, p.currency, count(v.id) AS variants "
+                    "SELECT p.name, p.min_price_amount, p.max_price_amount, p.currency, "
+                    "count(v.id) AS variants "
                     "FROM catalog.products p JOIN catalog.variants v ON v.product_id = p.id "
                     "WHERE p.slug = :s GROUP BY p.id"
                 ),
                 {"s": product.slug},
             )
         ).one()
-    assert (row.name, row.min_price_amount, row.currency, row.variants) == (
+    assert (row.name, row.min_price_amount, row.max_price_amount, row.currency, row.variants) == (
         "Renamed",
         min(v.price.amount for v in product.variants),
+        max(v.price.amount for v in product.variants),
         "USD",
         3,
     )

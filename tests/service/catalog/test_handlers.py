@@ -132,6 +132,32 @@ async def test_variants_are_added_and_repriced(catalog: CatalogService, db: Data
     ]
 
 
+async def test_the_price_span_follows_the_variants_prices(catalog: CatalogService, db: Database) -> None:
+    # Given a product of one variant at 30.00 and one added at 20.00
+    product_id, _ = await a_product(catalog, prices=(3000,))
+    variant_id = await catalog.handle(
+        CreateVariant(product_id=product_id, sku=ref("V").upper(), price=Money(2000, "USD"))
+    )
+    spans = [await price_span(db, product_id)]
+
+    # When the added one is repriced above the first
+    await catalog.handle(UpdateVariant(variant_id=variant_id, price=Money(4500, "USD")))
+
+    # Then the product's cheapest and dearest prices (the listing's price band reads them) follow
+    assert [*spans, await price_span(db, product_id)] == [(2000, 3000), (3000, 4500)]
+
+
+async def price_span(db: Database, product_id: uuid.UUID) -> tuple[int, int]:
+    async with db.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT min_price_amount, max_price_amount FROM catalog.products WHERE id = :id"),
+                {"id": product_id},
+            )
+        ).one()
+    return (row.min_price_amount, row.max_price_amount)
+
+
 async def test_variant_errors(catalog: CatalogService) -> None:
     product_id, _ = await a_product(catalog)
     assert await refused(

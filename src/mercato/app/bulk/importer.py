@@ -136,6 +136,8 @@ async def _refresh_statistics(catalog: CatalogService) -> None:
     listings joined a page's variants by scanning all 1.2 million of them (0.7 s a page instead of
     under 1 ms; docs/benchmarks.md, 2026-12-07)."""
     async with catalog.db.connect() as conn:
+        for statement in CatalogBulk.AFTER_IMPORT:
+            await conn.execute(text(statement))
         for table in (*CatalogBulk.WRITTEN, *InventoryBulk.WRITTEN):
             await conn.execute(text(f"ANALYZE {table}"))
         await conn.commit()
@@ -333,8 +335,10 @@ def _product_row(spec: ProductSpec, category_id: uuid.UUID | None) -> tuple[Any,
         _json(spec.attributes),
         _json(list(spec.media)),
         spec.published,
-        # None without variants: the ones the product keeps (or 0) decide (`CatalogBulk.upsert`).
+        # Cheapest and dearest; None without variants: the ones the product keeps (or 0) decide
+        # (`CatalogBulk.upsert`).
         min((p.amount for p in prices), default=None),
+        max((p.amount for p in prices), default=None),
         prices[0].currency if prices else None,
     )
 

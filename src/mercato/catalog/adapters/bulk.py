@@ -27,7 +27,7 @@ IMPORT_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('mercato.catalog.impor
 _STAGE = (
     "CREATE TEMP TABLE import_products (id uuid NOT NULL, slug text NOT NULL, name text NOT NULL, "
     "description text NOT NULL, category_id uuid, attributes text NOT NULL, media text NOT NULL, "
-    "published boolean NOT NULL, min_price_amount bigint, currency text, "
+    "published boolean NOT NULL, min_price_amount bigint, max_price_amount bigint, currency text, "
     "existing boolean NOT NULL DEFAULT false) ON COMMIT DROP",
     "CREATE TEMP TABLE import_variants (product_slug text NOT NULL, sku text NOT NULL, "
     "attributes text NOT NULL, price_amount bigint NOT NULL, currency text NOT NULL, "
@@ -51,6 +51,7 @@ PRODUCT_COLUMNS = (
     "media",
     "published",
     "min_price_amount",
+    "max_price_amount",
     "currency",
 )
 VARIANT_COLUMNS = ("product_slug", "sku", "attributes", "price_amount", "currency", "position")
@@ -74,9 +75,11 @@ _CURRENCY_CONFLICTS = text(
     f"SELECT DISTINCT i.slug, v.currency AS kept, i.currency {_KEPT_VARIANTS} "
     "AND i.currency IS NOT NULL AND v.currency <> i.currency ORDER BY i.slug"
 )
-_KEPT_MIN_PRICE = text(
-    "UPDATE import_products t SET min_price_amount = least(t.min_price_amount, k.amount), "
-    "currency = coalesce(t.currency, k.currency) FROM (SELECT v.product_id, min(v.price_amount) AS amount, "
+# The cheapest and dearest prices count the variants the product keeps (least/greatest skip NULLs).
+_KEPT_PRICES = text(
+    "UPDATE import_products t SET min_price_amount = least(t.min_price_amount, k.low), "
+    "max_price_amount = greatest(t.max_price_amount, k.high), currency = coalesce(t.currency, k.currency) "
+    "FROM (SELECT v.product_id, min(v.price_amount) AS low, max(v.price_amount) AS high, "
     f"min(v.currency) AS currency {_KEPT_VARIANTS} GROUP BY v.product_id) k WHERE k.product_id = t.id"
 )
 _PRODUCT_FIELDS = (
@@ -87,15 +90,17 @@ _PRODUCT_FIELDS = (
     "media",
     "published",
     "min_price_amount",
+    "max_price_amount",
     "currency",
 )
 _STAGED_PRODUCT = (
     "i.name, i.description, i.category_id, CAST(i.attributes AS jsonb), CAST(i.media AS jsonb), "
-    "i.published, coalesce(i.min_price_amount, 0), i.currency"
+    "i.published, coalesce(i.min_price_amount, 0), coalesce(i.max_price_amount, 0), i.currency"
 )
 _UPSERT_PRODUCTS = text(
     "INSERT INTO catalog.products AS p (id, slug, name, description, category_id, attributes, media, "
-    f"published, min_price_amount, currency, version) SELECT i.id, i.slug, {_STAGED_PRODUCT}, 0 "
+    "published, min_price_amount, max_price_amount, currency, version) "
+    f"SELECT i.id, i.slug, {_STAGED_PRODUCT}, 0 "
     "FROM import_products i LEFT JOIN catalog.products o ON o.slug = i.slug "
     f"WHERE o.id IS NULL OR ({', '.join(f'o.{c}' for c in _PRODUCT_FIELDS)}) "
     f"IS DISTINCT FROM ({_STAGED_PRODUCT}) ORDER BY i.slug "
@@ -133,6 +138,16 @@ class Upserted:
 class CatalogBulk:
     # The tables an import writes many rows of: their planner statistics go stale with it.
     WRITTEN = ("catalog.products", "catalog.variants")
+    # After the import's commit: the search index's pending entries (GIN `fastupdate`: new rows wait
+    # in a list until autovacuum merges them) merged now. Until then every search reads that whole
+    # list, and the planner, counting it, scans every product rather than use the index to find a
+    # search's matches (catalog/service_layer/listing_sql.py). Only when this role owns the table (the
+    # function refuses others).
+    AFTER_IMPORT = (
+        "SELECT gin_clean_pending_list(x.indexrelid) FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid "
+        "WHERE x.indexrelid = CAST('catalog.products_search_idx' AS regclass) "
+        "AND pg_has_role(t.relowner, 'USAGE')",
+    )
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -178,7 +193,7 @@ class CatalogBulk:
         return found
 
     async def upsert(self) -> Upserted:
-        await self.conn.execute(_KEPT_MIN_PRICE)
+        await self.conn.execute(_KEPT_PRICES)
         rows = (await self.conn.execute(_UPSERT_PRODUCTS)).all()
         created = [r.id for r in rows if r.created]
         updated = [r.id for r in rows if not r.created]

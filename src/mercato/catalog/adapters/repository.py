@@ -111,6 +111,7 @@ class ProductRepository:
             "media": product.media,
             "published": product.published,
             "min_price_amount": min((v.price.amount for v in product.variants), default=0),
+            "max_price_amount": max((v.price.amount for v in product.variants), default=0),
             "currency": product.currency,
         }
 

@@ -48,6 +48,8 @@ products = Table(
     Column("media", JSONB, nullable=False),
     Column("published", Boolean, nullable=False),
     Column("min_price_amount", BigInteger, nullable=False),
+    # The dearest variant's price: with the cheapest, the product's price span (a listing's price band).
+    Column("max_price_amount", BigInteger, nullable=False),
     Column("currency", Text),
     Column("version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

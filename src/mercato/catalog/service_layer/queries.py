@@ -15,13 +15,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, exists, func, literal, or_, select, tuple_
+from sqlalchemy import Text, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.sql import ColumnElement
 
 from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
 from mercato.catalog.service_layer import views
-from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductSort
+from mercato.catalog.service_layer.listing import Cursor, ListingRequest
+from mercato.catalog.service_layer.listing_sql import listing_statement
 from mercato.catalog.service_layer.views import (
     CategoryView,
     ProductPage,
@@ -100,12 +101,6 @@ _PRODUCT_CATEGORY = (
 )
 _variant_of = views.by_position(VariantView)
 _product_of = views.by_position(ProductView)
-_SORT_COLUMNS = {
-    ProductSort.NAME: products.c.name,
-    ProductSort.PRICE: products.c.min_price_amount,
-    ProductSort.CREATED_AT: products.c.created_at,
-}
-
 # Every checkout prices its cart with it: straight to asyncpg, a statement on its own (`platform.sql`).
 _SKU_PRICES = Sql(
     "SELECT v.sku, v.id, v.product_id, v.price_amount, v.currency, p.name, p.published "
@@ -227,16 +222,7 @@ class CatalogQueries:
     async def _list_products(
         self, request: ListingRequest, cursor: Cursor | None, availability: bool
     ) -> tuple[ProductPage, dict[str, int] | None]:
-        sort_column = _SORT_COLUMNS[request.sort]
-        conditions = [products.c.published, *_filter_conditions(request)]
-        if cursor is not None:
-            keyset = tuple_(sort_column, products.c.id)
-            after = tuple_(cursor.value, cursor.product_id)
-            conditions.append(keyset < after if request.descending else keyset > after)
-        order = (
-            (sort_column.desc(), products.c.id.desc()) if request.descending else (sort_column, products.c.id)
-        )
-        query = select(*_PRODUCT_COLUMNS).where(and_(*conditions)).order_by(*order).limit(request.first + 1)
+        query = listing_statement(request, cursor, _PRODUCT_COLUMNS)
         levels: dict[str, int] | None = {} if availability else None
         known: dict[uuid.UUID, CategoryView] = {}
         found = await self._load_products(query=query, levels=levels, categories=known)
@@ -309,51 +295,6 @@ def _variant_view(v: Any) -> VariantView:
         price_amount=v.price_amount,
         currency=v.currency,
     )
-
-
-def _filter_conditions(request: ListingRequest) -> list[ColumnElement[bool]]:
-    f = request.filter
-    conditions: list[ColumnElement[bool]] = []
-    if f.category_id is not None:
-        subtree_path = select(categories.c.path).where(categories.c.id == f.category_id).scalar_subquery()
-        subtree = select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
-        conditions.append(products.c.category_id.in_(subtree))
-    if f.search:
-        conditions.append(products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search)))
-    if f.price_max is not None:
-        # Implied by the EXISTS below (no variant of a product is cheaper than its cheapest), and on
-        # the price index: a listing by price, descending, starts at `price_max` instead of testing
-        # every dearer product first.
-        conditions.append(products.c.min_price_amount <= f.price_max)
-    if f.price_min is not None or f.price_max is not None:
-        in_range: ColumnElement[bool] = variants.c.product_id == products.c.id
-        if f.price_min is not None:
-            in_range = in_range & (variants.c.price_amount >= f.price_min)
-        if f.price_max is not None:
-            in_range = in_range & (variants.c.price_amount <= f.price_max)
-        conditions.append(exists().where(in_range))
-    if f.in_stock is not None:
-        sellable = exists().where(
-            variants.c.product_id == products.c.id,
-            sku_availability.c.sku == variants.c.sku,
-            sku_availability.c.available > 0,
-        )
-        conditions.append(sellable if f.in_stock else ~sellable)
-    for name, values in f.attributes:
-        on_product = products.c.attributes[name].op("?|")(literal(list(values), ARRAY(Text)))
-        on_variant = exists().where(
-            variants.c.product_id == products.c.id,
-            # Always true here (a listing shows published products only), but a condition on the
-            # outer row that is not an equality keeps PostgreSQL from turning this EXISTS, inside the
-            # OR, into a hashed subquery over every variant matching the value (a sequential scan
-            # of `variants`, or of a third of it through an index for a common size): each product
-            # the page walks is checked through `variants_product_idx` instead, and the walk stops
-            # at `first` products (tests/integration/test_listing_plans.py).
-            products.c.published,
-            variants.c.attributes[name].astext.in_(list(values)),
-        )
-        conditions.append(or_(on_product, on_variant))
-    return conditions
 
 
 def menu_order(siblings_sorted: Sequence[CategoryView]) -> list[CategoryView]:

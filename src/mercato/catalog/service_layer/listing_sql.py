@@ -1,0 +1,281 @@
+"""The storefront listing's statement: one SELECT, read along the sort's index.
+
+A page is the first `first + 1` published products in the sort's order (`(sort value, id)`, after the
+cursor), read along the sort's index (`products_name_idx`, `products_price_idx`,
+`products_created_idx`). What that walk costs depends on the filters:
+
+- **Index ranges** (no filter; a price band sorted by price): the walk reads the page's rows and no
+  others. A band is a range of the cheapest price (`min_price_amount`), plus the products that
+  *straddle* its low end (cheapest variant below it, dearest at or above it), found through
+  `products_price_span_idx` (GiST over `[cheapest, dearest]`, migration catalog_0003); the two ordered
+  parts are merged. Before, the walk tested every product cheaper than `priceMin` against its variants
+  (26k products, 0.6-1.6 s at 100k).
+- **A search**: PostgreSQL assumes the matches are spread evenly along the sort and walks the index
+  until it has a page; when they are not ("jacket" by price ascending: jackets are dear, 64k products
+  tested for one page at 100k) the walk grows with the catalog. So the walk is bounded: at most
+  `window` products along the sort are tested (lazily: it stops at the page's last match); if they
+  hold a page, or are all that is left, that is the page. Otherwise the matches are found first
+  through the search's GIN index (a `MATERIALIZED` CTE without ORDER BY, evaluated only in that case)
+  and only they are sorted: a page costs at most the window plus the word's matches.
+- **Other filters** (category, stock, attributes, a band under another sort) are tested by the walk,
+  or served by their own index, as the planner sees fit (a category sorted by price is still a long
+  walk when the category is lopsided in price: docs/benchmarks.md).
+
+Results are exactly what `WHERE <all conditions> ORDER BY sort, id LIMIT first + 1` gives
+(tests/service/catalog/test_listing_shapes.py checks every shape against that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Select,
+    Text,
+    and_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import ColumnElement
+
+from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
+from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
+
+# A search walks at most this many products along the sort before finding its matches first (and more
+# for a long page). Matches spread over at least 1 product in 200 fill a page of 24 from the window;
+# a common word bunched at the far end ("short" by price descending) costs the window and a scan.
+WINDOW_PER_ROW = 40
+WINDOW_MIN = 5_000
+
+SORT_COLUMNS: dict[ProductSort, ColumnElement[Any]] = {
+    ProductSort.NAME: products.c.name,
+    ProductSort.PRICE: products.c.min_price_amount,
+    ProductSort.CREATED_AT: products.c.created_at,
+}
+# The expression of `products_price_span_idx` exactly as the migration wrote it (the bound flags a
+# literal, not a parameter, or a generic plan would not match the index).
+_SPAN = func.int8range(products.c.min_price_amount, products.c.max_price_amount, literal_column("'[]'"))
+
+
+def listing_statement(
+    request: ListingRequest, cursor: Cursor | None, columns: Sequence[ColumnElement[Any]]
+) -> Select[Any]:
+    """`columns` of the page's products (and the one after it), in the sort's order."""
+    limit = request.first + 1
+    f = request.filter
+    band = _PriceBand.of(f)
+    by_price = request.sort is ProductSort.PRICE
+    filters = _filter_conditions(f)
+    if band.condition is not None and not by_price:
+        filters.append(band.condition)
+    walk = _Walk(SORT_COLUMNS[request.sort], request.descending, cursor, tuple(filters))
+    ranges = band.branches() if by_price else [[]]
+    if not f.search and len(ranges) == 1:
+        return select(*columns).where(*walk.base, *ranges[0]).order_by(*walk.order).limit(limit)
+    if not f.search:
+        page = walk.along(ranges, limit).subquery("page")
+    else:
+        search = products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search))
+        # The matches' own statement tests the band too when the walk served it as ranges.
+        every: list[ColumnElement[bool]] = [search]
+        if by_price and band.condition is not None:
+            every.append(band.condition)
+        page = _windowed(walk, ranges, search, every, limit).subquery("page")
+    return select(*columns).where(products.c.id.in_(select(page.c.id))).order_by(*walk.order)
+
+
+def _windowed(
+    walk: _Walk,
+    ranges: list[list[ColumnElement[bool]]],
+    search: ColumnElement[bool],
+    every: list[ColumnElement[bool]],
+    limit: int,
+) -> CompoundSelect[Any]:
+    """(id, k) of the first `limit` products in order that match `search`: from a window of the walk
+    when it holds them, else from all the matches of `every` condition, sorted."""
+    window = max(WINDOW_MIN, WINDOW_PER_ROW * limit)
+    walked = walk.along(ranges, window, search.label("hit")).subquery("walked")
+    # Read lazily: the walk stops at the page's last match, or at the window's end.
+    hits = (
+        select(walked.c.id, walked.c.k)
+        .where(walked.c.hit)
+        .order_by(*walk.ordered(walked.c.k, walked.c.id))
+        .limit(limit)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    # The window answers when it holds a page, or is all that is left of the walk (counted again, and
+    # only then: PostgreSQL evaluates the second operand of the OR only when the first is false). A
+    # value of constants only: each branch below is gated on it (One-Time Filter), so the branch not
+    # taken never runs, and neither does the matches' CTE.
+    window_rows = select(func.count()).select_from(walk.along(ranges, window).subquery("again"))
+    decided = select(
+        or_(
+            select(func.count()).select_from(hits).scalar_subquery() >= limit,
+            window_rows.scalar_subquery() < window,
+        ).label("settled")
+    ).cte("decided")
+    settled = select(decided.c.settled).scalar_subquery()
+    from_window = select(hits.c.id, hits.c.k).where(settled)
+    # MATERIALIZED: inlined, the matches would be walked along the sort's index again; as a CTE
+    # without ORDER BY they are found through their own index (the search's GIN index).
+    matches = (
+        select(products.c.id, walk.sort_column.label("k"))
+        .where(*walk.base, *every)
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    from_matches = (
+        select(matches.c.id, matches.c.k)
+        .where(~settled)
+        .order_by(*walk.ordered(matches.c.k, matches.c.id))
+        .limit(limit)
+    )
+    return union_all(from_window, from_matches)
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """The sort's index walk: its order, the conditions it serves as index ranges, and the filters it
+    tests on the way (as the planner sees fit)."""
+
+    sort_column: ColumnElement[Any]
+    descending: bool
+    cursor: Cursor | None
+    filters: tuple[ColumnElement[bool], ...]
+
+    @property
+    def order(self) -> tuple[ColumnElement[Any], ...]:
+        return self.ordered(self.sort_column, products.c.id)
+
+    def ordered(self, key: ColumnElement[Any], id_: ColumnElement[Any]) -> tuple[ColumnElement[Any], ...]:
+        return (key.desc(), id_.desc()) if self.descending else (key, id_)
+
+    @property
+    def base(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [products.c.published, *self.filters]
+        if self.cursor is not None:
+            keyset = tuple_(self.sort_column, products.c.id)
+            after = tuple_(self.cursor.value, self.cursor.product_id)
+            conditions.append(keyset < after if self.descending else keyset > after)
+        return conditions
+
+    def along(
+        self, ranges: list[list[ColumnElement[bool]]], limit: int, *extra: ColumnElement[Any]
+    ) -> Select[Any]:
+        """(id, k = sort value, *extra) of the first `limit` products in order, each part of `ranges`
+        read in order along its index and the parts merged."""
+        parts = [
+            select(products.c.id, self.sort_column.label("k"), *extra)
+            .where(*self.base, *conditions)
+            .order_by(*self.order)
+            .limit(limit)
+            for conditions in ranges
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        merged = union_all(*parts).subquery("parts")
+        return select(merged).order_by(*self.ordered(merged.c.k, merged.c.id)).limit(limit)
+
+
+@dataclass(frozen=True)
+class _PriceBand:
+    """`priceMin`/`priceMax`: a product is in the band when one of its variants' prices is."""
+
+    low: int | None  # None: no lower bound (0 is none either: prices are never negative)
+    high: int | None
+
+    @classmethod
+    def of(cls, f: ProductFilter) -> _PriceBand:
+        return cls(f.price_min or None, f.price_max)
+
+    def _within(self) -> list[ColumnElement[bool]]:
+        """Cheapest variant inside the band: in it (a range of the price index)."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.low is not None:
+            conditions.append(products.c.min_price_amount >= self.low)
+        else:
+            # A product without variants has a cheapest price of 0 and no currency, and no variant in
+            # any band. (With a low end above 0 its cheapest price of 0 already leaves it out.)
+            conditions.append(products.c.currency.is_not(None))
+        if self.high is not None:
+            conditions.append(products.c.min_price_amount <= self.high)
+        return conditions
+
+    def _straddling(self) -> list[ColumnElement[bool]]:
+        """Cheapest variant below the band, dearest at or above its low end (the span index): in it
+        when the dearest is inside, or when some variant between them is."""
+        assert self.low is not None
+        conditions = [
+            _SPAN.op("@>")(literal(self.low, BigInteger)),
+            products.c.min_price_amount < self.low,
+        ]
+        if self.high is not None:
+            between = exists().where(
+                variants.c.product_id == products.c.id,
+                # As for attributes below: tested per product, not hashed over every variant in the band.
+                products.c.published,
+                variants.c.price_amount >= self.low,
+                variants.c.price_amount <= self.high,
+            )
+            conditions.append(or_(products.c.max_price_amount <= self.high, between))
+        return conditions
+
+    def branches(self) -> list[list[ColumnElement[bool]]]:
+        """The band as ranges along the price index: the products inside, then those straddling it
+        (all of which are cheaper: in ascending order they come first, in descending last)."""
+        if self.low is None:
+            return [self._within() if self.high is not None else []]
+        return [self._within(), self._straddling()]
+
+    @property
+    def condition(self) -> ColumnElement[bool] | None:
+        if self.low is None and self.high is None:
+            return None
+        if self.low is None:
+            return and_(*self._within())
+        return or_(and_(*self._within()), and_(*self._straddling()))
+
+
+def _filter_conditions(f: ProductFilter) -> list[ColumnElement[bool]]:
+    """Every filter but the search and the price band, each a condition on a product row."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.category_id is not None:
+        subtree_path = select(categories.c.path).where(categories.c.id == f.category_id).scalar_subquery()
+        subtree = select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
+        conditions.append(products.c.category_id.in_(subtree))
+    if f.in_stock is not None:
+        sellable = exists().where(
+            variants.c.product_id == products.c.id,
+            # As for attributes below: tested per product of a window, not hashed over every variant.
+            products.c.published,
+            sku_availability.c.sku == variants.c.sku,
+            sku_availability.c.available > 0,
+        )
+        conditions.append(sellable if f.in_stock else ~sellable)
+    for name, values in f.attributes:
+        on_product = products.c.attributes[name].op("?|")(literal(list(values), ARRAY(Text)))
+        on_variant = exists().where(
+            variants.c.product_id == products.c.id,
+            # Always true here (a listing shows published products only), but a condition on the
+            # outer row that is not an equality keeps PostgreSQL from turning this EXISTS, inside the
+            # OR, into a hashed subquery over every variant matching the value (a sequential scan
+            # of `variants`, or of a third of it through an index for a common size): each product
+            # tested is checked through `variants_product_idx` instead
+            # (tests/integration/test_listing_plans.py).
+            products.c.published,
+            variants.c.attributes[name].astext.in_(list(values)),
+        )
+        conditions.append(or_(on_product, on_variant))
+    return conditions
