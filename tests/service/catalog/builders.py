@@ -1,4 +1,4 @@
-"""Small builders for catalog tests: unique slugs and SKUs every call."""
+"""Small builders for catalog tests (unique slugs and SKUs every call), and a listing read page by page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.domain.commands import CreateCategory, CreateProduct, NewVariant
+from mercato.catalog.service_layer.listing import Cursor, ListingRequest
+from mercato.catalog.service_layer.views import ProductView
 from mercato.platform.types import Money
 from tests.conftest import ref
 
@@ -43,3 +45,25 @@ async def a_product(
         )
     )
     return product_id, skus
+
+
+async def all_pages(catalog: CatalogService, request: ListingRequest) -> list[ProductView]:
+    """Every product of `request`'s listing, following its cursors page by page; every page but the
+    last must be full."""
+    seen: list[ProductView] = []
+    after: str | None = None
+    while True:
+        page = await catalog.queries.list_products(
+            ListingRequest(
+                first=request.first,
+                after=after,
+                filter=request.filter,
+                sort=request.sort,
+                descending=request.descending,
+            )
+        )
+        seen.extend(page.items)
+        if not page.has_next_page:
+            return seen
+        assert len(page.items) == request.first
+        after = Cursor.after_product(page.items[-1], request.sort, request.descending).encode()

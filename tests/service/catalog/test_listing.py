@@ -5,31 +5,11 @@ import uuid
 from redis.asyncio import Redis
 
 from mercato.catalog.bootstrap import CatalogService
-from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
-from mercato.catalog.service_layer.views import ProductView
+from mercato.catalog.service_layer.listing import ListingRequest, ProductFilter, ProductSort
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
 from tests.conftest import ref
-from tests.service.catalog.builders import a_category, a_product
-
-
-async def all_pages(catalog: CatalogService, request: ListingRequest) -> list[ProductView]:
-    seen: list[ProductView] = []
-    after: str | None = None
-    while True:
-        page = await catalog.queries.list_products(
-            ListingRequest(
-                first=request.first,
-                after=after,
-                filter=request.filter,
-                sort=request.sort,
-                descending=request.descending,
-            )
-        )
-        seen.extend(page.items)
-        if not page.has_next_page:
-            return seen
-        after = Cursor.after_product(page.items[-1], request.sort, request.descending).encode()
+from tests.service.catalog.builders import a_category, a_product, all_pages
 
 
 async def test_keyset_pages_walk_a_category_subtree_once_in_order(uncached_catalog: CatalogService) -> None:

@@ -29,7 +29,7 @@ from mercato.app.contexts import MIGRATIONS
 from mercato.app.demo_data import CategorySpec, ProductSpec, VariantSpec, WarehouseSpec
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.service_layer import listing_sql
-from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
+from mercato.catalog.service_layer.listing import ListingRequest, ProductFilter, ProductSort
 from mercato.inventory.bootstrap import InventoryService, inventory_outbox
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
@@ -37,6 +37,7 @@ from mercato.platform.engines import EngineUrls
 from mercato.platform.migrations import migrate
 from mercato.platform.types import Money
 from tests.conftest import own_database
+from tests.service.catalog.builders import all_pages
 
 PRODUCTS = 150
 # (word, dollars): each kind's name word and price range; jackets are dear and tees cheap, so a search
@@ -157,23 +158,7 @@ async def _defined(catalog: CatalogService, request: ListingRequest) -> list[uui
 
 
 async def _listed(catalog: CatalogService, request: ListingRequest) -> list[uuid.UUID]:
-    seen: list[uuid.UUID] = []
-    after: str | None = None
-    while True:
-        page = await catalog.queries.list_products(
-            ListingRequest(
-                first=request.first,
-                after=after,
-                filter=request.filter,
-                sort=request.sort,
-                descending=request.descending,
-            )
-        )
-        seen += [p.id for p in page.items]
-        if not page.has_next_page:
-            return seen
-        assert len(page.items) == request.first
-        after = Cursor.after_product(page.items[-1], request.sort, request.descending).encode()
+    return [p.id for p in await all_pages(catalog, request)]
 
 
 _BANDS = ((None, 3_000), (2_500, None), (2_500, 6_000), (0, 6_000), (5_000, 5_200), (100_000, None))
