@@ -208,6 +208,14 @@ class SearchIndex:
         rows = await self.conn.execute(text("SELECT product_id FROM search.documents"))
         return {r.product_id for r in rows}
 
+    async def refresh_statistics(self) -> None:
+        """ANALYZE the index's tables. A rebuild rewrites them whole, and until autovacuum gets there
+        the planner plans for the index as it was: at 10k products searches ran at p50 32.5 ms right
+        after a rebuild and 11.3 ms once analyzed (docs/search.md). A role that does not own a table
+        gets a warning, not an error."""
+        for table in ("documents", "vocabulary", "attribute_values", "sku_availability"):
+            await self.conn.execute(text(f"ANALYZE search.{table}"))
+
     async def recount_vocabulary(self) -> None:
         """Rebuild the vocabulary, the attribute values and the document count from the documents
         (after a reindex: exact whatever came before)."""

@@ -83,7 +83,8 @@ async def reindex(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Rebuild the documents of every product in `all_ids` (the catalog's products), drop documents
-    of products no longer in it, then recount the vocabulary. One transaction per batch."""
+    of products no longer in it, recount the vocabulary, then refresh the planner's statistics. One
+    transaction per batch."""
     written = 0
     for start in range(0, len(all_ids), batch):
         async with uow_factory() as uow:
@@ -95,5 +96,8 @@ async def reindex(
         for gone in sorted(await uow.index.indexed_ids() - set(all_ids)):
             await uow.index.remove(gone)
         await uow.index.recount_vocabulary()
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.index.refresh_statistics()
         await uow.commit()
     return written
