@@ -28,8 +28,8 @@ async def fetch_ready(psub: JetStreamContext.PullSubscription, limit: int, wait:
 
     Not nats-py's `fetch(limit)`: when its first request found nothing and its long poll began, it
     can hold the first message that arrives until its timeout while it waits for the batch to fill
-    (a stale status message of an earlier request ends its first wait). Under a checkout load that
-    held one message in thirty for the whole fetch wait, 1 s, at every saga hop (docs/benchmarks.md).
+    (a stale status message of an earlier request ends its first wait). At 8 shoppers about one order
+    in seventeen lost the whole fetch wait, 1 s, at one of its saga hops (docs/benchmarks.md).
     So: one message (returned as soon as it arrives), then, if its metadata says more are pending,
     exactly that many, which the server hands over without waiting: a batch when there is a backlog,
     no delay when there is none."""
