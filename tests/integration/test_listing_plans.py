@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import random
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -28,21 +27,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from mercato.app.bulk.importer import import_records
 from mercato.app.bulk.records import ImportRecords
-from mercato.app.contexts import MIGRATIONS
 from mercato.app.demo_data import CategorySpec, ProductSpec, VariantSpec, WarehouseSpec
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.service_layer import listing_sql
 from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
 from mercato.catalog.service_layer.views import ProductPage
-from mercato.inventory.bootstrap import InventoryService, inventory_outbox
-from mercato.platform.cache import Cache
-from mercato.platform.db import Database
 from mercato.platform.engines import EngineUrls
-from mercato.platform.migrations import migrate
 from mercato.platform.types import Money
-from tests.conftest import own_database
+from tests.service.catalog.builders import imported_catalog
 
 PRODUCTS = 20_000
 VARIANTS = 3
@@ -130,31 +123,12 @@ class Captured:
 
 @pytest.fixture(scope="module")
 async def large_catalog(engine_urls: EngineUrls, redis: Any, namespace: str) -> AsyncIterator[CatalogService]:
-    async with own_database(engine_urls, f"plans_{secrets.token_hex(4)}") as url:
-        db = Database(url, pool_size=2)
-        try:
-            await migrate(db, MIGRATIONS)
-            catalog = CatalogService(db, Cache(redis, namespace, enabled=False), namespace)
-            summary = await import_records(
-                catalog, InventoryService(db, inventory_outbox(namespace)), _catalog()
-            )
-            assert summary.rejected == () and summary.products_created == PRODUCTS
-            async with db.connect() as conn:  # the planner's statistics, as autovacuum would leave them
-                await conn.execute(text("ANALYZE"))
-                await conn.commit()
-            # The read model of availability, as the catalog's consumer would have filled it.
-            async with db.connect() as conn:
-                await conn.execute(
-                    text(
-                        "INSERT INTO catalog.sku_availability (sku, available, version) "
-                        "SELECT sku, sum(on_hand - reserved), sum(version) FROM inventory.stock GROUP BY sku"
-                    )
-                )
-                await conn.execute(text("ANALYZE catalog.sku_availability"))
-                await conn.commit()
-            yield catalog
-        finally:
-            await db.dispose()
+    async with imported_catalog(engine_urls, redis, namespace, "plans", _catalog()) as (catalog, summary):
+        assert summary.rejected == () and summary.products_created == PRODUCTS
+        async with catalog.db.connect() as conn:  # the planner's statistics, as autovacuum would leave them
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
+        yield catalog
 
 
 async def _captured(catalog: CatalogService, action: Any) -> list[Captured]:

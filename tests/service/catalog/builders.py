@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy import text
+
+from mercato.app.bulk.importer import import_records
+from mercato.app.bulk.records import ImportRecords, ImportSummary
+from mercato.app.contexts import MIGRATIONS
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.domain.commands import CreateCategory, CreateProduct, NewVariant
 from mercato.catalog.service_layer.listing import Cursor, ListingRequest
 from mercato.catalog.service_layer.views import ProductView
+from mercato.inventory.bootstrap import InventoryService, inventory_outbox
+from mercato.platform.cache import Cache
+from mercato.platform.db import Database
+from mercato.platform.engines import EngineUrls
+from mercato.platform.migrations import migrate
 from mercato.platform.types import Money
-from tests.conftest import ref
+from tests.conftest import own_database, ref
 
 
 async def a_category(
@@ -67,3 +80,30 @@ async def all_pages(catalog: CatalogService, request: ListingRequest) -> list[Pr
             return seen
         assert len(page.items) == request.first
         after = Cursor.after_product(page.items[-1], request.sort, request.descending).encode()
+
+
+@contextlib.asynccontextmanager
+async def imported_catalog(
+    engine_urls: EngineUrls, redis: Any, namespace: str, name: str, records: ImportRecords
+) -> AsyncIterator[tuple[CatalogService, ImportSummary]]:
+    """A catalog in a database of its own (dropped afterwards) holding `records`, imported, with the
+    availability read model filled from the stock as the catalog's consumer would fill it."""
+    async with own_database(engine_urls, f"{name}_{secrets.token_hex(4)}") as url:
+        db = Database(url, pool_size=2)
+        try:
+            await migrate(db, MIGRATIONS)
+            catalog = CatalogService(db, Cache(redis, namespace, enabled=False), namespace)
+            summary = await import_records(
+                catalog, InventoryService(db, inventory_outbox(namespace)), records
+            )
+            async with db.connect() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO catalog.sku_availability (sku, available, version) "
+                        "SELECT sku, sum(on_hand - reserved), sum(version) FROM inventory.stock GROUP BY sku"
+                    )
+                )
+                await conn.commit()
+            yield catalog, summary
+        finally:
+            await db.dispose()

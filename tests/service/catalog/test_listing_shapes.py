@@ -15,7 +15,6 @@ listing that fills no page from it takes the matches' path).
 from __future__ import annotations
 
 import random
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,21 +22,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from mercato.app.bulk.importer import import_records
 from mercato.app.bulk.records import ImportRecords
-from mercato.app.contexts import MIGRATIONS
 from mercato.app.demo_data import CategorySpec, ProductSpec, VariantSpec, WarehouseSpec
 from mercato.catalog.bootstrap import CatalogService
 from mercato.catalog.service_layer import listing_sql
 from mercato.catalog.service_layer.listing import ListingRequest, ProductFilter, ProductSort
-from mercato.inventory.bootstrap import InventoryService, inventory_outbox
-from mercato.platform.cache import Cache
-from mercato.platform.db import Database
 from mercato.platform.engines import EngineUrls
-from mercato.platform.migrations import migrate
 from mercato.platform.types import Money
-from tests.conftest import own_database
-from tests.service.catalog.builders import all_pages
+from tests.service.catalog.builders import all_pages, imported_catalog
 
 PRODUCTS = 150
 # (word, dollars): each kind's name word and price range; jackets are dear and tees cheap, so a search
@@ -94,26 +86,9 @@ def _catalog() -> ImportRecords:
 async def shapes_catalog(
     engine_urls: EngineUrls, redis: Any, namespace: str
 ) -> AsyncIterator[CatalogService]:
-    async with own_database(engine_urls, f"shapes_{secrets.token_hex(4)}") as url:
-        db = Database(url, pool_size=2)
-        try:
-            await migrate(db, MIGRATIONS)
-            catalog = CatalogService(db, Cache(redis, namespace, enabled=False), namespace)
-            summary = await import_records(
-                catalog, InventoryService(db, inventory_outbox(namespace)), _catalog()
-            )
-            assert summary.rejected == () and summary.products_created == PRODUCTS + 1
-            async with db.connect() as conn:
-                await conn.execute(
-                    text(
-                        "INSERT INTO catalog.sku_availability (sku, available, version) "
-                        "SELECT sku, sum(on_hand - reserved), sum(version) FROM inventory.stock GROUP BY sku"
-                    )
-                )
-                await conn.commit()
-            yield catalog
-        finally:
-            await db.dispose()
+    async with imported_catalog(engine_urls, redis, namespace, "shapes", _catalog()) as (catalog, summary):
+        assert summary.rejected == () and summary.products_created == PRODUCTS + 1
+        yield catalog
 
 
 # The definition of a listing: every condition in one WHERE, a price band as an EXISTS on the variants.
