@@ -1,6 +1,6 @@
 """`make bench-search`: search latency (hybrid, with facets) and index build time per catalog size.
 
-    .venv/bin/python -m bench.search [--sizes 1000,10000,100000] [--rounds 5] [--embedded]
+    .venv/bin/python -m bench.search [--sizes 1000,10000,100000] [--rounds 5] [--embedded] [--idle-wait 0]
 
 For each size, smallest first, the demo catalog is grown in place by the bulk importer (as `make
 bench-sizes` does), the search index is emptied and rebuilt the way `mercato search reindex` does it
@@ -8,6 +8,9 @@ bench-sizes` does), the search index is emptied and rebuilt the way `mercato sea
 times measured, one at a time, through the search client as the gateway calls it
 (`SearchRequest(mode=HYBRID, facets=True)`, filters read from the words): p50 and p95 over all of
 them. The gateway's own work (fetching the page's products from the catalog) is not included.
+`--idle-wait S` waits up to S seconds, after the build and before the measured rounds, for the shared
+machine to go idle (a 100k build takes half an hour of both cores; the latencies are then measured
+on a quiet machine), and the report gives how busy the machine was when the rounds began.
 
 Engines: those named by MERCATO_DATABASE_URL / _NATS_URL / _REDIS_URL (a database and namespace of
 the run's own, dropped at the end), else, or with `--embedded`, engines started from the wheels.
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from bench import machine
 from bench.environment import (
     BenchEngines,
     cleanup,
@@ -86,6 +90,23 @@ class SizeResult:
     asked: int
     semantic: bool
     mean_hits: float
+    busy_percent: float
+
+
+# Busier than this (% of all CPUs, over a second) and the machine is not idle for the measured rounds.
+IDLE_BELOW_PERCENT = 15.0
+
+
+def _wait_idle(seconds: float) -> float:
+    """Wait up to `seconds` for the machine to go idle; returns how busy it was at the end (%)."""
+    deadline = time.monotonic() + seconds
+    busy, top = machine.busy()
+    if busy > IDLE_BELOW_PERCENT and seconds > 0:
+        print(f"bench-search: the machine is {busy:.0f}% busy ({top}); waiting ≤ {seconds:g} s", flush=True)
+        while busy > IDLE_BELOW_PERCENT and time.monotonic() < deadline:
+            time.sleep(5)
+            busy, top = machine.busy()
+    return busy
 
 
 async def _rebuild(runtime: Runtime) -> tuple[int, float]:
@@ -120,13 +141,14 @@ async def _measure(runtime: Runtime, rounds: int) -> tuple[list[float], bool, fl
     return latencies, semantic, hits / max(1, len(latencies))
 
 
-async def run_size(engines: BenchEngines, products: int, rounds: int) -> SizeResult:
+async def run_size(engines: BenchEngines, products: int, rounds: int, idle_wait: float = 0.0) -> SizeResult:
     summary, seed_seconds = await seed(engines, products, via_import=True)
     print(f"bench-search: {products:,} products: {summary} ({seed_seconds:.1f} s)", flush=True)
     runtime = Runtime(engines.settings())
     try:
         indexed, build = await _rebuild(runtime)
         print(f"bench-search: index built: {indexed:,} documents in {build:.1f} s", flush=True)
+        busy = await asyncio.to_thread(_wait_idle, idle_wait)  # the runtime's tasks keep running
         latencies, semantic, mean_hits = await _measure(runtime, rounds)
     finally:
         await runtime.stop()
@@ -140,6 +162,7 @@ async def run_size(engines: BenchEngines, products: int, rounds: int) -> SizeRes
         asked=len(latencies),
         semantic=semantic,
         mean_hits=mean_hits,
+        busy_percent=busy,
     )
 
 
@@ -149,14 +172,15 @@ def report(engines: BenchEngines, results: list[SizeResult], rounds: int) -> str
         f"search benchmark ({engines.label} engines: {versions}); {len(QUERIES)} queries x {rounds} rounds, "
         "one at a time, hybrid with facets, first 20",
         "",
-        "| products | index build | docs/s | p50 | p95 | searches | semantic | mean hits |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| products | index build | docs/s | p50 | p95 | searches | semantic | mean hits | machine busy |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for r in results:
         rate = r.indexed / r.build_seconds if r.build_seconds else 0.0
         lines.append(
             f"| {r.products:,} | {r.build_seconds:.1f} s | {rate:,.0f} | {r.p50_ms:.1f} ms | "
-            f"{r.p95_ms:.1f} ms | {r.asked} | {'yes' if r.semantic else 'no (lexical)'} | {r.mean_hits:.1f} |"
+            f"{r.p95_ms:.1f} ms | {r.asked} | {'yes' if r.semantic else 'no (lexical)'} | "
+            f"{r.mean_hits:.1f} | {r.busy_percent:.0f}% |"
         )
     return "\n".join(lines)
 
@@ -173,7 +197,7 @@ async def run(args: argparse.Namespace) -> None:
         )
     try:
         await prepare(engines)
-        results = [await run_size(engines, size, args.rounds) for size in sizes]
+        results = [await run_size(engines, size, args.rounds, args.idle_wait) for size in sizes]
         print()
         print(report(engines, results, args.rounds))
     finally:
@@ -189,6 +213,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="catalog sizes, comma-separated")
     parser.add_argument("--rounds", type=int, default=5, help="measured passes over the queries per size")
     parser.add_argument("--embedded", action="store_true", help="engines from the wheels (pgvector)")
+    parser.add_argument(
+        "--idle-wait", type=float, default=0.0, help="seconds to wait for an idle machine before measuring"
+    )
     asyncio.run(run(parser.parse_args()))
 
 
