@@ -133,6 +133,9 @@ async def test_reads_return_equal_views(
     assert page == await local.list_products(listing)
     assert page.items == (view,)
     assert page.available is None
+    # The page's categories come with it over gRPC too (left out of the page's equality)
+    tops = next(c for c in await local.categories() if c.id == category_id)
+    assert page.categories == (await local.list_products(listing)).categories == (tops,)
 
 
 async def test_availability_reads_the_read_model_alike(

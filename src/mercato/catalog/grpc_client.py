@@ -129,6 +129,7 @@ class GrpcCatalogClient:
             items=tuple(product_view(p) for p in reply.items),
             has_next_page=reply.has_next_page,
             available=dict(reply.available) if availability else None,
+            categories=tuple(category_view(c) for c in reply.categories),
         )
 
     async def product(

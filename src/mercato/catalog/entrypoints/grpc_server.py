@@ -118,6 +118,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
             items=[product_message(p) for p in page.items],
             has_next_page=page.has_next_page,
             available=page.available,
+            categories=[category_message(c) for c in page.categories or ()],
         )
 
     async def GetProduct(self, request: Any, context: Any) -> catalog_service_pb2.GetProductResponse:

@@ -26,7 +26,7 @@ class ListProductsRequest(_message.Message):
     def __init__(self, first: _Optional[int] = ..., after: _Optional[str] = ..., filter: _Optional[_Union[_catalog_pb2.ProductFilter, _Mapping]] = ..., sort: _Optional[_Union[_catalog_pb2.ProductSort, str]] = ..., descending: _Optional[bool] = ..., include_availability: _Optional[bool] = ...) -> None: ...
 
 class ListProductsResponse(_message.Message):
-    __slots__ = ("items", "has_next_page", "available")
+    __slots__ = ("items", "has_next_page", "available", "categories")
     class AvailableEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -37,10 +37,12 @@ class ListProductsResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     HAS_NEXT_PAGE_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.Product]
     has_next_page: bool
     available: _containers.ScalarMap[str, int]
-    def __init__(self, items: _Optional[_Iterable[_Union[_catalog_pb2.Product, _Mapping]]] = ..., has_next_page: _Optional[bool] = ..., available: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    categories: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.Category]
+    def __init__(self, items: _Optional[_Iterable[_Union[_catalog_pb2.Product, _Mapping]]] = ..., has_next_page: _Optional[bool] = ..., available: _Optional[_Mapping[str, int]] = ..., categories: _Optional[_Iterable[_Union[_catalog_pb2.Category, _Mapping]]] = ...) -> None: ...
 
 class GetProductRequest(_message.Message):
     __slots__ = ("product_id", "slug")
