@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -121,3 +122,15 @@ def stream_name(namespace: str, context: str) -> str:
 
 def stream_subjects(namespace: str, context: str) -> list[str]:
     return [f"{namespace}.{context}.>"]
+
+
+def event_subjects(namespace: str, context: str, event_types: Collection[str]) -> list[str] | None:
+    """The subjects, any version, of the `event_types` (`<context>.<name>`) of `context`'s stream,
+    sorted; None if one of them is not of that stream (then only every event covers them)."""
+    names = []
+    for event_type in event_types:
+        source, _, name = event_type.partition(".")
+        if source != context or not name or any(c in name for c in "*> ."):
+            return None
+        names.append(name)
+    return sorted(f"{namespace}.{context}.*.{name}" for name in set(names)) or None

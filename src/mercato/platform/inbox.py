@@ -142,6 +142,7 @@ class EventConsumer:
             self.durable,
             ack_wait=self.ack_wait,
             max_deliveries=self.max_deliveries,
+            event_types=self.subscription.handlers.keys(),
         )
         log.debug("consumer %s on %s started", self.durable, self.stream)
 

@@ -77,6 +77,7 @@ class EventListener:
             self.durable,
             ack_wait=self.ack_wait,
             max_deliveries=self.max_deliveries,
+            event_types=self.listening.handlers.keys(),
         )
 
     async def stop(self) -> None:
