@@ -22,12 +22,17 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
 )
 
-# The server went away or refuses sessions for now: SQLSTATE class 08 (the connection) and 57 (an
-# operator: shutdown, restart, a cancelled statement). A statement sent straight to the driver
+# The server went away or refuses sessions for now: SQLSTATE class 08 (the connection), 53 (out of
+# resources: `too many clients already` when every connection slot is taken, out of memory, disk full)
+# and 57 (an operator: shutdown, restart, a cancelled statement). A statement sent straight to the driver
 # (platform/sql.py) arrives as a plain DBAPIError with the driver's error as its cause, without
 # SQLAlchemy's disconnect check: a PostgreSQL restart showed it (`terminating connection due to
 # administrator command` answered as an internal error, docs/reliability.md).
-_DRIVER_UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+_DRIVER_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 def is_unavailable(exc: BaseException) -> bool:

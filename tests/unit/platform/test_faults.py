@@ -1,6 +1,7 @@
 """Which errors are an engine's fault (platform/faults.py): a database error whose driver cause says
-the server went away or is shutting down is UNAVAILABLE, as it arrives from a statement sent straight
-to the driver (platform/sql.py) during a PostgreSQL restart; a refused statement is not."""
+the server went away, is shutting down or has no connection slot free is UNAVAILABLE, as it arrives
+from a statement sent straight to the driver (platform/sql.py) during a PostgreSQL restart; a refused
+statement is not."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def test_a_connection_the_server_closed_or_a_shutdown_is_unavailable() -> None:
     terminated = asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command")
 
     assert [is_unavailable(_wrapped(e)) for e in (gone, shutting_down, terminated)] == [True, True, True]
+
+
+def test_every_connection_slot_taken_is_unavailable() -> None:
+    # Seen opening a connection while other processes held the server's max_connections: it reached
+    # `accountRegister` as INTERNAL
+    full = asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already")
+
+    assert is_unavailable(_wrapped(full)) is True
 
 
 def test_a_refused_statement_is_not_unavailable() -> None:
