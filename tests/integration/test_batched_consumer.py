@@ -56,6 +56,9 @@ class Bed:
     outbox: Outbox
     runs: Counter[str] = field(default_factory=Counter)
     slow_seconds: float = 0.0
+    # Handlers running at this moment, and the most seen at once.
+    running: int = 0
+    most_running: int = 0
 
     async def publish(self, *notes: str, kind: str = NOTED) -> list[Envelope]:
         envelopes = [
@@ -80,7 +83,12 @@ class Bed:
         )
         uow.add_event(Echoed(aggregate_id=note, note=note))
         if self.slow_seconds:
-            await asyncio.sleep(self.slow_seconds)
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+            try:
+                await asyncio.sleep(self.slow_seconds)
+            finally:
+                self.running -= 1
         if note.startswith("bad"):
             raise Poison(note)
         if note == "rogue":
@@ -89,14 +97,22 @@ class Bed:
             await uow.commit()
 
     def consumer(
-        self, *, inbox: bool = True, wants: Callable[[Envelope], bool] | None = None, **options: float
+        self,
+        *,
+        inbox: bool = True,
+        wants: Callable[[Envelope], bool] | None = None,
+        own_limits: tuple[int, int] | None = None,
+        **options: float,
     ) -> EventConsumer:
+        """`own_limits`: the subscription's (batch size, batches in flight); `options`: the consumer's."""
         subscription = Subscription(
             name="bed",
             source_context=self.context,
             handlers={f"{self.context}.{NOTED}": self.handle},
             inbox=inbox,
             wants=wants,
+            batch_size=own_limits[0] if own_limits else None,
+            concurrency=own_limits[1] if own_limits else None,
         )
         return EventConsumer(
             self.db,
@@ -414,3 +430,29 @@ async def test_each_message_of_a_batch_has_its_consumer_span_and_the_batch_span_
     assert Envelope.from_json(bytes(body)).trace["traceparent"].split("-")[1] == (  # type: ignore[arg-type]
         f"{batch.context.trace_id:032x}"
     )
+
+
+async def test_a_subscription_s_own_limits_run_small_batches_side_by_side(bed: Bed) -> None:
+    # Given a subscription that asks for batches of 2, 3 at once, in a process whose settings say
+    # batches of 100, one at a time, and handlers that wait (a payment provider)
+    bed.slow_seconds = 0.5
+    notes = [f"p{i}" for i in range(6)]
+    await bed.publish(*notes)
+    consumer = bed.consumer(own_limits=(2, 3), batch_size=100, concurrency=1, fetch_wait=0.2)
+
+    # When it runs until all six are applied
+    runner = asyncio.create_task(consumer.run())
+    for _ in range(300):
+        if len(await bed.effects()) >= len(notes):
+            break
+        await asyncio.sleep(0.02)
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    await consumer.stop()
+
+    # Then three batches of two ran side by side (a batch runs its messages one after the other),
+    # and each message was applied once
+    assert (consumer.batch_size, consumer.concurrency) == (2, 3)
+    assert bed.most_running == 3
+    assert bed.runs == Counter(dict.fromkeys(notes, 1))

@@ -110,13 +110,14 @@ class EventConsumer:
         self.schema = schema
         self.subscription = subscription
         self.uow_factory = uow_factory
-        self.batch_size = batch_size
+        # The subscription's own limits, if it declares them, over the process's.
+        self.batch_size = subscription.batch_size or batch_size
         # What the next fetch asks for: halved after a failed batch, doubled after one that committed,
         # so concurrent batches that keep deadlocking on the same rows shrink instead of retrying whole.
-        self.fetch_limit = batch_size
+        self.fetch_limit = self.batch_size
         self.max_deliveries = max_deliveries
         self.ack_wait = ack_wait
-        self.concurrency = max(1, concurrency)
+        self.concurrency = max(1, subscription.concurrency or concurrency)
         self.fetch_wait = fetch_wait
         self.durable = f"{broker.namespace}_{schema}_{subscription.name}"
         self.stream = stream_name(broker.namespace, subscription.source_context)

@@ -58,3 +58,9 @@ class Subscription:
     # Which handled events are worth a transaction (None: all). One it does not want (its handler would
     # change nothing) is acknowledged as an event without a handler: no inbox row, no SQL.
     wants: Callable[[Envelope], bool] | None = None
+    # Messages per batch and batches in flight at once, where not the process's settings
+    # (`consumer_batch_size`, `consumer_concurrency`). A consumer whose handlers wait on something slow
+    # outside the database (payments on the provider, tens to hundreds of ms a call) overlaps those
+    # waits with small batches side by side; one large batch would call it message after message.
+    batch_size: int | None = None
+    concurrency: int | None = None
