@@ -223,7 +223,10 @@ async def test_typed_errors_arrive_identical_on_both_clients(
             place(customer_id=customer, idempotency_key=key, cart_id=uuid.uuid4()),
             PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED,
         ),
-        (place(customer_id=customer, idempotency_key=key), PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED),
+        (
+            place(customer_id=customer, idempotency_key=key, lines=[("SKU-C", 1, usd(100))]),
+            PlaceOrderErrorCode.IDEMPOTENCY_KEY_REUSED,
+        ),
         (place(order_id=pending.id), PlaceOrderErrorCode.ORDER_ID_TAKEN),
         (lambda c: c.orders_for_customer(customer, first=0), OrderQueryErrorCode.OUT_OF_RANGE),
         (lambda c: c.orders_for_customer(customer, after="garbage"), OrderQueryErrorCode.INVALID_CURSOR),

@@ -99,9 +99,27 @@ def test_a_retry_is_the_same_cart_and_content_under_the_same_key() -> None:
     assert order.answers(place(order_id=order.id))
     assert order.answers(place(shipping_address=replace(ADDRESS, country=" fr ")))  # normalized alike
     assert not order.answers(place(order_id=uuid.UUID(int=2)))
-    assert not order.answers(place(total=Money(2000, "EUR"), lines=[("SKU-1", 2, Money(1000, "EUR"))]))
+    assert not order.answers(place(total=Money(3500, "EUR"), lines=[("SKU-1", 3, Money(1000, "EUR"))]))
     assert not order.answers(place(shipping_address=replace(ADDRESS, city="Paris")))
     assert not order.answers(place(cart_id=uuid.UUID(int=5)))
+
+
+def test_a_retry_whose_cart_lost_lines_to_a_confirmation_asks_for_the_same_order() -> None:
+    # Given an order of two lines (the shopper checked out again while an earlier order holding the
+    # first line was still PENDING: both bought it)
+    lines = [("SKU-1", 1, Money(1000, "EUR")), ("SKU-2", 2, Money(500, "EUR"))]
+    order = Order.place(place(lines=lines, total=Money(2000, "EUR")), now=NOW)
+
+    # Then a retry reading the cart after the earlier order's confirmation took SKU-1 out is this
+    # order, and so is one after a price change; one holding more, or another SKU, is not
+    assert order.answers(place(lines=[("SKU-2", 2, Money(500, "EUR"))], total=Money(1000, "EUR")))
+    assert order.answers(place(lines=[("SKU-2", 2, Money(550, "EUR"))], total=Money(1100, "EUR")))
+    assert not order.answers(place(lines=[("SKU-2", 3, Money(500, "EUR"))], total=Money(1500, "EUR")))
+    assert not order.answers(
+        place(
+            lines=[("SKU-2", 2, Money(500, "EUR")), ("SKU-3", 1, Money(100, "EUR"))], total=Money(1100, "EUR")
+        )
+    )
 
 
 def test_a_retry_from_the_emptied_cart_asks_for_the_same_order() -> None:

@@ -121,17 +121,30 @@ class Order:
 
     def answers(self, cmd: PlaceOrder) -> bool:
         """Whether `cmd`, carrying this order's idempotency key, asks for this very order (a retry):
-        the same cart, and either the same contents or none left (the first attempt's confirmation
-        emptied the cart before the retry came)."""
+        the same cart, payment method and address, and a cart holding nothing this order did not buy.
+
+        The cart is read again at every attempt, and confirmations take lines out of it meanwhile:
+        this order's own (the cart is empty by then) or an earlier order's that held some of the
+        same lines (a shopper who checked out again while that one was still PENDING). So a retry's
+        lines may be fewer than the order's, never more: a line or a unit the order did not buy means
+        the cart holds another purchase, and the key is refused for it rather than answered with
+        this order."""
         if cmd.cart_id != self.cart_id or (cmd.order_id is not None and cmd.order_id != self.id):
             return False
         if not cmd.lines:
             return True
         if self.payment_method is not None and cmd.payment_method != self.payment_method:
             return False  # payments answers the same reference for the same shopper and token
-        lines = tuple(OrderLine(sku, quantity, price) for sku, quantity, price in cmd.lines)
         address = cmd.shipping_address.check(Checks()).to_document()
-        return lines == self.lines and cmd.total == self.total and address == dict(self.shipping_address)
+        if address != dict(self.shipping_address):
+            return False
+        bought: dict[str, int] = {}
+        for line in self.lines:
+            bought[line.sku] = bought.get(line.sku, 0) + line.quantity
+        held: dict[str, int] = {}
+        for sku, quantity, _ in cmd.lines:
+            held[sku] = held.get(sku, 0) + quantity
+        return all(quantity <= bought.get(sku, 0) for sku, quantity in held.items())
 
 
 @dataclass(frozen=True)
