@@ -32,6 +32,10 @@ What is kept as SQLAlchemy has it:
 WHERE and ORDER BY follow the filter and sort): SQLAlchemy compiles it once per shape, under its own
 cache key, as its execution would; the values are taken from the statement each time and the text is
 exactly what SQLAlchemy sends. Its Row objects and execution context are what is skipped.
+
+`CompiledSql` goes one step further for a statement whose text depends on a few choices only (a
+listing's *shape*: sort, which filters): the caller builds it once per shape with named `bindparam`s,
+it is compiled once, and each request passes only the values (no statement built, no cache key).
 """
 
 from __future__ import annotations
@@ -160,6 +164,55 @@ async def fetch_core(
     except Exception as error:
         raise _translated(conn, text, args, error) from error
     return rows
+
+
+class CompiledSql:
+    """A Core statement compiled once, by the dialect of the first connection that runs it, to its
+    text and the names of its parameters in order; run with a mapping of those names to values, as
+    `Sql` is. Every parameter must be a named `bindparam` given at each run (a value written into the
+    statement would be sent again with every run, whatever the request: a `KeyError` here says one was
+    left), and none may be expanding (`IN` of a list: its text would follow the list's length; use
+    `= ANY(array)`)."""
+
+    __slots__ = ("names", "processors", "statement", "text")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self.text = ""  # compiled at the first run
+        self.names: tuple[str, ...] = ()
+        self.processors: tuple[Any, ...] = ()
+
+    def compile(self, dialect: Dialect) -> None:
+        element: Any = self.statement
+        compiled = element.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a statement compiled once cannot expand parameters (IN of a list)")
+        self.names = tuple(compiled.positiontup or ())
+        self.processors = tuple(compiled._bind_processors.get(name) for name in self.names)
+        self.text = compiled.string
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [
+            params[name] if process is None else process(params[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        ]
+
+    async def fetch(
+        self, conn: AsyncConnection, params: Mapping[str, Any], *, alone: bool = False
+    ) -> list[Record]:
+        """Every row, by position (`alone` as for `Sql.fetch`)."""
+        if not self.text:
+            sync = conn.sync_connection
+            if sync is None:  # pragma: no cover - an AsyncConnection is started by `async with` / await
+                raise RuntimeError("connection not started")
+            self.compile(sync.dialect)
+        args = self.args(params)
+        driver = await _driver(conn, self.text, args, alone, False)
+        try:
+            rows: list[Record] = await driver.fetch(self.text, *args)
+        except Exception as error:
+            raise _translated(conn, self.text, args, error) from error
+        return rows
 
 
 # SQLAlchemy's compiled forms of the statements `fetch_core` ran, by its cache key (as the engine's

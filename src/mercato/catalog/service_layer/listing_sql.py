@@ -23,23 +23,30 @@ cursor), read along the sort's index (`products_name_idx`, `products_price_idx`,
 
 Results are exactly what `WHERE <all conditions> ORDER BY sort, id LIMIT first + 1` gives
 (tests/service/catalog/test_listing_shapes.py checks every shape against that).
+
+The statement is built and compiled once per `ListingShape` (what its text depends on: sort, which
+filters, a cursor or not), with every value a named parameter (`listing_parameters`): building it with
+SQLAlchemy for every request and finding its compiled form was ~20% of an uncached listing's CPU.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     CompoundSelect,
+    Integer,
     Select,
+    String,
     Text,
     and_,
+    bindparam,
     exists,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -50,7 +57,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 
 from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
-from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductFilter, ProductSort
+from mercato.catalog.service_layer.listing import Cursor, ListingRequest, ProductSort
 
 # A search walks at most this many products along the sort before finding its matches first (and more
 # for a long page). Matches spread over at least 1 product in 200 fill a page of 24 from the window;
@@ -67,31 +74,96 @@ SORT_COLUMNS: dict[ProductSort, ColumnElement[Any]] = {
 # literal, not a parameter, or a generic plan would not match the index).
 _SPAN = func.int8range(products.c.min_price_amount, products.c.max_price_amount, literal_column("'[]'"))
 
+# The statement's parameters (`listing_parameters` gives their values). Constants are literals: a
+# parameter is a value that changes between requests of one shape.
+_LIMIT = bindparam("limit", type_=Integer)
+_WINDOW = bindparam("window", type_=Integer)
+_CATEGORY = bindparam("category_id", type_=categories.c.id.type)
+_SEARCH = bindparam("search", type_=String)
+_LOW = bindparam("price_low", type_=BigInteger)
+_HIGH = bindparam("price_high", type_=BigInteger)
+_AFTER_ID = bindparam("after_id", type_=products.c.id.type)
 
-def listing_statement(
-    request: ListingRequest, cursor: Cursor | None, columns: Sequence[ColumnElement[Any]]
-) -> Select[Any]:
-    """`columns` of the page's products (and the one after it), in the sort's order."""
-    limit = request.first + 1
+
+def _attribute_name(i: int) -> BindParameter[str]:
+    return bindparam(f"attribute_{i}", type_=Text)
+
+
+def _attribute_values(i: int) -> BindParameter[Any]:
+    return bindparam(f"attribute_values_{i}", type_=ARRAY(Text))
+
+
+class ListingShape(NamedTuple):
+    """What the listing statement's text depends on; the rest are its parameters' values."""
+
+    sort: ProductSort
+    descending: bool
+    after: bool  # a cursor
+    category: bool
+    search: bool
+    price_low: bool  # a lower bound above 0 (0 is none: prices are never negative)
+    price_high: bool
+    in_stock: bool | None
+    attributes: int  # attribute filters
+
+    @classmethod
+    def of(cls, request: ListingRequest, cursor: Cursor | None) -> ListingShape:
+        f = request.filter
+        return cls(
+            request.sort,
+            request.descending,
+            cursor is not None,
+            f.category_id is not None,
+            bool(f.search),
+            bool(f.price_min),
+            f.price_max is not None,
+            f.in_stock,
+            len(f.attributes),
+        )
+
+
+def listing_parameters(request: ListingRequest, cursor: Cursor | None) -> dict[str, Any]:
+    """The values of the statement of `ListingShape.of(request, cursor)`, by parameter name."""
     f = request.filter
-    band = _PriceBand.of(f)
-    by_price = request.sort is ProductSort.PRICE
-    filters = _filter_conditions(f)
+    limit = request.first + 1
+    params: dict[str, Any] = {
+        "limit": limit,
+        "window": max(WINDOW_MIN, WINDOW_PER_ROW * limit),
+        "category_id": f.category_id,
+        "search": f.search,
+        "price_low": f.price_min,
+        "price_high": f.price_max,
+    }
+    if cursor is not None:
+        params["after_value"] = cursor.value
+        params["after_id"] = cursor.product_id
+    for i, (name, values) in enumerate(f.attributes):
+        params[f"attribute_{i}"] = name
+        params[f"attribute_values_{i}"] = list(values)
+    return params
+
+
+def listing_statement(shape: ListingShape, columns: Sequence[ColumnElement[Any]]) -> Select[Any]:
+    """`columns` of the page's products (and the one after it), in the sort's order: `limit` of them."""
+    band = _PriceBand(shape.price_low, shape.price_high)
+    by_price = shape.sort is ProductSort.PRICE
+    filters = _filter_conditions(shape)
     if band.condition is not None and not by_price:
         filters.append(band.condition)
-    walk = _Walk(SORT_COLUMNS[request.sort], request.descending, cursor, tuple(filters))
+    walk = _Walk(SORT_COLUMNS[shape.sort], shape.descending, shape.after, tuple(filters))
     ranges = band.branches() if by_price else [[]]
-    if not f.search and len(ranges) == 1:
-        return select(*columns).where(*walk.base, *ranges[0]).order_by(*walk.order).limit(limit)
-    if not f.search:
-        page = walk.along(ranges, limit).subquery("page")
+    if not shape.search and len(ranges) == 1:
+        return select(*columns).where(*walk.base, *ranges[0]).order_by(*walk.order).limit(_LIMIT)
+    if not shape.search:
+        page = walk.along(ranges, _LIMIT).subquery("page")
     else:
-        search = products.c.search.op("@@")(func.websearch_to_tsquery("simple", f.search))
+        # The text search configuration is the same for every search: a literal.
+        search = products.c.search.op("@@")(func.websearch_to_tsquery(literal_column("'simple'"), _SEARCH))
         # The matches' own statement tests the band too when the walk served it as ranges.
         every: list[ColumnElement[bool]] = [search]
         if by_price and band.condition is not None:
             every.append(band.condition)
-        page = _windowed(walk, ranges, search, every, limit).subquery("page")
+        page = _windowed(walk, ranges, search, every).subquery("page")
     return select(*columns).where(products.c.id.in_(select(page.c.id))).order_by(*walk.order)
 
 
@@ -100,11 +172,10 @@ def _windowed(
     ranges: list[list[ColumnElement[bool]]],
     search: ColumnElement[bool],
     every: list[ColumnElement[bool]],
-    limit: int,
 ) -> CompoundSelect[Any]:
     """(id, k) of the first `limit` products in order that match `search`: from a window of the walk
-    when it holds them, else from all the matches of `every` condition, sorted."""
-    window = max(WINDOW_MIN, WINDOW_PER_ROW * limit)
+    (`window` products) when it holds them, else from all the matches of `every` condition, sorted."""
+    limit, window = _LIMIT, _WINDOW
     walked = walk.along(ranges, window, search.label("hit")).subquery("walked")
     # Read lazily: the walk stops at the page's last match, or at the window's end.
     hits = (
@@ -152,7 +223,7 @@ class _Walk:
 
     sort_column: ColumnElement[Any]
     descending: bool
-    cursor: Cursor | None
+    after: bool  # a cursor: the products after (`after_value`, `after_id`) in the sort's order
     filters: tuple[ColumnElement[bool], ...]
 
     @property
@@ -165,14 +236,17 @@ class _Walk:
     @property
     def base(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [products.c.published, *self.filters]
-        if self.cursor is not None:
+        if self.after:
             keyset = tuple_(self.sort_column, products.c.id)
-            after = tuple_(self.cursor.value, self.cursor.product_id)
+            after = tuple_(bindparam("after_value", type_=self.sort_column.type), _AFTER_ID)
             conditions.append(keyset < after if self.descending else keyset > after)
         return conditions
 
     def along(
-        self, ranges: list[list[ColumnElement[bool]]], limit: int, *extra: ColumnElement[Any]
+        self,
+        ranges: list[list[ColumnElement[bool]]],
+        limit: BindParameter[int],
+        *extra: ColumnElement[Any],
     ) -> Select[Any]:
         """(id, k = sort value, *extra) of the first `limit` products in order, each part of `ranges`
         read in order along its index and the parts merged."""
@@ -193,79 +267,73 @@ class _Walk:
 class _PriceBand:
     """`priceMin`/`priceMax`: a product is in the band when one of its variants' prices is."""
 
-    low: int | None  # None: no lower bound (0 is none either: prices are never negative)
-    high: int | None
-
-    @classmethod
-    def of(cls, f: ProductFilter) -> _PriceBand:
-        return cls(f.price_min or None, f.price_max)
+    low: bool  # a lower bound (`price_low`; 0 is none: prices are never negative)
+    high: bool  # an upper bound (`price_high`)
 
     def _within(self) -> list[ColumnElement[bool]]:
         """Cheapest variant inside the band: in it (a range of the price index)."""
         conditions: list[ColumnElement[bool]] = []
-        if self.low is not None:
-            conditions.append(products.c.min_price_amount >= self.low)
+        if self.low:
+            conditions.append(products.c.min_price_amount >= _LOW)
         else:
             # A product without variants has a cheapest price of 0 and no currency, and no variant in
             # any band. (With a low end above 0 its cheapest price of 0 already leaves it out.)
             conditions.append(products.c.currency.is_not(None))
-        if self.high is not None:
-            conditions.append(products.c.min_price_amount <= self.high)
+        if self.high:
+            conditions.append(products.c.min_price_amount <= _HIGH)
         return conditions
 
     def _straddling(self) -> list[ColumnElement[bool]]:
         """Cheapest variant below the band, dearest at or above its low end (the span index): in it
         when the dearest is inside, or when some variant between them is."""
-        assert self.low is not None
-        conditions = [
-            _SPAN.op("@>")(literal(self.low, BigInteger)),
-            products.c.min_price_amount < self.low,
-        ]
-        if self.high is not None:
+        assert self.low
+        conditions = [_SPAN.op("@>")(_LOW), products.c.min_price_amount < _LOW]
+        if self.high:
             between = exists().where(
                 variants.c.product_id == products.c.id,
                 # As for attributes below: tested per product, not hashed over every variant in the band.
                 products.c.published,
-                variants.c.price_amount >= self.low,
-                variants.c.price_amount <= self.high,
+                variants.c.price_amount >= _LOW,
+                variants.c.price_amount <= _HIGH,
             )
-            conditions.append(or_(products.c.max_price_amount <= self.high, between))
+            conditions.append(or_(products.c.max_price_amount <= _HIGH, between))
         return conditions
 
     def branches(self) -> list[list[ColumnElement[bool]]]:
         """The band as ranges along the price index: the products inside, then those straddling it
         (all of which are cheaper: in ascending order they come first, in descending last)."""
-        if self.low is None:
-            return [self._within() if self.high is not None else []]
+        if not self.low:
+            return [self._within() if self.high else []]
         return [self._within(), self._straddling()]
 
     @property
     def condition(self) -> ColumnElement[bool] | None:
-        if self.low is None and self.high is None:
+        if not self.low and not self.high:
             return None
-        if self.low is None:
+        if not self.low:
             return and_(*self._within())
         return or_(and_(*self._within()), and_(*self._straddling()))
 
 
-def _filter_conditions(f: ProductFilter) -> list[ColumnElement[bool]]:
+def _filter_conditions(shape: ListingShape) -> list[ColumnElement[bool]]:
     """Every filter but the search and the price band, each a condition on a product row."""
     conditions: list[ColumnElement[bool]] = []
-    if f.category_id is not None:
-        subtree_path = select(categories.c.path).where(categories.c.id == f.category_id).scalar_subquery()
+    if shape.category:
+        subtree_path = select(categories.c.path).where(categories.c.id == _CATEGORY).scalar_subquery()
         subtree = select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
         conditions.append(products.c.category_id.in_(subtree))
-    if f.in_stock is not None:
+    if shape.in_stock is not None:
         sellable = exists().where(
             variants.c.product_id == products.c.id,
             # As for attributes below: tested per product of a window, not hashed over every variant.
             products.c.published,
             sku_availability.c.sku == variants.c.sku,
-            sku_availability.c.available > 0,
+            sku_availability.c.available > literal_column("0"),
         )
-        conditions.append(sellable if f.in_stock else ~sellable)
-    for name, values in f.attributes:
-        on_product = products.c.attributes[name].op("?|")(literal(list(values), ARRAY(Text)))
+        conditions.append(sellable if shape.in_stock else ~sellable)
+    for i in range(shape.attributes):
+        name, values = _attribute_name(i), _attribute_values(i)
+        on_product = products.c.attributes[name].op("?|")(values)
         on_variant = exists().where(
             variants.c.product_id == products.c.id,
             # Always true here (a listing shows published products only), but a condition on the
@@ -275,7 +343,8 @@ def _filter_conditions(f: ProductFilter) -> list[ColumnElement[bool]]:
             # tested is checked through `variants_product_idx` instead
             # (tests/integration/test_listing_plans.py).
             products.c.published,
-            variants.c.attributes[name].astext.in_(list(values)),
+            # `= ANY(array)`, not `IN (...)`: one statement whatever the number of values.
+            variants.c.attributes[name].astext == func.any(values),
         )
         conditions.append(or_(on_product, on_variant))
     return conditions

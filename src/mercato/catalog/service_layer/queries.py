@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy import Text, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.util import LRUCache
 
 from mercato.catalog.adapters.tables import categories, products, sku_availability, variants
 from mercato.catalog.service_layer import views
 from mercato.catalog.service_layer.listing import Cursor, ListingRequest
-from mercato.catalog.service_layer.listing_sql import listing_statement
+from mercato.catalog.service_layer.listing_sql import ListingShape, listing_parameters, listing_statement
 from mercato.catalog.service_layer.views import (
     CategoryView,
     ProductPage,
@@ -32,7 +33,7 @@ from mercato.catalog.service_layer.views import (
 )
 from mercato.platform.cache import Cache
 from mercato.platform.db import Database
-from mercato.platform.sql import Sql, fetch_core
+from mercato.platform.sql import CompiledSql, Sql, fetch_core
 
 GENERATION_KEY = "catalog:gen"
 
@@ -60,21 +61,25 @@ _VARIANT_COLUMNS = (
     variants.c.price_amount,
     variants.c.currency,
 )
-# The variants of a page's products: built once, and `= ANY(:ids)` makes it one statement (one
-# prepared statement per connection) whatever the number of products, where `IN (...)` was a new one
-# for every page size.
-_PAGE_VARIANTS = (
+# The variants of a page's products: built and compiled once, and `= ANY(:ids)` makes it one statement
+# (one prepared statement per connection) whatever the number of products, where `IN (...)` was a new
+# one for every page size.
+_PAGE_VARIANTS = CompiledSql(
     select(*_VARIANT_COLUMNS)
     .where(variants.c.product_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
     .order_by(variants.c.product_id, variants.c.position)
 )
 # The same with each SKU's units available (the availability read model; no row: 0).
-_PAGE_VARIANTS_AVAILABLE = (
+_PAGE_VARIANTS_AVAILABLE = CompiledSql(
     select(*_VARIANT_COLUMNS, sku_availability.c.available)
     .outerjoin(sku_availability, sku_availability.c.sku == variants.c.sku)
     .where(variants.c.product_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
     .order_by(variants.c.product_id, variants.c.position)
 )
+# The listing's statement of each shape in use (`listing_sql.ListingShape`), built and compiled once:
+# a request only gives its values. Bounded as SQLAlchemy's own compiled cache is (oldest out first):
+# the shapes a storefront uses are a few dozen, the possible ones many more.
+_LISTINGS: Any = LRUCache(500)
 # Every category, a CategoryView's columns in the order of its fields (rows are read by position).
 _CATEGORIES = select(
     categories.c.id,
@@ -222,10 +227,16 @@ class CatalogQueries:
     async def _list_products(
         self, request: ListingRequest, cursor: Cursor | None, availability: bool
     ) -> tuple[ProductPage, dict[str, int] | None]:
-        query = listing_statement(request, cursor, _PRODUCT_COLUMNS)
+        shape = ListingShape.of(request, cursor)
+        listing: CompiledSql | None = _LISTINGS.get(shape)
+        if listing is None:
+            listing = CompiledSql(listing_statement(shape, _PRODUCT_COLUMNS).add_columns(_PRODUCT_CATEGORY))
+            _LISTINGS[shape] = listing
         levels: dict[str, int] | None = {} if availability else None
         known: dict[uuid.UUID, CategoryView] = {}
-        found = await self._load_products(query=query, levels=levels, categories=known)
+        found = await self._load_products(
+            listing=(listing, listing_parameters(request, cursor)), levels=levels, categories=known
+        )
         if levels is not None and len(found) > request.first:
             # The row fetched to know there is a next page is not on this page.
             for v in found[-1].variants:
@@ -243,28 +254,28 @@ class CatalogQueries:
         self,
         condition: ColumnElement[bool] | None = None,
         *,
-        query: Any = None,
+        listing: tuple[CompiledSql, dict[str, Any]] | None = None,
         levels: dict[str, int] | None = None,
         categories: dict[uuid.UUID, CategoryView] | None = None,
     ) -> list[ProductView]:
-        """Products and their variants in two statements, whatever the number of products. Given
-        `levels`, the variants' statement also reads each SKU's units available into it (a left join
-        on the read model: no extra statement); given `categories`, the products' statement reads
-        their categories into it."""
-        if query is None:
-            assert condition is not None
-            query = select(*_PRODUCT_COLUMNS).where(condition)
-        if categories is not None:
-            query = query.add_columns(_PRODUCT_CATEGORY)
-        # Both statements straight to asyncpg (`platform.sql.fetch_core`) on one connection, each alone
-        # (outside any transaction, as `Database.read` reads): SQLAlchemy's execution and Row objects
-        # were ~14% of an uncached listing.
+        """Products (by `condition`, or a `listing` statement with its values, which also reads each
+        product's category: `_PRODUCT_CATEGORY`) and their variants in two statements, whatever the
+        number of products. Given `levels`, the variants' statement also reads each SKU's units
+        available into it (a left join on the read model: no extra statement); given `categories`,
+        the products' categories are read into it."""
+        # Both statements straight to asyncpg (`platform.sql`) on one connection, each alone (outside
+        # any transaction, as `Database.read` reads): SQLAlchemy's execution and Row objects were ~14%
+        # of an uncached listing.
         async with self.db.connect() as conn:
-            rows = await fetch_core(conn, query, alone=True)
+            if listing is not None:
+                rows = await listing[0].fetch(conn, listing[1], alone=True)
+            else:
+                assert condition is not None
+                rows = await fetch_core(conn, select(*_PRODUCT_COLUMNS).where(condition), alone=True)
             if not rows:
                 return []
             variant_query = _PAGE_VARIANTS_AVAILABLE if levels is not None else _PAGE_VARIANTS
-            variant_rows = await fetch_core(conn, variant_query, {"ids": [r[0] for r in rows]}, alone=True)
+            variant_rows = await variant_query.fetch(conn, {"ids": [r[0] for r in rows]}, alone=True)
         # Rows are read by position, in the order of the views' fields: by attribute, a page's ~300
         # variant rows took ~8 µs each (SQLAlchemy's `Row.__getattr__`), a fifth of an uncached listing.
         by_product: dict[uuid.UUID, list[VariantView]] = {}
@@ -277,7 +288,7 @@ class CatalogQueries:
                 found.append(view)
             if levels is not None:
                 levels[view.sku] = int(v[6] or 0)
-        if categories is not None:
+        if categories is not None and listing is not None:
             for r in rows:
                 if r[-1] is not None:
                     categories[r[-1][0]] = CategoryView(*r[-1])
