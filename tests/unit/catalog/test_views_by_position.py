@@ -32,3 +32,16 @@ def test_a_view_made_by_position_is_the_one_the_class_makes_and_stays_frozen() -
     # ...and are as frozen
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.sku = "OTHER"  # type: ignore[misc]
+
+
+def test_a_view_made_by_position_ignores_the_trailing_values_it_is_told_of() -> None:
+    # Given a variant row with the SKU's units available after the variant's columns
+    variant = (uuid.uuid4(), uuid.uuid4(), "SKU-2", {}, 500, "EUR")
+
+    # When a view is made from the whole row, told of one trailing value
+    made = by_position(VariantView, trailing=1)(*variant, 7)
+
+    # Then it is the variant's view, and a row of another length is refused
+    assert made == VariantView(*variant)
+    with pytest.raises(TypeError):
+        by_position(VariantView, trailing=1)(*variant)

@@ -105,15 +105,16 @@ def _product(raw: dict[str, Any]) -> ProductView:
 V = TypeVar("V")
 
 
-def by_position(cls: type[V]) -> Callable[..., V]:
+def by_position(cls: type[V], *, trailing: int = 0) -> Callable[..., V]:
     """A constructor of the frozen view `cls` from its fields' values in order, for the rows of a
     listing (~300 variants a page): it fills the slots through their descriptors, where a frozen
     dataclass's `__init__` calls `object.__setattr__` by name for each field (about twice the time).
-    The view is the same: equal, hashed and frozen as `cls(...)` makes it."""
+    The view is the same: equal, hashed and frozen as `cls(...)` makes it. `trailing`: that many more
+    values after the fields', ignored (a row's other columns)."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
     scope.update((f"set{i}", getattr(cls, name).__set__) for i, name in enumerate(names))
-    args = ", ".join(f"v{i}" for i in range(len(names)))
+    args = ", ".join(f"v{i}" for i in range(len(names) + trailing))
     body = "".join(f"    set{i}(view, v{i})\n" for i in range(len(names)))
     exec(f"def make({args}):\n    view = new(cls)\n{body}    return view\n", scope)  # noqa: S102
     make: Callable[..., V] = scope["make"]
