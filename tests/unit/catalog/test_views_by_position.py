@@ -45,3 +45,21 @@ def test_a_view_made_by_position_ignores_the_trailing_values_it_is_told_of() -> 
     assert made == VariantView(*variant)
     with pytest.raises(TypeError):
         by_position(VariantView, trailing=1)(*variant)
+
+
+def test_a_view_made_by_position_parses_the_fields_given_as_json_text() -> None:
+    # Given a variant row whose attributes come as the text of a jsonb column
+    variant_id, product_id = uuid.uuid4(), uuid.uuid4()
+
+    # When a view is made from it, told that `attributes` is JSON text
+    made = by_position(VariantView, json=("attributes",))(
+        variant_id, product_id, "SKU-3", '{"size": "L", "tags": ["a", 1]}', 250, "USD"
+    )
+
+    # Then the attributes are the parsed value, the other fields as given
+    assert made == VariantView(variant_id, product_id, "SKU-3", {"size": "L", "tags": ["a", 1]}, 250, "USD")
+
+
+def test_by_position_refuses_a_json_field_the_view_does_not_have() -> None:
+    with pytest.raises(ValueError, match="not fields of VariantView"):
+        by_position(VariantView, json=("colour",))

@@ -17,7 +17,7 @@ from itertools import groupby, starmap
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Text, bindparam, func, literal, select
+from sqlalchemy import Text, bindparam, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.util import LRUCache
@@ -39,27 +39,28 @@ from mercato.platform.sql import CompiledSql, Sql, fetch_core
 
 GENERATION_KEY = "catalog:gen"
 
-# A ProductView's columns, in the order of its fields before `variants` (rows are read by position).
+# A ProductView's columns, in the order of its fields before `variants` (rows are read by position);
+# jsonb read as its text, parsed by the view's constructor (`views.by_position`, `json=`).
 _PRODUCT_COLUMNS = (
     products.c.id,
     products.c.slug,
     products.c.name,
     products.c.description,
     products.c.category_id,
-    products.c.attributes,
-    products.c.media,
+    cast(products.c.attributes, Text),
+    cast(products.c.media, Text),
     products.c.published,
     products.c.min_price_amount,
     products.c.currency,
     products.c.created_at,
     products.c.updated_at,
 )
-# A VariantView's columns, in the order of its fields (rows are read by position).
+# A VariantView's columns, in the order of its fields (rows are read by position; jsonb as text).
 _VARIANT_COLUMNS = (
     variants.c.id,
     variants.c.product_id,
     variants.c.sku,
-    variants.c.attributes,
+    cast(variants.c.attributes, Text),
     variants.c.price_amount,
     variants.c.currency,
 )
@@ -106,11 +107,11 @@ _PRODUCT_CATEGORY = (
     .where(categories.c.id == products.c.category_id)
     .scalar_subquery()
 )
-_variant_of = views.by_position(VariantView)
+_variant_of = views.by_position(VariantView, json=("attributes",))
 # The same for a row with the SKU's units available after the variant's columns.
-_variant_and_level_of = views.by_position(VariantView, trailing=1)
+_variant_and_level_of = views.by_position(VariantView, trailing=1, json=("attributes",))
 _product_id_of = itemgetter(1)  # of a variant row (`_VARIANT_COLUMNS`)
-_product_of = views.by_position(ProductView)
+_product_of = views.by_position(ProductView, json=("attributes", "media"))
 # Every checkout prices its cart with it: straight to asyncpg, a statement on its own (`platform.sql`).
 _SKU_PRICES = Sql(
     "SELECT v.sku, v.id, v.product_id, v.price_amount, v.currency, p.name, p.published "
