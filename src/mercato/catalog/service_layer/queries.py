@@ -13,12 +13,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from itertools import groupby, starmap
-from operator import itemgetter
+from itertools import starmap
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import Text, cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.util import LRUCache
 
@@ -64,25 +63,34 @@ _VARIANT_COLUMNS = (
     variants.c.price_amount,
     variants.c.currency,
 )
-# The variants of a page's products: built and compiled once, and `= ANY(:ids)` makes it one statement
-# (one prepared statement per connection) whatever the number of products, where `IN (...)` was a new
-# one for every page size.
-_PAGE_VARIANTS = CompiledSql(
-    select(*_VARIANT_COLUMNS)
-    .where(variants.c.product_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
-    .order_by(variants.c.product_id, variants.c.position)
-)
-# The same with each SKU's units available (the availability read model; no row: 0).
-_PAGE_VARIANTS_AVAILABLE = CompiledSql(
-    select(*_VARIANT_COLUMNS, sku_availability.c.available)
-    .outerjoin(sku_availability, sku_availability.c.sku == variants.c.sku)
-    .where(variants.c.product_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
-    .order_by(variants.c.product_id, variants.c.position)
-)
+
+
+def _product_variants(available: bool) -> ColumnElement[Any]:
+    """A product's variants, a column of the products' statement: an array of rows, each a
+    VariantView's fields in order (`_VARIANT_COLUMNS`), by position, with the SKU's units available
+    after them when `available` (the availability read model; no row: 0). The page's variants came
+    from a statement of their own, one more round trip and ~300 rows to group by product in Python."""
+    fields: list[ColumnElement[Any]] = list(_VARIANT_COLUMNS)
+    source: Any = variants
+    if available:
+        fields.append(func.coalesce(sku_availability.c.available, literal_column("0")))
+        source = variants.outerjoin(sku_availability, sku_availability.c.sku == variants.c.sku)
+    rows = (
+        select(func.row(*fields))
+        .select_from(source)
+        .where(variants.c.product_id == products.c.id)
+        .order_by(variants.c.position)
+    )
+    # ARRAY(SELECT ...): an empty array for a product without variants (array_agg gives NULL).
+    return func.array(rows.scalar_subquery())
+
+
+_VARIANTS = _product_variants(available=False)
+_VARIANTS_AVAILABLE = _product_variants(available=True)
 # The listing's statement of each shape in use (`listing_sql.ListingShape`), built and compiled once:
 # a request only gives its values. Bounded as SQLAlchemy's own compiled cache is (oldest out first):
 # the shapes a storefront uses are a few dozen, the possible ones many more.
-_LISTINGS: Any = LRUCache(500)
+_LISTINGS: Any = LRUCache(500)  # by (shape, availability)
 # Every category, a CategoryView's columns in the order of its fields (rows are read by position).
 _CATEGORIES = select(
     categories.c.id,
@@ -110,7 +118,6 @@ _PRODUCT_CATEGORY = (
 _variant_of = views.by_position(VariantView, json=("attributes",))
 # The same for a row with the SKU's units available after the variant's columns.
 _variant_and_level_of = views.by_position(VariantView, trailing=1, json=("attributes",))
-_product_id_of = itemgetter(1)  # of a variant row (`_VARIANT_COLUMNS`)
 _product_of = views.by_position(ProductView, json=("attributes", "media"))
 # Every checkout prices its cart with it: straight to asyncpg, a statement on its own (`platform.sql`).
 _SKU_PRICES = Sql(
@@ -233,11 +240,15 @@ class CatalogQueries:
     async def _list_products(
         self, request: ListingRequest, cursor: Cursor | None, availability: bool
     ) -> tuple[ProductPage, dict[str, int] | None]:
-        shape = ListingShape.of(request, cursor)
-        listing: CompiledSql | None = _LISTINGS.get(shape)
+        key = (ListingShape.of(request, cursor), availability)
+        listing: CompiledSql | None = _LISTINGS.get(key)
         if listing is None:
-            listing = CompiledSql(listing_statement(shape, _PRODUCT_COLUMNS).add_columns(_PRODUCT_CATEGORY))
-            _LISTINGS[shape] = listing
+            columns = (
+                *_PRODUCT_COLUMNS,
+                _VARIANTS_AVAILABLE if availability else _VARIANTS,
+                _PRODUCT_CATEGORY,
+            )
+            listing = _LISTINGS[key] = CompiledSql(listing_statement(key[0], columns))
         levels: dict[str, int] | None = {} if availability else None
         known: dict[uuid.UUID, CategoryView] = {}
         found = await self._load_products(
@@ -265,41 +276,34 @@ class CatalogQueries:
         categories: dict[uuid.UUID, CategoryView] | None = None,
     ) -> list[ProductView]:
         """Products (by `condition`, or a `listing` statement with its values, which also reads each
-        product's category: `_PRODUCT_CATEGORY`) and their variants in two statements, whatever the
-        number of products. Given `levels`, the variants' statement also reads each SKU's units
-        available into it (a left join on the read model: no extra statement); given `categories`,
-        the products' categories are read into it."""
-        # Both statements straight to asyncpg (`platform.sql`) on one connection, each alone (outside
-        # any transaction, as `Database.read` reads): SQLAlchemy's execution and Row objects were ~14%
-        # of an uncached listing.
+        product's category: `_PRODUCT_CATEGORY`) with their variants, in one statement whatever the
+        number of products. Given `levels`, each SKU's units available are read into it with the
+        variants (a left join on the read model: no extra statement); given `categories`, the
+        products' categories are read into it."""
+        # Straight to asyncpg (`platform.sql`), alone (outside any transaction, as `Database.read`
+        # reads): SQLAlchemy's execution and Row objects were ~14% of an uncached listing.
         async with self.db.connect() as conn:
             if listing is not None:
                 rows = await listing[0].fetch(conn, listing[1], alone=True)
             else:
                 assert condition is not None
-                rows = await fetch_core(conn, select(*_PRODUCT_COLUMNS).where(condition), alone=True)
-            if not rows:
-                return []
-            variant_query = _PAGE_VARIANTS_AVAILABLE if levels is not None else _PAGE_VARIANTS
-            variant_rows = await variant_query.fetch(conn, {"ids": [r[0] for r in rows]}, alone=True)
+                with_variants = _VARIANTS_AVAILABLE if levels is not None else _VARIANTS
+                query = select(*_PRODUCT_COLUMNS, with_variants).where(condition)
+                rows = await fetch_core(conn, query, alone=True)
         # Rows are read by position, in the order of the views' fields: by attribute, a page's ~300
         # variant rows took ~8 µs each (SQLAlchemy's `Row.__getattr__`), a fifth of an uncached listing.
-        # They come ordered by product: grouped as they come, each row's values passed as they are
-        # (no Python loop of ours per variant: it was ~10% of an uncached listing).
+        # A product's variants are an array of rows after its columns (`_product_variants`), each
+        # row's values passed as they are (no Python loop of ours per variant).
+        width = len(_PRODUCT_COLUMNS)
         make = _variant_of if levels is None else _variant_and_level_of
-        by_product = {
-            product_id: tuple(starmap(make, group))
-            for product_id, group in groupby(variant_rows, _product_id_of)
-        }
         if levels is not None:
-            levels.update({v[2]: v[6] or 0 for v in variant_rows})
+            levels.update({v[2]: v[6] for r in rows for v in r[width]})
         if categories is not None and listing is not None:
             for r in rows:
-                if r[-1] is not None:
-                    categories[r[-1][0]] = CategoryView(*r[-1])
+                if r[width + 1] is not None:
+                    categories[r[width + 1][0]] = CategoryView(*r[width + 1])
         # `_PRODUCT_COLUMNS` are ProductView's fields in order, `variants` last.
-        width = len(_PRODUCT_COLUMNS)
-        return [_product_of(*r[:width], by_product.get(r[0], ())) for r in rows]
+        return [_product_of(*r[:width], tuple(starmap(make, r[width]))) for r in rows]
 
 
 def _variant_view(v: Any) -> VariantView:
