@@ -70,6 +70,7 @@ _WORDS = [
     "yarrow",
     "zephyr",
 ]
+_JACKETS = "jackets"
 _NOUNS = ("Jacket", "Hoodie", "Tee", "Pant", "Short", "Pack", "Bottle", "Cap", "Sock", "Mat")
 _MATERIALS = ("Cotton", "Wool", "Nylon", "Polyester", "Hemp", "Linen")
 
@@ -79,7 +80,8 @@ def _catalog() -> ImportRecords:
     records = ImportRecords("generated", [WarehouseSpec("main", "Main")])
     roots = [CategorySpec(f"dept-{d}", f"Department {d}", None, d) for d in range(4)]
     leaves = [CategorySpec(f"leaf-{d}-{n}", f"Leaf {n}", f"dept-{d}", n) for d in range(4) for n in range(6)]
-    records.categories = roots + leaves
+    # Every jacket in a category of its own: a category at the dear end of the price range.
+    records.categories = [*roots, *leaves, CategorySpec(_JACKETS, "Jackets", "dept-0", 6)]
     for i in range(PRODUCTS):
         # Jackets and tees are rare (3% each, as rain jackets and tees in the demo catalog) and at
         # opposite ends of the price index.
@@ -87,11 +89,12 @@ def _catalog() -> ImportRecords:
         name = f"{rng.choice(_WORDS).title()} {rng.choice(_WORDS).title()} {noun} {i}"
         dollars = {"Jacket": (250, 400), "Tee": (5, 40)}.get(noun, (5, 400))
         price = rng.randint(*dollars) * 100 - 1
+        leaf = rng.choice(leaves).slug
         product = ProductSpec(
             slug=f"plan-{i}",
             name=name,
             description=f"A {name.lower()} made of {rng.choice(_MATERIALS).lower()}.",
-            category_slug=rng.choice(leaves).slug,
+            category_slug=_JACKETS if noun == "Jacket" else leaf,
             attributes={"material": [rng.choice(_MATERIALS)]},
             media=(),
             published=rng.random() < 0.9,
@@ -340,3 +343,26 @@ async def test_product_pages_use_indexes_on_a_large_catalog(
     assert {s.relation for _sql, scans in plans for s in scans} >= WATCHED
     assert _sequential(plans) == []
     assert [n for n in _products_read(plans) if n] == [1, 1]
+
+
+async def test_a_category_at_one_end_of_the_price_range_is_read_from_a_window_then_its_own_products(
+    large_catalog: CatalogService,
+) -> None:
+    # Given a category of dear products only (3% of the catalog), its first page by price ascending
+    categories = await large_catalog.queries.categories()
+    jackets = next(c.id for c in categories if c.slug == _JACKETS)
+    request = ListingRequest(first=24, sort=ProductSort.PRICE, filter=ProductFilter(category_id=jackets))
+
+    # When the read side answers it (uncached)
+    async def answer() -> None:
+        page = await large_catalog.queries.list_products(request)
+        assert len(page.items) == 24
+
+    plans = await _plans(large_catalog, await _captured(large_catalog, answer))
+
+    # Then no product is read sequentially, and no more are read than the category's window along the
+    # price index (walked, then counted again from the index) and the category's own products (the
+    # walk from the cheapest product tested every cheaper product: most of the catalog)
+    window = listing_sql.CATEGORY_WINDOW_FACTOR * listing_sql.WINDOW_MIN
+    assert _sequential(plans) == [], _shown(_sequential(plans))
+    assert max(_products_read(plans)) <= 2 * window + 0.05 * PRODUCTS, _shown(plans)

@@ -17,9 +17,11 @@ cursor), read along the sort's index (`products_name_idx`, `products_price_idx`,
   hold a page, or are all that is left, that is the page. Otherwise the matches are found first
   through the search's GIN index (a `MATERIALIZED` CTE without ORDER BY, evaluated only in that case)
   and only they are sorted: a page costs at most the window plus the word's matches.
-- **Other filters** (category, stock, attributes, a band under another sort) are tested by the walk,
-  or served by their own index, as the planner sees fit (a category sorted by price is still a long
-  walk when the category is lopsided in price: docs/benchmarks.md).
+- **A category sorted by price** is bounded the same way (a window `CATEGORY_WINDOW_FACTOR` times a
+  search's), its matches found through `products_category_idx`: a category at one end of the price
+  range (jackets by price ascending) walked most of the catalog for a page (63k products at 100k).
+- **Other filters** (a category under another sort, stock, attributes, a band under another sort)
+  are tested by the walk, or served by their own index, as the planner sees fit.
 
 Results are exactly what `WHERE <all conditions> ORDER BY sort, id LIMIT first + 1` gives
 (tests/service/catalog/test_listing_shapes.py checks every shape against that).
@@ -74,6 +76,13 @@ SORT_COLUMNS: dict[ProductSort, ColumnElement[Any]] = {
 # literal, not a parameter, or a generic plan would not match the index).
 _SPAN = func.int8range(products.c.min_price_amount, products.c.max_price_amount, literal_column("'[]'"))
 
+# A category page sorted by price walks a window too (this many times a search's): a category can
+# sit at one end of the price range (jackets are dear), and the page of its first products by price
+# was a walk of most of the catalog (63k products at 100k). Twice a search's window: a root category
+# spread over the range fills a page from it, where its matches would be thousands to sort. Under
+# the other sorts a category is spread evenly: the plain walk.
+CATEGORY_WINDOW_FACTOR = 2
+
 # The statement's parameters (`listing_parameters` gives their values). Constants are literals: a
 # parameter is a value that changes between requests of one shape.
 _LIMIT = bindparam("limit", type_=Integer)
@@ -126,9 +135,12 @@ def listing_parameters(request: ListingRequest, cursor: Cursor | None) -> dict[s
     """The values of the statement of `ListingShape.of(request, cursor)`, by parameter name."""
     f = request.filter
     limit = request.first + 1
+    window = max(WINDOW_MIN, WINDOW_PER_ROW * limit)
+    if f.category_id is not None and not f.search and request.sort is ProductSort.PRICE:
+        window *= CATEGORY_WINDOW_FACTOR
     params: dict[str, Any] = {
         "limit": limit,
-        "window": max(WINDOW_MIN, WINDOW_PER_ROW * limit),
+        "window": window,
         "category_id": f.category_id,
         "search": f.search,
         "price_low": f.price_min,
@@ -148,22 +160,39 @@ def listing_statement(shape: ListingShape, columns: Sequence[ColumnElement[Any]]
     band = _PriceBand(shape.price_low, shape.price_high)
     by_price = shape.sort is ProductSort.PRICE
     filters = _filter_conditions(shape)
+    # What the walk's window tests for: a search, else a category (see the module). A category with
+    # a search is one more filter of the walk.
+    sought: ColumnElement[bool] | None = None
+    matching: ColumnElement[bool] | None = None  # the same, as the matches' own statement tests it
+    if shape.search:
+        # The text search configuration is the same for every search: a literal.
+        sought = matching = products.c.search.op("@@")(
+            func.websearch_to_tsquery(literal_column("'simple'"), _SEARCH)
+        )
+        if shape.category:
+            filters.append(_in_category())
+    elif shape.category and by_price:
+        sought = _in_category()
+        # The subtree's ids as one array (an InitPlan), not a subquery: so the planner reads the
+        # matches through `products_category_idx`, where for `IN (subquery)` it scanned every product.
+        subtree = func.array(_subtree().scalar_subquery())
+        matching = products.c.category_id == func.any(subtree)
+    elif shape.category:
+        filters.append(_in_category())
     if band.condition is not None and not by_price:
         filters.append(band.condition)
     walk = _Walk(SORT_COLUMNS[shape.sort], shape.descending, shape.after, tuple(filters))
     ranges = band.branches() if by_price else [[]]
-    if not shape.search and len(ranges) == 1:
+    if sought is None and len(ranges) == 1:
         return select(*columns).where(*walk.base, *ranges[0]).order_by(*walk.order).limit(_LIMIT)
-    if not shape.search:
+    if sought is None or matching is None:
         page = walk.along(ranges, _LIMIT).subquery("page")
     else:
-        # The text search configuration is the same for every search: a literal.
-        search = products.c.search.op("@@")(func.websearch_to_tsquery(literal_column("'simple'"), _SEARCH))
         # The matches' own statement tests the band too when the walk served it as ranges.
-        every: list[ColumnElement[bool]] = [search]
+        every: list[ColumnElement[bool]] = [matching]
         if by_price and band.condition is not None:
             every.append(band.condition)
-        page = _windowed(walk, ranges, search, every).subquery("page")
+        page = _windowed(walk, ranges, sought, every).subquery("page")
     return select(*columns).where(products.c.id.in_(select(page.c.id))).order_by(*walk.order)
 
 
@@ -315,13 +344,20 @@ class _PriceBand:
         return or_(and_(*self._within()), and_(*self._straddling()))
 
 
+def _subtree() -> Select[Any]:
+    """The ids of the category's subtree (`category_id`)."""
+    subtree_path = select(categories.c.path).where(categories.c.id == _CATEGORY).scalar_subquery()
+    return select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
+
+
+def _in_category() -> ColumnElement[bool]:
+    return products.c.category_id.in_(_subtree())
+
+
 def _filter_conditions(shape: ListingShape) -> list[ColumnElement[bool]]:
-    """Every filter but the search and the price band, each a condition on a product row."""
+    """Every filter but the search, the category and the price band, each a condition on a product
+    row."""
     conditions: list[ColumnElement[bool]] = []
-    if shape.category:
-        subtree_path = select(categories.c.path).where(categories.c.id == _CATEGORY).scalar_subquery()
-        subtree = select(categories.c.id).where(categories.c.path.startswith(subtree_path, autoescape=False))
-        conditions.append(products.c.category_id.in_(subtree))
     if shape.in_stock is not None:
         sellable = exists().where(
             variants.c.product_id == products.c.id,
