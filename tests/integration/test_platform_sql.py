@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import bindparam, func, literal, select, text, tuple_
+from sqlalchemy import Text, bindparam, func, literal, literal_column, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.exc import IntegrityError
 
 from mercato.orders.adapters.tables import inbox
 from mercato.platform.db import Database, violated_constraint
-from mercato.platform.sql import Sql, fetch_core, rowcount
+from mercato.platform.sql import CompiledSql, Sql, fetch_core, rowcount
 from tests.conftest import ref
 
 CLAIM = Sql("INSERT INTO orders.inbox (consumer, event_id) VALUES (:consumer, :event_id)")
@@ -160,3 +160,46 @@ async def test_a_core_select_sends_what_sqlalchemy_sends_and_reads_the_same_rows
         [(i,) for i in ids[2:0:-1]],
         [(i,) for i in ids[:2]],
     ]
+
+
+async def test_a_statement_compiled_once_runs_with_each_runs_values(db: Database) -> None:
+    # Given a Core SELECT with named parameters (one of an array type, one used twice), compiled once
+    consumer, other = ref("compiled"), ref("compiled")
+    ids = sorted(uuid.uuid4() for _ in range(3))
+    async with db.engine.begin() as conn:
+        for owner, event_id in ((consumer, ids[0]), (consumer, ids[1]), (other, ids[2])):
+            await CLAIM.execute(conn, {"consumer": owner, "event_id": event_id})
+    statement = CompiledSql(
+        select(inbox.c.event_id, inbox.c.consumer)
+        .where(
+            inbox.c.event_id == func.any(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))),
+            or_(inbox.c.consumer == bindparam("who"), literal_column("false")),
+            func.length(inbox.c.consumer) == func.length(bindparam("who", type_=Text)),
+        )
+        .order_by(inbox.c.event_id)
+    )
+
+    # When it runs with the values of two requests
+    with db.count_statements() as counter:
+        async with db.connect() as conn:
+            mine = await statement.fetch(conn, {"ids": ids, "who": consumer}, alone=True)
+            theirs = await statement.fetch(conn, {"ids": ids[1:], "who": other}, alone=True)
+
+    # Then each reads its own rows, with one text, each name one parameter
+    assert [tuple(r) for r in mine] == [(ids[0], consumer), (ids[1], consumer)]
+    assert [tuple(r) for r in theirs] == [(ids[2], other)]
+    assert statement.names == ("ids", "who")
+    assert counter.statements == [statement.text, statement.text]
+
+
+async def test_a_statement_compiled_once_takes_no_value_of_its_own_nor_an_expanding_in(db: Database) -> None:
+    # Given statements with a value written into them, and with an IN of a list
+    baked = CompiledSql(select(inbox.c.event_id).where(inbox.c.consumer == "written-in"))
+    expanding = CompiledSql(select(inbox.c.event_id).where(inbox.c.event_id.in_([uuid.uuid4()])))
+
+    # When they run, Then the value is asked for by its name, and the IN is refused
+    async with db.connect() as conn:
+        with pytest.raises(KeyError, match="consumer_1"):
+            await baked.fetch(conn, {}, alone=True)
+        with pytest.raises(ValueError, match="cannot expand"):
+            await expanding.fetch(conn, {}, alone=True)
