@@ -38,7 +38,7 @@ INTENT_COLUMNS = (
 OPERATION_COLUMNS = (
     "o.id, o.operation, o.idempotency_key, o.intent_id, o.order_reference, o.amount, o.currency, "
     "o.payment_token, o.reason, o.status, o.outcome_code, o.decline_code, o.provider_reference, o.result, "
-    "o.attempts, o.lease_token, (o.lease_until > now()) AS leased"
+    "o.attempts, o.lease_token, (o.lease_until > now()) AS leased, o.capture_key"
 )
 
 # The intent, locked, with what a new operation on it must know of, as JSON: the operation holding

@@ -36,6 +36,8 @@ class OperationRequest:
     amount: Money
     payment_token: str | None = None
     reason: str | None = None
+    # An authorization's planned capture (authorize-and-capture): its idempotency key.
+    capture_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class PaymentOperation:
     decline_code: str | None = None
     provider_reference: str | None = None
     result: PaymentIntent | None = None  # the intent right after the outcome: what replays return
+    # An authorization that plans its capture: the capture's key. Whoever drives the authorization
+    # asks for the capture right after it (`planned_capture`), and records both outcomes at once.
+    capture_key: str | None = None
 
     @classmethod
     def start(cls, request: OperationRequest, intent_id: uuid.UUID) -> PaymentOperation:
@@ -75,6 +80,29 @@ class PaymentOperation:
             attempts=1,
             leased=True,
             lease_token=uuid.uuid4(),
+            capture_key=request.capture_key if request.kind is OperationKind.AUTHORIZE else None,
+        )
+
+    def planned_capture(self, authorized: PaymentIntent) -> PaymentOperation:
+        """The capture of all of `authorized` this authorization plans (`capture_key`). Its id, and
+        so its provider reference, derives from the authorization's: every driver of the
+        authorization (a redelivery, the sweeper) asks the provider the same capture, which is what
+        keeps it from being taken twice although its row is only written with its outcome."""
+        if self.capture_key is None:  # pragma: no cover - callers check
+            raise RuntimeError(f"payment operation {self.id} plans no capture")
+        return PaymentOperation(
+            id=uuid.uuid5(self.id, "capture"),
+            kind=OperationKind.CAPTURE,
+            idempotency_key=self.capture_key,
+            intent_id=authorized.id,
+            order_reference=authorized.order_reference,
+            amount=authorized.amount,
+            payment_token=None,
+            reason=None,
+            status=OperationStatus.PENDING,
+            attempts=self.attempts,
+            leased=True,
+            lease_token=None,
         )
 
     @property
@@ -120,6 +148,9 @@ class Outcome:
     ledger: LedgerEntry | None = None
     outcome_code: str | None = None
     decline_code: str | None = None
+    # The capture an authorization planned, asked right after it was approved: its row is written
+    # already finished, with this outcome (`intent` is then the intent after both).
+    capture: Outcome | None = None
 
 
 def outcome_code(kind: OperationKind, decline: DeclineCode | None) -> str:

@@ -38,7 +38,7 @@ class PaymentsStore(Protocol):
 
     async def insert_authorization(
         self, operation: PaymentOperation, intent: PaymentIntent, lease_seconds: float
-    ) -> bool: ...
+    ) -> PaymentOperation | None: ...
     async def insert_operation(self, operation: PaymentOperation, lease_seconds: float) -> bool: ...
     async def lock_intent_with_operations(
         self, intent_id: uuid.UUID, kind: OperationKind, key: str, *, nowait: bool = False
@@ -101,12 +101,14 @@ class PaymentsUnitOfWork(StoreUnitOfWork[PaymentsStore]):
         """This transaction locked the intent (FOR UPDATE): nobody else gets it before it ends."""
         self.held_intents.add(intent_id)
 
-    def recorded(self, operation: PaymentOperation) -> None:
-        """This transaction finished `operation`: its key and row are held too, and its lease is
-        freed should the transaction roll back."""
+    def recorded(self, operation: PaymentOperation, planned: PaymentOperation | None = None) -> None:
+        """This transaction finished `operation` (and wrote its `planned` capture finished): their
+        keys and rows are held too, and the lease is freed should the transaction roll back."""
         self.held_intents.add(operation.intent_id)
         self.held_keys.add((operation.kind, operation.idempotency_key))
         self._leases.append((operation.id, operation.lease_token))
+        if planned is not None:  # its row has no lease: it exists only if this transaction commits
+            self.held_keys.add((planned.kind, planned.idempotency_key))
 
     async def commit(self) -> None:
         await super().commit()
