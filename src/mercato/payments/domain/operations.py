@@ -9,11 +9,12 @@ provider answers the first call's outcome instead of charging twice.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
-from mercato.payments.domain.model import LedgerEntry, OperationKind, PaymentIntent
-from mercato.payments.domain.provider import DeclineCode
+from mercato.payments.domain.model import LedgerEntry, OperationKind, PaymentIntent, Transition
+from mercato.payments.domain.provider import DeclineCode, ProviderResult
 from mercato.payments.domain.rules import PaymentDeclined, ProviderRejected
 from mercato.platform.errors import ClientError
 from mercato.platform.types import Money
@@ -168,3 +169,46 @@ class ResolveReport:
     claimed: int
     resolved: int
     still_pending: int
+
+
+def answer_of(
+    intent: PaymentIntent, operation: PaymentOperation, result: ProviderResult, now: datetime
+) -> tuple[OperationStatus, str | None, Transition]:
+    """What the provider's answer to `operation` does to `intent`: its status, outcome code and
+    the intent's transition."""
+    if result.approved:
+        transition = intent.succeeded(
+            operation.kind,
+            operation.amount,
+            operation_id=operation.id,
+            provider_reference=result.provider_reference,
+            now=now,
+            reason=operation.reason or "",
+        )
+        return OperationStatus.SUCCEEDED, None, transition
+    code = outcome_code(operation.kind, result.decline_code)
+    return OperationStatus.DECLINED, code, intent.declined(operation.kind, code, now=now)
+
+
+def decline_of(result: ProviderResult) -> str | None:
+    return result.decline_code.value if result.decline_code is not None else None
+
+
+def finished_as(
+    operation: PaymentOperation,
+    status: OperationStatus,
+    code: str | None,
+    result: ProviderResult,
+    after: PaymentIntent,
+) -> PaymentOperation:
+    """The operation as its outcome left it (what the caller answers, and replays read back)."""
+    return replace(
+        operation,
+        status=status,
+        leased=False,
+        lease_token=None,
+        outcome_code=code,
+        decline_code=decline_of(result),
+        provider_reference=result.provider_reference or None,
+        result=after,
+    )

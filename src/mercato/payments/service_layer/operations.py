@@ -7,6 +7,11 @@
            still PENDING), updates the intent and writes the ledger entry; the event goes to the
            outbox; commit
 
+An authorization may plan its capture (authorize-and-capture, `capture_key`): whoever drives it
+asks the provider for the capture right after an approval, under the authorization's lease and with
+a reference derived from it, and tx 2 records both outcomes in one statement, the capture's row
+written already finished (`drive_planned`). Until then only the authorization is PENDING.
+
 A crash or a timeout between the two leaves the operation PENDING. Whoever comes next with the
 same idempotency key (or the `ResolvePendingOperations` sweeper) claims it once its lease has run
 out and calls the provider again with the same reference; the provider answers the first call's
@@ -38,13 +43,20 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from mercato.payments.domain.breaker import CircuitBreaker
-from mercato.payments.domain.model import OperationKind, PaymentIntent, Transition
-from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation, outcome_code
+from mercato.payments.domain.model import OperationKind, PaymentIntent
+from mercato.payments.domain.operations import (
+    OperationStatus,
+    Outcome,
+    PaymentOperation,
+    answer_of,
+    decline_of,
+    finished_as,
+)
 from mercato.payments.domain.provider import (
     PaymentProvider,
     ProviderError,
@@ -298,13 +310,13 @@ class OperationRunner:
             assert recorded is not None
             return recorded, None
         now = uow.clock()
-        status, code, transition = _transition(intent, operation, result, now)
+        status, code, transition = answer_of(intent, operation, result, now)
         after, event, planned = transition.intent, transition.event, None
         if capture is not None:
             planned_op, planned_result = capture
             # Asked after the authorization: its ledger entry sorts after the authorization's.
             later = max(uow.clock(), now + timedelta(microseconds=1))
-            planned_status, planned_code, captured = _transition(after, planned_op, planned_result, later)
+            planned_status, planned_code, captured = answer_of(after, planned_op, planned_result, later)
             after, event = captured.intent, captured.event
             planned = Outcome(
                 operation=planned_op,
@@ -314,7 +326,7 @@ class OperationRunner:
                 expected_version=transition.intent.version,
                 ledger=captured.ledger,
                 outcome_code=planned_code,
-                decline_code=_decline(planned_result),
+                decline_code=decline_of(planned_result),
             )
         # The event rides in the recording statement (one INSERT less at commit).
         announced = uow.embed_events([event]) if event is not None else None
@@ -328,7 +340,7 @@ class OperationRunner:
                 intent=after if after is not intent else None,
                 ledger=transition.ledger,
                 outcome_code=code,
-                decline_code=_decline(result),
+                decline_code=decline_of(result),
                 capture=planned,
             ),
             announced,
@@ -336,8 +348,8 @@ class OperationRunner:
         uow.recorded(operation, planned.operation if planned is not None else None)
         if announced is not None:
             uow.embedded(announced)
-        return _finished(operation, status, code, result, transition.intent), (
-            _finished(planned.operation, planned.status, planned.outcome_code, capture[1], after)
+        return finished_as(operation, status, code, result, transition.intent), (
+            finished_as(planned.operation, planned.status, planned.outcome_code, capture[1], after)
             if planned is not None and capture is not None
             else None
         )
@@ -366,45 +378,3 @@ class OperationRunner:
 
 async def _as_is(payment_method: str) -> str:
     return payment_method
-
-
-def _transition(
-    intent: PaymentIntent, operation: PaymentOperation, result: ProviderResult, now: datetime
-) -> tuple[OperationStatus, str | None, Transition]:
-    """What the provider's answer to `operation` does to `intent`: status, outcome code, transition."""
-    if result.approved:
-        transition = intent.succeeded(
-            operation.kind,
-            operation.amount,
-            operation_id=operation.id,
-            provider_reference=result.provider_reference,
-            now=now,
-            reason=operation.reason or "",
-        )
-        return OperationStatus.SUCCEEDED, None, transition
-    code = outcome_code(operation.kind, result.decline_code)
-    return OperationStatus.DECLINED, code, intent.declined(operation.kind, code, now=now)
-
-
-def _decline(result: ProviderResult) -> str | None:
-    return result.decline_code.value if result.decline_code is not None else None
-
-
-def _finished(
-    operation: PaymentOperation,
-    status: OperationStatus,
-    code: str | None,
-    result: ProviderResult,
-    after: PaymentIntent,
-) -> PaymentOperation:
-    """The operation as its outcome left it (what the caller answers, and replays read back)."""
-    return replace(
-        operation,
-        status=status,
-        leased=False,
-        lease_token=None,
-        outcome_code=code,
-        decline_code=_decline(result),
-        provider_reference=result.provider_reference or None,
-        result=after,
-    )
