@@ -7,7 +7,9 @@ a crash at any point (a redelivery or the sweeper finishes, one charge, one capt
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -17,6 +19,8 @@ from mercato.payments import (
     ProviderResult,
     ResolvePendingOperations,
 )
+from mercato.payments.adapters.rows import intent_snapshot
+from mercato.payments.adapters.sandbox import charge_id
 from mercato.payments.bootstrap import PaymentsService, payments_outbox
 from mercato.payments.entrypoints.saga_commands import AUTHORIZE_AND_CAPTURE_PAYMENT_REQUESTED
 from mercato.payments.service_layer.operations import RunnerSettings
@@ -34,10 +38,12 @@ from tests.service.payments.conftest import (
     charges_for_order,
     drain_pending,
     events,
+    execute,
     handle,
     ledger,
     message,
     operations,
+    rows,
 )
 
 
@@ -283,3 +289,43 @@ async def test_a_batch_of_charges_with_a_duplicate_never_waits_on_itself(
         assert [e.type for e in await events(db, intent.id)] == ["payments.payment_captured"]
         assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
     assert provider.calls == {"authorize": 2, "capture": 2}
+
+
+async def test_an_authorization_recorded_without_its_planned_capture_captures_under_the_planned_id(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    order = str(uuid.uuid4())
+    provider.crash_after.add("capture")  # the provider captured; the answer is lost
+    with pytest.raises(Unavailable):
+        await handle(service, charge(order))
+    [intent] = await service.queries.intents_for_order(order)
+    [(authorization_id,)] = await rows(
+        db, "SELECT id FROM payments.payment_operations WHERE intent_id = :id", id=intent.id
+    )
+    # A process of the version before the plan records the authorization alone (its sweeper, say).
+    charged = charge_id(f"op_{authorization_id.hex}")
+    after = replace(intent, status=IntentStatus.AUTHORIZED, provider_reference=charged, version=2)
+    await execute(
+        db,
+        "UPDATE payments.payment_operations SET status = 'SUCCEEDED', result = CAST(:result AS jsonb), "
+        "provider_reference = :charged, lease_token = NULL WHERE id = :id",
+        result=json.dumps(intent_snapshot(after)),
+        charged=charged,
+        id=authorization_id,
+    )
+    await execute(
+        db,
+        "UPDATE payments.payment_intents SET status = 'AUTHORIZED', provider_reference = :charged, "
+        "version = 2 WHERE id = :id",
+        charged=charged,
+        id=intent.id,
+    )
+
+    await handle(service, charge(order))  # the capture runs on its own, as the plan named it
+    done = await service.queries.intent(intent.id)
+    assert done is not None and done.status is IntentStatus.CAPTURED
+    captures = "SELECT id FROM payments.payment_operations WHERE intent_id = :id AND operation = 'CAPTURE'"
+    assert await rows(db, captures, id=intent.id) == [(uuid.uuid5(authorization_id, "capture"),)]
+    # The same capture asked again (same reference): the provider answers the first, captured once.
+    assert provider.calls == {"authorize": 1, "capture": 2}
+    assert charges(provider, charged) == [("CAPTURED", 2_500, 2_500, 0)]

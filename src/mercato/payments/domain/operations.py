@@ -39,6 +39,8 @@ class OperationRequest:
     reason: str | None = None
     # An authorization's planned capture (authorize-and-capture): its idempotency key.
     capture_key: str | None = None
+    # The operation's id when it must be one already known (a planned capture started on its own).
+    operation_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class PaymentOperation:
     @classmethod
     def start(cls, request: OperationRequest, intent_id: uuid.UUID) -> PaymentOperation:
         return cls(
-            id=uuid.uuid4(),
+            id=request.operation_id or uuid.uuid4(),
             kind=request.kind,
             idempotency_key=request.idempotency_key,
             intent_id=intent_id,
@@ -84,6 +86,11 @@ class PaymentOperation:
             capture_key=request.capture_key if request.kind is OperationKind.AUTHORIZE else None,
         )
 
+    @property
+    def planned_capture_id(self) -> uuid.UUID:
+        """The id (so the provider reference) of the capture this authorization plans."""
+        return uuid.uuid5(self.id, "capture")
+
     def planned_capture(self, authorized: PaymentIntent) -> PaymentOperation:
         """The capture of all of `authorized` this authorization plans (`capture_key`). Its id, and
         so its provider reference, derives from the authorization's: every driver of the
@@ -92,7 +99,7 @@ class PaymentOperation:
         if self.capture_key is None:  # pragma: no cover - callers check
             raise RuntimeError(f"payment operation {self.id} plans no capture")
         return PaymentOperation(
-            id=uuid.uuid5(self.id, "capture"),
+            id=self.planned_capture_id,
             kind=OperationKind.CAPTURE,
             idempotency_key=self.capture_key,
             intent_id=authorized.id,

@@ -179,7 +179,11 @@ def _begin_on_intent(
 
 
 def _request(
-    kind: OperationKind, key: str, amount: Callable[[PaymentIntent], Money], reason: str | None = None
+    kind: OperationKind,
+    key: str,
+    amount: Callable[[PaymentIntent], Money],
+    reason: str | None = None,
+    operation_id: uuid.UUID | None = None,
 ) -> Callable[[PaymentIntent], OperationRequest]:
     def request_for(intent: PaymentIntent) -> OperationRequest:
         return OperationRequest(
@@ -189,6 +193,7 @@ def _request(
             order_reference=intent.order_reference,
             amount=amount(intent),
             reason=reason,
+            operation_id=operation_id,
         )
 
     return request_for
@@ -231,22 +236,24 @@ async def authorize_and_capture_payment(
     runner, outcome = deps.runner, deps.outcome
     key = cmd.capture_idempotency_key
 
-    async def authorize() -> tuple[PaymentIntent, PaymentOperation | None]:
+    async def authorize() -> tuple[PaymentIntent, PaymentOperation, PaymentOperation | None]:
         checks.check_authorize_and_capture(cmd)
         lease = runner.settings.lease_seconds
         begin = _begin_authorize(cmd.authorization, runner.provider.name, lease, capture_key=key)
         touches = Touches(OperationKind.AUTHORIZE, cmd.idempotency_key)
         operation, captured = await runner.run_planned(begin, touches, outcome)
-        return _outcome(operation), captured
+        return _outcome(operation), operation, captured
 
-    authorized, captured = await _guarded(AuthorizePaymentErrorCode, authorize)
+    authorized, authorization, captured = await _guarded(AuthorizePaymentErrorCode, authorize)
 
     async def capture() -> PaymentIntent:
         if captured is not None:
             return _outcome(captured)
-        # A replay, or an authorization recorded without its capture (its key was taken, or by a
-        # version that captured in a command of its own): the capture is looked up or run by key.
-        request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount)
+        # A replay (the capture is found by its key), or an authorization recorded without its
+        # capture: its key was taken, or a version that captures in a command of its own recorded
+        # it. A planned capture then keeps its planned id: had it been asked, it is the same question.
+        planned = authorization.planned_capture_id if authorization.capture_key == key else None
+        request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount, None, planned)
         return await _on_intent(OperationKind.CAPTURE, authorized.id, key, request_for, runner, outcome)
 
     try:
