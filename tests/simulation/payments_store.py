@@ -141,8 +141,23 @@ class MemoryPaymentsStore:
         self._statement("intents")
         return {i: self.tx.get("intents", i) for i in ids if self.tx.get("intents", i) is not None}
 
+    async def record_outcome_if_current(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> bool:
+        self._statement("record_outcome_if_current")
+        operation = outcome.operation
+        stored: PaymentIntent | None = self.tx.get("intents", operation.intent_id)
+        row: OperationRow | None = self.tx.get("operations", operation.id)
+        if stored is None or stored.version != outcome.expected_version:
+            return False
+        if row is None or row.operation.status is not OperationStatus.PENDING:
+            return False
+        self._record(outcome)
+        return True
+
     async def record_outcome(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> None:
         self._statement("record_outcome")
+        self._record(outcome)
+
+    def _record(self, outcome: Outcome) -> None:
         operation = outcome.operation
         row: OperationRow = self.tx.get("operations", operation.id)
         if row.operation.status is not OperationStatus.PENDING:

@@ -22,6 +22,8 @@ from mercato.payments import (
 from mercato.payments.adapters.rows import intent_snapshot
 from mercato.payments.adapters.sandbox import charge_id
 from mercato.payments.bootstrap import PaymentsService, payments_outbox
+from mercato.payments.domain.model import OperationKind
+from mercato.payments.domain.operations import OperationStatus
 from mercato.payments.entrypoints.saga_commands import AUTHORIZE_AND_CAPTURE_PAYMENT_REQUESTED
 from mercato.payments.service_layer.operations import RunnerSettings
 from mercato.platform.config import Settings
@@ -66,8 +68,8 @@ async def test_one_command_authorizes_and_captures_in_two_transactions(
     with db.count_statements() as counted:
         await handle(service, charge(order))
     # The authorization PENDING with its planned capture (1) | provider authorize, capture | in the
-    # consumer's transaction: lock, both outcomes with the reply's outbox row (1).
-    assert (counted.count, counted.commits) == (3, 2), counted.statements
+    # consumer's transaction: both outcomes, locking the intent, with the reply's outbox row (1).
+    assert (counted.count, counted.commits) == (2, 2), counted.statements
     [intent] = await service.queries.intents_for_order(order)
     assert (intent.status, intent.captured_amount) == (IntentStatus.CAPTURED, Money(2_500, "USD"))
     assert await ledger(db, intent.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
@@ -103,9 +105,9 @@ async def test_a_declined_card_answers_payment_declined_and_captures_nothing(
     order = str(uuid.uuid4())
     with db.count_statements() as counted:
         await handle(service, charge(order, "tok_insufficient_funds"))
-    # The authorization PENDING | provider | the decline (lock, outcome with its event's outbox row)
-    # in the consumer's transaction.
-    assert (counted.count, counted.commits) == (3, 2), counted.statements
+    # The authorization PENDING | provider | the decline (one statement locking the intent, with its
+    # event's outbox row) in the consumer's transaction.
+    assert (counted.count, counted.commits) == (2, 2), counted.statements
     [intent] = await service.queries.intents_for_order(order)
     assert (intent.status, intent.failure_code) == (IntentStatus.FAILED, "INSUFFICIENT_FUNDS")
     assert await operations(db, intent.id) == [("AUTHORIZE", "DECLINED", "INSUFFICIENT_FUNDS", 1)]
@@ -329,3 +331,32 @@ async def test_an_authorization_recorded_without_its_planned_capture_captures_un
     # The same capture asked again (same reference): the provider answers the first, captured once.
     assert provider.calls == {"authorize": 1, "capture": 2}
     assert charges(provider, charged) == [("CAPTURED", 2_500, 2_500, 0)]
+
+
+async def test_a_late_driver_finds_the_outcome_recorded_by_whoever_took_over_and_writes_nothing(
+    service: PaymentsService, db: Database, provider: SpyProvider
+) -> None:
+    await drain_pending(service, MAX_ATTEMPTS)
+    order = str(uuid.uuid4())
+    provider.crash_after.add("capture")
+    with pytest.raises(Unavailable):
+        await handle(service, charge(order))
+    async with service.unit_of_work() as uow:  # what the first driver held: the PENDING authorization
+        stale = await uow.store.operation_by_key(OperationKind.AUTHORIZE, f"order:{order}:authorize")
+        assert stale is not None
+        before = (await uow.store.intents([stale.intent_id]))[stale.intent_id]
+    sweep = ResolvePendingOperations(max_attempts=MAX_ATTEMPTS)
+    assert (await service.handle(sweep)).resolved == 1  # the sweeper took it over and recorded both
+
+    # The first driver comes back late: its one-statement outcome finds the intent moved, so it
+    # locks the intent, reads the recorded outcome and answers it.
+    with db.count_statements() as counted:
+        answered = await service.runner.drive(stale, before)
+    assert (answered.status, counted.count) == (OperationStatus.SUCCEEDED, 3), counted.statements
+    assert await operations(db, before.id) == [
+        ("AUTHORIZE", "SUCCEEDED", None, 2),
+        ("CAPTURE", "SUCCEEDED", None, 2),
+    ]
+    assert await ledger(db, before.id) == [("AUTHORIZATION", 2_500, "USD"), ("CAPTURE", 2_500, "USD")]
+    assert [e.type for e in await events(db, before.id)] == ["payments.payment_captured"]
+    assert await charges_for_order(db, provider, order) == [("CAPTURED", 2_500)]

@@ -1,5 +1,7 @@
 """The statement that records an operation's outcome: one data-modifying CTE.
 
+lk  (`current`) locks the intent, only at the version the outcome was computed from: before `f`
+    touches the operation, since `f` reads it (the order of `locks`, intent then operation)
 f   finishes the operation (only if still PENDING: every other part is written only if `f` did)
 c   an authorization's planned capture, inserted already finished (authorize-and-capture): it
     never sits PENDING beside its authorization, so the index "one operation in flight per
@@ -26,6 +28,13 @@ _FINISH = (
     "provider_reference = :provider_reference, outcome_code = :outcome_code, decline_code = :decline_code, "
     "lease_token = NULL, lease_until = now(), updated_at = now() "
     "WHERE id = :operation_id AND status = 'PENDING' RETURNING id)"
+)
+_LOCK_CURRENT = (
+    "lk AS (SELECT i.id FROM payments.payment_intents i WHERE i.id = :lock_intent_id "
+    "AND i.version = :lock_version FOR UPDATE OF i)"
+)
+_FINISH_IF_LOCKED = _FINISH.replace(
+    "AND status = 'PENDING'", "AND status = 'PENDING' AND EXISTS (SELECT FROM lk)"
 )
 _CAPTURE = (
     "c AS (INSERT INTO payments.payment_operations (id, operation, idempotency_key, intent_id, "
@@ -94,12 +103,15 @@ def _capture_params(capture: Outcome) -> dict[str, Any]:
     }
 
 
-def outcome_statement(outcome: Outcome, events: EmbeddedEvents | None) -> tuple[Sql, dict[str, Any]]:
+def outcome_statement(
+    outcome: Outcome, events: EmbeddedEvents | None, *, current: bool = False
+) -> tuple[Sql, dict[str, Any]]:
     """The outcome's writes as one data-modifying CTE: the planned capture, the intent, the ledger
     entries and the outbox rows of `events` are written only if the operation was still PENDING
-    (`f` returned its row)."""
+    (`f` returned its row). With `current`, the statement locks the intent itself, and writes
+    nothing unless the intent is still at `outcome.expected_version`."""
     operation = outcome.operation
-    parts = [_FINISH]
+    parts = [_LOCK_CURRENT, _FINISH_IF_LOCKED] if current else [_FINISH]
     params: dict[str, Any] = {
         "operation_id": operation.id,
         "status": outcome.status.value,
@@ -108,6 +120,8 @@ def outcome_statement(outcome: Outcome, events: EmbeddedEvents | None) -> tuple[
         "outcome_code": outcome.outcome_code,
         "decline_code": outcome.decline_code,
     }
+    if current:
+        params |= {"lock_intent_id": operation.intent_id, "lock_version": outcome.expected_version}
     captured = "NULL"
     if outcome.capture is not None:
         parts.append(_CAPTURE)

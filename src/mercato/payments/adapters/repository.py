@@ -227,6 +227,23 @@ class PaymentsRepository:
                 f"the capture planned by payment operation {outcome.operation.id} was not written"
             )
 
+    async def record_outcome_if_current(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> bool:
+        """`record_outcome` with the intent's lock taken in the same statement, first: written only
+        if the intent is still at `outcome.expected_version` and the operation PENDING; False, with
+        nothing written nor locked, otherwise (the caller then locks and reads what is there)."""
+        statement, params = outcome_statement(outcome, events, current=True)
+        row = await statement.first(self.conn, params)
+        assert row is not None  # a SELECT without FROM returns its one row
+        if row["finished"] != 1:
+            return False
+        if outcome.intent is not None and row["saved"] != 1:  # pragma: no cover - locked at that version
+            raise RuntimeError(f"payment intent {outcome.intent.id} changed under its lock")
+        if outcome.capture is not None and row["captured"] != 1:  # pragma: no cover - its key is free
+            raise RuntimeError(
+                f"the capture planned by payment operation {outcome.operation.id} was not written"
+            )
+        return True
+
     async def release(self, operation_id: uuid.UUID, lease_token: uuid.UUID | None, error: str) -> None:
         params = {"id": operation_id, "token": lease_token, "error": error[:1000]}
         await self.conn.execute(_RELEASE, params)

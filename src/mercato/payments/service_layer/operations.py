@@ -221,14 +221,14 @@ class OperationRunner:
         Until then the authorization stays PENDING: whoever drives it next asks both again."""
         result = await self._ask(operation, intent)
         if operation.capture_key is None or not result.approved:
-            return await self._recorded(operation, result, outcome), None
+            return await self._recorded(operation, result, intent, outcome), None
         capture = operation.planned_capture(intent)
         charged = replace(intent, provider_reference=result.provider_reference)
         captured = await self._ask(capture, charged, holder=operation)
         if outcome is not None:
-            return await self._record(outcome, operation, result, capture=(capture, captured))
+            return await self._record(outcome, operation, result, intent, (capture, captured))
         async with self.unit_of_work() as uow:
-            recorded = await self._record(uow, operation, result, capture=(capture, captured))
+            recorded = await self._record(uow, operation, result, intent, (capture, captured))
             await uow.commit()
         return recorded
 
@@ -266,13 +266,17 @@ class OperationRunner:
         return result
 
     async def _recorded(
-        self, operation: PaymentOperation, result: ProviderResult, outcome: PaymentsUnitOfWork | None
+        self,
+        operation: PaymentOperation,
+        result: ProviderResult,
+        intent: PaymentIntent,
+        outcome: PaymentsUnitOfWork | None,
     ) -> PaymentOperation:
         if outcome is not None:
-            recorded, _ = await self._record(outcome, operation, result)
+            recorded, _ = await self._record(outcome, operation, result, intent)
             return recorded
         async with self.unit_of_work() as uow:
-            recorded, _ = await self._record(uow, operation, result)
+            recorded, _ = await self._record(uow, operation, result, intent)
             await uow.commit()
         return recorded
 
@@ -295,20 +299,42 @@ class OperationRunner:
         uow: PaymentsUnitOfWork,
         operation: PaymentOperation,
         result: ProviderResult,
-        *,
+        intent: PaymentIntent,
         capture: Planned | None = None,
     ) -> tuple[PaymentOperation, PaymentOperation | None]:
         """Transaction 2: the outcome, the intent, its ledger entry and its event, all or nothing;
         with `capture` (an approved authorization's planned capture) the capture's row and ledger
         entry too, and the capture's event instead of the authorization's (the saga waits for the
         capture). The outcome as recorded, and the capture's; if someone who took the operation
-        over recorded it first, their outcome and None (the intent stays locked in `uow`)."""
+        over recorded it first, their outcome and None (the intent stays locked in `uow`).
+        One statement when `intent` (as transaction 1 read it) is still current, which it is unless
+        someone took the operation over: it locks the intent and writes (`record_outcome_if_current`)."""
+        written = await self._write(uow, operation, result, intent, capture, current=True)
+        if written is not None:
+            return written
+        # The intent moved since transaction 1 read it: lock it and decide on what is there now.
         intent, status = await uow.store.lock_intent_with_operation(operation.intent_id, operation.id)
         uow.locked(intent.id)
         if status is not OperationStatus.PENDING:
             recorded = await uow.store.operation(operation.id)
             assert recorded is not None
             return recorded, None
+        written = await self._write(uow, operation, result, intent, capture, current=False)
+        assert written is not None  # under the intent's lock, the operation stays PENDING
+        return written
+
+    async def _write(
+        self,
+        uow: PaymentsUnitOfWork,
+        operation: PaymentOperation,
+        result: ProviderResult,
+        intent: PaymentIntent,
+        capture: Planned | None,
+        *,
+        current: bool,
+    ) -> tuple[PaymentOperation, PaymentOperation | None] | None:
+        """The outcome's one statement, computed from `intent`; with `current` it locks the intent
+        itself and writes nothing (None) unless the intent is still that version."""
         now = uow.clock()
         status, code, transition = answer_of(intent, operation, result, now)
         after, event, planned = transition.intent, transition.event, None
@@ -330,21 +356,24 @@ class OperationRunner:
             )
         # The event rides in the recording statement (one INSERT less at commit).
         announced = uow.embed_events([event]) if event is not None else None
-        await uow.store.record_outcome(
-            Outcome(
-                operation=operation,
-                status=status,
-                result=transition.intent,
-                provider_reference=result.provider_reference,
-                expected_version=intent.version,
-                intent=after if after is not intent else None,
-                ledger=transition.ledger,
-                outcome_code=code,
-                decline_code=decline_of(result),
-                capture=planned,
-            ),
-            announced,
+        outcome = Outcome(
+            operation=operation,
+            status=status,
+            result=transition.intent,
+            provider_reference=result.provider_reference,
+            expected_version=intent.version,
+            intent=after if after is not intent else None,
+            ledger=transition.ledger,
+            outcome_code=code,
+            decline_code=decline_of(result),
+            capture=planned,
         )
+        if current:
+            if not await uow.store.record_outcome_if_current(outcome, announced):
+                return None
+            uow.locked(intent.id)
+        else:
+            await uow.store.record_outcome(outcome, announced)
         uow.recorded(operation, planned.operation if planned is not None else None)
         if announced is not None:
             uow.embedded(announced)
