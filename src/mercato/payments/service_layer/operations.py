@@ -7,10 +7,8 @@
            still PENDING), updates the intent and writes the ledger entry; the event goes to the
            outbox; commit
 
-An authorization may plan its capture (authorize-and-capture, `capture_key`): whoever drives it
-asks the provider for the capture right after an approval, under the authorization's lease and with
-a reference derived from it, and tx 2 records both outcomes in one statement, the capture's row
-written already finished (`drive_planned`). Until then only the authorization is PENDING.
+An authorization may plan its capture (`capture_key`): whoever drives it asks for the capture
+right after an approval, under its lease, with a reference derived from it; tx 2 records both.
 
 A crash or a timeout between the two leaves the operation PENDING. Whoever comes next with the
 same idempotency key (or the `ResolvePendingOperations` sweeper) claims it once its lease has run
@@ -116,7 +114,9 @@ class Touches:
 class RunnerSettings:
     provider_timeout_seconds: float = 10.0
     # Longer than the provider timeout plus the second transaction, so a live driver never loses
-    # its lease; after a crash, retries of the same key wait at most this long.
+    # its lease; after a crash, retries of the same key wait at most this long. (A planned capture
+    # is asked under the same lease: if taken over mid-way, the same references are asked again and
+    # the later recorder finds the outcome recorded.)
     lease_seconds: float = 30.0
     poll_interval_seconds: float = 0.05
 
@@ -305,10 +305,9 @@ class OperationRunner:
         """Transaction 2: the outcome, the intent, its ledger entry and its event, all or nothing;
         with `capture` (an approved authorization's planned capture) the capture's row and ledger
         entry too, and the capture's event instead of the authorization's (the saga waits for the
-        capture). The outcome as recorded, and the capture's; if someone who took the operation
-        over recorded it first, their outcome and None (the intent stays locked in `uow`).
-        One statement when `intent` (as transaction 1 read it) is still current, which it is unless
-        someone took the operation over: it locks the intent and writes (`record_outcome_if_current`)."""
+        capture). One statement while `intent` (as transaction 1 read it) is current: it locks the
+        intent itself. The outcome as recorded, and the capture's; if someone who took the
+        operation over recorded it first, their outcome and None (the intent stays locked)."""
         written = await self._write(uow, operation, result, intent, capture, current=True)
         if written is not None:
             return written
