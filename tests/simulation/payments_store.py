@@ -91,7 +91,7 @@ class MemoryPaymentsStore:
         return None if intent is None else (intent, self._related(kind, key, intent_id))
 
     async def lock_intent_with_operation(
-        self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+        self, intent_id: uuid.UUID, operation_id: uuid.UUID
     ) -> tuple[PaymentIntent, OperationStatus | None]:
         self._statement("lock_intent_with_operation")
         row: OperationRow | None = self.tx.get("operations", operation_id)

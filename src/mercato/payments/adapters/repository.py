@@ -180,9 +180,9 @@ class PaymentsRepository:
         return to_intent(row), [operation_from_json(o) for o in row["operations"]]
 
     async def lock_intent_with_operation(
-        self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+        self, intent_id: uuid.UUID, operation_id: uuid.UUID
     ) -> tuple[PaymentIntent, OperationStatus | None]:
-        row = await locks.lock_intent_with_operation(self.conn, intent_id, operation_id, nowait=nowait)
+        row = await locks.lock_intent_with_operation(self.conn, intent_id, operation_id)
         if row is None:  # pragma: no cover - intents are never deleted
             raise RuntimeError(f"payment intent {intent_id} vanished")
         status = OperationStatus(row["operation_status"]) if row["operation_status"] is not None else None

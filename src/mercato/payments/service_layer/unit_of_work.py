@@ -44,7 +44,7 @@ class PaymentsStore(Protocol):
         self, intent_id: uuid.UUID, kind: OperationKind, key: str, *, nowait: bool = False
     ) -> tuple[PaymentIntent, list[PaymentOperation]] | None: ...
     async def lock_intent_with_operation(
-        self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+        self, intent_id: uuid.UUID, operation_id: uuid.UUID
     ) -> tuple[PaymentIntent, OperationStatus | None]: ...
     async def operations_for(
         self, kind: OperationKind, key: str, intent_id: uuid.UUID
