@@ -23,7 +23,7 @@ HEADS = {
     "inventory": "inventory_0002",
     "customers": "customers_0002",
     "orders": "orders_0004",
-    "payments": "payments_0003",
+    "payments": "payments_0004",
     "search": "search_0004",
 }
 

@@ -58,12 +58,18 @@ class MemoryPaymentsStore:
 
     async def insert_authorization(
         self, operation: PaymentOperation, intent: PaymentIntent, lease_seconds: float
-    ) -> bool:
+    ) -> PaymentOperation | None:
         self._statement("insert_authorization")
+        planned = operation.capture_key
+        if (
+            planned is not None
+            and self.tx.get("operation_keys", (OperationKind.CAPTURE, planned)) is not None
+        ):
+            operation = replace(operation, capture_key=None)  # the key is taken: no planned capture
         if not self._insert(operation, lease_seconds):
-            return False
+            return None
         self.tx.put("intents", intent.id, intent)
-        return True
+        return operation
 
     async def insert_operation(self, operation: PaymentOperation, lease_seconds: float) -> bool:
         self._statement("insert_operation")
@@ -85,7 +91,7 @@ class MemoryPaymentsStore:
         return None if intent is None else (intent, self._related(kind, key, intent_id))
 
     async def lock_intent_with_operation(
-        self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+        self, intent_id: uuid.UUID, operation_id: uuid.UUID
     ) -> tuple[PaymentIntent, OperationStatus | None]:
         self._statement("lock_intent_with_operation")
         row: OperationRow | None = self.tx.get("operations", operation_id)
@@ -135,8 +141,23 @@ class MemoryPaymentsStore:
         self._statement("intents")
         return {i: self.tx.get("intents", i) for i in ids if self.tx.get("intents", i) is not None}
 
+    async def record_outcome_if_current(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> bool:
+        self._statement("record_outcome_if_current")
+        operation = outcome.operation
+        stored: PaymentIntent | None = self.tx.get("intents", operation.intent_id)
+        row: OperationRow | None = self.tx.get("operations", operation.id)
+        if stored is None or stored.version != outcome.expected_version:
+            return False
+        if row is None or row.operation.status is not OperationStatus.PENDING:
+            return False
+        self._record(outcome)
+        return True
+
     async def record_outcome(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> None:
         self._statement("record_outcome")
+        self._record(outcome)
+
+    def _record(self, outcome: Outcome) -> None:
         operation = outcome.operation
         row: OperationRow = self.tx.get("operations", operation.id)
         if row.operation.status is not OperationStatus.PENDING:
@@ -157,10 +178,40 @@ class MemoryPaymentsStore:
                 raise RuntimeError(f"payment intent {stored.id} changed while its operation was in flight")
             self.tx.put("intents", outcome.intent.id, outcome.intent)
         if outcome.ledger is not None:
-            if self.tx.get("ledger", operation.id) is not None:
-                raise ConstraintViolated(f"ledger entry of operation {operation.id} twice")
-            entry: LedgerEntry = outcome.ledger
-            self.tx.put("ledger", operation.id, entry)
+            self._ledger(operation.id, outcome.ledger)
+        if outcome.capture is not None:
+            self._planned_capture(outcome.capture)
+
+    def _ledger(self, operation_id: uuid.UUID, entry: LedgerEntry) -> None:
+        if self.tx.get("ledger", operation_id) is not None:
+            raise ConstraintViolated(f"ledger entry of operation {operation_id} twice")
+        self.tx.put("ledger", operation_id, entry)
+
+    def _planned_capture(self, capture: Outcome) -> None:
+        """The capture an authorization planned, written finished (never PENDING: the in-flight
+        rule never sees it beside its authorization)."""
+        operation = capture.operation
+        key = (operation.kind, operation.idempotency_key)
+        if (
+            self.tx.get("operation_keys", key) is not None
+            or self.tx.get("operations", operation.id) is not None
+        ):
+            raise ConstraintViolated(f"payment operation {operation.id} ({key}) twice")
+        finished = replace(
+            operation,
+            status=capture.status,
+            result=capture.result,
+            provider_reference=capture.provider_reference or None,
+            outcome_code=capture.outcome_code,
+            decline_code=capture.decline_code,
+            leased=False,
+            lease_token=None,
+        )
+        created = len(self.tx.db.tables["operations"])
+        self.tx.put("operations", operation.id, OperationRow(finished, self.clock(), created))
+        self.tx.put("operation_keys", key, operation.id)
+        if capture.ledger is not None:
+            self._ledger(operation.id, capture.ledger)
 
     def _free(self, operation_id: uuid.UUID, lease_token: uuid.UUID | None) -> None:
         row: OperationRow | None = self.tx.get("operations", operation_id)

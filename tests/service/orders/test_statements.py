@@ -82,6 +82,6 @@ async def test_statements_and_commits_per_confirmed_order(
     # by one statement per batch: at most one per message, fewer when messages arrive together.
     assert 0 < by_kind["inbox"] <= 6
     assert by_kind["orders"] == 6  # lock + save (with the step's outbox rows), for each of three replies
-    # The authorization PENDING (1); its outcome with the capture PENDING (lock, outcome, insert);
-    # the capture's outcome in the consumer's transaction (lock, outcome).
-    assert by_kind["payments"] == 6
+    # The authorization PENDING, planning its capture (1); after both provider calls, both outcomes
+    # in the consumer's transaction, in one statement that locks the intent itself (1).
+    assert by_kind["payments"] == 2

@@ -50,13 +50,21 @@ class FakeClock:
 
 class SpyProvider:
     """The sandbox, counting calls per method. `crash_after` names methods whose next call does its
-    work at the provider and then raises; `hang_after` ones whose next call then never answers."""
+    work at the provider and then raises; `hang_after` ones whose next call then never answers;
+    `crash_before` ones whose next call raises before the provider is asked (nothing is made)."""
 
     def __init__(self, inner: SandboxProvider) -> None:
         self.inner = inner
         self.calls: Counter[str] = Counter()
         self.crash_after: set[str] = set()
         self.hang_after: set[str] = set()
+        self.crash_before: set[str] = set()
+
+    def _before(self, method: str) -> None:
+        self.calls[method] += 1
+        if method in self.crash_before:
+            self.crash_before.discard(method)
+            raise SimulatedCrash(method)
 
     @property
     def name(self) -> str:
@@ -72,19 +80,19 @@ class SpyProvider:
         return result
 
     async def authorize(self, token: str, amount: Money, reference: str) -> ProviderResult:
-        self.calls["authorize"] += 1
+        self._before("authorize")
         return await self._after("authorize", await self.inner.authorize(token, amount, reference))
 
     async def capture(self, charge: str, amount: Money, reference: str) -> ProviderResult:
-        self.calls["capture"] += 1
+        self._before("capture")
         return await self._after("capture", await self.inner.capture(charge, amount, reference))
 
     async def void(self, charge: str, reference: str) -> ProviderResult:
-        self.calls["void"] += 1
+        self._before("void")
         return await self._after("void", await self.inner.void(charge, reference))
 
     async def refund(self, charge: str, amount: Money, reference: str) -> ProviderResult:
-        self.calls["refund"] += 1
+        self._before("refund")
         return await self._after("refund", await self.inner.refund(charge, amount, reference))
 
 

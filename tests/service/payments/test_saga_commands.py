@@ -82,9 +82,9 @@ async def test_the_outcome_commits_with_the_consumers_unit_of_work(
         assert await ledger(db, pending.id) == []
         with db.count_statements() as committed:
             await uow.commit()
-    # tx 1 (one statement) | provider | the consumer's transaction: lock, outcome with its outbox row;
-    # the commit then adds no statement.
-    assert (handled.count, handled.commits) == (3, 1), handled.statements
+    # tx 1 (one statement) | provider | the consumer's transaction: the outcome, locking the intent,
+    # with its outbox row; the commit then adds no statement.
+    assert (handled.count, handled.commits) == (2, 1), handled.statements
     assert (committed.count, committed.commits) == (0, 1), committed.statements
     [intent] = await service.queries.intents_for_order(order)
     assert intent.status is IntentStatus.AUTHORIZED
@@ -94,7 +94,7 @@ async def test_the_outcome_commits_with_the_consumers_unit_of_work(
     with db.count_statements() as capture:
         await handle(service, on_intent(CAPTURE_PAYMENT_REQUESTED, intent, ref("k")))
     # tx 1: lock the intent with its operations, insert the operation | the consumer's: as above.
-    assert (capture.count, capture.commits) == (4, 2), capture.statements
+    assert (capture.count, capture.commits) == (3, 2), capture.statements
     assert await ledger(db, intent.id) == [("AUTHORIZATION", 4_000, "USD"), ("CAPTURE", 4_000, "USD")]
     assert provider.calls == {"authorize": 1, "capture": 1}
 

@@ -58,23 +58,23 @@ async def test_authorize_and_capture_budgets_on_their_own(
     with db.count_statements() as auth:
         intent = await service.handle(command)
     statements = [compact(s) for s in auth.statements]
-    # tx 1: the operation claims the key, with its intent, in one statement | provider | tx 2: lock
-    # the intent (+ the operation's status), one statement finishes the operation, updates the
+    # tx 1: the operation claims the key, with its intent, in one statement | provider | tx 2: one
+    # statement locks the intent at the version tx 1 read, finishes the operation, updates the
     # intent, inserts the ledger entry and the event's outbox row.
-    assert (auth.count, auth.commits) == (3, 2), statements
+    assert (auth.count, auth.commits) == (2, 2), statements
     assert statements[0].startswith("WITH op AS (INSERT INTO payments.payment_operations")
     assert "INSERT INTO payments.payment_intents" in statements[0]
-    assert statements[1].startswith("SELECT i.id") and statements[1].endswith("FOR UPDATE OF i")
-    assert statements[2].startswith("WITH f AS (UPDATE payments.payment_operations")
-    assert "UPDATE payments.payment_intents" in statements[2]
-    assert "INSERT INTO payments.ledger_entries" in statements[2]
-    assert "INSERT INTO payments.outbox" in statements[2]
+    assert statements[1].startswith("WITH lk AS (SELECT i.id FROM payments.payment_intents i")
+    assert "FOR UPDATE OF i), f AS (UPDATE payments.payment_operations" in statements[1]
+    assert "UPDATE payments.payment_intents" in statements[1]
+    assert "INSERT INTO payments.ledger_entries" in statements[1]
+    assert "INSERT INTO payments.outbox" in statements[1]
 
     with db.count_statements() as capture:
         await service.handle(CapturePayment(intent_id=intent.id, idempotency_key=ref("k")))
     statements = [compact(s) for s in capture.statements]
     # tx 1: lock the intent with the key's / in-flight operations, insert the operation | tx 2: as above.
-    assert (capture.count, capture.commits) == (4, 2), statements
+    assert (capture.count, capture.commits) == (3, 2), statements
     assert "json_agg" in statements[0] and statements[0].endswith("FOR UPDATE OF i")
     assert statements[1].startswith("INSERT INTO payments.payment_operations")
 
@@ -87,10 +87,10 @@ async def test_authorize_and_capture_budgets_on_their_own(
 async def test_the_sandbox_adds_no_statement(service: PaymentsService, db: Database) -> None:
     with db.count_statements() as auth:
         intent = await service.handle(authorize())
-    assert (auth.count, auth.commits) == (3, 2), auth.statements
+    assert (auth.count, auth.commits) == (2, 2), auth.statements
     with db.count_statements() as capture:
         await service.handle(CapturePayment(intent_id=intent.id, idempotency_key=ref("k")))
-    assert (capture.count, capture.commits) == (4, 2), capture.statements
+    assert (capture.count, capture.commits) == (3, 2), capture.statements
 
 
 class WatchingProvider(SpyProvider):

@@ -38,7 +38,7 @@ INTENT_COLUMNS = (
 OPERATION_COLUMNS = (
     "o.id, o.operation, o.idempotency_key, o.intent_id, o.order_reference, o.amount, o.currency, "
     "o.payment_token, o.reason, o.status, o.outcome_code, o.decline_code, o.provider_reference, o.result, "
-    "o.attempts, o.lease_token, (o.lease_until > now()) AS leased"
+    "o.attempts, o.lease_token, (o.lease_until > now()) AS leased, o.capture_key"
 )
 
 # The intent, locked, with what a new operation on it must know of, as JSON: the operation holding
@@ -64,7 +64,6 @@ _LOCK_INTENT_WITH_OPERATION = (
     "FROM payments.payment_intents i WHERE i.id = :id FOR UPDATE OF i"
 )
 LOCK_INTENT_WITH_OPERATION = Sql(_LOCK_INTENT_WITH_OPERATION)
-LOCK_INTENT_WITH_OPERATION_NOWAIT = Sql(_LOCK_INTENT_WITH_OPERATION + " NOWAIT")
 
 # Take over an operation whose lease ran out. Concurrent claimers queue on the row and re-check
 # the WHERE after the first commits, so exactly one of them wins.
@@ -95,10 +94,12 @@ async def lock_intent_with_operations(
 
 
 async def lock_intent_with_operation(
-    conn: AsyncConnection, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+    conn: AsyncConnection, intent_id: uuid.UUID, operation_id: uuid.UUID
 ) -> Any:
-    statement = LOCK_INTENT_WITH_OPERATION_NOWAIT if nowait else LOCK_INTENT_WITH_OPERATION
-    return await _first(conn, statement, {"id": intent_id, "operation_id": operation_id})
+    """The intent's row with `operation_status`, waiting for the intent's lock (an outcome's
+    transaction; a wait cycle between batches is a deadlock PostgreSQL breaks, and the failed
+    batch is retried message by message)."""
+    return await _first(conn, LOCK_INTENT_WITH_OPERATION, {"id": intent_id, "operation_id": operation_id})
 
 
 async def _first(conn: AsyncConnection, statement: Sql, params: dict[str, Any]) -> Any:

@@ -6,9 +6,9 @@ Implements `service_layer.unit_of_work.PaymentsStore` (on a unit of work's trans
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.payments.adapters import locks
-from mercato.payments.adapters.rows import intent_snapshot, operation_from_json, to_intent, to_operation
+from mercato.payments.adapters.outcome_sql import outcome_statement
+from mercato.payments.adapters.rows import operation_from_json, to_intent, to_operation
 from mercato.payments.domain.model import (
     LedgerEntry,
     LedgerKind,
@@ -25,7 +26,7 @@ from mercato.payments.domain.model import (
     Reconciliation,
 )
 from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation
-from mercato.platform.outbox_embed import EmbeddedEvents, outbox_insert_sql
+from mercato.platform.outbox_embed import EmbeddedEvents
 from mercato.platform.sql import Sql
 from mercato.platform.types import Money
 
@@ -61,44 +62,36 @@ _RELEASE_ALL = text(
     "FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS r(id, token) "
     "WHERE o.id = r.id AND o.status = 'PENDING' AND o.lease_token = r.token"
 )
-_OPERATION_INSERT = (
-    "INSERT INTO payments.payment_operations (id, operation, idempotency_key, intent_id, order_reference, "
-    "amount, currency, payment_token, reason, status, attempts, lease_until, lease_token) VALUES (:id, "
-    ":operation, :key, :intent_id, :order_reference, :amount, :currency, :payment_token, :reason, "
-    ":status, :attempts, now() + CAST(:lease AS interval), :lease_token) "
-    # No conflict target: the key's constraint and the one-in-flight-per-intent index alike.
-    "ON CONFLICT DO NOTHING RETURNING id"
-)
-_INSERT_OPERATION = Sql(_OPERATION_INSERT)
-# The intent only if the operation claimed the key: a lost race writes nothing.
+
+
+def _operation_insert(capture_key: str) -> str:
+    return (
+        "INSERT INTO payments.payment_operations (id, operation, idempotency_key, intent_id, "
+        "order_reference, amount, currency, payment_token, reason, status, attempts, lease_until, "
+        "lease_token, capture_key) VALUES (:id, :operation, :key, :intent_id, :order_reference, :amount, "
+        ":currency, :payment_token, :reason, :status, :attempts, now() + CAST(:lease AS interval), "
+        f":lease_token, {capture_key}) "
+        # No conflict target: the key's constraint and the one-in-flight-per-intent index alike.
+        "ON CONFLICT DO NOTHING RETURNING id, capture_key"
+    )
+
+
+_INSERT_OPERATION = Sql(_operation_insert("NULL"))
+# The intent only if the operation claimed the key: a lost race writes nothing. The capture is
+# planned only if its key is free: a key another operation holds goes the two-step way (a capture
+# command of its own), which answers the conflict before any provider is asked.
 _INSERT_AUTHORIZATION = Sql(
-    f"WITH op AS ({_OPERATION_INSERT}) "
-    "INSERT INTO payments.payment_intents (id, order_reference, amount, currency, status, provider, "
+    "WITH op AS ("
+    + _operation_insert(
+        "(SELECT CAST(:capture_key AS text) WHERE NOT EXISTS (SELECT FROM payments.payment_operations k "
+        "WHERE k.operation = 'CAPTURE' AND k.idempotency_key = :capture_key))"
+    )
+    + ") INSERT INTO payments.payment_intents (id, order_reference, amount, currency, status, provider, "
     "captured_amount, refunded_amount, created_at, updated_at, version) "
     "SELECT CAST(:intent_id AS uuid), CAST(:order_reference AS text), CAST(:intent_amount AS bigint), "
     "CAST(:intent_currency AS text), CAST(:intent_status AS text), CAST(:provider AS text), 0, 0, "
     "CAST(:created_at AS timestamptz), CAST(:updated_at AS timestamptz), CAST(:version AS bigint) FROM op "
-    "RETURNING id"
-)
-_OUTBOX_INSERT = outbox_insert_sql("payments")
-_FINISH = (
-    "f AS (UPDATE payments.payment_operations SET status = :status, result = CAST(:result AS jsonb), "
-    "provider_reference = :provider_reference, outcome_code = :outcome_code, decline_code = :decline_code, "
-    "lease_token = NULL, lease_until = now(), updated_at = now() "
-    "WHERE id = :operation_id AND status = 'PENDING' RETURNING id)"
-)
-_SAVE_INTENT = (
-    "i AS (UPDATE payments.payment_intents SET status = :intent_status, "
-    "provider_reference = :intent_provider_reference, captured_amount = :captured, "
-    "refunded_amount = :refunded, failure_code = :failure_code, updated_at = :updated_at, "
-    "version = :version WHERE id = :intent_id AND version = :expected AND EXISTS (SELECT FROM f) "
-    "RETURNING id)"
-)
-_ADD_LEDGER_ENTRY = (
-    "l AS (INSERT INTO payments.ledger_entries (id, intent_id, operation_id, order_reference, kind, amount, "
-    "currency, created_at) SELECT CAST(:entry_id AS uuid), CAST(:entry_intent_id AS uuid), f.id, "
-    "CAST(:entry_order_reference AS text), CAST(:entry_kind AS text), CAST(:entry_amount AS bigint), "
-    "CAST(:entry_currency AS text), CAST(:entry_created_at AS timestamptz) FROM f RETURNING id)"
+    "RETURNING (SELECT op.capture_key FROM op) AS capture_key"
 )
 _LEDGER = text(
     "SELECT id, intent_id, operation_id, order_reference, kind, amount, currency, created_at "
@@ -137,62 +130,6 @@ def _operation_params(operation: PaymentOperation, lease_seconds: float) -> dict
     }
 
 
-# The outcome statements by their text: a handful of shapes (with or without intent, ledger, events).
-_OUTCOMES: dict[str, Sql] = {}
-
-
-def _outcome_statement(outcome: Outcome, events: EmbeddedEvents | None) -> tuple[Sql, dict[str, Any]]:
-    """The outcome's writes as one data-modifying CTE: the intent, the ledger entry and the outbox
-    rows of `events` are written only if the operation was still PENDING (`f` returned its row)."""
-    operation = outcome.operation
-    parts = [_FINISH]
-    params: dict[str, Any] = {
-        "operation_id": operation.id,
-        "status": outcome.status.value,
-        "result": json.dumps(intent_snapshot(outcome.result)),
-        "provider_reference": outcome.provider_reference or None,
-        "outcome_code": outcome.outcome_code,
-        "decline_code": outcome.decline_code,
-    }
-    saved = "NULL"
-    if outcome.intent is not None:
-        intent = outcome.intent
-        parts.append(_SAVE_INTENT)
-        saved = "(SELECT count(*) FROM i)"
-        params |= {
-            "intent_id": intent.id,
-            "intent_status": intent.status.value,
-            "intent_provider_reference": intent.provider_reference,
-            "captured": intent.captured_amount.amount,
-            "refunded": intent.refunded_amount.amount,
-            "failure_code": intent.failure_code,
-            "updated_at": intent.updated_at,
-            "version": intent.version,
-            "expected": outcome.expected_version,
-        }
-    if outcome.ledger is not None:
-        entry = outcome.ledger
-        parts.append(_ADD_LEDGER_ENTRY)
-        params |= {
-            "entry_id": entry.id,
-            "entry_intent_id": entry.intent_id,
-            "entry_order_reference": entry.order_reference,
-            "entry_kind": entry.kind.value,
-            "entry_amount": entry.amount.amount,
-            "entry_currency": entry.amount.currency,
-            "entry_created_at": entry.created_at,
-        }
-    if events is not None:
-        parts.append(f"ob AS ({_OUTBOX_INSERT} WHERE EXISTS (SELECT FROM f))")
-        params |= events.params()
-    body = ", ".join(parts)
-    statement = f"WITH {body} SELECT (SELECT count(*) FROM f) AS finished, {saved} AS saved"
-    sql = _OUTCOMES.get(statement)
-    if sql is None:
-        sql = _OUTCOMES[statement] = Sql(statement)
-    return sql, params
-
-
 class PaymentsRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -201,12 +138,14 @@ class PaymentsRepository:
 
     async def insert_authorization(
         self, operation: PaymentOperation, intent: PaymentIntent, lease_seconds: float
-    ) -> bool:
+    ) -> PaymentOperation | None:
         """Record a PENDING authorization and its new intent, in one statement, unless its key is
-        taken; False if it was. A concurrent insert of the same key waits here until the first
+        taken; None if it was. The operation as recorded: its planned capture is dropped if the
+        capture's key is taken. A concurrent insert of the same key waits here until the first
         transaction ends. The operation's foreign key to the intent is checked at commit."""
         params = {
             **_operation_params(operation, lease_seconds),
+            "capture_key": operation.capture_key,
             "order_reference": intent.order_reference,
             "intent_amount": intent.amount.amount,
             "intent_currency": intent.currency,
@@ -218,7 +157,11 @@ class PaymentsRepository:
         }
         # `solo`: transaction 1 whole (or nothing, if the key is taken), so on a transaction that has
         # sent nothing yet it goes without BEGIN and the commit that follows sends nothing.
-        return await _INSERT_AUTHORIZATION.first(self.conn, params, solo=True) is not None
+        row = await _INSERT_AUTHORIZATION.first(self.conn, params, solo=True)
+        if row is None:
+            return None
+        planned = row["capture_key"]
+        return operation if planned == operation.capture_key else replace(operation, capture_key=planned)
 
     async def insert_operation(self, operation: PaymentOperation, lease_seconds: float) -> bool:
         """Record a PENDING operation unless its key is taken or another one is in flight on the
@@ -237,9 +180,9 @@ class PaymentsRepository:
         return to_intent(row), [operation_from_json(o) for o in row["operations"]]
 
     async def lock_intent_with_operation(
-        self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+        self, intent_id: uuid.UUID, operation_id: uuid.UUID
     ) -> tuple[PaymentIntent, OperationStatus | None]:
-        row = await locks.lock_intent_with_operation(self.conn, intent_id, operation_id, nowait=nowait)
+        row = await locks.lock_intent_with_operation(self.conn, intent_id, operation_id)
         if row is None:  # pragma: no cover - intents are never deleted
             raise RuntimeError(f"payment intent {intent_id} vanished")
         status = OperationStatus(row["operation_status"]) if row["operation_status"] is not None else None
@@ -271,7 +214,7 @@ class PaymentsRepository:
         """Finish a PENDING operation, save its intent, write its ledger entry and the outbox rows of
         `events`: one statement. The caller holds the intent's lock and saw the operation PENDING
         under it."""
-        statement, params = _outcome_statement(outcome, events)
+        statement, params = outcome_statement(outcome, events)
         row = await statement.first(self.conn, params)
         assert row is not None  # a SELECT without FROM returns its one row
         if row["finished"] != 1:  # pragma: no cover - every finisher holds the intent's lock
@@ -279,6 +222,27 @@ class PaymentsRepository:
         if outcome.intent is not None and row["saved"] != 1:
             intent = outcome.intent.id
             raise RuntimeError(f"payment intent {intent} changed while its operation was in flight")
+        if outcome.capture is not None and row["captured"] != 1:  # pragma: no cover - its key is free
+            raise RuntimeError(
+                f"the capture planned by payment operation {outcome.operation.id} was not written"
+            )
+
+    async def record_outcome_if_current(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> bool:
+        """`record_outcome` with the intent's lock taken in the same statement, first: written only
+        if the intent is still at `outcome.expected_version` and the operation PENDING; False, with
+        nothing written nor locked, otherwise (the caller then locks and reads what is there)."""
+        statement, params = outcome_statement(outcome, events, current=True)
+        row = await statement.first(self.conn, params)
+        assert row is not None  # a SELECT without FROM returns its one row
+        if row["finished"] != 1:
+            return False
+        if outcome.intent is not None and row["saved"] != 1:  # pragma: no cover - locked at that version
+            raise RuntimeError(f"payment intent {outcome.intent.id} changed under its lock")
+        if outcome.capture is not None and row["captured"] != 1:  # pragma: no cover - its key is free
+            raise RuntimeError(
+                f"the capture planned by payment operation {outcome.operation.id} was not written"
+            )
+        return True
 
     async def release(self, operation_id: uuid.UUID, lease_token: uuid.UUID | None, error: str) -> None:
         params = {"id": operation_id, "token": lease_token, "error": error[:1000]}

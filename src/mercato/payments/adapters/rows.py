@@ -76,6 +76,7 @@ def to_operation(row: Any) -> PaymentOperation:
         decline_code=row["decline_code"],
         provider_reference=row["provider_reference"],
         result=from_snapshot(row["result"]) if row["result"] is not None else None,
+        capture_key=row["capture_key"],
     )
 
 

@@ -9,11 +9,12 @@ provider answers the first call's outcome instead of charging twice.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
-from mercato.payments.domain.model import LedgerEntry, OperationKind, PaymentIntent
-from mercato.payments.domain.provider import DeclineCode
+from mercato.payments.domain.model import LedgerEntry, OperationKind, PaymentIntent, Transition
+from mercato.payments.domain.provider import DeclineCode, ProviderResult
 from mercato.payments.domain.rules import PaymentDeclined, ProviderRejected
 from mercato.platform.errors import ClientError
 from mercato.platform.types import Money
@@ -36,6 +37,10 @@ class OperationRequest:
     amount: Money
     payment_token: str | None = None
     reason: str | None = None
+    # An authorization's planned capture (authorize-and-capture): its idempotency key.
+    capture_key: str | None = None
+    # The operation's id when it must be one already known (a planned capture started on its own).
+    operation_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,14 @@ class PaymentOperation:
     decline_code: str | None = None
     provider_reference: str | None = None
     result: PaymentIntent | None = None  # the intent right after the outcome: what replays return
+    # An authorization that plans its capture: the capture's key. Whoever drives the authorization
+    # asks for the capture right after it (`planned_capture`), and records both outcomes at once.
+    capture_key: str | None = None
 
     @classmethod
     def start(cls, request: OperationRequest, intent_id: uuid.UUID) -> PaymentOperation:
         return cls(
-            id=uuid.uuid4(),
+            id=request.operation_id or uuid.uuid4(),
             kind=request.kind,
             idempotency_key=request.idempotency_key,
             intent_id=intent_id,
@@ -75,6 +83,34 @@ class PaymentOperation:
             attempts=1,
             leased=True,
             lease_token=uuid.uuid4(),
+            capture_key=request.capture_key if request.kind is OperationKind.AUTHORIZE else None,
+        )
+
+    @property
+    def planned_capture_id(self) -> uuid.UUID:
+        """The id (so the provider reference) of the capture this authorization plans."""
+        return uuid.uuid5(self.id, "capture")
+
+    def planned_capture(self, authorized: PaymentIntent) -> PaymentOperation:
+        """The capture of all of `authorized` this authorization plans (`capture_key`). Its id, and
+        so its provider reference, derives from the authorization's: every driver of the
+        authorization (a redelivery, the sweeper) asks the provider the same capture, which is what
+        keeps it from being taken twice although its row is only written with its outcome."""
+        if self.capture_key is None:  # pragma: no cover - callers check
+            raise RuntimeError(f"payment operation {self.id} plans no capture")
+        return PaymentOperation(
+            id=self.planned_capture_id,
+            kind=OperationKind.CAPTURE,
+            idempotency_key=self.capture_key,
+            intent_id=authorized.id,
+            order_reference=authorized.order_reference,
+            amount=authorized.amount,
+            payment_token=None,
+            reason=None,
+            status=OperationStatus.PENDING,
+            attempts=self.attempts,
+            leased=True,
+            lease_token=None,
         )
 
     @property
@@ -120,6 +156,9 @@ class Outcome:
     ledger: LedgerEntry | None = None
     outcome_code: str | None = None
     decline_code: str | None = None
+    # The capture an authorization planned, asked right after it was approved: its row is written
+    # already finished, with this outcome (`intent` is then the intent after both).
+    capture: Outcome | None = None
 
 
 def outcome_code(kind: OperationKind, decline: DeclineCode | None) -> str:
@@ -137,3 +176,46 @@ class ResolveReport:
     claimed: int
     resolved: int
     still_pending: int
+
+
+def answer_of(
+    intent: PaymentIntent, operation: PaymentOperation, result: ProviderResult, now: datetime
+) -> tuple[OperationStatus, str | None, Transition]:
+    """What the provider's answer to `operation` does to `intent`: its status, outcome code and
+    the intent's transition."""
+    if result.approved:
+        transition = intent.succeeded(
+            operation.kind,
+            operation.amount,
+            operation_id=operation.id,
+            provider_reference=result.provider_reference,
+            now=now,
+            reason=operation.reason or "",
+        )
+        return OperationStatus.SUCCEEDED, None, transition
+    code = outcome_code(operation.kind, result.decline_code)
+    return OperationStatus.DECLINED, code, intent.declined(operation.kind, code, now=now)
+
+
+def decline_of(result: ProviderResult) -> str | None:
+    return result.decline_code.value if result.decline_code is not None else None
+
+
+def finished_as(
+    operation: PaymentOperation,
+    status: OperationStatus,
+    code: str | None,
+    result: ProviderResult,
+    after: PaymentIntent,
+) -> PaymentOperation:
+    """The operation as its outcome left it (what the caller answers, and replays read back)."""
+    return replace(
+        operation,
+        status=status,
+        leased=False,
+        lease_token=None,
+        outcome_code=code,
+        decline_code=decline_of(result),
+        provider_reference=result.provider_reference or None,
+        result=after,
+    )

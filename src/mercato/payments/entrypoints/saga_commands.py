@@ -19,7 +19,10 @@ operation commits in a transaction of payments' own before the provider is asked
 its ledger entry and its reply event are written in the consumer's unit of work, so they commit
 with the inbox row (one transaction fewer per command). A crash before that commit leaves the
 operation PENDING: the redelivered command (same key) or the `pending payments` sweeper finishes
-it, asking the provider again under the same reference.
+it, asking the provider again under the same reference. Authorize-and-capture commits one PENDING
+operation, the authorization planning its capture: both provider calls follow, and both outcomes
+are written in one statement; whoever finishes a PENDING authorization asks its capture too, under
+a reference derived from the authorization's (`service_layer.operations`).
 
 The consumer's unit of work may hold a whole batch of messages: nothing here rolls it back, and a
 command that would have to wait for what the batch holds raises `LockBusy` (see

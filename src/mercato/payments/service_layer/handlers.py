@@ -32,7 +32,6 @@ from mercato.payments.service_layer.operations import (
     Begin,
     Done,
     Drive,
-    Follow,
     OperationRunner,
     PaymentsDeps,
     Step,
@@ -91,7 +90,9 @@ async def _existing(
     return Drive(claimed, intent)
 
 
-def _begin_authorize(cmd: commands.AuthorizePayment, provider: str, lease_seconds: float) -> Begin:
+def _begin_authorize(
+    cmd: commands.AuthorizePayment, provider: str, lease_seconds: float, capture_key: str | None = None
+) -> Begin:
     request = OperationRequest(
         kind=OperationKind.AUTHORIZE,
         idempotency_key=cmd.idempotency_key,
@@ -99,6 +100,7 @@ def _begin_authorize(cmd: commands.AuthorizePayment, provider: str, lease_second
         order_reference=cmd.order_reference,
         amount=cmd.amount,
         payment_token=cmd.payment_token,
+        capture_key=capture_key,
     )
 
     async def begin(uow: PaymentsUnitOfWork, busy: bool) -> Step:
@@ -108,8 +110,9 @@ def _begin_authorize(cmd: commands.AuthorizePayment, provider: str, lease_second
         operation = PaymentOperation.start(request, intent.id)
         # The operation row claims the key first (a concurrent same key queues on it), the intent
         # only with it, in one statement.
-        if await uow.store.insert_authorization(operation, intent, lease_seconds):
-            return Drive(operation, intent)
+        recorded = await uow.store.insert_authorization(operation, intent, lease_seconds)
+        if recorded is not None:
+            return Drive(recorded, intent)
         found = await uow.store.operation_by_key(OperationKind.AUTHORIZE, cmd.idempotency_key)
         if found is None:  # pragma: no cover - the conflicting row cannot vanish
             raise RuntimeError("idempotency key conflicted but is not there")
@@ -176,7 +179,11 @@ def _begin_on_intent(
 
 
 def _request(
-    kind: OperationKind, key: str, amount: Callable[[PaymentIntent], Money], reason: str | None = None
+    kind: OperationKind,
+    key: str,
+    amount: Callable[[PaymentIntent], Money],
+    reason: str | None = None,
+    operation_id: uuid.UUID | None = None,
 ) -> Callable[[PaymentIntent], OperationRequest]:
     def request_for(intent: PaymentIntent) -> OperationRequest:
         return OperationRequest(
@@ -186,6 +193,7 @@ def _request(
             order_reference=intent.order_reference,
             amount=amount(intent),
             reason=reason,
+            operation_id=operation_id,
         )
 
     return request_for
@@ -215,47 +223,37 @@ async def _on_intent(
     return _outcome(await runner.run(begin, Touches(kind, key, intent_id), outcome))
 
 
-def _follow_with_capture(key: str, lease_seconds: float) -> Follow:
-    """The capture of the whole authorization, started where the authorization is recorded."""
-    request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount)
-
-    async def follow(uow: PaymentsUnitOfWork, intent: PaymentIntent, busy: bool) -> Step:
-        request = request_for(intent)
-        intent.check(OperationKind.CAPTURE, request.amount)
-        operation = PaymentOperation.start(request, intent.id)
-        if await uow.store.insert_operation(operation, lease_seconds):
-            return Drive(operation, intent)
-        # The key is taken (this capture was started before, or the key is another intent's).
-        begin = _begin_on_intent(OperationKind.CAPTURE, intent.id, key, request_for, lease_seconds)
-        return await begin(uow, busy)
-
-    return follow
-
-
 async def authorize_and_capture_payment(
     cmd: commands.AuthorizeAndCapturePayment, deps: PaymentsDeps
 ) -> PaymentIntent:
-    """Authorize, then capture all of it. Three transactions when all goes well: the authorization
-    PENDING; its outcome with the capture PENDING; the capture's outcome (in `outcome` when given).
+    """Authorize, then capture all of it. Two transactions when all goes well: the authorization
+    PENDING, planning its capture (`capture_key`); after both provider calls, both outcomes in one
+    statement (in `outcome` when given). The capture has no PENDING row of its own: its reference
+    derives from the authorization's, so whoever drives the PENDING authorization again (a
+    redelivery, the sweeper) asks the same capture again (`OperationRunner.drive_planned`).
     A decline raises `PaymentDeclined` as `authorize_payment` does; a refused capture raises
     `CaptureRefused` (the money stays authorized, for the caller to void)."""
     runner, outcome = deps.runner, deps.outcome
-    lease = runner.settings.lease_seconds
     key = cmd.capture_idempotency_key
 
-    async def authorize() -> tuple[PaymentIntent, Drive | None]:
+    async def authorize() -> tuple[PaymentIntent, PaymentOperation, PaymentOperation | None]:
         checks.check_authorize_and_capture(cmd)
-        begin = _begin_authorize(cmd.authorization, runner.provider.name, lease)
+        lease = runner.settings.lease_seconds
+        begin = _begin_authorize(cmd.authorization, runner.provider.name, lease, capture_key=key)
         touches = Touches(OperationKind.AUTHORIZE, cmd.idempotency_key)
-        operation, capture = await runner.run_then(begin, touches, _follow_with_capture(key, lease), outcome)
-        return _outcome(operation), capture
+        operation, captured = await runner.run_planned(begin, touches, outcome)
+        return _outcome(operation), operation, captured
 
-    authorized, started = await _guarded(AuthorizePaymentErrorCode, authorize)
+    authorized, authorization, captured = await _guarded(AuthorizePaymentErrorCode, authorize)
 
     async def capture() -> PaymentIntent:
-        if started is not None:
-            return _outcome(await runner.drive(started.operation, started.intent, outcome))
-        request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount)
+        if captured is not None:
+            return _outcome(captured)
+        # A replay (the capture is found by its key), or an authorization recorded without its
+        # capture: its key was taken, or a version that captures in a command of its own recorded
+        # it. A planned capture then keeps its planned id: had it been asked, it is the same question.
+        planned = authorization.planned_capture_id if authorization.capture_key == key else None
+        request_for = _request(OperationKind.CAPTURE, key, lambda intent: intent.amount, None, planned)
         return await _on_intent(OperationKind.CAPTURE, authorized.id, key, request_for, runner, outcome)
 
     try:

@@ -7,6 +7,9 @@
            still PENDING), updates the intent and writes the ledger entry; the event goes to the
            outbox; commit
 
+An authorization may plan its capture (`capture_key`): whoever drives it asks for the capture
+right after an approval, under its lease, with a reference derived from it; tx 2 records both.
+
 A crash or a timeout between the two leaves the operation PENDING. Whoever comes next with the
 same idempotency key (or the `ResolvePendingOperations` sweeper) claims it once its lease has run
 out and calls the provider again with the same reference; the provider answers the first call's
@@ -38,12 +41,20 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from mercato.payments.domain.breaker import CircuitBreaker
 from mercato.payments.domain.model import OperationKind, PaymentIntent
-from mercato.payments.domain.operations import OperationStatus, Outcome, PaymentOperation, outcome_code
+from mercato.payments.domain.operations import (
+    OperationStatus,
+    Outcome,
+    PaymentOperation,
+    answer_of,
+    decline_of,
+    finished_as,
+)
 from mercato.payments.domain.provider import (
     PaymentProvider,
     ProviderError,
@@ -54,7 +65,6 @@ from mercato.payments.domain.provider import (
 )
 from mercato.payments.domain.rules import LockBusy, OperationInProgress
 from mercato.payments.service_layer.unit_of_work import PaymentsUnitOfWork
-from mercato.platform.errors import ClientError
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +97,8 @@ Step = Drive | Done | Wait
 # Transaction 1 on the unit of work it is given; `busy`: the caller's transaction holds payment
 # locks, so nothing may be waited for (NOWAIT, no claim of a lease: `LockBusy` instead).
 Begin = Callable[[PaymentsUnitOfWork, bool], Awaitable[Step]]
-# The next operation's transaction 1, run in the transaction recording the first one's success,
-# given the intent right after it (locked there).
-Follow = Callable[[PaymentsUnitOfWork, PaymentIntent, bool], Awaitable[Step]]
+# A planned capture and the provider's answer to it, recorded with its authorization.
+Planned = tuple[PaymentOperation, ProviderResult]
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,9 @@ class Touches:
 class RunnerSettings:
     provider_timeout_seconds: float = 10.0
     # Longer than the provider timeout plus the second transaction, so a live driver never loses
-    # its lease; after a crash, retries of the same key wait at most this long.
+    # its lease; after a crash, retries of the same key wait at most this long. (A planned capture
+    # is asked under the same lease: if taken over mid-way, the same references are asked again and
+    # the later recorder finds the outcome recorded.)
     lease_seconds: float = 30.0
     poll_interval_seconds: float = 0.05
 
@@ -148,28 +159,21 @@ class OperationRunner:
         """Run `begin` (transaction 1) and take the operation to a recorded outcome, SUCCEEDED or
         DECLINED, recorded in `outcome` when given (the caller commits it) or in a transaction of
         its own. Raises `ProviderUnavailable` when the outcome stays unknown."""
-        operation, _ = await self.run_then(begin, touches, None, outcome)
+        operation, _ = await self.run_planned(begin, touches, outcome)
         return operation
 
-    async def run_then(
-        self, begin: Begin, touches: Touches, follow: Follow | None, outcome: PaymentsUnitOfWork | None = None
-    ) -> tuple[PaymentOperation, Drive | None]:
-        """`run`, and when this request's provider call succeeds, `follow` starts the next
-        operation in the transaction that records the first one's outcome (one commit for both;
-        that outcome's event is left out: the next operation's answers the caller). The next
-        operation comes back to be driven (None: it was not started here)."""
+    async def run_planned(
+        self, begin: Begin, touches: Touches, outcome: PaymentsUnitOfWork | None = None
+    ) -> tuple[PaymentOperation, PaymentOperation | None]:
+        """`run`, and the capture the operation planned (an authorization's `capture_key`) as this
+        call recorded it with the authorization; None when it recorded none (a replay, a decline,
+        nothing planned, or someone else recorded the authorization first)."""
         if outcome is not None and outcome.holds(touches.kind, touches.key, touches.intent_id):
             return await self._decide_on(outcome, begin), None
-        busy = outcome is not None and outcome.holds_locks
-        step = await self._claim(begin, busy)
+        step = await self._claim(begin, outcome is not None and outcome.holds_locks)
         if isinstance(step, Done):
             return step.operation, None
-        if follow is None:
-            return await self.drive(step.operation, step.intent, outcome), None
-        result = await self._ask(step.operation, step.intent)
-        if not result.approved:
-            return await self._recorded(step.operation, result, outcome), None
-        return await self._record_then(step.operation, result, follow, busy)
+        return await self.drive_planned(step.operation, step.intent, outcome)
 
     async def _claim(self, begin: Begin, busy: bool) -> Done | Drive:
         """Transaction 1 until it yields our operation's lease or its recorded outcome."""
@@ -203,68 +207,78 @@ class OperationRunner:
         self, operation: PaymentOperation, intent: PaymentIntent, outcome: PaymentsUnitOfWork | None = None
     ) -> PaymentOperation:
         """Call the provider for a PENDING operation whose lease we hold, then record the outcome
-        (in `outcome` when given, the caller commits it)."""
-        return await self._recorded(operation, await self._ask(operation, intent), outcome)
+        (in `outcome` when given, the caller commits it). An authorization that plans its capture
+        is captured too, whoever drives it (a redelivery, the sweeper): see `drive_planned`."""
+        recorded, _ = await self.drive_planned(operation, intent, outcome)
+        return recorded
 
-    async def _ask(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
-        """The provider's answer; on no answer the lease is freed and `ProviderUnavailable` raised.
-        While the breaker is open, no answer is asked for (`ProviderPaused`)."""
+    async def drive_planned(
+        self, operation: PaymentOperation, intent: PaymentIntent, outcome: PaymentsUnitOfWork | None = None
+    ) -> tuple[PaymentOperation, PaymentOperation | None]:
+        """`drive`; an approved authorization with a `capture_key` is followed by its capture, asked
+        under the lease of the authorization (the capture's reference derives from it: asked again
+        after a crash, it is the same question), and both outcomes are recorded in one statement.
+        Until then the authorization stays PENDING: whoever drives it next asks both again."""
+        result = await self._ask(operation, intent)
+        if operation.capture_key is None or not result.approved:
+            return await self._recorded(operation, result, intent, outcome), None
+        capture = operation.planned_capture(intent)
+        charged = replace(intent, provider_reference=result.provider_reference)
+        captured = await self._ask(capture, charged, holder=operation)
+        if outcome is not None:
+            return await self._record(outcome, operation, result, intent, (capture, captured))
+        async with self.unit_of_work() as uow:
+            recorded = await self._record(uow, operation, result, intent, (capture, captured))
+            await uow.commit()
+        return recorded
+
+    async def _ask(
+        self, operation: PaymentOperation, intent: PaymentIntent, holder: PaymentOperation | None = None
+    ) -> ProviderResult:
+        """The provider's answer; on no answer the lease (`holder`'s, the operation's by default) is
+        freed and `ProviderUnavailable` raised. While the breaker is open, no answer is asked for
+        (`ProviderPaused`)."""
         breaker = self.breaker
+        holder = holder or operation
         if not breaker.allow():
             paused = ProviderPaused(max(breaker.seconds_until_probe(), 0.1))
-            await self._release(operation, paused.message)
+            await self._release(holder, paused.message)
             raise paused
         try:
             async with asyncio.timeout(self.settings.provider_timeout_seconds):
                 result = await self._call(operation, intent)
         except TimeoutError:
             breaker.failed()
-            await self._release(operation, "provider timeout")
+            await self._release(holder, "provider timeout")
             raise ProviderTimeout() from None
         except ProviderUnavailable as exc:
             breaker.failed()
-            await self._release(operation, exc.message)
+            await self._release(holder, exc.message)
             raise
         except asyncio.CancelledError:
             breaker.abandoned()
             raise
         except Exception as exc:  # whatever broke in the adapter, the outcome is unknown
             breaker.failed()
-            await self._release(operation, repr(exc))
+            await self._release(holder, repr(exc))
             raise ProviderError() from exc
         breaker.succeeded()
         return result
 
     async def _recorded(
-        self, operation: PaymentOperation, result: ProviderResult, outcome: PaymentsUnitOfWork | None
+        self,
+        operation: PaymentOperation,
+        result: ProviderResult,
+        intent: PaymentIntent,
+        outcome: PaymentsUnitOfWork | None,
     ) -> PaymentOperation:
         if outcome is not None:
-            recorded, _ = await self._record(outcome, operation, result)
+            recorded, _ = await self._record(outcome, operation, result, intent)
             return recorded
         async with self.unit_of_work() as uow:
-            recorded, _ = await self._record(uow, operation, result)
+            recorded, _ = await self._record(uow, operation, result, intent)
             await uow.commit()
         return recorded
-
-    async def _record_then(
-        self, operation: PaymentOperation, result: ProviderResult, follow: Follow, busy: bool
-    ) -> tuple[PaymentOperation, Drive | None]:
-        """The approved outcome in a transaction of its own (the next operation's transaction 1
-        must commit before its provider call), with the next operation started in it."""
-        async with self.unit_of_work() as uow:
-            try:
-                recorded, ours = await self._record(uow, operation, result, announce=False, nowait=busy)
-            except LockBusy:
-                await self._release(operation, "the intent is locked by another consumer's batch")
-                raise
-            step: Step | None = None
-            if ours and recorded.result is not None:
-                try:
-                    step = await follow(uow, recorded.result, busy)
-                except ClientError:
-                    step = None  # refused: its own transaction 1 refuses it again, after this commit
-            await uow.commit()
-        return recorded, step if isinstance(step, Drive) and step.own else None
 
     async def _call(self, operation: PaymentOperation, intent: PaymentIntent) -> ProviderResult:
         reference = operation.reference
@@ -285,69 +299,88 @@ class OperationRunner:
         uow: PaymentsUnitOfWork,
         operation: PaymentOperation,
         result: ProviderResult,
-        *,
-        announce: bool = True,
-        nowait: bool = False,
-    ) -> tuple[PaymentOperation, bool]:
-        """Transaction 2: the outcome, the intent, its ledger entry and (if `announce`) its event,
-        all or nothing. True with the outcome when this call recorded it (the intent stays locked in
-        `uow` as `result` says), False when someone who took the operation over did first."""
-        intent, status = await uow.store.lock_intent_with_operation(
-            operation.intent_id, operation.id, nowait=nowait
-        )
+        intent: PaymentIntent,
+        capture: Planned | None = None,
+    ) -> tuple[PaymentOperation, PaymentOperation | None]:
+        """Transaction 2: the outcome, the intent, its ledger entry and its event, all or nothing;
+        with `capture` (an approved authorization's planned capture) the capture's row and ledger
+        entry too, and the capture's event instead of the authorization's (the saga waits for the
+        capture). One statement while `intent` (as transaction 1 read it) is current: it locks the
+        intent itself. The outcome as recorded, and the capture's; if someone who took the
+        operation over recorded it first, their outcome and None (the intent stays locked)."""
+        written = await self._write(uow, operation, result, intent, capture, current=True)
+        if written is not None:
+            return written
+        # The intent moved since transaction 1 read it: lock it and decide on what is there now.
+        intent, status = await uow.store.lock_intent_with_operation(operation.intent_id, operation.id)
         uow.locked(intent.id)
         if status is not OperationStatus.PENDING:
             recorded = await uow.store.operation(operation.id)
             assert recorded is not None
-            return recorded, False
+            return recorded, None
+        written = await self._write(uow, operation, result, intent, capture, current=False)
+        assert written is not None  # under the intent's lock, the operation stays PENDING
+        return written
+
+    async def _write(
+        self,
+        uow: PaymentsUnitOfWork,
+        operation: PaymentOperation,
+        result: ProviderResult,
+        intent: PaymentIntent,
+        capture: Planned | None,
+        *,
+        current: bool,
+    ) -> tuple[PaymentOperation, PaymentOperation | None] | None:
+        """The outcome's one statement, computed from `intent`; with `current` it locks the intent
+        itself and writes nothing (None) unless the intent is still that version."""
         now = uow.clock()
-        code: str | None = None
-        if result.approved:
-            status = OperationStatus.SUCCEEDED
-            transition = intent.succeeded(
-                operation.kind,
-                operation.amount,
-                operation_id=operation.id,
-                provider_reference=result.provider_reference,
-                now=now,
-                reason=operation.reason or "",
+        status, code, transition = answer_of(intent, operation, result, now)
+        after, event, planned = transition.intent, transition.event, None
+        if capture is not None:
+            planned_op, planned_result = capture
+            # Asked after the authorization: its ledger entry sorts after the authorization's.
+            later = max(uow.clock(), now + timedelta(microseconds=1))
+            planned_status, planned_code, captured = answer_of(after, planned_op, planned_result, later)
+            after, event = captured.intent, captured.event
+            planned = Outcome(
+                operation=planned_op,
+                status=planned_status,
+                result=after,
+                provider_reference=planned_result.provider_reference,
+                expected_version=transition.intent.version,
+                ledger=captured.ledger,
+                outcome_code=planned_code,
+                decline_code=decline_of(planned_result),
             )
-        else:
-            status = OperationStatus.DECLINED
-            code = outcome_code(operation.kind, result.decline_code)
-            transition = intent.declined(operation.kind, code, now=now)
-        decline = result.decline_code.value if result.decline_code is not None else None
         # The event rides in the recording statement (one INSERT less at commit).
-        announced = (
-            uow.embed_events([transition.event]) if announce and transition.event is not None else None
+        announced = uow.embed_events([event]) if event is not None else None
+        outcome = Outcome(
+            operation=operation,
+            status=status,
+            result=transition.intent,
+            provider_reference=result.provider_reference,
+            expected_version=intent.version,
+            intent=after if after is not intent else None,
+            ledger=transition.ledger,
+            outcome_code=code,
+            decline_code=decline_of(result),
+            capture=planned,
         )
-        await uow.store.record_outcome(
-            Outcome(
-                operation=operation,
-                status=status,
-                result=transition.intent,
-                provider_reference=result.provider_reference,
-                expected_version=intent.version,
-                intent=transition.intent if transition.intent is not intent else None,
-                ledger=transition.ledger,
-                outcome_code=code,
-                decline_code=decline,
-            ),
-            announced,
-        )
-        uow.recorded(operation)
+        if current:
+            if not await uow.store.record_outcome_if_current(outcome, announced):
+                return None
+            uow.locked(intent.id)
+        else:
+            await uow.store.record_outcome(outcome, announced)
+        uow.recorded(operation, planned.operation if planned is not None else None)
         if announced is not None:
             uow.embedded(announced)
-        return replace(
-            operation,
-            status=status,
-            leased=False,
-            lease_token=None,
-            outcome_code=code,
-            decline_code=decline,
-            provider_reference=result.provider_reference or None,
-            result=transition.intent,
-        ), True
+        return finished_as(operation, status, code, result, transition.intent), (
+            finished_as(planned.operation, planned.status, planned.outcome_code, capture[1], after)
+            if planned is not None and capture is not None
+            else None
+        )
 
     async def _release(self, operation: PaymentOperation, error: str) -> None:
         """Free the lease at once, so a retry with the same key need not wait for it to run out."""

@@ -38,13 +38,13 @@ class PaymentsStore(Protocol):
 
     async def insert_authorization(
         self, operation: PaymentOperation, intent: PaymentIntent, lease_seconds: float
-    ) -> bool: ...
+    ) -> PaymentOperation | None: ...
     async def insert_operation(self, operation: PaymentOperation, lease_seconds: float) -> bool: ...
     async def lock_intent_with_operations(
         self, intent_id: uuid.UUID, kind: OperationKind, key: str, *, nowait: bool = False
     ) -> tuple[PaymentIntent, list[PaymentOperation]] | None: ...
     async def lock_intent_with_operation(
-        self, intent_id: uuid.UUID, operation_id: uuid.UUID, *, nowait: bool = False
+        self, intent_id: uuid.UUID, operation_id: uuid.UUID
     ) -> tuple[PaymentIntent, OperationStatus | None]: ...
     async def operations_for(
         self, kind: OperationKind, key: str, intent_id: uuid.UUID
@@ -57,6 +57,9 @@ class PaymentsStore(Protocol):
     ) -> list[PaymentOperation]: ...
     async def intents(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PaymentIntent]: ...
     async def record_outcome(self, outcome: Outcome, events: EmbeddedEvents | None = None) -> None: ...
+    async def record_outcome_if_current(
+        self, outcome: Outcome, events: EmbeddedEvents | None = None
+    ) -> bool: ...
     async def release(self, operation_id: uuid.UUID, lease_token: uuid.UUID | None, error: str) -> None: ...
     async def release_all(self, leases: Sequence[Lease], error: str) -> None: ...
 
@@ -101,12 +104,14 @@ class PaymentsUnitOfWork(StoreUnitOfWork[PaymentsStore]):
         """This transaction locked the intent (FOR UPDATE): nobody else gets it before it ends."""
         self.held_intents.add(intent_id)
 
-    def recorded(self, operation: PaymentOperation) -> None:
-        """This transaction finished `operation`: its key and row are held too, and its lease is
-        freed should the transaction roll back."""
+    def recorded(self, operation: PaymentOperation, planned: PaymentOperation | None = None) -> None:
+        """This transaction finished `operation` (and wrote its `planned` capture finished): their
+        keys and rows are held too, and the lease is freed should the transaction roll back."""
         self.held_intents.add(operation.intent_id)
         self.held_keys.add((operation.kind, operation.idempotency_key))
         self._leases.append((operation.id, operation.lease_token))
+        if planned is not None:  # its row has no lease: it exists only if this transaction commits
+            self.held_keys.add((planned.kind, planned.idempotency_key))
 
     async def commit(self) -> None:
         await super().commit()
