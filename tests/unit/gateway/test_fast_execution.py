@@ -175,7 +175,9 @@ async def test_requests_differing_only_in_variables_no_directive_reads_share_com
     built_first = BuildingExecutor.built
 
     # When it is asked again with other values
-    others = [await schema.execute(query, {"s": s}, context_value=context(SETTINGS, clients)) for s in slugs[1:]]
+    others = [
+        await schema.execute(query, {"s": slug}, context_value=context(SETTINGS, clients)) for slug in slugs[1:]
+    ]
 
     # Then each answers its own product without building any completion
     assert first.errors is None
@@ -193,11 +195,15 @@ async def test_requests_differing_in_a_directive_variable_build_their_own_select
     clients = memory_clients(catalog)
     query = "query($s: String!, $v: Boolean!) { product(slug: $s) { slug name @include(if: $v) } }"
     product = next(p for p in catalog.products if p.published)
-    shown = await schema.execute(query, {"s": product.slug, "v": True}, context_value=context(SETTINGS, clients))
+    shown = await schema.execute(
+        query, {"s": product.slug, "v": True}, context_value=context(SETTINGS, clients)
+    )
     built_first = BuildingExecutor.built
 
     # When it is asked with the variable false
-    hidden = await schema.execute(query, {"s": product.slug, "v": False}, context_value=context(SETTINGS, clients))
+    hidden = await schema.execute(
+        query, {"s": product.slug, "v": False}, context_value=context(SETTINGS, clients)
+    )
 
     # Then that request built its own selection, without the field
     assert shown.data == {"product": {"slug": product.slug, "name": product.name}}

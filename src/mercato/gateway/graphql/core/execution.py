@@ -115,8 +115,8 @@ class PlainSelectionExecutor(StrawberryGraphQLCoreExecutionContext):
         selection is named by that operation, its field nodes and the values of the variables its
         directives read (`@skip`/`@include` decide which fields are collected; nothing else the
         compiled code does reads a variable): building a completion anew for every request was ~12%
-        of an uncached listing. The entry keeps the operation alive, so no other operation can take its id while
-        the key holds it."""
+        of an uncached listing. The entry keeps the operation alive, so no other operation can take
+        its id while the key holds it."""
         variables = self._variables_key
         if variables is None:
             return None
