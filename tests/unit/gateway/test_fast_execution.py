@@ -176,7 +176,7 @@ async def test_requests_differing_only_in_variables_no_directive_reads_share_com
 
     # When it is asked again with other values
     others = [
-        await schema.execute(query, {"s": slug}, context_value=context(SETTINGS, clients)) for slug in slugs[1:]
+        await schema.execute(query, {"s": s}, context_value=context(SETTINGS, clients)) for s in slugs[1:]
     ]
 
     # Then each answers its own product without building any completion
