@@ -229,7 +229,7 @@ class _DirectiveVariables(Visitor):
         self.names = names
 
     def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
-        for argument in node.arguments:
+        for argument in node.arguments or ():
             visit(argument.value, _Variables(self.names))
 
 
