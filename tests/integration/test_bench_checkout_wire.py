@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from bench.checkout import checked
-from bench.checkout_wire import KEY_HOLE, CartWatch, ShopperLine, WireError, json_body
+from bench.checkout_wire import KEY_HOLE, CartWatch, ShopperLine, WireError, json_body, run_fast
 from bench.validate import BadResponse
 from redis.asyncio import Redis
 
@@ -112,6 +112,21 @@ async def test_checkout_requests_carry_the_token_a_fresh_key_each_and_share_one_
     assert bodies[0]["variables"]["c"] == "cart-1"
     assert bodies[2] == {"query": "mutation { cartLinesAdd }", "variables": {"c": "cart-1"}}
     assert checked(answers[0])["checkoutComplete"]["order"]["status"] == "CONFIRMED"
+
+
+def test_the_line_works_on_the_loop_the_driver_runs_on() -> None:
+    # The measured levels run on uvloop (`run_fast`), whose transports are not asyncio's classes.
+    async def go() -> list[bytes]:
+        server = FakeServer()
+        server.server = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        line = _line(server.port)
+        try:
+            return [await line.post(line.checkout_request()), await line.post(line.add_request)]
+        finally:
+            line.close()
+            server.server.close()
+
+    assert run_fast(go) == [OK, OK]
 
 
 async def test_a_chunked_answer_is_read_whole(fake: FakeServer) -> None:
