@@ -1,5 +1,5 @@
 """The checkout scenario's storefront: shoppers that register, sign in and keep one cart each, and a
-closed-loop driver (asyncio + httpx) that checks out at a fixed number of concurrent shoppers.
+closed-loop driver that checks out at a fixed number of concurrent shoppers.
 
 The measured loop (`drive`) goes through `bench.checkout_wire`'s lean client (one keep-alive
 connection per shopper, prebuilt requests, one Redis command per tick for all carts waiting to be
