@@ -52,13 +52,14 @@ def _driver(module: ModuleType | None) -> Iterator[None]:
     if module is None:
         yield
         return
-    own, own_run = checkout_run.checkout, checkout_run.run_fast
-    checkout_run.checkout = module  # type: ignore[assignment]
-    checkout_run.run_fast = _plain_run
+    own = {name: getattr(checkout_run, name) for name in ("checkout", "run_fast")}
+    setattr(checkout_run, "checkout", module)  # noqa: B010 - swapped for the block, restored below
+    setattr(checkout_run, "run_fast", _plain_run)  # noqa: B010
     try:
         yield
     finally:
-        checkout_run.checkout, checkout_run.run_fast = own, own_run
+        for name, value in own.items():
+            setattr(checkout_run, name, value)
 
 
 def measure(
@@ -67,6 +68,7 @@ def measure(
     plan = Plan(levels, 0, [SINGLE], hot=[], rush=None, count_wire=False)
     bench = CheckoutBench(engines, 2, plan)
     rows: list[tuple[int, int, str, float, float, float]] = []
+    others: list[str] = []
     server = topology_server(SINGLE, bench._env(counted=False), 2)
     with running(server, "/readyz", timeout=checkout_run.READY_TIMEOUT):
         bench._setup(server)
@@ -80,6 +82,9 @@ def measure(
                     client = result.cpu_ms_per_order().get("load client", float("nan"))
                     mercato = result.cpu_ms_per_order().get("Mercato", float("nan"))
                     rows.append((round_, level, name, client, mercato, result.orders_per_s))
+                    if result.not_confirmed:
+                        missed = {k: v for k, v in result.outcomes.items() if k != "CONFIRMED"}
+                        others.append(f"round {round_}, {level} shoppers, {name}: not confirmed {missed}")
     lines = ["round | shoppers | client | load client CPU ms/order | Mercato CPU ms/order | orders/s"]
     lines += [f"{r} | {lv} | {n} | {c:.2f} | {m:.1f} | {o:.1f}" for r, lv, n, c, m, o in rows]
     for level in levels:
@@ -92,7 +97,7 @@ def measure(
         ]
         ratios = ", ".join(f"{this / base:.2f}" for this, base in pairs if base)
         lines.append(f"{level} shoppers: load client this/baseline per round: {ratios}")
-    return lines
+    return lines + others
 
 
 def main(argv: list[str] | None = None) -> int:
