@@ -26,6 +26,7 @@ from typing import Any
 from bench import checkout_run
 from bench.checkout_run import CheckoutBench, Plan
 from bench.environment import URL_VARS, BenchEngines, cleanup, configured_urls, prepare, seed
+from bench.load import _percentile
 from bench.server import SINGLE, running, topology_server
 
 PRODUCTS = 200  # the catalog `make bench`'s checkout scenario seeds
@@ -67,7 +68,7 @@ def measure(
 ) -> list[str]:
     plan = Plan(levels, 0, [SINGLE], hot=[], rush=None, count_wire=False)
     bench = CheckoutBench(engines, 2, plan)
-    rows: list[tuple[int, int, str, float, float, float]] = []
+    rows: list[tuple[int, int, str, float, float, float, float]] = []
     others: list[str] = []
     server = topology_server(SINGLE, bench._env(counted=False), 2)
     with running(server, "/readyz", timeout=checkout_run.READY_TIMEOUT):
@@ -81,12 +82,19 @@ def measure(
                         result = bench._level(server, SINGLE, level, seconds, warmup, 5.0, "distinct")
                     client = result.cpu_ms_per_order().get("load client", float("nan"))
                     mercato = result.cpu_ms_per_order().get("Mercato", float("nan"))
-                    rows.append((round_, level, name, client, mercato, result.orders_per_s))
+                    lags = sorted(result.cart_lags)
+                    lag_p99 = 1000 * _percentile(lags, 99) if lags else float("nan")
+                    rows.append((round_, level, name, client, mercato, result.orders_per_s, lag_p99))
                     if result.not_confirmed:
                         missed = {k: v for k, v in result.outcomes.items() if k != "CONFIRMED"}
                         others.append(f"round {round_}, {level} shoppers, {name}: not confirmed {missed}")
-    lines = ["round | shoppers | client | load client CPU ms/order | Mercato CPU ms/order | orders/s"]
-    lines += [f"{r} | {lv} | {n} | {c:.2f} | {m:.1f} | {o:.1f}" for r, lv, n, c, m, o in rows]
+    lines = [
+        "round | shoppers | client | load client CPU ms/order | Mercato CPU ms/order | orders/s "
+        "| cart emptied p99 ms"
+    ]
+    lines += [
+        f"{r} | {lv} | {n} | {c:.2f} | {m:.1f} | {o:.1f} | {lag:.0f}" for r, lv, n, c, m, o, lag in rows
+    ]
     for level in levels:
         pairs = [
             (
