@@ -68,7 +68,7 @@ def measure(
 ) -> list[str]:
     plan = Plan(levels, 0, [SINGLE], hot=[], rush=None, count_wire=False)
     bench = CheckoutBench(engines, 2, plan)
-    rows: list[tuple[int, int, str, float, float, float, float]] = []
+    rows: list[tuple[int, int, str, float, float, float, str]] = []
     others: list[str] = []
     server = topology_server(SINGLE, bench._env(counted=False), 2)
     with running(server, "/readyz", timeout=checkout_run.READY_TIMEOUT):
@@ -83,14 +83,18 @@ def measure(
                     client = result.cpu_ms_per_order().get("load client", float("nan"))
                     mercato = result.cpu_ms_per_order().get("Mercato", float("nan"))
                     lags = sorted(result.cart_lags)
-                    lag_p99 = 1000 * _percentile(lags, 99) if lags else float("nan")
-                    rows.append((round_, level, name, client, mercato, result.orders_per_s, lag_p99))
+                    lag = (
+                        f"{1000 * _percentile(lags, 50):.0f} / {1000 * _percentile(lags, 99):.0f}"
+                        if lags
+                        else "-"
+                    )
+                    rows.append((round_, level, name, client, mercato, result.orders_per_s, lag))
                     if result.not_confirmed:
                         missed = {k: v for k, v in result.outcomes.items() if k != "CONFIRMED"}
                         others.append(f"round {round_}, {level} shoppers, {name}: not confirmed {missed}")
     lines = [
         "round | shoppers | client | load client CPU ms/order | Mercato CPU ms/order | orders/s "
-        "| cart emptied p99 ms"
+        "| cart emptied p50 / p99 ms"
     ]
     lines += [
         f"{r} | {lv} | {n} | {c:.2f} | {m:.1f} | {o:.1f} | {lag:.0f}" for r, lv, n, c, m, o, lag in rows
