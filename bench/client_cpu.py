@@ -96,9 +96,7 @@ def measure(
         "round | shoppers | client | load client CPU ms/order | Mercato CPU ms/order | orders/s "
         "| cart emptied p50 / p99 ms"
     ]
-    lines += [
-        f"{r} | {lv} | {n} | {c:.2f} | {m:.1f} | {o:.1f} | {lag:.0f}" for r, lv, n, c, m, o, lag in rows
-    ]
+    lines += [f"{r} | {lv} | {n} | {c:.2f} | {m:.1f} | {o:.1f} | {lag}" for r, lv, n, c, m, o, lag in rows]
     for level in levels:
         pairs = [
             (
