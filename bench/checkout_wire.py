@@ -168,10 +168,11 @@ _FIELD_COUNTS = "local n = {} for i, key in ipairs(KEYS) do n[i] = redis.call('H
 
 
 class CartWatch:
-    """Waits for confirmed orders' carts to be emptied: while any shopper waits, every `interval`
-    seconds one script reads the field count of every waiting cart (a cart hash holds META_FIELDS
-    fields besides its lines, see `cart.adapters.scripts`). The lag is measured to within the
-    interval, as the per-shopper poll measured it to within its own (10 ms growing to 50 ms)."""
+    """Waits for confirmed orders' carts to be emptied: each cart is read once right away, then,
+    while any shopper waits, every `interval` seconds one script reads the field count of every
+    waiting cart (a cart hash holds META_FIELDS fields besides its lines, see
+    `cart.adapters.scripts`). The lag is measured to within the interval, as the per-shopper poll
+    measured it to within its own (10 ms growing to 50 ms)."""
 
     def __init__(self, redis: Redis, key_prefix: str, interval: float = 0.01) -> None:
         self.redis = redis
@@ -186,9 +187,14 @@ class CartWatch:
         return int(count) > META_FIELDS
 
     async def wait_empty(self, cart: str, limit: float) -> float | None:
-        """Seconds until the cart held no line (None: still not empty after `limit` seconds)."""
+        """Seconds until the cart held no line (None: still not empty after `limit` seconds). The
+        cart is read at once first, as the per-shopper poll did: a cart already emptied when the
+        answer came must not wait for the next tick (that added ~10 ms to the lag's median)."""
+        started = time.perf_counter()
+        if not await self.has_lines(cart):
+            return time.perf_counter() - started
         future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
-        self.waiting[self.key_prefix + cart] = (time.perf_counter(), limit, future)
+        self.waiting[self.key_prefix + cart] = (started, limit, future)
         if self.ticker is None or self.ticker.done():
             self.ticker = asyncio.ensure_future(self._tick())
         return await future

@@ -218,3 +218,20 @@ async def test_the_watch_sees_carts_emptied_and_gives_up_on_full_ones(
     assert not await watch.has_lines(str(emptied.id))
     assert await watch.has_lines(str(full.id))
     assert not await watch.has_lines(str(uuid.uuid4()))  # a cart gone (expired) holds no line
+
+
+async def test_a_cart_already_empty_is_read_at_once_without_waiting_for_a_tick(
+    redis: Redis, settings: Settings
+) -> None:
+    # Given an empty cart and a watch that ticks rarely
+    store = RedisCartStore(redis, settings.namespace, ttl_seconds=60)
+    cart = await store.create(Cart.new(None, datetime.now(UTC)))
+    watch = CartWatch(redis, store.prefix, interval=3600.0)
+
+    # When a shopper waits for it
+    lag = await watch.wait_empty(str(cart.id), 5.0)
+
+    # Then it is answered by the first read: no shopper was left waiting, no tick ran
+    assert lag is not None
+    assert watch.waiting == {}
+    assert watch.ticker is None
