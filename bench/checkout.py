@@ -1,5 +1,9 @@
 """The checkout scenario's storefront: shoppers that register, sign in and keep one cart each, and a
-closed-loop driver (asyncio + httpx) that checks out at a fixed number of concurrent shoppers.
+closed-loop driver that checks out at a fixed number of concurrent shoppers.
+
+The measured loop (`drive`) goes through `bench.checkout_wire`'s lean client (one keep-alive
+connection per shopper, prebuilt requests, one Redis command per tick for all carts waiting to be
+emptied); setup and the sequential cost run use httpx.
 
 Latency is submit → terminal state: the `checkoutComplete` request, which waits server-side for
 CONFIRMED/REJECTED (MERCATO_CHECKOUT_WAIT_SECONDS), plus polls of `order(id)` if it ever answers
@@ -17,13 +21,15 @@ import secrets
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 from redis.asyncio import Redis
 
+from bench.checkout_wire import KEY_HOLE, CartWatch, ShopperLine, WireError, json_body
 from bench.load import _percentile
 from bench.pgwire import WireCounts
 from bench.validate import BadResponse
@@ -76,7 +82,16 @@ async def gql(
     )
     if response.status_code != 200:
         raise BadResponse(f"checkout: HTTP {response.status_code}: {response.text[:500]}")
-    body: dict[str, Any] = response.json()
+    return checked(response.content)
+
+
+def checked(content: bytes) -> dict[str, Any]:
+    """The `data` of a GraphQL response body; BadResponse if it holds errors, top-level or in any
+    mutation payload."""
+    try:
+        body: dict[str, Any] = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        raise BadResponse(f"checkout: not JSON: {content[:500]!r}") from None
     if body.get("errors"):
         raise BadResponse(f"checkout: GraphQL errors: {str(body['errors'])[:500]}")
     data: dict[str, Any] = body["data"]
@@ -142,22 +157,13 @@ class CartProbe:
         self.redis = Redis.from_url(redis_url)
         self.store = RedisCartStore(self.redis, namespace, ttl_seconds=3600)
 
+    def watch(self) -> CartWatch:
+        """One watcher for many shoppers' carts (the measured loop's)."""
+        return CartWatch(self.redis, self.store.prefix)
+
     async def lines(self, cart: str) -> dict[str, int]:
         found = await self.store.load(uuid.UUID(cart))
         return dict(found.lines) if found is not None else {}
-
-    async def wait_empty(self, cart: str, limit: float = CART_WAIT) -> float | None:
-        """Seconds until the cart held no line (None: still not empty after `limit` seconds), to within
-        the poll's interval: 10 ms at first, growing to 50 ms. At a fixed 10 ms, 128 waiting shoppers
-        made ~12,800 reads/s and the load client took a third of a core from the servers it measures."""
-        started = time.perf_counter()
-        interval = 0.01
-        while await self.lines(cart):
-            if time.perf_counter() - started > limit:
-                return None
-            await asyncio.sleep(interval)
-            interval = min(interval * 1.5, 0.05)
-        return time.perf_counter() - started
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -237,15 +243,40 @@ async def checkout_once(http: httpx.AsyncClient, shopper: Shopper) -> tuple[str,
     return (status if status != "REJECTED" else f"REJECTED:{order['reason']}"), pending
 
 
-async def add_line(http: httpx.AsyncClient, shopper: Shopper) -> bool:
+async def checkout_lean(line: ShopperLine, shopper: Shopper) -> tuple[str, bool]:
+    """`checkout_once` through the shopper's lean connection (the same documents and checks)."""
+    data = checked(await line.post(line.checkout_request()))
+    order = data["checkoutComplete"]["order"]
+    pending = order["status"] not in TERMINAL
+    deadline = time.perf_counter() + 60
+    while order["status"] not in TERMINAL and time.perf_counter() < deadline:
+        await asyncio.sleep(0.02)
+        order = checked(await line.post(line.request(json_body(ORDER, {"id": order["id"]}))))["order"]
+    status = str(order["status"])
+    shopper.needs_line = status == "CONFIRMED"
+    return (status if status != "REJECTED" else f"REJECTED:{order['reason']}"), pending
+
+
+async def add_line(line: ShopperLine) -> bool:
     """Put the shopper's line back in the cart; False when the request failed on the wire (a
     connection the server closed under load)."""
     try:
-        await gql(http, ADD, {"c": shopper.cart, "l": [{"sku": shopper.sku, "quantity": 1}]}, shopper.token)
-    except (BadResponse, httpx.HTTPError):
+        checked(await line.post(line.add_request))
+    except (BadResponse, WireError):
         await asyncio.sleep(0.05)
         return False
     return True
+
+
+def shopper_line(base_url: str, shopper: Shopper) -> ShopperLine:
+    """The shopper's lean connection, its checkout and refill requests built once."""
+    host, _, port = base_url.removeprefix("http://").partition(":")
+    line = ShopperLine(host, int(port or 80), shopper.token, KEEPALIVE_EXPIRY, timeout=90)
+    line.prepare(
+        json_body(CHECKOUT, {"c": shopper.cart, "a": ADDRESS, "k": KEY_HOLE}),
+        json_body(ADD, {"c": shopper.cart, "l": [{"sku": shopper.sku, "quantity": 1}]}),
+    )
+    return line
 
 
 async def drive(
@@ -261,56 +292,70 @@ async def drive(
     measured orders); an order counts when it was submitted inside the measured window. `wire`, if
     given, is read at the window's start and end."""
     result = LevelResult(len(shoppers), duration)
-    limits = httpx.Limits(
-        max_connections=len(shoppers) + 2,
-        max_keepalive_connections=len(shoppers) + 2,
-        keepalive_expiry=KEEPALIVE_EXPIRY,
-    )
-    async with httpx.AsyncClient(base_url=base_url, timeout=90, limits=limits) as http:
-        measure_from = time.perf_counter() + warmup
-        until = measure_from + duration
+    lines = {id(s): shopper_line(base_url, s) for s in shoppers}
+    watch = probe.watch() if probe is not None else None
+    measure_from = time.perf_counter() + warmup
+    until = measure_from + duration
 
-        async def refill(shopper: Shopper, measured: bool) -> None:
-            lag = await probe.wait_empty(shopper.cart) if probe is not None else 0.0
-            if lag is None:  # ordering again orders the line still there
-                result.carts_left_full += measured
-                shopper.needs_line = False
-                return
-            if measured:
-                result.cart_lags.append(lag)
-            refilled = await add_line(http, shopper)
-            result.refill_errors += not refilled  # refilled again on the next turn
-            shopper.needs_line = not refilled
+    async def refill(shopper: Shopper, line: ShopperLine, measured: bool) -> None:
+        lag = await watch.wait_empty(shopper.cart, CART_WAIT) if watch is not None else 0.0
+        if lag is None:  # ordering again orders the line still there
+            result.carts_left_full += measured
+            shopper.needs_line = False
+            return
+        if measured:
+            result.cart_lags.append(lag)
+        refilled = await add_line(line)
+        result.refill_errors += not refilled  # refilled again on the next turn
+        shopper.needs_line = not refilled
 
-        async def loop(shopper: Shopper) -> None:
-            while (now := time.perf_counter()) < until and sum(result.outcomes.values()) < max_orders:
-                if shopper.needs_line:
-                    await refill(shopper, now >= measure_from)
-                    now = time.perf_counter()
-                try:
-                    outcome, pending = await checkout_once(http, shopper)
-                except (BadResponse, httpx.HTTPError) as exc:
-                    outcome, pending = f"error: {str(exc)[:80]}", False
-                    await asyncio.sleep(0.05)
-                    # An order may have gone through behind the error: refill an emptied cart.
-                    shopper.needs_line = probe is not None and not await probe.lines(shopper.cart)
-                if now >= measure_from:
-                    result.latencies.append(time.perf_counter() - now)
-                    result.outcomes[outcome] += 1
-                    result.pending_answers += pending
+    async def loop(shopper: Shopper) -> None:
+        line = lines[id(shopper)]
+        while (now := time.perf_counter()) < until and sum(result.outcomes.values()) < max_orders:
+            if shopper.needs_line:
+                await refill(shopper, line, now >= measure_from)
+                now = time.perf_counter()
+            try:
+                outcome, pending = await checkout_lean(line, shopper)
+            except (BadResponse, WireError) as exc:
+                outcome, pending = f"error: {str(exc)[:80]}", False
+                await asyncio.sleep(0.05)
+                # An order may have gone through behind the error: refill an emptied cart.
+                shopper.needs_line = watch is not None and not await watch.has_lines(shopper.cart)
+            if now >= measure_from:
+                result.latencies.append(time.perf_counter() - now)
+                result.outcomes[outcome] += 1
+                result.pending_answers += pending
 
-        started = time.perf_counter()
-        counting = asyncio.ensure_future(_count(wire, measure_from, until, result)) if wire else None
+    started = time.perf_counter()
+    counting = asyncio.ensure_future(_count(wire, measure_from, until, result)) if wire else None
+    try:
         await asyncio.gather(*(loop(s) for s in shoppers))
-        stopped_by_count = sum(result.outcomes.values()) >= max_orders
-        if counting is not None:
-            if stopped_by_count:
-                counting.cancel()  # the window ended early: no wire figure for it
-            with contextlib.suppress(asyncio.CancelledError):
-                await counting
-        if stopped_by_count:  # the window was shorter
-            result.seconds = max(1e-3, min(duration, time.perf_counter() - max(measure_from, started)))
+    finally:
+        await _hang_up(lines.values(), watch)
+    await _close_window(result, counting, max(measure_from, started), max_orders)
     return result
+
+
+async def _hang_up(lines: Iterable[ShopperLine], watch: CartWatch | None) -> None:
+    for line in lines:
+        line.close()
+    if watch is not None:
+        await watch.close()
+
+
+async def _close_window(
+    result: LevelResult, counting: asyncio.Future[None] | None, window_start: float, max_orders: int
+) -> None:
+    """A window ended early by `max_orders` is shorter, and has no wire figure."""
+    stopped_by_count = sum(result.outcomes.values()) >= max_orders
+    if counting is not None:
+        if stopped_by_count:
+            counting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await counting
+    if stopped_by_count:
+        result.seconds = max(1e-3, min(result.seconds, time.perf_counter() - window_start))
 
 
 async def _count(wire: Callable[[], WireCounts], start: float, end: float, result: LevelResult) -> None:

@@ -330,9 +330,10 @@ def markdown(results: CheckoutResults) -> list[str]:
         "set to 1,000,000 units, so every order can confirm and no two shoppers lock the same stock "
         "row). Server: `MERCATO_CHECKOUT_WAIT_SECONDS=10` (checkoutComplete answers with the terminal "
         "state; `order(id)` is polled every 20 ms if it answers PENDING), sandbox payments with 0 ms "
-        "latency, `tok_success`. Closed loop per shopper (asyncio + httpx): checkout → terminal; after a "
-        "confirmed order, wait until the cart is empty (read from the cart's Redis store every 10 ms at "
-        "first, growing to 50 ms, up to 5 s: *cart emptied*) and refill it with one `cartLinesAdd` "
+        "latency, `tok_success`. Closed loop per shopper (asyncio on uvloop, one keep-alive connection "
+        "per shopper, httptools + orjson: `bench/checkout_wire.py`): checkout → terminal; after a "
+        "confirmed order, wait until the cart is empty (every waiting cart read from the cart's Redis "
+        "store by one script every 10 ms, up to 5 s: *cart emptied*) and refill it with one `cartLinesAdd` "
         "(inside the window, outside the latency). Orders/s = confirmed orders submitted in the "
         "measured window / its length. " + counted,
         f"Settings of the PostgreSQL server: {results.pg_settings}.",

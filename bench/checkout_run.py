@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bench import checkout, commits, machine, profile
 from bench.checkout_checks import StockCheck, Trouble, TroubleWatch, set_stock, stock_check
 from bench.checkout_rush import RushResult, rush
+from bench.checkout_wire import run_fast
 from bench.environment import BenchEngines, _asyncpg_dsn, wait_until_quiet
 from bench.pgwire import CountingProxy, WireCounts
 from bench.server import SINGLE, Server, running, topology_server
@@ -272,7 +273,7 @@ class CheckoutBench:
                 await probe.close()
 
         proxy_cpu, started = self.proxy.cpu_seconds() if wire else 0.0, time.perf_counter()
-        result = asyncio.run(go())
+        result = run_fast(go)
         if wire is not None:
             result.proxy_cpu = (self.proxy.cpu_seconds() - proxy_cpu) / (time.perf_counter() - started)
         result.cpu = parts.stop()
@@ -363,7 +364,7 @@ class CheckoutBench:
             finally:
                 await probe.close()
 
-        asyncio.run(go())
+        run_fast(go)
         self.results.profile = profile.finish(recorder, raw)
 
     def ceiling(self, seconds: float) -> None:

@@ -1,6 +1,7 @@
 """Random storefront documents for the differential test of the compiled executor: any field of the
 types reachable from `products`, `product` and `categories`, with aliases, repeated fields, inline and
-named fragments, `__typename`, and `@skip` / `@include` on literals and variables."""
+named fragments, `__typename`, `@skip` / `@include` on literals and variables, and a variable read by
+a field argument only (`products(first: $first)`)."""
 
 from __future__ import annotations
 
@@ -33,17 +34,23 @@ class QueryGenerator:
     rng: random.Random = field(default_factory=random.Random)
     fragments: list[str] = field(default_factory=list)
     uses_variable: bool = False
+    uses_first: bool = False  # a variable read by a field argument, not by a directive
     _names: int = 0
 
     def document(self) -> tuple[str, dict[str, Any]]:
         """A document and its variables."""
         self.fragments = []
         self.uses_variable = False
+        self.uses_first = False
         self._names = 0
         roots = [self._root() for _ in range(self.rng.randint(1, 2))]
-        header = "query Q($flag: Boolean!)" if self.uses_variable else "query Q"
+        definitions = ["$flag: Boolean!"] if self.uses_variable else []
+        definitions += ["$first: Int!"] if self.uses_first else []
+        header = f"query Q({', '.join(definitions)})" if definitions else "query Q"
         body = f"{header} {{ {' '.join(roots)} }}"
-        variables = {"flag": self.rng.random() < 0.5} if self.uses_variable else {}
+        variables: dict[str, Any] = {"flag": self.rng.random() < 0.5} if self.uses_variable else {}
+        if self.uses_first:
+            variables["first"] = self.rng.randint(1, 25)
         return " ".join([body, *self.fragments]), variables
 
     def _root(self) -> str:
@@ -54,7 +61,11 @@ class QueryGenerator:
         alias = f"r{self.rng.randrange(1000)}: "
         if choice == "products":
             sort = self.rng.choice(("NAME", "PRICE", "CREATED_AT"))
-            args = f"first: {self.rng.randint(1, 25)}, sortBy: {{ field: {sort} }}"
+            first = str(self.rng.randint(1, 25))
+            if self.rng.random() < 0.3:
+                self.uses_first = True
+                first = "$first"
+            args = f"first: {first}, sortBy: {{ field: {sort} }}"
             if self.rng.random() < 0.3:
                 args += f', filter: {{ priceMin: "{self.rng.choice((0, 30, 60))}.00" }}'
         elif choice == "product":

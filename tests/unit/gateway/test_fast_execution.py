@@ -70,6 +70,14 @@ def _response(result: Any) -> bytes:
     return orjson.dumps({"data": result.data, "errors": errors}, option=orjson.OPT_NON_STR_KEYS)
 
 
+def _other_variables(variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """`variables` with the directive's flag flipped, with another `first`, and with both."""
+    flips = [{"flag": not variables["flag"]}] if "flag" in variables else []
+    firsts = [{"first": variables["first"] % 25 + 1}] if "first" in variables else []
+    both = [{**flips[0], **firsts[0]}] if flips and firsts else []
+    return [{**variables, **change} for change in (*flips, *firsts, *both)]
+
+
 async def _compare(catalog: MemoryCatalog, seed: int, count: int) -> int:
     """Run `count` generated documents through both executors; returns how many raised errors."""
     reference, fast = _schemas()
@@ -84,13 +92,12 @@ async def _compare(catalog: MemoryCatalog, seed: int, count: int) -> int:
         actual = await fast.execute(document, variables, context_value=context(SETTINGS, clients))
         assert _response(actual) == _response(expected), document
         with_errors += bool(expected.errors)
-        if variables:
-            # The same document again, the other way round: its compiled selections are shared by
-            # requests, keyed by the variables that `@skip` / `@include` read.
-            flipped = {"flag": not variables["flag"]}
-            expected = await reference.execute(document, flipped, context_value=context(SETTINGS, clients))
-            actual = await fast.execute(document, flipped, context_value=context(SETTINGS, clients))
-            assert _response(actual) == _response(expected), (document, flipped)
+        for changed in _other_variables(variables):
+            # The same document again with other values: its compiled selections are shared by
+            # requests, keyed by the values of the variables that `@skip` / `@include` read only.
+            expected = await reference.execute(document, changed, context_value=context(SETTINGS, clients))
+            actual = await fast.execute(document, changed, context_value=context(SETTINGS, clients))
+            assert _response(actual) == _response(expected), (document, changed)
     return with_errors
 
 
@@ -153,6 +160,55 @@ async def test_requests_of_one_document_share_its_compiled_selections() -> None:
     assert again.data == first.data
     assert built_first > 0
     assert BuildingExecutor.built == built_first
+
+
+async def test_requests_differing_only_in_variables_no_directive_reads_share_compiled_selections() -> None:
+    # Given a document whose variables are read by arguments only (as a checkout's cart, key and
+    # address are), answered once
+    schema = build_schema(SETTINGS)
+    schema.execution_context_class = BuildingExecutor
+    catalog = MemoryCatalog(products=30)
+    clients = memory_clients(catalog)
+    query = "query($s: String!) { product(slug: $s) { name slug variants { sku } } }"
+    slugs = [p.slug for p in catalog.products if p.published][:3]
+    first = await schema.execute(query, {"s": slugs[0]}, context_value=context(SETTINGS, clients))
+    built_first = BuildingExecutor.built
+
+    # When it is asked again with other values
+    others = [
+        await schema.execute(query, {"s": s}, context_value=context(SETTINGS, clients)) for s in slugs[1:]
+    ]
+
+    # Then each answers its own product without building any completion
+    assert first.errors is None
+    assert built_first > 0
+    assert [o.errors for o in others] == [None, None]
+    assert [o.data["product"]["slug"] for o in others if o.data] == slugs[1:]
+    assert BuildingExecutor.built == built_first
+
+
+async def test_requests_differing_in_a_directive_variable_build_their_own_selection() -> None:
+    # Given a document whose `@include` reads a variable, answered with it true
+    schema = build_schema(SETTINGS)
+    schema.execution_context_class = BuildingExecutor
+    catalog = MemoryCatalog(products=30)
+    clients = memory_clients(catalog)
+    query = "query($s: String!, $v: Boolean!) { product(slug: $s) { slug name @include(if: $v) } }"
+    product = next(p for p in catalog.products if p.published)
+    shown = await schema.execute(
+        query, {"s": product.slug, "v": True}, context_value=context(SETTINGS, clients)
+    )
+    built_first = BuildingExecutor.built
+
+    # When it is asked with the variable false
+    hidden = await schema.execute(
+        query, {"s": product.slug, "v": False}, context_value=context(SETTINGS, clients)
+    )
+
+    # Then that request built its own selection, without the field
+    assert shown.data == {"product": {"slug": product.slug, "name": product.name}}
+    assert hidden.data == {"product": {"slug": product.slug}}
+    assert BuildingExecutor.built > built_first
 
 
 async def test_availability_asked_inside_an_inline_fragment_is_loaded() -> None:

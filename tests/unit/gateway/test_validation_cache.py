@@ -54,6 +54,28 @@ async def test_the_cost_is_computed_once_per_document_and_variables(monkeypatch:
     assert len(computed) == 2
 
 
+async def test_variables_no_first_reads_do_not_make_the_cost_computed_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a document with a variable its cost depends on (`first`) and one it does not (`slug`)
+    schema = build_schema(Settings(graphql_max_cost=10_000))
+    computed = _counting(monkeypatch, cost, "_Calculator")
+    query = (
+        "query Q($n: Int!, $s: String!) { products(first: $n) { edges { node { name } } } "
+        "product(slug: $s) { name } }"
+    )
+
+    # When it is asked with a new slug each time (as every checkout has its own cart and key)
+    costs = [
+        (await schema.execute(query, {"n": n, "s": f"slug-{i}"})).extensions
+        for i, n in enumerate((3, 3, 3, 5))
+    ]
+
+    # Then the cost is computed once per value of `first` only
+    assert [c["cost"]["requestedQueryCost"] for c in costs if c] == [12, 12, 12, 18]
+    assert len(computed) == 2
+
+
 async def test_the_depth_limit_still_refuses_deep_queries_every_time() -> None:
     schema = build_schema(Settings(graphql_max_depth=4))
     for _ in range(2):  # the second answer comes from the cache and must refuse alike

@@ -17,6 +17,7 @@ from mercato.gateway.graphql.core.cost import QueryCost
 from mercato.gateway.graphql.core.errors import ErrorFormatting
 from mercato.gateway.graphql.core.execution import PlainSelectionExecutor
 from mercato.gateway.graphql.core.observe import OperationMetrics
+from mercato.gateway.graphql.core.plain_inputs import build_plain_inputs
 from mercato.gateway.graphql.core.text_guard import guard_text_arguments
 from mercato.gateway.graphql.core.validation import DocumentValidation
 from mercato.gateway.graphql.customers.schema import CustomersMutations, CustomersQueries
@@ -83,6 +84,8 @@ def build_schema(settings: Settings, *, fast_execution: bool = True) -> MercatoS
         root_fields.update(root.fields if root is not None else ())
     # The boundary rule for text, once for every argument of every field (see core/text_guard.py).
     guard_text_arguments(schema._schema)
+    # Inputs of scalars and enums built from a table, not Strawberry's general conversion.
+    build_plain_inputs(schema)
     return schema
 
 

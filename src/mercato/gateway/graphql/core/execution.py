@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    DirectiveNode,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
@@ -36,6 +37,9 @@ from graphql import (
     GraphQLScalarType,
     GraphQLString,
     Undefined,
+    VariableNode,
+    Visitor,
+    visit,
 )
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -60,7 +64,7 @@ class PlainSelectionExecutor(StrawberryGraphQLCoreExecutionContext):
         # Per request, like graphql-core's memo of collected subfields: (type, id(field group)) ->
         # (the field group, kept alive so its id is not reused; the compiled function or None).
         self._compiled: dict[tuple[GraphQLObjectType, int], tuple[Any, Complete | None]] = {}
-        self._variables_key = _frozen(self.operation, self.variable_values)
+        self._variables_key = _frozen(self.operation, self.fragments, self.variable_values)
 
     def complete_object_value(
         self,
@@ -108,10 +112,11 @@ class PlainSelectionExecutor(StrawberryGraphQLCoreExecutionContext):
         """The key of a selection's completion among requests, or None when it is not shared.
 
         Requests of the same document get the same parsed operation (Strawberry's parser cache), so a
-        selection is named by that operation, its field nodes and the variables (`@skip`/`@include`
-        may read them): building a completion anew for every request was ~12% of an uncached
-        listing. The entry keeps the operation alive, so no other operation can take its id while
-        the key holds it."""
+        selection is named by that operation, its field nodes and the values of the variables its
+        directives read (`@skip`/`@include` decide which fields are collected; nothing else the
+        compiled code does reads a variable): building a completion anew for every request was ~12%
+        of an uncached listing. The entry keeps the operation alive, so no other operation can take
+        its id while the key holds it."""
         variables = self._variables_key
         if variables is None:
             return None
@@ -185,17 +190,64 @@ def _attribute_of(field: GraphQLField | None) -> str | None:
     return name
 
 
-def _frozen(operation: Any, variables: Any) -> str | None:
-    """The variables of a request as part of a key: the repr of their coerced values (the same for
-    the same values); None, not shared, when too long to be worth keeping."""
+def _frozen(operation: Any, fragments: dict[str, Any], variables: Any) -> str | None:
+    """The values of the variables that the operation's directives read, as part of a key: the repr of
+    their coerced values (the same for the same values); None, not shared, when too long to be worth
+    keeping. Only those: a checkout's cart, key and address are unique to each request, and keying by
+    them compiled every checkout's selection again and filled the table with entries never reused."""
     if not operation.variable_definitions:
         return ""
+    names = _directive_variables(operation, fragments)
+    if not names:
+        return ""
     coerced: dict[str, Any] = variables.coerced
-    text = repr(sorted(coerced.items()))
+    text = repr([(name, name in coerced, coerced.get(name)) for name in names])
     return text if len(text) <= _VARIABLES_MAX else None
 
 
-# Completions shared by requests: (operation id, type, variables, field node ids) -> (the operation,
+def _directive_variables(operation: Any, fragments: dict[str, Any]) -> tuple[str, ...]:
+    """The sorted names of the variables read by any directive of the operation or of the fragments
+    of its document (all of them, spread or not: more names only make the key stricter)."""
+    known = _read_by_directives.get(id(operation))
+    if known is not None and known[0] is operation:
+        return known[1]
+    names: set[str] = set()
+    for root in (operation, *(details.definition for details in fragments.values())):
+        visit(root, _DirectiveVariables(names))
+    found = tuple(sorted(names))
+    _read_by_directives[id(operation)] = (operation, found)
+    if len(_read_by_directives) > _SHARED_MAX:
+        del _read_by_directives[next(iter(_read_by_directives))]
+    return found
+
+
+class _DirectiveVariables(Visitor):
+    """Adds to `names` the variables found in directive arguments."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
+        for argument in node.arguments or ():
+            visit(argument.value, _Variables(self.names))
+
+
+class _Variables(Visitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def enter_variable(self, node: VariableNode, *_args: Any) -> None:
+        self.names.add(node.name.value)
+
+
+# Per operation (the entry keeps it alive, so its id is not reused while the entry holds it): the
+# variables its directives read.
+_read_by_directives: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
+# Completions shared by requests: (operation id, type, directive variables, field node ids) -> (the operation,
 # kept alive so its id is not reused; the compiled function or None). Oldest out first.
 _shared: dict[Any, tuple[Any, Complete | None]] = {}
 _SHARED_MAX = 4_096
