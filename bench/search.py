@@ -141,6 +141,14 @@ async def _measure(runtime: Runtime, rounds: int) -> tuple[list[float], bool, fl
     return latencies, semantic, hits / max(1, len(latencies))
 
 
+def _slowest(latencies: list[float], shown: int = 5) -> str:
+    """The queries with the highest median over the rounds (`_measure` asks QUERIES in order each
+    round): which ones make the p95."""
+    by_query = {q: sorted(latencies[i :: len(QUERIES)]) for i, q in enumerate(QUERIES)}
+    medians = sorted(((t[len(t) // 2], q) for q, t in by_query.items() if t), reverse=True)[:shown]
+    return "bench-search: slowest (median ms): " + ", ".join(f"{q!r} {m * 1000:.1f}" for m, q in medians)
+
+
 async def run_size(engines: BenchEngines, products: int, rounds: int, idle_wait: float = 0.0) -> SizeResult:
     summary, seed_seconds = await seed(engines, products, via_import=True)
     print(f"bench-search: {products:,} products: {summary} ({seed_seconds:.1f} s)", flush=True)
@@ -150,6 +158,7 @@ async def run_size(engines: BenchEngines, products: int, rounds: int, idle_wait:
         print(f"bench-search: index built: {indexed:,} documents in {build:.1f} s", flush=True)
         busy = await asyncio.to_thread(_wait_idle, idle_wait)  # the runtime's tasks keep running
         latencies, semantic, mean_hits = await _measure(runtime, rounds)
+        print(_slowest(latencies), flush=True)
     finally:
         await runtime.stop()
     ordered = sorted(latencies)
