@@ -178,25 +178,31 @@ class MemoryInventoryStore:
             self.tx.put("adjustment_keys", adjustment.idempotency_key, adjustment.id)
         self.tx.put("adjustments", adjustment.id, adjustment)
 
-    async def open_reservation(self, reservation: Reservation) -> bool:
+    async def open_reservations(self, reservations: Sequence[Reservation]) -> set[uuid.UUID]:
         self._statement("open_reservation")
-        if self.tx.get("references", reservation.reference) is not None:
-            return False
-        self.tx.put("references", reservation.reference, reservation.id)
-        self.tx.put("reservations", reservation.id, reservation)
-        return True
+        inserted: set[uuid.UUID] = set()
+        for reservation in sorted(reservations, key=lambda r: r.reference):
+            if self.tx.get("references", reservation.reference) is None:
+                self.tx.put("references", reservation.reference, reservation.id)
+                self.tx.put("reservations", reservation.id, reservation)
+                inserted.add(reservation.id)
+        return inserted
 
-    async def hold(self, reservation: Reservation, book: StockBook) -> None:
+    async def hold(self, reservations: Sequence[Reservation], book: StockBook) -> None:
         self._statement("hold")
-        self.tx.put("reservations", reservation.id, reservation)
+        for reservation in reservations:
+            self.tx.put("reservations", reservation.id, reservation)
         self._write(book)
 
-    async def drop_reservation(self, reservation_id: uuid.UUID) -> None:
+    async def drop_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> None:
+        if not reservation_ids:
+            return
         self._statement("drop_reservation")
-        reservation: Reservation | None = self.tx.get("reservations", reservation_id)
-        if reservation is not None:
-            self.tx.delete("reservations", reservation_id)
-            self.tx.delete("references", reservation.reference)
+        for reservation_id in reservation_ids:
+            reservation: Reservation | None = self.tx.get("reservations", reservation_id)
+            if reservation is not None:
+                self.tx.delete("reservations", reservation_id)
+                self.tx.delete("references", reservation.reference)
 
     async def reservation_by_reference(self, reference: str) -> Reservation | None:
         self._statement("reservation_by_reference")
@@ -207,6 +213,11 @@ class MemoryInventoryStore:
         self._statement("lock_reservation")
         found: Reservation | None = self.tx.get("reservations", reservation_id)
         return found
+
+    async def lock_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[Reservation]:
+        self._statement("lock_reservations")
+        found = (self.tx.get("reservations", rid) for rid in sorted(set(reservation_ids)))
+        return [reservation for reservation in found if reservation is not None]
 
     async def claim_expired(self, now: datetime, limit: int) -> list[Reservation]:
         self._statement("claim_expired")

@@ -14,6 +14,13 @@ work of its own: the good messages commit, and the bad one is nak'ed with backof
 `<schema>.dead_letters` after `max_deliveries` attempts rather than blocking the stream. A crash before
 the ack means redelivery, and the inbox row makes the second delivery a no-op.
 
+Set-based handlers. A subscription may declare, per event type, a batch handler
+(`Subscription.batch_handlers`) that applies many messages of that type at once, in a constant number
+of statements. The newly claimed messages of a batch are cut into runs: consecutive messages of one
+type with a batch handler form one run (fetch order is kept across types, so a reserve and then a
+release of one order stay in that order), every other message is a run of one for its own handler. A
+lone message, and each message of the one-at-a-time retry, is a run of one for its batch handler.
+
 Handlers must be batch-safe. A handler's unit of work holds other messages' work too: it never commits
 nor rolls it back (in a batch, `uow.commit()` raises and an ended transaction fails the batch). To undo
 part of its own work it uses a savepoint (`async with uow.conn.begin_nested():`) and adds events only
@@ -39,13 +46,19 @@ from dataclasses import dataclass
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import Span, Status, StatusCode
 from sqlalchemy import text
 
 from mercato.platform.business_metrics import consumer_redeliveries, dead_letters
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
-from mercato.platform.inbox_schema import Handler, Subscription, dead_letter_table, inbox_table
+from mercato.platform.inbox_schema import (
+    BatchHandler,
+    Handler,
+    Subscription,
+    dead_letter_table,
+    inbox_table,
+)
 from mercato.platform.inbox_tracing import (
     DUPLICATE,
     ROLLED_BACK,
@@ -63,7 +76,14 @@ from mercato.platform.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 # Declared beside, re-exported: contexts import them from here.
-__all__ = ["EventConsumer", "Handler", "Subscription", "dead_letter_table", "inbox_table"]
+__all__ = [
+    "BatchHandler",
+    "EventConsumer",
+    "Handler",
+    "Subscription",
+    "dead_letter_table",
+    "inbox_table",
+]
 
 # How long a batch in progress keeps telling the watchdog the consumer is alive (see `_kept_in_progress`).
 BATCH_LIFE_SECONDS = 600.0
@@ -73,7 +93,6 @@ BATCH_LIFE_SECONDS = 600.0
 class _Delivery:
     msg: Msg
     envelope: Envelope
-    handler: Handler
 
 
 def _redelivered(msg: Msg) -> bool:
@@ -143,7 +162,7 @@ class EventConsumer:
             self.durable,
             ack_wait=self.ack_wait,
             max_deliveries=self.max_deliveries,
-            event_types=self.subscription.handlers.keys(),
+            event_types=self.subscription.event_types(),
         )
         log.debug("consumer %s on %s started", self.durable, self.stream)
 
@@ -242,12 +261,11 @@ class EventConsumer:
                 log.exception("consumer %s: dropping an unreadable message on %s", self.durable, msg.subject)
                 await msg.term()
                 continue
-            handler = self.subscription.handlers.get(envelope.type)
             wants = self.subscription.wants
-            if handler is None or (wants is not None and not wants(envelope)):
+            if not self.subscription.handles(envelope.type) or (wants is not None and not wants(envelope)):
                 await msg.ack()  # not an event this consumer cares about
             else:
-                deliveries.append(_Delivery(msg, envelope, handler))
+                deliveries.append(_Delivery(msg, envelope))
         if not deliveries:
             return
         async with self._kept_in_progress(deliveries):
@@ -268,36 +286,32 @@ class EventConsumer:
         """The whole batch in one unit of work; False (everything rolled back) if any of it failed."""
         spans = [message_span(d.msg, d.envelope, self.durable) for d in deliveries]
         batch = batch_span(spans, self.durable)
-        failed_at: int | None = None
+        failed: list[int] = []
         try:
             async with self.uow_factory() as uow:
                 ids = [d.envelope.id for d in deliveries]
-                new = set(await self._claim_all(uow, ids) if self.subscription.inbox else ids)
+                claimed = set(await self._claim_all(uow, ids) if self.subscription.inbox else ids)
+                new: list[int] = []
+                for index, (delivery, span) in enumerate(zip(deliveries, spans, strict=True)):
+                    # The same message twice in one fetch (a redelivery) runs once.
+                    duplicate = delivery.envelope.id not in claimed
+                    span.set_attribute(DUPLICATE, duplicate)
+                    if not duplicate:
+                        claimed.discard(delivery.envelope.id)
+                        new.append(index)
                 # A handler's commit would commit every claimed inbox row, those of the messages still
                 # to run included: a later failure would then leave them claimed but never handled.
                 commit = uow.commit
                 uow.commit = _refuse_commit  # type: ignore[method-assign]
                 try:
-                    for index, (delivery, span) in enumerate(zip(deliveries, spans, strict=True)):
-                        # The same message twice in one fetch (a redelivery) runs once.
-                        duplicate = delivery.envelope.id not in new
-                        span.set_attribute(DUPLICATE, duplicate)
-                        if duplicate:
-                            continue
-                        new.discard(delivery.envelope.id)
-                        failed_at = index
-                        with (
-                            trace.use_span(span, record_exception=False, set_status_on_exception=False),
-                            log_fields(**log_fields_of(delivery.envelope)),
-                        ):
-                            log.debug("handling %s", delivery.envelope.type)
-                            await delivery.handler(delivery.envelope, uow)
-                        if not uow.conn.in_transaction():
-                            ended = f"{delivery.envelope.type} ended the shared transaction"
-                            raise HandlerBrokeTheBatch(ended)
+                    for run in self.subscription.runs([deliveries[i].envelope for i in new]):
+                        failed = [new[i] for i in run]
+                        await self._apply_run(
+                            [deliveries[i].envelope for i in failed], spans[failed[0]], batch, uow
+                        )
                 finally:
                     uow.commit = commit  # type: ignore[method-assign]
-                failed_at = None
+                failed = []
                 with trace.use_span(batch, record_exception=False, set_status_on_exception=False):
                     await uow.commit()
         except asyncio.CancelledError:
@@ -314,13 +328,29 @@ class EventConsumer:
             batch.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             for index, span in enumerate(spans):
                 span.set_attribute(ROLLED_BACK, True)
-                if index == failed_at:
+                if index in failed:
                     span.record_exception(exc)
                     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             end(batch, *spans)
             return False
         end(batch, *spans)
         return True
+
+    async def _apply_run(
+        self, run: Sequence[Envelope], first_span: Span, batch: Span, uow: UnitOfWork
+    ) -> None:
+        """One run of a batch (`Subscription.runs`) on the batch's unit of work: a lone message under its
+        own span, several under the batch's (which links to their spans)."""
+        with (
+            trace.use_span(
+                first_span if len(run) == 1 else batch, record_exception=False, set_status_on_exception=False
+            ),
+            log_fields(**log_fields_of(run[0])),
+        ):
+            log.debug("handling %d x %s", len(run), run[0].type)
+            await self.subscription.apply_run(run, uow)
+        if not uow.conn.in_transaction():
+            raise HandlerBrokeTheBatch(f"{run[0].type} ended the shared transaction")
 
     async def _claim_all(self, uow: UnitOfWork, event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """Insert the inbox rows of `event_ids` in one statement; returns the ids that were new."""
@@ -341,7 +371,7 @@ class EventConsumer:
                     if not duplicate:
                         with log_fields(**log_fields_of(envelope)):
                             log.debug("handling %s alone", envelope.type)
-                            await delivery.handler(envelope, uow)
+                            await self.subscription.apply_run([envelope], uow)
                     await uow.commit()
             except asyncio.CancelledError:
                 raise
