@@ -15,7 +15,7 @@ from mercato.cart.domain.model import Cart
 from mercato.inventory.domain.model import Adjustment, Reservation, ReservationStatus, Warehouse
 from mercato.inventory.domain.stock import LevelMove, StockBook, StockInvariantBroken, StockLevel
 from mercato.orders.domain.model import Order, OrderOwner, OrderStatus
-from mercato.orders.domain.saga_types import LockedSaga, SagaState
+from mercato.orders.domain.saga_types import LockedSaga, SagaMove, SagaState
 from mercato.platform.outbox_embed import EmbeddedEvents
 from tests.simulation.memory import MemoryTransaction
 
@@ -71,6 +71,11 @@ class MemoryOrdersStore:
         self.tx.db.statement("orders.lock_saga")
         return self._locked(order_id) if self.tx.get("sagas", order_id) is not None else None
 
+    async def lock_sagas(self, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LockedSaga]:
+        self.tx.db.statement("orders.lock_saga")
+        found = sorted(set(order_ids), key=str)
+        return {order_id: self._locked(order_id) for order_id in found if self.tx.get("sagas", order_id)}
+
     async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
         self.tx.db.statement("orders.claim_due")
         due = sorted(
@@ -91,6 +96,18 @@ class MemoryOrdersStore:
         note: str | None = None,
     ) -> None:
         self.tx.db.statement("orders.save_saga")
+        self._save(before, after)
+
+    async def save_sagas(
+        self, moves: Sequence[SagaMove], now: datetime, *, events: EmbeddedEvents | None = None
+    ) -> None:
+        if not moves:
+            return
+        self.tx.db.statement("orders.save_saga")  # one statement for all of them, as in SQL
+        for move in moves:
+            self._save(move.before, move.after)
+
+    def _save(self, before: SagaState, after: SagaState) -> None:
         self.tx.put("sagas", after.order_id, after)
         row: OrderRow = self.tx.get("orders", after.order_id)
         moved = after.status is not before.status

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 
 import pytest
 
@@ -53,7 +54,9 @@ async def test_a_seed_replays_exactly() -> None:
     assert first_report.violations == second_report.violations
 
 
-def _forgetful_open_reservations(self: MemoryInventoryStore, reservations: Sequence[Reservation]) -> set[uuid.UUID]:
+def _forgetful_open_reservations(
+    self: MemoryInventoryStore, reservations: Sequence[Reservation]
+) -> set[uuid.UUID]:
     """A planted bug: the reservations' references are not kept unique, so a redelivered ReserveStock
     reserves the units again (a participant that is not idempotent on duplicate delivery)."""
     self._statement("open_reservation")

@@ -251,7 +251,12 @@ class World:
     def _consumers(self) -> list[Consumer]:
         consumers = [
             Consumer(
-                f"orders.{s.name}", s.source_context, s.one_at_a_time(), None, self.orders.uow, self.dbs["orders"]
+                f"orders.{s.name}",
+                s.source_context,
+                s.one_at_a_time(),
+                None,
+                self.orders.uow,
+                self.dbs["orders"],
             )
             for s in orders_saga(self.clock, self.policy)
         ]
