@@ -40,8 +40,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -52,6 +51,15 @@ from sqlalchemy import text
 from mercato.platform.business_metrics import consumer_redeliveries, dead_letters
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
+from mercato.platform.inbox_delivery import (
+    BATCH_LIFE_SECONDS,
+    Delivery,
+    HandlerBrokeTheBatch,
+    kept_in_progress,
+    no_heartbeat,
+    redelivered,
+    refuse_commit,
+)
 from mercato.platform.inbox_schema import (
     BatchHandler,
     Handler,
@@ -77,33 +85,15 @@ log = logging.getLogger(__name__)
 
 # Declared beside, re-exported: contexts import them from here.
 __all__ = [
+    "BATCH_LIFE_SECONDS",
     "BatchHandler",
     "EventConsumer",
     "Handler",
+    "HandlerBrokeTheBatch",
     "Subscription",
     "dead_letter_table",
     "inbox_table",
 ]
-
-# How long a batch in progress keeps telling the watchdog the consumer is alive (see `_kept_in_progress`).
-BATCH_LIFE_SECONDS = 600.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    msg: Msg
-    envelope: Envelope
-
-
-def _redelivered(msg: Msg) -> bool:
-    try:
-        return (msg.metadata.num_delivered or 1) > 1
-    except Exception:  # noqa: BLE001 - not a JetStream message (a test's): not a redelivery
-        return False
-
-
-class HandlerBrokeTheBatch(RuntimeError):
-    """A handler committed or rolled back the unit of work its batch shares."""
 
 
 class EventConsumer:
@@ -144,7 +134,7 @@ class EventConsumer:
         # Checked at every turn of `run`: a cancellation lost inside the NATS client must not keep it going.
         self.stopping = Stopping()
         # Called at every turn of `run` (a fetch returned, empty or not): the watchdog's sign of life.
-        self.heartbeat: Callable[[], None] = _no_heartbeat
+        self.heartbeat: Callable[[], None] = no_heartbeat
         # Sent straight to asyncpg (`platform.sql`): one claim per batch and per lone message.
         self._claim = Sql(
             f"INSERT INTO {schema}.inbox (consumer, event_id) "
@@ -251,9 +241,9 @@ class EventConsumer:
     async def handle(self, *messages: Msg) -> None:
         """Apply `messages` (a fetched batch, in order): one transaction for all of them, or, if that
         fails or there is only one to handle, one transaction each."""
-        deliveries: list[_Delivery] = []
+        deliveries: list[Delivery] = []
         for msg in messages:
-            if _redelivered(msg):
+            if redelivered(msg):
                 consumer_redeliveries.labels(self.subscription.name).inc()
             try:
                 envelope = Envelope.from_json(msg.data)
@@ -265,10 +255,10 @@ class EventConsumer:
             if not self.subscription.handles(envelope.type) or (wants is not None and not wants(envelope)):
                 await msg.ack()  # not an event this consumer cares about
             else:
-                deliveries.append(_Delivery(msg, envelope))
+                deliveries.append(Delivery(msg, envelope))
         if not deliveries:
             return
-        async with self._kept_in_progress(deliveries):
+        async with kept_in_progress(deliveries, self.ack_wait, self.heartbeat):
             if len(deliveries) == 1:
                 await self._apply_alone(deliveries[0])
                 return
@@ -282,7 +272,7 @@ class EventConsumer:
             # Buffered by the client and flushed together: no round trip is awaited per message.
             await delivery.msg.ack()
 
-    async def _apply_batch(self, deliveries: Sequence[_Delivery]) -> bool:
+    async def _apply_batch(self, deliveries: Sequence[Delivery]) -> bool:
         """The whole batch in one unit of work; False (everything rolled back) if any of it failed."""
         spans = [message_span(d.msg, d.envelope, self.durable) for d in deliveries]
         batch = batch_span(spans, self.durable)
@@ -302,7 +292,7 @@ class EventConsumer:
                 # A handler's commit would commit every claimed inbox row, those of the messages still
                 # to run included: a later failure would then leave them claimed but never handled.
                 commit = uow.commit
-                uow.commit = _refuse_commit  # type: ignore[method-assign]
+                uow.commit = refuse_commit  # type: ignore[method-assign]
                 try:
                     for run in self.subscription.runs([deliveries[i].envelope for i in new]):
                         failed = [new[i] for i in run]
@@ -357,7 +347,7 @@ class EventConsumer:
         params = {"consumer": self.subscription.name, "event_ids": event_ids}
         return [row[0] for row in await self._claim.fetch(uow.conn, params)]
 
-    async def _apply_alone(self, delivery: _Delivery) -> None:
+    async def _apply_alone(self, delivery: Delivery) -> None:
         """One message in its own unit of work: acked after the commit, nak'ed or parked on failure."""
         msg, envelope = delivery.msg, delivery.envelope
         span = message_span(msg, envelope, self.durable)
@@ -382,32 +372,6 @@ class EventConsumer:
                 return
             await msg.ack()
 
-    @contextlib.asynccontextmanager
-    async def _kept_in_progress(self, deliveries: Sequence[_Delivery]) -> AsyncIterator[None]:
-        """Tell the server, every half ack wait, that these messages are still being worked on, so a
-        long batch (or its one-by-one retry) is not redelivered to another consumer meanwhile. A batch
-        still running is a sign of life for the watchdog too, for up to `BATCH_LIFE_SECONDS`: a long
-        batch (a bulk import reaching the search index) is not a wedged consumer, an endless one is."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self.ack_wait / 2)
-                if loop.time() - started < BATCH_LIFE_SECONDS:
-                    self.heartbeat()
-                for delivery in deliveries:
-                    # Already acked, nak'ed or parked: nothing to extend.
-                    with contextlib.suppress(Exception):
-                        await delivery.msg.in_progress()
-
-        beating = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            # Not awaited: awaiting it here could swallow a cancellation of the batch itself.
-            beating.cancel()
-
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception) -> None:
         deliveries = msg.metadata.num_delivered or 1
         if deliveries < self.max_deliveries:
@@ -431,11 +395,3 @@ class EventConsumer:
             )
         await msg.term()
         dead_letters.labels(self.subscription.name).inc()
-
-
-def _no_heartbeat() -> None:
-    pass
-
-
-async def _refuse_commit() -> None:
-    raise HandlerBrokeTheBatch("a handler committed the unit of work its batch shares")
