@@ -8,16 +8,21 @@ per-message handler."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 
+from mercato.platform import telemetry
 from mercato.platform.events import Envelope
 from mercato.platform.inbox import EventConsumer, Subscription
+from mercato.platform.inbox_tracing import within_message
 from mercato.platform.unit_of_work import UnitOfWork
-from tests.integration.test_batched_consumer import NOTED, Bed, Echoed, Poison, bed, drained
+from tests.integration.test_batched_consumer import NOTED, Bed, Echoed, Poison, bed, drained, spans
 
-__all__ = ["bed"]  # the fixture, used by name
+__all__ = ["bed", "spans"]  # the fixtures, used by name
 
 SINGLE = "single"
 
@@ -126,3 +131,41 @@ async def test_a_poisoned_message_in_a_run_is_isolated_by_retrying_one_message_a
     assert await bed.echoed() == ["a", "b"]
     assert await bed.inbox() == {good[0].id, good[2].id}
     assert counter.commits == 2
+
+
+async def test_a_batch_handler_enters_each_messages_span_for_what_it_writes_for_that_message(
+    bed: Bed, spans: InMemorySpanExporter
+) -> None:
+    # Given two batched messages written in two traces
+    roots: list[str] = []
+    for note in ("a", "b"):
+        with telemetry.tracer("tests").start_as_current_span(f"write {note}") as root:
+            carrier = telemetry.trace_carrier()
+        roots.append(f"{root.get_span_context().trace_id:032x}")
+        envelope = Envelope(
+            uuid.uuid4(), f"{bed.context}.{NOTED}", 1, datetime.now(UTC), note, {"note": note}, carrier
+        )
+        await bed.republish(envelope)
+    seen: list[str] = []
+
+    async def handle_many(envelopes: Sequence[Envelope], uow: UnitOfWork) -> None:
+        for envelope in envelopes:
+            with within_message(envelope):
+                seen.append(telemetry.trace_carrier()["traceparent"].split("-")[1])
+
+    subscription = Subscription(
+        name="bed",
+        source_context=bed.context,
+        handlers={},
+        batch_handlers={f"{bed.context}.{NOTED}": handle_many},
+    )
+    consumer = EventConsumer(
+        bed.db, bed.broker, bed.schema, subscription, lambda: UnitOfWork(bed.db, bed.outbox)
+    )
+
+    # When they are applied as one run
+    assert await consumer.poll(wait=1.0) == 2
+    await consumer.stop()
+
+    # Then, inside the run, each message's work continued its own trace
+    assert seen == roots

@@ -74,6 +74,7 @@ from mercato.platform.inbox_tracing import (
     end,
     log_fields_of,
     message_span,
+    run_of,
 )
 from mercato.platform.logs import log_fields
 from mercato.platform.messaging import Broker, fetch_ready
@@ -296,9 +297,8 @@ class EventConsumer:
                 try:
                     for run in self.subscription.runs([deliveries[i].envelope for i in new]):
                         failed = [new[i] for i in run]
-                        await self._apply_run(
-                            [deliveries[i].envelope for i in failed], spans[failed[0]], batch, uow
-                        )
+                        run_spans = [spans[i] for i in failed]
+                        await self._apply_run([deliveries[i].envelope for i in failed], run_spans, batch, uow)
                 finally:
                     uow.commit = commit  # type: ignore[method-assign]
                 failed = []
@@ -327,14 +327,14 @@ class EventConsumer:
         return True
 
     async def _apply_run(
-        self, run: Sequence[Envelope], first_span: Span, batch: Span, uow: UnitOfWork
+        self, run: Sequence[Envelope], spans: Sequence[Span], batch: Span, uow: UnitOfWork
     ) -> None:
         """One run of a batch (`Subscription.runs`) on the batch's unit of work: a lone message under its
-        own span, several under the batch's (which links to their spans)."""
+        own span, several under the batch's (which links to theirs; `within_message` enters one)."""
+        current = spans[0] if len(run) == 1 else batch
         with (
-            trace.use_span(
-                first_span if len(run) == 1 else batch, record_exception=False, set_status_on_exception=False
-            ),
+            trace.use_span(current, record_exception=False, set_status_on_exception=False),
+            run_of(run, spans),
             log_fields(**log_fields_of(run[0])),
         ):
             log.debug("handling %d x %s", len(run), run[0].type)

@@ -36,6 +36,7 @@ from mercato.orders.service_layer.handlers import advance_sagas
 from mercato.orders.service_layer.unit_of_work import Clock, OrdersUnitOfWork
 from mercato.platform.events import Envelope
 from mercato.platform.inbox import BatchHandler, Subscription
+from mercato.platform.inbox_tracing import within_message
 from mercato.platform.unit_of_work import UnitOfWork
 
 Translate = Callable[[dict[str, Any]], SagaMessage | None]
@@ -97,13 +98,21 @@ def subscriptions(clock: Clock, policy: SagaPolicy) -> list[Subscription]:
         async def handle(envelopes: Sequence[Envelope], uow: UnitOfWork) -> None:
             assert isinstance(uow, OrdersUnitOfWork)
             messages: list[tuple[uuid.UUID, SagaMessage]] = []
+            sources: list[Envelope] = []
             for envelope in envelopes:
                 order_id = order_id_of(envelope.payload.get(field))
                 message = translate(envelope.payload)
                 if order_id is not None and message is not None:
                     messages.append((order_id, message))
+                    sources.append(envelope)
             if messages:
-                await advance_sagas(uow, messages, now=clock(), policy=policy)
+                await advance_sagas(
+                    uow,
+                    messages,
+                    now=clock(),
+                    policy=policy,
+                    traced=lambda i: within_message(sources[i]),
+                )
 
         return handle
 

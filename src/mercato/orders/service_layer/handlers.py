@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from mercato.orders.domain import events, saga
@@ -31,6 +32,7 @@ from mercato.orders.domain.saga_types import (
 from mercato.orders.service_layer.unit_of_work import OrdersDeps, OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.events import DomainEvent
+from mercato.platform.outbox_embed import EmbeddedEvents
 from mercato.platform.validation import Checks
 
 SWEEP_LIMIT_MAX = 1_000
@@ -100,17 +102,19 @@ async def advance_sagas(
     *,
     now: datetime,
     policy: SagaPolicy,
+    traced: Callable[[int], AbstractContextManager[object]] = lambda _: nullcontext(),
 ) -> None:
-    """`advance_saga` for many (order id, message) pairs at once, in the caller's (open) unit of work:
-    one statement locks every saga (in order id order), the messages are decided in memory in their
-    order (a second one for a saga sees the first's result), one statement stores every saga that
-    moved with all the steps' commands and lifecycle events. A message about no order's saga changes
-    nothing."""
+    """Feed many (order id, message) pairs to their sagas at once, in the caller's (open) unit of
+    work: one statement locks every saga (in order id order), the messages are decided in memory in
+    their order (a second one for a saga sees the first's result), one statement stores every saga
+    that moved with all the steps' commands and lifecycle events. A message about no order's saga
+    changes nothing. `traced(i)` is entered while the events of message `i` are made (the consumer's
+    span of that message: they continue its trace)."""
     locked = await uow.orders.lock_sagas([order_id for order_id, _ in messages])
     current = {order_id: saga_locked.state for order_id, saga_locked in locked.items()}
     moves: list[SagaMove] = []
-    out: list[DomainEvent] = []
-    for order_id, message in messages:
+    parts: list[EmbeddedEvents] = []
+    for index, (order_id, message) in enumerate(messages):
         if order_id not in current:
             continue
         before = current[order_id]
@@ -118,12 +122,14 @@ async def advance_sagas(
         if after == before:
             continue  # a duplicate or stale reply: nothing to write
         current[order_id] = after
-        move, events_of_step = _move(locked[order_id], before, after, commands)
+        move, out = _move(locked[order_id], before, after, commands)
         moves.append(move)
-        out.extend(events_of_step)
+        if out:
+            with traced(index):
+                parts.append(uow.embed_events(out))
     if not moves:
         return
-    written = uow.embed_events(out) if out else None
+    written = EmbeddedEvents.joined(parts)
     await uow.orders.save_sagas(moves, now, events=written)
     if written is not None:
         uow.embedded(written)
