@@ -10,7 +10,10 @@ measures the process's idle CPU rate, then places N orders, C at a time, and wai
 consumers are quiet. The figure is this process's user + system CPU (`getrusage`) over the orders and
 the drain, minus the idle rate over the same time, divided by the confirmed orders: everything Mercato
 spends on an order (request, saga consumers, relays) plus the driver's own httpx client side, which is
-the same for every commit compared. The machine's engines (PostgreSQL, NATS, Redis) are not counted.
+the same for every commit compared. PostgreSQL's CPU per order is reported beside it: the user + system
+CPU (/proc) of the backends connected to the run's database, over the same window net of their idle
+rate (a backend that ends inside the window takes its CPU with it; the pool keeps them). NATS and
+Redis are not counted.
 
 The machine is shared: compare two commits as a ratio of runs made side by side, alternating.
 `--profile` samples this process with py-spy (200 Hz, raw collapsed stacks) during the orders.
@@ -45,6 +48,7 @@ from bench.environment import (
     seed,
     wait_until_quiet,
 )
+from bench.listing_db import _backends, _cpu_of
 from mercato.app.runtime import Runtime
 from mercato.customers.adapters.passwords import Argon2Passwords
 from mercato.gateway.app import create_app, settle_heap
@@ -61,6 +65,16 @@ def _cheap_passwords() -> None:
     defaults = Argon2Passwords.__init__.__kwdefaults__
     assert defaults is not None
     defaults.update(time_cost=1, memory_cost=8, parallelism=1)
+
+
+async def _pg_cpu(engines: BenchEngines) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the run's database now."""
+    return _cpu_of(await _backends(engines))
+
+
+def _pg_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """What the backends spent between two readings (one that connected meanwhile: all of its CPU)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _cpu() -> float:
@@ -126,8 +140,9 @@ async def measure(
             await asyncio.gather(*(_order(http, s) for s in shoppers[:WARMUP_ORDERS]))
             shoppers = shoppers[WARMUP_ORDERS:]
             await wait_until_quiet(engines, QUIET_LIMIT)
-            cpu0, t0 = _cpu(), time.monotonic()
+            cpu0, pg0, t0 = _cpu(), await _pg_cpu(engines), time.monotonic()
             await asyncio.sleep(IDLE_SECONDS)
+            pg_idle_rate = _pg_spent(pg0, await _pg_cpu(engines)) / (time.monotonic() - t0)
             idle_rate = (_cpu() - cpu0) / (time.monotonic() - t0)
             spy = _py_spy(profile) if profile is not None else None
             slots = asyncio.Semaphore(concurrency)
@@ -137,11 +152,13 @@ async def measure(
                 async with slots:
                     outcomes[await _order(http, shopper)] += 1
 
+            pg0 = await _pg_cpu(engines)
             cpu0, t0 = _cpu(), time.monotonic()
             await asyncio.gather(*(one(s) for s in shoppers))
             placed = time.monotonic() - t0
             quiet, _ = await wait_until_quiet(engines, QUIET_LIMIT)
             cpu, seconds = _cpu() - cpu0, time.monotonic() - t0
+            pg = _pg_spent(pg0, await _pg_cpu(engines))
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
@@ -153,11 +170,13 @@ async def measure(
     confirmed = outcomes.get("CONFIRMED", 0)
     net = cpu - idle_rate * seconds
     per_order = 1000 * net / confirmed if confirmed else float("nan")
+    pg_per_order = 1000 * (pg - pg_idle_rate * seconds) / confirmed if confirmed else float("nan")
     return (
         f"order_cpu: {confirmed}/{orders} confirmed ({dict(outcomes)}), concurrency {concurrency}, "
         f"{orders / placed:.1f} orders/s, window {seconds:.1f} s (quiet: {quiet}); CPU {cpu:.2f} s, idle "
         f"{idle_rate:.3f} cores; **{per_order:.1f} CPU ms per confirmed order** ({mercato.__file__}, "
-        f"pool {settings.db_pool_size})"
+        f"pool {settings.db_pool_size}); PostgreSQL {pg:.2f} s, idle {pg_idle_rate:.3f} cores: "
+        f"**{pg_per_order:.1f} PostgreSQL CPU ms per confirmed order**"
     )
 
 

@@ -15,7 +15,7 @@ from mercato.cart.domain.model import Cart
 from mercato.inventory.domain.model import Adjustment, Reservation, ReservationStatus, Warehouse
 from mercato.inventory.domain.stock import LevelMove, StockBook, StockInvariantBroken, StockLevel
 from mercato.orders.domain.model import Order, OrderOwner, OrderStatus
-from mercato.orders.domain.saga_types import LockedSaga, SagaState
+from mercato.orders.domain.saga_types import LockedSaga, SagaMove, SagaState
 from mercato.platform.outbox_embed import EmbeddedEvents
 from tests.simulation.memory import MemoryTransaction
 
@@ -71,6 +71,11 @@ class MemoryOrdersStore:
         self.tx.db.statement("orders.lock_saga")
         return self._locked(order_id) if self.tx.get("sagas", order_id) is not None else None
 
+    async def lock_sagas(self, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LockedSaga]:
+        self.tx.db.statement("orders.lock_saga")
+        found = sorted(set(order_ids), key=str)
+        return {order_id: self._locked(order_id) for order_id in found if self.tx.get("sagas", order_id)}
+
     async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
         self.tx.db.statement("orders.claim_due")
         due = sorted(
@@ -91,6 +96,18 @@ class MemoryOrdersStore:
         note: str | None = None,
     ) -> None:
         self.tx.db.statement("orders.save_saga")
+        self._save(before, after)
+
+    async def save_sagas(
+        self, moves: Sequence[SagaMove], now: datetime, *, events: EmbeddedEvents | None = None
+    ) -> None:
+        if not moves:
+            return
+        self.tx.db.statement("orders.save_saga")  # one statement for all of them, as in SQL
+        for move in moves:
+            self._save(move.before, move.after)
+
+    def _save(self, before: SagaState, after: SagaState) -> None:
         self.tx.put("sagas", after.order_id, after)
         row: OrderRow = self.tx.get("orders", after.order_id)
         moved = after.status is not before.status
@@ -178,25 +195,31 @@ class MemoryInventoryStore:
             self.tx.put("adjustment_keys", adjustment.idempotency_key, adjustment.id)
         self.tx.put("adjustments", adjustment.id, adjustment)
 
-    async def open_reservation(self, reservation: Reservation) -> bool:
+    async def open_reservations(self, reservations: Sequence[Reservation]) -> set[uuid.UUID]:
         self._statement("open_reservation")
-        if self.tx.get("references", reservation.reference) is not None:
-            return False
-        self.tx.put("references", reservation.reference, reservation.id)
-        self.tx.put("reservations", reservation.id, reservation)
-        return True
+        inserted: set[uuid.UUID] = set()
+        for reservation in sorted(reservations, key=lambda r: r.reference):
+            if self.tx.get("references", reservation.reference) is None:
+                self.tx.put("references", reservation.reference, reservation.id)
+                self.tx.put("reservations", reservation.id, reservation)
+                inserted.add(reservation.id)
+        return inserted
 
-    async def hold(self, reservation: Reservation, book: StockBook) -> None:
+    async def hold(self, reservations: Sequence[Reservation], book: StockBook) -> None:
         self._statement("hold")
-        self.tx.put("reservations", reservation.id, reservation)
+        for reservation in reservations:
+            self.tx.put("reservations", reservation.id, reservation)
         self._write(book)
 
-    async def drop_reservation(self, reservation_id: uuid.UUID) -> None:
+    async def drop_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> None:
+        if not reservation_ids:
+            return
         self._statement("drop_reservation")
-        reservation: Reservation | None = self.tx.get("reservations", reservation_id)
-        if reservation is not None:
-            self.tx.delete("reservations", reservation_id)
-            self.tx.delete("references", reservation.reference)
+        for reservation_id in reservation_ids:
+            reservation: Reservation | None = self.tx.get("reservations", reservation_id)
+            if reservation is not None:
+                self.tx.delete("reservations", reservation_id)
+                self.tx.delete("references", reservation.reference)
 
     async def reservation_by_reference(self, reference: str) -> Reservation | None:
         self._statement("reservation_by_reference")
@@ -207,6 +230,11 @@ class MemoryInventoryStore:
         self._statement("lock_reservation")
         found: Reservation | None = self.tx.get("reservations", reservation_id)
         return found
+
+    async def lock_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[Reservation]:
+        self._statement("lock_reservations")
+        found = (self.tx.get("reservations", rid) for rid in sorted(set(reservation_ids)))
+        return [reservation for reservation in found if reservation is not None]
 
     async def claim_expired(self, now: datetime, limit: int) -> list[Reservation]:
         self._statement("claim_expired")

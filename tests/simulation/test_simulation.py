@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 
 import pytest
 
@@ -53,24 +54,27 @@ async def test_a_seed_replays_exactly() -> None:
     assert first_report.violations == second_report.violations
 
 
-def _forgetful_open_reservation(self: MemoryInventoryStore, reservation: Reservation) -> bool:
-    """A planted bug: the reservation's reference is not kept unique, so a redelivered ReserveStock
+def _forgetful_open_reservations(
+    self: MemoryInventoryStore, reservations: Sequence[Reservation]
+) -> set[uuid.UUID]:
+    """A planted bug: the reservations' references are not kept unique, so a redelivered ReserveStock
     reserves the units again (a participant that is not idempotent on duplicate delivery)."""
     self._statement("open_reservation")
     tx: MemoryTransaction = self.tx
-    tx.put("references", f"{reservation.reference}:{uuid.uuid4()}", reservation.id)
-    tx.put("reservations", reservation.id, reservation)
-    return True
+    for reservation in reservations:
+        tx.put("references", f"{reservation.reference}:{uuid.uuid4()}", reservation.id)
+        tx.put("reservations", reservation.id, reservation)
+    return {reservation.id for reservation in reservations}
 
 
 async def test_the_simulation_finds_a_participant_that_is_not_idempotent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given an inventory whose saga consumer has no inbox and whose reservations forget their reference
-    async def forgetful(self: MemoryInventoryStore, reservation: Reservation) -> bool:
-        return _forgetful_open_reservation(self, reservation)
+    async def forgetful(self: MemoryInventoryStore, reservations: Sequence[Reservation]) -> set[uuid.UUID]:
+        return _forgetful_open_reservations(self, reservations)
 
-    monkeypatch.setattr(MemoryInventoryStore, "open_reservation", forgetful)
+    monkeypatch.setattr(MemoryInventoryStore, "open_reservations", forgetful)
 
     # when seeds run until one fails
     failing = None

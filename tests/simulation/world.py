@@ -251,7 +251,12 @@ class World:
     def _consumers(self) -> list[Consumer]:
         consumers = [
             Consumer(
-                f"orders.{s.name}", s.source_context, s.handlers, None, self.orders.uow, self.dbs["orders"]
+                f"orders.{s.name}",
+                s.source_context,
+                s.one_at_a_time(),
+                None,
+                self.orders.uow,
+                self.dbs["orders"],
             )
             for s in orders_saga(self.clock, self.policy)
         ]
@@ -260,7 +265,7 @@ class World:
             Consumer(
                 "inventory.saga_commands",
                 "orders",
-                inventory.handlers,
+                inventory.one_at_a_time(),
                 None,
                 self.inventory.unit_of_work,
                 self.dbs["inventory"],
@@ -271,7 +276,7 @@ class World:
             Consumer(
                 "payments.saga_commands",
                 "orders",
-                payments.handlers,
+                payments.one_at_a_time(),
                 None,
                 self.payments.unit_of_work,
                 self.dbs["payments"],

@@ -5,14 +5,18 @@ This is the only module that knows the concrete store and the wall clock (read h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from mercato.inventory.adapters import tables
 from mercato.inventory.adapters.repository import InventoryRepository
 from mercato.inventory.domain import commands
 from mercato.inventory.domain.model import Adjustment, Reservation, Warehouse
-from mercato.inventory.service_layer.dispatch import COMMAND_HANDLERS, IN_UNIT_OF_WORK
+from mercato.inventory.service_layer.dispatch import (
+    BATCHES_IN_UNIT_OF_WORK,
+    COMMAND_HANDLERS,
+    IN_UNIT_OF_WORK,
+)
 from mercato.inventory.service_layer.queries import InventoryQueries
 from mercato.inventory.service_layer.unit_of_work import Clock, InventoryDeps, InventoryUnitOfWork
 from mercato.platform.clock import utc_now
@@ -77,6 +81,19 @@ class InventoryService:
         if not isinstance(uow, InventoryUnitOfWork):
             raise TypeError(f"{type(cmd).__name__} needs an InventoryUnitOfWork, not {type(uow).__name__}")
         return await handler(cmd, uow)
+
+    async def handle_batch_in(self, cmds: Sequence[Any], uow: UnitOfWork) -> list[Any]:
+        """Run saga commands of one class inside `uow` (the saga consumer's) in a constant number of
+        statements: one outcome per command, in order, a refusal as its error (`service_layer.batches`).
+        Nothing committed nor rolled back here; a refused command leaves nothing of its own."""
+        if not cmds:
+            return []
+        handler = BATCHES_IN_UNIT_OF_WORK.get(type(cmds[0]))
+        if handler is None or any(type(cmd) is not type(cmds[0]) for cmd in cmds):
+            raise TypeError(f"inventory runs no batch of {sorted({type(c).__name__ for c in cmds})}")
+        if not isinstance(uow, InventoryUnitOfWork):
+            raise TypeError(f"a batch needs an InventoryUnitOfWork, not {type(uow).__name__}")
+        return await handler(cmds, uow)
 
     async def expire_due(self, limit: int = 100) -> int:
         """One sweep with the service's clock: what a periodic sweeper calls."""

@@ -14,6 +14,13 @@ work of its own: the good messages commit, and the bad one is nak'ed with backof
 `<schema>.dead_letters` after `max_deliveries` attempts rather than blocking the stream. A crash before
 the ack means redelivery, and the inbox row makes the second delivery a no-op.
 
+Set-based handlers. A subscription may declare, per event type, a batch handler
+(`Subscription.batch_handlers`) that applies many messages of that type at once, in a constant number
+of statements. The newly claimed messages of a batch are cut into runs: consecutive messages of one
+type with a batch handler form one run (fetch order is kept across types, so a reserve and then a
+release of one order stay in that order), every other message is a run of one for its own handler. A
+lone message, and each message of the one-at-a-time retry, is a run of one for its batch handler.
+
 Handlers must be batch-safe. A handler's unit of work holds other messages' work too: it never commits
 nor rolls it back (in a batch, `uow.commit()` raises and an ended transaction fails the batch). To undo
 part of its own work it uses a savepoint (`async with uow.conn.begin_nested():`) and adds events only
@@ -33,19 +40,33 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import Span, Status, StatusCode
 from sqlalchemy import text
 
 from mercato.platform.business_metrics import consumer_redeliveries, dead_letters
 from mercato.platform.db import Database
 from mercato.platform.events import Envelope, stream_name
-from mercato.platform.inbox_schema import Handler, Subscription, dead_letter_table, inbox_table
+from mercato.platform.inbox_delivery import (
+    BATCH_LIFE_SECONDS,
+    Delivery,
+    HandlerBrokeTheBatch,
+    kept_in_progress,
+    no_heartbeat,
+    redelivered,
+    refuse_commit,
+)
+from mercato.platform.inbox_schema import (
+    BatchHandler,
+    Handler,
+    Subscription,
+    dead_letter_table,
+    inbox_table,
+)
 from mercato.platform.inbox_tracing import (
     DUPLICATE,
     ROLLED_BACK,
@@ -53,6 +74,7 @@ from mercato.platform.inbox_tracing import (
     end,
     log_fields_of,
     message_span,
+    run_of,
 )
 from mercato.platform.logs import log_fields
 from mercato.platform.messaging import Broker, fetch_ready
@@ -63,28 +85,16 @@ from mercato.platform.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 # Declared beside, re-exported: contexts import them from here.
-__all__ = ["EventConsumer", "Handler", "Subscription", "dead_letter_table", "inbox_table"]
-
-# How long a batch in progress keeps telling the watchdog the consumer is alive (see `_kept_in_progress`).
-BATCH_LIFE_SECONDS = 600.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    msg: Msg
-    envelope: Envelope
-    handler: Handler
-
-
-def _redelivered(msg: Msg) -> bool:
-    try:
-        return (msg.metadata.num_delivered or 1) > 1
-    except Exception:  # noqa: BLE001 - not a JetStream message (a test's): not a redelivery
-        return False
-
-
-class HandlerBrokeTheBatch(RuntimeError):
-    """A handler committed or rolled back the unit of work its batch shares."""
+__all__ = [
+    "BATCH_LIFE_SECONDS",
+    "BatchHandler",
+    "EventConsumer",
+    "Handler",
+    "HandlerBrokeTheBatch",
+    "Subscription",
+    "dead_letter_table",
+    "inbox_table",
+]
 
 
 class EventConsumer:
@@ -125,7 +135,7 @@ class EventConsumer:
         # Checked at every turn of `run`: a cancellation lost inside the NATS client must not keep it going.
         self.stopping = Stopping()
         # Called at every turn of `run` (a fetch returned, empty or not): the watchdog's sign of life.
-        self.heartbeat: Callable[[], None] = _no_heartbeat
+        self.heartbeat: Callable[[], None] = no_heartbeat
         # Sent straight to asyncpg (`platform.sql`): one claim per batch and per lone message.
         self._claim = Sql(
             f"INSERT INTO {schema}.inbox (consumer, event_id) "
@@ -143,7 +153,7 @@ class EventConsumer:
             self.durable,
             ack_wait=self.ack_wait,
             max_deliveries=self.max_deliveries,
-            event_types=self.subscription.handlers.keys(),
+            event_types=self.subscription.event_types(),
         )
         log.debug("consumer %s on %s started", self.durable, self.stream)
 
@@ -232,9 +242,9 @@ class EventConsumer:
     async def handle(self, *messages: Msg) -> None:
         """Apply `messages` (a fetched batch, in order): one transaction for all of them, or, if that
         fails or there is only one to handle, one transaction each."""
-        deliveries: list[_Delivery] = []
+        deliveries: list[Delivery] = []
         for msg in messages:
-            if _redelivered(msg):
+            if redelivered(msg):
                 consumer_redeliveries.labels(self.subscription.name).inc()
             try:
                 envelope = Envelope.from_json(msg.data)
@@ -242,15 +252,14 @@ class EventConsumer:
                 log.exception("consumer %s: dropping an unreadable message on %s", self.durable, msg.subject)
                 await msg.term()
                 continue
-            handler = self.subscription.handlers.get(envelope.type)
             wants = self.subscription.wants
-            if handler is None or (wants is not None and not wants(envelope)):
+            if not self.subscription.handles(envelope.type) or (wants is not None and not wants(envelope)):
                 await msg.ack()  # not an event this consumer cares about
             else:
-                deliveries.append(_Delivery(msg, envelope, handler))
+                deliveries.append(Delivery(msg, envelope))
         if not deliveries:
             return
-        async with self._kept_in_progress(deliveries):
+        async with kept_in_progress(deliveries, self.ack_wait, self.heartbeat):
             if len(deliveries) == 1:
                 await self._apply_alone(deliveries[0])
                 return
@@ -264,40 +273,35 @@ class EventConsumer:
             # Buffered by the client and flushed together: no round trip is awaited per message.
             await delivery.msg.ack()
 
-    async def _apply_batch(self, deliveries: Sequence[_Delivery]) -> bool:
+    async def _apply_batch(self, deliveries: Sequence[Delivery]) -> bool:
         """The whole batch in one unit of work; False (everything rolled back) if any of it failed."""
         spans = [message_span(d.msg, d.envelope, self.durable) for d in deliveries]
         batch = batch_span(spans, self.durable)
-        failed_at: int | None = None
+        failed: list[int] = []
         try:
             async with self.uow_factory() as uow:
                 ids = [d.envelope.id for d in deliveries]
-                new = set(await self._claim_all(uow, ids) if self.subscription.inbox else ids)
+                claimed = set(await self._claim_all(uow, ids) if self.subscription.inbox else ids)
+                new: list[int] = []
+                for index, (delivery, span) in enumerate(zip(deliveries, spans, strict=True)):
+                    # The same message twice in one fetch (a redelivery) runs once.
+                    duplicate = delivery.envelope.id not in claimed
+                    span.set_attribute(DUPLICATE, duplicate)
+                    if not duplicate:
+                        claimed.discard(delivery.envelope.id)
+                        new.append(index)
                 # A handler's commit would commit every claimed inbox row, those of the messages still
                 # to run included: a later failure would then leave them claimed but never handled.
                 commit = uow.commit
-                uow.commit = _refuse_commit  # type: ignore[method-assign]
+                uow.commit = refuse_commit  # type: ignore[method-assign]
                 try:
-                    for index, (delivery, span) in enumerate(zip(deliveries, spans, strict=True)):
-                        # The same message twice in one fetch (a redelivery) runs once.
-                        duplicate = delivery.envelope.id not in new
-                        span.set_attribute(DUPLICATE, duplicate)
-                        if duplicate:
-                            continue
-                        new.discard(delivery.envelope.id)
-                        failed_at = index
-                        with (
-                            trace.use_span(span, record_exception=False, set_status_on_exception=False),
-                            log_fields(**log_fields_of(delivery.envelope)),
-                        ):
-                            log.debug("handling %s", delivery.envelope.type)
-                            await delivery.handler(delivery.envelope, uow)
-                        if not uow.conn.in_transaction():
-                            ended = f"{delivery.envelope.type} ended the shared transaction"
-                            raise HandlerBrokeTheBatch(ended)
+                    for run in self.subscription.runs([deliveries[i].envelope for i in new]):
+                        failed = [new[i] for i in run]
+                        run_spans = [spans[i] for i in failed]
+                        await self._apply_run([deliveries[i].envelope for i in failed], run_spans, batch, uow)
                 finally:
                     uow.commit = commit  # type: ignore[method-assign]
-                failed_at = None
+                failed = []
                 with trace.use_span(batch, record_exception=False, set_status_on_exception=False):
                     await uow.commit()
         except asyncio.CancelledError:
@@ -314,7 +318,7 @@ class EventConsumer:
             batch.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             for index, span in enumerate(spans):
                 span.set_attribute(ROLLED_BACK, True)
-                if index == failed_at:
+                if index in failed:
                     span.record_exception(exc)
                     span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             end(batch, *spans)
@@ -322,12 +326,28 @@ class EventConsumer:
         end(batch, *spans)
         return True
 
+    async def _apply_run(
+        self, run: Sequence[Envelope], spans: Sequence[Span], batch: Span, uow: UnitOfWork
+    ) -> None:
+        """One run of a batch (`Subscription.runs`) on the batch's unit of work: a lone message under its
+        own span, several under the batch's (which links to theirs; `within_message` enters one)."""
+        current = spans[0] if len(run) == 1 else batch
+        with (
+            trace.use_span(current, record_exception=False, set_status_on_exception=False),
+            run_of(run, spans),
+            log_fields(**log_fields_of(run[0])),
+        ):
+            log.debug("handling %d x %s", len(run), run[0].type)
+            await self.subscription.apply_run(run, uow)
+        if not uow.conn.in_transaction():
+            raise HandlerBrokeTheBatch(f"{run[0].type} ended the shared transaction")
+
     async def _claim_all(self, uow: UnitOfWork, event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """Insert the inbox rows of `event_ids` in one statement; returns the ids that were new."""
         params = {"consumer": self.subscription.name, "event_ids": event_ids}
         return [row[0] for row in await self._claim.fetch(uow.conn, params)]
 
-    async def _apply_alone(self, delivery: _Delivery) -> None:
+    async def _apply_alone(self, delivery: Delivery) -> None:
         """One message in its own unit of work: acked after the commit, nak'ed or parked on failure."""
         msg, envelope = delivery.msg, delivery.envelope
         span = message_span(msg, envelope, self.durable)
@@ -341,7 +361,7 @@ class EventConsumer:
                     if not duplicate:
                         with log_fields(**log_fields_of(envelope)):
                             log.debug("handling %s alone", envelope.type)
-                            await delivery.handler(envelope, uow)
+                            await self.subscription.apply_run([envelope], uow)
                     await uow.commit()
             except asyncio.CancelledError:
                 raise
@@ -351,32 +371,6 @@ class EventConsumer:
                 await self._failed(msg, envelope, exc)
                 return
             await msg.ack()
-
-    @contextlib.asynccontextmanager
-    async def _kept_in_progress(self, deliveries: Sequence[_Delivery]) -> AsyncIterator[None]:
-        """Tell the server, every half ack wait, that these messages are still being worked on, so a
-        long batch (or its one-by-one retry) is not redelivered to another consumer meanwhile. A batch
-        still running is a sign of life for the watchdog too, for up to `BATCH_LIFE_SECONDS`: a long
-        batch (a bulk import reaching the search index) is not a wedged consumer, an endless one is."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(self.ack_wait / 2)
-                if loop.time() - started < BATCH_LIFE_SECONDS:
-                    self.heartbeat()
-                for delivery in deliveries:
-                    # Already acked, nak'ed or parked: nothing to extend.
-                    with contextlib.suppress(Exception):
-                        await delivery.msg.in_progress()
-
-        beating = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            # Not awaited: awaiting it here could swallow a cancellation of the batch itself.
-            beating.cancel()
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception) -> None:
         deliveries = msg.metadata.num_delivered or 1
@@ -401,11 +395,3 @@ class EventConsumer:
             )
         await msg.term()
         dead_letters.labels(self.subscription.name).inc()
-
-
-def _no_heartbeat() -> None:
-    pass
-
-
-async def _refuse_commit() -> None:
-    raise HandlerBrokeTheBatch("a handler committed the unit of work its batch shares")

@@ -9,6 +9,7 @@ then commit, and are handed to the relay, with the rest of the transaction's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mercato.platform.events import DomainEvent
@@ -25,6 +26,16 @@ class EmbeddedEvents:
     events: tuple[DomainEvent, ...]
     rows: tuple[OutboxRow, ...]
     publish_after: float
+
+    @staticmethod
+    def joined(parts: Sequence[EmbeddedEvents]) -> EmbeddedEvents | None:
+        """`parts` as one set of rows for one statement, in their order (each part keeps the trace it
+        was embedded under); None when there are none."""
+        if not parts:
+            return None
+        events = tuple(e for part in parts for e in part.events)
+        rows = tuple(r for part in parts for r in part.rows)
+        return EmbeddedEvents(events, rows, parts[0].publish_after)
 
     def params(self) -> dict[str, object]:
         return {

@@ -87,7 +87,7 @@ class Sql:
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         if not self.json:
             return [params[name] for name in self.names]
-        return [_json_text(params[name]) if name in self.json else params[name] for name in self.names]
+        return [json_text(params[name]) if name in self.json else params[name] for name in self.names]
 
     async def fetch(
         self,
@@ -247,7 +247,9 @@ def compiled_args(
     return text, args
 
 
-def _json_text(value: Any) -> str | None:
+def json_text(value: Any) -> str | None:
+    """`value` as JSON text: what a `json` parameter is sent as (and what a store casts per element
+    when it sends documents as a `text[]`)."""
     return None if value is None else orjson.dumps(value).decode()
 
 

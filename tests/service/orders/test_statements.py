@@ -81,7 +81,9 @@ async def test_statements_and_commits_per_confirmed_order(
     # commands (reserve, authorize-and-capture, commit) and three replies handled by the saga, claimed
     # by one statement per batch: at most one per message, fewer when messages arrive together.
     assert 0 < by_kind["inbox"] <= 6
-    assert by_kind["orders"] == 6  # lock + save (with the step's outbox rows), for each of three replies
+    # Lock + save (with the steps' outbox rows) per run of replies of one type in a batch: 6 when each
+    # of the three replies comes alone, fewer when replies of several orders arrive together.
+    assert 0 < by_kind["orders"] <= 6
     # The authorization PENDING, planning its capture (1); after both provider calls, both outcomes
     # in the consumer's transaction, in one statement that locks the intent itself (1).
     assert by_kind["payments"] == 2

@@ -1,8 +1,10 @@
 """Every row lock the inventory takes, in one place, so that the order is easy to check.
 
 Lock order, for every transaction:
-  1. reservation rows first: one by id (FOR UPDATE), a batch of expired ones (FOR UPDATE SKIP
-     LOCKED, so sweepers never wait on each other), or the one a reservation INSERTs;
+  1. reservation rows first: one by id (FOR UPDATE), several by id in ONE statement ordered by id (a
+     consumer's batch of commits or releases), a batch of expired ones (FOR UPDATE SKIP LOCKED, so
+     sweepers never wait on each other), or those a batch of reservations INSERTs (in reference
+     order, one statement);
   2. then stock rows: ALL rows of every SKU involved, in ONE statement, ordered by (sku, warehouse_id).
 No use case locks a reservation after a stock row, and stock rows are always taken in the same
 global order, so transactions can only wait on each other in one direction: no deadlock, whatever
@@ -48,6 +50,10 @@ RESERVATION_COLUMNS = (
 
 LOCK_RESERVATION = Sql(RESERVATION_COLUMNS + "WHERE r.id = :id FOR UPDATE OF r")
 
+LOCK_RESERVATIONS = Sql(
+    RESERVATION_COLUMNS + "WHERE r.id = ANY(CAST(:ids AS uuid[])) ORDER BY r.id FOR UPDATE OF r"
+)
+
 CLAIM_EXPIRED = Sql(
     RESERVATION_COLUMNS + "WHERE r.status = 'ACTIVE' AND r.expires_at <= :now "
     "ORDER BY r.expires_at, r.id LIMIT :limit FOR UPDATE OF r SKIP LOCKED"
@@ -82,6 +88,15 @@ async def lock_stock(conn: AsyncConnection, skus: Sequence[str]) -> list[StockLe
 async def lock_reservation(conn: AsyncConnection, reservation_id: uuid.UUID) -> Reservation | None:
     row = await LOCK_RESERVATION.first(conn, {"id": reservation_id})
     return to_reservation(row) if row is not None else None
+
+
+async def lock_reservations(conn: AsyncConnection, reservation_ids: Sequence[uuid.UUID]) -> list[Reservation]:
+    """Lock the reservations of `reservation_ids` that exist, in id order (two batches wait in one
+    direction)."""
+    if not reservation_ids:
+        return []
+    rows = await LOCK_RESERVATIONS.fetch(conn, {"ids": sorted(set(reservation_ids))})
+    return [to_reservation(r) for r in rows]
 
 
 async def claim_expired(conn: AsyncConnection, now: datetime, limit: int) -> list[Reservation]:

@@ -46,9 +46,13 @@ _STOCK_LEVELS = (
 # The statements of a reservation and its commit go straight to asyncpg (`platform.sql`).
 _SAVE_STOCK = Sql(f"WITH {_STOCK_VALUES} {_STOCK_LEVELS}")
 
-_OPEN_RESERVATION = Sql(
+# Every reservation of a batch in one statement; those whose reference exists are left as they are
+# (the ids returned are the rows inserted). A concurrent insert of the same reference waits here for
+# the first transaction to end. Inserted in reference order, so two batches wait in one direction.
+_OPEN_RESERVATIONS = Sql(
     "INSERT INTO inventory.reservations (id, reference, status, expires_at) "
-    "VALUES (:id, :reference, :status, :expires_at) ON CONFLICT (reference) DO NOTHING RETURNING id"
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:references AS text[]), CAST(:statuses AS text[]), "
+    "CAST(:expires_at AS timestamptz[])) ON CONFLICT (reference) DO NOTHING RETURNING id"
 )
 
 _STATUS_UPDATE = (
@@ -58,19 +62,19 @@ _STATUS_UPDATE = (
 )
 _SET_STATUS = Sql(_STATUS_UPDATE)
 
-# A reservation's allocations and the stock rows they hold, in one statement.
+# The allocations of reservations and the stock rows they hold, in one statement.
 _HOLD = Sql(
     f"WITH {_STOCK_VALUES}, a AS (INSERT INTO inventory.reservation_allocations "
-    "(reservation_id, sku, warehouse_id, quantity) SELECT CAST(:reservation_id AS uuid), * "
-    "FROM unnest(CAST(:a_skus AS text[]), CAST(:a_warehouse_ids AS uuid[]), "
-    "CAST(:a_quantities AS integer[]))) "
+    "(reservation_id, sku, warehouse_id, quantity) SELECT * "
+    "FROM unnest(CAST(:a_reservation_ids AS uuid[]), CAST(:a_skus AS text[]), "
+    "CAST(:a_warehouse_ids AS uuid[]), CAST(:a_quantities AS integer[]))) "
     f"{_STOCK_LEVELS}"
 )
 
 # New statuses of reservations and the stock rows they let go of (commit, release, expiry), in one.
 _SETTLE = Sql(f"WITH {_STOCK_VALUES}, r AS ({_STATUS_UPDATE}) {_STOCK_LEVELS}")
 
-_DROP_RESERVATION = text("DELETE FROM inventory.reservations WHERE id = :id")
+_DROP_RESERVATIONS = Sql("DELETE FROM inventory.reservations WHERE id = ANY(CAST(:ids AS uuid[]))")
 
 _ENSURE_STOCK = text(
     "INSERT INTO inventory.stock (sku, warehouse_id, on_hand, reserved, version) "
@@ -169,31 +173,36 @@ class InventoryRepository:
 
     # -- reservations -------------------------------------------------------------------------
 
-    async def open_reservation(self, reservation: Reservation) -> bool:
-        """Insert the reservation unless its reference exists; False if it did. A concurrent
-        insert of the same reference waits here until the first transaction ends."""
+    async def open_reservations(self, reservations: Sequence[Reservation]) -> set[uuid.UUID]:
+        """Insert every reservation whose reference does not exist yet, in one statement; returns the
+        ids inserted. A concurrent insert of the same reference waits here until the first
+        transaction ends."""
+        if not reservations:
+            return set()
+        ordered = sorted(reservations, key=lambda r: r.reference)
         params = {
-            "id": reservation.id,
-            "reference": reservation.reference,
-            "status": reservation.status.value,
-            "expires_at": reservation.expires_at,
+            "ids": [r.id for r in ordered],
+            "references": [r.reference for r in ordered],
+            "statuses": [r.status.value for r in ordered],
+            "expires_at": [r.expires_at for r in ordered],
         }
-        return await _OPEN_RESERVATION.first(self.conn, params) is not None
+        return {row[0] for row in await _OPEN_RESERVATIONS.fetch(self.conn, params)}
 
-    async def hold(self, reservation: Reservation, book: StockBook) -> None:
-        """Write the reservation's allocations and the stock rows `book` changed, in one statement."""
-        allocations = reservation.allocations
+    async def hold(self, reservations: Sequence[Reservation], book: StockBook) -> None:
+        """Write the reservations' allocations and the stock rows `book` changed, in one statement."""
+        allocations = [(r.id, a) for r in reservations for a in r.allocations]
         params: dict[str, object] = {
-            "reservation_id": reservation.id,
-            "a_skus": [a.sku for a in allocations],
-            "a_warehouse_ids": [a.warehouse_id for a in allocations],
-            "a_quantities": [a.quantity for a in allocations],
+            "a_reservation_ids": [rid for rid, _ in allocations],
+            "a_skus": [a.sku for _, a in allocations],
+            "a_warehouse_ids": [a.warehouse_id for _, a in allocations],
+            "a_quantities": [a.quantity for _, a in allocations],
         }
         await self._write_stock(_HOLD, params, book)
 
-    async def drop_reservation(self, reservation_id: uuid.UUID) -> None:
-        """Delete a reservation this transaction inserted and then refused (it holds nothing)."""
-        await self.conn.execute(_DROP_RESERVATION, {"id": reservation_id})
+    async def drop_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> None:
+        """Delete reservations this transaction inserted and then refused (they hold nothing)."""
+        if reservation_ids:
+            await _DROP_RESERVATIONS.execute(self.conn, {"ids": list(reservation_ids)})
 
     async def reservation_by_reference(self, reference: str) -> Reservation | None:
         row = await _BY_REFERENCE.first(self.conn, {"reference": reference})
@@ -201,6 +210,9 @@ class InventoryRepository:
 
     async def lock_reservation(self, reservation_id: uuid.UUID) -> Reservation | None:
         return await locks.lock_reservation(self.conn, reservation_id)
+
+    async def lock_reservations(self, reservation_ids: Sequence[uuid.UUID]) -> list[Reservation]:
+        return await locks.lock_reservations(self.conn, reservation_ids)
 
     async def claim_expired(self, now: datetime, limit: int) -> list[Reservation]:
         return await locks.claim_expired(self.conn, now, limit)

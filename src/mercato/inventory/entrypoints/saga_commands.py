@@ -14,12 +14,18 @@ its command in the transaction (the use cases refuse before writing, or undo the
 anything else raised (the database unreachable, a broken invariant) propagates, for the consumer to
 retry. Each command is idempotent anyway (ReserveStock by `reference`, the others by reservation
 status), so a redelivery past the inbox would change nothing either.
+
+Reserve, commit and release are batch handlers (`Subscription.batch_handlers`): a run of such messages
+in a fetched batch goes to the inventory at once (`InventoryService.handle_batch_in`), in a constant
+number of statements; each refused one is answered as it was one by one. Restock stays per message
+(a cancellation: rare).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -62,40 +68,42 @@ class InventoryCommands(Protocol):
     above the entrypoints, so it is handed in rather than imported)."""
 
     async def handle_in(self, cmd: Any, uow: UnitOfWork) -> Any: ...
+    async def handle_batch_in(self, cmds: Sequence[Any], uow: UnitOfWork) -> list[Any]: ...
 
 
 def saga_subscription(inventory: InventoryCommands) -> Subscription:
-    async def reserve(envelope: Envelope, uow: UnitOfWork) -> None:
-        p = envelope.payload
-        reference = str(p["reference"])
-        lines = [ReservationLine(str(line["sku"]), int(line["quantity"])) for line in p["lines"]]
-        ttl = int(p.get("ttl_seconds") or DEFAULT_RESERVATION_TTL_SECONDS)
-        try:
-            await inventory.handle_in(ReserveStock(reference=reference, lines=lines, ttl_seconds=ttl), uow)
-        except InsufficientStock as exc:
-            uow.add_event(_rejected(reference, exc.code_name, exc.skus))
-        except ClientError as exc:
-            # Input the inventory refuses (a malformed SKU...): retrying will not help either.
-            uow.add_event(_rejected(reference, exc.code_name, []))
-        # Anything else (the database unreachable...) propagates: the consumer retries it.
+    async def reserve(envelopes: Sequence[Envelope], uow: UnitOfWork) -> None:
+        cmds = [_reserve_command(envelope) for envelope in envelopes]
+        outcomes = await inventory.handle_batch_in(cmds, uow)
+        uow.add_events(
+            [
+                _rejected(cmd.reference, outcome)
+                for cmd, outcome in zip(cmds, outcomes, strict=True)
+                if isinstance(outcome, ClientError)
+            ]
+        )
+        # Anything raised (the database unreachable...) propagates: the consumer retries it.
 
-    async def commit(envelope: Envelope, uow: UnitOfWork) -> None:
-        try:
-            await inventory.handle_in(CommitReservation(reservation_id=_reservation_id(envelope)), uow)
-        except (ReservationNotActive, ReservationNotFound) as exc:
-            # Released or expired before the commit came: that `reservation_released` event is
-            # the saga's answer (it compensates); there is nothing more to say here.
-            log.info("commit of %s refused: %s", envelope.payload.get("reservation_id"), exc.message)
+    async def commit(envelopes: Sequence[Envelope], uow: UnitOfWork) -> None:
+        cmds = [CommitReservation(reservation_id=_reservation_id(e)) for e in envelopes]
+        for cmd, outcome in zip(cmds, await inventory.handle_batch_in(cmds, uow), strict=True):
+            if isinstance(outcome, ReservationNotActive | ReservationNotFound):
+                # Released or expired before the commit came: that `reservation_released` event is
+                # the saga's answer (it compensates); there is nothing more to say here.
+                log.info("commit of %s refused: %s", cmd.reservation_id, outcome.message)
 
-    async def release(envelope: Envelope, uow: UnitOfWork) -> None:
-        reason = str(envelope.payload.get("reason") or "order rejected")[:200]
-        try:
-            await inventory.handle_in(
-                ReleaseReservation(reservation_id=_reservation_id(envelope), reason=reason), uow
+    async def release(envelopes: Sequence[Envelope], uow: UnitOfWork) -> None:
+        cmds = [
+            ReleaseReservation(
+                reservation_id=_reservation_id(e),
+                reason=str(e.payload.get("reason") or "order rejected")[:200],
             )
-        except (ReservationNotActive, ReservationNotFound) as exc:
-            # Committed before the release came: `reservation_committed` is the saga's answer.
-            log.warning("release of %s refused: %s", envelope.payload.get("reservation_id"), exc.message)
+            for e in envelopes
+        ]
+        for cmd, outcome in zip(cmds, await inventory.handle_batch_in(cmds, uow), strict=True):
+            if isinstance(outcome, ClientError):
+                # Committed before the release came: `reservation_committed` is the saga's answer.
+                log.warning("release of %s refused: %s", cmd.reservation_id, outcome.message)
 
     async def restock(envelope: Envelope, uow: UnitOfWork) -> None:
         reason = str(envelope.payload.get("reason") or "order cancelled")[:200]
@@ -110,20 +118,30 @@ def saga_subscription(inventory: InventoryCommands) -> Subscription:
     return Subscription(
         name="saga_commands",
         source_context="orders",
-        handlers={
+        handlers={RESTOCK_STOCK_REQUESTED: restock},
+        batch_handlers={
             RESERVE_STOCK_REQUESTED: reserve,
             COMMIT_STOCK_REQUESTED: commit,
             RELEASE_STOCK_REQUESTED: release,
-            RESTOCK_STOCK_REQUESTED: restock,
         },
     )
+
+
+def _reserve_command(envelope: Envelope) -> ReserveStock:
+    p = envelope.payload
+    lines = [ReservationLine(str(line["sku"]), int(line["quantity"])) for line in p["lines"]]
+    ttl = int(p.get("ttl_seconds") or DEFAULT_RESERVATION_TTL_SECONDS)
+    return ReserveStock(reference=str(p["reference"]), lines=lines, ttl_seconds=ttl)
 
 
 def _reservation_id(envelope: Envelope) -> uuid.UUID:
     return uuid.UUID(str(envelope.payload["reservation_id"]))
 
 
-def _rejected(reference: str, reason: str, skus: list[str]) -> StockReservationRejected:
+def _rejected(reference: str, refusal: ClientError) -> StockReservationRejected:
+    """The reply to a refused reservation: short of stock (naming the SKUs), or input the inventory
+    refuses (a malformed SKU...), which no retry will change either."""
+    skus = refusal.skus if isinstance(refusal, InsufficientStock) else []
     return StockReservationRejected(
-        aggregate_id=reference, reference=reference, reason=reason, skus=list(skus)
+        aggregate_id=reference, reference=reference, reason=refusal.code_name, skus=list(skus)
     )

@@ -128,7 +128,7 @@ async def reserve_stock_in(cmd: commands.ReserveStock, uow: InventoryUnitOfWork)
     a consumer's batch). Refused with `InsufficientStock` leaving nothing of it in the transaction,
     which the caller may therefore still commit."""
     reservation, lines = Reservation.open(cmd, uow.clock())
-    if not await uow.store.open_reservation(reservation):
+    if reservation.id not in await uow.store.open_reservations([reservation]):
         existing = await uow.store.reservation_by_reference(cmd.reference)
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish
             raise RuntimeError("reservation reference conflicted but is not there")
@@ -141,10 +141,10 @@ async def reserve_stock_in(cmd: commands.ReserveStock, uow: InventoryUnitOfWork)
     except InsufficientStock:
         # Undo the one row written so far rather than roll back: the transaction is the caller's.
         # (A savepoint would cost two more statements on every reservation, not only refused ones.)
-        await uow.store.drop_reservation(reservation.id)
+        await uow.store.drop_reservations([reservation.id])
         raise
     reservation = reservation.with_allocations(allocations)
-    await uow.store.hold(reservation, book)
+    await uow.store.hold([reservation], book)
     uow.add_event(reservation.created())
     return reservation
 

@@ -7,6 +7,7 @@ a saga step costs one too (the saga, and when the status moves the order and its
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mercato.orders.adapters import locks
 from mercato.orders.domain.model import Order, OrderLine, OrderOwner, OrderStatus, RejectReason
 from mercato.orders.domain.saga_codec import from_document, to_document
-from mercato.orders.domain.saga_types import LockedSaga, SagaState, awaited_step
+from mercato.orders.domain.saga_types import LockedSaga, SagaMove, SagaState, awaited_step
 from mercato.platform.outbox_embed import EmbeddedEvents, outbox_insert_sql
-from mercato.platform.sql import Sql
+from mercato.platform.sql import Sql, json_text
 from mercato.platform.types import Money
 
 # The events of a new order or of a saga step (`EmbeddedEvents.params()`) ride in its own statement.
@@ -95,6 +96,31 @@ _SAVES = {
     for kind, sql in (("saga", _SAVE), ("move", _SAVE_AND_MOVE), ("touch", _SAVE_AND_TOUCH))
     for with_events in (False, True)
 }
+
+
+# Many sagas' steps in one statement (a consumer's run of replies): every saga's last state, a history
+# entry per status move, the order rows whose status or totals moved, and the steps' outbox rows.
+# The states travel as JSON text (cast per element), the order rows change only where `order_changed`,
+# and their reason only where the status moved (`moved`), as the one-saga statements do.
+_SAVE_MANY = Sql(
+    "WITH ob AS (" + OUTBOX_INSERT + "),"
+    " v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:states AS text[]),"
+    " CAST(:deadlines AS timestamptz[]), CAST(:steps AS text[]), CAST(:step_started AS timestamptz[]),"
+    " CAST(:order_changed AS boolean[]), CAST(:moved AS boolean[]), CAST(:reasons AS text[]),"
+    " CAST(:refunded AS bigint[]), CAST(:tracking AS text[]))"
+    " AS v(id, status, state, deadline, step, step_started_at, order_changed, moved, reason, refunded,"
+    " tracking)),"
+    " s AS (UPDATE orders.sagas AS s SET status = v.status, state = CAST(v.state AS jsonb),"
+    " deadline = v.deadline, step = v.step, step_started_at = v.step_started_at,"
+    " version = s.version + 1, updated_at = :now FROM v WHERE s.order_id = v.id),"
+    " h AS (INSERT INTO orders.status_history (order_id, status, reason, actor, note, at)"
+    " SELECT h.id, h.status, h.reason, h.actor, h.note, :now FROM unnest(CAST(:h_ids AS uuid[]),"
+    " CAST(:h_statuses AS text[]), CAST(:h_reasons AS text[]), CAST(:h_actors AS text[]),"
+    " CAST(:h_notes AS text[])) WITH ORDINALITY AS h(id, status, reason, actor, note, n) ORDER BY h.n)"
+    " UPDATE orders.orders AS o SET status = v.status,"
+    " reason = CASE WHEN v.moved THEN v.reason ELSE o.reason END, refunded_amount = v.refunded,"
+    " tracking_number = v.tracking, updated_at = :now FROM v WHERE o.id = v.id AND v.order_changed"
+)
 
 
 def _locked(row: Record) -> LockedSaga:
@@ -178,6 +204,13 @@ class OrdersRepository:
         row = await locks.LOCK_SAGA.first(self.conn, {"id": order_id})
         return self._remember(row) if row is not None else None
 
+    async def lock_sagas(self, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LockedSaga]:
+        """The sagas of `order_ids` that exist, locked in order id order, in one statement."""
+        if not order_ids:
+            return {}
+        rows = await locks.LOCK_SAGAS.fetch(self.conn, {"ids": sorted(set(order_ids))})
+        return {locked.state.order_id: locked for locked in map(self._remember, rows)}
+
     async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
         rows = await locks.CLAIM_DUE.fetch(self.conn, {"now": now, "limit": limit})
         return [self._remember(row) for row in rows]
@@ -214,6 +247,51 @@ class OrdersRepository:
             params.update(events.params())
         await _SAVES[kind, "outbox_ids" in params].execute(self.conn, params)
 
+    async def save_sagas(
+        self, moves: Sequence[SagaMove], now: datetime, *, events: EmbeddedEvents | None = None
+    ) -> None:
+        """Store `moves` (steps of sagas locked here, in the order they were taken; a saga may move
+        more than once) and `events`, in one statement: what `save_saga` writes, for many sagas."""
+        if not moves:
+            return
+        last: dict[uuid.UUID, _Saved] = {}
+        history: list[tuple[uuid.UUID, str, str | None, str | None, str | None]] = []
+        for move in moves:
+            before, after = move.before, move.after
+            saved = last.get(after.order_id) or _Saved(before, self._step_started.get(after.order_id))
+            step = awaited_step(after)
+            self._step_moved(before, after, now, step)
+            # As `_STEP` does in SQL: kept while the step stays the same, reset when it moves.
+            saved.started = None if step is None else saved.started if step == awaited_step(before) else now
+            saved.after = after
+            if after.status is not before.status:
+                saved.moved = True
+                reason = after.reason.value if after.reason else None
+                history.append((after.order_id, after.status.value, reason, move.actor, move.note))
+            last[after.order_id] = saved
+        saved_all = list(last.values())
+        params: dict[str, Any] = {
+            "now": now,
+            "ids": [x.after.order_id for x in saved_all],
+            "statuses": [x.after.status.value for x in saved_all],
+            "states": [json_text(to_document(x.after)) for x in saved_all],
+            "deadlines": [x.after.deadline for x in saved_all],
+            "steps": [awaited_step(x.after) for x in saved_all],
+            "step_started": [x.started for x in saved_all],
+            "order_changed": [x.order_changed for x in saved_all],
+            "moved": [x.moved for x in saved_all],
+            "reasons": [x.after.reason.value if x.after.reason else None for x in saved_all],
+            "refunded": [x.after.refunded for x in saved_all],
+            "tracking": [x.after.tracking_number for x in saved_all],
+            "h_ids": [h[0] for h in history],
+            "h_statuses": [h[1] for h in history],
+            "h_reasons": [h[2] for h in history],
+            "h_actors": [h[3] for h in history],
+            "h_notes": [h[4] for h in history],
+        }
+        params.update((events or _NO_EVENTS).params())
+        await _SAVE_MANY.execute(self.conn, params)
+
     def _step_moved(self, before: SagaState, after: SagaState, now: datetime, step: str | None) -> None:
         ended = awaited_step(before)
         started = self._step_started.get(after.order_id)
@@ -223,3 +301,22 @@ class OrdersRepository:
         if started is not None:
             outcome = "failed" if after.reason is not None and before.reason is None else "ok"
             self.finished_steps.append((ended, outcome, max(0.0, (now - started).total_seconds())))
+
+
+_NO_EVENTS = EmbeddedEvents((), (), 0.0)
+
+
+class _Saved:
+    """What `save_sagas` writes of one saga: its state as locked and its last, when its step began,
+    whether its status moved on the way."""
+
+    def __init__(self, first: SagaState, started: datetime | None) -> None:
+        self.first = first
+        self.after = first
+        self.started = started
+        self.moved = False
+
+    @property
+    def order_changed(self) -> bool:
+        totals = (self.after.refunded, self.after.tracking_number)
+        return self.moved or totals != (self.first.refunded, self.first.tracking_number)

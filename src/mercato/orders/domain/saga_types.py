@@ -310,6 +310,17 @@ class LockedSaga:
     owner: OrderOwner
 
 
+@dataclass(frozen=True)
+class SagaMove:
+    """One step of a saga to store: its state before and after, and who moved it (a cancellation's
+    history entry names them)."""
+
+    before: SagaState
+    after: SagaState
+    actor: str | None = None
+    note: str | None = None
+
+
 # The step a saga awaits, named by the command that is out (a metric label: a fixed, small set).
 _STOCK_STEPS = {
     Stock.REQUESTED: "reserve_stock",

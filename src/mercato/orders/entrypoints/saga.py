@@ -2,7 +2,9 @@
 
 Each reply is translated into a `SagaMessage` and fed to the saga it names (`reference` /
 `order_reference` is the order id), in the consumer's unit of work: inbox row, saga row (locked),
-order status, history and the next commands commit together. Replies that concern no order (a
+order status, history and the next commands commit together. Every reply type has a batch handler
+(`Subscription.batch_handlers`): a run of replies of one type in a fetched batch locks all its sagas
+in one statement and stores all that moved in one more (`advance_sagas`). Replies that concern no order (a
 reservation made by staff, a payment of something else) find no saga and change nothing.
 
 The orders know the participants' events by type name and payload only: no import of the
@@ -12,7 +14,7 @@ inventory or payments, whose events are a published contract (docs/events.md).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mercato.orders.domain.saga_types import (
@@ -30,10 +32,11 @@ from mercato.orders.domain.saga_types import (
     StockReserved,
     StockRestocked,
 )
-from mercato.orders.service_layer.handlers import advance_saga
+from mercato.orders.service_layer.handlers import advance_sagas
 from mercato.orders.service_layer.unit_of_work import Clock, OrdersUnitOfWork
 from mercato.platform.events import Envelope
-from mercato.platform.inbox import Handler, Subscription
+from mercato.platform.inbox import BatchHandler, Subscription
+from mercato.platform.inbox_tracing import within_message
 from mercato.platform.unit_of_work import UnitOfWork
 
 Translate = Callable[[dict[str, Any]], SagaMessage | None]
@@ -91,14 +94,25 @@ def order_id_of(value: object) -> uuid.UUID | None:
 
 
 def subscriptions(clock: Clock, policy: SagaPolicy) -> list[Subscription]:
-    def handler(field: str, translate: Translate) -> Handler:
-        async def handle(envelope: Envelope, uow: UnitOfWork) -> None:
+    def handler(field: str, translate: Translate) -> BatchHandler:
+        async def handle(envelopes: Sequence[Envelope], uow: UnitOfWork) -> None:
             assert isinstance(uow, OrdersUnitOfWork)
-            order_id = order_id_of(envelope.payload.get(field))
-            message = translate(envelope.payload)
-            if order_id is None or message is None:
-                return
-            await advance_saga(uow, order_id, message, now=clock(), policy=policy)
+            messages: list[tuple[uuid.UUID, SagaMessage]] = []
+            sources: list[Envelope] = []
+            for envelope in envelopes:
+                order_id = order_id_of(envelope.payload.get(field))
+                message = translate(envelope.payload)
+                if order_id is not None and message is not None:
+                    messages.append((order_id, message))
+                    sources.append(envelope)
+            if messages:
+                await advance_sagas(
+                    uow,
+                    messages,
+                    now=clock(),
+                    policy=policy,
+                    traced=lambda i: within_message(sources[i]),
+                )
 
         return handle
 
@@ -106,11 +120,13 @@ def subscriptions(clock: Clock, policy: SagaPolicy) -> list[Subscription]:
         Subscription(
             name="saga_inventory",
             source_context="inventory",
-            handlers={name: handler(field, t) for name, (field, t) in INVENTORY_REPLIES.items()},
+            handlers={},
+            batch_handlers={name: handler(field, t) for name, (field, t) in INVENTORY_REPLIES.items()},
         ),
         Subscription(
             name="saga_payments",
             source_context="payments",
-            handlers={name: handler(field, t) for name, (field, t) in PAYMENT_REPLIES.items()},
+            handlers={},
+            batch_handlers={name: handler(field, t) for name, (field, t) in PAYMENT_REPLIES.items()},
         ),
     ]

@@ -1,15 +1,18 @@
 """Orders use cases: place an order (and start its saga), advance a saga, expire overdue steps.
 
-`place_order` and `expire_sagas` open their own unit of work. `advance_saga` runs inside the unit
-of work a consumer opened for one message, so the saga's new state, its commands (outbox rows)
-and the message's inbox row commit together: a redelivered reply is dropped by the inbox, and a
-crash before the commit replays the message against the state as it was.
+`place_order` and `expire_sagas` open their own unit of work. `advance_sagas` runs inside the unit
+of work a consumer opened for a run of messages (one or many), so the sagas' new states,
+their commands (outbox rows) and the messages' inbox rows commit together: a redelivered reply is
+dropped by the inbox, and a crash before the commit replays the messages against the states as they
+were.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from mercato.orders.domain import events, saga
@@ -21,6 +24,7 @@ from mercato.orders.domain.saga_types import (
     LockedSaga,
     SagaCommand,
     SagaMessage,
+    SagaMove,
     SagaPolicy,
     SagaState,
     Timeout,
@@ -28,6 +32,7 @@ from mercato.orders.domain.saga_types import (
 from mercato.orders.service_layer.unit_of_work import OrdersDeps, OrdersUnitOfWork
 from mercato.platform.errors import ClientError, recode
 from mercato.platform.events import DomainEvent
+from mercato.platform.outbox_embed import EmbeddedEvents
 from mercato.platform.validation import Checks
 
 SWEEP_LIMIT_MAX = 1_000
@@ -91,15 +96,62 @@ async def _retry_of_emptied_cart(cmd: PlaceOrder, uow: OrdersUnitOfWork) -> Orde
     return existing
 
 
-async def advance_saga(
-    uow: OrdersUnitOfWork, order_id: uuid.UUID, message: SagaMessage, *, now: datetime, policy: SagaPolicy
-) -> SagaState | None:
-    """Feed one message to one saga, in the caller's (open) unit of work. None: no such saga (the
-    reply concerns a reservation or payment that is not an order's)."""
-    locked = await uow.orders.lock_saga(order_id)
-    if locked is None:
-        return None
-    return await _step(uow, locked, message, now, policy)
+async def advance_sagas(
+    uow: OrdersUnitOfWork,
+    messages: Sequence[tuple[uuid.UUID, SagaMessage]],
+    *,
+    now: datetime,
+    policy: SagaPolicy,
+    traced: Callable[[int], AbstractContextManager[object]] = lambda _: nullcontext(),
+) -> None:
+    """Feed many (order id, message) pairs to their sagas at once, in the caller's (open) unit of
+    work: one statement locks every saga (in order id order), the messages are decided in memory in
+    their order (a second one for a saga sees the first's result), one statement stores every saga
+    that moved with all the steps' commands and lifecycle events. A message about no order's saga
+    changes nothing. `traced(i)` is entered while the events of message `i` are made (the consumer's
+    span of that message: they continue its trace)."""
+    locked = await uow.orders.lock_sagas([order_id for order_id, _ in messages])
+    current = {order_id: saga_locked.state for order_id, saga_locked in locked.items()}
+    moves: list[SagaMove] = []
+    parts: list[EmbeddedEvents] = []
+    for index, (order_id, message) in enumerate(messages):
+        if order_id not in current:
+            continue
+        before = current[order_id]
+        after, commands = saga.decide(before, message, now, policy)
+        if after == before:
+            continue  # a duplicate or stale reply: nothing to write
+        current[order_id] = after
+        move, out = _move(locked[order_id], before, after, commands)
+        moves.append(move)
+        if out:
+            with traced(index):
+                parts.append(uow.embed_events(out))
+    if not moves:
+        return
+    written = EmbeddedEvents.joined(parts)
+    await uow.orders.save_sagas(moves, now, events=written)
+    if written is not None:
+        uow.embedded(written)
+
+
+def _move(
+    locked: LockedSaga,
+    before: SagaState,
+    after: SagaState,
+    commands: list[SagaCommand],
+    actor: str | None = None,
+) -> tuple[SagaMove, list[DomainEvent]]:
+    """One step of a saga as stored (a cancellation's history entries carry who cancelled and why)
+    and the events it writes: its commands and the order's lifecycle events."""
+    note = None
+    if after.status in (OrderStatus.CANCELLING, OrderStatus.CANCELLED):
+        actor, note = after.cancelled_by, after.cancel_reason
+    owner = locked.owner
+    cart_id = str(owner.cart_id) if owner.cart_id is not None else ""
+    out: list[DomainEvent] = [events.command_event(c) for c in commands]
+    out.extend(events.lifecycle(before, after, str(owner.customer_id), cart_id))
+    return SagaMove(before, after, actor, note), out
 
 
 async def _step(
@@ -121,17 +173,11 @@ async def save_step(
 ) -> None:
     """Store one step of a saga with its commands and the lifecycle events it implies, in one
     statement. A cancellation's history entries carry who cancelled and why."""
-    before, owner = locked.state, locked.owner
-    if after == before:
+    if after == locked.state:
         return  # a duplicate or stale reply, or a repeated request: nothing to write
-    note = None
-    if after.status in (OrderStatus.CANCELLING, OrderStatus.CANCELLED):
-        actor, note = after.cancelled_by, after.cancel_reason
-    cart_id = str(owner.cart_id) if owner.cart_id is not None else ""
-    out: list[DomainEvent] = [events.command_event(c) for c in commands]
-    out.extend(events.lifecycle(before, after, str(owner.customer_id), cart_id))
+    move, out = _move(locked, locked.state, after, commands, actor)
     written = uow.embed_events(out) if out else None
-    await uow.orders.save_saga(before, after, now, events=written, actor=actor, note=note)
+    await uow.orders.save_saga(move.before, move.after, now, events=written, actor=move.actor, note=move.note)
     if written is not None:
         uow.embedded(written)
 

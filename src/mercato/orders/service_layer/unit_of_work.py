@@ -7,7 +7,7 @@ depends on the `OrdersStore` port only (the service layer sits below the adapter
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, Self
@@ -15,7 +15,7 @@ from typing import Protocol, Self
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.orders.domain.model import Order
-from mercato.orders.domain.saga_types import LockedSaga, SagaPolicy, SagaState
+from mercato.orders.domain.saga_types import LockedSaga, SagaMove, SagaPolicy, SagaState
 from mercato.platform.business_metrics import saga_step_duration
 from mercato.platform.db import Database
 from mercato.platform.outbox import Outbox
@@ -40,6 +40,11 @@ class OrdersStore(Protocol):
         """The saga, locked until the end of the transaction, with whose order it is."""
         ...
 
+    async def lock_sagas(self, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LockedSaga]:
+        """The sagas of `order_ids` that exist, each locked until the end of the transaction, in
+        order id order (`adapters/locks.py`), in one statement; keyed by order id."""
+        ...
+
     async def claim_due(self, now: datetime, limit: int) -> list[LockedSaga]:
         """Lock up to `limit` sagas whose deadline is at or before `now`, skipping locked ones."""
         ...
@@ -56,6 +61,13 @@ class OrdersStore(Protocol):
     ) -> None:
         """Store `after` and `events`, in one statement; when its status differs from `before`, also
         the order's status and a history entry (with `actor` and `note`)."""
+        ...
+
+    async def save_sagas(
+        self, moves: Sequence[SagaMove], now: datetime, *, events: EmbeddedEvents | None = None
+    ) -> None:
+        """`save_saga` for many steps of sagas locked in this transaction (in the order they were
+        taken; one saga may move several times), and `events`, in one statement."""
         ...
 
 
