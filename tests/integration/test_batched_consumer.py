@@ -181,9 +181,10 @@ async def test_a_batch_commits_in_one_transaction_with_one_inbox_claim(bed: Bed)
         fetched = await consumer.poll(wait=1.0)
     await consumer.stop()
 
-    # Then the server delivered only the five of the handled type (a filter subject), and one claim,
-    # five handlers, one outbox INSERT for the five events, one commit
-    assert fetched == 5
+    # Then the five of the handled type were fetched (the other one too where the server cannot
+    # filter subjects, before NATS 2.10, and acknowledged unread), and one claim, five handlers, one
+    # outbox INSERT for the five events, one commit
+    assert fetched == (5 if bed.broker._filters_many() else 6)
     assert consumer.fetch_limit == 100
     claims = [s for s in counter.statements if s.startswith(f"INSERT INTO {bed.schema}.inbox")]
     assert len(claims) == 1

@@ -127,14 +127,15 @@ class Broker:
 
         `event_types`: the only events the consumer acts on. The server then delivers only those
         (filter subjects), instead of every event of the stream for the consumer to parse and ack
-        unread: the saga's consumers act on 1 or 2 of the ~5 events an order puts on a stream. Several
-        filter subjects need NATS 2.10; an older server delivers every event to a consumer of several
-        types (they are acked unread, as before). An existing durable consumer whose filter differs
-        is updated (NATS 2.10 updates filters); if the server refuses, it keeps its filter."""
+        unread: the saga's consumers act on 1 or 2 of the ~5 events an order puts on a stream. Only
+        on NATS 2.10 and later, which takes several filter subjects and updates an existing durable
+        consumer's filter: an older server delivers every event, as before. Not even a consumer of
+        one type is filtered there, since a later release acting on a second type could not widen
+        the filter (2.9 refuses the update) and would never receive that type."""
         stream = await self.ensure_stream(source_context)
         every = f"{self.namespace}.{source_context}.>"
         filters = event_subjects(self.namespace, source_context, event_types or ()) if event_types else None
-        if filters is not None and len(filters) > 1 and not self._filters_many():
+        if not self._filters_many():
             filters = None
         config = ConsumerConfig(
             ack_policy=AckPolicy.EXPLICIT,
