@@ -102,6 +102,7 @@ class Bed:
         inbox: bool = True,
         wants: Callable[[Envelope], bool] | None = None,
         own_limits: tuple[int, int] | None = None,
+        fetch_interval: float = 0.0,
         **options: float,
     ) -> EventConsumer:
         """`own_limits`: the subscription's (batch size, batches in flight); `options`: the consumer's."""
@@ -113,6 +114,7 @@ class Bed:
             wants=wants,
             batch_size=own_limits[0] if own_limits else None,
             concurrency=own_limits[1] if own_limits else None,
+            fetch_interval=fetch_interval,
         )
         return EventConsumer(
             self.db,
@@ -457,3 +459,26 @@ async def test_a_subscription_s_own_limits_run_small_batches_side_by_side(bed: B
     assert (consumer.batch_size, consumer.concurrency) == (2, 3)
     assert bed.most_running == 3
     assert bed.runs == Counter(dict.fromkeys(notes, 1))
+
+
+async def test_a_backlog_is_fetched_without_waiting_the_fetch_interval(bed: Bed) -> None:
+    # Given a consumer that fetches at most every 60 s (to gather a trickle into batches), in
+    # batches of 2, and a backlog of 6
+    notes = [f"b{i}" for i in range(6)]
+    await bed.publish(*notes)
+    consumer = bed.consumer(fetch_interval=60.0, batch_size=2, fetch_wait=0.2)
+
+    # When it runs
+    runner = asyncio.create_task(consumer.run())
+    for _ in range(300):
+        if len(await bed.effects()) >= len(notes):
+            break
+        await asyncio.sleep(0.02)
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    await consumer.stop()
+
+    # Then every full batch was followed by the next fetch at once: all six applied within the
+    # first interval (without it, the third batch would wait two intervals, 120 s)
+    assert await bed.effects() == notes

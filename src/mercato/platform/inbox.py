@@ -202,6 +202,7 @@ class EventConsumer:
                 if (delay := next_fetch - loop.time()) > 0:
                     await asyncio.sleep(delay)
                 next_fetch = loop.time() + self.subscription.fetch_interval
+                limit = self.fetch_limit
                 try:
                     messages = await self._fetch(self.fetch_wait)
                 except asyncio.CancelledError:
@@ -213,6 +214,10 @@ class EventConsumer:
                     await asyncio.sleep(0.5)
                     continue
                 self.heartbeat()
+                if len(messages) >= limit:
+                    # A full batch: a backlog, which the interval (there to gather a trickle of
+                    # messages into batches) would only drain slower. Fetch again at once.
+                    next_fetch = loop.time()
                 if not messages:
                     slots.release()
                     continue
